@@ -1,0 +1,77 @@
+"""Commands and events as plain lists, `[TYPE, field, field, ...]`, for journals and logs.
+
+Only ints, strings, bools and lists of them appear, so the lists round-trip through JSON (and any
+other plain serializer) exactly. Decoding checks the shape: a wrong type name or arity raises
+`CodecError` (and so does a wrong field type where the classes are compiled, which check their
+arguments) rather than building a half-valid object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from predictex.core.commands import COMMAND_TYPES, BatchCreateOrders, Command, CreateMarket, CreateOrder
+from predictex.core.events import EVENT_TYPES, Event
+
+
+class CodecError(ValueError):
+    pass
+
+
+def encode_command(command: Command) -> list[Any]:
+    out: list[Any] = [command.TYPE]
+    if isinstance(command, BatchCreateOrders):
+        out.append(command.account_id)
+        out.append([encode_command(item) for item in command.orders])
+        return out
+    out.extend(command.values())
+    return out
+
+
+def encode_event(event: Event) -> list[Any]:
+    out: list[Any] = [event.TYPE]
+    out.extend(event.values())
+    return out
+
+
+def encode_events(events: list[Event]) -> list[list[Any]]:
+    return [encode_event(event) for event in events]
+
+
+def decode_command(data: object) -> Command:
+    if not isinstance(data, list) or not data or not isinstance(data[0], str):
+        raise CodecError("a command is a list starting with its type")
+    cls = COMMAND_TYPES.get(data[0])
+    if cls is None:
+        raise CodecError(f"unknown command type {data[0]!r}")
+    args = data[1:]
+    if len(args) != len(cls.FIELDS):
+        raise CodecError(f"{cls.TYPE} takes {len(cls.FIELDS)} fields, got {len(args)}")
+    if cls is BatchCreateOrders:
+        if not isinstance(args[0], int) or not isinstance(args[1], list):
+            raise CodecError("batch_create_orders takes an account id and a list of orders")
+        items = [decode_command(item) for item in args[1]]
+        if not all(isinstance(item, CreateOrder) for item in items):
+            raise CodecError("a batch holds create_order commands only")
+        return BatchCreateOrders(args[0], [item for item in items if isinstance(item, CreateOrder)])
+    try:
+        if cls is CreateMarket:  # its constructor takes its fields in another order (most have defaults)
+            return cls(**dict(zip(cls.FIELDS, args, strict=True)))
+        return cls(*args)  # every other constructor takes its FIELDS in order
+    except TypeError as error:
+        raise CodecError(f"{cls.TYPE}: {error}") from error
+
+
+def decode_event(data: object) -> Event:
+    if not isinstance(data, list) or not data or not isinstance(data[0], str):
+        raise CodecError("an event is a list starting with its type")
+    cls = EVENT_TYPES.get(data[0])
+    if cls is None:
+        raise CodecError(f"unknown event type {data[0]!r}")
+    args = data[1:]
+    if len(args) != len(cls.FIELDS):
+        raise CodecError(f"{cls.TYPE} takes {len(cls.FIELDS)} fields, got {len(args)}")
+    try:
+        return cls(*args)  # every event's constructor takes its FIELDS in order
+    except TypeError as error:
+        raise CodecError(f"{cls.TYPE}: {error}") from error

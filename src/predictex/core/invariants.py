@@ -1,0 +1,139 @@
+"""The engine's conservation laws and structural invariants, checked from scratch.
+
+Tests and the simulation call `check_invariants` after every command. A failure is a bug, never a
+refusal: it raises `InvariantViolation` with what is wrong.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from predictex.core.ledger import designate_closing, fill_priority_key, order_lock_microdollars, worst_fee_per_unit
+from predictex.core.orders import RESTING
+from predictex.core.rejects import InvariantViolation
+from predictex.core.units import PAYOUT_PER_CENTICONTRACT_MICRODOLLARS
+
+if TYPE_CHECKING:
+    from predictex.core.engine import Engine
+
+
+def _fail(message: str) -> None:
+    raise InvariantViolation(message)
+
+
+def check_invariants(engine: Engine) -> None:
+    _check_books(engine)
+    _check_orders_and_collateral(engine)
+    _check_positions(engine)
+    _check_conservation(engine)
+
+
+def _check_books(engine: Engine) -> None:
+    orders = engine.trading.orders
+    in_books = 0
+    for ticker, market in engine.markets.markets.items():
+        book = market.book
+        if book.is_crossed():
+            _fail(f"book {ticker} is crossed: bid {book.bids.best_price()} >= ask {book.asks.best_price()}")
+        for side in (book.bids, book.asks):
+            if side.prices != sorted(side.levels) or len(side.prices) != len(set(side.prices)):
+                _fail(f"book {ticker} price index disagrees with its levels")
+            for price, level in side.levels.items():
+                total = 0
+                count = 0
+                previous = None
+                node = level.head
+                while node is not None:
+                    if node.prev is not previous or node.level is not level:
+                        _fail(f"book {ticker} level {price} has broken links at order {node.order_id}")
+                    if node.price_centicents != price or node.is_bid != side.is_bid or node.ticker != ticker:
+                        _fail(f"order {node.order_id} sits in the wrong level")
+                    if node.remaining_centicontracts <= 0 or node.status != RESTING:
+                        _fail(f"order {node.order_id} rests with {node.remaining_centicontracts} left, status {node.status}")
+                    if orders.get(node.order_id) is not node:
+                        _fail(f"order {node.order_id} is in the book but not open")
+                    if previous is not None and previous.priority >= node.priority:
+                        _fail(f"level {price} of {ticker} is out of time priority")
+                    total += node.remaining_centicontracts
+                    count += 1
+                    previous = node
+                    node = node.next
+                if level.tail is not previous or total != level.total_centicontracts or count != level.order_count or count == 0:
+                    _fail(f"book {ticker} level {price} totals disagree: {total}/{count} vs {level.total_centicontracts}/{level.order_count}")
+                in_books += count
+    if in_books != len(orders):
+        _fail(f"{len(orders)} open orders but {in_books} in books")
+
+
+def _check_orders_and_collateral(engine: Engine) -> None:
+    open_per_account: dict[int, int] = {}
+    for order in engine.trading.orders.values():
+        open_per_account[order.account_id] = open_per_account.get(order.account_id, 0) + 1
+        account = engine.ledger.accounts[order.account_id]
+        am = account.markets.get(order.ticker)
+        if am is None or order.holder is not am or order.account is not account or sum(1 for o in am.orders(order.is_bid) if o is order) != 1:
+            _fail(f"order {order.order_id} is not listed under its account's market")
+        if order.client_order_id and account.open_client_order_ids.get(order.client_order_id) != order.order_id:
+            _fail(f"order {order.order_id} client_order_id index is wrong")
+    for account in engine.ledger.accounts.values():
+        if account.open_order_count != open_per_account.get(account.account_id, 0):
+            _fail(f"account {account.account_id} counts {account.open_order_count} open orders, has {open_per_account.get(account.account_id, 0)}")
+        if account.cash_microdollars < 0 or account.locked_microdollars < 0 or account.pending_withdrawal_microdollars < 0:
+            _fail(f"account {account.account_id} has a negative balance")
+        locked = 0
+        for ticker, am in account.markets.items():
+            terms = engine.markets.markets[ticker].fee_terms
+            for is_bid in (True, False):
+                filed = am.orders(is_bid)
+                ordered = sorted(filed, key=fill_priority_key)
+                if ordered != filed or len(filed) != (am.bids if is_bid else am.asks).count:
+                    _fail(f"account {account.account_id} {ticker} orders are not kept in fill order")
+                closing = designate_closing(ordered, am.closable_centicontracts(is_bid))
+                for index, order in enumerate(ordered):
+                    close = closing[index]
+                    fee = worst_fee_per_unit(terms, is_bid, order.price_centicents, False)
+                    if order.maker_fee_per_unit_microdollars != fee:
+                        _fail(f"order {order.order_id} caches a maker fee of {order.maker_fee_per_unit_microdollars}, not {fee}")
+                    need = order_lock_microdollars(
+                        terms.unit_centicontracts, is_bid, order.price_centicents, fee, order.remaining_centicontracts - close,
+                        close, order.rounding_accumulator_microdollars,
+                    )
+                    if order.closing_centicontracts != close or order.lock_microdollars != need:
+                        _fail(
+                            f"order {order.order_id} holds {order.lock_microdollars} closing {order.closing_centicontracts}, "
+                            f"needs {need} closing {close}"
+                        )
+                    locked += need
+        if locked != account.locked_microdollars:
+            _fail(f"account {account.account_id} locks {account.locked_microdollars} but its orders need {locked}")
+
+
+def _check_positions(engine: Engine) -> None:
+    for ticker, market in engine.markets.markets.items():
+        long_yes = 0
+        long_no = 0
+        for am in engine.ledger.market_positions.get(ticker, {}).values():
+            if engine.ledger.accounts[am.account_id].markets.get(ticker) is not am:
+                _fail(f"position index for {ticker} disagrees with account {am.account_id}")
+            if am.position_centicontracts > 0:
+                long_yes += am.position_centicontracts
+            else:
+                long_no -= am.position_centicontracts
+            if am.position_cost_microdollars < 0 or (am.position_centicontracts == 0 and am.position_cost_microdollars != 0):
+                _fail(f"account {am.account_id} in {ticker} has cost {am.position_cost_microdollars} for position {am.position_centicontracts}")
+        if long_yes != long_no or long_yes != market.open_interest_centicontracts:
+            _fail(f"{ticker}: YES outstanding {long_yes}, NO outstanding {long_no}, open interest {market.open_interest_centicontracts}")
+
+
+def _check_conservation(engine: Engine) -> None:
+    ledger = engine.ledger
+    held = 0
+    for account in ledger.accounts.values():
+        held += account.cash_microdollars + account.locked_microdollars + account.pending_withdrawal_microdollars
+    pools = sum(m.open_interest_centicontracts for m in engine.markets.markets.values()) * PAYOUT_PER_CENTICONTRACT_MICRODOLLARS
+    expected = ledger.deposited_microdollars - ledger.withdrawn_microdollars
+    if held + pools + ledger.revenue_microdollars != expected:
+        _fail(
+            f"money is not conserved: accounts {held} + pools {pools} + revenue {ledger.revenue_microdollars} "
+            f"!= deposits - withdrawals {expected}"
+        )

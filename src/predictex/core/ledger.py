@@ -1,0 +1,357 @@
+"""The ledger: accounts, their positions, and the collateral that backs every resting order.
+
+Money moves between exactly four places, and their sum is always deposits minus withdrawals:
+an account's free cash, cash locked behind its resting orders (and held for pending withdrawals),
+the $1.00 held for every YES/NO pair outstanding in a market, and the exchange's revenue (fees).
+
+Collateral. Per account, market and book side, the resting orders are taken in the order they would
+fill (price, then time). The opposite position (NO contracts for bids, YES for asks) is assigned to
+them first: those units close a position and need no cash. The remaining units open a position and
+lock their worst-case cost: the price paid per contract plus the largest trade fee they could incur.
+Per order, the lock is that bound minus its rounding accumulator, rounded up to the balance
+increment; with Kalshi's rounding rules this is never less than what its fills can take, so cash never
+goes negative. Because fills on one side happen in exactly that priority order, a fill only ever
+consumes what was assigned to it, and every lock can only shrink as orders fill.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+from predictex.core.fees import FeeTerms, worst_fee_price_centicents
+from predictex.core.limits import BALANCE_INCREMENT_MICRODOLLARS
+from predictex.core.orders import Order
+from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
+
+
+class Account:
+    def __init__(self, account_id: int, created_ms: int) -> None:
+        self.account_id = account_id
+        self.created_ms = created_ms
+        self.cash_microdollars = 0  # available: free to trade or withdraw
+        self.locked_microdollars = 0  # behind resting orders
+        self.pending_withdrawal_microdollars = 0
+        self.deposited_microdollars = 0
+        self.withdrawn_microdollars = 0
+        self.fees_paid_microdollars = 0
+        self.open_order_count = 0
+        self.open_client_order_ids: dict[str, int] = {}  # client_order_id -> order_id, open orders only
+        self.markets: dict[str, AccountMarket] = {}
+        self.order_group_count = 0
+        self.touched_epoch = 0  # bookkeeping for the command in flight (see Scope)
+
+
+class AccountMarket:
+    """One account in one market: its signed position, what it cost, and its resting orders."""
+
+    def __init__(self, account: Account, ticker: str) -> None:
+        self.account = account
+        self.account_id = account.account_id
+        self.ticker = ticker
+        self.position_centicontracts = 0  # + YES, - NO
+        self.position_cost_microdollars = 0  # what the current position cost, in its own frame
+        self.realized_pnl_microdollars = 0
+        self.fees_paid_microdollars = 0
+        self.volume_centicontracts = 0
+        self.total_traded_microdollars = 0
+        # resting orders per side, kept in the order they would fill (best price first, then time)
+        self.bids = RestingOrders(True)
+        self.asks = RestingOrders(False)
+        # how much of the position is assigned to closing resting orders, per side; while both the
+        # position to close and this are zero, orders' locks are independent of each other
+        self.bid_closing_centicontracts = 0
+        self.ask_closing_centicontracts = 0
+        self.updated_ms = 0
+        self.touched_epoch = 0  # bookkeeping for the command in flight (see Scope)
+
+    def orders(self, is_bid: bool) -> list[Order]:
+        """This side's resting orders in fill order (a new list)."""
+        return (self.bids if is_bid else self.asks).ordered()
+
+    def add_resting(self, order: Order) -> None:
+        """File a resting order (its priority is the newest of its price level)."""
+        (self.bids if order.is_bid else self.asks).add(order)
+        order.holder = self
+
+    def remove_resting(self, order: Order) -> None:
+        (self.bids if order.is_bid else self.asks).remove(order)
+        order.holder = None
+
+    def closable_centicontracts(self, is_bid: bool) -> int:
+        """The position an order on this side would close: NO held for a bid, YES for an ask."""
+        position = self.position_centicontracts
+        if is_bid:
+            return -position if position < 0 else 0
+        return position if position > 0 else 0
+
+    def is_idle(self) -> bool:
+        return self.position_centicontracts == 0 and self.bids.count == 0 and self.asks.count == 0
+
+
+class RestingOrders:
+    """One account's resting orders on one side of one market, by price level, each level in time
+    order. Filing and removing an order cost O(1) (a new price level, O(levels)), however many orders
+    the account rests; `ordered()` lists them in fill order, best price first."""
+
+    def __init__(self, is_bid: bool) -> None:
+        self.is_bid = is_bid
+        self.prices: list[int] = []  # ascending
+        self.levels: dict[int, dict[int, Order]] = {}  # price -> order id -> order, in priority order
+        self.count = 0
+
+    def add(self, order: Order) -> None:
+        """File an order whose priority is newer than every order at its price (new orders and
+        amends that lose priority always are)."""
+        price = order.price_centicents
+        level = self.levels.get(price)
+        if level is None:
+            level = {}
+            self.levels[price] = level
+            prices = self.prices
+            prices.insert(bisect_left(prices, price), price)
+        level[order.order_id] = order
+        self.count += 1
+
+    def remove(self, order: Order) -> None:
+        price = order.price_centicents
+        level = self.levels[price]
+        del level[order.order_id]
+        self.count -= 1
+        if not level:
+            del self.levels[price]
+            prices = self.prices
+            del prices[bisect_left(prices, price)]
+
+    def ordered(self) -> list[Order]:
+        found: list[Order] = []
+        levels = self.levels
+        for price in (reversed(self.prices) if self.is_bid else self.prices):
+            found.extend(levels[price].values())
+        return found
+
+
+def worst_fee_per_unit(terms: FeeTerms, is_bid: bool, price_centicents: int, is_taker: bool) -> int:
+    return terms.fee_per_unit(is_taker, worst_fee_price_centicents(is_bid, price_centicents, is_taker))
+
+
+def order_lock_microdollars(
+    unit_centicontracts: int, is_bid: bool, price_centicents: int, fee_per_unit: int,
+    opening_centicontracts: int, closing_centicontracts: int, rounding_accumulator_microdollars: int,
+) -> int:
+    """The cash an order (or the part of one still to fill) must hold.
+
+    Opening units cost their price (YES price for a bid, NO price for an ask) plus the worst trade fee
+    per unit; closing units are paid the opposite price, and need cash only where the fee could
+    exceed that (sub-penny prices on tiny units)."""
+    unit = unit_centicontracts
+    cost_per_centicontract = price_centicents if is_bid else PRICE_ONE_DOLLAR_CENTICENTS - price_centicents
+    revenue_per_unit = (PRICE_ONE_DOLLAR_CENTICENTS - cost_per_centicontract) * unit
+    bound = opening_centicontracts * cost_per_centicontract + (opening_centicontracts // unit) * fee_per_unit
+    if fee_per_unit > revenue_per_unit:
+        bound += (closing_centicontracts // unit) * (fee_per_unit - revenue_per_unit)
+    bound -= rounding_accumulator_microdollars
+    if bound <= 0:
+        return 0
+    step = BALANCE_INCREMENT_MICRODOLLARS
+    return -((-bound) // step) * step
+
+
+def fill_priority_key(order: Order) -> tuple[int, int]:
+    """Sort key putting a side's orders in the order they fill: best price first, then time."""
+    price = -order.price_centicents if order.is_bid else order.price_centicents
+    return (price, order.priority)
+
+
+def designate_closing(orders_in_priority: list[Order], closable_centicontracts: int) -> list[int]:
+    """How much of each order's remainder closes the position, assigned in fill order."""
+    left = closable_centicontracts
+    closing: list[int] = []
+    for order in orders_in_priority:
+        take = order.remaining_centicontracts if order.remaining_centicontracts < left else left
+        closing.append(take)
+        left -= take
+    return closing
+
+
+class Withdrawal:
+    def __init__(self, withdrawal_id: int, account_id: int, amount_microdollars: int) -> None:
+        self.withdrawal_id = withdrawal_id
+        self.account_id = account_id
+        self.amount_microdollars = amount_microdollars
+
+
+class FillSide:
+    """What one fill did to one side's position: the signed cash it brings in before fees (negative
+    when it buys), and how many contracts it opened."""
+
+    def __init__(self, revenue: int, opened: int, closed: int) -> None:
+        self.revenue_microdollars = revenue
+        self.opened_centicontracts = opened
+        self.closed_centicontracts = closed
+
+
+def apply_fill_to_position(am: AccountMarket, is_bid: bool, price_centicents: int, count_centicontracts: int) -> FillSide:
+    """Move a position by one fill and book its cost basis and realized P&L.
+
+    A bid buys YES at p: it first closes NO held (a YES/NO pair pays $1.00 back, so each closed
+    contract brings 1 - p), then opens YES at p. An ask is the mirror image."""
+    position = am.position_centicontracts
+    own_price = price_centicents if is_bid else PRICE_ONE_DOLLAR_CENTICENTS - price_centicents
+    held_opposite = (-position if position < 0 else 0) if is_bid else (position if position > 0 else 0)
+    closing = count_centicontracts if count_centicontracts < held_opposite else held_opposite
+    opening = count_centicontracts - closing
+    proceeds = (PRICE_ONE_DOLLAR_CENTICENTS - own_price) * closing
+    if closing:
+        if closing == held_opposite:
+            released = am.position_cost_microdollars
+        else:
+            released = am.position_cost_microdollars * closing // held_opposite
+        am.position_cost_microdollars -= released
+        am.realized_pnl_microdollars += proceeds - released
+    cost = own_price * opening
+    am.position_cost_microdollars += cost
+    am.position_centicontracts = position + count_centicontracts if is_bid else position - count_centicontracts
+    am.volume_centicontracts += count_centicontracts
+    am.total_traded_microdollars += own_price * count_centicontracts
+    return FillSide(proceeds - cost, opening, closing)
+
+
+class Ledger:
+    """Accounts and the money that moves between them, the market pools and the exchange."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[int, Account] = {}
+        self.withdrawals: dict[int, Withdrawal] = {}  # pending only
+        self.market_positions: dict[str, dict[int, AccountMarket]] = {}  # who holds or traded what
+        self.deposited_microdollars = 0
+        self.withdrawn_microdollars = 0
+        self.revenue_microdollars = 0  # fees and settlement rounding, less void refunds beyond the pool
+        self.next_account_id = 1
+        self.next_withdrawal_id = 1
+
+    def account_market(self, account: Account, ticker: str) -> AccountMarket:
+        am = account.markets.get(ticker)
+        if am is None:
+            am = AccountMarket(account, ticker)
+            account.markets[ticker] = am
+            holders = self.market_positions.get(ticker)
+            if holders is None:
+                holders = {}
+                self.market_positions[ticker] = holders
+            holders[account.account_id] = am
+        return am
+
+    def forget_if_idle(self, account: Account, am: AccountMarket) -> None:
+        """Drop a record that holds nothing; its history lives in the events."""
+        if am.is_idle() and am.realized_pnl_microdollars == 0 and am.volume_centicontracts == 0:
+            del account.markets[am.ticker]
+            holders = self.market_positions.get(am.ticker)
+            if holders is not None:
+                holders.pop(account.account_id, None)
+
+    # --- collateral -----------------------------------------------------------------------------
+
+    def relock_side(self, account: Account, am: AccountMarket, is_bid: bool, terms: FeeTerms, changed: Order | None = None) -> None:
+        """Bring the locks of this side's resting orders up to date, moving the difference between free
+        cash and locked cash. While no position is being closed on this side, an order's lock depends
+        on that order alone, so only `changed` (the order just placed, moved, shrunk or filled) is
+        recomputed; otherwise the position is re-assigned in fill order and every order recomputed."""
+        closable = am.closable_centicontracts(is_bid)
+        assigned = am.bid_closing_centicontracts if is_bid else am.ask_closing_centicontracts
+        if closable == 0 and assigned == 0:
+            if changed is not None and changed.level is not None:
+                self._set_lock(account, changed, terms, 0)
+            return
+        left = closable
+        for order in am.orders(is_bid):
+            close = order.remaining_centicontracts if order.remaining_centicontracts < left else left
+            left -= close
+            self._set_lock(account, order, terms, close)
+        self._set_assigned(am, is_bid, closable - left)
+
+    @staticmethod
+    def _set_assigned(am: AccountMarket, is_bid: bool, closing_centicontracts: int) -> None:
+        if is_bid:
+            am.bid_closing_centicontracts = closing_centicontracts
+        else:
+            am.ask_closing_centicontracts = closing_centicontracts
+
+    @staticmethod
+    def _set_lock(account: Account, order: Order, terms: FeeTerms, closing_centicontracts: int) -> None:
+        lock = order_lock_microdollars(
+            terms.unit_centicontracts, order.is_bid, order.price_centicents, order.maker_fee_per_unit_microdollars,
+            order.remaining_centicontracts - closing_centicontracts, closing_centicontracts,
+            order.rounding_accumulator_microdollars,
+        )
+        order.closing_centicontracts = closing_centicontracts
+        delta = lock - order.lock_microdollars
+        if delta:
+            order.lock_microdollars = lock
+            account.cash_microdollars -= delta
+            account.locked_microdollars += delta
+
+    def unlock_order(self, account: Account, am: AccountMarket | None, order: Order) -> None:
+        """Release an order's lock (it is leaving the book, changing, or about to fill)."""
+        lock = order.lock_microdollars
+        if lock:
+            account.cash_microdollars += lock
+            account.locked_microdollars -= lock
+            order.lock_microdollars = 0
+        closing = order.closing_centicontracts
+        if closing:
+            order.closing_centicontracts = 0
+            if am is not None:
+                if order.is_bid:
+                    am.bid_closing_centicontracts -= closing
+                else:
+                    am.ask_closing_centicontracts -= closing
+
+    def collateral_needed(
+        self, am: AccountMarket | None, is_bid: bool, price_centicents: int, remaining_centicontracts: int,
+        rounding_accumulator_microdollars: int, is_taker: bool, replacing: Order | None, terms: FeeTerms,
+    ) -> int:
+        """How much more the account's locks on this side would hold if an order with these terms
+        joined it (taking the place of `replacing`, for an amend). A crossing order fills before any of
+        the account's own resting orders on its side, so it is assigned the position to close first."""
+        closable = am.closable_centicontracts(is_bid) if am is not None else 0
+        assigned = 0
+        if am is not None:
+            assigned = am.bid_closing_centicontracts if is_bid else am.ask_closing_centicontracts
+        released = replacing.lock_microdollars if replacing is not None else 0
+        unit = terms.unit_centicontracts
+        own_fee = worst_fee_per_unit(terms, is_bid, price_centicents, is_taker)
+        if am is None or (closable == 0 and assigned == 0):
+            own = order_lock_microdollars(
+                unit, is_bid, price_centicents, own_fee, remaining_centicontracts, 0, rounding_accumulator_microdollars,
+            )
+            return own - released
+        left = closable
+        old_total = released
+        new_total = 0
+        pending = True  # the incoming order, not yet placed in the walk
+        for order in am.orders(is_bid):
+            if order is replacing:
+                continue
+            old_total += order.lock_microdollars
+            if pending and (is_taker or (order.price_centicents < price_centicents if is_bid else order.price_centicents > price_centicents)):
+                close = remaining_centicontracts if remaining_centicontracts < left else left
+                left -= close
+                new_total += order_lock_microdollars(
+                    unit, is_bid, price_centicents, own_fee, remaining_centicontracts - close, close,
+                    rounding_accumulator_microdollars,
+                )
+                pending = False
+            remaining = order.remaining_centicontracts
+            close = remaining if remaining < left else left
+            left -= close
+            new_total += order_lock_microdollars(
+                unit, is_bid, order.price_centicents, order.maker_fee_per_unit_microdollars, remaining - close, close,
+                order.rounding_accumulator_microdollars,
+            )
+        if pending:
+            close = remaining_centicontracts if remaining_centicontracts < left else left
+            new_total += order_lock_microdollars(
+                unit, is_bid, price_centicents, own_fee, remaining_centicontracts - close, close,
+                rounding_accumulator_microdollars,
+            )
+        return new_total - old_total

@@ -1,0 +1,207 @@
+"""The engine's whole state as plain data, and back; and the state hash.
+
+`take_snapshot(engine)` returns JSON-compatible data holding everything the engine's future behaviour
+depends on, including every insertion order it iterates; `restore_snapshot(data)` rebuilds an engine
+that behaves identically. `state_hash` is the SHA-256 of the snapshot's canonical JSON: two engines
+with equal hashes are in the same state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import deque
+from typing import Any
+
+from predictex.core.engine import Engine
+from predictex.core.instruments import Event, Market, Series
+from predictex.core.ledger import Account, AccountMarket, Withdrawal, fill_priority_key
+from predictex.core.orders import Order
+from predictex.core.trading import OrderGroup, RecentIds
+
+SNAPSHOT_FORMAT = 1
+
+_SERIES_FIELDS = (
+    "ticker", "title", "category", "frequency", "fee_type", "fee_multiplier_bps", "contract_url",
+    "contract_terms_url", "created_ms", "updated_ms",
+)
+_EVENT_FIELDS = (
+    "event_ticker", "series_ticker", "title", "sub_title", "mutually_exclusive", "strike_date_ms", "strike_period",
+    "created_ms", "updated_ms",
+)
+_MARKET_INIT_FIELDS = (
+    "ticker", "market_number", "event_ticker", "series_ticker", "market_type", "title", "subtitle", "yes_sub_title",
+    "no_sub_title", "rules_primary", "rules_secondary", "open_time_ms", "close_time_ms", "expected_expiration_ms",
+    "settlement_timer_s", "price_level_structure", "fractional_trading", "can_close_early", "strike_type",
+    "floor_strike", "cap_strike", "fee_waiver_expiration_ms", "fee_type", "fee_multiplier_bps", "created_ms",
+)
+_MARKET_STATE_FIELDS = (
+    "updated_ms", "status", "result", "settlement_value_centicents", "settlement_source", "determined_ms",
+    "settle_at_ms", "settled_ms", "closed_ms", "last_price_centicents", "volume_centicontracts",
+    "open_interest_centicontracts", "trade_count",
+)
+_ACCOUNT_FIELDS = (
+    "account_id", "created_ms", "cash_microdollars", "locked_microdollars", "pending_withdrawal_microdollars",
+    "deposited_microdollars", "withdrawn_microdollars", "fees_paid_microdollars",
+)
+_HOLDING_FIELDS = (
+    "ticker", "position_centicontracts", "position_cost_microdollars", "realized_pnl_microdollars",
+    "fees_paid_microdollars", "volume_centicontracts", "total_traded_microdollars", "bid_closing_centicontracts",
+    "ask_closing_centicontracts", "updated_ms",
+)
+_ORDER_INIT_FIELDS = (
+    "order_id", "account_id", "ticker", "is_bid", "price_centicents", "initial_count_centicontracts",
+    "time_in_force", "expiration_ms", "post_only", "reduce_only", "self_trade_prevention", "order_type",
+    "cancel_on_pause", "client_order_id", "order_group_id", "action", "created_ms",
+)
+_ORDER_STATE_FIELDS = (
+    "remaining_centicontracts", "filled_centicontracts", "updated_ms", "priority", "closing_centicontracts",
+    "lock_microdollars", "rounding_accumulator_microdollars", "maker_fee_per_unit_microdollars",
+    "taker_fill_cost_microdollars", "maker_fill_cost_microdollars", "taker_fees_microdollars",
+    "maker_fees_microdollars", "taker_filled_centicontracts",
+)
+
+
+def _fields(obj: object, names: tuple[str, ...]) -> list[Any]:
+    return [getattr(obj, name) for name in names]
+
+
+def _assign(obj: object, names: tuple[str, ...], values: list[Any]) -> None:
+    for name, value in zip(names, values, strict=True):
+        setattr(obj, name, value)
+
+
+def take_snapshot(engine: Engine) -> dict[str, Any]:
+    markets = engine.markets
+    ledger = engine.ledger
+    trading = engine.trading
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "now_ms": engine.now_ms,
+        "exchange": [markets.exchange_active, markets.trading_active, markets.next_market_number],
+        "series": [
+            [*_fields(s, _SERIES_FIELDS), list(s.tags), [list(src) for src in s.settlement_sources]]
+            for s in markets.series.values()
+        ],
+        "events": [[*_fields(e, _EVENT_FIELDS), list(e.market_tickers)] for e in markets.events.values()],
+        "markets": [_fields(m, _MARKET_INIT_FIELDS) + _fields(m, _MARKET_STATE_FIELDS) for m in markets.markets.values()],
+        "accounts": [
+            [*_fields(a, _ACCOUNT_FIELDS), [_fields(am, _HOLDING_FIELDS) for am in a.markets.values()]]
+            for a in ledger.accounts.values()
+        ],
+        "holders": [[ticker, list(holders)] for ticker, holders in ledger.market_positions.items()],
+        "withdrawals": [[w.withdrawal_id, w.account_id, w.amount_microdollars] for w in ledger.withdrawals.values()],
+        "ledger": [ledger.deposited_microdollars, ledger.withdrawn_microdollars, ledger.revenue_microdollars,
+                   ledger.next_account_id, ledger.next_withdrawal_id],
+        "orders": [_fields(o, _ORDER_INIT_FIELDS) + _fields(o, _ORDER_STATE_FIELDS) for o in trading.orders.values()],
+        "groups": [
+            [g.order_group_id, g.account_id, g.contracts_limit_centicontracts, g.triggered,
+             [list(entry) for entry in g.window], g.window_total_centicontracts, list(g.order_ids)]
+            for g in trading.groups.values()
+        ],
+        "recent_client_order_ids": [[account_id, ids.ids()] for account_id, ids in trading.recent_client_order_ids.items()],
+        "trading": [trading.next_order_id, trading.next_trade_id, trading.next_group_id, trading.next_priority],
+        "timers": [[list(entry) for entry in engine.timers.heap], engine.timers.next_sequence],
+    }
+
+
+def restore_snapshot(data: dict[str, Any]) -> Engine:
+    if data.get("format") != SNAPSHOT_FORMAT:
+        raise ValueError(f"unsupported snapshot format {data.get('format')!r}")
+    engine = Engine()
+    engine.now_ms = data["now_ms"]
+    engine.scope.now_ms = data["now_ms"]
+    _restore_instruments(engine, data)
+    _restore_ledger(engine, data)
+    _restore_orders(engine, data)
+    trading = engine.trading
+    for group_id, account_id, limit, triggered, window, total, order_ids in data["groups"]:
+        group = OrderGroup(group_id, account_id, limit)
+        group.triggered = triggered
+        group.window = deque((entry[0], entry[1]) for entry in window)
+        group.window_total_centicontracts = total
+        group.order_ids = dict.fromkeys(order_ids)
+        trading.groups[group_id] = group
+        engine.ledger.accounts[account_id].order_group_count += 1
+    for account_id, ids in data["recent_client_order_ids"]:
+        trading.recent_client_order_ids[account_id] = RecentIds(ids)
+    trading.next_order_id, trading.next_trade_id, trading.next_group_id, trading.next_priority = data["trading"]
+    heap, next_sequence = data["timers"]
+    engine.timers.heap = [(e[0], e[1], e[2], e[3], e[4]) for e in heap]
+    engine.timers.next_sequence = next_sequence
+    engine.timers.next_due_ms = engine.timers.heap[0][0] if engine.timers.heap else engine.timers.next_due_ms
+    return engine
+
+
+def _restore_instruments(engine: Engine, data: dict[str, Any]) -> None:
+    markets = engine.markets
+    markets.exchange_active, markets.trading_active, markets.next_market_number = data["exchange"]
+    for row in data["series"]:
+        values = row[: len(_SERIES_FIELDS)]
+        tags, sources = row[len(_SERIES_FIELDS):]
+        series = Series(
+            values[0], values[1], values[2], values[3], values[4], values[5], tuple(tags),
+            tuple((source[0], source[1]) for source in sources), values[6], values[7], values[8],
+        )
+        _assign(series, _SERIES_FIELDS, values)
+        markets.series[series.ticker] = series
+    for row in data["events"]:
+        values = row[: len(_EVENT_FIELDS)]
+        event = Event(*values[:8])
+        _assign(event, _EVENT_FIELDS, values)
+        event.market_tickers = list(row[len(_EVENT_FIELDS)])
+        markets.events[event.event_ticker] = event
+    for row in data["markets"]:
+        market = Market(*row[: len(_MARKET_INIT_FIELDS)])
+        _assign(market, _MARKET_STATE_FIELDS, row[len(_MARKET_INIT_FIELDS):])
+        markets.markets[market.ticker] = market
+
+
+def _restore_ledger(engine: Engine, data: dict[str, Any]) -> None:
+    ledger = engine.ledger
+    for row in data["accounts"]:
+        account = Account(row[0], row[1])
+        _assign(account, _ACCOUNT_FIELDS, row[: len(_ACCOUNT_FIELDS)])
+        for holding in row[len(_ACCOUNT_FIELDS)]:
+            am = AccountMarket(account, holding[0])
+            _assign(am, _HOLDING_FIELDS, holding)
+            account.markets[am.ticker] = am
+        ledger.accounts[account.account_id] = account
+    for ticker, account_ids in data["holders"]:
+        ledger.market_positions[ticker] = {
+            account_id: ledger.accounts[account_id].markets[ticker] for account_id in account_ids
+        }
+    for withdrawal_id, account_id, amount in data["withdrawals"]:
+        ledger.withdrawals[withdrawal_id] = Withdrawal(withdrawal_id, account_id, amount)
+    (ledger.deposited_microdollars, ledger.withdrawn_microdollars, ledger.revenue_microdollars,
+     ledger.next_account_id, ledger.next_withdrawal_id) = data["ledger"]
+
+
+def _restore_orders(engine: Engine, data: dict[str, Any]) -> None:
+    """Rebuild open orders, then file them into books (time order within a level) and into their
+    accounts' fill-ordered lists."""
+    ledger = engine.ledger
+    orders = engine.trading.orders
+    for row in data["orders"]:
+        init = row[: len(_ORDER_INIT_FIELDS)]
+        account = ledger.accounts[init[1]]
+        market = engine.markets.markets[init[2]]
+        order = Order(init[0], account, market, *init[3:])
+        _assign(order, _ORDER_STATE_FIELDS, row[len(_ORDER_INIT_FIELDS):])
+        orders[order.order_id] = order
+        account.open_order_count += 1
+        if order.client_order_id:
+            account.open_client_order_ids[order.client_order_id] = order.order_id
+    for order in sorted(orders.values(), key=lambda o: o.priority):
+        market = engine.markets.markets[order.ticker]
+        market.book.side(order.is_bid).append(order)
+    for order in sorted(orders.values(), key=fill_priority_key):
+        order.account.markets[order.ticker].add_resting(order)
+
+
+def canonical_json(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def state_hash(engine: Engine) -> str:
+    return hashlib.sha256(canonical_json(take_snapshot(engine))).hexdigest()

@@ -1,0 +1,1142 @@
+"""A deliberately simple reference model of the exchange, written from docs/engine.md alone.
+
+It shares no code with the engine (only the command classes, the unit constants and the reject codes)
+and is built for being obviously right rather than fast: state is plain dicts and lists, a book is the
+flat dict of open orders filtered and sorted on demand, every lock is recomputed from scratch whenever
+it is needed, open interest is the sum of the YES positions, and a timer is a field that is scanned.
+`ReferenceModel.apply(command, now_ms)` answers with a `RefOutcome`: the reject code, the id, the
+trades, and one `RefOutcome` per batch item. `state()` gives everything the simulation compares.
+
+Where docs/engine.md is silent (the order of checks outside CreateOrder, which commands return an id,
+what an exchange pause refuses besides cancels and withdrawals), the model follows what the engine was
+seen to do; each such place is marked "(engine choice)", so that the spec can be completed from them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from predictex.core import commands as c
+from predictex.core.rejects import RejectCode
+from predictex.core.units import (
+    COUNT_ONE_CONTRACT_CENTICONTRACTS,
+    MONEY_ONE_CENT_MICRODOLLARS,
+    MONEY_ONE_CENTICENT_MICRODOLLARS,
+    PAYOUT_PER_CENTICONTRACT_MICRODOLLARS,
+    PRICE_ONE_DOLLAR_CENTICENTS,
+)
+
+ONE_DOLLAR_CENTICENTS = PRICE_ONE_DOLLAR_CENTICENTS
+HALF_DOLLAR_CENTICENTS = PRICE_ONE_DOLLAR_CENTICENTS // 2
+CENT_MICRODOLLARS = MONEY_ONE_CENT_MICRODOLLARS
+
+# Limits the spec names ("at most the limit", "10,000 most recently closed", "1 to 20 items", ...).
+ORDER_COUNT_MAX_CENTICONTRACTS = 100_000_000 * COUNT_ONE_CONTRACT_CENTICONTRACTS
+OPEN_ORDERS_MAX = 200_000
+RECENT_CLIENT_ORDER_IDS = 10_000
+CLIENT_ORDER_ID_LENGTH_MAX = 64
+BATCH_ITEMS_MAX = 20
+WITHDRAWAL_MIN_MICRODOLLARS = 10 * 1_000_000
+DEPOSIT_MAX_MICRODOLLARS = 1_000_000_000 * 1_000_000
+ORDER_GROUP_WINDOW_MS = 15_000
+
+GTC = "good_till_canceled"
+IOC = "immediate_or_cancel"
+FOK = "fill_or_kill"
+TIMES_IN_FORCE = (GTC, IOC, FOK)
+SELF_TRADE_MODES = ("taker_at_cross", "maker")
+ORDER_TYPES = ("limit", "market")
+ACTIONS = ("buy", "sell")
+FEE_TYPES = ("quadratic", "quadratic_with_maker_fees", "quadratic_with_combo_maker_fees", "flat")
+MAKER_FEE_TYPES = ("quadratic_with_maker_fees", "quadratic_with_combo_maker_fees")
+RESULTS = ("yes", "no", "scalar", "void")
+
+# Price grids as (start, end, step) bands in centicents (reference §3.2).
+GRIDS: dict[str, tuple[tuple[int, int, int], ...]] = {
+    "linear_cent": ((0, 10_000, 100),),
+    "deci_cent": ((0, 10_000, 10),),
+    "tapered_deci_cent": ((0, 1_000, 10), (1_000, 9_000, 100), (9_000, 10_000, 10)),
+    "center_whole_edge_half_cent": ((0, 1_000, 50), (1_000, 9_000, 100), (9_000, 10_000, 50)),
+    "center_whole_edge_quint_cent": ((0, 1_000, 20), (1_000, 9_000, 100), (9_000, 10_000, 20)),
+    "center_half_edge_half_cent": ((0, 10_000, 50),),
+    "center_half_edge_quint_cent": ((0, 1_000, 20), (1_000, 9_000, 50), (9_000, 10_000, 20)),
+    "center_half_edge_deci_cent": ((0, 1_000, 10), (1_000, 9_000, 50), (9_000, 10_000, 10)),
+    "center_quint_edge_quint_cent": ((0, 10_000, 20),),
+    "center_quint_edge_deci_cent": ((0, 1_000, 10), (1_000, 9_000, 20), (9_000, 10_000, 10)),
+    "center_centi_edge_centi_cent": ((0, 10_000, 1),),
+    "center_deci_edge_centi_cent": ((0, 100, 1), (100, 9_900, 10), (9_900, 10_000, 1)),
+}
+
+
+class Refused(Exception):
+    def __init__(self, code: RejectCode) -> None:
+        super().__init__(code.value)
+        self.code = code
+
+
+# --- pure money rules -------------------------------------------------------------------------------
+
+
+def on_grid(structure: str, price_centicents: int) -> bool:
+    if not 0 < price_centicents < ONE_DOLLAR_CENTICENTS:
+        return False
+    return any(start <= price_centicents <= end and (price_centicents - start) % step == 0 for start, end, step in GRIDS[structure])
+
+
+def trade_fee_microdollars(fee_type: str, multiplier_bps: int, is_taker: bool, count_centicontracts: int, price_centicents: int) -> int:
+    """coefficient x multiplier x C x P x (1 - P), rounded up to the centicent ($0.0001)."""
+    if is_taker:
+        numerator, denominator = 7, 100  # 0.07
+    elif fee_type in MAKER_FEE_TYPES:
+        numerator, denominator = 7, 400  # 0.0175
+    else:
+        return 0
+    if fee_type == "flat":
+        spread = ONE_DOLLAR_CENTICENTS * ONE_DOLLAR_CENTICENTS // 4
+    else:
+        spread = price_centicents * (ONE_DOLLAR_CENTICENTS - price_centicents)
+    # dollars = n/d x bps/1e4 x count/1e2 x spread/1e8; in centicents of money (1e-4 $): / (d x 1e10)
+    exact = numerator * multiplier_bps * count_centicontracts * spread
+    scale = denominator * 10**10
+    return -(-exact // scale) * MONEY_ONE_CENTICENT_MICRODOLLARS
+
+
+def ceil_to_cent(amount_microdollars: int) -> int:
+    return -(-amount_microdollars // CENT_MICRODOLLARS) * CENT_MICRODOLLARS
+
+
+def order_lock_microdollars(
+    unit_centicontracts: int, is_bid: bool, price_centicents: int, fee_per_unit_microdollars: int,
+    opening_centicontracts: int, closing_centicontracts: int, accumulator_microdollars: int,
+) -> int:
+    price_cost = price_centicents if is_bid else ONE_DOLLAR_CENTICENTS - price_centicents
+    close_revenue = ONE_DOLLAR_CENTICENTS - price_centicents if is_bid else price_centicents
+    bound = (
+        opening_centicontracts * price_cost
+        + (opening_centicontracts // unit_centicontracts) * fee_per_unit_microdollars
+        + (closing_centicontracts // unit_centicontracts)
+        * max(0, fee_per_unit_microdollars - unit_centicontracts * close_revenue)
+    )
+    return ceil_to_cent(max(0, bound - accumulator_microdollars))
+
+
+# --- state ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Order:
+    order_id: int
+    account_id: int
+    ticker: str
+    is_bid: bool
+    price_centicents: int
+    remaining_centicontracts: int
+    time_in_force: str
+    expiration_ms: int
+    post_only: bool
+    self_trade_prevention: str
+    cancel_on_pause: bool
+    client_order_id: str
+    order_group_id: int
+    priority: int
+    filled_centicontracts: int = 0
+    rounding_accumulator_microdollars: int = 0
+    expiry_sequence: int = 0
+    closed: bool = False
+
+
+@dataclass
+class Market:
+    ticker: str
+    number: int
+    fee_type: str
+    fee_multiplier_bps: int
+    structure: str
+    fractional: bool
+    open_time_ms: int
+    close_time_ms: int
+    settlement_timer_s: int
+    fee_waiver_expiration_ms: int
+    status: str = "initialized"
+    result: str = ""
+    settlement_value_centicents: int = -1
+    settle_at_ms: int = 0
+    open_sequence: int = 0
+    close_sequence: int = 0
+    settle_sequence: int = 0
+
+    @property
+    def unit_centicontracts(self) -> int:
+        return 1 if self.fractional else COUNT_ONE_CONTRACT_CENTICONTRACTS
+
+
+@dataclass
+class Account:
+    account_id: int
+    total_microdollars: int = 0  # cash + locked: the locked part is derived from the resting orders
+    pending_withdrawal_microdollars: int = 0
+    closed_client_order_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Position:
+    position_centicontracts: int = 0
+    cost_microdollars: int = 0
+    realized_pnl_microdollars: int = 0
+    fees_paid_microdollars: int = 0
+
+
+@dataclass
+class Group:
+    account_id: int
+    limit_centicontracts: int
+    triggered: bool = False
+    window: list[tuple[int, int]] = field(default_factory=list)  # (fill time, count)
+
+
+class RefTrade(NamedTuple):
+    """A trade, field for field as the engine's `Trade` event."""
+
+    trade_id: int
+    ticker: str
+    price_centicents: int
+    count_centicontracts: int
+    taker_is_bid: bool
+    taker_order_id: int
+    taker_account_id: int
+    maker_order_id: int
+    maker_account_id: int
+    taker_fee_microdollars: int
+    maker_fee_microdollars: int
+    taker_rounding_microdollars: int
+    maker_rounding_microdollars: int
+    taker_rebate_microdollars: int
+    maker_rebate_microdollars: int
+    taker_cash_delta_microdollars: int
+    maker_cash_delta_microdollars: int
+    taker_position_centicontracts: int
+    maker_position_centicontracts: int
+
+
+@dataclass
+class RefOutcome:
+    reject: RejectCode | None = None
+    value: int = 0
+    trades: list[RefTrade] = field(default_factory=list)
+    items: list[RefOutcome] = field(default_factory=list)
+
+
+@dataclass
+class _SideFill:
+    fee_microdollars: int
+    rounding_microdollars: int
+    rebate_microdollars: int
+    cash_delta_microdollars: int
+    position_centicontracts: int
+
+
+# --- the model --------------------------------------------------------------------------------------
+
+
+class ReferenceModel:
+    def __init__(self) -> None:
+        self.now_ms = 0
+        self.exchange_active = True
+        self.trading_active = True
+        self.series: dict[str, tuple[str, int]] = {}  # ticker -> (fee type, multiplier)
+        self.events: dict[str, str] = {}  # event ticker -> series ticker
+        self.markets: dict[str, Market] = {}
+        self.accounts: dict[int, Account] = {}
+        self.positions: dict[tuple[int, str], Position] = {}
+        self.orders: dict[int, Order] = {}  # open orders
+        self.groups: dict[int, Group] = {}
+        self.withdrawals: dict[int, tuple[int, int, str]] = {}  # id -> (account, amount, status)
+        self.revenue_microdollars = 0
+        self.deposited_microdollars = 0
+        self.withdrawn_microdollars = 0
+        self.next_account_id = 1
+        self.next_order_id = 1
+        self.next_trade_id = 1
+        self.next_group_id = 1
+        self.next_withdrawal_id = 1
+        self.next_market_number = 1
+        self.next_priority = 1
+        self.next_timer_sequence = 1
+        self._trades: list[RefTrade] = []
+        self._handlers: dict[type[c.Command], Callable[[Any], int]] = {
+            c.Tick: lambda _: 0,
+            c.OpenAccount: self._open_account,
+            c.Deposit: self._deposit,
+            c.RequestWithdrawal: self._request_withdrawal,
+            c.CompleteWithdrawal: self._complete_withdrawal,
+            c.CancelWithdrawal: self._cancel_withdrawal,
+            c.CreateSeries: self._create_series,
+            c.CreateEvent: self._create_event,
+            c.CreateMarket: self._create_market,
+            c.SetMarketTimes: self._set_market_times,
+            c.PauseMarket: self._pause_market,
+            c.ResumeMarket: self._resume_market,
+            c.SetExchangeStatus: self._set_exchange_status,
+            c.DetermineMarket: self._determine_market,
+            c.DisputeMarket: self._dispute_market,
+            c.AmendMarketResult: self._amend_market_result,
+            c.FinalizeMarket: self._finalize_market,
+            c.CreateOrder: self._create_order,
+            c.CancelOrder: lambda cmd: self._cancel_order(cmd.account_id, cmd.order_id),
+            c.AmendOrder: self._amend_order,
+            c.DecreaseOrder: self._decrease_order,
+            c.CancelAllOrders: self._cancel_all_orders,
+            c.CreateOrderGroup: self._create_order_group,
+            c.ChangeOrderGroup: self._change_order_group,
+        }
+
+    # --- entry point ------------------------------------------------------------------------------
+
+    def apply(self, command: c.Command, now_ms: int) -> RefOutcome:
+        now_ms = max(now_ms, self.now_ms)
+        self._advance(now_ms)
+        self.now_ms = now_ms
+        if isinstance(command, c.BatchCreateOrders):
+            return self._batch(command.account_id, command.orders, self._batch_create_item)
+        if isinstance(command, c.BatchCancelOrders):
+            return self._batch(command.account_id, command.order_ids, self._batch_cancel_item)
+        return self._single(lambda: self._dispatch(command))
+
+    def _single(self, handler: Callable[[], int]) -> RefOutcome:
+        self._trades = []
+        outcome = RefOutcome()
+        try:
+            outcome.value = handler()
+        except Refused as refusal:
+            outcome.reject = refusal.code
+            outcome.value = 0
+        outcome.trades = self._trades
+        self._trades = []
+        return outcome
+
+    def _batch(self, account_id: int, items: list[Any], handle: Callable[[int, Any], int]) -> RefOutcome:
+        outcome = RefOutcome()
+        if account_id not in self.accounts:  # (engine choice) the batch's account first, then its size
+            outcome.reject = RejectCode.ACCOUNT_NOT_FOUND
+            return outcome
+        if not 1 <= len(items) <= BATCH_ITEMS_MAX:
+            outcome.reject = RejectCode.BATCH_TOO_LARGE
+            return outcome
+        for item in items:
+            result = self._single(functools.partial(handle, account_id, item))
+            outcome.items.append(result)
+            outcome.trades.extend(result.trades)
+        return outcome
+
+    def _batch_create_item(self, account_id: int, order: c.CreateOrder) -> int:
+        if order.account_id != account_id:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        return self._create_order(order)
+
+    def _batch_cancel_item(self, account_id: int, order_id: int) -> int:
+        return self._cancel_order(account_id, order_id)
+
+    def _dispatch(self, command: c.Command) -> int:
+        handler = self._handlers.get(type(command))
+        if handler is None:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        return handler(command)
+
+    # --- time -------------------------------------------------------------------------------------
+
+    def _timer_sequence(self) -> int:
+        self.next_timer_sequence += 1
+        return self.next_timer_sequence
+
+    def _due_things(self, now_ms: int) -> list[tuple[int, int, str, Any]]:
+        """Everything due at or before now: (due time, scheduling sequence, kind, subject)."""
+        due: list[tuple[int, int, str, Any]] = []
+        for market in self.markets.values():
+            if market.status == "initialized" and market.open_time_ms <= now_ms:
+                due.append((market.open_time_ms, market.open_sequence, "open", market))
+            if market.status in ("active", "inactive") and market.close_time_ms <= now_ms:
+                due.append((market.close_time_ms, market.close_sequence, "close", market))
+            if market.status in ("determined", "amended") and market.settle_at_ms <= now_ms:
+                due.append((market.settle_at_ms, market.settle_sequence, "settle", market))
+        for order in self.orders.values():
+            if order.expiration_ms and order.expiration_ms <= now_ms:
+                due.append((order.expiration_ms, order.expiry_sequence, "expire", order))
+        return due
+
+    def _advance(self, now_ms: int) -> None:
+        while True:
+            due = self._due_things(now_ms)
+            if not due:
+                return
+            due_ms, _, kind, subject = min(due, key=lambda entry: (entry[0], entry[1]))
+            self.now_ms = max(self.now_ms, due_ms)
+            if kind == "open":
+                subject.status = "active"
+            elif kind == "close":
+                self._close_market(subject)
+            elif kind == "settle":
+                self._finalize(subject)
+            else:
+                self._close_order(subject)
+
+    # --- accounts and money -----------------------------------------------------------------------
+
+    def _account(self, account_id: int) -> Account:
+        account = self.accounts.get(account_id)
+        if account is None:
+            raise Refused(RejectCode.ACCOUNT_NOT_FOUND)
+        return account
+
+    # (engine choice) an exchange pause refuses a member's RequestWithdrawal; the operator's OpenAccount,
+    # Deposit and completing or cancelling a withdrawal are accepted. Money moves in whole cents.
+
+    def _open_account(self, command: c.OpenAccount) -> int:
+        account_id = self.next_account_id
+        self.next_account_id += 1
+        self.accounts[account_id] = Account(account_id)
+        return account_id
+
+    def _deposit(self, command: c.Deposit) -> int:
+        account = self._account(command.account_id)
+        if not 0 < command.amount_microdollars <= DEPOSIT_MAX_MICRODOLLARS:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        if command.amount_microdollars % CENT_MICRODOLLARS:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        account.total_microdollars += command.amount_microdollars
+        self.deposited_microdollars += command.amount_microdollars
+        return account.account_id
+
+    def _request_withdrawal(self, command: c.RequestWithdrawal) -> int:
+        account = self._account(command.account_id)
+        if not self.exchange_active:
+            raise Refused(RejectCode.EXCHANGE_PAUSED)
+        if command.amount_microdollars % CENT_MICRODOLLARS:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        if command.amount_microdollars < WITHDRAWAL_MIN_MICRODOLLARS:
+            raise Refused(RejectCode.WITHDRAWAL_TOO_SMALL)
+        if command.amount_microdollars > self.cash_microdollars(account.account_id):
+            raise Refused(RejectCode.INSUFFICIENT_BALANCE)
+        account.total_microdollars -= command.amount_microdollars
+        account.pending_withdrawal_microdollars += command.amount_microdollars
+        withdrawal_id = self.next_withdrawal_id
+        self.next_withdrawal_id += 1
+        self.withdrawals[withdrawal_id] = (account.account_id, command.amount_microdollars, "pending")
+        return withdrawal_id
+
+    def _take_pending_withdrawal(self, withdrawal_id: int) -> tuple[Account, int]:
+        entry = self.withdrawals.get(withdrawal_id)
+        if entry is None or entry[2] != "pending":
+            raise Refused(RejectCode.WITHDRAWAL_NOT_FOUND)
+        account = self.accounts[entry[0]]
+        account.pending_withdrawal_microdollars -= entry[1]
+        return account, entry[1]
+
+    def _complete_withdrawal(self, command: c.CompleteWithdrawal) -> int:
+        account, amount = self._take_pending_withdrawal(command.withdrawal_id)
+        self.withdrawn_microdollars += amount
+        self.withdrawals[command.withdrawal_id] = (account.account_id, amount, "completed")
+        return command.withdrawal_id
+
+    def _cancel_withdrawal(self, command: c.CancelWithdrawal) -> int:
+        account, amount = self._take_pending_withdrawal(command.withdrawal_id)
+        account.total_microdollars += amount
+        self.withdrawals[command.withdrawal_id] = (account.account_id, amount, "cancelled")
+        return command.withdrawal_id
+
+    # --- instruments ------------------------------------------------------------------------------
+
+    def _create_series(self, command: c.CreateSeries) -> int:
+        if not command.ticker or command.fee_type not in FEE_TYPES or command.fee_multiplier_bps < 0:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        if command.ticker in self.series:
+            raise Refused(RejectCode.ALREADY_EXISTS)
+        self.series[command.ticker] = (command.fee_type, command.fee_multiplier_bps)
+        return 0
+
+    def _create_event(self, command: c.CreateEvent) -> int:
+        if command.series_ticker not in self.series:
+            raise Refused(RejectCode.SERIES_NOT_FOUND)
+        if command.event_ticker in self.events:
+            raise Refused(RejectCode.ALREADY_EXISTS)
+        self.events[command.event_ticker] = command.series_ticker
+        return 0
+
+    def _create_market(self, command: c.CreateMarket) -> int:
+        series_ticker = self.events.get(command.event_ticker)
+        if series_ticker is None:
+            raise Refused(RejectCode.EVENT_NOT_FOUND)
+        if command.ticker in self.markets:
+            raise Refused(RejectCode.ALREADY_EXISTS)
+        if (
+            command.close_time_ms <= self.now_ms or command.price_level_structure not in GRIDS
+            or command.market_type not in ("binary", "scalar") or command.open_time_ms >= command.close_time_ms
+        ):
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        fee_type, multiplier_bps = self.series[series_ticker]
+        market = Market(
+            command.ticker, self.next_market_number, fee_type, multiplier_bps, command.price_level_structure,
+            command.fractional_trading, command.open_time_ms, command.close_time_ms, command.settlement_timer_s,
+            command.fee_waiver_expiration_ms, open_sequence=self._timer_sequence(), close_sequence=self._timer_sequence(),
+        )
+        self.next_market_number += 1
+        self.markets[market.ticker] = market
+        if market.open_time_ms <= self.now_ms:
+            market.status = "active"
+        return market.number
+
+    def _market(self, ticker: str) -> Market:
+        market = self.markets.get(ticker)
+        if market is None:
+            raise Refused(RejectCode.MARKET_NOT_FOUND)
+        return market
+
+    def _set_market_times(self, command: c.SetMarketTimes) -> int:
+        market = self._market(command.ticker)
+        if market.status not in ("initialized", "active", "inactive", "closed"):
+            raise Refused(RejectCode.INVALID_TRANSITION)
+        # (engine choice) an open time may only move before opening; one already past opens the market now
+        if command.open_time_ms and market.status != "initialized":
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        open_ms = command.open_time_ms or market.open_time_ms
+        close_ms = command.close_time_ms or market.close_time_ms
+        if close_ms <= open_ms:
+            if market.status == "initialized":
+                raise Refused(RejectCode.INVALID_PARAMETERS)
+            close_ms = max(self.now_ms, open_ms + 1)  # (engine choice) an opened market told to close before it opened closes now
+        if command.open_time_ms:
+            market.open_time_ms = open_ms
+            market.open_sequence = self._timer_sequence()
+            if open_ms <= self.now_ms:
+                market.status = "active"
+        if command.close_time_ms:
+            market.close_time_ms = close_ms
+            market.close_sequence = self._timer_sequence()
+            if close_ms <= self.now_ms and market.status in ("active", "inactive"):
+                self._close_market(market)
+            elif close_ms > self.now_ms and market.status == "closed":
+                market.status = "active"
+        return 0
+
+    # (engine choice) only CreateMarket answers with the market number; the other operator commands on a
+    # market answer 0.
+
+    def _transition(self, market: Market, allowed_from: tuple[str, ...], status: str) -> None:
+        if market.status not in allowed_from:
+            raise Refused(RejectCode.INVALID_TRANSITION)
+        market.status = status
+
+    def _pause_market(self, command: c.PauseMarket) -> int:
+        market = self._market(command.ticker)
+        self._transition(market, ("active",), "inactive")
+        for order in self._orders_where(lambda o: o.ticker == market.ticker and o.cancel_on_pause):
+            self._close_order(order)
+        return 0
+
+    def _resume_market(self, command: c.ResumeMarket) -> int:
+        market = self._market(command.ticker)
+        self._transition(market, ("inactive",), "active")
+        for order in self._orders_where(lambda o: o.ticker == market.ticker):
+            self._close_order(order)
+        return 0
+
+    def _close_market(self, market: Market) -> None:
+        market.status = "closed"
+        for order in self._orders_where(lambda o: o.ticker == market.ticker):
+            self._close_order(order)
+
+    def _set_exchange_status(self, command: c.SetExchangeStatus) -> int:
+        switched_off = (self.exchange_active and not command.exchange_active) or (self.trading_active and not command.trading_active)
+        self.exchange_active = command.exchange_active
+        self.trading_active = command.trading_active
+        if switched_off:
+            for order in self._orders_where(lambda o: o.cancel_on_pause):
+                self._close_order(order)
+        return 0
+
+    def _check_result(self, result: str, value_centicents: int) -> int:
+        if result == "scalar":
+            if not 0 <= value_centicents <= ONE_DOLLAR_CENTICENTS:
+                raise Refused(RejectCode.INVALID_PARAMETERS)
+            return value_centicents
+        if result not in RESULTS or value_centicents != -1:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        return {"yes": ONE_DOLLAR_CENTICENTS, "no": 0, "void": -1}[result]
+
+    def _set_result(self, market: Market, result: str, value_centicents: int, status: str) -> None:
+        market.status = status
+        market.result = result
+        market.settlement_value_centicents = value_centicents
+        market.settle_at_ms = self.now_ms + market.settlement_timer_s * 1000
+        market.settle_sequence = self._timer_sequence()
+        if market.settle_at_ms <= self.now_ms:
+            self._finalize(market)
+
+    def _determine_market(self, command: c.DetermineMarket) -> int:
+        market = self._market(command.ticker)
+        if market.status != "closed":
+            raise Refused(RejectCode.INVALID_TRANSITION)
+        value = self._check_result(command.result, command.settlement_value_centicents)
+        self._set_result(market, command.result, value, "determined")
+        return 0
+
+    def _dispute_market(self, command: c.DisputeMarket) -> int:
+        market = self._market(command.ticker)
+        self._transition(market, ("determined", "amended"), "disputed")
+        return 0
+
+    def _amend_market_result(self, command: c.AmendMarketResult) -> int:
+        market = self._market(command.ticker)
+        if market.status != "disputed":
+            raise Refused(RejectCode.INVALID_TRANSITION)
+        value = self._check_result(command.result, command.settlement_value_centicents)
+        self._set_result(market, command.result, value, "amended")
+        return 0
+
+    def _finalize_market(self, command: c.FinalizeMarket) -> int:
+        market = self._market(command.ticker)
+        if market.status not in ("determined", "amended"):
+            raise Refused(RejectCode.INVALID_TRANSITION)
+        self._finalize(market)
+        return 0
+
+    def _finalize(self, market: Market) -> None:
+        """Settle: pay each position, floor each payout to the cent; the pool less the payouts is revenue."""
+        market.status = "finalized"
+        pool = self.open_interest_centicontracts(market.ticker) * PAYOUT_PER_CENTICONTRACT_MICRODOLLARS
+        paid = 0
+        for (account_id, ticker), position in sorted(self.positions.items()):
+            if ticker != market.ticker:
+                continue
+            payout = self._payout_microdollars(market, position)
+            floored = payout // CENT_MICRODOLLARS * CENT_MICRODOLLARS
+            self.accounts[account_id].total_microdollars += floored
+            paid += floored
+            del self.positions[(account_id, ticker)]
+        self.revenue_microdollars += pool - paid
+
+    def _payout_microdollars(self, market: Market, position: Position) -> int:
+        size = position.position_centicontracts
+        if market.result == "void":
+            return position.cost_microdollars if size else 0
+        value = market.settlement_value_centicents
+        return size * value if size > 0 else -size * (ONE_DOLLAR_CENTICENTS - value)
+
+    # --- reading state ----------------------------------------------------------------------------
+
+    def _orders_where(self, keep: Callable[[Order], bool]) -> list[Order]:
+        return sorted((o for o in self.orders.values() if keep(o)), key=lambda o: o.order_id)
+
+    def position(self, account_id: int, ticker: str) -> Position:
+        return self.positions.get((account_id, ticker)) or Position()
+
+    def open_interest_centicontracts(self, ticker: str) -> int:
+        return sum(p.position_centicontracts for (_, t), p in self.positions.items() if t == ticker and p.position_centicontracts > 0)
+
+    def closable_centicontracts(self, account_id: int, ticker: str, is_bid: bool) -> int:
+        """The position an order on this side would close: NO held for a bid, YES held for an ask."""
+        held = self.position(account_id, ticker).position_centicontracts
+        return max(-held, 0) if is_bid else max(held, 0)
+
+    def locked_by_account(self, only_account_id: int = 0) -> dict[int, int]:
+        """Every account's locked cash (or one account's), recomputed from its resting orders."""
+        sides: dict[tuple[int, str, bool], list[Order]] = {}
+        for o in self.orders.values():
+            if not only_account_id or o.account_id == only_account_id:
+                sides.setdefault((o.account_id, o.ticker, o.is_bid), []).append(o)
+        locked = {only_account_id: 0} if only_account_id else dict.fromkeys(self.accounts, 0)
+        for (account_id, ticker, is_bid), orders in sides.items():
+            entries = [(o, False) for o in sorted(orders, key=_fill_key)]
+            locked[account_id] += self._side_lock(account_id, self.markets[ticker], is_bid, entries)
+        return locked
+
+    def cash_microdollars(self, account_id: int) -> int:
+        return self.accounts[account_id].total_microdollars - self.locked_by_account(account_id)[account_id]
+
+    def _resting_entries(self, account_id: int, ticker: str, is_bid: bool, leave_out: int = 0) -> list[tuple[Order, bool]]:
+        """The account's resting orders on one side, in fill order, each marked as not crossing."""
+        mine = [o for o in self.orders.values() if o.account_id == account_id and o.ticker == ticker and o.is_bid == is_bid and o.order_id != leave_out]
+        return [(o, False) for o in sorted(mine, key=_fill_key)]
+
+    def _side_lock(self, account_id: int, market: Market, is_bid: bool, entries: list[tuple[Order, bool]]) -> int:
+        """The total lock of one side's orders taken in the given order: the position they would close
+        goes to the first ones."""
+        unclaimed = self.closable_centicontracts(account_id, market.ticker, is_bid)
+        total = 0
+        for order, crossing in entries:
+            closing = min(order.remaining_centicontracts, unclaimed)
+            unclaimed -= closing
+            total += order_lock_microdollars(
+                market.unit_centicontracts, is_bid, order.price_centicents, self._fee_per_unit(market, order, crossing),
+                order.remaining_centicontracts - closing, closing, order.rounding_accumulator_microdollars,
+            )
+        return total
+
+    def _fee_per_unit(self, market: Market, order: Order, crossing: bool) -> int:
+        """The fee of one unit at the worst price it could fill at: its own (maker) price when resting; its
+        limit clamped toward $0.50 (taker) when it crosses."""
+        price = order.price_centicents
+        if crossing:
+            price = min(price, HALF_DOLLAR_CENTICENTS) if order.is_bid else max(price, HALF_DOLLAR_CENTICENTS)
+        return trade_fee_microdollars(market.fee_type, market.fee_multiplier_bps, crossing, market.unit_centicontracts, price)
+
+    def state(self) -> dict[str, Any]:
+        """Everything the simulation compares, in plain data."""
+        locked = self.locked_by_account()
+        open_interest = dict.fromkeys(self.markets, 0)
+        for (_, ticker), p in self.positions.items():
+            open_interest[ticker] += max(p.position_centicontracts, 0)
+        return {
+            "accounts": {
+                a.account_id: (a.total_microdollars - locked[a.account_id], locked[a.account_id], a.pending_withdrawal_microdollars)
+                for a in self.accounts.values()
+            },
+            "positions": {
+                key: (p.position_centicontracts, p.cost_microdollars, p.realized_pnl_microdollars, p.fees_paid_microdollars)
+                for key, p in self.positions.items()
+                if (p.position_centicontracts, p.cost_microdollars, p.realized_pnl_microdollars, p.fees_paid_microdollars) != (0, 0, 0, 0)
+            },
+            "markets": {
+                m.ticker: (m.status, m.result, m.settlement_value_centicents, open_interest[m.ticker])
+                for m in self.markets.values()
+                if m.status != "finalized"
+            },
+            "finalized": sum(1 for m in self.markets.values() if m.status == "finalized"),
+            "books": self.books(),
+            "orders": {o.order_id: o.remaining_centicontracts for o in self.orders.values()},
+            "money": (self.revenue_microdollars, self.deposited_microdollars, self.withdrawn_microdollars),
+        }
+
+    def books(self) -> dict[str, tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]]:
+        """Per market with resting orders: (bids, asks), each as (price, total) ascending by price."""
+        levels: dict[tuple[str, bool], dict[int, int]] = {}
+        for o in self.orders.values():
+            side = levels.setdefault((o.ticker, o.is_bid), {})
+            side[o.price_centicents] = side.get(o.price_centicents, 0) + o.remaining_centicontracts
+        tickers = sorted({ticker for ticker, _ in levels})
+        return {
+            t: (tuple(sorted(levels.get((t, True), {}).items())), tuple(sorted(levels.get((t, False), {}).items())))
+            for t in tickers
+        }
+
+    # --- orders: checks ---------------------------------------------------------------------------
+
+    def _check_trading(self, market: Market) -> None:
+        if not self.exchange_active:
+            raise Refused(RejectCode.EXCHANGE_PAUSED)
+        if not self.trading_active:
+            raise Refused(RejectCode.TRADING_PAUSED)
+        if market.status == "initialized":
+            raise Refused(RejectCode.MARKET_NOT_OPEN)
+        if market.status == "inactive":
+            raise Refused(RejectCode.MARKET_PAUSED)
+        if market.status != "active":
+            raise Refused(RejectCode.MARKET_CLOSED)
+
+    def _check_count(self, market: Market, count_centicontracts: int) -> None:
+        if not 0 < count_centicontracts <= ORDER_COUNT_MAX_CENTICONTRACTS or count_centicontracts % market.unit_centicontracts:
+            raise Refused(RejectCode.INVALID_ORDER_SIZE)
+
+    def _client_order_id_taken(self, account_id: int, client_order_id: str) -> bool:
+        if not client_order_id:
+            return False
+        if any(o.account_id == account_id and o.client_order_id == client_order_id for o in self.orders.values()):
+            return True
+        return client_order_id in self.accounts[account_id].closed_client_order_ids
+
+    def _check_terms(self, command: c.CreateOrder, market: Market) -> None:
+        """Step 3 of the create checks."""
+        if not on_grid(market.structure, command.price_centicents):
+            raise Refused(RejectCode.INVALID_PRICE)
+        self._check_count(market, command.count_centicontracts)
+        if (
+            command.time_in_force not in TIMES_IN_FORCE or command.self_trade_prevention not in SELF_TRADE_MODES
+            or command.order_type not in ORDER_TYPES or command.action not in ACTIONS
+        ):
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        if command.expiration_ms and (
+            command.time_in_force != GTC or command.order_type != "limit" or command.expiration_ms <= self.now_ms
+        ):
+            raise Refused(RejectCode.INVALID_EXPIRATION)
+        if command.buy_max_cost_microdollars < 0 or len(command.client_order_id) > CLIENT_ORDER_ID_LENGTH_MAX:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        if self._client_order_id_taken(command.account_id, command.client_order_id):
+            raise Refused(RejectCode.ORDER_ALREADY_EXISTS)
+        if sum(1 for o in self.orders.values() if o.account_id == command.account_id) >= OPEN_ORDERS_MAX:
+            raise Refused(RejectCode.OPEN_ORDER_LIMIT)
+
+    def _check_group(self, account_id: int, group_id: int) -> None:
+        if not group_id:
+            return
+        group = self.groups.get(group_id)
+        if group is None or group.account_id != account_id:
+            raise Refused(RejectCode.ORDER_GROUP_NOT_FOUND)
+        if group.triggered:
+            raise Refused(RejectCode.ORDER_GROUP_LIMIT)
+
+    def _opposite(self, ticker: str, is_bid: bool, limit_centicents: int) -> list[Order]:
+        """Resting orders an incoming order at this limit would trade against, best first."""
+        if is_bid:
+            found = [o for o in self.orders.values() if o.ticker == ticker and not o.is_bid and o.price_centicents <= limit_centicents]
+        else:
+            found = [o for o in self.orders.values() if o.ticker == ticker and o.is_bid and o.price_centicents >= limit_centicents]
+        return sorted(found, key=_fill_key)
+
+    def _check_fill_or_kill(self, command: c.CreateOrder, count_centicontracts: int) -> None:
+        makers = self._opposite(command.ticker, command.is_bid, command.price_centicents)
+        if sum(o.remaining_centicontracts for o in makers) < count_centicontracts:
+            raise Refused(RejectCode.FILL_OR_KILL_INSUFFICIENT_VOLUME)
+        if command.buy_max_cost_microdollars <= 0:
+            return
+        left = count_centicontracts
+        cost = 0
+        for maker in makers:
+            take = min(left, maker.remaining_centicontracts)
+            paid = maker.price_centicents if command.is_bid else ONE_DOLLAR_CENTICENTS - maker.price_centicents
+            cost += take * paid
+            left -= take
+        if cost > command.buy_max_cost_microdollars:
+            raise Refused(RejectCode.BUY_MAX_COST_EXCEEDED)
+
+    def _check_collateral(self, market: Market, candidate: Order, crossing: bool, replacing: int = 0) -> None:
+        """new total lock of the side - current total lock of the side <= cash, with the candidate first
+        when it crosses, else at its priority."""
+        account_id = candidate.account_id
+        current = self._side_lock(account_id, market, candidate.is_bid, self._resting_entries(account_id, market.ticker, candidate.is_bid))
+        others = self._resting_entries(account_id, market.ticker, candidate.is_bid, leave_out=replacing)
+        if crossing:
+            entries = [(candidate, True), *others]
+        else:
+            entries = sorted([*others, (candidate, False)], key=lambda entry: _fill_key(entry[0]))
+        need = self._side_lock(account_id, market, candidate.is_bid, entries) - current
+        if need > self.cash_microdollars(account_id):
+            raise Refused(RejectCode.INSUFFICIENT_BALANCE)
+
+    # --- orders: create ---------------------------------------------------------------------------
+
+    def _create_order(self, command: c.CreateOrder) -> int:
+        self._account(command.account_id)
+        market = self._market(command.ticker)
+        self._check_trading(market)
+        self._check_terms(command, market)
+        self._check_group(command.account_id, command.order_group_id)
+        count = command.count_centicontracts
+        time_in_force = command.time_in_force
+        if command.order_type == "market":
+            time_in_force = IOC
+        closable = self.closable_centicontracts(command.account_id, command.ticker, command.is_bid)
+        if command.reduce_only:
+            if closable == 0:
+                raise Refused(RejectCode.REDUCE_ONLY_NO_POSITION)
+            count = min(count, closable)
+            time_in_force = IOC
+        if command.sell_position_floor and count > closable:
+            raise Refused(RejectCode.SELL_POSITION_FLOOR)
+        crossing = bool(self._opposite(command.ticker, command.is_bid, command.price_centicents))
+        if command.post_only and crossing:
+            raise Refused(RejectCode.POST_ONLY_CROSS)
+        if command.buy_max_cost_microdollars > 0:
+            time_in_force = FOK
+        if time_in_force == FOK:
+            self._check_fill_or_kill(command, count)
+        order = Order(
+            self.next_order_id, command.account_id, command.ticker, command.is_bid, command.price_centicents, count,
+            time_in_force, command.expiration_ms, command.post_only, command.self_trade_prevention,
+            command.cancel_on_pause, command.client_order_id, command.order_group_id, self.next_priority,
+        )
+        self._check_collateral(market, order, crossing)
+        self.next_order_id += 1
+        self.next_priority += 1
+        if order.expiration_ms:
+            order.expiry_sequence = self._timer_sequence()
+        self._enter(market, order)
+        return order.order_id
+
+    def _enter(self, market: Market, order: Order) -> None:
+        """Trade what crosses; rest what is left if good-till-canceled, else cancel it."""
+        self._match(market, order)
+        if order.closed:
+            return
+        if order.remaining_centicontracts == 0:
+            self._close_order(order)
+        elif order.time_in_force == GTC:
+            self.orders[order.order_id] = order
+        else:
+            self._close_order(order)
+
+    def _close_order(self, order: Order) -> None:
+        """The order leaves the book (filled, cancelled or expired); its client order id is remembered."""
+        if order.closed:
+            return
+        order.closed = True
+        self.orders.pop(order.order_id, None)
+        self._remember_client_order_id(order.account_id, order.client_order_id)
+
+    def _remember_client_order_id(self, account_id: int, client_order_id: str) -> None:
+        """The 10,000 ids most recently released by closed orders (an order without one releases none)."""
+        if not client_order_id:
+            return
+        recent = self.accounts[account_id].closed_client_order_ids
+        recent.append(client_order_id)
+        if len(recent) > RECENT_CLIENT_ORDER_IDS:
+            del recent[0]
+
+    # --- matching ---------------------------------------------------------------------------------
+
+    def _match(self, market: Market, taker: Order) -> None:
+        while taker.remaining_centicontracts > 0 and not taker.closed:
+            makers = self._opposite(market.ticker, taker.is_bid, taker.price_centicents)
+            if not makers:
+                return
+            maker = makers[0]
+            if maker.account_id == taker.account_id:
+                if taker.self_trade_prevention == "taker_at_cross":
+                    self._close_order(taker)
+                    return
+                self._close_order(maker)
+                continue
+            count = min(taker.remaining_centicontracts, maker.remaining_centicontracts)
+            exhausted = []
+            for group_id in (taker.order_group_id, maker.order_group_id):
+                if group_id:
+                    allowance = self._group_allowance(group_id)
+                    allowance -= allowance % market.unit_centicontracts  # a cap never splits a whole contract
+                    count = min(count, allowance)
+                    if allowance == 0:
+                        exhausted.append(group_id)
+            if exhausted:
+                for group_id in exhausted:
+                    self._trigger(group_id, taker)
+                continue
+            self._fill(market, taker, maker, count)
+            for group_id in (taker.order_group_id, maker.order_group_id):
+                if group_id:
+                    group = self.groups[group_id]
+                    group.window.append((self.now_ms, count))
+                    if self._group_allowance(group_id) == 0:
+                        self._trigger(group_id, taker)
+
+    def _fill(self, market: Market, taker: Order, maker: Order, count: int) -> None:
+        price = maker.price_centicents
+        waived = self.now_ms < market.fee_waiver_expiration_ms
+        taker_fee = 0 if waived else trade_fee_microdollars(market.fee_type, market.fee_multiplier_bps, True, count, price)
+        maker_fee = 0 if waived else trade_fee_microdollars(market.fee_type, market.fee_multiplier_bps, False, count, price)
+        taker_side = self._fill_side(taker, count, price, taker_fee)
+        maker_side = self._fill_side(maker, count, price, maker_fee)
+        self._trades.append(RefTrade(
+            self.next_trade_id, market.ticker, price, count, taker.is_bid, taker.order_id, taker.account_id,
+            maker.order_id, maker.account_id, taker_side.fee_microdollars, maker_side.fee_microdollars,
+            taker_side.rounding_microdollars, maker_side.rounding_microdollars, taker_side.rebate_microdollars,
+            maker_side.rebate_microdollars, taker_side.cash_delta_microdollars, maker_side.cash_delta_microdollars,
+            taker_side.position_centicontracts, maker_side.position_centicontracts,
+        ))
+        self.next_trade_id += 1
+        if maker.remaining_centicontracts == 0:
+            self._close_order(maker)
+
+    def _fill_side(self, order: Order, count: int, price: int, fee_microdollars: int) -> _SideFill:
+        """One side of a fill: close what it can of the opposite position, open the rest; round the
+        balance change down to the cent, keeping the difference in the order's accumulator."""
+        key = (order.account_id, order.ticker)
+        position = self.positions.setdefault(key, Position())
+        closing = min(count, self.closable_centicontracts(order.account_id, order.ticker, order.is_bid))
+        opening = count - closing
+        close_pays = ONE_DOLLAR_CENTICENTS - price if order.is_bid else price
+        open_costs = price if order.is_bid else ONE_DOLLAR_CENTICENTS - price
+        change = closing * close_pays - opening * open_costs - fee_microdollars
+        floored = change // CENT_MICRODOLLARS * CENT_MICRODOLLARS
+        rounding = change - floored
+        accumulator = order.rounding_accumulator_microdollars + rounding
+        rebate = CENT_MICRODOLLARS if accumulator >= CENT_MICRODOLLARS else 0
+        order.rounding_accumulator_microdollars = accumulator - rebate
+        cash_delta = floored + rebate
+        self.accounts[order.account_id].total_microdollars += cash_delta
+        self.revenue_microdollars += fee_microdollars + rounding - rebate
+        if closing:
+            size = abs(position.position_centicontracts)
+            released = position.cost_microdollars if closing == size else position.cost_microdollars * closing // size
+            position.cost_microdollars -= released
+            position.realized_pnl_microdollars += closing * close_pays - released
+        position.cost_microdollars += opening * open_costs
+        position.position_centicontracts += count if order.is_bid else -count
+        position.fees_paid_microdollars += fee_microdollars + rounding - rebate
+        order.remaining_centicontracts -= count
+        order.filled_centicontracts += count
+        return _SideFill(fee_microdollars, rounding, rebate, cash_delta, position.position_centicontracts)
+
+    # --- order groups -----------------------------------------------------------------------------
+
+    def _group_allowance(self, group_id: int) -> int:
+        group = self.groups[group_id]
+        since = self.now_ms - ORDER_GROUP_WINDOW_MS
+        used = sum(count for at_ms, count in group.window if at_ms > since)
+        return max(0, group.limit_centicontracts - used)
+
+    def _trigger(self, group_id: int, taker: Order | None = None) -> None:
+        self.groups[group_id].triggered = True
+        self._cancel_group_orders(group_id, taker)
+
+    def _cancel_group_orders(self, group_id: int, taker: Order | None = None) -> None:
+        for order in self._orders_where(lambda o: o.order_group_id == group_id):
+            self._close_order(order)
+        if taker is not None and taker.order_group_id == group_id:
+            self._close_order(taker)
+
+    def _owned_group(self, account_id: int, group_id: int) -> Group:
+        group = self.groups.get(group_id)
+        if group is None or group.account_id != account_id:
+            raise Refused(RejectCode.ORDER_GROUP_NOT_FOUND)
+        return group
+
+    def _create_order_group(self, command: c.CreateOrderGroup) -> int:
+        self._account(command.account_id)
+        if not self.exchange_active:
+            raise Refused(RejectCode.EXCHANGE_PAUSED)
+        if command.contracts_limit_centicontracts <= 0:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        group_id = self.next_group_id
+        self.next_group_id += 1
+        self.groups[group_id] = Group(command.account_id, command.contracts_limit_centicontracts)
+        return group_id
+
+    def _change_order_group(self, command: c.ChangeOrderGroup) -> int:
+        self._account(command.account_id)
+        group = self._owned_group(command.account_id, command.order_group_id)
+        # (engine choice) an exchange pause refuses changing a group, as it refuses creating one
+        if not self.exchange_active:
+            raise Refused(RejectCode.EXCHANGE_PAUSED)
+        if command.change == "reset":
+            group.triggered = False
+            group.window = []
+        elif command.change == "trigger":
+            self._trigger(command.order_group_id)
+        elif command.change == "delete":
+            self._cancel_group_orders(command.order_group_id)
+            del self.groups[command.order_group_id]
+        elif command.change == "limit" and command.contracts_limit_centicontracts > 0:
+            group.limit_centicontracts = command.contracts_limit_centicontracts
+        else:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        return command.order_group_id
+
+    # --- orders: cancel, amend, decrease ----------------------------------------------------------
+
+    def _own_open_order(self, account_id: int, order_id: int) -> Order:
+        """(engine choice) the account is looked up first, then the order."""
+        self._account(account_id)
+        order = self.orders.get(order_id)
+        if order is None or order.account_id != account_id:
+            raise Refused(RejectCode.ORDER_NOT_FOUND)
+        return order
+
+    def _cancel_order(self, account_id: int, order_id: int) -> int:
+        order = self._own_open_order(account_id, order_id)  # (engine choice) before the exchange pause
+        if not self.exchange_active:
+            raise Refused(RejectCode.EXCHANGE_PAUSED)
+        self._close_order(order)
+        return order_id
+
+    def _cancel_all_orders(self, command: c.CancelAllOrders) -> int:
+        self._account(command.account_id)
+        if not self.exchange_active:
+            raise Refused(RejectCode.EXCHANGE_PAUSED)
+        if command.ticker:
+            self._market(command.ticker)
+        mine = self._orders_where(lambda o: o.account_id == command.account_id and (not command.ticker or o.ticker == command.ticker))
+        for order in mine:
+            self._close_order(order)
+        return len(mine)
+
+    def _decrease_order(self, command: c.DecreaseOrder) -> int:
+        order = self._own_open_order(command.account_id, command.order_id)
+        market = self.markets[order.ticker]
+        if not self.exchange_active:
+            raise Refused(RejectCode.EXCHANGE_PAUSED)
+        # (engine choice) a negative value is "not given"; reduce_by 0 is a bad size
+        by, to = command.reduce_by_centicontracts, command.reduce_to_centicontracts
+        if (by < 0) == (to < 0):
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        if by >= 0 and (by == 0 or by % market.unit_centicontracts):
+            raise Refused(RejectCode.INVALID_ORDER_SIZE)
+        if to >= 0 and (to >= order.remaining_centicontracts or to % market.unit_centicontracts):
+            raise Refused(RejectCode.INVALID_ORDER_SIZE)
+        remaining = max(0, order.remaining_centicontracts - by) if by >= 0 else to
+        if remaining == 0:
+            self._close_order(order)
+        else:
+            order.remaining_centicontracts = remaining
+        return order.order_id
+
+    def _amend_order(self, command: c.AmendOrder) -> int:
+        # (engine choice) the order, then trading, then ticker and side, then the new terms in create order
+        order = self._own_open_order(command.account_id, command.order_id)
+        market = self.markets[order.ticker]
+        self._check_trading(market)
+        if command.ticker and command.ticker != order.ticker:
+            raise Refused(RejectCode.ORDER_TICKER_MISMATCH)
+        if command.side and command.side != ("bid" if order.is_bid else "ask"):
+            raise Refused(RejectCode.ORDER_SIDE_MISMATCH)
+        price = command.price_centicents or order.price_centicents
+        if not on_grid(market.structure, price):
+            raise Refused(RejectCode.INVALID_PRICE)
+        total = command.total_count_centicontracts or order.filled_centicontracts + order.remaining_centicontracts
+        self._check_count(market, total)
+        if total < order.filled_centicontracts:
+            raise Refused(RejectCode.INVALID_AMEND)
+        expiration = {-1: order.expiration_ms}.get(command.expiration_ms, command.expiration_ms)
+        if expiration != order.expiration_ms and expiration and expiration <= self.now_ms:
+            raise Refused(RejectCode.INVALID_EXPIRATION)
+        client_order_id = command.updated_client_order_id or order.client_order_id
+        if len(client_order_id) > CLIENT_ORDER_ID_LENGTH_MAX:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        if client_order_id != order.client_order_id and self._client_order_id_taken(order.account_id, client_order_id):
+            raise Refused(RejectCode.ORDER_ALREADY_EXISTS)
+        remaining = total - order.filled_centicontracts
+        if (price, remaining, expiration, client_order_id) == (
+            order.price_centicents, order.remaining_centicontracts, order.expiration_ms, order.client_order_id
+        ):
+            raise Refused(RejectCode.INVALID_AMEND)
+        if remaining == 0:
+            self._close_order(order)
+            return order.order_id
+        if price == order.price_centicents and remaining <= order.remaining_centicontracts:
+            self._amend_in_place(order, remaining, expiration, client_order_id)
+        else:
+            self._amend_and_reenter(market, order, price, remaining, expiration, client_order_id)
+        return order.order_id
+
+    def _replace_client_order_id(self, order: Order, client_order_id: str) -> None:
+        """(engine choice) an id replaced by an amend stays taken, like the id of a closed order."""
+        if order.client_order_id and client_order_id != order.client_order_id:
+            self._remember_client_order_id(order.account_id, order.client_order_id)
+        order.client_order_id = client_order_id
+
+    def _amend_in_place(self, order: Order, remaining: int, expiration_ms: int, client_order_id: str) -> None:
+        self._replace_client_order_id(order, client_order_id)
+        order.remaining_centicontracts = remaining
+        if expiration_ms != order.expiration_ms:
+            order.expiry_sequence = self._timer_sequence()
+        order.expiration_ms = expiration_ms
+
+    def _amend_and_reenter(self, market: Market, order: Order, price: int, remaining: int, expiration_ms: int, client_order_id: str) -> None:
+        crossing = bool(self._opposite(market.ticker, order.is_bid, price))
+        if order.post_only and crossing:
+            raise Refused(RejectCode.POST_ONLY_CROSS)
+        candidate = Order(
+            order.order_id, order.account_id, order.ticker, order.is_bid, price, remaining, order.time_in_force,
+            expiration_ms, order.post_only, order.self_trade_prevention, order.cancel_on_pause, client_order_id,
+            order.order_group_id, self.next_priority, order.filled_centicontracts, order.rounding_accumulator_microdollars,
+        )
+        self._check_collateral(market, candidate, crossing, replacing=order.order_id)
+        self._replace_client_order_id(order, client_order_id)
+        self.next_priority += 1
+        del self.orders[order.order_id]
+        candidate.expiry_sequence = self._timer_sequence() if expiration_ms else 0
+        self._enter(market, candidate)
+
+
+def _fill_key(order: Order) -> tuple[int, int]:
+    """Fill order: best price first (highest bid, lowest ask), then time."""
+    return (-order.price_centicents if order.is_bid else order.price_centicents, order.priority)
