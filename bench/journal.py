@@ -1,0 +1,723 @@
+"""Journal benchmark: durable commands/s through the sequencer, acknowledgement latency, replay speed
+and restart time, on SQLite (a temporary file, WAL, synchronous=FULL) and PostgreSQL (a schema of its
+own in the `test` database, synchronous_commit on, dropped afterwards; skipped if unreachable).
+
+The exchange is wired as in production: Journal + ReadModel.open (the sequencer's projector writes
+the history rows in each batch's transaction, its listener updates the live state) + Sequencer on the
+wall clock, everything on one event loop, the journal written by the sequencer's writer thread.
+
+Workload (order entry): one series, 4 markets on the cent grid, 1,000 accounts with $1,000,000 each
+(even accounts bid, odd ones ask); set-up and 2,000 warm-up orders are not timed. Command mix: 45%
+new good-till-canceled limit orders (passive: bids 5..49c, asks 51..95c; one in ten priced 40..60c
+through the spread, which trades), 5% immediate-or-cancel orders through the spread, 30% cancels and
+20% amends (a new passive price, losing priority) of one of the client's own resting orders; sizes
+1..10 contracts. Each client learns its order ids from its acknowledgements, so some cancels and
+amends name orders that have meanwhile filled and are refused (the refused share is printed).
+
+Producers, as a busy server has them: 64 clients that each send one command and await its
+acknowledgement (`execute`), and 8 bulk clients that send 100 commands at a time (`submit_many`,
+as a batch gateway would), each with its own accounts.
+
+Figures (each the median of --runs runs, on a fresh journal per run):
+- group commit: commands/s at saturation (every producer busy), with the latency of each command from
+  submission to acknowledgement (closed loop: at saturation this is mostly queueing);
+- one commit per command: the same with `batch_max=1` (the 64 one-at-a-time clients only: a bulk
+  client's 100 commands would be 100 commits in a row), for comparison;
+- offered rate: open loop, one-at-a-time commands sent at a fixed rate below saturation (by default
+  20% of the measured group-commit throughput, which the bulk clients help reach), latency measured
+  from each command's intended send time, so a stall delays the clock it is measured against (no
+  coordinated omission);
+- replay: records read, decoded and re-applied to a fresh engine with `predictex.journal.replay`
+  (which insists on the stored events), over the first --replay-commands commands of the big journal;
+- restart: open the store, `Journal.recover` (newest snapshot + the tail) and `ReadModel.open`, on a
+  journal of --journal-commands commands; once after a crash (the newest snapshot is 50,000 commands
+  old: snapshots every 100,000 at 50,000, 150,000, ...), and once after a clean stop (a snapshot at
+  the end).
+The big journal is built once per run, on SQLite: the same workload (one client holding every
+account) applied straight to an engine, no sequencer, and appended in batches of 1,000 records, with
+garbage collection paused; its snapshots are where a sequencer snapshotting every 100,000 commands
+would have left them (the newest three, all the store keeps). Its history tables are created but not
+filled (a restart reads only `history_seq` and each market's newest candle). PostgreSQL gets a copy
+of its batches (the same rows), snapshots and meta. Each sequencer run starts on a journal that was
+set up and warmed up by a sequencer with group commit and stopped cleanly (not timed).
+
+Where the time goes: per backend, the cost of each step the sequencer takes for one command (engine,
+encoding the record, projector, batch encoding, store append, listener), timed step by step outside
+the event loop, next to the measured time per command at saturation; the difference is the event
+loop, the futures and the writer thread's hand-off (less what the store does without the GIL).
+
+    python bench/journal.py [--runs R] [--commands N] [--journal-commands M] [--skip-postgres]
+
+The last line of output is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import gc
+import itertools
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import predictex.core.engine as engine_module
+from predictex.core import commands as c
+from predictex.core.codec import encode_command, encode_event
+from predictex.core.engine import Engine
+from predictex.core.limits import SEQUENCER_BATCH_MAX
+from predictex.journal import Journal, Record, replay
+from predictex.journal.base import JournalStore, StoredBatch, TableWrite
+from predictex.journal.journal import SNAPSHOTS_KEPT
+from predictex.journal.records import encode_batch
+from predictex.journal.sqlite import SqliteStore
+from predictex.readmodel import ReadModel
+from predictex.readmodel.history import CANDLE_COLUMNS, HISTORY_SCHEMA
+from predictex.server.clock import WallClock
+from predictex.server.sequencer import Committed, Entry, Sequencer
+
+POSTGRES_URL = os.environ.get("PREDICTEX_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+MARKETS = ("KXBENCH-A", "KXBENCH-B", "KXBENCH-C", "KXBENCH-D")
+ACCOUNTS = 1_000
+DEPOSIT_MICRODOLLARS = 1_000_000 * 1_000_000
+SINGLE_PRODUCERS = 64
+BULK_PRODUCERS = 8
+BULK_SIZE = 100
+WARMUP_ORDERS = 2_000
+RESTING_PER_CLIENT_MAX = 100  # a client over this cancels instead of placing more
+BUILD_RESTING_MAX = 5_000
+BUILD_BATCH = 1_000
+COPY_BATCHES = 50
+BATCH_COLUMNS = ("first_seq", "last_seq", "record_count", "data")
+SNAPSHOT_EVERY = 100_000
+SNAPSHOT_OFFSET = 50_000  # snapshots at 50,000, 150,000, ...: a crash leaves a tail of 50,000 commands
+PACER_TICK_S = 0.001
+OFFERED_SHARE = 0.2  # of the measured group-commit throughput, by default
+STAGE_COMMANDS = 10_000
+GOALS = {"group_commit_commands_per_s_sqlite_min": 100_000, "replay_events_per_s_min": 500_000, "restart_s_max": 5.0}
+WORKLOAD = (
+    "order entry on 4 markets, 1,000 accounts: 45% GTC limit (10% of them through the spread), 5% IOC through the "
+    "spread, 30% cancel, 20% amend to a new price; 1..10 contracts; 64 one-at-a-time clients + 8 bulk clients "
+    "(submit_many of 100); 2,000 warm-up orders; read model attached (projector + listener)"
+)
+
+
+# --- stores -------------------------------------------------------------------------------------------
+
+
+class Stores:
+    """Where a backend's journals live: `new(label)` opens a fresh, empty one, `reopen(label)` opens it
+    again (as a restarted process would); `close()` removes everything."""
+
+    name = ""
+
+    def new(self, label: str) -> JournalStore:
+        raise NotImplementedError
+
+    def reopen(self, label: str) -> JournalStore:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class SqliteStores(Stores):
+    name = "sqlite"
+
+    def __init__(self) -> None:
+        self._directory = tempfile.TemporaryDirectory(prefix="predictex-bench-")
+
+    def new(self, label: str) -> JournalStore:
+        return SqliteStore(Path(self._directory.name) / f"{label}.db")
+
+    reopen = new
+
+    def close(self) -> None:
+        self._directory.cleanup()
+
+
+class PostgresStores(Stores):
+    name = "postgres"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._prefix = f"bench_{uuid.uuid4().hex[:8]}"
+        self._schemas: set[str] = set()
+
+    def _schema(self, label: str) -> str:
+        return f"{self._prefix}_{label}"
+
+    def new(self, label: str) -> JournalStore:
+        self._schemas.add(self._schema(label))  # labels are never reused, and the prefix is new each run
+        return self.reopen(label)
+
+    def reopen(self, label: str) -> JournalStore:
+        from predictex.journal.postgres import PostgresStore
+
+        return PostgresStore(self.url, schema=self._schema(label))
+
+    def close(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            for schema in sorted(self._schemas):
+                connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def postgres_unreachable(url: str) -> str:
+    """Why PostgreSQL cannot be used, or "" if it can."""
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except Exception as error:
+        return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+    return ""
+
+
+# --- the workload -------------------------------------------------------------------------------------
+
+
+class Client:
+    """One member's order entry (see the module docstring for the mix)."""
+
+    def __init__(self, rng: random.Random, accounts: list[int], resting_max: int = RESTING_PER_CLIENT_MAX) -> None:
+        self.rng = rng
+        self.accounts = accounts
+        self.resting: list[tuple[int, int]] = []  # (account, order id) believed to rest
+        self.resting_max = resting_max
+        self.refused = 0
+        self.acknowledged = 0
+
+    def _passive_price(self, is_bid: bool) -> int:
+        return (self.rng.randint(5, 49) if is_bid else self.rng.randint(51, 95)) * 100
+
+    def order(self, passive: bool = False) -> c.CreateOrder:
+        rng = self.rng
+        account_id = self.accounts[rng.randrange(len(self.accounts))]
+        is_bid = account_id % 2 == 0
+        roll = 1.0 if passive else rng.random()
+        if roll < 0.1:  # of the new orders: through the spread, or immediate-or-cancel
+            price = (rng.randint(51, 60) if is_bid else rng.randint(40, 49)) * 100
+            immediate = rng.random() < 0.5
+        else:
+            price, immediate = self._passive_price(is_bid), False
+        return c.CreateOrder(account_id, rng.choice(MARKETS), is_bid, price, rng.randint(1, 10) * 100,
+                             time_in_force="immediate_or_cancel" if immediate else "good_till_canceled")
+
+    def command(self) -> c.Command:
+        rng, resting = self.rng, self.resting
+        roll = rng.random()
+        if len(resting) > self.resting_max:
+            roll = 0.6
+        if roll < 0.5 or not resting:
+            return self.order()
+        index = rng.randrange(len(resting))
+        account_id, order_id = resting[index]
+        if roll < 0.8:
+            resting[index] = resting[-1]
+            resting.pop()
+            return c.CancelOrder(account_id, order_id)
+        return c.AmendOrder(account_id, order_id, price_centicents=self._passive_price(account_id % 2 == 0))
+
+    def learn(self, command: c.Command, committed: Committed) -> None:
+        self.acknowledged += 1
+        outcome = committed.outcome
+        if not outcome.ok:
+            self.refused += 1
+        elif isinstance(command, c.CreateOrder) and command.time_in_force == "good_till_canceled":
+            self.resting.append((command.account_id, outcome.value))
+
+
+def set_up_commands(now_ms: int) -> list[c.Command]:
+    commands: list[c.Command] = [c.CreateSeries("KXBENCH", "Bench"), c.CreateEvent("KXBENCH-E", "KXBENCH", "Bench")]
+    commands += [c.CreateMarket(t, "KXBENCH-E", t, now_ms - 1_000, now_ms + 30 * 86_400_000) for t in MARKETS]
+    commands += [c.OpenAccount() for _ in range(ACCOUNTS)]
+    commands += [c.Deposit(a, DEPOSIT_MICRODOLLARS) for a in range(1, ACCOUNTS + 1)]
+    return commands
+
+
+def make_clients(seed: int, count: int) -> list[Client]:
+    return [Client(random.Random(f"{seed}:{i}"), list(range(i + 1, ACCOUNTS + 1, count))) for i in range(count)]
+
+
+# --- one exchange on a fresh journal ------------------------------------------------------------------
+
+
+def _start_sequencer(store: JournalStore, batch_max: int) -> Sequencer:
+    """Recover and start a sequencer as the server does, with the read model attached."""
+    journal = Journal(store)
+    recovery = journal.recover()
+    readmodel = ReadModel.open(store, journal, recovery)
+    sequencer = Sequencer(
+        recovery.engine, journal, WallClock(), last_seq=recovery.last_seq, last_time_ms=recovery.last_time_ms,
+        projector=readmodel, listeners=[readmodel], batch_max=batch_max,
+    )
+    sequencer.start()
+    return sequencer
+
+
+@dataclass
+class Exchange:
+    store: JournalStore
+    sequencer: Sequencer
+    clients: list[Client]
+
+    @classmethod
+    async def start(cls, stores: Stores, label: str, batch_max: int, seed: int) -> Exchange:
+        """A fresh journal, set up and warmed up with group commit and stopped cleanly (not timed), then
+        the sequencer to measure, started from that snapshot, with the heap frozen out of the
+        collector's scans."""
+        store = stores.new(label)
+        clients = make_clients(seed, SINGLE_PRODUCERS + BULK_PRODUCERS)
+        setting_up = _start_sequencer(store, SEQUENCER_BATCH_MAX)
+        await setting_up.submit_many(set_up_commands(setting_up.clock.now_ms()))
+        warmup = [(client, client.order(passive=True)) for _ in range(WARMUP_ORDERS // len(clients)) for client in clients]
+        for (client, command), committed in zip(warmup, await setting_up.submit_many([command for _, command in warmup])):
+            client.learn(command, committed)
+        await setting_up.stop()
+        sequencer = _start_sequencer(store, batch_max)
+        gc.collect()
+        gc.freeze()
+        return cls(store, sequencer, clients)
+
+    async def stop(self) -> None:
+        await self.sequencer.stop(snapshot=False)
+        self.store.close()
+        gc.unfreeze()
+
+    def refused_share(self) -> float:
+        acknowledged = sum(client.acknowledged for client in self.clients)
+        return sum(client.refused for client in self.clients) / max(1, acknowledged)
+
+
+@dataclass
+class RunResult:
+    commands: int
+    seconds: float
+    latencies_s: list[float]
+    batches: int
+    refused_share: float
+
+    @property
+    def commands_per_s(self) -> float:
+        return self.commands / self.seconds
+
+
+async def saturate(stores: Stores, label: str, commands: int, batch_max: int, seed: int, bulk: bool = True) -> RunResult:
+    """Every producer busy until `commands` have been sent (without the bulk clients unless `bulk`);
+    latency from submission to acknowledgement."""
+    exchange = await Exchange.start(stores, label, batch_max, seed)
+    sequencer = exchange.sequencer
+    latencies: list[float] = []
+    issued = 0
+
+    async def single(client: Client) -> None:
+        nonlocal issued
+        while issued < commands:
+            issued += 1
+            command = client.command()
+            sent = time.perf_counter()
+            committed = await sequencer.execute(command)
+            latencies.append(time.perf_counter() - sent)
+            client.learn(command, committed)
+
+    async def many(client: Client) -> None:
+        nonlocal issued
+        while issued < commands:
+            batch = [client.command() for _ in range(min(BULK_SIZE, commands - issued))]
+            issued += len(batch)
+            sent = time.perf_counter()
+            results = await sequencer.submit_many(batch)
+            latencies.extend([time.perf_counter() - sent] * len(batch))
+            for command, committed in zip(batch, results):
+                client.learn(command, committed)
+
+    batches_before = sequencer.batches_committed
+    started = time.perf_counter()
+    await asyncio.gather(*(single(client) for client in exchange.clients[:SINGLE_PRODUCERS]),
+                         *(many(client) for client in exchange.clients[SINGLE_PRODUCERS:] if bulk))
+    seconds = time.perf_counter() - started
+    result = RunResult(len(latencies), seconds, latencies, sequencer.batches_committed - batches_before, exchange.refused_share())
+    await exchange.stop()
+    return result
+
+
+async def offer(stores: Stores, label: str, rate_per_s: float, seconds: float, seed: int) -> RunResult:
+    """Open loop: command i is due at start + i / rate; its latency runs from then to its acknowledgement."""
+    exchange = await Exchange.start(stores, label, SEQUENCER_BATCH_MAX, seed)
+    sequencer, clients = exchange.sequencer, exchange.clients
+    latencies: list[float] = []
+    futures: list[asyncio.Future[Committed]] = []
+    total = int(rate_per_s * seconds)
+
+    def acknowledged(client: Client, command: c.Command, due_s: float, future: asyncio.Future[Committed]) -> None:
+        latencies.append(time.perf_counter() - due_s)
+        client.learn(command, future.result())
+
+    batches_before = sequencer.batches_committed
+    started = time.perf_counter()
+    sent = 0
+    while sent < total:
+        due_now = min(total, int((time.perf_counter() - started) * rate_per_s) + 1)
+        for index in range(sent, due_now):
+            client = clients[index % len(clients)]
+            command = client.command()
+            future = sequencer.submit(command)
+            future.add_done_callback(functools.partial(acknowledged, client, command, started + index / rate_per_s))
+            futures.append(future)
+        sent = due_now
+        await asyncio.sleep(PACER_TICK_S)
+    await asyncio.gather(*futures)
+    elapsed = time.perf_counter() - started
+    result = RunResult(total, elapsed, latencies, sequencer.batches_committed - batches_before, exchange.refused_share())
+    await exchange.stop()
+    return result
+
+
+# --- the big journal: built once, read by replay and restart -------------------------------------------
+
+
+@dataclass
+class Built:
+    commands: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    snapshots: list[int] = field(default_factory=list)
+    final_snapshot: tuple[int, dict[str, Any], str] = (0, {}, "")  # what a clean stop at the end would save
+
+
+def _stream(client: Client, now_ms: int) -> Iterator[c.Command]:
+    yield from set_up_commands(now_ms)
+    while True:
+        yield client.command()
+
+
+def _snapshot_points(commands: int) -> set[int]:
+    """SNAPSHOT_OFFSET + k * SNAPSHOT_EVERY, the newest SNAPSHOTS_KEPT of them only (the store would
+    delete the older ones anyway)."""
+    return set(range(SNAPSHOT_OFFSET, commands + 1, SNAPSHOT_EVERY)[-SNAPSHOTS_KEPT:])
+
+
+def build_journal(store: JournalStore, commands: int, seed: int) -> Built:
+    """`commands` records of the workload (one client holding every account), applied straight to an
+    engine and appended in batches of BUILD_BATCH records, with snapshots where a sequencer taking one
+    every SNAPSHOT_EVERY commands would have left them. The history tables are created but not filled
+    (a restart reads only `history_seq` and the newest candles), so `history_seq` is set to the end."""
+    built = Built(commands=commands)
+    journal = Journal(store)
+    store.execute_schema(HISTORY_SCHEMA)
+    engine = Engine()
+    client = Client(random.Random(seed), list(range(1, ACCOUNTS + 1)), BUILD_RESTING_MAX)
+    start_ms = WallClock().now_ms()
+    snapshot_points = _snapshot_points(commands)
+    pending: list[Record] = []
+    started = time.perf_counter()
+    gc.disable()
+    try:
+        for seq, command in enumerate(_stream(client, start_ms), start=1):
+            time_ms = start_ms + seq  # one command per millisecond
+            outcome = engine.apply(command, time_ms)
+            pending.append(Record.of(seq, time_ms, encode_command(command), [encode_event(e) for e in outcome.events]))
+            built.events += len(outcome.events)
+            client.learn(command, Committed(seq, time_ms, outcome))
+            if len(pending) == BUILD_BATCH or seq == commands or seq in snapshot_points:
+                journal.append(pending, [])
+                pending = []
+            if seq in snapshot_points:
+                journal.save_snapshot(seq, *Journal.capture(engine))
+                built.snapshots.append(seq)
+            if seq == commands:
+                break
+        built.final_snapshot = (commands, *Journal.capture(engine))
+    finally:
+        gc.enable()
+    store.set_meta("history_seq", str(commands))
+    built.seconds = time.perf_counter() - started
+    return built
+
+
+def copy_journal(source: JournalStore, target: JournalStore) -> float:
+    """What replay and restart read: the batches (the same rows, COPY_BATCHES of them per transaction),
+    the snapshots, the meta and the candles."""
+    started = time.perf_counter()
+    Journal(target)
+    target.execute_schema(HISTORY_SCHEMA)
+    rows: list[tuple[Any, ...]] = []
+    for batch in source.batches():
+        rows.append((batch.first_seq, batch.last_seq, batch.record_count, batch.data))
+        if len(rows) == COPY_BATCHES:
+            target.write([TableWrite("journal_batches", BATCH_COLUMNS, rows)])
+            rows = []
+    target.write([TableWrite("journal_batches", BATCH_COLUMNS, rows)])
+    for snapshot in reversed(source.snapshots()):
+        target.save_snapshot(snapshot, SNAPSHOTS_KEPT)
+    candles = source.query(f"SELECT {', '.join(CANDLE_COLUMNS)} FROM candles")
+    target.write([TableWrite("candles", CANDLE_COLUMNS, candles, key=("ticker", "minute_ms"))])
+    target.set_meta("history_seq", source.get_meta("history_seq") or "0")
+    return time.perf_counter() - started
+
+
+def replay_rate(store: JournalStore, commands: int) -> tuple[int, int, float]:
+    """(commands, events, seconds) replaying the first `commands` records into a fresh engine."""
+    engine = Engine()
+    events = replayed = 0
+    records = Journal(store).records()
+    started = time.perf_counter()
+    try:
+        for record in records:
+            replay(engine, record)
+            events += len(record.events)
+            replayed += 1
+            if replayed == commands:
+                break
+    finally:
+        if isinstance(records, Generator):
+            records.close()  # ends the store's read cursor
+    return replayed, events, time.perf_counter() - started
+
+
+def restart(reopen: Callable[[], JournalStore]) -> tuple[float, int, int]:
+    """(seconds, snapshot seq, commands replayed) to open, recover and open the read model."""
+    started = time.perf_counter()
+    store = reopen()
+    journal = Journal(store)
+    recovery = journal.recover()
+    ReadModel.open(store, journal, recovery)
+    seconds = time.perf_counter() - started
+    store.close()
+    return seconds, recovery.snapshot_seq, recovery.replayed
+
+
+# --- where the time goes ------------------------------------------------------------------------------
+
+
+STAGES = ("workload", "engine", "encoding", "projector", "batch_encoding", "store_append", "listener")
+
+
+def _stage_batch(store: JournalStore, readmodel: ReadModel, engine: Engine, commands: list[c.Command], first_seq: int,
+                 now_ms: int) -> tuple[list[Entry], list[float]]:
+    """One batch through the sequencer's steps, one step at a time; the times between the steps."""
+    marks = [time.perf_counter()]
+    outcomes = [engine.apply(command, now_ms) for command in commands]
+    marks.append(time.perf_counter())
+    entries = [
+        Entry(seq, now_ms, command, outcome, Record.of(seq, now_ms, encode_command(command), [encode_event(e) for e in outcome.events]))
+        for seq, command, outcome in zip(range(first_seq, first_seq + len(commands)), commands, outcomes)
+    ]
+    marks.append(time.perf_counter())
+    writes = readmodel.writes(entries)
+    marks.append(time.perf_counter())
+    data = encode_batch([entry.record for entry in entries])
+    marks.append(time.perf_counter())
+    store.append(StoredBatch(entries[0].seq, entries[-1].seq, len(entries), data), writes)
+    marks.append(time.perf_counter())
+    readmodel.committed(entries)
+    marks.append(time.perf_counter())
+    return entries, [end - begin for begin, end in itertools.pairwise(marks)]
+
+
+def stage_costs(stores: Stores, seed: int) -> dict[str, float]:
+    """Microseconds per command of each step the sequencer takes (and of the bench's own workload
+    generation), timed step by step on batches of BUILD_BATCH outside the event loop, from a fresh journal."""
+    store = stores.new("stages")
+    journal = Journal(store)
+    recovery = journal.recover()
+    readmodel = ReadModel.open(store, journal, recovery)
+    engine, client = recovery.engine, make_clients(seed, 1)[0]
+    now_ms = WallClock().now_ms()
+    set_up = set_up_commands(now_ms)
+    seq = len(_stage_batch(store, readmodel, engine, set_up, 1, now_ms)[0])
+    spent = dict.fromkeys(STAGES, 0.0)
+    while seq < len(set_up) + STAGE_COMMANDS:
+        generating = time.perf_counter()
+        commands = [client.command() for _ in range(BUILD_BATCH)]
+        spent["workload"] += time.perf_counter() - generating
+        entries, seconds = _stage_batch(store, readmodel, engine, commands, seq + 1, now_ms)
+        for name, step_seconds in zip(STAGES[1:], seconds):
+            spent[name] += step_seconds
+        for entry in entries:
+            client.learn(entry.command, Committed(entry.seq, now_ms, entry.outcome))
+        seq += len(entries)
+    store.close()
+    return {name: round(seconds / STAGE_COMMANDS * 1e6, 2) for name, seconds in spent.items()}
+
+
+# --- reporting ----------------------------------------------------------------------------------------
+
+
+def percentiles_ms(latencies_s: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies_s)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
+
+    return {"p50": at(0.5), "p99": at(0.99), "p999": at(0.999), "max": round(ordered[-1] * 1000, 3)}
+
+
+def summarize(results: list[RunResult]) -> dict[str, Any]:
+    """Medians over runs: throughput, each latency percentile, commands per batch."""
+    each = [percentiles_ms(r.latencies_s) for r in results]
+    return {
+        "commands_per_s": round(statistics.median(r.commands_per_s for r in results)),
+        "latency_ms": {key: statistics.median(p[key] for p in each) for key in each[0]},
+        "commands_per_batch": round(statistics.median(r.commands / max(1, r.batches) for r in results), 1),
+        "refused_share": round(statistics.median(r.refused_share for r in results), 3),
+        "runs": [round(r.commands_per_s) for r in results],
+        "commands_per_run": results[0].commands,
+    }
+
+
+def _say_run(label: str, figures: dict[str, Any]) -> None:
+    latency = figures["latency_ms"]
+    print(f"   {label:26s} {figures['commands_per_s']:>8,} commands/s  ack latency ms p50 {latency['p50']:.2f}  "
+          f"p99 {latency['p99']:.2f}  p99.9 {latency['p999']:.2f}  max {latency['max']:.2f}  "
+          f"({figures['commands_per_batch']} commands/batch, {figures['refused_share']:.0%} refused; runs {figures['runs']})")
+
+
+# --- the benchmark --------------------------------------------------------------------------------------
+
+
+def bench_live(stores: Stores, args: argparse.Namespace) -> dict[str, Any]:
+    """The three sequencer figures for one backend."""
+    name, runs, seed = stores.name, args.runs, args.seed
+    print(f"\n== {name}: through the sequencer")
+    group = [asyncio.run(saturate(stores, f"group{i}", args.commands, SEQUENCER_BATCH_MAX, seed + i)) for i in range(runs)]
+    figures: dict[str, Any] = {"group_commit": summarize(group)}
+    _say_run("group commit (saturated)", figures["group_commit"])
+    single = [asyncio.run(saturate(stores, f"single{i}", args.single_commands, 1, seed + i, bulk=False)) for i in range(runs)]
+    figures["one_commit_per_command"] = summarize(single)
+    _say_run("one commit per command", figures["one_commit_per_command"])
+    rate = args.rate or max(100, int(figures["group_commit"]["commands_per_s"] * OFFERED_SHARE) // 100 * 100)
+    offered = [asyncio.run(offer(stores, f"rate{i}", rate, args.rate_seconds, seed + i)) for i in range(runs)]
+    figures["offered_rate"] = {"rate_per_s": rate, **summarize(offered)}
+    figures["offered_rate"]["sustained"] = figures["offered_rate"]["commands_per_s"] >= 0.95 * rate
+    _say_run(f"offered {rate:,}/s (open loop)", figures["offered_rate"])
+    if not figures["offered_rate"]["sustained"]:
+        print("   (the offered rate was not sustained: that run measured saturation, not latency below it)")
+    return figures
+
+
+def bench_stored(stores: Stores, label: str, built: Built, args: argparse.Namespace) -> dict[str, Any]:
+    """Replay and restart on the big journal `label` of one backend."""
+    figures: dict[str, Any] = {}
+    store = stores.reopen(label)
+    replays = [replay_rate(store, args.replay_commands) for _ in range(args.runs)]
+    store.close()
+    commands, events, _ = replays[0]
+    seconds = statistics.median(r[2] for r in replays)
+    figures["replay"] = {"commands": commands, "events": events, "events_per_s": round(events / seconds), "commands_per_s": round(commands / seconds)}
+    print(f"   replay                     {figures['replay']['events_per_s']:>8,} events/s  ({figures['replay']['commands_per_s']:,} commands/s, "
+          f"first {commands:,} commands, {events:,} events)")
+    for case in ("after_crash", "after_clean_stop"):
+        if case == "after_clean_stop":  # the snapshot a clean stop leaves, taken while building
+            store = stores.reopen(label)
+            Journal(store).save_snapshot(*built.final_snapshot)
+            store.close()
+        restarts = [restart(lambda: stores.reopen(label)) for _ in range(args.runs)]
+        _, snapshot_seq, replayed = restarts[0]
+        figures[f"restart_{case}"] = {"seconds": round(statistics.median(r[0] for r in restarts), 3), "snapshot_seq": snapshot_seq, "tail_commands": replayed}
+        print(f"   restart {case.replace('_', ' '):18s} {figures[f'restart_{case}']['seconds']:>8.2f} s          "
+              f"(snapshot at {snapshot_seq:,}, {replayed:,} commands replayed; runs {[round(r[0], 2) for r in restarts]})")
+    return figures
+
+
+def _goals(report: dict[str, Any]) -> dict[str, bool]:
+    sqlite = report["sqlite"]
+    goals = {
+        "group_commit_sqlite_100k_per_s": sqlite["group_commit"]["commands_per_s"] >= GOALS["group_commit_commands_per_s_sqlite_min"],
+        "replay_500k_events_per_s": sqlite["replay"]["events_per_s"] >= GOALS["replay_events_per_s_min"],
+        "restart_1m_under_5s": sqlite["restart_after_crash"]["seconds"] < GOALS["restart_s_max"],
+    }
+    postgres = report.get("postgres", {})
+    if "replay" in postgres:
+        goals["replay_500k_events_per_s_postgres"] = postgres["replay"]["events_per_s"] >= GOALS["replay_events_per_s_min"]
+        goals["restart_1m_under_5s_postgres"] = postgres["restart_after_crash"]["seconds"] < GOALS["restart_s_max"]
+    return goals
+
+
+def _header(args: argparse.Namespace) -> dict[str, Any]:
+    compiled = (engine_module.__file__ or "").endswith(".so")
+    print(f"predictex engine: {'compiled with mypyc' if compiled else 'PURE PYTHON (not compiled): these figures do not count'}"
+          f" ({engine_module.__file__})")
+    load = os.getloadavg()[0]
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.2f} at start; "
+          f"{args.runs} runs per figure (median); seed {args.seed}")
+    print(f"workload: {WORKLOAD}")
+    return {"bench": "journal", "compiled": compiled, "python": sys.version.split()[0], "cpus": os.cpu_count(),
+            "load_average_at_start": round(load, 2), "runs": args.runs, "seed": args.seed, "workload": WORKLOAD}
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported (default 3)")
+    parser.add_argument("--commands", type=int, default=15_000, help="commands per group-commit run (default 15,000)")
+    parser.add_argument("--single-commands", type=int, default=150, help="commands per one-commit-per-command run (default 150)")
+    parser.add_argument("--rate", type=int, default=0, help="offered commands/s (default: 20%% of the measured group-commit rate)")
+    parser.add_argument("--rate-seconds", type=float, default=1.5, help="length of an offered-rate run (default 1.5 s)")
+    parser.add_argument("--journal-commands", type=int, default=1_000_000, help="commands in the restart journal (default 1,000,000)")
+    parser.add_argument("--replay-commands", type=int, default=30_000, help="commands replayed per replay run (default 30,000)")
+    parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--postgres", default=POSTGRES_URL, help="PostgreSQL URL (a schema of its own is created and dropped)")
+    parser.add_argument("--seed", type=int, default=2024)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    started = time.perf_counter()
+    report = _header(args)
+    backends: list[Stores] = [SqliteStores()]
+    if not args.skip_postgres:
+        reason = postgres_unreachable(args.postgres)
+        if reason:
+            print(f"PostgreSQL at {args.postgres.rpartition('@')[2]} is unreachable ({reason}): PostgreSQL skipped")
+            report["postgres"] = {"skipped": reason}
+        else:
+            backends.append(PostgresStores(args.postgres))
+    try:
+        for stores in backends:
+            report[stores.name] = bench_live(stores, args)
+            stages = report[stores.name]["stage_costs_us_per_command"] = stage_costs(stores, args.seed)
+            saturated_us = round(1e6 / report[stores.name]["group_commit"]["commands_per_s"], 1)
+            report[stores.name]["saturated_us_per_command"] = saturated_us
+            print(f"   where the time goes, us per command, step by step: {stages}; their sum without the workload "
+                  f"{sum(v for k, v in stages.items() if k != 'workload'):.1f} us, against {saturated_us} us per command at saturation")
+        print(f"\n== a journal of {args.journal_commands:,} commands (built on SQLite; PostgreSQL gets a copy)")
+        built = build_journal(backends[0].new("big"), args.journal_commands, args.seed)
+        print(f"   built in {built.seconds:.1f} s ({built.commands / built.seconds:,.0f} commands/s, {built.events:,} events; "
+              f"snapshots at {', '.join(f'{s:,}' for s in built.snapshots[-SNAPSHOTS_KEPT:])})")
+        report["journal"] = {"commands": built.commands, "events": built.events, "build_seconds": round(built.seconds, 1),
+                             "snapshot_every": SNAPSHOT_EVERY, "snapshot_offset": SNAPSHOT_OFFSET}
+        for stores in backends[1:]:
+            copy_seconds = copy_journal(backends[0].reopen("big"), stores.new("big"))
+            print(f"   copied to {stores.name} in {copy_seconds:.1f} s")
+        for stores in backends:
+            print(f"\n== {stores.name}: the journal of {args.journal_commands:,} commands")
+            report[stores.name].update(bench_stored(stores, "big", built, args))
+    finally:
+        for stores in backends:
+            with contextlib.suppress(Exception):
+                stores.close()
+    report["goals"] = _goals(report)
+    print("\n== goals: " + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in report["goals"].items()))
+    report["wall_s"] = round(time.perf_counter() - started, 1)
+    print(f"wall time {report['wall_s']} s")
+    print(json.dumps(report, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

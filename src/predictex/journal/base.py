@@ -1,0 +1,204 @@
+"""The journal's storage contract, shared by every backend (SQLite, PostgreSQL, memory).
+
+A store keeps three things: the batches of framed records (journal.records), snapshots of the engine,
+and the read model's history tables. `append` writes one batch and its history rows in one durable
+transaction: when it returns, the batch is on disk. Everything else reads.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+
+class TableWrite:
+    """Rows for one table, inserted (or, with `key`, upserted on that key) in the batch's transaction."""
+
+    __slots__ = ("columns", "key", "rows", "table")
+
+    def __init__(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], key: Sequence[str] = ()) -> None:
+        self.table = table
+        self.columns = tuple(columns)
+        self.rows = rows
+        self.key = tuple(key)
+
+    def sql(self, placeholder: str) -> str:
+        columns = ", ".join(self.columns)
+        values = ", ".join(placeholder for _ in self.columns)
+        statement = f"INSERT INTO {self.table} ({columns}) VALUES ({values})"
+        if self.key:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in self.columns if c not in self.key)
+            statement += f" ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {updates}"
+        return statement
+
+
+class StoredBatch:
+    __slots__ = ("data", "first_seq", "last_seq", "record_count")
+
+    def __init__(self, first_seq: int, last_seq: int, record_count: int, data: bytes) -> None:
+        self.first_seq = first_seq
+        self.last_seq = last_seq
+        self.record_count = record_count
+        self.data = data
+
+
+class StoredSnapshot:
+    __slots__ = ("data", "seq", "state_hash")
+
+    def __init__(self, seq: int, data: bytes, state_hash: str) -> None:
+        self.seq = seq
+        self.data = data
+        self.state_hash = state_hash
+
+
+JOURNAL_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS journal_batches (
+        first_seq BIGINT PRIMARY KEY,
+        last_seq BIGINT NOT NULL,
+        record_count BIGINT NOT NULL,
+        data {blob} NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS snapshots (
+        seq BIGINT PRIMARY KEY,
+        state_hash TEXT NOT NULL,
+        data {blob} NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+)
+
+
+class JournalStore(abc.ABC):
+    """Durable storage for batches, snapshots and history tables."""
+
+    placeholder = "?"
+
+    @abc.abstractmethod
+    def append(self, batch: StoredBatch, writes: list[TableWrite]) -> None:
+        """Write a batch and its history rows in one transaction; durable when this returns."""
+
+    @abc.abstractmethod
+    def batches(self, after_seq: int = 0) -> Iterator[StoredBatch]:
+        """Stored batches in order, starting with the one holding `after_seq + 1`."""
+
+    @abc.abstractmethod
+    def last_batch(self) -> StoredBatch | None: ...
+
+    @abc.abstractmethod
+    def delete_batches_from(self, first_seq: int) -> None:
+        """Discard a torn tail: the batch starting at `first_seq` and anything after it."""
+
+    @abc.abstractmethod
+    def save_snapshot(self, snapshot: StoredSnapshot, keep: int) -> None:
+        """Store a snapshot durably and keep only the newest `keep`."""
+
+    @abc.abstractmethod
+    def snapshots(self) -> list[StoredSnapshot]:
+        """Stored snapshots, newest first."""
+
+    @abc.abstractmethod
+    def get_meta(self, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    @abc.abstractmethod
+    def execute_schema(self, statements: Sequence[str]) -> None:
+        """Create tables (statements may use {blob} for the binary type)."""
+
+    @abc.abstractmethod
+    def delete(self, table: str, where: str, params: Sequence[Any] = ()) -> None:
+        """Delete the rows of `table` matching `where` (`?` placeholders), in a transaction of its own."""
+
+    @abc.abstractmethod
+    def write(self, writes: list[TableWrite]) -> None:
+        """Write table rows in one transaction outside any batch (read-model rebuilds)."""
+
+    @abc.abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only query (`?` placeholders) on a connection of its own, safe to call while a
+        batch is being appended from another thread."""
+
+    @abc.abstractmethod
+    def clear_history(self, tables: Sequence[str]) -> None: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    @property
+    @abc.abstractmethod
+    def description(self) -> str: ...
+
+
+class SqlStore(JournalStore):
+    """What the SQL stores share: every statement is written once, with `?` placeholders, and each
+    store supplies its connections, transactions and dialect (placeholder, binary type)."""
+
+    blob_type = "BLOB"
+
+    @abc.abstractmethod
+    def _transaction(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        """Run `(sql, rows)` pairs (`sql` in this store's placeholder style) as one durable transaction."""
+
+    @abc.abstractmethod
+    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """Rows of a read (`sql` in this store's placeholder style) on the calling thread's reader."""
+
+    @abc.abstractmethod
+    def _execute_ddl(self, statement: str) -> None: ...
+
+    def _sql(self, text: str) -> str:
+        return text if self.placeholder == "?" else text.replace("?", self.placeholder)
+
+    def append(self, batch: StoredBatch, writes: list[TableWrite]) -> None:
+        statements: list[tuple[str, list[tuple[Any, ...]]]] = [(
+            self._sql("INSERT INTO journal_batches (first_seq, last_seq, record_count, data) VALUES (?, ?, ?, ?)"),
+            [(batch.first_seq, batch.last_seq, batch.record_count, batch.data)],
+        )]
+        statements.extend((w.sql(self.placeholder), w.rows) for w in writes if w.rows)
+        self._transaction(statements)
+
+    def last_batch(self) -> StoredBatch | None:
+        rows = self._fetch("SELECT first_seq, last_seq, record_count, data FROM journal_batches ORDER BY first_seq DESC LIMIT 1", ())
+        return None if not rows else StoredBatch(rows[0][0], rows[0][1], rows[0][2], bytes(rows[0][3]))
+
+    def delete_batches_from(self, first_seq: int) -> None:
+        self._transaction([(self._sql("DELETE FROM journal_batches WHERE first_seq >= ?"), [(first_seq,)])])
+
+    def save_snapshot(self, snapshot: StoredSnapshot, keep: int) -> None:
+        self._transaction([
+            (self._sql("INSERT INTO snapshots (seq, state_hash, data) VALUES (?, ?, ?) ON CONFLICT (seq) DO NOTHING"),
+             [(snapshot.seq, snapshot.state_hash, snapshot.data)]),
+            (self._sql("DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)"), [(keep,)]),
+        ])
+
+    def snapshots(self) -> list[StoredSnapshot]:
+        rows = self._fetch("SELECT seq, state_hash, data FROM snapshots ORDER BY seq DESC", ())
+        return [StoredSnapshot(seq, bytes(data), state_hash) for seq, state_hash, data in rows]
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._fetch(self._sql("SELECT value FROM meta WHERE key = ?"), (key,))
+        return None if not rows else str(rows[0][0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._transaction([(self._sql("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+                            [(key, value)])])
+
+    def execute_schema(self, statements: Sequence[str]) -> None:
+        for statement in statements:
+            self._execute_ddl(statement.format(blob=self.blob_type))
+
+    def delete(self, table: str, where: str, params: Sequence[Any] = ()) -> None:
+        self._transaction([(self._sql(f"DELETE FROM {table} WHERE {where}"), [tuple(params)])])
+
+    def write(self, writes: list[TableWrite]) -> None:
+        self._transaction([(w.sql(self.placeholder), w.rows) for w in writes if w.rows])
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._fetch(self._sql(sql), tuple(params))
+
+    def clear_history(self, tables: Sequence[str]) -> None:
+        self._transaction([(f"DELETE FROM {table}", [()]) for table in tables])

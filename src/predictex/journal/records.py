@@ -1,0 +1,141 @@
+"""Journal records and how a batch of them is framed on disk.
+
+A record is one sequenced command with the time it was applied at and the events it produced. The
+command and the events are kept as JSON bytes, encoded once by the sequencer: replay decodes only the
+command, and checks the regenerated events by comparing bytes. The sequencer commits records in
+batches (group commit); a batch is stored as one blob of framed records:
+
+    [length u32][seq u64][time_ms i64][crc32 u32][command bytes u32][event count u32]
+    [command: JSON list][events: JSON list of lists]
+
+`length` counts the command and events bytes. The CRC covers everything after itself and the seq and
+time. Decoding a blob distinguishes two failures:
+- torn: the blob ends early (inside a record, or between two records short of the count the batch
+  claims). Only the last batch of a journal may be torn (a write cut by a crash); recovery discards
+  that batch, whose commands were never acknowledged.
+- damaged: a record is complete but fails its checksum, or sequence numbers do not follow on. That is
+  never a torn write, and recovery stops, naming the sequence number.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Any
+
+import orjson
+
+_HEADER = struct.Struct(">IQqIII")
+HEADER_BYTES = _HEADER.size
+_CHECKED = struct.Struct(">QqII")  # what the CRC covers besides the payload
+
+
+class JournalError(Exception):
+    """The journal cannot be used (I/O failure, wrong format)."""
+
+
+class JournalDamaged(JournalError):
+    """A stored record is damaged: start-up must stop rather than skip it."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        super().__init__(f"journal damaged at sequence {seq}: {reason}")
+        self.seq = seq
+        self.reason = reason
+
+
+class TornBatch(JournalError):
+    """The blob ends inside a record: a write torn by a crash."""
+
+    def __init__(self, first_seq: int, complete_records: int) -> None:
+        super().__init__(f"batch starting at sequence {first_seq} is torn after {complete_records} records")
+        self.first_seq = first_seq
+        self.complete_records = complete_records
+
+
+class Record:
+    """One sequenced command: its sequence number, the time it was applied at, the command and its
+    events as JSON bytes (of the plain lists of predictex.core.codec), and how many events there are.
+    `command` and `events` decode the lists on demand."""
+
+    __slots__ = ("command_json", "event_count", "events_json", "seq", "time_ms")
+
+    def __init__(self, seq: int, time_ms: int, command_json: bytes, events_json: bytes, event_count: int) -> None:
+        self.seq = seq
+        self.time_ms = time_ms
+        self.command_json = command_json
+        self.events_json = events_json
+        self.event_count = event_count
+
+    @classmethod
+    def of(cls, seq: int, time_ms: int, command: list[Any], events: list[list[Any]]) -> Record:
+        """A record from the plain lists."""
+        return cls(seq, time_ms, orjson.dumps(command), orjson.dumps(events), len(events))
+
+    @property
+    def command(self) -> list[Any]:
+        decoded: list[Any] = orjson.loads(self.command_json)
+        return decoded
+
+    @property
+    def events(self) -> list[list[Any]]:
+        decoded: list[list[Any]] = orjson.loads(self.events_json)
+        return decoded
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Record) and other.seq == self.seq and other.time_ms == self.time_ms
+            and other.command_json == self.command_json and other.events_json == self.events_json
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.seq, self.time_ms, self.command_json, self.events_json))
+
+    def __repr__(self) -> str:
+        return f"Record(seq={self.seq}, time_ms={self.time_ms}, command={self.command_json[:60]!r}, events={self.event_count})"
+
+
+def _checksum(seq: int, time_ms: int, command_length: int, event_count: int, payload: bytes | memoryview) -> int:
+    return zlib.crc32(payload, zlib.crc32(_CHECKED.pack(seq, time_ms, command_length, event_count)))
+
+
+def encode_record(record: Record) -> bytes:
+    command, events = record.command_json, record.events_json
+    crc = zlib.crc32(events, _checksum(record.seq, record.time_ms, len(command), record.event_count, command))
+    return _HEADER.pack(len(command) + len(events), record.seq, record.time_ms, crc, len(command), record.event_count) + command + events
+
+
+def encode_batch(records: list[Record]) -> bytes:
+    return b"".join([encode_record(record) for record in records])
+
+
+def decode_batch(blob: bytes, first_seq: int, record_count: int) -> list[Record]:
+    """Every record of a batch blob that should hold `record_count` records, checked. A blob that ends
+    early, inside a record or exactly between two, raises TornBatch; anything else wrong raises
+    JournalDamaged."""
+    records: list[Record] = []
+    offset = 0
+    expected_seq = first_seq
+    size = len(blob)
+    while offset < size:
+        if offset + HEADER_BYTES > size:
+            raise TornBatch(first_seq, len(records))
+        length, seq, time_ms, crc, command_length, event_count = _HEADER.unpack_from(blob, offset)
+        start = offset + HEADER_BYTES
+        end = start + length
+        if end > size:
+            raise TornBatch(first_seq, len(records))
+        if seq != expected_seq:
+            raise JournalDamaged(expected_seq, f"found sequence {seq} where {expected_seq} belongs")
+        if command_length > length:
+            raise JournalDamaged(seq, "command longer than its record")
+        payload = blob[start:end]
+        if _checksum(seq, time_ms, command_length, event_count, payload) != crc:
+            raise JournalDamaged(seq, "checksum mismatch")
+        records.append(Record(seq, time_ms, payload[:command_length], payload[command_length:], event_count))
+        expected_seq += 1
+        offset = end
+    if len(records) < record_count:
+        raise TornBatch(first_seq, len(records))
+    if len(records) > record_count:
+        raise JournalDamaged(first_seq, f"batch holds {len(records)} records, expected {record_count}")
+    return records

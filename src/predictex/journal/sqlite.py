@@ -1,0 +1,90 @@
+"""The embedded default: one SQLite file in WAL mode with full synchronous durability.
+
+Appends come from the sequencer's writer thread on a connection of their own; queries use a
+separate read connection per thread, which WAL lets run while a write is in progress."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from predictex.journal.base import JOURNAL_SCHEMA, SqlStore, StoredBatch
+from predictex.journal.records import JournalError
+
+
+def _connect(path: str, uri: bool = False) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30, uri=uri)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA busy_timeout=30000")
+    return connection
+
+
+class SqliteStore(SqlStore):
+    placeholder = "?"
+
+    def __init__(self, path: str | Path, uri: bool = False) -> None:
+        self.path = str(path)
+        self._uri = uri
+        if not uri:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._writer = _connect(self.path, uri)
+        except sqlite3.Error as error:
+            raise JournalError(f"cannot open SQLite journal {self.path}: {error}") from error
+        self._write_lock = threading.Lock()
+        self._readers = threading.local()
+        self._reader_connections: list[sqlite3.Connection] = []
+        self.execute_schema(JOURNAL_SCHEMA)
+
+    @property
+    def description(self) -> str:
+        return f"sqlite:{self.path}"
+
+    def _reader(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._readers, "connection", None)
+        if connection is None:
+            connection = _connect(self.path, self._uri)
+            connection.execute("PRAGMA query_only=ON")
+            self._readers.connection = connection
+            self._reader_connections.append(connection)
+        return connection
+
+    def _transaction(self, statements: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        with self._write_lock:
+            db = self._writer
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                for sql, rows in statements:
+                    db.executemany(sql, rows)
+                db.execute("COMMIT")
+            except sqlite3.Error as error:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise JournalError(f"SQLite write failed: {error}") from error
+
+    def batches(self, after_seq: int = 0) -> Iterator[StoredBatch]:
+        cursor = self._reader().execute(
+            "SELECT first_seq, last_seq, record_count, data FROM journal_batches WHERE last_seq > ? ORDER BY first_seq",
+            (after_seq,),
+        )
+        for first_seq, last_seq, count, data in cursor:
+            yield StoredBatch(first_seq, last_seq, count, bytes(data))
+
+    def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return self._reader().execute(sql, params).fetchall()
+
+    def _execute_ddl(self, statement: str) -> None:
+        with self._write_lock:
+            self._writer.execute(statement)
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._writer.close()
+        for connection in self._reader_connections:
+            with contextlib.suppress(sqlite3.ProgrammingError):
+                connection.close()

@@ -1,0 +1,280 @@
+"""The history part of the read model: SQL tables of everything that happened, written from the events
+in the same transaction as the journal batch that produced them (so history is never ahead of or
+behind the journal), and rebuilt from the journal if it is missing.
+
+Tables: fills (one row per side of a trade), trades, orders (closed orders: open ones are live),
+settlements, money (deposits and withdrawals), and one-minute candles (trade prices, best bid and
+ask, volume, open interest) from which 60- and 1440-minute candles are aggregated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from predictex.core import events as ev
+from predictex.journal.base import TableWrite
+from predictex.readmodel.depth import DepthBook
+
+HISTORY_TABLES = ("fills", "trades", "orders", "settlements", "money", "candles")
+MINUTE_MS = 60_000
+
+HISTORY_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS fills (
+        trade_id BIGINT NOT NULL, is_taker BOOLEAN NOT NULL, seq BIGINT NOT NULL, time_ms BIGINT NOT NULL,
+        account_id BIGINT NOT NULL, order_id BIGINT NOT NULL, ticker TEXT NOT NULL, is_bid BOOLEAN NOT NULL,
+        price_centicents BIGINT NOT NULL, count_centicontracts BIGINT NOT NULL, fee_microdollars BIGINT NOT NULL,
+        cash_delta_microdollars BIGINT NOT NULL, position_after_centicontracts BIGINT NOT NULL,
+        PRIMARY KEY (trade_id, is_taker))""",
+    "CREATE INDEX IF NOT EXISTS fills_by_account ON fills (account_id, trade_id)",
+    """CREATE TABLE IF NOT EXISTS trades (
+        trade_id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, time_ms BIGINT NOT NULL, ticker TEXT NOT NULL,
+        price_centicents BIGINT NOT NULL, count_centicontracts BIGINT NOT NULL, taker_is_bid BOOLEAN NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS trades_by_ticker ON trades (ticker, trade_id)",
+    """CREATE TABLE IF NOT EXISTS orders (
+        order_id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, account_id BIGINT NOT NULL, ticker TEXT NOT NULL,
+        status TEXT NOT NULL, close_reason TEXT NOT NULL, reduced_by_centicontracts BIGINT NOT NULL,
+        is_bid BOOLEAN NOT NULL, price_centicents BIGINT NOT NULL, initial_count_centicontracts BIGINT NOT NULL,
+        filled_centicontracts BIGINT NOT NULL, time_in_force TEXT NOT NULL, expiration_ms BIGINT NOT NULL,
+        post_only BOOLEAN NOT NULL, reduce_only BOOLEAN NOT NULL, self_trade_prevention TEXT NOT NULL,
+        order_type TEXT NOT NULL, cancel_on_pause BOOLEAN NOT NULL, client_order_id TEXT NOT NULL,
+        order_group_id BIGINT NOT NULL, action TEXT NOT NULL, created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL,
+        taker_fill_cost_microdollars BIGINT NOT NULL, maker_fill_cost_microdollars BIGINT NOT NULL,
+        taker_fees_microdollars BIGINT NOT NULL, maker_fees_microdollars BIGINT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS orders_by_account ON orders (account_id, created_ms, order_id)",
+    """CREATE TABLE IF NOT EXISTS settlements (
+        account_id BIGINT NOT NULL, ticker TEXT NOT NULL, seq BIGINT NOT NULL, time_ms BIGINT NOT NULL,
+        result TEXT NOT NULL, position_centicontracts BIGINT NOT NULL, position_cost_microdollars BIGINT NOT NULL,
+        payout_microdollars BIGINT NOT NULL, fees_paid_microdollars BIGINT NOT NULL, rounding_microdollars BIGINT NOT NULL,
+        PRIMARY KEY (account_id, ticker))""",
+    """CREATE TABLE IF NOT EXISTS money (
+        seq BIGINT NOT NULL, position INTEGER NOT NULL, time_ms BIGINT NOT NULL, account_id BIGINT NOT NULL,
+        kind TEXT NOT NULL, withdrawal_id BIGINT NOT NULL, amount_microdollars BIGINT NOT NULL, status TEXT NOT NULL,
+        reference TEXT NOT NULL, PRIMARY KEY (seq, position))""",
+    "CREATE INDEX IF NOT EXISTS money_by_account ON money (account_id, seq)",
+    """CREATE TABLE IF NOT EXISTS candles (
+        ticker TEXT NOT NULL, minute_ms BIGINT NOT NULL,
+        price_open BIGINT NOT NULL, price_high BIGINT NOT NULL, price_low BIGINT NOT NULL, price_close BIGINT NOT NULL,
+        price_sum_microdollars BIGINT NOT NULL, volume_centicontracts BIGINT NOT NULL,
+        bid_open BIGINT NOT NULL, bid_high BIGINT NOT NULL, bid_low BIGINT NOT NULL, bid_close BIGINT NOT NULL,
+        ask_open BIGINT NOT NULL, ask_high BIGINT NOT NULL, ask_low BIGINT NOT NULL, ask_close BIGINT NOT NULL,
+        open_interest_centicontracts BIGINT NOT NULL,
+        PRIMARY KEY (ticker, minute_ms))""",
+)
+
+_FILL_COLUMNS = (
+    "trade_id", "is_taker", "seq", "time_ms", "account_id", "order_id", "ticker", "is_bid", "price_centicents",
+    "count_centicontracts", "fee_microdollars", "cash_delta_microdollars", "position_after_centicontracts",
+)
+_TRADE_COLUMNS = ("trade_id", "seq", "time_ms", "ticker", "price_centicents", "count_centicontracts", "taker_is_bid")
+ORDER_COLUMNS = (
+    "order_id", "seq", "account_id", "ticker", "status", "close_reason", "reduced_by_centicontracts", "is_bid",
+    "price_centicents", "initial_count_centicontracts", "filled_centicontracts", "time_in_force", "expiration_ms",
+    "post_only", "reduce_only", "self_trade_prevention", "order_type", "cancel_on_pause", "client_order_id",
+    "order_group_id", "action", "created_ms", "updated_ms", "taker_fill_cost_microdollars",
+    "maker_fill_cost_microdollars", "taker_fees_microdollars", "maker_fees_microdollars",
+)
+_SETTLEMENT_COLUMNS = (
+    "account_id", "ticker", "seq", "time_ms", "result", "position_centicontracts", "position_cost_microdollars",
+    "payout_microdollars", "fees_paid_microdollars", "rounding_microdollars",
+)
+_MONEY_COLUMNS = ("seq", "position", "time_ms", "account_id", "kind", "withdrawal_id", "amount_microdollars", "status", "reference")
+CANDLE_COLUMNS = (
+    "ticker", "minute_ms", "price_open", "price_high", "price_low", "price_close", "price_sum_microdollars",
+    "volume_centicontracts", "bid_open", "bid_high", "bid_low", "bid_close", "ask_open", "ask_high", "ask_low",
+    "ask_close", "open_interest_centicontracts",
+)
+
+
+class Candle:
+    """One market's one-minute candle being built. Prices are 0 until something happened."""
+
+    def __init__(self, bid: int, ask: int, open_interest: int) -> None:
+        self.price_open = self.price_high = self.price_low = self.price_close = 0
+        self.price_sum_microdollars = 0
+        self.volume_centicontracts = 0
+        self.bid_open = self.bid_high = self.bid_low = self.bid_close = bid
+        self.ask_open = self.ask_high = self.ask_low = self.ask_close = ask
+        self.open_interest_centicontracts = open_interest
+
+    def trade(self, price: int, count: int) -> None:
+        if self.volume_centicontracts == 0:
+            self.price_open = self.price_high = self.price_low = price
+        self.price_high = max(self.price_high, price)
+        self.price_low = min(self.price_low, price)
+        self.price_close = price
+        self.price_sum_microdollars += price * count
+        self.volume_centicontracts += count
+
+    def quote(self, bid: int, ask: int) -> None:
+        self.bid_high = max(self.bid_high, bid)
+        self.bid_low = min(self.bid_low, bid)
+        self.bid_close = bid
+        self.ask_high = max(self.ask_high, ask)
+        self.ask_low = min(self.ask_low, ask)
+        self.ask_close = ask
+
+    def row(self, ticker: str, minute_ms: int) -> tuple[Any, ...]:
+        """In CANDLE_COLUMNS order."""
+        return (
+            ticker, minute_ms, self.price_open, self.price_high, self.price_low, self.price_close,
+            self.price_sum_microdollars, self.volume_centicontracts, self.bid_open, self.bid_high, self.bid_low,
+            self.bid_close, self.ask_open, self.ask_high, self.ask_low, self.ask_close, self.open_interest_centicontracts,
+        )
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Candle:
+        """From a row in CANDLE_COLUMNS order."""
+        candle = cls(0, 0, 0)
+        (_, _, candle.price_open, candle.price_high, candle.price_low, candle.price_close, candle.price_sum_microdollars,
+         candle.volume_centicontracts, candle.bid_open, candle.bid_high, candle.bid_low, candle.bid_close, candle.ask_open,
+         candle.ask_high, candle.ask_low, candle.ask_close, candle.open_interest_centicontracts) = row
+        return candle
+
+
+class _MarketTape:
+    """What the projector tracks per market to build candles: its depth, open interest and the candle
+    of the current minute."""
+
+    __slots__ = ("candle", "depth", "minute_ms", "open_interest")
+
+    def __init__(self) -> None:
+        self.depth = DepthBook()
+        self.open_interest = 0
+        self.minute_ms = -1
+        self.candle: Candle | None = None
+
+    def candle_at(self, minute_ms: int) -> Candle:
+        if self.candle is None or minute_ms != self.minute_ms:
+            self.candle = Candle(self.depth.best_bid, self.depth.best_ask, self.open_interest)
+            self.minute_ms = minute_ms
+        return self.candle
+
+
+class HistoryProjector:
+    """Events -> history rows. Runs on the journal writer thread, one batch at a time, in order."""
+
+    def __init__(self) -> None:
+        self.tapes: dict[str, _MarketTape] = {}
+        self.positions: dict[tuple[int, str], int] = {}
+
+    def prime(
+        self, books: Iterable[tuple[str, dict[int, int], dict[int, int], int]], positions: dict[tuple[int, str], int],
+        last_candles: Iterable[tuple[Any, ...]],
+    ) -> None:
+        """Start from the current books, open interest, positions and each market's latest candle (at
+        start-up), so the next batch continues exactly where the history left off."""
+        for ticker, bids, asks, open_interest in books:
+            tape = self.tapes.setdefault(ticker, _MarketTape())
+            for price, size in bids.items():
+                tape.depth.set_level(True, price, size)
+            for price, size in asks.items():
+                tape.depth.set_level(False, price, size)
+            tape.open_interest = open_interest
+        self.positions = dict(positions)
+        for row in last_candles:
+            tape = self.tapes.setdefault(row[0], _MarketTape())
+            tape.minute_ms = row[1]
+            tape.candle = Candle.from_row(row)
+
+    def writes(self, entries: Sequence[Any]) -> list[TableWrite]:
+        """Rows for a batch of the sequencer's entries (each has seq, time_ms and outcome.events)."""
+        return self.project([(entry.seq, entry.time_ms, entry.outcome.events) for entry in entries])
+
+    def project(self, applied: Sequence[tuple[int, int, list[ev.Event]]]) -> list[TableWrite]:
+        """Rows for commands applied in order: (seq, time_ms, events) each."""
+        fills: list[tuple[Any, ...]] = []
+        trades: list[tuple[Any, ...]] = []
+        orders: list[tuple[Any, ...]] = []
+        settlements: list[tuple[Any, ...]] = []
+        money: list[tuple[Any, ...]] = []
+        candles: dict[tuple[str, int], Candle] = {}
+        for seq, time_ms, events in applied:
+            self._project(seq, time_ms, events, fills, trades, orders, settlements, money, candles)
+        last_seq = applied[-1][0] if applied else 0
+        return [
+            TableWrite("fills", _FILL_COLUMNS, fills),
+            TableWrite("trades", _TRADE_COLUMNS, trades),
+            TableWrite("orders", ORDER_COLUMNS, orders, key=("order_id",)),
+            TableWrite("settlements", _SETTLEMENT_COLUMNS, settlements, key=("account_id", "ticker")),
+            TableWrite("money", _MONEY_COLUMNS, money),
+            TableWrite("candles", CANDLE_COLUMNS, [c.row(t, m) for (t, m), c in candles.items()], key=("ticker", "minute_ms")),
+            TableWrite("meta", ("key", "value"), [("history_seq", str(last_seq))] if applied else [], key=("key",)),
+        ]
+
+    def _project(
+        self, seq: int, time_ms: int, events: list[ev.Event], fills: list[tuple[Any, ...]], trades: list[tuple[Any, ...]],
+        orders: list[tuple[Any, ...]], settlements: list[tuple[Any, ...]], money: list[tuple[Any, ...]],
+        candles: dict[tuple[str, int], Candle],
+    ) -> None:
+        minute_ms = time_ms - time_ms % MINUTE_MS
+        quoted: set[str] = set()
+        for position, event in enumerate(events):
+            if isinstance(event, ev.BookChanged):
+                tape = self.tapes.setdefault(event.ticker, _MarketTape())
+                tape.depth.set_level(event.is_bid, event.price_centicents, event.size_after_centicontracts)
+                quoted.add(event.ticker)
+            elif isinstance(event, ev.Trade):
+                _trade_rows(seq, time_ms, event, fills, trades)
+                candle = self._candle(event.ticker, minute_ms, candles)
+                candle.trade(event.price_centicents, event.count_centicontracts)
+            elif isinstance(event, ev.OrderClosed):
+                orders.append(_order_row(seq, time_ms, event))
+            elif isinstance(event, ev.PositionChanged):
+                self._open_interest(event, minute_ms, candles)
+            elif isinstance(event, ev.PositionSettled):
+                settlements.append((
+                    event.account_id, event.ticker, seq, time_ms, event.result, event.position_centicontracts,
+                    event.position_cost_microdollars, event.payout_microdollars, event.fees_paid_microdollars,
+                    event.rounding_microdollars,
+                ))
+            elif isinstance(event, ev.Deposited):
+                money.append((seq, position, time_ms, event.account_id, "deposit", 0, event.amount_microdollars, "completed", event.reference))
+            elif isinstance(event, ev.WithdrawalChanged):
+                money.append((seq, position, time_ms, event.account_id, "withdrawal", event.withdrawal_id,
+                              event.amount_microdollars, event.status, ""))
+            elif isinstance(event, ev.MarketCreated):
+                self.tapes.setdefault(event.ticker, _MarketTape())
+        for ticker in quoted:
+            depth = self.tapes[ticker].depth
+            self._candle(ticker, minute_ms, candles).quote(depth.best_bid, depth.best_ask)
+
+    def _candle(self, ticker: str, minute_ms: int, candles: dict[tuple[str, int], Candle]) -> Candle:
+        candle = self.tapes.setdefault(ticker, _MarketTape()).candle_at(minute_ms)
+        candles[(ticker, minute_ms)] = candle
+        return candle
+
+    def _open_interest(self, event: ev.PositionChanged, minute_ms: int, candles: dict[tuple[str, int], Candle]) -> None:
+        key = (event.account_id, event.ticker)
+        before = self.positions.get(key, 0)
+        self.positions[key] = event.position_centicontracts
+        tape = self.tapes.setdefault(event.ticker, _MarketTape())
+        tape.open_interest += max(event.position_centicontracts, 0) - max(before, 0)
+        candle = self._candle(event.ticker, minute_ms, candles)
+        candle.open_interest_centicontracts = tape.open_interest
+
+
+def _trade_rows(seq: int, time_ms: int, event: ev.Trade, fills: list[tuple[Any, ...]], trades: list[tuple[Any, ...]]) -> None:
+    trades.append((event.trade_id, seq, time_ms, event.ticker, event.price_centicents, event.count_centicontracts, event.taker_is_bid))
+    taker_fee = event.taker_fee_microdollars + event.taker_rounding_microdollars - event.taker_rebate_microdollars
+    maker_fee = event.maker_fee_microdollars + event.maker_rounding_microdollars - event.maker_rebate_microdollars
+    fills.append((
+        event.trade_id, True, seq, time_ms, event.taker_account_id, event.taker_order_id, event.ticker, event.taker_is_bid,
+        event.price_centicents, event.count_centicontracts, taker_fee, event.taker_cash_delta_microdollars,
+        event.taker_position_centicontracts,
+    ))
+    fills.append((
+        event.trade_id, False, seq, time_ms, event.maker_account_id, event.maker_order_id, event.ticker, not event.taker_is_bid,
+        event.price_centicents, event.count_centicontracts, maker_fee, event.maker_cash_delta_microdollars,
+        event.maker_position_centicontracts,
+    ))
+
+
+def _order_row(seq: int, time_ms: int, e: ev.OrderClosed) -> tuple[Any, ...]:
+    return (
+        e.order_id, seq, e.account_id, e.ticker, e.status, e.reason, e.reduced_by_centicontracts, e.is_bid,
+        e.price_centicents, e.initial_count_centicontracts, e.filled_centicontracts, e.time_in_force, e.expiration_ms,
+        e.post_only, e.reduce_only, e.self_trade_prevention, e.order_type, e.cancel_on_pause, e.client_order_id,
+        e.order_group_id, e.action, e.created_ms, time_ms, e.taker_fill_cost_microdollars, e.maker_fill_cost_microdollars,
+        e.taker_fees_microdollars, e.maker_fees_microdollars,
+    )

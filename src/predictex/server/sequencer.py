@@ -1,0 +1,342 @@
+"""The sequencer: the one writer in front of the engine.
+
+Producers (gateways, operators, the clock) `submit` commands; the sequencer stamps each with the next
+sequence number and the time, applies it to the engine, and appends the command and its events to the
+journal. A producer's future resolves only after the batch holding its command has committed.
+
+Group commit, pipelined: while one batch is being written (on a thread of its own), commands that
+arrive are applied at once and collected; when the write completes, everything collected meanwhile
+goes into the next transaction. Listeners (the read model, fan-out) hear about a batch after it has
+committed and before any of its producers are answered, so an acknowledged command is always
+visible to reads.
+
+Time: when the engine says something falls due (a market opening, an order expiring), the sequencer
+applies a Tick through the same path. If the journal fails, nothing more is acknowledged: every
+waiting producer gets SequencerFailed and the sequencer stops (the engine is then ahead of the
+journal, and the process must restart from the journal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from orjson import dumps
+
+from predictex.core.codec import encode_command, encode_events
+from predictex.core.commands import Command, Tick
+from predictex.core.engine import Engine, Outcome
+from predictex.core.limits import SEQUENCER_BATCH_MAX, SEQUENCER_QUEUE_MAX
+from predictex.journal.base import TableWrite
+from predictex.journal.journal import Journal
+from predictex.journal.records import Record
+from predictex.server.clock import Clock
+
+log = logging.getLogger("predictex.sequencer")
+
+_TICK = Tick()
+_TICK_JSON = dumps(encode_command(_TICK))
+
+
+class SequencerStopped(RuntimeError):
+    """The sequencer is not taking commands (stopping, stopped, or failed)."""
+
+
+class SequencerFailed(SequencerStopped):
+    """The journal failed: the command may or may not be durable, and was not acknowledged."""
+
+
+class SequencerBusy(RuntimeError):
+    """Too many commands are waiting; try again shortly."""
+
+
+class UnjournalableCommand(ValueError):
+    """The command holds a value the journal cannot store (an integer beyond 64 bits): it is refused
+    before the engine sees it, and nothing changes."""
+
+
+class Entry:
+    """One applied command: its sequence number, time, the command, what it did, and its record."""
+
+    __slots__ = ("command", "outcome", "record", "seq", "time_ms")
+
+    def __init__(self, seq: int, time_ms: int, command: Command, outcome: Outcome, record: Record) -> None:
+        self.seq = seq
+        self.time_ms = time_ms
+        self.command = command
+        self.outcome = outcome
+        self.record = record
+
+
+class Committed:
+    """What a producer hears once its command is durable."""
+
+    __slots__ = ("outcome", "seq", "time_ms")
+
+    def __init__(self, seq: int, time_ms: int, outcome: Outcome) -> None:
+        self.seq = seq
+        self.time_ms = time_ms
+        self.outcome = outcome
+
+
+class Projector(Protocol):
+    """Turns applied entries into rows for the read model's history tables, written in the same
+    transaction as the batch."""
+
+    def writes(self, entries: Sequence[Entry]) -> list[TableWrite]: ...
+
+
+class Listener(Protocol):
+    def committed(self, entries: Sequence[Entry]) -> None: ...
+
+
+class _Group:
+    """One future for many commands (a producer that sends in bulk), resolved when the last commits."""
+
+    def __init__(self, future: asyncio.Future[list[Committed]], size: int) -> None:
+        self.future = future
+        self.results: list[Committed | None] = [None] * size
+        self.left = size
+
+    def resolve(self, index: int, committed: Committed) -> None:
+        self.results[index] = committed
+        self.left -= 1
+        if self.left == 0 and not self.future.done():
+            self.future.set_result([r for r in self.results if r is not None])
+
+    def fail(self, error: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(error)
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.waiters: list[asyncio.Future[Committed] | tuple[_Group, int] | None] = []
+        self.snapshot: tuple[int, dict[str, Any], str] | None = None
+
+
+class Sequencer:
+    def __init__(
+        self, engine: Engine, journal: Journal, clock: Clock, *, last_seq: int = 0, last_time_ms: int = 0,
+        projector: Projector | None = None, listeners: Sequence[Listener] = (), batch_max: int = SEQUENCER_BATCH_MAX,
+        queue_max: int = SEQUENCER_QUEUE_MAX, snapshot_every: int = 0, on_failure: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.journal = journal
+        self.clock = clock
+        self.projector = projector
+        self.listeners = list(listeners)
+        self.batch_max = batch_max
+        self.queue_max = queue_max
+        self.snapshot_every = snapshot_every
+        self.on_failure = on_failure
+        self.last_seq = last_seq  # last applied
+        self.committed_seq = last_seq  # last durable
+        self.last_time_ms = last_time_ms
+        self._last_snapshot_seq = last_seq
+        self._queue: deque[tuple[Command, bytes, asyncio.Future[Committed] | tuple[_Group, int]]] = deque()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._failure: BaseException | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-writer")
+        self.batches_committed = 0
+        clock.on_advance(self._wake.set)
+
+    # --- producers ------------------------------------------------------------------------------
+
+    def _admit(self, count: int) -> None:
+        if self._failure is not None:
+            raise SequencerFailed(f"the journal failed: {self._failure}")
+        if self._stopping:
+            raise SequencerStopped("the exchange is shutting down")
+        if len(self._queue) + count > self.queue_max:
+            raise SequencerBusy(f"{self.queue_max} commands are waiting")
+
+    def submit(self, command: Command) -> asyncio.Future[Committed]:
+        """Queue one command; the future resolves once it is durable."""
+        self._admit(1)
+        command_json = _encoded(command)
+        future: asyncio.Future[Committed] = asyncio.get_running_loop().create_future()
+        self._queue.append((command, command_json, future))
+        self._wake.set()
+        return future
+
+    def submit_many(self, commands: Sequence[Command]) -> asyncio.Future[list[Committed]]:
+        """Queue several commands, in order, behind one future that resolves once all are durable."""
+        self._admit(len(commands))
+        encoded = [_encoded(command) for command in commands]  # all or nothing
+        future: asyncio.Future[list[Committed]] = asyncio.get_running_loop().create_future()
+        if not commands:
+            future.set_result([])
+            return future
+        group = _Group(future, len(commands))
+        self._queue.extend((command, command_json, (group, index)) for index, (command, command_json) in enumerate(zip(commands, encoded)))
+        self._wake.set()
+        return future
+
+    async def execute(self, command: Command) -> Committed:
+        return await self.submit(command)
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    @property
+    def failed(self) -> BaseException | None:
+        return self._failure
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="sequencer")
+
+    async def stop(self, snapshot: bool = True) -> None:
+        """Stop taking commands, finish what was accepted, and (by default) leave a snapshot so the next
+        start-up is quick."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        if snapshot and self._failure is None and self.committed_seq > self._last_snapshot_seq:
+            captured, hash_hex = Journal.capture(self.engine)
+            await asyncio.get_running_loop().run_in_executor(
+                self._writer, self.journal.save_snapshot, self.committed_seq, captured, hash_hex,
+            )
+        self._writer.shutdown(wait=True)
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        in_flight: asyncio.Future[None] | None = None
+        writing: _Batch | None = None
+        ready = _Batch()
+        try:
+            while True:
+                self._apply_pending(ready)
+                if in_flight is None and ready.entries:
+                    writing, ready = ready, _Batch()
+                    in_flight = loop.run_in_executor(self._writer, self._write, writing)
+                if in_flight is None and not ready.entries and self._stopping and not self._queue:
+                    return
+                await self._wait(in_flight)
+                if in_flight is not None and in_flight.done():
+                    in_flight.result()  # raises if the write failed
+                    assert writing is not None
+                    self._complete(writing)
+                    in_flight, writing = None, None
+        except Exception as error:  # the journal failed: nothing more can be acknowledged
+            self._fail(error, [b for b in (writing, ready) if b is not None])
+
+    async def _wait(self, in_flight: asyncio.Future[None] | None) -> None:
+        if self._queue or (self._stopping and in_flight is None):
+            await asyncio.sleep(0)
+            return
+        timeout = self.clock.seconds_until(self.engine.next_deadline_ms())
+        if timeout is not None and timeout <= 0:
+            await asyncio.sleep(0)
+            return
+        self._wake.clear()
+        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._wake.wait())]
+        if in_flight is not None:
+            waiters.append(in_flight)
+        _, pending = await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            if waiter is not in_flight:
+                waiter.cancel()
+
+    def _apply_pending(self, batch: _Batch) -> None:
+        """Apply queued commands (and a Tick when something falls due) into `batch`."""
+        engine = self.engine
+        now_ms = max(self.clock.now_ms(), self.last_time_ms)
+        if engine.next_deadline_ms() <= now_ms and len(batch.entries) < self.batch_max:
+            self._apply(batch, _TICK, _TICK_JSON, None, now_ms)
+        queue = self._queue
+        while queue and len(batch.entries) < self.batch_max:
+            command, command_json, waiter = queue.popleft()
+            if isinstance(waiter, asyncio.Future) and waiter.cancelled():
+                continue
+            self._apply(batch, command, command_json, waiter, now_ms)
+        if self.snapshot_every and self.last_seq - self._last_snapshot_seq >= self.snapshot_every and batch.snapshot is None:
+            captured, hash_hex = Journal.capture(engine)
+            batch.snapshot = (self.last_seq, captured, hash_hex)
+            self._last_snapshot_seq = self.last_seq
+
+    def _apply(self, batch: _Batch, command: Command, command_json: bytes,
+               waiter: asyncio.Future[Committed] | tuple[_Group, int] | None, now_ms: int) -> None:
+        seq = self.last_seq + 1
+        outcome = self.engine.apply(command, now_ms)
+        events = outcome.events
+        record = Record(seq, now_ms, command_json, dumps(encode_events(events)), len(events))
+        self.last_seq = seq
+        self.last_time_ms = now_ms
+        batch.entries.append(Entry(seq, now_ms, command, outcome, record))
+        batch.waiters.append(waiter)
+
+    def _write(self, batch: _Batch) -> None:
+        """On the writer thread: the batch and its history rows in one transaction, then any snapshot."""
+        writes = self.projector.writes(batch.entries) if self.projector is not None else []
+        self.journal.append([entry.record for entry in batch.entries], writes)
+        if batch.snapshot is not None:
+            seq, captured, hash_hex = batch.snapshot
+            self.journal.save_snapshot(seq, captured, hash_hex)
+
+    def _complete(self, batch: _Batch) -> None:
+        self.committed_seq = batch.entries[-1].seq
+        self.batches_committed += 1
+        for listener in self.listeners:
+            try:
+                listener.committed(batch.entries)
+            except Exception:
+                log.exception("a commit listener failed; continuing")
+        for entry, waiter in zip(batch.entries, batch.waiters, strict=True):
+            if waiter is None:
+                continue
+            committed = Committed(entry.seq, entry.time_ms, entry.outcome)
+            if isinstance(waiter, asyncio.Future):
+                if not waiter.done():
+                    waiter.set_result(committed)
+            else:
+                waiter[0].resolve(waiter[1], committed)
+
+    def _fail(self, error: BaseException, batches: list[_Batch]) -> None:
+        self._failure = error
+        self._stopping = True
+        log.error("journal write failed at sequence %d; nothing more will be acknowledged: %s", self.committed_seq + 1, error)
+        failure = SequencerFailed(f"the journal failed: {error}")
+        waiters = [w for batch in batches for w in batch.waiters] + [w for _, _, w in self._queue]
+        self._queue.clear()
+        for waiter in waiters:
+            if isinstance(waiter, asyncio.Future):
+                if not waiter.done():
+                    waiter.set_exception(failure)
+            elif waiter is not None:
+                waiter[0].fail(failure)
+        if self.on_failure is not None:
+            self.on_failure(error)
+
+
+
+def _encoded(command: Command) -> bytes:
+    """The command as the journal stores it; refused here, before it is queued, if it cannot be."""
+    try:
+        return dumps(encode_command(command))
+    except (TypeError, ValueError) as error:  # orjson refuses integers beyond 64 bits
+        raise UnjournalableCommand(f"{_out_of_range(command) or 'a value'} is out of range") from error
+
+
+def _out_of_range(command: Any) -> str | None:
+    """The name of the first field holding an integer beyond 64 bits (looking inside batches)."""
+    for name, value in zip(command.FIELDS, command.values(), strict=True):
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, int) and not -(1 << 63) <= item < 1 << 63:
+                return str(name)
+            if hasattr(item, "FIELDS") and (inner := _out_of_range(item)) is not None:
+                return inner
+    return None
