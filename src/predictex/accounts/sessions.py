@@ -1,0 +1,211 @@
+"""Session tokens: the seed's `POST /v1/log_in` (a signed request) and the legacy
+`POST /trade-api/v2/login` (email and password) hand out a bearer token that lives 30 minutes, can be
+refreshed before it expires, and can be logged out.
+
+Tokens are random (secrets.token_urlsafe) and stored only as their SHA-256, so they survive a restart
+and a copy of the database does not hold usable tokens. A token made with an API key dies with that
+key (checked on every use, so it holds after a restart too); a password login is tied to no key.
+Accepted headers: `Authorization: Bearer <token>`, the historic `Authorization: <member_id> <token>`,
+and `Bearer <member_id>:<token>` (a form one fake exchange used).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
+
+from predictex.accounts._common import (
+    SESSION_CACHE_ENTRIES_MAX,
+    SESSION_LIFETIME_MS_DEFAULT,
+    SESSIONS_PER_MEMBER_MAX,
+    TOKEN_LENGTH_MAX,
+    AccountsError,
+    Clock,
+)
+from predictex.accounts.keys import DEFAULT_SCOPES, ApiKeys
+from predictex.accounts.members import Members
+from predictex.accounts.signing import Authenticated, AuthFailure, AuthReason, SignedForm, scope_failure
+from predictex.journal.base import JournalStore, TableWrite
+
+PASSWORD_SESSION_SCOPES: tuple[str, ...] = DEFAULT_SCOPES  # a password login is the member: read and write
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A live session as handed to the client: `token` is shown here and nowhere else."""
+
+    token: str
+    member_id: int
+    key_id: str | None
+    scopes: tuple[str, ...]
+    expires_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    member_id: int
+    key_id: str | None
+    scopes: tuple[str, ...]
+    created_ms: int
+    expires_ms: int
+    revoked: bool
+
+
+_COLUMNS = ("token_hash", "member_id", "key_id", "scopes", "created_ms", "expires_ms", "revoked")
+_FORMS = "'Bearer <token>' or '<member_id> <token>'"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def parse_authorization(header_value: str | None) -> tuple[int | None, str] | AuthFailure:
+    """(claimed member id or None, token) from an Authorization header value."""
+    if not header_value or not header_value.strip():
+        return AuthFailure(AuthReason.MISSING_HEADER, "missing header Authorization")
+    parts = header_value.strip().split(None, 1)
+    if len(parts) != 2 or len(parts[1]) > TOKEN_LENGTH_MAX:
+        return AuthFailure(AuthReason.INVALID_TOKEN, f"Authorization must be {_FORMS}")
+    scheme, token = parts[0], parts[1].strip()
+    claimed: int | None = None
+    if scheme.isdigit():
+        claimed = int(scheme)
+    elif scheme.lower() != "bearer":
+        return AuthFailure(AuthReason.INVALID_TOKEN, f"Authorization scheme {scheme[:32]!r} is not supported; use {_FORMS}")
+    member_text, colon, rest = token.partition(":")
+    if colon and claimed is None and member_text.isdigit():
+        claimed, token = int(member_text), rest
+    return claimed, token
+
+
+class Sessions:
+    """Session tokens in the store, with a cache of the ones in use."""
+
+    def __init__(self, store: JournalStore, members: Members, keys: ApiKeys, clock: Clock,
+                 lifetime_ms: int = SESSION_LIFETIME_MS_DEFAULT) -> None:
+        self._store = store
+        self._members = members
+        self._keys = keys
+        self._clock = clock
+        self.lifetime_ms = lifetime_ms
+        self._lock = threading.Lock()
+        self._cache: dict[str, _Stored] = {}
+
+    def log_in(self, signed: Authenticated) -> Session:
+        """A session for a request already authenticated by its signature (`POST /v1/log_in`); it
+        carries the key's scopes and dies with the key."""
+        if signed.key is None:
+            raise ValueError("log_in needs a request authenticated by an API-key signature")
+        return self._open(signed.member.member_id, signed.key.key_id, signed.scopes)
+
+    def log_in_password(self, email: str, password: str) -> Session | AuthFailure:
+        """The legacy `POST /login`. Takes as long as one scrypt: call it off the event loop."""
+        member = self._members.authenticate(email, password)
+        if member is None:
+            return AuthFailure(AuthReason.BAD_CREDENTIALS, "email or password is wrong")
+        return self._open(member.member_id, None, PASSWORD_SESSION_SCOPES)
+
+    def authenticate_bearer(self, header_value: str | None, *, required_scope: str | None = None) -> Authenticated | AuthFailure:
+        """The member and scopes behind an Authorization header, or why not."""
+        found = self._live(header_value)
+        if isinstance(found, AuthFailure):
+            return found
+        _, stored = found
+        member = self._members.get(stored.member_id)
+        if member is None:
+            return AuthFailure(AuthReason.INVALID_TOKEN, f"session belongs to no member ({stored.member_id})")
+        refused = scope_failure(stored.scopes, required_scope, "this session")
+        if refused is not None:
+            return refused
+        key = None if stored.key_id is None else self._keys.get(stored.key_id)
+        return Authenticated(member, stored.scopes, key, SignedForm.SESSION)
+
+    def refresh(self, header_value: str | None) -> Session | AuthFailure:
+        """A new expiry (now + lifetime) for a live session; the token stays the same."""
+        found = self._live(header_value)
+        if isinstance(found, AuthFailure):
+            return found
+        token, stored = found
+        renewed = replace(stored, expires_ms=self._clock() + self.lifetime_ms)
+        self._save(_hash(token), renewed)
+        return Session(token, renewed.member_id, renewed.key_id, renewed.scopes, renewed.expires_ms)
+
+    def log_out(self, header_value: str | None) -> AuthFailure | None:
+        """End a session (`POST /logout`); None when done."""
+        found = self._live(header_value)
+        if isinstance(found, AuthFailure):
+            return found
+        token, stored = found
+        self._save(_hash(token), replace(stored, revoked=True))
+        return None
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _open(self, member_id: int, key_id: str | None, scopes: tuple[str, ...]) -> Session:
+        now_ms = self._clock()
+        live = self._store.query(
+            "SELECT COUNT(*) FROM accounts_sessions WHERE member_id = ? AND revoked = ? AND expires_ms > ?",
+            (member_id, False, now_ms))
+        if int(live[0][0]) >= SESSIONS_PER_MEMBER_MAX:
+            raise AccountsError("too_many_sessions", f"member {member_id} has {SESSIONS_PER_MEMBER_MAX} live sessions; log out of some")
+        token = secrets.token_urlsafe(32)
+        stored = _Stored(member_id, key_id, scopes, now_ms, now_ms + self.lifetime_ms, False)
+        self._save(_hash(token), stored)
+        return Session(token, member_id, key_id, scopes, stored.expires_ms)
+
+    def _live(self, header_value: str | None) -> tuple[str, _Stored] | AuthFailure:
+        """(token, stored session) for a header naming a live session, or why it is not live."""
+        parsed = parse_authorization(header_value)
+        if isinstance(parsed, AuthFailure):
+            return parsed
+        claimed, token = parsed
+        stored = self._lookup(_hash(token))
+        if stored is None or stored.revoked or (claimed is not None and claimed != stored.member_id):
+            return AuthFailure(AuthReason.INVALID_TOKEN, "unknown or logged-out session token")
+        now_ms = self._clock()
+        if now_ms >= stored.expires_ms:
+            return AuthFailure(AuthReason.EXPIRED_TOKEN,
+                               f"session expired at {stored.expires_ms} (server time {now_ms}); log in again")
+        if stored.key_id is not None and self._keys.verifying_key(stored.key_id) is None:
+            return AuthFailure(AuthReason.INVALID_TOKEN, f"the API key {stored.key_id} this session was made with has been deleted")
+        return token, stored
+
+    def _lookup(self, token_hash: str) -> _Stored | None:
+        stored = self._cache.get(token_hash)
+        if stored is not None:
+            return stored
+        rows = self._store.query(
+            "SELECT member_id, key_id, scopes, created_ms, expires_ms, revoked FROM accounts_sessions WHERE token_hash = ?",
+            (token_hash,))
+        if not rows:
+            return None
+        stored = _stored(rows[0])
+        if not stored.revoked:
+            self._remember(token_hash, stored)
+        return stored
+
+    def _save(self, token_hash: str, stored: _Stored) -> None:
+        row = (token_hash, stored.member_id, stored.key_id, " ".join(stored.scopes), stored.created_ms,
+               stored.expires_ms, stored.revoked)
+        self._store.write([TableWrite("accounts_sessions", _COLUMNS, [row], key=("token_hash",))])
+        self._remember(token_hash, stored)
+
+    def _remember(self, token_hash: str, stored: _Stored) -> None:
+        with self._lock:
+            if len(self._cache) >= SESSION_CACHE_ENTRIES_MAX and token_hash not in self._cache:
+                self._evict(self._clock())
+            self._cache[token_hash] = stored
+
+    def _evict(self, now_ms: int) -> None:
+        """Drop expired and revoked sessions from the cache, or the oldest one if none are."""
+        dead = [h for h, s in self._cache.items() if s.revoked or s.expires_ms <= now_ms]
+        for token_hash in dead or [next(iter(self._cache))]:
+            del self._cache[token_hash]
+
+
+def _stored(row: tuple[Any, ...]) -> _Stored:
+    return _Stored(int(row[0]), None if row[1] is None else str(row[1]), tuple(str(row[2]).split()),
+                   int(row[3]), int(row[4]), bool(row[5]))

@@ -1,0 +1,336 @@
+"""The operator's API (admin role), under /predictex/v1/admin: instruments, the lifecycle, the
+exchange's switches, members and money. Everything goes through the sequencer like any other
+command, so it is journaled and replayed like everything else."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from predictex.accounts import AccountsError, Lane
+from predictex.accounts.members import Role, Tier
+from predictex.core import commands as c
+from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS, FEE_TYPES
+from predictex.core.units import UnitError, parse_price_dollars
+from predictex.gateways import ids
+from predictex.gateways.rest.handlers import Principal, execute, private
+from predictex.gateways.rest.kalshi_v2.keys import accounts_error
+from predictex.gateways.rest.wire import (
+    ApiError,
+    bad_request,
+    bool_field,
+    int_field,
+    json_body,
+    not_found,
+    parse_money_field,
+    rfc3339,
+    str_field,
+)
+from predictex.server.context import Exchange
+from predictex.server.http import Request, Response, json_response
+from predictex.server.membership import MembershipError, sign_up
+from predictex.server.router import Router
+
+PREFIX = "/predictex/v1/admin"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_TIME_MS_MAX = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+def register(router: Router, exchange: Exchange) -> None:
+    def admin(handler: Any) -> Any:
+        return private(exchange, handler, scope="write", lane=Lane.WRITE, admin=True)
+
+    router.add("POST", PREFIX + "/series", admin(create_series))
+    router.add("POST", PREFIX + "/events", admin(create_event))
+    router.add("POST", PREFIX + "/markets", admin(create_market))
+    router.add("POST", PREFIX + "/markets/{ticker}/pause", admin(pause_market))
+    router.add("POST", PREFIX + "/markets/{ticker}/resume", admin(resume_market))
+    router.add("POST", PREFIX + "/markets/{ticker}/times", admin(set_times))
+    router.add("POST", PREFIX + "/markets/{ticker}/determine", admin(determine))
+    router.add("POST", PREFIX + "/markets/{ticker}/dispute", admin(dispute))
+    router.add("POST", PREFIX + "/markets/{ticker}/amend", admin(amend_result))
+    router.add("POST", PREFIX + "/markets/{ticker}/finalize", admin(finalize))
+    router.add("POST", PREFIX + "/exchange/status", admin(exchange_status))
+    router.add("GET", PREFIX + "/members", admin(list_members))
+    router.add("POST", PREFIX + "/members", admin(create_member))
+    router.add("PUT", PREFIX + "/members/{member_id}/tier", admin(set_tier))
+    router.add("POST", PREFIX + "/members/{member_id}/deposits", admin(member_deposit))
+    router.add("POST", PREFIX + "/members/{member_id}/withdrawals", admin(member_withdrawal))
+    router.add("POST", PREFIX + "/withdrawals/{withdrawal_id}/complete", admin(complete_withdrawal))
+    router.add("POST", PREFIX + "/withdrawals/{withdrawal_id}/cancel", admin(cancel_withdrawal))
+
+
+# --- reading bodies -----------------------------------------------------------------------------------
+
+def time_field(body: dict[str, Any], name: str, default: int | None = None) -> int:
+    """A time as Unix seconds (int) or an RFC 3339 string, in milliseconds."""
+    value = body.get(name)
+    if value is None:
+        if default is None:
+            raise ApiError(400, "missing_parameters", f"{name} is required")
+        return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _in_range(name, value * 1000)
+    if isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as error:
+            raise bad_request(f"{name} must be Unix seconds or an RFC 3339 time") from error
+        if moment.tzinfo is None:
+            raise bad_request(f"{name} needs a time zone (e.g. Z)")
+        return _in_range(name, (moment - _EPOCH) // dt.timedelta(milliseconds=1))
+    raise bad_request(f"{name} must be Unix seconds or an RFC 3339 time")
+
+
+def _in_range(name: str, ms: int) -> int:
+    # every time is shown as RFC 3339 later: one past year 9999 (or before 1970) would fail every read of it
+    if not 0 <= ms <= _TIME_MS_MAX:
+        raise bad_request(f"{name} must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
+    return ms
+
+
+def fee_multiplier_field(body: dict[str, Any]) -> int:
+    value = body.get("fee_multiplier", 1)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value * FEE_MULTIPLIER_ONE_BPS
+    if isinstance(value, str):
+        try:
+            return parse_price_dollars(value)  # four decimals, like a multiplier in basis points
+        except UnitError as error:
+            raise bad_request(f"fee_multiplier: {error}") from error
+    raise bad_request("fee_multiplier must be an integer or a decimal string such as \"0.5\"")
+
+
+def _string_list(body: dict[str, Any], name: str) -> list[str]:
+    value = body.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise bad_request(f"{name} must be a list of strings")
+    return value
+
+
+def _sources(body: dict[str, Any]) -> list[list[str]]:
+    value = body.get("settlement_sources", [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise bad_request("settlement_sources must be a list of {name, url}")
+    return [[str_field(v, "name", "", 500), str_field(v, "url", "", 2000)] for v in value]
+
+
+def _settlement_value(body: dict[str, Any]) -> int:
+    value = body.get("settlement_value_dollars")
+    if value is None:
+        return -1
+    if not isinstance(value, str):
+        raise bad_request("settlement_value_dollars must be a dollar string such as \"0.3300\"")
+    try:
+        return parse_price_dollars(value)
+    except UnitError as error:
+        raise bad_request(f"settlement_value_dollars: {error}") from error
+
+
+# --- instruments and lifecycle ------------------------------------------------------------------------
+
+async def create_series(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    body = json_body(request.body)
+    fee_type = str_field(body, "fee_type", "quadratic", 64)
+    if fee_type not in FEE_TYPES:
+        raise bad_request(f"fee_type must be one of {', '.join(FEE_TYPES)}")
+    await execute(exchange, c.CreateSeries(
+        str_field(body, "ticker", None, 100), str_field(body, "title", ""), str_field(body, "category", ""),
+        str_field(body, "frequency", ""), fee_type, fee_multiplier_field(body), _string_list(body, "tags"), _sources(body),
+        str_field(body, "contract_url", ""), str_field(body, "contract_terms_url", ""),
+    ))
+    return json_response(201, {"series_ticker": body["ticker"]})
+
+
+async def create_event(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    body = json_body(request.body)
+    strike_date = time_field(body, "strike_date", 0) if body.get("strike_date") is not None else 0
+    await execute(exchange, c.CreateEvent(
+        str_field(body, "event_ticker", None, 100), str_field(body, "series_ticker", None, 100), str_field(body, "title", ""),
+        str_field(body, "sub_title", ""), bool_field(body, "mutually_exclusive"), strike_date, str_field(body, "strike_period", ""),
+    ))
+    return json_response(201, {"event_ticker": body["event_ticker"]})
+
+
+async def create_market(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    body = json_body(request.body)
+    now = exchange.clock.now_ms()
+    outcome = await execute(exchange, c.CreateMarket(
+        str_field(body, "ticker", None, 100), str_field(body, "event_ticker", None, 100), str_field(body, "title", ""),
+        time_field(body, "open_time", now), time_field(body, "close_time"),
+        market_type=str_field(body, "market_type", "binary", 16), subtitle=str_field(body, "subtitle", ""),
+        yes_sub_title=str_field(body, "yes_sub_title", ""), no_sub_title=str_field(body, "no_sub_title", ""),
+        rules_primary=str_field(body, "rules_primary", ""), rules_secondary=str_field(body, "rules_secondary", ""),
+        expected_expiration_ms=time_field(body, "expected_expiration_time", 0) if body.get("expected_expiration_time") else 0,
+        settlement_timer_s=int_field(body, "settlement_timer_seconds", 0, 0),
+        price_level_structure=str_field(body, "price_level_structure", "linear_cent", 64),
+        fractional_trading=bool_field(body, "fractional_trading_enabled"), can_close_early=bool_field(body, "can_close_early"),
+        strike_type=str_field(body, "strike_type", "", 32), floor_strike=_strike(body, "floor_strike"),
+        cap_strike=_strike(body, "cap_strike"),
+        fee_waiver_expiration_ms=time_field(body, "fee_waiver_expiration_time", 0) if body.get("fee_waiver_expiration_time") else 0,
+    ))
+    return json_response(201, {
+        "ticker": body["ticker"], "market_id": exchange.ids.to_uuid(ids.MARKET, outcome.value),
+    })
+
+
+def _strike(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        whole, _, fraction = value.lstrip("-").partition(".")
+        if whole.isdigit() and (not fraction or fraction.isdigit()) and len(value) <= 32:
+            return value
+    raise bad_request(f"{name} must be a number written as a string (e.g. \"69.5\") or an integer")
+
+
+async def pause_market(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    await execute(exchange, c.PauseMarket(params["ticker"]))
+    return {"ticker": params["ticker"], "status": "inactive"}
+
+
+async def resume_market(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    await execute(exchange, c.ResumeMarket(params["ticker"]))
+    return {"ticker": params["ticker"], "status": "active"}
+
+
+async def set_times(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    body = json_body(request.body)
+    open_ms = time_field(body, "open_time", 0) if body.get("open_time") is not None else 0
+    close_ms = time_field(body, "close_time", 0) if body.get("close_time") is not None else 0
+    if not open_ms and not close_ms:
+        raise ApiError(400, "missing_parameters", "give open_time and/or close_time")
+    await execute(exchange, c.SetMarketTimes(params["ticker"], open_ms, close_ms))
+    market = exchange.live.markets[params["ticker"]]
+    return {"ticker": market.ticker, "open_time": rfc3339(market.open_time_ms), "close_time": rfc3339(market.close_time_ms), "status": market.status}
+
+
+async def determine(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    body = json_body(request.body)
+    await execute(exchange, c.DetermineMarket(
+        params["ticker"], str_field(body, "result", None, 16), _settlement_value(body), str_field(body, "source", ""),
+    ))
+    return _status(exchange, params["ticker"])
+
+
+async def dispute(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    body = json_body(request.body, required=False)
+    await execute(exchange, c.DisputeMarket(params["ticker"], str_field(body, "reason", "")))
+    return _status(exchange, params["ticker"])
+
+
+async def amend_result(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    body = json_body(request.body)
+    await execute(exchange, c.AmendMarketResult(
+        params["ticker"], str_field(body, "result", None, 16), _settlement_value(body), str_field(body, "source", ""),
+    ))
+    return _status(exchange, params["ticker"])
+
+
+async def finalize(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    await execute(exchange, c.FinalizeMarket(params["ticker"]))
+    return _status(exchange, params["ticker"])
+
+
+def _status(exchange: Exchange, ticker: str) -> dict[str, Any]:
+    market = exchange.live.markets[ticker]
+    return {"ticker": ticker, "status": market.status, "result": market.result}
+
+
+async def exchange_status(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    body = json_body(request.body)
+    exchange_active = bool_field(body, "exchange_active", True)
+    trading_active = bool_field(body, "trading_active", True)
+    await execute(exchange, c.SetExchangeStatus(exchange_active, trading_active))
+    return {"exchange_active": exchange_active, "trading_active": trading_active}
+
+
+# --- members and money ------------------------------------------------------------------------------
+
+def _member_json(exchange: Exchange, member: Any) -> dict[str, Any]:
+    return {
+        "member_id": exchange.ids.to_uuid(ids.MEMBER, member.member_id), "email": member.email, "role": member.role.value,
+        "tier": member.tier.value, "created_time": rfc3339(member.created_ms),
+    }
+
+
+def _member(exchange: Exchange, member_id: str) -> Any:
+    number = exchange.ids.from_uuid(ids.MEMBER, member_id)
+    member = exchange.accounts.members.get(number) if number is not None else None
+    if member is None:
+        raise not_found(f"no member {member_id}")
+    return member
+
+
+def list_members(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    return {"members": [_member_json(exchange, m) for m in exchange.accounts.members.list(limit=1000)]}
+
+
+async def create_member(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    body = json_body(request.body)
+    try:
+        role = Role(str_field(body, "role", "member", 16))
+        tier = Tier(str_field(body, "tier", "basic", 16))
+    except ValueError as error:
+        raise bad_request(str(error)) from error
+    try:
+        member = await sign_up(exchange, str_field(body, "email", None, 320), str_field(body, "password", None, 1024), role=role, tier=tier)
+    except MembershipError as error:
+        raise ApiError(409 if error.code == "duplicate_email" else 400, error.code, error.message) from error
+    return json_response(201, _member_json(exchange, member))
+
+
+def set_tier(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    body = json_body(request.body)
+    member = _member(exchange, params["member_id"])
+    try:
+        updated = exchange.accounts.members.set_tier(member.member_id, Tier(str_field(body, "tier", None, 16)))
+    except ValueError as error:
+        raise bad_request(f"tier must be one of {', '.join(t.value for t in Tier)}") from error
+    except AccountsError as error:
+        raise accounts_error(error) from error
+    return _member_json(exchange, updated)
+
+
+def _amount(body: dict[str, Any]) -> int:
+    if "amount_dollars" in body:
+        return parse_money_field(body["amount_dollars"], "amount_dollars")
+    if "amount_cents" in body:
+        return int_field(body, "amount_cents", None, 1) * 10_000
+    raise ApiError(400, "missing_parameters", "give amount_dollars (\"12.50\") or amount_cents")
+
+
+async def member_deposit(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    body = json_body(request.body)
+    member = _member(exchange, params["member_id"])
+    await execute(exchange, c.Deposit(member.engine_account_id, _amount(body), str_field(body, "reference", "", 500)))
+    return json_response(201, {"member_id": params["member_id"], "status": "completed"})
+
+
+async def member_withdrawal(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    body = json_body(request.body)
+    member = _member(exchange, params["member_id"])
+    outcome = await execute(exchange, c.RequestWithdrawal(member.engine_account_id, _amount(body)))
+    return json_response(201, {"withdrawal_id": exchange.ids.to_uuid(ids.WITHDRAWAL, outcome.value), "status": "pending"})
+
+
+def _withdrawal_number(exchange: Exchange, withdrawal_id: str) -> int:
+    number = exchange.ids.from_uuid(ids.WITHDRAWAL, withdrawal_id)
+    if number is None:
+        raise not_found(f"no withdrawal {withdrawal_id}")
+    return number
+
+
+async def complete_withdrawal(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    await execute(exchange, c.CompleteWithdrawal(_withdrawal_number(exchange, params["withdrawal_id"])))
+    return {"withdrawal_id": params["withdrawal_id"], "status": "completed"}
+
+
+async def cancel_withdrawal(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    await execute(exchange, c.CancelWithdrawal(_withdrawal_number(exchange, params["withdrawal_id"])))
+    return {"withdrawal_id": params["withdrawal_id"], "status": "cancelled"}
+
+

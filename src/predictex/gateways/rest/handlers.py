@@ -1,0 +1,191 @@
+"""How REST routes are wrapped: public or authenticated, with rate limits and one way of answering
+refusals. A handler returns a dict (200 JSON), a Response (any status), or raises ApiError; nothing
+else escapes: an unexpected exception is logged and answered 500 without taking the server down.
+
+Authentication accepts every form the accounts package knows: Kalshi v2 signed headers, the seed's
+signed form, and bearer tokens from a session (`Authorization: Bearer ...`)."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from predictex.accounts import Authenticated, AuthFailure, AuthReason, Lane
+from predictex.accounts.members import Role
+from predictex.gateways import ids
+from predictex.gateways.rest.errors import reject_error
+from predictex.gateways.rest.wire import ApiError
+from predictex.server.context import Exchange
+from predictex.server.http import Request, Response, json_response
+from predictex.server.sequencer import Committed, SequencerBusy, SequencerStopped, UnjournalableCommand
+
+log = logging.getLogger("predictex.rest")
+
+RouteHandler = Callable[[Request, dict[str, str]], Awaitable[Response] | Response]
+Result = dict[str, Any] | Response
+
+
+class Principal:
+    """Who is calling: the member, the engine account they trade with, and what they may do."""
+
+    __slots__ = ("account_id", "authenticated", "member", "scopes")
+
+    def __init__(self, authenticated: Authenticated) -> None:
+        self.authenticated = authenticated
+        self.member = authenticated.member
+        self.account_id = authenticated.member.engine_account_id
+        self.scopes = authenticated.scopes
+
+    @property
+    def is_admin(self) -> bool:
+        return self.member.role is Role.ADMIN
+
+
+_AUTH_STATUS = {
+    AuthReason.INSUFFICIENT_SCOPE: 403,
+}
+
+
+def auth_error(failure: AuthFailure) -> ApiError:
+    status = _AUTH_STATUS.get(failure.reason, 401)
+    code = "permission_denied" if status == 403 else "authentication_error"
+    return ApiError(status, code, failure.reason.value, failure.message)
+
+
+def error_response(error: ApiError, headers: list[tuple[str, str]] | None = None) -> Response:
+    return json_response(error.status, error.body(), headers)
+
+
+def _answer(request: Request, result: object) -> Awaitable[Response] | Response:
+    """A handler's result as a Response, or, for an awaitable result, a coroutine that finishes it.
+    A dict (the usual case) is encoded here without an isinstance chain."""
+    if type(result) is dict:
+        return json_response(200, result)
+    if isinstance(result, Response):
+        return result
+    if inspect.isawaitable(result):
+        return _answer_later(request, result)
+    return json_response(200, result)
+
+
+async def _answer_later(request: Request, pending: Awaitable[Result]) -> Response:
+    try:
+        result = await pending
+        return result if isinstance(result, Response) else json_response(200, result)
+    except RateLimited as limited:
+        return error_response(limited, [("Retry-After", limited.retry_after_s)])
+    except ApiError as error:
+        return error_response(error)
+    except Exception as error:
+        return _unexpected(request, error)
+
+
+def _unexpected(request: Request, error: BaseException) -> Response:
+    log.exception("unexpected error answering %s %s", request.method, request.path, exc_info=error)
+    return error_response(ApiError(500, "internal_error", "internal error"))
+
+
+def public(exchange: Exchange, handler: Callable[..., Any]) -> RouteHandler:
+    """A route anyone may call: `handler(exchange, request, params)`, plain or async. A plain handler
+    is answered without a coroutine (most reads): the wrapper is a plain function too."""
+
+    def run(request: Request, params: dict[str, str]) -> Awaitable[Response] | Response:
+        try:
+            return _answer(request, handler(exchange, request, params))
+        except ApiError as error:
+            return error_response(error)
+        except Exception as error:
+            return _unexpected(request, error)
+
+    return run
+
+
+def session_authorization(exchange: Exchange, value: str | None) -> str | None:
+    """The historic `Authorization: <member_id> <token>` names the member by the UUID that
+    `POST /login` returned; the accounts package knows members by number."""
+    if not value:
+        return value
+    scheme, _, token = value.strip().partition(" ")
+    number = exchange.ids.from_uuid(ids.MEMBER, scheme) if len(scheme) == 36 else None
+    return value if number is None else f"{number} {token}"
+
+
+def authenticate(exchange: Exchange, request: Request, scope: str | None) -> Principal:
+    target = request.raw_path.decode("latin-1") if isinstance(request.raw_path, bytes) else str(request.raw_path)
+    if request.query:  # Kalshi v2 signs the path alone; the seed's client signs the query too
+        target += "?" + request.query
+    headers = request.headers
+    authorization = headers.get("authorization")
+    if authorization and (translated := session_authorization(exchange, authorization)) != authorization:
+        headers = {**headers, "authorization": translated or ""}
+    result = exchange.accounts.authenticate(headers, request.method, target, request.body, required_scope=scope)
+    if isinstance(result, AuthFailure):
+        raise auth_error(result)
+    return Principal(result)
+
+
+def _rate_limit(exchange: Exchange, principal: Principal, lane: Lane, cost: int | None) -> None:
+    if not exchange.config.rate_limits:
+        return
+    decision = exchange.accounts.rate_limit(principal.member, lane, cost)
+    if not decision.allowed:
+        retry = decision.retry_after_ms
+        seconds = "60" if retry is None else str(max(1, -(-retry // 1000)))
+        raise RateLimited(seconds)
+
+
+class RateLimited(ApiError):
+    def __init__(self, retry_after_s: str) -> None:
+        super().__init__(429, "too_many_requests", "too many requests")
+        self.retry_after_s = retry_after_s
+
+    def body(self) -> dict[str, Any]:
+        return {"error": "too many requests"}  # Kalshi's 429 body (reference 8.1)
+
+
+def private(
+    exchange: Exchange, handler: Callable[..., Any], *, scope: str = "read", lane: Lane = Lane.READ, cost: int | None = None,
+    admin: bool = False,
+) -> RouteHandler:
+    """A route for authenticated members: `handler(exchange, principal, request, params)`, plain or
+    async. Authentication and the rate limit run before the handler, without a coroutine."""
+
+    def run(request: Request, params: dict[str, str]) -> Awaitable[Response] | Response:
+        try:
+            principal = authenticate(exchange, request, scope)
+            if admin and not principal.is_admin:
+                raise ApiError(403, "permission_denied", "permission denied", "this needs an operator (admin) account")
+            _rate_limit(exchange, principal, lane, cost)
+            return _answer(request, handler(exchange, principal, request, params))
+        except RateLimited as limited:
+            return error_response(limited, [("Retry-After", limited.retry_after_s)])
+        except ApiError as error:
+            return error_response(error)
+        except Exception as error:
+            return _unexpected(request, error)
+
+    return run
+
+
+async def execute(exchange: Exchange, command: Any) -> Any:
+    """Run a command through the sequencer; a refusal of the command as a whole becomes the mapped
+    ApiError (a batch's items are refused one by one inside its Outcome). Returns the Outcome once the
+    command is durable."""
+    return (await commit(exchange, command)).outcome
+
+
+async def commit(exchange: Exchange, command: Any) -> Committed:
+    """Like `execute`, returning the whole commit (sequence number, time, outcome)."""
+    try:
+        committed = await exchange.sequencer.submit(command)
+    except UnjournalableCommand as refused:
+        raise ApiError(400, "invalid_parameters", str(refused)) from refused
+    except SequencerBusy as busy:
+        raise ApiError(503, "service_unavailable", "the exchange is busy; try again", str(busy)) from busy
+    except SequencerStopped as stopped:
+        raise ApiError(503, "service_unavailable", "the exchange is not taking orders", str(stopped)) from stopped
+    if committed.outcome.reject is not None:
+        raise reject_error(committed.outcome.reject, exchange.ids)
+    return committed

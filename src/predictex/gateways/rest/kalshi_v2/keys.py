@@ -1,0 +1,124 @@
+"""Kalshi v2 API keys, logins and account limits (reference §2.2, §2.3, §4.1, §8.3)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from predictex.accounts import AccountsError, AuthFailure, Lane, budget
+from predictex.accounts.keys import KeyType
+from predictex.gateways import ids
+from predictex.gateways.rest.handlers import Principal, auth_error, private, public, session_authorization
+from predictex.gateways.rest.wire import ApiError, bad_request, json_body, str_field
+from predictex.server.context import Exchange
+from predictex.server.http import Request, Response, empty_response, json_response
+from predictex.server.router import Router
+
+PREFIX = "/trade-api/v2"
+_ACCOUNTS_ERRORS_NOT_FOUND = frozenset({"key_not_found", "member_not_found"})
+
+
+def register(router: Router, exchange: Exchange) -> None:
+    router.add("GET", PREFIX + "/api_keys", private(exchange, list_keys))
+    router.add("POST", PREFIX + "/api_keys", private(exchange, register_key, scope="write", lane=Lane.WRITE))
+    router.add("POST", PREFIX + "/api_keys/generate", private(exchange, generate_key, scope="write", lane=Lane.WRITE))
+    router.add("DELETE", PREFIX + "/api_keys/{api_key}", private(exchange, delete_key, scope="write", lane=Lane.WRITE))
+    router.add("POST", PREFIX + "/login", public(exchange, password_login))
+    router.add("POST", PREFIX + "/logout", public(exchange, logout))
+    router.add("GET", PREFIX + "/account/limits", private(exchange, account_limits))
+    router.add("GET", PREFIX + "/account/endpoint_costs", public(exchange, endpoint_costs))
+
+
+def accounts_error(error: AccountsError) -> ApiError:
+    status = 404 if error.code in _ACCOUNTS_ERRORS_NOT_FOUND else 409 if error.code == "duplicate_email" else 400
+    return ApiError(status, error.code, error.message)
+
+
+def _key_json(key: Any) -> dict[str, Any]:
+    return {"api_key_id": key.key_id, "name": key.name, "scopes": list(key.scopes), "key_type": key.key_type.value}
+
+
+def list_keys(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    keys = exchange.accounts.keys.list(principal.member.member_id)
+    return {"api_keys": [_key_json(key) for key in keys]}
+
+
+def _scopes(body: dict[str, Any]) -> list[str] | None:
+    scopes = body.get("scopes")
+    if scopes is None:
+        return None
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        raise bad_request("scopes must be a list of strings")
+    return scopes
+
+
+def register_key(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    body = json_body(request.body)
+    try:
+        key = exchange.accounts.keys.register(
+            principal.member.member_id, str_field(body, "name", "", 200), str_field(body, "public_key"), _scopes(body),
+        )
+    except AccountsError as error:
+        raise accounts_error(error) from error
+    return json_response(201, {"api_key_id": key.key_id})
+
+
+def generate_key(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    body = json_body(request.body, required=False)
+    key_type = str_field(body, "key_type", "rsa", 20)
+    if key_type not in (KeyType.RSA.value, KeyType.ED25519.value):
+        raise bad_request("key_type must be rsa or ed25519")
+    try:
+        generated = exchange.accounts.keys.generate(
+            principal.member.member_id, str_field(body, "name", "", 200), KeyType(key_type), _scopes(body),
+        )
+    except AccountsError as error:
+        raise accounts_error(error) from error
+    return json_response(201, {
+        "api_key_id": generated.key.key_id, "key_type": key_type, "private_key": generated.private_key_pem,
+    })
+
+
+def delete_key(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    try:
+        exchange.accounts.keys.delete(params["api_key"], member_id=principal.member.member_id)
+    except AccountsError as error:
+        raise accounts_error(error) from error
+    return empty_response(204)
+
+
+async def password_login(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """The legacy `POST /login` with email and password (hashing runs off the event loop)."""
+    body = json_body(request.body)
+    email = str_field(body, "email", None, 320)
+    password = str_field(body, "password", None, 1024)
+    result = await asyncio.get_running_loop().run_in_executor(None, exchange.accounts.sessions.log_in_password, email, password)
+    if isinstance(result, AuthFailure):
+        raise auth_error(result)
+    return {"member_id": exchange.ids.to_uuid(ids.MEMBER, result.member_id), "token": result.token}
+
+
+def logout(exchange: Exchange, request: Request, params: dict[str, str]) -> Response:
+    failure = exchange.accounts.sessions.log_out(session_authorization(exchange, request.header("authorization")))
+    if failure is not None:
+        raise auth_error(failure)
+    return empty_response(204)
+
+
+def account_limits(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    tier = principal.member.tier
+    read, write = budget(tier, Lane.READ), budget(tier, Lane.WRITE)
+    return {
+        "usage_tier": tier.value,
+        "read": {"refill_rate": read.refill_rate, "bucket_capacity": read.bucket_capacity},
+        "write": {"refill_rate": write.refill_rate, "bucket_capacity": write.bucket_capacity},
+        "grants": [{"exchange_instance": "event_contract", "level": tier.value, "source": "operator"}],
+    }
+
+
+def endpoint_costs(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    limiter = exchange.accounts.limits
+    return {
+        "default_cost": limiter.default_cost,
+        "endpoint_costs": [{"method": method, "path": path, "cost": cost} for (method, path), cost in sorted(limiter.costs.items())],
+    }

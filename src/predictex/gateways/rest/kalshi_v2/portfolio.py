@@ -1,0 +1,189 @@
+"""Kalshi v2 portfolio reads (reference §4.3, §7): balance, positions (market and event), fills
+(newest first, with fees), settlements, deposits and withdrawals."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from predictex.gateways import ids
+from predictex.gateways.rest.handlers import Principal, private
+from predictex.gateways.rest.kalshi_v2 import trading_shapes as shapes
+from predictex.gateways.rest.wire import Query, bad_request, decode_cursor, encode_cursor, money, money_cents, rfc3339
+from predictex.readmodel.live import Holding
+from predictex.readmodel.queries import Queries
+from predictex.server.context import Exchange
+from predictex.server.http import Request
+from predictex.server.router import Router
+
+PREFIX = "/trade-api/v2/portfolio"
+ONE_DOLLAR = 10_000
+
+
+def register(router: Router, exchange: Exchange) -> None:
+    router.add("GET", PREFIX + "/balance", private(exchange, balance))
+    router.add("GET", PREFIX + "/positions", private(exchange, positions))
+    router.add("GET", PREFIX + "/fills", private(exchange, fills))
+    router.add("GET", PREFIX + "/settlements", private(exchange, settlements))
+    router.add("GET", PREFIX + "/deposits", private(exchange, lambda e, p, r, a: transfers(e, p, r, "deposit", "deposits")))
+    router.add("GET", PREFIX + "/withdrawals", private(exchange, lambda e, p, r, a: transfers(e, p, r, "withdrawal", "withdrawals")))
+
+
+def _check_subaccount(query: Query) -> None:
+    if query.integer("subaccount", 0) not in (0, None):
+        raise bad_request("this exchange has no subaccounts: subaccount must be 0")
+
+
+def position_value(exchange: Exchange, ticker: str, holding: Holding) -> int:
+    """A position marked at the last traded price (at cost until the market trades)."""
+    market = exchange.live.markets.get(ticker)
+    position = holding.position_centicontracts
+    if market is None or market.last_price_centicents == 0 or position == 0:
+        return holding.position_cost_microdollars
+    price = market.last_price_centicents if position > 0 else ONE_DOLLAR - market.last_price_centicents
+    return abs(position) * price
+
+
+def balance(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    if request.query:
+        _check_subaccount(Query(request.query_params()))
+    live = exchange.live
+    found = live.balances.get(principal.account_id)
+    cash = found.cash_microdollars if found else 0
+    holdings = live.holdings.get(principal.account_id)
+    value = sum(position_value(exchange, ticker, h) for ticker, h in holdings.items()) if holdings else 0
+    locked = found.locked_microdollars if found else 0
+    cash_text = money(cash)
+    return {
+        "balance": money_cents(cash),
+        "balance_dollars": cash_text,
+        "portfolio_value": money_cents(value),
+        "portfolio_value_dollars": money(value),
+        "locked_dollars": money(locked),
+        "pending_withdrawal_dollars": money(found.pending_withdrawal_microdollars if found else 0),
+        "updated_ts": (found.updated_ms if found and found.updated_ms else live.time_ms) // 1000,
+        "balance_breakdown": [{"exchange_index": 0, "balance": cash_text}],
+    }
+
+
+def positions(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    query = Query(request.query_params())
+    _check_subaccount(query)
+    limit = query.limit(100, 1000)
+    status = query.text("settlement_status", "unsettled")
+    if status not in ("unsettled", "settled", "all"):
+        raise bad_request("settlement_status must be unsettled, settled or all")
+    count_filter = set(query.texts("count_filter"))
+    if count_filter - {"position", "total_traded"}:
+        raise bad_request("count_filter takes position and/or total_traded")
+    ticker, event_ticker = query.text("ticker"), query.text("event_ticker")
+    live = exchange.live
+    rows: list[tuple[str, Holding]] = []
+    if status in ("unsettled", "all"):
+        rows += live.holdings.get(principal.account_id, {}).items()
+    if status in ("settled", "all"):
+        rows += _settled_holdings(exchange, principal)
+    rows.sort(key=lambda row: row[0])  # the cursor is the last ticker of a page
+    after = decode_cursor(query.text("cursor"), (str,))
+    selected = [
+        (t, h) for t, h in rows
+        if (not ticker or t == ticker) and (not event_ticker or live.markets[t].event_ticker == event_ticker)
+        and ("position" not in count_filter or h.position_centicontracts != 0)
+        and ("total_traded" not in count_filter or h.total_traded_microdollars != 0)
+        and (after is None or t > after[0])
+    ]
+    page = selected[:limit]
+    by_event: dict[str, list[Holding]] = defaultdict(list)
+    resting = _resting_counts(exchange, principal)
+    for t, h in page:
+        by_event[live.markets[t].event_ticker].append(h)
+    return {
+        "market_positions": [shapes.market_position(t, h, resting.get(t, 0)) for t, h in page],
+        "event_positions": [
+            shapes.event_position(e, hs, sum(resting.get(t, 0) for t in live.event_markets.get(e, []))) for e, hs in by_event.items()
+        ],
+        "cursor": encode_cursor([page[-1][0]]) if len(selected) > limit and page else "",
+    }
+
+
+def _resting_counts(exchange: Exchange, principal: Principal) -> dict[str, int]:
+    """Centicontracts resting in each market (the legacy `resting_orders_count`)."""
+    counts: dict[str, int] = defaultdict(int)
+    for view in exchange.live.orders_by_account.get(principal.account_id, {}).values():
+        counts[view.ticker] += view.remaining_centicontracts
+    return counts
+
+
+def _settled_holdings(exchange: Exchange, principal: Principal) -> list[tuple[str, Holding]]:
+    """The account's record in every finalized market it traded: flat, with the P&L of the whole life
+    of the position (round trips before settlement included), its fees, volume and amount traded."""
+    live = exchange.live
+    settled = sorted(t for t, m in live.markets.items() if m.status == "finalized")
+    found = []
+    for ticker, volume, traded, fees, realized, last_ms in Queries(live, exchange.store).settled_positions(principal.account_id, settled):
+        holding = Holding()
+        holding.volume_centicontracts = volume
+        holding.total_traded_microdollars = traded
+        holding.fees_paid_microdollars = fees
+        holding.realized_pnl_microdollars = realized
+        holding.updated_ms = max(last_ms, live.markets[ticker].settled_ms)
+        found.append((ticker, holding))
+    return found
+
+
+def fills(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    query = Query(request.query_params())
+    limit = query.limit(100, 1000)
+    tickers = query.texts("ticker")
+    if len(tickers) > 100:
+        raise bad_request("ticker names at most 100 markets")
+    order_id = None
+    if query.text("order_id"):
+        order_id = exchange.ids.from_uuid(ids.ORDER, query.text("order_id"))
+        if order_id is None:
+            return {"fills": [], "cursor": ""}
+    cursor = decode_cursor(query.text("cursor"), (int,))
+    rows = Queries(exchange.live, exchange.store).fills(
+        principal.account_id, tickers=frozenset(tickers) if tickers else None, order_id=order_id,
+        min_ms=(query.integer("min_ts", 0, 0) or 0) * 1000, max_ms=(query.integer("max_ts", 1 << 40, 0) or 0) * 1000 + 999,
+        limit=limit, before=(cursor[0], 0) if cursor else None,
+    )
+    page = rows[:limit]
+    labels = Queries(exchange.live, exchange.store).order_labels([row[3] for row in page])
+    return {
+        "fills": [shapes.fill(row, exchange.ids, *labels.get(row[3], ("buy", ""))) for row in page],
+        "cursor": encode_cursor([page[-1][0]]) if len(rows) > limit and page else "",
+    }
+
+
+def settlements(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    query = Query(request.query_params())
+    limit = query.limit(100, 1000)
+    cursor = decode_cursor(query.text("cursor"), (int, str))
+    rows = Queries(exchange.live, exchange.store).settlements(
+        principal.account_id, ticker=query.text("ticker"), event_ticker=query.text("event_ticker"),
+        min_ms=(query.integer("min_ts", 0, 0) or 0) * 1000, max_ms=(query.integer("max_ts", 1 << 40, 0) or 0) * 1000 + 999,
+        limit=limit, before=(cursor[0], cursor[1]) if cursor else None,
+    )
+    page = rows[:limit]
+    live = exchange.live
+    answers = []
+    for row in page:
+        market = live.markets.get(row[0])
+        answers.append(shapes.settlement(row, market.event_ticker if market else "", market.settlement_value_centicents if market else -1))
+    return {"settlements": answers, "cursor": encode_cursor([page[-1][1], page[-1][0]]) if len(rows) > limit and page else ""}
+
+
+def transfers(exchange: Exchange, principal: Principal, request: Request, kind: str, key: str) -> dict[str, Any]:
+    rows = exchange.store.query(
+        "SELECT seq, time_ms, withdrawal_id, amount_microdollars, status, reference FROM money "
+        "WHERE account_id = ? AND kind = ? ORDER BY seq DESC, position DESC LIMIT 500", [principal.account_id, kind],
+    )
+    return {key: [
+        {
+            "id": exchange.ids.to_uuid(ids.WITHDRAWAL, withdrawal_id) if kind == "withdrawal" else f"deposit-{seq}",
+            "amount_cents": money_cents(amount), "amount_dollars": money(amount), "status": status,
+            "created_time": rfc3339(time_ms), "reference": reference,
+        }
+        for seq, time_ms, withdrawal_id, amount, status, reference in rows
+    ], "cursor": ""}

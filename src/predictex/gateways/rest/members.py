@@ -1,0 +1,93 @@
+"""Members' own predictex endpoints, under /predictex/v1: signing up, play money (demo only), and
+withdrawal requests (pending until the operator completes them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from predictex.accounts import Lane
+from predictex.core import commands as c
+from predictex.gateways import ids
+from predictex.gateways.rest.admin import _amount
+from predictex.gateways.rest.handlers import Principal, authenticate, execute, private, public
+from predictex.gateways.rest.wire import ApiError, json_body, money, rfc3339, str_field
+from predictex.server.config import DEMO_FAUCET_MAX_MICRODOLLARS
+from predictex.server.context import Exchange
+from predictex.server.http import Request, Response, json_response
+from predictex.server.membership import MembershipError, sign_up
+from predictex.server.router import Router
+
+PREFIX = "/predictex/v1"
+
+
+def register(router: Router, exchange: Exchange) -> None:
+    router.add("POST", PREFIX + "/members", public(exchange, create_member))
+    router.add("GET", PREFIX + "/members/me", private(exchange, me))
+    router.add("POST", PREFIX + "/demo/deposits", private(exchange, demo_deposit, scope="write", lane=Lane.WRITE))
+    router.add("POST", PREFIX + "/withdrawals", private(exchange, request_withdrawal, scope="write", lane=Lane.WRITE))
+    router.add("GET", PREFIX + "/transfers", private(exchange, list_transfers))
+
+
+async def create_member(exchange: Exchange, request: Request, params: dict[str, str]) -> Response:
+    """Sign up. Open in demo; in production only an operator may add members."""
+    if not exchange.config.is_demo:
+        principal = authenticate(exchange, request, "write")
+        if not principal.is_admin:
+            raise ApiError(403, "permission_denied", "permission denied", "in production, members are added by the operator")
+    body = json_body(request.body)
+    try:
+        member = await sign_up(exchange, str_field(body, "email", None, 320), str_field(body, "password", None, 1024))
+    except MembershipError as error:
+        raise ApiError(409 if error.code == "duplicate_email" else 400, error.code, error.message) from error
+    return json_response(201, {
+        "member_id": exchange.ids.to_uuid(ids.MEMBER, member.member_id), "email": member.email, "tier": member.tier.value,
+    })
+
+
+def me(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    member = principal.member
+    return {
+        "member_id": exchange.ids.to_uuid(ids.MEMBER, member.member_id), "email": member.email, "role": member.role.value,
+        "tier": member.tier.value, "environment": exchange.config.environment,
+    }
+
+
+async def demo_deposit(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    if not exchange.config.is_demo:
+        raise ApiError(403, "permission_denied", "permission denied", "play money exists only in demo; deposits go through the operator")
+    body = json_body(request.body)
+    amount = _amount(body)
+    if amount > DEMO_FAUCET_MAX_MICRODOLLARS:
+        raise ApiError(400, "invalid_parameters", "invalid parameters", f"at most ${money(DEMO_FAUCET_MAX_MICRODOLLARS)} at a time")
+    await execute(exchange, c.Deposit(principal.account_id, amount, "demo faucet"))
+    balance = exchange.live.balances[principal.account_id]
+    return json_response(201, {"balance_dollars": money(balance.cash_microdollars), "balance": balance.cash_microdollars // 10_000})
+
+
+async def request_withdrawal(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    body = json_body(request.body)
+    outcome = await execute(exchange, c.RequestWithdrawal(principal.account_id, _amount(body)))
+    return json_response(201, {"withdrawal_id": exchange.ids.to_uuid(ids.WITHDRAWAL, outcome.value), "status": "pending"})
+
+
+def list_transfers(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    rows = exchange.store.query(
+        "SELECT seq, time_ms, kind, withdrawal_id, amount_microdollars, status, reference FROM money "
+        "WHERE account_id = ? ORDER BY seq DESC, position DESC LIMIT 1000", [principal.account_id],
+    )
+    transfers: list[dict[str, Any]] = []
+    withdrawals: dict[int, dict[str, Any]] = {}
+    for _seq, time_ms, kind, withdrawal_id, amount, status, reference in rows:  # newest first
+        if kind == "withdrawal" and withdrawal_id in withdrawals:
+            # an older row of a withdrawal already listed with its latest status: keep its request time
+            withdrawals[withdrawal_id]["created_time"] = rfc3339(time_ms)
+            continue
+        transfer = {
+            "kind": kind, "status": status, "amount_dollars": money(amount), "created_time": rfc3339(time_ms),
+            "reference": reference,
+            "withdrawal_id": exchange.ids.to_uuid(ids.WITHDRAWAL, withdrawal_id) if kind == "withdrawal" else None,
+        }
+        if kind == "withdrawal":
+            withdrawals[withdrawal_id] = transfer
+        transfers.append(transfer)
+    return {"transfers": transfers}

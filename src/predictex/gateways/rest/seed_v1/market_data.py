@@ -1,0 +1,173 @@
+"""The seed's public market data and its login (/v1/markets, /v1/markets/{ticker},
+/v1/markets/{ticker}/orderbook, /v1/markets/{ticker}/settlement, POST /v1/log_in).
+
+Prices are integers in units of $0.0001 (6500 = $0.65), with dollar strings alongside; quantities
+are contracts (with `*_fp` strings for fractional markets)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from predictex.accounts import AuthFailure, Session
+from predictex.gateways import ids
+from predictex.gateways.rest.handlers import auth_error, authenticate, public, session_authorization
+from predictex.gateways.rest.kalshi_v2.market_data import STATUS_FILTER
+from predictex.gateways.rest.wire import (
+    ApiError,
+    Query,
+    bad_request,
+    contracts,
+    count_fp,
+    decode_cursor,
+    dollars,
+    encode_cursor,
+    money,
+    optional_rfc3339,
+    rfc3339,
+)
+from predictex.readmodel.live import MarketView
+from predictex.server.context import Exchange
+from predictex.server.http import Request
+from predictex.server.router import Router
+
+PREFIX = "/v1"
+ONE_DOLLAR = 10_000
+
+
+def register(router: Router, exchange: Exchange) -> None:
+    router.add("GET", PREFIX + "/markets", public(exchange, list_markets))
+    router.add("GET", PREFIX + "/markets/{ticker}", public(exchange, get_market))
+    router.add("GET", PREFIX + "/markets/{ticker}/orderbook", public(exchange, get_orderbook))
+    router.add("GET", PREFIX + "/markets/{ticker}/settlement", public(exchange, get_settlement))
+    router.add("POST", PREFIX + "/log_in", public(exchange, log_in))
+
+
+def market_json(m: MarketView) -> dict[str, Any]:
+    d = m.definition
+    bid, ask = m.book.best_bid, m.book.best_ask
+    return {
+        "market_id": m.ticker,
+        "ticker": m.ticker,
+        "event_ticker": m.event_ticker,
+        "series_ticker": m.series_ticker,
+        "title": d.title,
+        "subtitle": d.subtitle,
+        "status": m.status,
+        "open_time": rfc3339(m.open_time_ms),
+        "close_time": rfc3339(m.close_time_ms),
+        "yes_bid": bid,
+        "yes_ask": ask,
+        "no_bid": ONE_DOLLAR - ask if ask else 0,
+        "no_ask": ONE_DOLLAR - bid if bid else 0,
+        "last_price": m.last_price_centicents,
+        "yes_bid_dollars": dollars(bid),
+        "yes_ask_dollars": dollars(ask),
+        "last_price_dollars": dollars(m.last_price_centicents),
+        "volume": contracts(m.volume_centicontracts),
+        "volume_fp": count_fp(m.volume_centicontracts),
+        "open_interest": contracts(m.open_interest_centicontracts),
+        "open_interest_fp": count_fp(m.open_interest_centicontracts),
+        "result": m.result,
+        "rules": d.rules_primary,
+        "price_unit": "0.0001 USD",
+        "fractional_trading": d.fractional_trading,
+    }
+
+
+def _market(exchange: Exchange, ticker: str) -> MarketView:
+    market = exchange.live.markets.get(ticker)
+    if market is None:
+        raise ApiError(404, "market_not_found", f"no market {ticker!r}")
+    return market
+
+
+def list_markets(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    query = Query(request.query_params())
+    limit = query.limit(100, 1000)
+    status = query.text("status")
+    statuses = STATUS_FILTER.get(status) if status else None
+    if status and statuses is None:
+        raise bad_request(f"status must be one of {', '.join(STATUS_FILTER)}")
+    after = decode_cursor(query.text("cursor"), (int,))
+    page: list[dict[str, Any]] = []
+    more = False
+    last = 0
+    for m in exchange.live.markets.values():
+        number = m.definition.market_number
+        if (after is not None and number <= after[0]) or (statuses is not None and m.status not in statuses):
+            continue
+        if len(page) == limit:
+            more = True
+            break
+        page.append(market_json(m))
+        last = number
+    return {"markets": page, "cursor": encode_cursor([last]) if more else ""}
+
+
+def get_market(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    return {"market": market_json(_market(exchange, params["ticker"]))}
+
+
+def get_orderbook(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    market = _market(exchange, params["ticker"])
+    book = market.book
+    return {
+        "market_id": market.ticker,
+        "bids": [{"price": p, "price_dollars": dollars(p), "quantity": contracts(s), "quantity_fp": count_fp(s)}
+                 for p, s in reversed(book.levels(True))],
+        "asks": [{"price": p, "price_dollars": dollars(p), "quantity": contracts(s), "quantity_fp": count_fp(s)}
+                 for p, s in book.levels(False)],
+        "seq": book.seq,
+    }
+
+
+def get_settlement(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """A market's determination and settlement; with credentials, also the caller's own payout."""
+    market = _market(exchange, params["ticker"])
+    value = market.settlement_value_centicents
+    body: dict[str, Any] = {
+        "market_id": market.ticker,
+        "status": market.status,
+        "settled": market.status == "finalized",
+        "result": market.result,
+        "settlement_value": value if value >= 0 else None,
+        "settlement_value_dollars": dollars(value) if value >= 0 else None,
+        "source": market.settlement_source,
+        "determined_time": optional_rfc3339(market.determined_ms),
+        "settlement_scheduled_time": optional_rfc3339(market.settle_at_ms),
+        "settled_time": optional_rfc3339(market.settled_ms),
+    }
+    if request.header("authorization") or request.header("kalshi-access-key"):
+        principal = authenticate(exchange, request, "read")
+        rows = exchange.store.query(
+            "SELECT position_centicontracts, position_cost_microdollars, payout_microdollars, fees_paid_microdollars "
+            "FROM settlements WHERE account_id = ? AND ticker = ?", [principal.account_id, market.ticker],
+        )
+        if rows:
+            position, cost, payout, fees = rows[0]
+            body["position"] = {
+                "quantity": contracts(position), "quantity_fp": count_fp(position), "side": "yes" if position > 0 else "no",
+                "cost_dollars": money(cost), "payout_dollars": money(payout), "fees_paid_dollars": money(fees),
+                "profit_dollars": money(payout - cost - fees),
+            }
+        else:
+            body["position"] = None
+    return body
+
+
+def log_in(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """A bearer token for 30 minutes: signed in the seed's form, or refreshed with a live token."""
+    accounts = exchange.accounts
+    result: Session | AuthFailure
+    if request.header("kalshi-access-signature") is None and request.header("authorization"):
+        result = accounts.sessions.refresh(session_authorization(exchange, request.header("authorization")))
+    else:
+        target = request.raw_path.decode("latin-1") if isinstance(request.raw_path, bytes) else request.raw_path
+        result = accounts.log_in(request.headers, request.method, target, request.body)
+    if isinstance(result, AuthFailure):
+        raise auth_error(result)
+    return {
+        "token": result.token,
+        "member_id": exchange.ids.to_uuid(ids.MEMBER, result.member_id),
+        "expires_time": rfc3339(result.expires_ms),
+    }

@@ -1,0 +1,248 @@
+"""The seed's trading calls, exactly as its examples make them:
+
+    POST /v1/orders        {"market_id", "side", "order_type", "price" (6500 = $0.65), "quantity",
+                            "client_order_id"} -> the order, whose "id" the seed then cancels
+    DELETE /v1/orders/{id} GET /v1/orders
+    GET /v1/portfolio/balance | positions (with unrealized P&L from the last traded price) | fills
+
+`side` is the contract bought (yes/no) and `price` its price in units of $0.0001; `action` may be
+"sell" to sell what is held (default "buy"). Quantities are contracts (a decimal string such as
+"2.50" on markets that allow fractions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from predictex.accounts import Lane
+from predictex.core import commands as c
+from predictex.gateways import ids
+from predictex.gateways.rest.handlers import Principal, commit, private
+from predictex.gateways.rest.kalshi_v2.orders import order_number, own_order
+from predictex.gateways.rest.kalshi_v2.portfolio import position_value
+from predictex.gateways.rest.kalshi_v2.trading_shapes import legacy_side
+from predictex.gateways.rest.wire import (
+    ApiError,
+    Query,
+    bad_request,
+    contracts,
+    count_fp,
+    decode_cursor,
+    dollars,
+    encode_cursor,
+    int_field,
+    json_body,
+    money,
+    money_cents,
+    parse_count_field,
+    refuse_unknown_fields,
+    rfc3339,
+    str_field,
+)
+from predictex.readmodel.live import OrderView
+from predictex.readmodel.queries import Queries
+from predictex.server.context import Exchange
+from predictex.server.http import Request, Response, json_response
+from predictex.server.router import Router
+
+PREFIX = "/v1"
+ONE_DOLLAR = 10_000
+ORDER_FIELDS = frozenset({
+    "market_id", "ticker", "side", "action", "order_type", "price", "quantity", "client_order_id", "time_in_force",
+    "post_only", "expiration_time",
+})
+
+
+def register(router: Router, exchange: Exchange) -> None:
+    router.add("POST", PREFIX + "/orders", private(exchange, create_order, scope="write", lane=Lane.WRITE))
+    router.add("GET", PREFIX + "/orders", private(exchange, list_orders))
+    router.add("GET", PREFIX + "/orders/{order_id}", private(exchange, get_order))
+    router.add("DELETE", PREFIX + "/orders/{order_id}", private(exchange, cancel_order, scope="write", lane=Lane.WRITE))
+    router.add("GET", PREFIX + "/portfolio/balance", private(exchange, balance))
+    router.add("GET", PREFIX + "/portfolio/positions", private(exchange, positions))
+    router.add("GET", PREFIX + "/portfolio/fills", private(exchange, fills))
+
+
+def order_json(exchange: Exchange, view: OrderView) -> dict[str, Any]:
+    """An order in the seed's terms: the side bought and its price, quantities in contracts."""
+    buys_yes = view.is_bid == (view.action == "buy")
+    side = "yes" if buys_yes else "no"
+    own_price = view.price_centicents if side == "yes" else ONE_DOLLAR - view.price_centicents
+    order_uuid = exchange.ids.to_uuid(ids.ORDER, view.order_id)
+    return {
+        "id": order_uuid,
+        "order_id": order_uuid,
+        "market_id": view.ticker,
+        "side": side,
+        "action": view.action,
+        "order_type": view.order_type,
+        "time_in_force": view.time_in_force,
+        "price": own_price,
+        "price_dollars": dollars(own_price),
+        "quantity": contracts(view.size_centicontracts),
+        "quantity_fp": count_fp(view.size_centicontracts),
+        "filled_quantity": contracts(view.filled_centicontracts),
+        "filled_quantity_fp": count_fp(view.filled_centicontracts),
+        "remaining_quantity": contracts(view.remaining_centicontracts),
+        "remaining_quantity_fp": count_fp(view.remaining_centicontracts),
+        "status": view.status,
+        "client_order_id": view.client_order_id or order_uuid,
+        "fees_dollars": money(view.taker_fees_microdollars + view.maker_fees_microdollars),
+        "created_time": rfc3339(view.created_ms),
+        "updated_time": rfc3339(view.updated_ms),
+    }
+
+
+def _quantity(body: dict[str, Any]) -> int:
+    value = body.get("quantity")
+    if value is None:
+        raise ApiError(400, "missing_parameters", "quantity is required")
+    if isinstance(value, str):
+        return parse_count_field(value, "quantity")
+    return int_field(body, "quantity", None, 1) * 100
+
+
+def _order_command(body: dict[str, Any], account_id: int) -> c.CreateOrder:
+    refuse_unknown_fields(body, ORDER_FIELDS)
+    ticker = body.get("market_id") or body.get("ticker")
+    if not isinstance(ticker, str):
+        raise ApiError(400, "missing_parameters", "market_id is required")
+    side = str_field(body, "side", None, 8)
+    if side not in ("yes", "no"):
+        raise bad_request("side must be yes or no")
+    action = str_field(body, "action", "buy", 8)
+    if action not in ("buy", "sell"):
+        raise bad_request("action must be buy or sell")
+    order_type = str_field(body, "order_type", "limit", 16)
+    if order_type not in ("limit", "market"):
+        raise bad_request("order_type must be limit or market")
+    is_bid = (action == "buy") == (side == "yes")
+    if body.get("price") is None:
+        if order_type != "market":
+            raise ApiError(400, "missing_parameters", "a limit order needs a price (6500 = $0.65)")
+        yes_price = 9_900 if is_bid else 100
+    else:
+        own = int_field(body, "price", None, 1, ONE_DOLLAR - 1)
+        yes_price = own if side == "yes" else ONE_DOLLAR - own
+    time_in_force = str_field(body, "time_in_force", "good_till_canceled", 32)
+    expiration_ms = 0
+    if body.get("expiration_time") is not None:
+        expiration_ms = int_field(body, "expiration_time", None, 0) * 1000
+    client_id = str_field(body, "client_order_id", "", 64)
+    return c.CreateOrder(
+        account_id, ticker, is_bid, yes_price, _quantity(body), time_in_force=time_in_force, expiration_ms=expiration_ms,
+        post_only=bool(body.get("post_only") is True), order_type=order_type, client_order_id=client_id, action=action,
+    )
+
+
+async def create_order(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    body = json_body(request.body)
+    command = _order_command(body, principal.account_id)
+    committed = await commit(exchange, command)
+    return json_response(201, order_json(exchange, own_order(exchange, principal, committed.outcome.value)))
+
+
+async def cancel_order(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    order_id = order_number(exchange, params["order_id"])
+    await commit(exchange, c.CancelOrder(principal.account_id, order_id))
+    return order_json(exchange, own_order(exchange, principal, order_id))
+
+
+def get_order(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    return order_json(exchange, own_order(exchange, principal, order_number(exchange, params["order_id"])))
+
+
+def list_orders(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """Open orders by default; `status` = resting, canceled, executed or all."""
+    query = Query(request.query_params())
+    limit = query.limit(100, 1000)
+    status = query.text("status", "resting")
+    if status not in ("resting", "canceled", "executed", "all"):
+        raise bad_request("status must be resting, canceled, executed or all")
+    ticker = query.text("market_id") or query.text("ticker")
+    cursor = decode_cursor(query.text("cursor"), (int, int))
+    found = Queries(exchange.live, exchange.store).orders(
+        principal.account_id, status="" if status == "all" else status, tickers=frozenset({ticker}) if ticker else None,
+        limit=limit, before=(cursor[0], cursor[1]) if cursor else None,
+    )
+    page = found[:limit]
+    return {
+        "orders": [order_json(exchange, view) for view in page],
+        "cursor": encode_cursor([page[-1].created_ms, page[-1].order_id]) if len(found) > limit and page else "",
+    }
+
+
+def balance(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    found = exchange.live.balances.get(principal.account_id)
+    cash = found.cash_microdollars if found else 0
+    locked = found.locked_microdollars if found else 0
+    holdings = exchange.live.holdings.get(principal.account_id, {})
+    value = sum(position_value(exchange, ticker, h) for ticker, h in holdings.items())
+    return {
+        "balance": money_cents(cash),
+        "balance_dollars": money(cash),
+        "available_dollars": money(cash),
+        "locked_dollars": money(locked),
+        "portfolio_value_dollars": money(value),
+        "total_dollars": money(cash + locked + value),
+        "currency": "USD",
+    }
+
+
+def positions(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """Holdings with their cost, value at the last traded price, and unrealized P&L."""
+    answers = []
+    for ticker, holding in sorted(exchange.live.holdings.get(principal.account_id, {}).items()):
+        position = holding.position_centicontracts
+        if position == 0:
+            continue
+        market = exchange.live.markets[ticker]
+        value = position_value(exchange, ticker, holding)
+        quantity = abs(position)
+        last = market.last_price_centicents
+        answers.append({
+            "market_id": ticker,
+            "side": "yes" if position > 0 else "no",
+            "quantity": contracts(quantity),
+            "quantity_fp": count_fp(quantity),
+            "average_price": holding.position_cost_microdollars // quantity if quantity else 0,
+            "cost_dollars": money(holding.position_cost_microdollars),
+            "last_price": (last if position > 0 else ONE_DOLLAR - last) if last else None,
+            "market_value_dollars": money(value),
+            "unrealized_pnl_dollars": money(value - holding.position_cost_microdollars),
+            "realized_pnl_dollars": money(holding.realized_pnl_microdollars),
+            "fees_paid_dollars": money(holding.fees_paid_microdollars),
+            "market_status": market.status,
+        })
+    return {"positions": answers}
+
+
+def fills(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    query = Query(request.query_params())
+    limit = query.limit(100, 1000)
+    ticker = query.text("market_id") or query.text("ticker")
+    cursor = decode_cursor(query.text("cursor"), (int,))
+    rows = Queries(exchange.live, exchange.store).fills(
+        principal.account_id, tickers=frozenset({ticker}) if ticker else None, limit=limit,
+        before=(cursor[0], 0) if cursor else None,
+    )
+    page = rows[:limit]
+    actions = Queries(exchange.live, exchange.store).order_labels([row[3] for row in page])
+    answers = [fill_json(exchange, row, actions.get(row[3], ("buy", ""))[0]) for row in page]
+    return {"fills": answers, "cursor": encode_cursor([page[-1][0]]) if len(rows) > limit and page else ""}
+
+
+def fill_json(exchange: Exchange, row: tuple[Any, ...], action: str | None = None) -> dict[str, Any]:
+    """A fill in the seed's terms, from (trade_id, is_taker, time_ms, order_id, ticker, is_bid, price, count, fee);
+    the WebSocket's user_fills channel sends the same object. `side` is the contract its order bought
+    or sold and `price` that contract's price, as the order was placed (`action`, looked up if not given)."""
+    trade_id, is_taker, time_ms, order_id, market, is_bid, price, count, fee = row
+    if action is None:
+        action = Queries(exchange.live, exchange.store).order_labels([order_id]).get(order_id, ("buy", ""))[0]
+    side = legacy_side(bool(is_bid), action)
+    own_price = price if side == "yes" else ONE_DOLLAR - price
+    return {
+        "fill_id": exchange.ids.to_uuid(ids.TRADE, trade_id), "order_id": exchange.ids.to_uuid(ids.ORDER, order_id),
+        "market_id": market, "side": side, "action": action, "price": own_price, "price_dollars": dollars(own_price),
+        "quantity": contracts(count), "quantity_fp": count_fp(count), "fee_dollars": money(fee),
+        "is_taker": bool(is_taker), "created_time": rfc3339(time_ms), "timestamp": time_ms,
+    }

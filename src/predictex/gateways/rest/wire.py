@@ -1,0 +1,262 @@
+"""Conversions at the REST edge: domain integers to Kalshi's strings and back, times, cursors, and
+strict parsing of query parameters and JSON bodies. Every malformed input becomes an ApiError (400)
+that names the problem; nothing here ever raises anything else on bad input."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Any
+
+import orjson
+
+from predictex.core.units import (
+    UnitError,
+    count_to_contracts,
+    format_count_fp,
+    format_money_dollars,
+    format_price_dollars,
+    parse_count_fp,
+    parse_money_dollars,
+    parse_price_dollars,
+)
+
+# Integers read from a request (query or body) stay within this: seconds times 1000 still fit the
+# 64-bit columns and journal records they end up in (a bigger one used to fail a SQL query with a 500).
+INTEGER_MAX = 10**15
+# Money strings remembered by amount: balances are read far more often than they change, and
+# formatting one (core.units) costs about a microsecond. Past this many, the memory starts over.
+MONEY_TEXTS_MAX = 65_536
+
+
+class ApiError(Exception):
+    """A refusal at the edge: HTTP status and Kalshi's error body fields."""
+
+    def __init__(self, status: int, code: str, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
+
+
+def bad_request(message: str, code: str = "invalid_parameters") -> ApiError:
+    return ApiError(400, code, message)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, "not_found", message)
+
+
+# --- numbers ----------------------------------------------------------------------------------------
+
+def dollars(price_centicents: int) -> str:
+    return format_price_dollars(price_centicents)
+
+
+def money(amount_microdollars: int) -> str:
+    text = _MONEY_TEXT.get(amount_microdollars)
+    if text is None:
+        text = format_money_dollars(amount_microdollars)
+        if len(_MONEY_TEXT) >= MONEY_TEXTS_MAX:
+            _MONEY_TEXT.clear()
+        _MONEY_TEXT[amount_microdollars] = text
+    return text
+
+
+_MONEY_TEXT: dict[int, str] = {}  # amounts formatted lately (see MONEY_TEXTS_MAX)
+
+
+def count_fp(count_centicontracts: int) -> str:
+    return format_count_fp(count_centicontracts)
+
+
+def cents(price_centicents: int) -> int:
+    return price_centicents // 100
+
+
+def money_cents(amount_microdollars: int) -> int:
+    return amount_microdollars // 10_000
+
+
+def contracts(count_centicontracts: int) -> int:
+    return count_to_contracts(count_centicontracts)
+
+
+def parse_dollars_field(value: Any, name: str) -> int:
+    if not isinstance(value, str):
+        raise bad_request(f"{name} must be a dollar string such as \"0.5600\"")
+    try:
+        return parse_price_dollars(value)
+    except UnitError as error:
+        raise bad_request(f"{name}: {error}") from error
+
+
+def parse_money_field(value: Any, name: str) -> int:
+    if not isinstance(value, str):
+        raise bad_request(f"{name} must be a dollar string such as \"12.50\"")
+    try:
+        return parse_money_dollars(value)
+    except UnitError as error:
+        raise bad_request(f"{name}: {error}") from error
+
+
+def parse_count_field(value: Any, name: str) -> int:
+    if not isinstance(value, str):
+        raise bad_request(f"{name} must be a count string such as \"10.00\"")
+    try:
+        return parse_count_fp(value)
+    except UnitError as error:
+        raise bad_request(f"{name}: {error}") from error
+
+
+def int_field(body: dict[str, Any], name: str, default: int | None = None, low: int | None = None, high: int | None = None) -> int:
+    value = body.get(name)
+    if value is None:
+        if default is None:
+            raise ApiError(400, "missing_parameters", f"{name} is required")
+        return default
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise bad_request(f"{name} must be an integer")
+    _check_range(name, value, low, high)
+    return value
+
+
+def _check_range(name: str, value: int, low: int | None, high: int | None) -> None:
+    low = -INTEGER_MAX if low is None else low
+    high = INTEGER_MAX if high is None else high
+    if not low <= value <= high:
+        raise bad_request(f"{name} must be between {low} and {high}")
+
+
+def str_field(body: dict[str, Any], name: str, default: str | None = None, max_length: int = 10_000) -> str:
+    value = body.get(name)
+    if value is None:
+        if default is None:
+            raise ApiError(400, "missing_parameters", f"{name} is required")
+        return default
+    if not isinstance(value, str):
+        raise bad_request(f"{name} must be a string")
+    if len(value) > max_length:
+        raise bad_request(f"{name} is longer than {max_length} characters")
+    return value
+
+
+def bool_field(body: dict[str, Any], name: str, default: bool = False) -> bool:
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise bad_request(f"{name} must be true or false")
+    return value
+
+
+def json_body(raw: bytes, required: bool = True) -> dict[str, Any]:
+    if not raw.strip():
+        if required:
+            raise bad_request("a JSON body is required")
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise bad_request(f"malformed JSON: {error}") from error
+    if not isinstance(body, dict):
+        raise bad_request("the JSON body must be an object")
+    return body
+
+
+def refuse_unknown_fields(body: dict[str, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise bad_request(f"unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}")
+
+
+# --- query parameters --------------------------------------------------------------------------------
+
+class Query:
+    """A request's query parameters, read strictly."""
+
+    def __init__(self, params: dict[str, list[str]]) -> None:
+        self.params = params
+
+    def text(self, name: str, default: str = "") -> str:
+        values = self.params.get(name)
+        return values[-1] if values else default
+
+    def texts(self, name: str) -> list[str]:
+        """Repeated keys and comma lists both: ?t=A&t=B,C -> [A, B, C]."""
+        found: list[str] = []
+        for value in self.params.get(name, []):
+            found.extend(part for part in value.split(",") if part)
+        return found
+
+    def integer(self, name: str, default: int | None = None, low: int | None = None, high: int | None = None) -> int | None:
+        raw = self.text(name)
+        if raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError as error:
+            raise bad_request(f"{name} must be an integer, not {raw!r}") from error
+        _check_range(name, value, low, high)
+        return value
+
+    def limit(self, default: int, maximum: int) -> int:
+        value = self.integer("limit", default)
+        assert value is not None
+        if value < 1:
+            raise bad_request("limit must be at least 1")
+        return min(value, maximum)
+
+    def boolean(self, name: str, default: bool = False) -> bool:
+        raw = self.text(name).lower()
+        if raw == "":
+            return default
+        if raw in ("true", "1"):
+            return True
+        if raw in ("false", "0"):
+            return False
+        raise bad_request(f"{name} must be true or false")
+
+
+# --- times and cursors ---------------------------------------------------------------------------------
+
+def rfc3339(ms: int) -> str:
+    moment = dt.datetime.fromtimestamp(ms // 1000, tz=dt.UTC)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = ms % 1000
+    return f"{text}.{fraction:03d}Z" if fraction else f"{text}Z"
+
+
+def optional_rfc3339(ms: int) -> str | None:
+    return rfc3339(ms) if ms > 0 else None
+
+
+def seconds(ms: int) -> int:
+    return ms // 1000
+
+
+def encode_cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(key)).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, shape: tuple[type, ...]) -> list[Any] | None:
+    """The key a cursor holds, checked against the expected element types; "" means the start."""
+    if not cursor:
+        return None
+    try:
+        key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError) as error:
+        raise bad_request("cursor is not one this server issued") from error
+    if not isinstance(key, list) or len(key) != len(shape) or not all(
+        isinstance(value, kind) and not (kind is int and isinstance(value, bool)) for value, kind in zip(key, shape, strict=True)
+    ):
+        raise bad_request("cursor is not one this server issued")
+    return key

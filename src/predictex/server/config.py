@@ -1,0 +1,73 @@
+"""Server configuration: where to listen, where to keep data, which environment, and the knobs an
+operator may turn. Built from command-line flags with environment-variable defaults
+(PREDICTEX_HOST, PREDICTEX_PORT, PREDICTEX_DATA_DIR, PREDICTEX_DATABASE_URL, PREDICTEX_ENV)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENVIRONMENTS = ("demo", "prod")
+DEMO_STARTING_BALANCE_MICRODOLLARS = 10_000 * 1_000_000  # $10,000 of play money for a new demo account
+DEMO_FAUCET_MAX_MICRODOLLARS = 100_000 * 1_000_000
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class Config:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 8000, data_dir: str = "predictex-data", database_url: str = "",
+        environment: str = "demo", fix_port: int = 0, snapshot_every: int = 100_000, log_format: str = "text",
+        demo_markets: bool = True, rate_limits: bool = True, timestamp_window_ms: int = 30_000,
+        fix_ports: str = "", fix_tls_cert: str = "", fix_tls_key: str = "",
+    ) -> None:
+        if environment not in ENVIRONMENTS:
+            raise ConfigError(f"environment must be one of {', '.join(ENVIRONMENTS)}")
+        if not 0 <= port < 65536 or not 0 <= fix_port < 65536:
+            raise ConfigError("ports are 0-65535 (0 picks a free one)")
+        if log_format not in ("text", "json"):
+            raise ConfigError("log format is text or json")
+        self.host = host
+        self.port = port
+        self.data_dir = Path(data_dir)
+        self.database_url = database_url or str(self.data_dir / "predictex.db")
+        self.environment = environment
+        self.fix_port = fix_port
+        self.snapshot_every = snapshot_every
+        self.log_format = log_format
+        self.demo_markets = demo_markets and environment == "demo"
+        self.rate_limits = rate_limits
+        self.timestamp_window_ms = timestamp_window_ms
+        # FIX: "nr=8228,dc=8229,rt=8230,md=8233" (empty: no FIX); TLS when a certificate is given
+        self.fix_ports = fix_ports
+        self.fix_tls_cert = fix_tls_cert
+        self.fix_tls_key = fix_tls_key
+        if fix_ports:
+            from predictex.gateways.fix.kinds import parse_ports
+
+            try:
+                parse_ports(fix_ports)
+            except ValueError as error:
+                raise ConfigError(str(error)) from error
+
+    @property
+    def is_demo(self) -> bool:
+        return self.environment == "demo"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @classmethod
+    def from_environment(cls, **overrides: object) -> Config:
+        values: dict[str, object] = {
+            "host": os.environ.get("PREDICTEX_HOST", "127.0.0.1"),
+            "port": int(os.environ.get("PREDICTEX_PORT", "8000")),
+            "data_dir": os.environ.get("PREDICTEX_DATA_DIR", "predictex-data"),
+            "database_url": os.environ.get("PREDICTEX_DATABASE_URL", ""),
+            "environment": os.environ.get("PREDICTEX_ENV", "demo"),
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
