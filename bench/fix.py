@@ -1,0 +1,273 @@
+"""FIX order-entry benchmark: one session (order entry without retransmission, FIX 4.4) against a
+real predictex server in its own process (SQLite journal, WAL, synchronous=FULL: every order is
+durable before it is acknowledged).
+
+    python bench/fix.py [--orders 30000] [--rate 1000] [--seconds 5] [--runs 3] [--kind nr|rt]
+
+Workload: one funded member, one market (the demo market INXCHI-25JAN31-T69.5); every order is a
+good-till-canceled limit bid of 1 contract at 1-40 cents, below the best ask, so it rests (nothing
+trades) and is answered by one ExecutionReport (New) once it is journalled; the resting orders
+accumulate (about 75,000 with the defaults). Orders that close (IOC, cancels) are not used: each
+new order then pays the engine's linear scan of the account's 10,000 most recently closed
+client order ids (a deque), which dominates everything else. Two measures, each the median of --runs runs:
+
+- throughput: send NewOrderSingle as fast as the gateway acknowledges, keeping up to --window orders
+  in flight (the sequencer group-commits whatever arrives while the last batch is written); orders/s
+  from the first send to the last acknowledgement;
+- round trip at a fixed rate (open loop): orders sent at --rate per second on a schedule; latency
+  from each order's scheduled send time to its ExecutionReport, so a stall counts against every
+  order it delays (no coordinated omission); p50, p99, p99.9 and max.
+
+With no --port it starts its own server on free ports (in a subprocess, so client and server do not
+share a GIL) and stops it afterwards. The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+TICKER = "INXCHI-25JAN31-T69.5"
+
+
+# --- the server (in its own process) ----------------------------------------------------------------
+
+def serve(data_dir: str, kind: str) -> None:
+    """Run an exchange with FIX on free ports; print one JSON line with the ports and a member's key."""
+    from predictex.core import commands as c
+    from predictex.gateways.fix import Kind
+    from predictex.server.app import Application
+    from predictex.server.config import Config
+    from predictex.server.http import use_uvloop
+    from predictex.server.membership import sign_up
+
+    use_uvloop()
+
+    async def main() -> None:
+        config = Config(port=0, data_dir=data_dir, fix_ports="nr=0,rt=0", rate_limits=False, log_format="text")
+        app = Application(config)
+        await app.start()
+        exchange = app.exchange
+        assert exchange is not None
+        member = await sign_up(exchange, "bench@example.com", "bench password 1", tier="prestige")
+        generated = exchange.accounts.keys.generate(member.member_id, "bench", "rsa")
+        committed = await exchange.sequencer.submit(c.Deposit(member.engine_account_id, 1_000_000 * 1_000_000, "bench"))
+        assert committed.outcome.reject is None
+        key_path = Path(data_dir) / "bench-key.pem"
+        key_path.write_text(generated.private_key_pem)
+        port = app.fix.port(Kind.ORDER_ENTRY if kind == "nr" else Kind.ORDER_ENTRY_RT)
+        print(json.dumps({"port": port, "key_id": generated.key.key_id, "key_path": str(key_path)}), flush=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+        await app.stop()
+
+    asyncio.run(main())
+
+
+# --- the client -------------------------------------------------------------------------------------
+
+class Client:
+    def __init__(self, port: int, key_id: str, key_path: str, target: str) -> None:
+        from cryptography.hazmat.primitives import serialization
+
+        self.port = port
+        self.key_id = key_id
+        self.key = serialization.load_pem_private_key(Path(key_path).read_bytes(), password=None)
+        self.target = target
+        self.seq = 1
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buffer = b""
+        self.order_number = 0
+
+    def _stamp(self) -> bytes:
+        from predictex.gateways.fix.session import utc_timestamp
+
+        return utc_timestamp(time.time_ns() // 1_000_000)
+
+    def _message(self, msg_type: bytes, body: bytes) -> bytes:
+        from predictex.gateways.fix.codec import encode
+
+        header = b"35=%s\x0149=%s\x0156=%s\x0134=%d\x0152=%s\x01" % (msg_type, self.key_id.encode(), self.target.encode(), self.seq,
+                                                                       self._stamp())
+        self.seq += 1
+        return encode(b"FIX.4.4", header + body)
+
+    def logon(self, reset: bool) -> None:
+        import base64
+
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        stamp = self._stamp()
+        if reset:
+            self.seq = 1
+        signed = b"\x01".join((stamp, b"A", b"%d" % self.seq, self.key_id.encode(), self.target.encode()))
+        signature = base64.b64encode(self.key.sign(signed, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+                                                   hashes.SHA256()))
+        body = b"98=0\x01108=30\x0195=%d\x0196=%s\x01" % (len(signature), signature) + (b"141=Y\x01" if reset else b"")
+        from predictex.gateways.fix.codec import encode
+
+        header = b"35=A\x0149=%s\x0156=%s\x0134=%d\x0152=%s\x01" % (self.key_id.encode(), self.target.encode(), self.seq, stamp)
+        self.seq += 1
+        self.sock.sendall(encode(b"FIX.4.4", header + body))
+        while b"\x0135=A\x01" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"logon refused: {self.buffer!r}")
+            self.buffer += chunk
+        self.buffer = b""
+
+    def order(self) -> tuple[bytes, int]:
+        self.order_number += 1
+        number = self.order_number
+        price = 100 + (number % 40) * 100  # 1-40 cents, below the demo market's asks
+        body = b"11=b%d\x0155=%s\x0154=1\x0138=1\x0140=2\x0144=%d\x0159=1\x01" % (number, TICKER.encode(), price // 100)
+        return self._message(b"D", body), number
+
+    def read_acks(self, timeout_s: float | None) -> list[int]:
+        """The order numbers (from ClOrdID b<n>) of the ExecutionReports that arrived."""
+        self.sock.settimeout(timeout_s)
+        try:
+            chunk = self.sock.recv(1 << 20)
+        except (TimeoutError, BlockingIOError):
+            return []
+        if not chunk:
+            raise ConnectionError("the server closed the session")
+        data = self.buffer + chunk
+        found: list[int] = []
+        position = 0
+        while True:
+            start = data.find(b"\x0135=8\x01", position)
+            if start < 0:
+                break
+            end = data.find(b"\x0110=", start)
+            if end < 0 or data.find(b"\x01", end + 4) < 0:
+                break
+            marker = data.find(b"\x0111=b", start, end)
+            if marker >= 0 and data.find(b"\x01150=0\x01", start, end) >= 0:
+                stop = data.find(b"\x01", marker + 5)
+                found.append(int(data[marker + 5:stop]))
+            if data.find(b"\x01150=8\x01", start, end) >= 0:
+                raise RuntimeError(f"an order was rejected: {data[start:end]!r}")
+            position = data.find(b"\x01", end + 4) + 1
+        self.buffer = data[position:]
+        return found
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def throughput(client: Client, orders: int, window: int) -> float:
+    sent = acked = 0
+    started = time.perf_counter()
+    while acked < orders:
+        batch = []
+        while sent < orders and sent - acked < window:
+            batch.append(client.order()[0])
+            sent += 1
+        if batch:
+            client.sock.sendall(b"".join(batch))
+        acked += len(client.read_acks(None))
+    return orders / (time.perf_counter() - started)
+
+
+def round_trip(client: Client, rate: int, seconds: float) -> list[float]:
+    """Open loop: order i is due at start + i/rate; latency = ack time - due time (µs)."""
+    count = int(rate * seconds)
+    interval = 1.0 / rate
+    due: dict[int, float] = {}
+    latencies: list[float] = []
+    start = time.perf_counter() + 0.05
+    next_index = 0
+    while len(latencies) < count:
+        now = time.perf_counter()
+        batch = []
+        while next_index < count and start + next_index * interval <= now:
+            data, number = client.order()
+            due[number] = start + next_index * interval
+            batch.append(data)
+            next_index += 1
+        if batch:
+            client.sock.sendall(b"".join(batch))
+        wait = max(0.0, start + next_index * interval - time.perf_counter()) if next_index < count else 0.5
+        for number in client.read_acks(min(wait, 0.5) if wait > 0 else 0.0001):
+            latencies.append((time.perf_counter() - due.pop(number)) * 1e6)
+    return latencies
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=20_000, help="orders per throughput run")
+    parser.add_argument("--window", type=int, default=1_000, help="orders in flight in the throughput runs")
+    parser.add_argument("--rate", type=int, default=1_000, help="orders per second in the round-trip runs")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each round-trip run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--kind", choices=("nr", "rt"), default="nr", help="order entry without (nr) or with (rt) retransmission")
+    parser.add_argument("--serve", metavar="DATA_DIR", help=argparse.SUPPRESS)
+    arguments = parser.parse_args()
+    if arguments.serve:
+        serve(arguments.serve, arguments.kind)
+        return
+    with tempfile.TemporaryDirectory(prefix="predictex-fix-bench-") as data_dir:
+        server = subprocess.Popen([sys.executable, __file__, "--serve", data_dir, "--kind", arguments.kind],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                  env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")})
+        try:
+            assert server.stdout is not None
+            details = json.loads(server.stdout.readline())
+            result = run(details, arguments)
+        finally:
+            if server.stdin is not None:
+                server.stdin.close()
+            server.wait(60)
+    print(json.dumps(result))
+
+
+def run(details: dict[str, Any], arguments: argparse.Namespace) -> dict[str, Any]:
+    target = "KalshiNR" if arguments.kind == "nr" else "KalshiRT"
+    client = Client(details["port"], details["key_id"], details["key_path"], target)
+    client.logon(reset=True)
+    throughput(client, 2_000, arguments.window)  # warm-up
+    rates = []
+    for run_number in range(arguments.runs):
+        rates.append(throughput(client, arguments.orders, arguments.window))
+        print(f"throughput run {run_number + 1}: {rates[-1]:,.0f} orders/s", flush=True)
+    summaries = []
+    for run_number in range(arguments.runs):
+        latencies = round_trip(client, arguments.rate, arguments.seconds)
+        summary = {name: percentile(latencies, q) for name, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999))}
+        summary["max"] = max(latencies)
+        summaries.append(summary)
+        print(f"round trip run {run_number + 1} at {arguments.rate}/s: p50 {summary['p50']:.0f} µs, p99 {summary['p99']:.0f} µs, "
+              f"p99.9 {summary['p999']:.0f} µs, max {summary['max']:.0f} µs", flush=True)
+    client.close()
+    median = {name: statistics.median(s[name] for s in summaries) for name in ("p50", "p99", "p999", "max")}
+    result = {
+        "benchmark": "fix", "session": arguments.kind, "workload": "GTC limit bids, 1 contract, 1-40c, resting, one ER (New) each",
+        "orders_per_run": arguments.orders, "window": arguments.window, "runs": arguments.runs,
+        "orders_per_s": round(statistics.median(rates)), "round_trip_rate_per_s": arguments.rate,
+        "round_trip_us": {name: round(value) for name, value in median.items()},
+    }
+    print(f"FIX {arguments.kind}: {result['orders_per_s']:,} orders/s (median of {arguments.runs}); round trip at "
+          f"{arguments.rate}/s: p50 {median['p50']:.0f} µs, p99 {median['p99']:.0f} µs, max {median['max']:.0f} µs")
+    return result
+
+
+if __name__ == "__main__":
+    main()

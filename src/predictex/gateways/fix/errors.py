@@ -1,0 +1,70 @@
+"""The one table from engine refusals to FIX: OrdRejReason(103) for a refused order, CxlRejReason(102)
+for a refused cancel or replace, and Kalshi's Text(58) code (reference §11.5). Every FIX answer to a
+refusal goes through `reject_text`, `ord_rej_reason` and `cxl_rej_reason`."""
+
+from __future__ import annotations
+
+from predictex.core.rejects import Reject, RejectCode
+
+# code -> (OrdRejReason, CxlRejReason, Text)
+_TABLE: dict[RejectCode, tuple[int, int, str]] = {
+    RejectCode.INVALID_PARAMETERS: (99, 99, "INVALID_ORDER"),
+    RejectCode.ACCOUNT_NOT_FOUND: (15, 99, "CUSTOMER_ACCOUNT_NOT_FOUND"),
+    RejectCode.MARKET_NOT_FOUND: (1, 99, "MARKET_NOT_FOUND"),
+    RejectCode.EVENT_NOT_FOUND: (1, 99, "MARKET_NOT_FOUND"),
+    RejectCode.SERIES_NOT_FOUND: (1, 99, "MARKET_NOT_FOUND"),
+    RejectCode.ORDER_NOT_FOUND: (5, 1, "ORDER_NOT_FOUND"),
+    RejectCode.ORDER_GROUP_NOT_FOUND: (99, 99, "ORDER_GROUP_NOT_FOUND"),
+    RejectCode.WITHDRAWAL_NOT_FOUND: (99, 99, "INVALID_ORDER"),
+    RejectCode.ALREADY_EXISTS: (6, 99, "ORDER_ALREADY_EXISTS"),
+    RejectCode.INVALID_PRICE: (99, 99, "INVALID_ORDER"),
+    RejectCode.INVALID_ORDER_SIZE: (13, 2, "INVALID_ORDER"),
+    RejectCode.INVALID_EXPIRATION: (99, 99, "INVALID_ORDER"),
+    RejectCode.INVALID_ORDER: (99, 99, "INVALID_ORDER"),
+    RejectCode.ORDER_ALREADY_EXISTS: (6, 99, "ORDER_ALREADY_EXISTS"),
+    RejectCode.ORDER_TICKER_MISMATCH: (99, 99, "INVALID_ORDER"),
+    RejectCode.ORDER_SIDE_MISMATCH: (99, 99, "INVALID_ORDER"),
+    RejectCode.ORDER_NOT_OPEN: (99, 0, "CANNOT_UPDATE_FILLED_ORDER"),
+    RejectCode.INVALID_AMEND: (99, 2, "INVALID_AMEND_QTY_FOR_ORDER"),
+    RejectCode.BATCH_TOO_LARGE: (99, 99, "INVALID_ORDER"),
+    RejectCode.INSUFFICIENT_BALANCE: (3, 99, "INSUFFICIENT_BALANCE"),
+    RejectCode.OPEN_ORDER_LIMIT: (3, 99, "INVALID_ORDER"),
+    RejectCode.REDUCE_ONLY_NO_POSITION: (99, 99, "INVALID_ORDER"),
+    RejectCode.SELL_POSITION_FLOOR: (3, 99, "EXCEEDED_SELL_POSITION_FLOOR"),
+    RejectCode.ORDER_GROUP_LIMIT: (3, 99, "EXCEEDED_ORDER_GROUP_RISK_LIMIT"),
+    RejectCode.ORDER_GROUP_COUNT_LIMIT: (3, 99, "INVALID_ORDER"),
+    RejectCode.WITHDRAWAL_TOO_SMALL: (99, 99, "INVALID_ORDER"),
+    RejectCode.POST_ONLY_CROSS: (99, 18, "POST_ONLY_CROSS"),
+    RejectCode.FILL_OR_KILL_INSUFFICIENT_VOLUME: (99, 99, "FOK_INSUFFICIENT_VOLUME"),
+    RejectCode.BUY_MAX_COST_EXCEEDED: (3, 99, "INVALID_ORDER"),
+    RejectCode.MARKET_NOT_OPEN: (2, 99, "MARKET_INACTIVE"),
+    RejectCode.MARKET_PAUSED: (2, 99, "TRADING_PAUSED"),
+    RejectCode.MARKET_CLOSED: (2, 99, "MARKET_ALREADY_CLOSED"),
+    RejectCode.TRADING_PAUSED: (2, 99, "TRADING_PAUSED"),
+    RejectCode.EXCHANGE_PAUSED: (2, 99, "EXCHANGE_PAUSED"),
+    RejectCode.INVALID_TRANSITION: (99, 99, "INVALID_ORDER"),
+}
+
+assert set(_TABLE) == set(RejectCode), "every refusal needs a FIX answer"
+
+# why an order was cancelled (OrderClosed.reason) -> Text(58) on the cancel report
+CLOSE_TEXT: dict[str, str] = {
+    "canceled": "", "expired": "EXPIRED", "immediate_or_cancel": "IMMEDIATE_OR_CANCELLED",
+    "self_trade_taker": "TAKER_CANCEL_FOR_SELF_TRADE_PREVENTION", "self_trade_maker": "MAKER_CANCEL_FOR_SELF_TRADE_PREVENTION",
+    "order_group": "ORDER_GROUP_CANCEL", "market_closed": "MARKET_ALREADY_CLOSED", "pause": "TRADING_PAUSED",
+    "market_reactivated": "MARKET_REACTIVATED", "decreased": "DECREASED", "cancel_all": "MASS_CANCEL", "settled": "SETTLED",
+}
+
+
+def reject_text(reject: Reject) -> str:
+    """Kalshi's code, then the engine's detail ("INSUFFICIENT_BALANCE: need $6.50, have $3.20")."""
+    code = _TABLE[reject.code][2]
+    return f"{code}: {reject.detail}" if reject.detail else code
+
+
+def ord_rej_reason(reject: Reject) -> int:
+    return _TABLE[reject.code][0]
+
+
+def cxl_rej_reason(reject: Reject) -> int:
+    return _TABLE[reject.code][1]
