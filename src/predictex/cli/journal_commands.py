@@ -1,0 +1,89 @@
+"""`predictex journal verify` and `predictex journal export`. The journal code is imported when a
+command runs: it needs the server's dependencies, which the trader's install does not have."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from predictex.cli.extras import server_extra_missing
+
+if TYPE_CHECKING:
+    from predictex.journal import Journal
+
+
+def register(commands: Any, default_database: Callable[[], str]) -> None:
+    journal = commands.add_parser("journal", help="verify or export the journal")
+    actions = journal.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser("verify", help="replay the journal into a fresh engine and check every event and invariant")
+    check.add_argument("--database", default=None, help="SQLite path or postgresql:// URL (default: the data directory's)")
+    check.set_defaults(handler=lambda a: run_verify(a.database or default_database()))
+    dump = actions.add_parser("export", help="write the journal as JSON lines")
+    dump.add_argument("--database", default=None, help="SQLite path or postgresql:// URL (default: the data directory's)")
+    dump.add_argument("--output", "-o", default="-", help="file to write (default: standard output)")
+    dump.add_argument("--after", type=int, default=0, help="only records after this sequence number")
+    dump.set_defaults(handler=lambda a: run_export(a.database or default_database(), a.output, a.after))
+
+
+def _open(location: str) -> Journal:
+    from predictex.journal import Journal, JournalError, open_store
+
+    if not location.startswith(("postgres://", "postgresql://")) and not _exists(location):
+        raise JournalError(f"no journal at {location}")
+    return Journal(open_store(location))
+
+
+def _exists(path: str) -> bool:
+    return os.path.exists(path.removeprefix("sqlite://"))
+
+
+def run_verify(location: str) -> int:
+    if server_extra_missing("journal"):
+        return 2
+    from predictex.journal import JournalError
+    from predictex.journal.verify import verify
+
+    try:
+        journal = _open(location)
+        print(f"verifying {journal.store.description}", file=sys.stderr)
+        result = verify(journal, progress=sys.stderr)
+    except JournalError as error:
+        print(f"journal verify FAILED: {error}", file=sys.stderr)
+        return 1
+    print(f"commands: {result.commands}")
+    print(f"events: {result.events}")
+    print(f"last sequence: {result.last_seq}")
+    print(f"snapshots checked: {result.snapshots_checked}")
+    print(f"state hash: {result.state_hash}")
+    print(f"time: {result.seconds:.3f}s ({result.commands / max(result.seconds, 1e-9):,.0f} commands/s)")
+    print("journal OK")
+    return 0
+
+
+def run_export(location: str, output: str, after_seq: int) -> int:
+    if server_extra_missing("journal"):
+        return 2
+    from predictex.journal import JournalError
+    from predictex.journal.verify import export_lines
+
+    try:
+        journal = _open(location)
+        stream = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
+        try:
+            count = 0
+            for line in export_lines(journal, after_seq):
+                stream.write(line)
+                count += 1
+        finally:
+            if stream is not sys.stdout.buffer:
+                stream.close()
+    except BrokenPipeError:  # the reader went away (`| head`): not an error
+        sys.stderr.close()
+        return 0
+    except JournalError as error:
+        print(f"journal export FAILED: {error}", file=sys.stderr)
+        return 1
+    print(f"exported {count} records", file=sys.stderr)
+    return 0

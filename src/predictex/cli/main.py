@@ -1,0 +1,53 @@
+"""`predictex`: trade on an exchange, and run and operate one.
+
+    predictex markets list|search|show   markets and order books (--watch: live)
+    predictex order place|amend|cancel   your orders
+    predictex orders|fills|positions|balance
+    predictex profile list|show|set|use  which exchange and which API key
+    predictex keys create      get an API key (signing up on a demo exchange)
+    predictex serve            run the exchange (needs the `server` extra)
+    predictex admin ...        the operator's commands
+    predictex journal verify   replay the journal into a fresh engine and check everything
+    predictex journal export   write the journal as JSON lines
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from predictex.cli import admin, journal_commands, keys, profiles, serve, trader
+
+
+def default_database() -> str:
+    """The database a command uses when none is given: PREDICTEX_DATABASE_URL, or the SQLite file in
+    the data directory (PREDICTEX_DATA_DIR, default ./predictex-data)."""
+    url = os.environ.get("PREDICTEX_DATABASE_URL")
+    if url:
+        return url
+    return os.path.join(os.environ.get("PREDICTEX_DATA_DIR", "predictex-data"), "predictex.db")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="predictex", description="An open-source prediction-market exchange.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    trader.register(commands)
+    profiles.register(commands)
+    serve.register(commands)
+    keys.register(commands)
+    admin.register(commands)
+    journal_commands.register(commands, default_database)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    result: int = arguments.handler(arguments)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""`predictex serve`: run an exchange."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from predictex.cli.extras import server_extra_missing
+from predictex.server.config import ENVIRONMENTS, Config, ConfigError
+
+
+def register(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="run the exchange (SQLite in ./predictex-data by default, demo markets)")
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1, or PREDICTEX_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="HTTP port (default 8000, or PREDICTEX_PORT; 0 picks one)")
+    serve.add_argument("--data-dir", default=None, help="where the journal and keys live (default ./predictex-data)")
+    serve.add_argument("--database-url", default=None, help="a SQLite path or a postgresql:// URL (default: SQLite in the data dir)")
+    serve.add_argument("--env", choices=ENVIRONMENTS, default=None, help="demo (play money, demo markets) or prod")
+    serve.add_argument("--log-format", choices=("text", "json"), default="text")
+    serve.add_argument("--no-demo-markets", action="store_true", help="do not create the demo markets on first start")
+    serve.add_argument("--no-rate-limits", action="store_true", help="turn the per-tier rate limits off")
+    serve.add_argument("--fix", action="store_true",
+                       help="serve FIX on Kalshi's ports (order entry 8228, drop copy 8229, order entry with retransmission 8230, "
+                            "market data 8233)")
+    serve.add_argument("--fix-ports", default=None, help="FIX session kinds and ports, e.g. nr=8228,rt=8230,dc=8229,md=8233 (0 picks one)")
+    serve.add_argument("--fix-tls-cert", default=None, help="serve FIX over TLS with this certificate chain (PEM)")
+    serve.add_argument("--fix-tls-key", default=None, help="the certificate's private key (PEM), if not in the chain file")
+    serve.set_defaults(handler=run_serve)
+
+
+def run_serve(arguments: argparse.Namespace) -> int:
+    if server_extra_missing("serve"):
+        return 2
+    from predictex.server.app import run
+    from predictex.server.logs import configure
+
+    try:
+        config = Config.from_environment(
+            host=arguments.host, port=arguments.port, data_dir=arguments.data_dir, database_url=arguments.database_url,
+            environment=arguments.env, log_format=arguments.log_format, demo_markets=not arguments.no_demo_markets,
+            rate_limits=not arguments.no_rate_limits, fix_ports=_fix_ports(arguments),
+            fix_tls_cert=arguments.fix_tls_cert or "", fix_tls_key=arguments.fix_tls_key or "",
+        )
+    except (ConfigError, ValueError) as error:
+        print(f"predictex serve: {error}")
+        return 2
+    configure(config.log_format)
+    run(config)
+    return 0
+
+
+def _fix_ports(arguments: argparse.Namespace) -> str:
+    if arguments.fix_ports:
+        return str(arguments.fix_ports)
+    return "nr=8228,dc=8229,rt=8230,md=8233" if arguments.fix or arguments.fix_tls_cert else ""

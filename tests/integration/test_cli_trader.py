@@ -1,0 +1,181 @@
+"""The trader's commands against a running exchange: their output (tables and --json), exit codes
+(0 done, 1 refused, 2 bad arguments or configuration, 3 unreachable), profiles in a config file of
+the test's own, `keys create --profile`, and `markets show --watch` redrawing from the WebSocket."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from integration.sdk_support import client_for, funded_member, new_markets
+from integration.server_fixture import DEMO_TICKER, Member, RunningServer, running_server
+from predictex.cli.main import main
+from predictex.client import Count, Money, Price
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with running_server(tmp_path_factory.mktemp("cli-trader"), rate_limits=False) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "config.toml"
+    monkeypatch.setenv("PREDICTEX_CONFIG", str(path))
+    for name in ("PREDICTEX_URL", "PREDICTEX_KEY_ID", "PREDICTEX_KEY_FILE", "PREDICTEX_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    return path
+
+
+def key_file(tmp_path: Path, member: Member) -> Path:
+    path = tmp_path / f"{member.credentials.key_id}.pem"
+    path.write_bytes(member.credentials.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:
+    code = main(list(arguments))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def trader(server: RunningServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Member:
+    """A funded member saved as the default profile."""
+    member = funded_member(server, "cli")
+    code, out, _ = cli(capsys, "profile", "set", "mine", "--url", server.base_url, "--key-id", member.credentials.key_id,
+                       "--key-file", str(key_file(tmp_path, member)), "--default")
+    assert code == 0 and "profile mine saved" in out
+    return member
+
+
+def test_markets_list_search_and_show(server: RunningServer, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "markets", "list", "--url", server.base_url)
+    assert code == 0
+    header, *rows = out.splitlines()
+    assert header.split()[:4] == ["ticker", "status", "yes", "bid"]
+    row = next(r for r in rows if r.startswith(DEMO_TICKER))
+    assert row.split()[1:4] == ["active", "0.4900", "0.5100"]
+    code, out, _ = cli(capsys, "markets", "list", "--url", server.base_url, "--json")
+    listed = {m["ticker"]: m for m in json.loads(out)}
+    assert code == 0 and listed[DEMO_TICKER]["yes_bid"] == "0.4900" and listed[DEMO_TICKER]["yes_bid_size"] == "100.00"
+    code, out, _ = cli(capsys, "markets", "search", "t69.5", "--url", server.base_url, "--json")
+    assert code == 0 and [m["ticker"] for m in json.loads(out)] == [DEMO_TICKER]
+    code, out, _ = cli(capsys, "markets", "show", DEMO_TICKER, "--url", server.base_url, "--depth", "2")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith(DEMO_TICKER) and "spread 0.0200" in out
+    book = lines[lines.index(next(line for line in lines if line.split()[:2] == ["bid", "size"])) + 1:]
+    assert [line.split() for line in book] == [["100.00", "0.4900", "0.5100", "100.00"], ["100.00", "0.4800", "0.5200", "100.00"]]
+    code, out, err = cli(capsys, "markets", "show", "NOPE", "--url", server.base_url)
+    assert code == 1 and "404 market_not_found" in err
+
+
+def test_order_place_amend_cancel_and_the_portfolio(server: RunningServer, trader: Member, capsys: pytest.CaptureFixture[str]) -> None:
+    [ticker] = new_markets(server)
+    code, out, _ = cli(capsys, "order", "place", ticker, "buy", "3", "0.40", "--json")
+    assert code == 0
+    placed = json.loads(out)
+    assert (placed["fill_count"], placed["remaining_count"]) == ("0.00", "3.00")
+    order_id = placed["order_id"]
+    code, out, _ = cli(capsys, "orders", "--ticker", ticker)
+    assert code == 0 and order_id in out and "resting" in out
+    code, out, _ = cli(capsys, "order", "amend", order_id, "--price", "0.42", "--count", "5")
+    assert code == 0 and f"amended {order_id}: bid 5.00 @ 0.4200" in out
+    code, out, _ = cli(capsys, "order", "show", order_id, "--json")
+    shown = json.loads(out)
+    assert (shown["yes_price"], shown["remaining_count"]) == ("0.4200", "5.00")
+    code, out, _ = cli(capsys, "order", "cancel", order_id)
+    assert code == 0 and out.strip() == f"{order_id}: canceled (5.00 contracts)"
+    code, out, _ = cli(capsys, "order", "place", DEMO_TICKER, "bid", "2", "0.51")
+    assert code == 0 and "filled 2.00 at 0.5100 on average, resting 0.00" in out
+    code, out, _ = cli(capsys, "fills", "--json")
+    [fill] = json.loads(out)
+    assert (fill["ticker"], fill["count"], fill["yes_price"], fill["fee_cost"]) == (DEMO_TICKER, "2.00", "0.5100", "0.0400")
+    code, out, _ = cli(capsys, "positions")
+    assert code == 0 and out.splitlines()[1].split()[:4] == [DEMO_TICKER, "2.00", "1.0200", "0.0000"]
+    with client_for(server, trader) as client:
+        balance = client.balance().balance
+    code, out, _ = cli(capsys, "balance")
+    assert code == 0 and out.splitlines()[0] == f"available  ${balance}"
+    assert balance == Money("20000") - Price("0.51") * Count(2) - Money("0.04")
+
+
+def test_cancel_all(server: RunningServer, trader: Member, capsys: pytest.CaptureFixture[str]) -> None:
+    [ticker] = new_markets(server)
+    for price in ("0.10", "0.11", "0.12"):
+        assert cli(capsys, "order", "place", ticker, "bid", "1", price)[0] == 0
+    code, out, _ = cli(capsys, "order", "cancel", "--all", "--json")
+    assert code == 0 and [c["reduced_by"] for c in json.loads(out)] == ["1.00"] * 3
+    code, out, _ = cli(capsys, "orders", "--status", "resting", "--json")
+    assert json.loads(out) == []
+
+
+def test_exit_codes_and_messages(server: RunningServer, trader: Member, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "1000000", "0.45")
+    assert code == 1 and err.strip().startswith("predictex order place: 400 insufficient_balance: insufficient balance")
+    code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "1", "0.453")
+    assert code == 1 and "400 invalid_price" in err
+    code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "1", "half")
+    assert code == 2 and "'half' is not a price" in err
+    code, _, err = cli(capsys, "balance", "--url", "http://127.0.0.1:9", "--timeout", "2")
+    assert code == 3 and "predictex balance:" in err
+    code, _, err = cli(capsys, "balance", "--profile", "production", "--url", server.base_url)
+    assert code == 2 and "needs an API key" in err
+    code, _, err = cli(capsys, "balance", "--profile", "nowhere")
+    assert code == 2 and "no profile 'nowhere'" in err
+    code, _, err = cli(capsys, "order", "cancel")
+    assert code == 2 and "give order ids or --all" in err
+
+
+def test_profiles_and_keys_create(server: RunningServer, tmp_path: Path, config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "profile", "list", "--json")
+    assert code == 0 and {p["name"]: p["url"] for p in json.loads(out)} == {
+        "local": "http://127.0.0.1:8000", "demo": "https://demo-api.kalshi.co", "production": "https://api.elections.kalshi.com"}
+    key_path = tmp_path / "keys" / "new.pem"
+    code, out, _ = cli(capsys, "keys", "create", "--url", server.base_url, "--email", "cli-profile@example.com", "--password",
+                       "a fine password", "--type", "ed25519", "--out", str(key_path), "--profile", "local")
+    assert code == 0 and "saved in profile local" in out
+    assert 'private_key = "' + str(key_path) + '"' in config_file.read_text()
+    code, out, _ = cli(capsys, "profile", "show", "local", "--json")
+    assert json.loads(out)["url"] == server.base_url and json.loads(out)["key_id"].startswith("demo_")
+    code, out, _ = cli(capsys, "balance", "--json")  # local is the default profile
+    assert code == 0 and json.loads(out)["balance"] == "10000.0000"  # a new demo account's play money
+    assert cli(capsys, "profile", "use", "demo")[0] == 0
+    assert json.loads(cli(capsys, "profile", "show", "--json")[1])["name"] == "demo"
+
+
+def _watch(server: RunningServer, ticker: str) -> subprocess.Popen[str]:
+    env = dict(os.environ)  # the test's config file, with the trader's profile
+    return subprocess.Popen(
+        [sys.executable, "-m", "predictex", "markets", "show", ticker, "--url", server.base_url, "--watch", "--updates", "2", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+
+
+def test_markets_show_watch_redraws_from_the_websocket(server: RunningServer, trader: Member) -> None:
+    [ticker] = new_markets(server)
+    watch = _watch(server, ticker)
+    try:
+        assert watch.stdout is not None
+        line = watch.stdout.readline()
+        assert line, watch.stderr.read() if watch.stderr else ""
+        first: dict[str, Any] = json.loads(line)
+        assert first == {"ticker": ticker, "bids": [], "asks": []}
+        with client_for(server, trader) as client:
+            client.create_order(ticker, "bid", 7, "0.33")
+        second = json.loads(watch.stdout.readline())
+        assert second["bids"] == [{"price": "0.3300", "count": "7.00"}]
+        assert watch.wait(30) == 0
+    finally:
+        watch.kill()
