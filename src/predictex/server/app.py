@@ -16,11 +16,13 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from predictex.accounts import Accounts
 from predictex.accounts.keys import KeyType
 from predictex.accounts.members import Role, Tier
 from predictex.gateways.ids import Ids
-from predictex.gateways.rest import admin, members
+from predictex.gateways.rest import admin, members, openapi
 from predictex.gateways.rest.kalshi_v2 import keys as v2_keys
 from predictex.gateways.rest.kalshi_v2 import market_data as v2_market_data
 from predictex.gateways.rest.kalshi_v2 import order_groups as v2_order_groups
@@ -63,8 +65,26 @@ def build_router(exchange: Exchange) -> Router:
     v1_trading.register(router, exchange)
     members.register(router, exchange)
     admin.register(router, exchange)
-    router.add("GET", "/health", lambda request, params: health(exchange))
-    router.add("GET", "/metrics", lambda request, params: text_response(200, exchange.metrics.render(), "text/plain; version=0.0.4"))
+
+    def health_check(request: Request, params: dict[str, str]) -> Response:
+        """Liveness and readiness: the journal, the sequencer and the last committed sequence"""
+        return health(exchange)
+
+    def metrics(request: Request, params: dict[str, str]) -> Response:
+        """Counters and latency histograms in Prometheus' text format"""
+        return text_response(200, exchange.metrics.render(), "text/plain; version=0.0.4")
+
+    router.add("GET", "/health", health_check)
+    router.add("GET", "/metrics", metrics)
+    spec: list[bytes] = []  # built at the first request, when every route is in
+
+    def openapi_json(request: Request, params: dict[str, str]) -> Response:
+        """This document: every REST route the server answers"""
+        if not spec:
+            spec.append(orjson.dumps(openapi.document(router)))
+        return Response(200, spec[0], [])
+
+    router.add("GET", "/openapi.json", openapi_json)
     return router
 
 
@@ -92,6 +112,7 @@ class Application:
         self.sequencer: Sequencer | None = None
         self.exchange: Exchange | None = None
         self.http: HttpServer | None = None
+        self.router: Router | None = None
         self.ws: WebSocketGateway | None = None
         self.fix: Any = None  # predictex.gateways.fix.FixServer when FIX ports are configured
         self.operator: dict[str, Any] | None = None
@@ -127,7 +148,7 @@ class Application:
         await self._first_start()
         gc.collect()
         gc.freeze()  # everything loaded so far lives long: keep it out of the collector's scans
-        router = build_router(self.exchange)
+        router = self.router = build_router(self.exchange)
         self.ws = WebSocketGateway(self.exchange)
         self.http = HttpServer(self._timed(router), upgrade_handler=self.ws.upgrade)
         await self.http.start(config.host, config.port)

@@ -15,6 +15,7 @@ What it guarantees:
   and are never empty; `%2F` inside a parameter stays in that parameter.
 - A (method, path) that matched before is found again by one dict lookup (up to `FOUND_MAX` of them
   are remembered); each call gets its own copy of the parameters.
+- `routes()` lists what was added, in order (the OpenAPI document is built from it).
 
 Handlers receive `(request, params)` and may be plain functions or coroutines.
 """
@@ -105,6 +106,7 @@ class Router:
         self._static: dict[str, dict[str, _Route]] = {}  # normalised path -> method -> route
         self._found: dict[tuple[str, bytes | str], tuple[RouteHandler, Params]] = {}  # matches seen, by raw path
         self._root = _Node()
+        self._added: list[tuple[str, str, RouteHandler]] = []
         self._not_found = not_found or _default_not_found
         self._method_not_allowed = method_not_allowed or _default_method_not_allowed
 
@@ -123,8 +125,13 @@ class Router:
         if method in node.routes:
             raise ValueError(f"route {method} {pattern} added twice")
         node.routes[method] = (handler, names)
+        self._added.append((method, pattern, handler))
         if not names:
             self._static.setdefault(_normalise(pattern), node.routes)
+
+    def routes(self) -> list[tuple[str, str, RouteHandler]]:
+        """Every route as (method, pattern, handler), in the order added."""
+        return list(self._added)
 
     def match(self, method: str, raw_path: bytes | str) -> RouteMatch:
         """The handler and decoded parameters for a request path as received (percent-encoded)."""

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from predictex.accounts import Authenticated, AuthFailure, AuthReason, Lane
 from predictex.accounts.members import Role
@@ -87,9 +88,42 @@ def _unexpected(request: Request, error: BaseException) -> Response:
     return error_response(ApiError(500, "internal_error", "internal error"))
 
 
-def public(exchange: Exchange, handler: Callable[..., Any]) -> RouteHandler:
+SIGNED, SESSION = "signed", "session"  # the ways of proving who calls: a signed request, a session token
+
+
+class RouteDoc(NamedTuple):
+    """What the OpenAPI document says of a route: its summary, the ways a caller may prove who they
+    are (none for a public route), the key scope it needs and whether only an operator may call it."""
+
+    summary: str
+    security: tuple[str, ...]
+    scope: str | None
+    admin: bool
+
+
+_DOCS: weakref.WeakKeyDictionary[Callable[..., Any], RouteDoc] = weakref.WeakKeyDictionary()
+
+
+def summary_of(handler: Callable[..., Any]) -> str:
+    """The first line of a handler's docstring, or its name in words."""
+    doc = inspect.getdoc(handler)
+    if doc:
+        return doc.strip().splitlines()[0].rstrip(".")
+    name = getattr(handler, "__name__", type(handler).__name__)
+    return name.strip("_").replace("_", " ").capitalize()
+
+
+def described(route: Callable[..., Any]) -> RouteDoc | None:
+    """The RouteDoc of a route made by `public` or `private` (None for a bare route)."""
+    return _DOCS.get(route)
+
+
+def public(
+    exchange: Exchange, handler: Callable[..., Any], *, summary: str | None = None, security: tuple[str, ...] = (),
+) -> RouteHandler:
     """A route anyone may call: `handler(exchange, request, params)`, plain or async. A plain handler
-    is answered without a coroutine (most reads): the wrapper is a plain function too."""
+    is answered without a coroutine (most reads): the wrapper is a plain function too. `security`
+    names the proofs the handler itself asks for (logging in and out)."""
 
     def run(request: Request, params: dict[str, str]) -> Awaitable[Response] | Response:
         try:
@@ -99,6 +133,7 @@ def public(exchange: Exchange, handler: Callable[..., Any]) -> RouteHandler:
         except Exception as error:
             return _unexpected(request, error)
 
+    _DOCS[run] = RouteDoc(summary or summary_of(handler), security, None, False)
     return run
 
 
@@ -147,7 +182,7 @@ class RateLimited(ApiError):
 
 def private(
     exchange: Exchange, handler: Callable[..., Any], *, scope: str = "read", lane: Lane = Lane.READ, cost: int | None = None,
-    admin: bool = False,
+    admin: bool = False, summary: str | None = None,
 ) -> RouteHandler:
     """A route for authenticated members: `handler(exchange, principal, request, params)`, plain or
     async. Authentication and the rate limit run before the handler, without a coroutine."""
@@ -166,6 +201,7 @@ def private(
         except Exception as error:
             return _unexpected(request, error)
 
+    _DOCS[run] = RouteDoc(summary or summary_of(handler), (SIGNED, SESSION), scope, admin)
     return run
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from predictex.accounts import AccountsError, AuthFailure, Lane, budget
 from predictex.accounts.keys import KeyType
 from predictex.gateways import ids
-from predictex.gateways.rest.handlers import Principal, auth_error, private, public, session_authorization
+from predictex.gateways.rest.handlers import SESSION, Principal, auth_error, private, public, session_authorization
 from predictex.gateways.rest.wire import ApiError, bad_request, json_body, str_field
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, empty_response, json_response
@@ -24,7 +24,7 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("POST", PREFIX + "/api_keys/generate", private(exchange, generate_key, scope="write", lane=Lane.WRITE))
     router.add("DELETE", PREFIX + "/api_keys/{api_key}", private(exchange, delete_key, scope="write", lane=Lane.WRITE))
     router.add("POST", PREFIX + "/login", public(exchange, password_login))
-    router.add("POST", PREFIX + "/logout", public(exchange, logout))
+    router.add("POST", PREFIX + "/logout", public(exchange, logout, security=(SESSION,)))
     router.add("GET", PREFIX + "/account/limits", private(exchange, account_limits))
     router.add("GET", PREFIX + "/account/endpoint_costs", public(exchange, endpoint_costs))
 

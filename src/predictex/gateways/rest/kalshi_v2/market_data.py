@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from predictex.gateways import ids
-from predictex.gateways.rest.handlers import public
+from predictex.gateways.rest.handlers import public, summary_of
 from predictex.gateways.rest.kalshi_v2 import shapes
 from predictex.gateways.rest.wire import ApiError, Query, bad_request, decode_cursor, encode_cursor, not_found, rfc3339
 from predictex.readmodel.live import MarketView
@@ -59,7 +59,7 @@ def _bind(handler: Any, exchange: Exchange) -> Any:
         result: dict[str, Any] = handler(exchange, Query(request.query_params()), params)
         return result
 
-    return public(exchange, read)
+    return public(exchange, read, summary=summary_of(handler))
 
 
 # --- exchange -----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 from predictex.accounts import AuthFailure, Session
 from predictex.gateways import ids
-from predictex.gateways.rest.handlers import auth_error, authenticate, public, session_authorization
+from predictex.gateways.rest.handlers import SESSION, SIGNED, auth_error, authenticate, public, session_authorization
 from predictex.gateways.rest.kalshi_v2.market_data import STATUS_FILTER
 from predictex.gateways.rest.wire import (
     ApiError,
@@ -39,7 +39,7 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("GET", PREFIX + "/markets/{ticker}", public(exchange, get_market))
     router.add("GET", PREFIX + "/markets/{ticker}/orderbook", public(exchange, get_orderbook))
     router.add("GET", PREFIX + "/markets/{ticker}/settlement", public(exchange, get_settlement))
-    router.add("POST", PREFIX + "/log_in", public(exchange, log_in))
+    router.add("POST", PREFIX + "/log_in", public(exchange, log_in, security=(SIGNED, SESSION)))
 
 
 def market_json(m: MarketView) -> dict[str, Any]:
