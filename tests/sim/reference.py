@@ -505,7 +505,7 @@ class ReferenceModel:
         if close_ms <= open_ms:
             if market.status == "initialized":
                 raise Refused(RejectCode.INVALID_PARAMETERS)
-            close_ms = max(self.now_ms, open_ms + 1)  # (engine choice) an opened market told to close before it opened closes now
+            close_ms = max(self.now_ms, open_ms)  # (engine choice) an opened market told to close before it opened closes now
         if command.open_time_ms:
             market.open_time_ms = open_ms
             market.open_sequence = self._timer_sequence()

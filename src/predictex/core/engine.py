@@ -349,7 +349,7 @@ class Engine:
         if close_ms <= open_ms:
             if market.status == INITIALIZED or open_ms != market.open_time_ms:
                 raise Rejected(RejectCode.INVALID_PARAMETERS, "close_time must be after open_time")
-            close_ms = max(self.now_ms, open_ms + 1)  # an opened market told to close before it opened closes now
+            close_ms = max(self.now_ms, open_ms)  # an opened market told to close before it opened closes now
         if open_ms != market.open_time_ms and market.status != INITIALIZED:
             raise Rejected(RejectCode.INVALID_PARAMETERS, f"market {market.ticker} has opened; its open time is final")
         now = self.now_ms
