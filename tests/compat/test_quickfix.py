@@ -90,6 +90,16 @@ class Counterparty(fix.Application):  # type: ignore[misc]
             if predicate(fields):
                 return fields
 
+    def wait_admin(self, predicate: Any) -> str:
+        """The first admin message received that `predicate` accepts, waiting up to WAIT_S for it."""
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            found = next((admin for admin in list(self.admin_in) if predicate(admin)), None)
+            if found is not None:
+                return found
+            time.sleep(0.01)
+        raise AssertionError(f"no matching admin message among {self.admin_in}")
+
 
 def settings_text(tmp: Path, port: int, member: Member, *, fixt: bool, target: str, reset: bool) -> str:
     share = dictionaries()
@@ -168,7 +178,7 @@ def test_quickfix_fix44_trades_reconnects_and_recovers_missed_messages_by_resend
     with Initiator(tmp_path, port, member, target="KalshiRT", reset=False, application=recovered):
         again = recovered.next_app(lambda m: m.get(11) == "qf-2" and m.get(150) == "F")
         assert again[43] == "Y" and 122 in again  # PossDupFlag and OrigSendingTime
-        assert any("|35=4|" in admin and "|123=Y|" in admin for admin in recovered.admin_in)  # admin messages gap-filled
+        recovered.wait_admin(lambda admin: "|35=4|" in admin and "|123=Y|" in admin)  # admin messages gap-filled
         send(recovered, fix44_order("qf-3", fix.Side_BUY, 31, 1))
         assert recovered.next_app(lambda m: m.get(11) == "qf-3")[150] == "0"
         assert recovered.rejects_sent == []
