@@ -44,9 +44,9 @@ TICKER = "INXCHI-25JAN31-T69.5"
 
 def serve(data_dir: str, kind: str) -> None:
     """Run an exchange with FIX on free ports; print one JSON line with the ports and a member's key."""
+    from predictex.app import Application
     from predictex.core import commands as c
     from predictex.gateways.fix import Kind
-    from predictex.server.app import Application
     from predictex.server.config import Config
     from predictex.server.http import use_uvloop
     from predictex.server.membership import sign_up

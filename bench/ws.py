@@ -77,8 +77,8 @@ def delta_key(price_cents: int, delta_contracts: int) -> int:
 def serve(data_dir: str, profile: str = "") -> None:
     """Run an exchange on a free port; print one JSON line with the port and two members' keys.
     With `profile`, the server's work after start-up is profiled (cProfile) into that file."""
+    from predictex.app import Application
     from predictex.core import commands as c
-    from predictex.server.app import Application
     from predictex.server.config import Config
     from predictex.server.http import use_uvloop
     from predictex.server.membership import sign_up

@@ -35,9 +35,9 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
+from predictex.app import Application
 from predictex.core import commands as c
-from predictex.gateways import ids
-from predictex.server.app import Application
+from predictex.server import ids
 from predictex.server.config import Config
 from predictex.server.sequencer import Committed
 

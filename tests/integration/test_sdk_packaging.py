@@ -52,7 +52,7 @@ def test_the_sdk_imports_nothing_from_the_server_side() -> None:
 
 def test_the_blocker_itself_works() -> None:
     """Without this, a guard that blocked nothing would let the test above pass whatever it imported."""
-    done = run_blocked(SERVER_PACKAGES, "import predictex.server.app")
+    done = run_blocked(SERVER_PACKAGES, "import predictex.app")
     assert done.returncode != 0 and "is not installed here" in done.stderr
 
 

@@ -1,7 +1,8 @@
-"""The engine is type-checked in strict mode and the code base is lint-clean."""
+"""The engine is type-checked in strict mode, the code base is lint-clean, and imports go one way."""
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -26,3 +27,56 @@ def test_ruff_is_clean() -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     result = subprocess.run([ruff, "check", "src", "tests", "bench"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- the direction of the imports (ARCHITECTURE.md): gateways -> server -> core, never back -------------
+
+# each part of the package and the parts it may import ("" is the package root: predictex.__version__)
+MAY_IMPORT: dict[str, set[str]] = {
+    "core": set(),
+    "journal": {"core"},
+    "readmodel": {"core", "journal"},
+    "accounts": {"journal"},
+    "server": {"core", "journal", "readmodel", "accounts"},
+    "gateways": {"core", "journal", "readmodel", "accounts", "server", ""},
+    "app": {"core", "journal", "readmodel", "accounts", "server", "gateways"},
+    "client": {""},
+    "cli": {"core", "journal", "readmodel", "accounts", "server", "gateways", "app", "client", ""},
+    "__main__": {"cli"},
+    "__init__": set(),
+}
+
+
+def _imported_parts(path: Path) -> set[str]:
+    """The parts of predictex a module imports, at any depth (imports inside functions count)."""
+    parts: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.split(".")[0] == "predictex":
+            names = [node.module] if node.module != "predictex" else [f"predictex.{alias.name}" for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names if alias.name.split(".")[0] == "predictex"]
+        for name in names:
+            second = name.split(".")[1] if "." in name else ""
+            parts.add(second if second in MAY_IMPORT else "")
+    return parts
+
+
+def test_imports_go_one_way() -> None:
+    package = ROOT / "src" / "predictex"
+    if not package.exists():
+        pytest.skip("needs the source tree")
+    wrong: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).parts
+        part = relative[0] if len(relative) > 1 else relative[0].removesuffix(".py")
+        assert part in MAY_IMPORT, f"{path}: a new part of the package; say in MAY_IMPORT what it may import"
+        for imported in _imported_parts(path) - MAY_IMPORT[part] - {part}:
+            wrong.append(f"{path.relative_to(ROOT)} ({part}) imports predictex.{imported or '<root>'}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_import_check_sees_a_wrong_import(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from predictex.gateways.ids import Ids\n    import predictex.core.engine\n")
+    assert _imported_parts(module) == {"gateways", "core"}

@@ -31,7 +31,8 @@ def register(commands: Any) -> None:
 def run_serve(arguments: argparse.Namespace) -> int:
     if server_extra_missing("serve"):
         return 2
-    from predictex.server.app import run
+    from predictex.app import run
+    from predictex.gateways.fix.kinds import parse_ports
     from predictex.server.logs import configure
 
     try:
@@ -41,6 +42,7 @@ def run_serve(arguments: argparse.Namespace) -> int:
             rate_limits=not arguments.no_rate_limits, fix_ports=_fix_ports(arguments),
             fix_tls_cert=arguments.fix_tls_cert or "", fix_tls_key=arguments.fix_tls_key or "",
         )
+        parse_ports(config.fix_ports)  # a ValueError naming the bad part
     except (ConfigError, ValueError) as error:
         print(f"predictex serve: {error}")
         return 2

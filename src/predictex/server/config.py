@@ -44,13 +44,6 @@ class Config:
         self.fix_ports = fix_ports
         self.fix_tls_cert = fix_tls_cert
         self.fix_tls_key = fix_tls_key
-        if fix_ports:
-            from predictex.gateways.fix.kinds import parse_ports
-
-            try:
-                parse_ports(fix_ports)
-            except ValueError as error:
-                raise ConfigError(str(error)) from error
 
     @property
     def is_demo(self) -> bool:

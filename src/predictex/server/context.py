@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from predictex.gateways.ids import Ids
 from predictex.journal.base import JournalStore
 from predictex.readmodel.live import LiveState
 from predictex.readmodel.model import ReadModel
 from predictex.server.bus import Bus
 from predictex.server.clock import Clock
+from predictex.server.ids import Ids
 from predictex.server.sequencer import Sequencer
 
 if TYPE_CHECKING:

@@ -20,7 +20,6 @@ import orjson
 from predictex.accounts import AuthFailure
 from predictex.core import commands as c
 from predictex.core import events as ev
-from predictex.gateways import ids
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.errors import CLOSE_TEXT
 from predictex.gateways.fix.kinds import REQUIRED_SCOPE, TARGET_COMP_IDS, Kind
@@ -41,6 +40,7 @@ from predictex.gateways.fix.reports import (
 from predictex.gateways.fix.session import LogonGrant, LogonRequest, MemorySeqStore
 from predictex.gateways.fix.store import StoreWriter
 from predictex.journal.base import TableWrite
+from predictex.server import ids
 from predictex.server.sequencer import Entry, SequencerBusy, SequencerStopped
 
 if TYPE_CHECKING:

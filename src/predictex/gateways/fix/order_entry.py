@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 from predictex.accounts import Lane
 from predictex.core import commands as c
-from predictex.gateways import ids
 from predictex.gateways.fix import errors
 from predictex.gateways.fix import requests as r
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.reports import REJECTED, ExecReport, exec_id
 from predictex.gateways.fix.session import Message
+from predictex.server import ids
 from predictex.server.sequencer import Entry
 
 if TYPE_CHECKING:

@@ -20,10 +20,10 @@ from predictex.core.orders import (
     STP_TAKER_AT_CROSS,
 )
 from predictex.core.units import UnitError, parse_count_fp, parse_money_dollars, parse_price_dollars
-from predictex.gateways import ids
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.session import Message, parse_utc_timestamp_ms
-from predictex.gateways.ids import Ids
+from predictex.server import ids
+from predictex.server.ids import Ids
 
 EASTERN = "America/New_York"  # Day orders expire at 23:59:59.999 Eastern (needs the system's or tzdata's zone files)
 MONEY_MICRODOLLARS_MAX = 1_000_000_000 * 1_000_000

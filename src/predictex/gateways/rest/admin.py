@@ -12,7 +12,6 @@ from predictex.accounts.members import Role, Tier
 from predictex.core import commands as c
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS, FEE_TYPES
 from predictex.core.units import UnitError, parse_price_dollars
-from predictex.gateways import ids
 from predictex.gateways.rest.handlers import Principal, execute, private
 from predictex.gateways.rest.kalshi_v2.keys import accounts_error
 from predictex.gateways.rest.wire import (
@@ -26,6 +25,7 @@ from predictex.gateways.rest.wire import (
     rfc3339,
     str_field,
 )
+from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
 from predictex.server.membership import MembershipError, sign_up

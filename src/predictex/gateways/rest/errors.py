@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 from predictex.core.rejects import Reject, RejectCode
-from predictex.gateways import ids
-from predictex.gateways.ids import Ids
 from predictex.gateways.rest.wire import ApiError
+from predictex.server import ids
+from predictex.server.ids import Ids
 
 _TABLE: dict[RejectCode, tuple[int, str, str]] = {
     RejectCode.INVALID_PARAMETERS: (400, "invalid_parameters", "invalid parameters"),

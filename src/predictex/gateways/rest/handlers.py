@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 
 from predictex.accounts import Authenticated, AuthFailure, AuthReason, Lane
 from predictex.accounts.members import Role
-from predictex.gateways import ids
 from predictex.gateways.rest.errors import reject_error
 from predictex.gateways.rest.wire import ApiError
+from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
 from predictex.server.sequencer import Committed, SequencerBusy, SequencerStopped, UnjournalableCommand

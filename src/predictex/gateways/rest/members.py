@@ -7,10 +7,10 @@ from typing import Any
 
 from predictex.accounts import Lane
 from predictex.core import commands as c
-from predictex.gateways import ids
 from predictex.gateways.rest.admin import _amount
 from predictex.gateways.rest.handlers import Principal, authenticate, execute, private, public
 from predictex.gateways.rest.wire import ApiError, json_body, money, rfc3339, str_field
+from predictex.server import ids
 from predictex.server.config import DEMO_FAUCET_MAX_MICRODOLLARS
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response

@@ -15,13 +15,13 @@ import logging
 import socket
 from collections.abc import Callable
 
-from predictex.gateways import ids
 from predictex.gateways.rest.handlers import Principal, authenticate
 from predictex.gateways.rest.wire import ApiError
 from predictex.gateways.ws import frames, handshake, kalshi, seed
 from predictex.gateways.ws.connection import Connection, Session
 from predictex.gateways.ws.hub import Hub
 from predictex.gateways.ws.limits import WsLimits
+from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import HttpProtocol, Request, Response, error_response, json_response
 

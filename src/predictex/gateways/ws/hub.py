@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from predictex.core import events as ev
-from predictex.gateways import ids
 from predictex.gateways.rest.wire import rfc3339
 from predictex.gateways.ws import messages
 from predictex.gateways.ws.frames import CLOSE_INTERNAL_ERROR
 from predictex.readmodel.live import MarketView
+from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.sequencer import Entry
 

@@ -18,13 +18,13 @@ from typing import Any
 
 from predictex.core import events as ev
 from predictex.core.instruments import RESULT_VOID
-from predictex.gateways import ids
-from predictex.gateways.ids import Ids
 from predictex.gateways.rest.kalshi_v2 import shapes, trading_shapes
 from predictex.gateways.rest.seed_v1 import trading as seed_trading
 from predictex.gateways.rest.wire import cents, contracts, count_fp, dollars, money, rfc3339
 from predictex.readmodel.live import MarketView, OrderView
+from predictex.server import ids
 from predictex.server.context import Exchange
+from predictex.server.ids import Ids
 
 ONE_DOLLAR = 10_000
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from predictex.accounts import AccountsError, AuthFailure, Lane, budget
 from predictex.accounts.keys import KeyType
-from predictex.gateways import ids
 from predictex.gateways.rest.handlers import SESSION, Principal, auth_error, private, public, session_authorization
 from predictex.gateways.rest.wire import ApiError, bad_request, json_body, str_field
+from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, empty_response, json_response
 from predictex.server.router import Router

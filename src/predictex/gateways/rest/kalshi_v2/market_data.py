@@ -7,11 +7,11 @@ from typing import Any
 
 import orjson
 
-from predictex.gateways import ids
 from predictex.gateways.rest.handlers import public, summary_of
 from predictex.gateways.rest.kalshi_v2 import shapes
 from predictex.gateways.rest.wire import ApiError, Query, bad_request, decode_cursor, encode_cursor, not_found, rfc3339
 from predictex.readmodel.live import MarketView
+from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response
 from predictex.server.router import Router

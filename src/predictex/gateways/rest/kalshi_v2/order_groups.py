@@ -7,10 +7,10 @@ from typing import Any
 
 from predictex.accounts import Lane
 from predictex.core import commands as c
-from predictex.gateways import ids
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2.order_requests import check_routing
 from predictex.gateways.rest.wire import ApiError, bad_request, count_fp, int_field, json_body, not_found, parse_count_field
+from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
 from predictex.server.router import Router

@@ -14,8 +14,6 @@ from typing import Any
 from predictex.core import commands as c
 from predictex.core.instruments import PRICE_LEVEL_STRUCTURES, grid_ticks
 from predictex.core.orders import ACTION_BUY, ACTION_SELL, STP_TAKER_AT_CROSS, STP_TYPES, TIME_IN_FORCE
-from predictex.gateways import ids
-from predictex.gateways.ids import Ids
 from predictex.gateways.rest.wire import (
     ApiError,
     bad_request,
@@ -28,6 +26,8 @@ from predictex.gateways.rest.wire import (
     str_field,
 )
 from predictex.readmodel.live import MarketView
+from predictex.server import ids
+from predictex.server.ids import Ids
 
 ONE_DOLLAR = 10_000
 LEGACY_FIELDS = frozenset({

@@ -14,7 +14,6 @@ from predictex.accounts import Lane
 from predictex.core import commands as c
 from predictex.core import events as ev
 from predictex.core.limits import BATCH_ORDERS_MAX
-from predictex.gateways import ids
 from predictex.gateways.rest.errors import reject_body
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2 import order_requests as requests
@@ -31,6 +30,7 @@ from predictex.gateways.rest.wire import (
 )
 from predictex.readmodel.live import OrderView
 from predictex.readmodel.queries import Queries
+from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, empty_response, json_response
 from predictex.server.router import Router

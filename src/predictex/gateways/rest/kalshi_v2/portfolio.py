@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from predictex.gateways import ids
 from predictex.gateways.rest.handlers import Principal, private
 from predictex.gateways.rest.kalshi_v2 import trading_shapes as shapes
 from predictex.gateways.rest.wire import Query, bad_request, decode_cursor, encode_cursor, money, money_cents, rfc3339
 from predictex.readmodel.live import Holding
 from predictex.readmodel.queries import Queries
+from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request
 from predictex.server.router import Router

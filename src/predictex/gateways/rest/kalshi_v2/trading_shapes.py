@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from predictex.core import events as ev
-from predictex.gateways import ids
-from predictex.gateways.ids import Ids
 from predictex.gateways.rest.wire import cents, contracts, count_fp, dollars, money, money_cents, optional_rfc3339, rfc3339
 from predictex.readmodel.live import Holding, OrderView
+from predictex.server import ids
+from predictex.server.ids import Ids
 
 ONE_DOLLAR = 10_000
 

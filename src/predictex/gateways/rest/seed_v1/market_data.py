@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from predictex.accounts import AuthFailure, Session
-from predictex.gateways import ids
 from predictex.gateways.rest.handlers import SESSION, SIGNED, auth_error, authenticate, public, session_authorization
 from predictex.gateways.rest.kalshi_v2.market_data import STATUS_FILTER
 from predictex.gateways.rest.wire import (
@@ -26,6 +25,7 @@ from predictex.gateways.rest.wire import (
     rfc3339,
 )
 from predictex.readmodel.live import MarketView
+from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request
 from predictex.server.router import Router

@@ -15,7 +15,6 @@ from typing import Any
 
 from predictex.accounts import Lane
 from predictex.core import commands as c
-from predictex.gateways import ids
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2.orders import order_number, own_order
 from predictex.gateways.rest.kalshi_v2.portfolio import position_value
@@ -40,6 +39,7 @@ from predictex.gateways.rest.wire import (
 )
 from predictex.readmodel.live import OrderView
 from predictex.readmodel.queries import Queries
+from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
 from predictex.server.router import Router

@@ -21,7 +21,6 @@ import orjson
 from predictex.accounts import Accounts
 from predictex.accounts.keys import KeyType
 from predictex.accounts.members import Role, Tier
-from predictex.gateways.ids import Ids
 from predictex.gateways.rest import admin, members, openapi
 from predictex.gateways.rest.kalshi_v2 import keys as v2_keys
 from predictex.gateways.rest.kalshi_v2 import market_data as v2_market_data
@@ -40,6 +39,7 @@ from predictex.server.config import Config
 from predictex.server.context import Exchange
 from predictex.server.demo import create_demo_markets
 from predictex.server.http import HttpServer, Request, Response, error_response, json_response, text_response, use_uvloop
+from predictex.server.ids import Ids
 from predictex.server.membership import sign_up
 from predictex.server.metrics import Metrics
 from predictex.server.router import Router
