@@ -274,6 +274,20 @@ def run_wrk(url: str, seconds: float, connections: int, script: str | None = Non
     return result
 
 
+def wrk_summary(runs: list[dict[str, float]]) -> dict[str, Any]:
+    """Several `run_wrk` results (each with `server_cpu_us_per_request` added) as one: medians of the
+    rates and latencies, totals of the errors, and each run's rate."""
+    return {
+        "requests_per_s": round(median([r["requests_per_s"] for r in runs])),
+        "p50_ms": median([r.get("p50_ms", 0.0) for r in runs]),
+        "p99_ms": median([r.get("p99_ms", 0.0) for r in runs]),
+        "server_cpu_us_per_request": median([r["server_cpu_us_per_request"] for r in runs]),
+        "non_2xx": int(sum(r["non_2xx"] for r in runs)),
+        "socket_errors": int(sum(r["socket_errors"] for r in runs)),
+        "runs": [round(r["requests_per_s"]) for r in runs],
+    }
+
+
 def _to_ms(text: str) -> float:
     number = float(re.sub(r"[a-z]+$", "", text))
     unit = re.search(r"[a-z]+$", text)

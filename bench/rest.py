@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import V2, Server, load_average, lua_headers, make_traders, median, run_wrk, wrk_available
+from loadgen import V2, Server, load_average, lua_headers, make_traders, run_wrk, wrk_available, wrk_summary
 
 BOOK_PATH = V2 + "/markets/INXCHI-25JAN31-T69.5/orderbook"
 BALANCE_PATH = V2 + "/portfolio/balance"
@@ -61,15 +61,7 @@ def measure(server: Server, path: str, args: argparse.Namespace, script: Any = N
         result["server_cpu_us_per_request"] = round(cpu / max(1.0, result["requests_per_s"] * args.seconds) * 1e6, 1)
         runs.append(result)
         time.sleep(0.5)
-    return {
-        "requests_per_s": round(median([r["requests_per_s"] for r in runs])),
-        "p50_ms": median([r.get("p50_ms", 0.0) for r in runs]),
-        "p99_ms": median([r.get("p99_ms", 0.0) for r in runs]),
-        "server_cpu_us_per_request": median([r["server_cpu_us_per_request"] for r in runs]),
-        "non_2xx": sum(r["non_2xx"] for r in runs),
-        "socket_errors": sum(r["socket_errors"] for r in runs),
-        "runs": [round(r["requests_per_s"]) for r in runs],
-    }
+    return wrk_summary(runs)
 
 
 def main(argv: list[str] | None = None) -> int:
