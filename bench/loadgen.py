@@ -266,6 +266,9 @@ def run_wrk(url: str, seconds: float, connections: int, script: str | None = Non
     if exact:
         for name, value in zip(("p50_ms", "p99_ms", "p999_ms", "max_ms"), exact.groups(), strict=True):
             result[name] = round(int(value) / 1000, 3)
+    orders = re.search(r"^ORDERS (\d+) (\d+)$", output, re.MULTILINE)  # printed by bench/orders.py's script
+    if orders:
+        result["orders_created"], result["orders_cancelled"] = float(orders.group(1)), float(orders.group(2))
     result["requests"] = float(re.search(r"(\d+) requests in", output).group(1)) if "requests in" in output else 0.0  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     result["non_2xx"] = float(errors.group(1)) if errors else 0.0
