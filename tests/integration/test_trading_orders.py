@@ -136,6 +136,24 @@ def test_fractional_counts_need_a_market_that_allows_them(server: RunningServer,
     assert alice.order(order["order_id"])["fill_count_fp"] == "1.25"
 
 
+def test_a_v2_order_that_closes_on_entry_answers_with_its_client_order_id_and_nothing_left(
+        server: RunningServer, alice: Trader, bob: Trader) -> None:
+    [ticker] = make_markets(server)
+    alice.rest(ticker, "bid", "2.00", "0.4000")
+    taken = bob.v2(ticker, "ask", "3.00", "0.4000", time_in_force="immediate_or_cancel", client_order_id="ioc-closes")
+    assert taken.status == 201, taken
+    body = taken.json()
+    assert (body["client_order_id"], body["fill_count"], body["remaining_count"]) == ("ioc-closes", "2.00", "0.00")
+    assert bob.order(body["order_id"])["client_order_id"] == "ioc-closes"
+    unnamed = bob.v2(ticker, "ask", "1.00", "0.4000", time_in_force="immediate_or_cancel").json()
+    assert (unnamed["fill_count"], unnamed["remaining_count"]) == ("0.00", "0.00")
+    assert unnamed["client_order_id"] == bob.order(unnamed["order_id"])["client_order_id"] != ""  # the one the exchange made
+    resting = alice.v2(ticker, "bid", "1.00", "0.3000", client_order_id="rests").json()
+    assert (resting["client_order_id"], resting["remaining_count"]) == ("rests", "1.00")
+    cancelled = alice.call("DELETE", "/portfolio/events/orders/batched", {"ids": [resting["order_id"]]}).json()["orders"]
+    assert [(o["client_order_id"], o["reduced_by"], o["error"]) for o in cancelled] == [("rests", "1.00", None)]
+
+
 def test_a_market_order_takes_the_best_prices_and_never_rests(server: RunningServer, alice: Trader, bob: Trader) -> None:
     [ticker] = make_markets(server)
     bob.rest(ticker, "ask", "2.00", "0.4500")

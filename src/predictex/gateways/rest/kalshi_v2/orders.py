@@ -243,15 +243,30 @@ async def legacy_batch_cancel(exchange: Exchange, principal: Principal, request:
 
 # --- current (V2) --------------------------------------------------------------------------------------
 
-def _v2_result(exchange: Exchange, principal: Principal, order_id: int, events: list[ev.Event], ts_ms: int) -> dict[str, Any]:
-    view = own_order(exchange, principal, order_id)
+def own_live_order(exchange: Exchange, principal: Principal, order_id: int) -> OrderView | None:
+    """The caller's order if it is resting, from the live state (no SQL)."""
+    view = exchange.live.orders.get(order_id)
+    return view if view is not None and view.account_id == principal.account_id else None
+
+
+def _v2_result(exchange: Exchange, principal: Principal, order_id: int, events: list[ev.Event], ts_ms: int,
+               entered_client_order_id: str | None = None) -> dict[str, Any]:
+    """The v2 answer to a create or amend. `entered_client_order_id` is given for an order the caller
+    just created: if it is no longer resting it closed on entry (filled, IOC or FOK), with nothing left,
+    and its closed view (a history query) is not needed."""
+    view = own_live_order(exchange, principal, order_id)
+    if view is None and entered_client_order_id:
+        client_order_id, remaining = entered_client_order_id, 0
+    else:
+        view = view or own_order(exchange, principal, order_id)
+        client_order_id, remaining = view.client_order_id, view.remaining_centicontracts
     filled, _notional, _fees = shapes.fills_summary(events, order_id)
     order_uuid = exchange.ids.to_uuid(ids.ORDER, order_id)
     return {
         "order_id": order_uuid,
-        "client_order_id": view.client_order_id or order_uuid,
+        "client_order_id": client_order_id or order_uuid,
         "fill_count": count_fp(filled),
-        "remaining_count": count_fp(view.remaining_centicontracts),
+        "remaining_count": count_fp(remaining),
         **shapes.fill_report(events, order_id),
         "ts_ms": ts_ms,
     }
@@ -261,13 +276,14 @@ async def v2_create(exchange: Exchange, principal: Principal, request: Request, 
     command = requests.v2_create(json_body(request.body), principal.account_id, exchange.ids)
     committed = await commit(exchange, command)
     outcome = committed.outcome
-    return json_response(201, _v2_result(exchange, principal, outcome.value, outcome.events, committed.time_ms))
+    return json_response(201, _v2_result(exchange, principal, outcome.value, outcome.events, committed.time_ms, command.client_order_id))
 
 
 async def v2_cancel(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     order_id = order_number(exchange, params["order_id"])
+    resting = own_live_order(exchange, principal, order_id)  # before it closes
     committed = await commit(exchange, c.CancelOrder(principal.account_id, order_id))
-    view = own_order(exchange, principal, order_id)
+    view = resting or own_order(exchange, principal, order_id)
     order_uuid = params["order_id"]
     return {
         "order_id": order_uuid, "client_order_id": view.client_order_id or order_uuid,
@@ -308,13 +324,15 @@ async def v2_batch_create(exchange: Exchange, principal: Principal, request: Req
         elif result.reject is not None:
             answers.append({"client_order_id": client_id, "error": reject_body(result.reject, exchange.ids)})
         else:
-            answers.append({**_v2_result(exchange, principal, result.value, result.events, applied_ms), "error": None})
+            entered = client_id if isinstance(client_id, str) else None  # None: the exchange named it
+            answers.append({**_v2_result(exchange, principal, result.value, result.events, applied_ms, entered), "error": None})
     return json_response(201, {"orders": answers})
 
 
 async def v2_batch_cancel(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     targets = _cancel_targets(exchange, json_body(request.body))
     now = exchange.clock.now_ms()
+    resting = {number: own_live_order(exchange, principal, number) for _, number in targets if number is not None}  # before they close
     answers: list[dict[str, Any]] = []
     for (text, number), result in zip(targets, await _batch_cancel(exchange, principal, targets), strict=True):
         if result is None or result.reject is not None:
@@ -323,7 +341,7 @@ async def v2_batch_cancel(exchange: Exchange, principal: Principal, request: Req
             answers.append({"order_id": text, "reduced_by": "0.00", "error": error})
         else:
             assert number is not None
-            view = own_order(exchange, principal, number)
+            view = resting.get(number) or own_order(exchange, principal, number)
             answers.append({"order_id": text, "client_order_id": view.client_order_id or text,
                             "reduced_by": count_fp(reduced_by(result.events, number)), "ts_ms": now, "error": None})
     return {"orders": answers}
