@@ -81,6 +81,37 @@ def test_acknowledged_only_after_commit_and_grouped() -> None:
     asyncio.run(main())
 
 
+def test_a_full_batch_waits_for_the_write_in_flight_without_spinning() -> None:
+    """With the next batch full and more commands queued, the sequencer waits for the write in flight:
+    a loop spinning on the queue would hold the GIL the writer thread needs."""
+    async def main() -> None:
+        store = GatedStore()
+        sequencer, recorder = _sequencer(store, FakeClock(START_MS), batch_max=3)
+        passes = 0
+        apply_pending = sequencer._apply_pending
+
+        def counted(batch: object) -> None:
+            nonlocal passes
+            passes += 1
+            apply_pending(batch)  # type: ignore[arg-type]
+
+        sequencer._apply_pending = counted  # type: ignore[method-assign]
+        store.gate.clear()
+        pending = [sequencer.submit(c.OpenAccount()) for _ in range(10)]
+        await _wait_until(lambda: sequencer.last_seq == 6)  # 1-3 being written, 4-6 waiting in a full batch
+        before = passes
+        await asyncio.sleep(0.05)
+        assert passes - before <= 2, f"{passes - before} passes of the loop while nothing could happen"
+        store.gate.set()
+        results = await asyncio.gather(*pending)
+        assert [r.seq for r in results] == list(range(1, 11))
+        assert store.appended == [(1, 3), (4, 6), (7, 9), (10, 10)]
+        assert recorder.seqs == list(range(1, 11))
+        await sequencer.stop()
+
+    asyncio.run(main())
+
+
 def test_time_driven_commands_come_from_the_clock() -> None:
     async def main() -> None:
         clock = FakeClock(START_MS)

@@ -225,7 +225,7 @@ class Sequencer:
                     in_flight = loop.run_in_executor(self._writer, self._write, writing)
                 if in_flight is None and not ready.entries and self._stopping and not self._queue:
                     return
-                await self._wait(in_flight)
+                await self._wait(in_flight, len(ready.entries) < self.batch_max)
                 if in_flight is not None and in_flight.done():
                     in_flight.result()  # raises if the write failed
                     assert writing is not None
@@ -234,7 +234,14 @@ class Sequencer:
         except Exception as error:  # the journal failed: nothing more can be acknowledged
             self._fail(error, [b for b in (writing, ready) if b is not None])
 
-    async def _wait(self, in_flight: asyncio.Future[None] | None) -> None:
+    async def _wait(self, in_flight: asyncio.Future[None] | None, room: bool) -> None:
+        """Until there is something to do. `room`: the batch being filled can take more commands; when
+        it cannot, only the write in flight makes progress, and waiting for it (rather than spinning
+        on the queue) leaves the GIL to the writer thread."""
+        if not room:
+            assert in_flight is not None  # a full batch with no write in flight is written at once
+            await asyncio.wait([in_flight])
+            return
         if self._queue or (self._stopping and in_flight is None):
             await asyncio.sleep(0)
             return
