@@ -265,7 +265,7 @@ def banner(app: Application) -> str:
         f"predictex is running ({config.environment}) on {base}",
         f"  Kalshi Trade API v2: {base}/trade-api/v2    the seed's API: {base}/v1",
         f"  journal: {app.store.description if app.store else ''}",
-        f"  health: {base}/health    metrics: {base}/metrics",
+        f"  health: {base}/health    metrics: {base}/metrics    OpenAPI: {base}/openapi.json",
     ]
     if app.operator is not None:
         lines += [

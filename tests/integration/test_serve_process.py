@@ -144,7 +144,7 @@ def test_serve_prints_a_banner_answers_health_logs_json_and_exits_0_on_sigterm(t
     assert banner[0] == f"predictex is running (demo) on {base}"
     assert banner[1] == f"  Kalshi Trade API v2: {base}/trade-api/v2    the seed's API: {base}/v1"
     assert banner[2] == f"  journal: sqlite:{tmp_path / 'predictex.db'}"
-    assert banner[3] == f"  health: {base}/health    metrics: {base}/metrics"
+    assert banner[3] == f"  health: {base}/health    metrics: {base}/metrics    OpenAPI: {base}/openapi.json"
     details = json.loads((tmp_path / "operator.json").read_text())
     assert banner[4] == f"  operator account: operator@predictex.local  password: {details['password']}"
     assert banner[5] == f"  operator API key: {details['api_key_id']}  private key: {details['private_key_path']}"
