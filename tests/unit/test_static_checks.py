@@ -80,3 +80,16 @@ def test_the_import_check_sees_a_wrong_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from predictex.gateways.ids import Ids\n    import predictex.core.engine\n")
     assert _imported_parts(module) == {"gateways", "core"}
+
+
+def test_the_readme_starts_with_the_two_set_up_commands() -> None:
+    readme = ROOT / "README.md"
+    if not readme.exists():
+        pytest.skip("needs the source tree")
+    text = readme.read_text(encoding="utf-8")
+    blocks = text.split("```")[1::2]  # the fenced blocks, in order
+    serve, test = (block.strip() for block in blocks[:2])
+    assert serve == "python3 -m venv .venv && .venv/bin/pip install '.[server]' && .venv/bin/predictex serve"
+    assert test == "python3 -m venv .venv && .venv/bin/pip install '.[test]' && .venv/bin/python -m pytest"
+    assert text.index("<!-- test-command -->") < text.index(test)  # the line .ci/run reads
+    assert "## " not in text[: text.index(test)]  # nothing comes before them but the title and a line each
