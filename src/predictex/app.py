@@ -5,6 +5,7 @@ flight, leave a snapshot, close the journal)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import logging
@@ -76,13 +77,14 @@ def build_router(exchange: Exchange) -> Router:
 
     router.add("GET", "/health", health_check)
     router.add("GET", "/metrics", metrics)
-    spec: list[bytes] = []  # built at the first request, when every route is in
+
+    @functools.cache
+    def spec() -> bytes:  # built at the first request, when every route is in
+        return orjson.dumps(openapi.document(router))
 
     def openapi_json(request: Request, params: dict[str, str]) -> Response:
         """This document: every REST route the server answers"""
-        if not spec:
-            spec.append(orjson.dumps(openapi.document(router)))
-        return Response(200, spec[0], [])
+        return Response(200, spec(), [])
 
     router.add("GET", "/openapi.json", openapi_json)
     return router

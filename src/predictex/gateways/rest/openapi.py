@@ -10,23 +10,20 @@ import re
 from typing import Any
 
 from predictex import __version__
+from predictex.accounts.signing import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from predictex.gateways.rest.handlers import SESSION, SIGNED, described, summary_of
+from predictex.server.metrics import surface
 from predictex.server.router import Router
 
-# (path prefix, tag, what the surface is), the longest prefix first
-SURFACES = (
-    ("/predictex/v1/admin", "operator", "Operating the exchange: instruments, results, members and money (operator keys)"),
-    ("/predictex/v1", "members", "Signing up, signing in and API keys"),
-    ("/trade-api/v2", "kalshi-v2", "Kalshi's Trade API v2, as the official SDKs call it"),
-    ("/v1", "seed-v1", "The API as the document predictex was created from describes it"),
-    ("/", "service", "Health and metrics"),
-)
+# each surface (as the metrics name them, so a route's tag is its metrics label) and what it is
+SURFACES = {
+    "kalshi_v2": "Kalshi's Trade API v2, as the official SDKs call it",
+    "seed_v1": "The API as the document predictex was created from describes it",
+    "predictex": "Members (sign-up, keys) and operators (/predictex/v1/admin: instruments, results, money)",
+    "other": "Health, metrics and this document",
+}
 SIGNED_SCHEMES = ("kalshiAccessKey", "kalshiAccessSignature", "kalshiAccessTimestamp")
 _PARAMETER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _tag(pattern: str) -> str:
-    return next(tag for prefix, tag, _ in SURFACES if pattern == prefix or pattern.startswith(prefix.rstrip("/") + "/"))
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -39,7 +36,7 @@ def _operation(method: str, pattern: str, route: Any) -> dict[str, Any]:
     operation: dict[str, Any] = {
         "operationId": f"{method.lower()}_{pattern.strip('/').replace('/', '_').replace('{', '').replace('}', '').replace('-', '_')}",
         "summary": summary,
-        "tags": [_tag(pattern)],
+        "tags": [surface(pattern)],
     }
     names = _PARAMETER.findall(pattern)
     if names:
@@ -47,17 +44,18 @@ def _operation(method: str, pattern: str, route: Any) -> dict[str, Any]:
     if method in ("POST", "PUT", "PATCH"):
         operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}}
     responses: dict[str, Any] = {
-        "200": {"description": "the answer", "content": {"application/json": {"schema": {"type": "object"}}}},
+        "2XX": {"description": "the answer (201 for a create, 204 when there is no body)",
+                "content": {"application/json": {"schema": {"type": "object"}}}},
         "400": _error("malformed JSON, a wrong type or an invalid parameter"),
         "404": _error("no such path, or no such object"),
     }
-    if doc is not None and doc.security:
-        requirements: list[dict[str, list[str]]] = []
-        if SIGNED in doc.security:
-            requirements.append({scheme: [] for scheme in SIGNED_SCHEMES})
-        if SESSION in doc.security:
-            requirements.append({"sessionToken": []})
-        operation["security"] = requirements
+    requirements: list[dict[str, list[str]]] = []
+    if doc is not None and SIGNED in doc.security:
+        requirements.append({scheme: [] for scheme in SIGNED_SCHEMES})
+    if doc is not None and SESSION in doc.security:
+        requirements.append({"sessionToken": []})
+    operation["security"] = requirements  # empty: anyone may call
+    if requirements:
         responses["401"] = _error("missing or bad signature, stale timestamp, unknown key or expired session")
     if doc is not None and doc.scope is not None:
         operation["x-predictex-scope"] = doc.scope
@@ -68,8 +66,6 @@ def _operation(method: str, pattern: str, route: Any) -> dict[str, Any]:
         }
         if doc.admin:
             operation["x-predictex-operator"] = True
-    if doc is None or not doc.security:
-        operation["security"] = []
     if method != "GET":
         responses["503"] = _error("the exchange is busy or not taking orders")
     operation["responses"] = responses
@@ -89,17 +85,19 @@ def document(router: Router) -> dict[str, Any]:
             "description": "An open-source prediction-market exchange for binary event contracts that speaks Kalshi's protocols.",
         },
         "servers": [{"url": "/"}],
-        "tags": [{"name": tag, "description": text} for _, tag, text in SURFACES],
+        "tags": [{"name": tag, "description": text} for tag, text in SURFACES.items()],
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "kalshiAccessKey": {"type": "apiKey", "in": "header", "name": "KALSHI-ACCESS-KEY", "description": "the API key's id"},
+                "kalshiAccessKey": {"type": "apiKey", "in": "header", "name": KEY_HEADER, "description": "the API key's id"},
                 "kalshiAccessSignature": {
-                    "type": "apiKey", "in": "header", "name": "KALSHI-ACCESS-SIGNATURE",
-                    "description": "base64 RSA-PSS (SHA-256) signature of timestamp + method + path",
+                    "type": "apiKey", "in": "header", "name": SIGNATURE_HEADER,
+                    "description": "base64 RSA-PSS (SHA-256) or Ed25519 signature of timestamp + method + path "
+                                   "(Kalshi v2), or of timestamp + method + path + compact JSON body (the seed's form)",
                 },
                 "kalshiAccessTimestamp": {
-                    "type": "apiKey", "in": "header", "name": "KALSHI-ACCESS-TIMESTAMP", "description": "milliseconds since the epoch",
+                    "type": "apiKey", "in": "header", "name": TIMESTAMP_HEADER,
+                    "description": "milliseconds since the epoch (Kalshi v2) or ISO-8601 UTC (the seed's form); within 30 s of the server",
                 },
                 "sessionToken": {"type": "http", "scheme": "bearer", "description": "a session token from POST /trade-api/v2/login"},
             },
