@@ -49,7 +49,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import predictex.core.engine as engine_module
+from loadgen import engine_compiled
 from peers import PEERS, START_MS, Fill, PredictexMatcher, peer_available
 from predictex.core import commands as c
 from predictex.core.snapshot import state_hash
@@ -508,9 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resting-orders", type=int, default=1_000_000, help="orders rested for the memory figure")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    compiled = engine_module.__file__ is not None and engine_module.__file__.endswith(".so")
-    print(f"predictex engine: {'compiled with mypyc' if compiled else 'PURE PYTHON (not compiled): these figures do not count'}"
-          f" ({engine_module.__file__})")
+    compiled = engine_compiled()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; seed {args.seed}, {args.runs} runs per figure (median)")
     report: dict[str, Any] = {"compiled": compiled, "python": sys.version.split()[0], "seed": args.seed, "runs": args.runs}
     report["method"] = {

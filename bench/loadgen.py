@@ -70,6 +70,17 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def engine_compiled() -> bool:
+    """Whether the predictex this interpreter imports (and the servers it starts run) has its engine
+    compiled with mypyc; printed, since figures from the pure-Python engine do not count."""
+    import predictex.core.engine as engine_module
+
+    compiled = (engine_module.__file__ or "").endswith(".so")
+    print(f"predictex engine: {'compiled with mypyc' if compiled else 'PURE PYTHON (not compiled): these figures do not count'}"
+          f" ({engine_module.__file__})")
+    return compiled
+
+
 # --- credentials ------------------------------------------------------------------------------------
 
 
