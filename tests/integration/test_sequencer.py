@@ -22,7 +22,8 @@ START_MS = 1_700_000_000_000
 
 
 class GatedStore(MemoryStore):
-    """A store whose appends wait until the test opens the gate, so a write can be held in flight."""
+    """A store whose appends wait until the test opens the gate, so a write can be held in flight (on
+    the writer thread: sequencers over it are made with inline_writes=False)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -63,7 +64,7 @@ async def _wait_until(condition: object, timeout_s: float = 5.0) -> None:
 def test_acknowledged_only_after_commit_and_grouped() -> None:
     async def main() -> None:
         store = GatedStore()
-        sequencer, recorder = _sequencer(store, FakeClock(START_MS))
+        sequencer, recorder = _sequencer(store, FakeClock(START_MS), inline_writes=False)
         store.gate.clear()
         first = sequencer.submit(c.OpenAccount())
         await _wait_until(lambda: sequencer.last_seq == 1)  # applied, being written
@@ -86,7 +87,7 @@ def test_a_full_batch_waits_for_the_write_in_flight_without_spinning() -> None:
     a loop spinning on the queue would hold the GIL the writer thread needs."""
     async def main() -> None:
         store = GatedStore()
-        sequencer, recorder = _sequencer(store, FakeClock(START_MS), batch_max=3)
+        sequencer, recorder = _sequencer(store, FakeClock(START_MS), batch_max=3, inline_writes=False)
         passes = 0
         apply_pending = sequencer._apply_pending
 
@@ -108,6 +109,56 @@ def test_a_full_batch_waits_for_the_write_in_flight_without_spinning() -> None:
         assert store.appended == [(1, 3), (4, 6), (7, 9), (10, 10)]
         assert recorder.seqs == list(range(1, 11))
         await sequencer.stop()
+
+    asyncio.run(main())
+
+
+class ThreadRecordingStore(MemoryStore):
+    """Records which thread wrote each batch."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writers: list[tuple[int, int, int]] = []  # (first_seq, last_seq, thread id)
+
+    def append(self, batch: StoredBatch, writes: list[TableWrite]) -> None:
+        super().append(batch, writes)
+        self.writers.append((batch.first_seq, batch.last_seq, threading.get_ident()))
+
+
+def test_commands_one_at_a_time_are_written_on_the_loop_and_bursts_on_the_writer_thread() -> None:
+    """A lone command has nothing to overlap its write with, so it skips the thread hand-offs; a burst
+    goes to the writer thread, so the loop applies the next commands while the batch is written."""
+    async def main() -> None:
+        store = ThreadRecordingStore()
+        sequencer, recorder = _sequencer(store, FakeClock(START_MS))
+        loop_thread = threading.get_ident()
+        for _ in range(3):
+            await sequencer.execute(c.OpenAccount())
+        assert [(first, last) for first, last, _ in store.writers] == [(1, 1), (2, 2), (3, 3)]
+        assert {thread for _, _, thread in store.writers} == {loop_thread}
+        burst = await asyncio.gather(*[sequencer.submit(c.OpenAccount()) for _ in range(20)])
+        assert [r.seq for r in burst] == list(range(4, 24))
+        written = store.writers[3:]
+        assert written[0][:2] == (4, 23) and written[0][2] != loop_thread  # one batch, off the loop
+        assert sequencer.batches_written_inline == 3
+        # after a burst, the next lone command still goes to the writer thread (something may have
+        # arrived during that write); the one after it is written on the loop again
+        await sequencer.execute(c.OpenAccount())
+        await sequencer.execute(c.OpenAccount())
+        assert [thread == loop_thread for _, _, thread in store.writers[4:]] == [False, True]
+        assert recorder.seqs == list(range(1, 26))
+        await sequencer.stop(snapshot=False)
+
+    asyncio.run(main())
+
+
+def test_inline_writes_can_be_turned_off() -> None:
+    async def main() -> None:
+        store = ThreadRecordingStore()
+        sequencer, _ = _sequencer(store, FakeClock(START_MS), inline_writes=False)
+        await sequencer.execute(c.OpenAccount())
+        assert store.writers[0][2] != threading.get_ident() and sequencer.batches_written_inline == 0
+        await sequencer.stop(snapshot=False)
 
     asyncio.run(main())
 
@@ -169,7 +220,7 @@ def test_a_failed_write_is_never_acknowledged_and_stops_the_sequencer(fault: str
 def test_stop_finishes_what_was_accepted_and_refuses_the_rest() -> None:
     async def main() -> None:
         store = GatedStore()
-        sequencer, _ = _sequencer(store, FakeClock(START_MS))
+        sequencer, _ = _sequencer(store, FakeClock(START_MS), inline_writes=False)
         store.gate.clear()
         accepted = [sequencer.submit(c.OpenAccount()) for _ in range(10)]
         stopping = asyncio.ensure_future(sequencer.stop())

@@ -323,6 +323,7 @@ async def _step(life: _Life, tally: _Tally) -> None:
     if sequencer.batch_max >= 2 and rng.random() < PIPELINED_SHARE:
         tally.pipelined_steps += 1
         size_max = min(WAVE_MAX, sequencer.batch_max - 1)  # room for a Tick: each wave is one batch
+        inline_writes, sequencer.inline_writes = sequencer.inline_writes, False  # the gate holds a write in flight
         life.store.gate.clear()
         try:
             pending = _submit_wave(life, _wave(life, size_max), tally)
@@ -331,6 +332,7 @@ async def _step(life: _Life, tally: _Tally) -> None:
             await _until_applied(sequencer)
         finally:
             life.store.gate.set()
+            sequencer.inline_writes = inline_writes
     else:
         pending = _submit_wave(life, _wave(life, WAVE_MAX), tally)
     await _collect(life, pending, tally)
@@ -346,7 +348,7 @@ def _start(inner: JournalStore, recovery: Recovery, rng: random.Random, now_ms: 
     sequencer = Sequencer(
         recovery.engine, journal, clock, last_seq=recovery.last_seq, last_time_ms=recovery.last_time_ms,
         projector=readmodel, listeners=[readmodel, progress], batch_max=rng.choice(BATCH_MAX_CHOICES),
-        snapshot_every=rng.choice(SNAPSHOT_EVERY_CHOICES), on_failure=progress.failed,
+        snapshot_every=rng.choice(SNAPSHOT_EVERY_CHOICES), on_failure=progress.failed, inline_writes=rng.random() < 0.5,
     )
     store.arm_at(recovery.last_seq + rng.randint(1, LIFE_COMMANDS_MAX), fault, rng.randint(1, 99))
     sequencer.start()
