@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import predictex.core.engine as engine_module
+from loadgen import engine_compiled
 from predictex.core import commands as c
 from predictex.core.codec import encode_command, encode_event
 from predictex.core.engine import Engine
@@ -396,7 +396,7 @@ class Built:
     events: int = 0
     seconds: float = 0.0
     snapshots: list[int] = field(default_factory=list)
-    final_snapshot: tuple[int, dict[str, Any], str] = (0, {}, "")  # what a clean stop at the end would save
+    final_snapshot: tuple[int, dict[str, Any]] = (0, {})  # what a clean stop at the end would save
 
 
 def _stream(client: Client, now_ms: int) -> Iterator[c.Command]:
@@ -437,11 +437,11 @@ def build_journal(store: JournalStore, commands: int, seed: int) -> Built:
                 journal.append(pending, [])
                 pending = []
             if seq in snapshot_points:
-                journal.save_snapshot(seq, *Journal.capture(engine))
+                journal.save_snapshot(seq, Journal.capture(engine))
                 built.snapshots.append(seq)
             if seq == commands:
                 break
-        built.final_snapshot = (commands, *Journal.capture(engine))
+        built.final_snapshot = (commands, Journal.capture(engine))
     finally:
         gc.enable()
     store.set_meta("history_seq", str(commands))
@@ -649,9 +649,7 @@ def _goals(report: dict[str, Any]) -> dict[str, bool]:
 
 
 def _header(args: argparse.Namespace) -> dict[str, Any]:
-    compiled = (engine_module.__file__ or "").endswith(".so")
-    print(f"predictex engine: {'compiled with mypyc' if compiled else 'PURE PYTHON (not compiled): these figures do not count'}"
-          f" ({engine_module.__file__})")
+    compiled = engine_compiled()
     load = os.getloadavg()[0]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.2f} at start; "
           f"{args.runs} runs per figure (median); seed {args.seed}")

@@ -12,7 +12,7 @@ from harness import START_MS, Harness
 from predictex.core import commands as c
 from predictex.core.codec import CodecError, decode_command, decode_event, encode_command, encode_event
 from predictex.core.engine import Engine, Outcome
-from predictex.core.snapshot import restore_snapshot, state_hash, take_snapshot
+from predictex.core.snapshot import canonical_json, restore_snapshot, snapshot_hash, state_hash, take_snapshot
 
 
 class Recording(Harness):
@@ -103,3 +103,21 @@ def test_time_never_runs_backwards(exchange: Harness) -> None:
     exchange.advance(1000)
     exchange.apply(c.Tick(), START_MS)
     assert exchange.engine.now_ms == START_MS + 1000
+
+
+@pytest.mark.parametrize("value", [
+    "plain", "".join(chr(code) for code in range(128)), "caf\u00e9 \u2265 3.5%", "\U0001f600", "",
+    -(1 << 63), (1 << 63) - 1, 1 << 64, True, None, [1, [2, []]], {"k": {"nested": [0]}},
+])
+def test_the_canonical_json_is_the_standard_librarys_whatever_encoder_writes_it(value: Any) -> None:
+    """State hashes stored with snapshots must not depend on which encoder wrote them: the fast path
+    (orjson, for ASCII output) and the standard library write the same bytes, and anything orjson
+    would write differently (non-ASCII text, integers beyond 64 bits) goes the standard library's way."""
+    data = {"format": 1, "value": value, "list": [value, "x"]}
+    assert canonical_json(data) == json.dumps(data, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def test_the_state_hash_is_the_hash_of_the_snapshots_canonical_json() -> None:
+    exchange = Harness()
+    _session(exchange)
+    assert state_hash(exchange.engine) == snapshot_hash(canonical_json(take_snapshot(exchange.engine)))

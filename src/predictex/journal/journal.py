@@ -19,7 +19,7 @@ import orjson
 
 from predictex.core.codec import decode_command, encode_events
 from predictex.core.engine import Engine
-from predictex.core.snapshot import restore_snapshot, state_hash, take_snapshot
+from predictex.core.snapshot import canonical_json, restore_snapshot, snapshot_hash, state_hash, take_snapshot
 from predictex.journal.base import JournalStore, StoredBatch, StoredSnapshot, TableWrite
 from predictex.journal.records import JournalDamaged, JournalError, Record, TornBatch, decode_batch, encode_batch
 
@@ -76,15 +76,18 @@ class Journal:
         batch = StoredBatch(records[0].seq, records[-1].seq, len(records), encode_batch(records))
         self.store.append(batch, writes)
 
-    def save_snapshot(self, seq: int, snapshot: dict[str, Any], hash_hex: str) -> None:
-        data = zlib.compress(orjson.dumps(snapshot), 1)
-        self.store.save_snapshot(StoredSnapshot(seq, data, hash_hex), SNAPSHOTS_KEPT)
+    def save_snapshot(self, seq: int, snapshot: dict[str, Any]) -> None:
+        """Store a snapshot taken by `capture` with its state hash. The snapshot is plain data of its own,
+        so this (encoding, hashing, compressing: most of the cost) can run on another thread while the
+        engine moves on."""
+        canonical = canonical_json(snapshot)
+        data = zlib.compress(canonical, 1)
+        self.store.save_snapshot(StoredSnapshot(seq, data, snapshot_hash(canonical)), SNAPSHOTS_KEPT)
 
     @staticmethod
-    def capture(engine: Engine) -> tuple[dict[str, Any], str]:
-        """The engine's snapshot and state hash, taken between commands."""
-        snapshot = take_snapshot(engine)
-        return snapshot, state_hash(engine)
+    def capture(engine: Engine) -> dict[str, Any]:
+        """The engine's snapshot, taken between commands (on the thread that applies them)."""
+        return take_snapshot(engine)
 
     # --- reading --------------------------------------------------------------------------------
 
