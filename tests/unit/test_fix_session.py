@@ -16,8 +16,8 @@ from predictex.gateways.fix.session import (
     LoggedOn,
     LogonGrant,
     LogonRequest,
-    MemorySeqStore,
     Send,
+    SeqStore,
     Session,
     SessionConfig,
     utc_timestamp,
@@ -52,7 +52,7 @@ class Peer:
 
 
 class Harness:
-    def __init__(self, retransmits: bool = True, must_reset: bool = False, store: MemorySeqStore | None = None) -> None:
+    def __init__(self, retransmits: bool = True, must_reset: bool = False, store: SeqStore | None = None) -> None:
         self.store = store or StoredSeqs()
         self.requests: list[LogonRequest] = []
         self.refuse = ""
@@ -73,20 +73,25 @@ class Harness:
         return self
 
 
-class StoredSeqs(MemorySeqStore):
-    """A SeqStore that keeps application messages (as a durable store would)."""
+class StoredSeqs:
+    """A SeqStore that keeps application messages (as a durable store would). Not a subclass of
+    MemorySeqStore: the session module is compiled, and compiled classes take no Python subclasses."""
 
     def __init__(self) -> None:
-        super().__init__()
+        self.next_in = 1
+        self.next_out = 1
         self.kept: dict[int, bytes] = {}
 
     def sent(self, seq: int, data: bytes | None) -> None:
-        super().sent(seq, data)
+        self.next_out = seq + 1
         if data is not None:
             self.kept[seq] = data
 
+    def received(self, next_in: int) -> None:
+        self.next_in = next_in
+
     def reset(self) -> None:
-        super().reset()
+        self.next_in = self.next_out = 1
         self.kept.clear()
 
     def messages(self, begin: int, end: int) -> list[tuple[int, bytes]]:
