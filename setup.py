@@ -1,5 +1,6 @@
-"""Build hook: the engine (predictex.core), the journal's record framing and the read model's event
-projections (the code on the sequencer's path for every command) are plain, strictly typed Python,
+"""Build hook: the engine (predictex.core), the journal's record framing, the read model's event
+projections (the code on the sequencer's path for every command) and the FIX wire layer (framing,
+validation, session, requests and reports) are plain, strictly typed Python,
 compiled with mypyc when mypyc is available (it is a build requirement), which makes them several times
 faster. Set
 PREDICTEX_PURE=1 to skip compilation. An editable install never compiles: extension modules built in
