@@ -193,6 +193,63 @@ def test_retransmitting_session_keeps_sequence_numbers_across_reconnects_and_res
         fix.wait_closed()
 
 
+def _until_away(server: RunningServer, account: int) -> None:
+    """Until the gateway has seen the connection go (the peer's close reaches it asynchronously)."""
+    deadline = time.monotonic() + 10
+    while not server.on_loop(lambda: account in server.app.fix.gateway.offline_sessions):
+        assert time.monotonic() < deadline, "the gateway did not see the disconnect"
+        time.sleep(0.02)
+
+
+def test_reports_made_while_a_retransmitting_session_is_away_come_back_by_resend(server: RunningServer) -> None:
+    """A fill or cancel of an RT session's order while its connection is gone is numbered and stored:
+    the next logon shows the gap, and the ResendRequest brings the reports (PossDupFlag=Y)."""
+    who = member(server)
+    auth = kalshi_v2(who.credentials)
+    fix = client(server, who, Kind.ORDER_ENTRY_RT)
+    fix.logon(reset=True)
+    fix.send("D", new_order("away-1", DEMO_TICKER, "1", 12, 2))
+    fix.send("D", new_order("away-2", DEMO_TICKER, "1", 13, 1))
+    first, second = report(fix, "away-1", "0"), report(fix, "away-2", "0")
+    next_out = fix.next_out
+    fix.close()
+    _until_away(server, server.account_of(who))
+    for order in (first, second):
+        reply = server.request("DELETE", f"{V2}/portfolio/orders/{order[37]}", auth=auth)
+        assert reply.status == 200, reply
+    again = client(server, who, Kind.ORDER_ENTRY_RT)
+    again.next_out = next_out
+    assert again.logon(reset=False).seq == second.seq + 3  # two reports were numbered while away
+    again.send("2", [(7, second.seq + 1), (16, 0)])
+    resent = [again.wait(lambda m: m.msg_type == "8" and m.get(43) == "Y") for _ in range(2)]
+    assert [(m.seq, m[11], m[150], m[39]) for m in resent] == [(second.seq + 1, "away-1", "4", "4"), (second.seq + 2, "away-2", "4", "4")]
+    assert server.on_loop(lambda: server.account_of(who) not in server.app.fix.gateway.offline_sessions)
+    # back online: reports are sent, not kept
+    again.send("D", new_order("back-1", DEMO_TICKER, "1", 14, 1))
+    assert report(again, "back-1", "0").seq == second.seq + 4
+    again.close()
+
+
+def test_a_session_that_skips_pending_reports_keeps_nothing_while_away(server: RunningServer) -> None:
+    who = member(server)
+    auth = kalshi_v2(who.credentials)
+    fix = client(server, who, Kind.ORDER_ENTRY_RT)
+    fix.logon(reset=True, extra=[(21011, "Y")])
+    fix.send("D", new_order("skip-1", DEMO_TICKER, "1", 12, 1))
+    placed = report(fix, "skip-1", "0")
+    next_out = fix.next_out
+    fix.close()
+    deadline = time.monotonic() + 10
+    while server.on_loop(lambda: who.credentials.key_id in server.app.fix.gateway.sessions):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert server.request("DELETE", f"{V2}/portfolio/orders/{placed[37]}", auth=auth).status == 200
+    again = client(server, who, Kind.ORDER_ENTRY_RT)
+    again.next_out = next_out
+    assert again.logon(reset=False).seq == placed.seq + 1  # no gap
+    again.close()
+
+
 def test_sequence_number_too_low_after_reconnect_is_logged_out(server: RunningServer) -> None:
     who = member(server)
     with client(server, who, Kind.ORDER_ENTRY_RT) as fix:

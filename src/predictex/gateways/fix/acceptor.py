@@ -134,6 +134,11 @@ class Connection(asyncio.Protocol):
     def send_report(self, report: ExecReport) -> None:
         self.send(t.EXECUTION_REPORT, render(report, self.use_dollars))
 
+    def keep_report(self, report: ExecReport) -> bool:
+        """An ExecutionReport for this retransmitting session after its connection has gone: numbered
+        and stored for the peer's resend after it logs on again."""
+        return self.session.keep(t.EXECUTION_REPORT, render(report, self.use_dollars), now_ms())
+
     def send_logout(self, text: str) -> None:
         self._handle(self.session.logout(text, now_ms()))
 

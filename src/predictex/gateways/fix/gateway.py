@@ -7,6 +7,13 @@ from the read model at logon, then kept by the events), so a REST cancel or a fi
 order produces the same ExecutionReport as one placed over FIX. Commands sent from FIX are
 remembered until their batch commits, so a refusal is answered on the session that asked, in the
 form that request needs (a rejected ExecutionReport, an OrderCancelReject, a mass-cancel report).
+
+A retransmitting order-entry session (KalshiRT) whose connection has gone goes on getting its
+ExecutionReports, numbered and stored but not sent, until its key logs on again or 24 hours pass
+(Kalshi's default MessageRetentionPeriod): the next logon's sequence number shows the gap and the
+peer's ResendRequest brings them, as PossDupFlag=Y. A session that logged on with
+SkipPendingExecReports=Y keeps nothing. This lasts for the life of the process: reports of what
+happens after a restart, before the key logs on again, are not kept.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("predictex.fix")
 
 EXECUTION_COLUMNS = ("account_id", "exec_seq", "exec_index", "time_ms", "data")
+OFFLINE_RETENTION_MS = 24 * 3600 * 1000  # Kalshi's default MessageRetentionPeriod (20200): 24 hours
 
 
 class Principal:
@@ -106,6 +114,9 @@ class FixGateway:
         self.writer = writer
         self.sessions: dict[str, Connection] = {}  # by API key: one session per key
         self.order_sessions: dict[int, list[Connection]] = {}  # by account
+        # retransmitting sessions whose connection has gone, by account: their ExecutionReports are
+        # numbered and stored until the key logs on again (or OFFLINE_RETENTION_MS passes)
+        self.offline_sessions: dict[int, list[tuple[Connection, int]]] = {}
         self.drop_copy_sessions: dict[int, list[Connection]] = {}
         self.tracked: dict[int, AccountOrders] = {}
         self.drop_copy_accounts: set[int] = {int(row[0]) for row in exchange.store.query("SELECT account_id FROM fix_drop_copy_accounts")}
@@ -141,6 +152,7 @@ class FixGateway:
         self.sessions[principal.key_id] = connection
         account = principal.account_id
         if connection.kind in (Kind.ORDER_ENTRY, Kind.ORDER_ENTRY_RT):
+            self._forget_offline(account, lambda old, _: old.principal is not None and old.principal.key_id == principal.key_id)
             self.order_sessions.setdefault(account, []).append(connection)
             self._track(account)
         elif connection.kind is Kind.DROP_COPY:
@@ -166,7 +178,10 @@ class FixGateway:
                 if not found:
                     del table[account]
                 if table is self.order_sessions:
-                    self._untrack(account)
+                    if self._keeps_reports_offline(connection):
+                        self.offline_sessions.setdefault(account, []).append((connection, connection.now_ms()))
+                    else:
+                        self._untrack(account)
         if connection.flags.get(t.CANCEL_ORDERS_ON_DISCONNECT) and connection.placed:
             self._cancel_on_disconnect(account, sorted(connection.placed))
 
@@ -177,6 +192,36 @@ class FixGateway:
             log.error("could not cancel %d orders of account %d on disconnect: %s", len(order_ids), account, error)
             return
         future.add_done_callback(_ignore)
+
+    @staticmethod
+    def _keeps_reports_offline(connection: Connection) -> bool:
+        """A retransmitting order-entry session that did not ask to skip pending reports (a listener
+        session must) gets the reports of its connection-less time by resend."""
+        return connection.kind is Kind.ORDER_ENTRY_RT and not connection.flags.get(t.SKIP_PENDING_EXEC_REPORTS)
+
+    def _keep_offline(self, account: int, report: ExecReport, time_ms: int) -> bool:
+        """Number and store the report for the account's connection-less retransmitting sessions,
+        forgetting those gone for longer than OFFLINE_RETENTION_MS."""
+        self._forget_offline(account, lambda _, since_ms: time_ms - since_ms > OFFLINE_RETENTION_MS)
+        kept = False
+        for connection, _ in self.offline_sessions.get(account, ()):
+            kept |= connection.keep_report(report)
+        return kept
+
+    def _forget_offline(self, account: int, which: Callable[[Connection, int], bool]) -> None:
+        kept = self.offline_sessions.get(account)
+        if not kept:
+            return
+        remaining = []
+        for connection, since_ms in kept:
+            if which(connection, since_ms):
+                self._untrack(account)
+            else:
+                remaining.append((connection, since_ms))
+        if remaining:
+            self.offline_sessions[account] = remaining
+        else:
+            del self.offline_sessions[account]
 
     def _track(self, account: int) -> None:
         book = self.tracked.get(account)
@@ -361,6 +406,7 @@ class FixGateway:
     def _send(self, account: int, report: ExecReport, entry: Entry, index: int) -> bool:
         for connection in self.order_sessions.get(account, ()):
             connection.send_report(report)
+        stored = account in self.offline_sessions and self._keep_offline(account, report, entry.time_ms)
         for connection in self.drop_copy_sessions.get(account, ()):
             connection.send_report(report)
         if account in self.drop_copy_accounts:
@@ -368,7 +414,7 @@ class FixGateway:
                                             [(account, entry.seq, index, entry.time_ms, orjson.dumps(report.values()).decode())],
                                             key=("account_id", "exec_seq", "exec_index")))
             return True
-        return False
+        return stored
 
 
 _HANDLERS: dict[type, Callable[[FixGateway, Any, Entry, int, Answer | None], bool]] = {

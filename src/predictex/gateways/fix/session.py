@@ -314,6 +314,18 @@ class Session:
             self._emit(msg_type, body, now_ms, keep=True)
         return out
 
+    def keep(self, msg_type: bytes, body: bytes, now_ms: int) -> bool:
+        """An application message for a retransmitting session whose connection has gone: numbered and
+        stored, nothing sent, so that the peer's next logon shows the gap and its ResendRequest brings
+        the message (PossDupFlag=Y). False (nothing kept) unless the session retransmits, logged on
+        and has closed."""
+        if self.state != CLOSED or not self.config.retransmits or self.grant is None:
+            return False
+        self._out = []
+        self._emit(msg_type, body, now_ms, keep=True)
+        self._out = []
+        return True
+
     def logout(self, text: str, now_ms: int) -> list[Event]:
         out = self._out = []
         if self.state == ACTIVE:
