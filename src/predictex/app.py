@@ -106,6 +106,14 @@ def health(exchange: Exchange) -> Response:
     return json_response(503 if failed else 200, body)
 
 
+def collect_less_often() -> None:
+    """Most of what the exchange allocates lives long (resting orders, accounts, history caches): with
+    the default young-generation threshold (700) those objects are scanned over and over on their way
+    to the old generation, and order entry slowed from 20,000 to 8,000 orders/s as 100,000 orders came
+    to rest (bench/fix.py). Collecting young objects less often keeps it flat."""
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 class Application:
     def __init__(self, config: Config, clock: Clock | None = None) -> None:
         self.config = config
@@ -151,11 +159,7 @@ class Application:
         await self._first_start()
         gc.collect()
         gc.freeze()  # everything loaded so far lives long: keep it out of the collector's scans
-        # Most of what the exchange allocates lives long (resting orders, accounts, history caches):
-        # with the default young-generation threshold (700) those objects are scanned over and over
-        # on their way to the old generation, and order entry slowed from 20,000 to 8,000 orders/s as
-        # 100,000 orders came to rest (bench/fix.py). Collecting young objects less often keeps it flat.
-        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+        collect_less_often()
         router = self.router = build_router(self.exchange)
         self.ws = WebSocketGateway(self.exchange)
         self.http = HttpServer(self._timed(router), upgrade_handler=self.ws.upgrade)

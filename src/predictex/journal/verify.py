@@ -16,7 +16,7 @@ import orjson
 from predictex.core.engine import Engine
 from predictex.core.invariants import check_invariants
 from predictex.core.snapshot import state_hash
-from predictex.journal.journal import Journal, replay
+from predictex.journal.journal import Journal, collection_paused, replay
 from predictex.journal.records import JournalError
 
 INVARIANT_CHECK_EVERY = 10_000
@@ -33,6 +33,11 @@ class Verification:
 
 
 def verify(journal: Journal, progress: IO[str] | None = None) -> Verification:
+    with collection_paused():
+        return _verify(journal, progress)
+
+
+def _verify(journal: Journal, progress: IO[str] | None) -> Verification:
     started = time.perf_counter()
     result = Verification()
     engine = Engine()
@@ -43,7 +48,7 @@ def verify(journal: Journal, progress: IO[str] | None = None) -> Verification:
             raise JournalError(f"sequence {expected} is missing (next stored is {record.seq})")
         replay(engine, record)
         result.commands += 1
-        result.events += len(record.events)
+        result.events += record.event_count
         result.last_seq = record.seq
         expected += 1
         if record.seq in snapshots:
