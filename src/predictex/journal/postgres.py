@@ -72,9 +72,9 @@ class PostgresStore(SqlStore):
         connection = self._reader()
         with connection.transaction(), connection.cursor(name="journal_scan") as cursor:
             cursor.itersize = 200
-            cursor.execute(
+            cursor.execute(  # binary: the batches come as they are stored, not hex-encoded and decoded again
                 "SELECT first_seq, last_seq, record_count, data FROM journal_batches WHERE last_seq > %s ORDER BY first_seq",
-                (after_seq,),
+                (after_seq,), binary=True,
             )
             for first_seq, last_seq, count, data in cursor:
                 yield StoredBatch(first_seq, last_seq, count, bytes(data))
