@@ -11,6 +11,7 @@ faster, so it is used (where installed) whenever its output is printable ASCII.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from collections import deque
 from collections.abc import Callable
@@ -22,11 +23,18 @@ from predictex.core.ledger import Account, AccountMarket, Withdrawal, fill_prior
 from predictex.core.orders import Order
 from predictex.core.trading import OrderGroup, RecentIds
 
-_fast_dumps: Callable[[Any], bytes] | None
-try:
-    from orjson import dumps as _fast_dumps
-except ImportError:  # the engine alone needs no third-party package
-    _fast_dumps = None
+
+def _orjson_dumps() -> Callable[[Any], bytes] | None:
+    """orjson's encoder where it is installed (the engine alone needs no third-party package)."""
+    try:
+        module = importlib.import_module("orjson")
+    except ImportError:
+        return None
+    dumps: Callable[[Any], bytes] = module.dumps
+    return dumps
+
+
+_fast_dumps = _orjson_dumps()
 
 SNAPSHOT_FORMAT = 1
 
