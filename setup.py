@@ -1,6 +1,7 @@
 """Build hook: the engine (predictex.core), the journal's record framing, the read model's event
-projections (the code on the sequencer's path for every command) and the FIX wire layer (framing,
-validation, session, requests and reports) are plain, strictly typed Python,
+projections (the code on the sequencer's path for every command), the HTTP server, router, request
+signing, rate limits and v2 order requests, and the FIX wire layer (framing, validation, session,
+requests and reports) are plain, strictly typed Python,
 compiled with mypyc when mypyc is available (it is a build requirement), which makes them several times
 faster. Set
 PREDICTEX_PURE=1 to skip compilation. An editable install never compiles: extension modules built in
@@ -12,6 +13,8 @@ import sys
 from setuptools import setup
 
 COMPILED_MODULES = [
+    "src/predictex/accounts/limits.py",
+    "src/predictex/accounts/signing.py",
     "src/predictex/core/book.py",
     "src/predictex/core/codec.py",
     "src/predictex/core/invariants.py",
@@ -32,12 +35,16 @@ COMPILED_MODULES = [
     "src/predictex/core/timers.py",
     "src/predictex/core/trading.py",
     "src/predictex/core/units.py",
+    "src/predictex/gateways/rest/kalshi_v2/order_requests.py",
+    "src/predictex/gateways/rest/kalshi_v2/trading_shapes.py",
     "src/predictex/gateways/fix/codec.py",
     "src/predictex/gateways/fix/dictionary.py",
     "src/predictex/gateways/fix/reports.py",
     "src/predictex/gateways/fix/requests.py",
     "src/predictex/gateways/fix/session.py",
     "src/predictex/journal/records.py",
+    "src/predictex/server/http.py",
+    "src/predictex/server/router.py",
     "src/predictex/readmodel/depth.py",
     "src/predictex/readmodel/history.py",
     "src/predictex/readmodel/live.py",

@@ -889,7 +889,8 @@ class HttpServer:
         self._server = await loop.create_server(
             lambda: HttpProtocol(self), host, port, reuse_port=reuse_port or None, backlog=backlog
         )
-        self._port = int(self._server.sockets[0].getsockname()[1])
+        sockets = cast(Any, self._server).sockets  # a list under uvloop, a tuple under asyncio (typeshed: a tuple)
+        self._port = int(sockets[0].getsockname()[1])
         self._sweeper = loop.create_task(self._sweep())
 
     async def stop(self, grace_s: float = 10.0) -> None:
