@@ -228,6 +228,17 @@ class Member:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop, as `predictex serve` runs (compiled code checks the types of what the loop hands it,
+    and uvloop's objects differ from asyncio's), or asyncio's loop where uvloop is not installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
 class RunningServer(HttpClient):
     """An `Application` serving on its own thread and event loop."""
 
@@ -235,7 +246,7 @@ class RunningServer(HttpClient):
         self.config = config
         self.data_dir = config.data_dir
         self.app = Application(config)
-        self.loop = asyncio.new_event_loop()
+        self.loop = _new_event_loop()
         self._started = threading.Event()
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._serve, name="predictex-test-server", daemon=True)

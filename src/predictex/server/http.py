@@ -855,6 +855,13 @@ class HttpProtocol(asyncio.Protocol):
 # The server
 
 
+def listening_port(server: asyncio.AbstractServer) -> int:
+    """The port a server listens on. Its sockets are a list under uvloop and a tuple under asyncio
+    (typeshed says tuple, which compiled code would check): read through Any."""
+    sockets = cast(Any, server).sockets
+    return int(sockets[0].getsockname()[1])
+
+
 class HttpServer:
     """Listens on one address and serves `handler`; see the module docstring for its guarantees."""
 
@@ -889,8 +896,7 @@ class HttpServer:
         self._server = await loop.create_server(
             lambda: HttpProtocol(self), host, port, reuse_port=reuse_port or None, backlog=backlog
         )
-        sockets = cast(Any, self._server).sockets  # a list under uvloop, a tuple under asyncio (typeshed: a tuple)
-        self._port = int(sockets[0].getsockname()[1])
+        self._port = listening_port(self._server)
         self._sweeper = loop.create_task(self._sweep())
 
     async def stop(self, grace_s: float = 10.0) -> None:

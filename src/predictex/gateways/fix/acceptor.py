@@ -19,6 +19,7 @@ from predictex.gateways.fix.gateway import FixGateway, Principal
 from predictex.gateways.fix.kinds import SUPPORTED, Kind, session_config
 from predictex.gateways.fix.reports import ExecReport, render
 from predictex.gateways.fix.session import Close, Deliver, LoggedOn, LogonRequest, Send, Session
+from predictex.server.http import listening_port
 
 log = logging.getLogger("predictex.fix")
 
@@ -219,7 +220,7 @@ class FixAcceptor:
             log.info("FIX %s listening on %s:%d%s", kind.value, host, self.port(kind), " (TLS)" if tls else "")
 
     def port(self, kind: Kind) -> int:
-        return int(self.servers[kind].sockets[0].getsockname()[1])
+        return listening_port(self.servers[kind])
 
     async def stop(self) -> None:
         """Stop listening, log every session out, and close the sockets once the store is durable."""
