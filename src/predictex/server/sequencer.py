@@ -360,13 +360,13 @@ class Sequencer:
             self.on_failure(error)
 
 
-
 def _encoded(command: Command) -> bytes:
     """The command as the journal stores it; refused here, before it is queued, if it cannot be."""
     try:
-        return dumps(encode_command(command))
+        encoded: bytes = dumps(encode_command(command))
     except (TypeError, ValueError) as error:  # orjson refuses integers beyond 64 bits
         raise UnjournalableCommand(f"{_out_of_range(command) or 'a value'} is out of range") from error
+    return encoded
 
 
 def _out_of_range(command: Any) -> str | None:
