@@ -35,7 +35,8 @@ KINDS = ("raw-httptools", "predictex", "predictex-router", "uvicorn")
 
 
 def _serve_predictex(port: int, routed: bool) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    if importlib.util.find_spec("predictex") is None:  # the installed (compiled) build first; the sources otherwise
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from predictex.server.http import HttpServer, Request, Response, json_response, use_uvloop
     from predictex.server.router import Router
 
