@@ -48,6 +48,7 @@ COMPILED_MODULES = [
     "src/predictex/journal/records.py",
     "src/predictex/server/http.py",
     "src/predictex/server/router.py",
+    "src/predictex/server/sequencer.py",
     "src/predictex/readmodel/depth.py",
     "src/predictex/readmodel/history.py",
     "src/predictex/readmodel/live.py",

@@ -39,28 +39,15 @@ from predictex.journal.base import TableWrite
 from predictex.journal.journal import Journal
 from predictex.journal.records import Record
 from predictex.server.clock import Clock
+from predictex.server.sequencer_errors import SequencerBusy, SequencerFailed, SequencerStopped, UnjournalableCommand
+
+__all__ = ["Committed", "Entry", "Listener", "Projector", "Sequencer", "SequencerBusy", "SequencerFailed", "SequencerStopped",
+           "UnjournalableCommand"]
 
 log = logging.getLogger("predictex.sequencer")
 
 _TICK = Tick()
 _TICK_JSON = dumps(encode_command(_TICK))
-
-
-class SequencerStopped(RuntimeError):
-    """The sequencer is not taking commands (stopping, stopped, or failed)."""
-
-
-class SequencerFailed(SequencerStopped):
-    """The journal failed: the command may or may not be durable, and was not acknowledged."""
-
-
-class SequencerBusy(RuntimeError):
-    """Too many commands are waiting; try again shortly."""
-
-
-class UnjournalableCommand(ValueError):
-    """The command holds a value the journal cannot store (an integer beyond 64 bits): it is refused
-    before the engine sees it, and nothing changes."""
 
 
 class Entry:
