@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
 import select
@@ -40,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loadgen import engine_compiled
+from loadgen import engine_compiled, sources_unless_installed
 
 TICKER = "INXCHI-25JAN31-T69.5"
 
@@ -245,11 +244,8 @@ def main() -> None:
 
 
 def _server_environment() -> dict[str, str]:
-    """The installed predictex (compiled, where it was built so) when there is one; the source tree only
-    when predictex is not installed. A PYTHONPATH to src/ would shadow a compiled install."""
-    if importlib.util.find_spec("predictex") is not None:
-        return dict(os.environ)
-    return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    sources = sources_unless_installed()
+    return dict(os.environ) if sources is None else {**os.environ, "PYTHONPATH": sources}
 
 
 def run(details: dict[str, Any], arguments: argparse.Namespace) -> dict[str, Any]:

@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 PATH = "/trade-api/v2/markets/KXBENCH-25/orderbook"
@@ -35,8 +34,11 @@ KINDS = ("raw-httptools", "predictex", "predictex-router", "uvicorn")
 
 
 def _serve_predictex(port: int, routed: bool) -> None:
-    if importlib.util.find_spec("predictex") is None:  # the installed (compiled) build first; the sources otherwise
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from loadgen import sources_unless_installed
+
+    sources = sources_unless_installed()
+    if sources is not None:
+        sys.path.insert(0, sources)
     from predictex.server.http import HttpServer, Request, Response, json_response, use_uvloop
     from predictex.server.router import Router
 

@@ -16,10 +16,12 @@ intended send time, so a stall is charged to every request it delays.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import contextlib
 import http.client
+import importlib.util
 import json
 import os
 import re
@@ -68,6 +70,23 @@ def median(values: list[float]) -> float:
 
 def load_average() -> float:
     return os.getloadavg()[0]
+
+
+def sources_unless_installed() -> str | None:
+    """The source tree to import predictex from, or None when predictex is installed: the installed
+    build is the one to measure (compiled, where it was built so), and a path to src/ ahead of it
+    would shadow it with plain Python."""
+    if importlib.util.find_spec("predictex") is not None:
+        return None
+    return str(Path(__file__).resolve().parents[1] / "src")
+
+
+def add_wrk_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every wrk-driven REST bench takes."""
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--accounts", type=int, default=24)
 
 
 def engine_compiled() -> bool:

@@ -46,6 +46,7 @@ from loadgen import (
     V2,
     Server,
     Trader,
+    add_wrk_arguments,
     create_market,
     load_average,
     lua_headers,
@@ -193,10 +194,7 @@ def fixed_rate(server: Server, traders: list[Trader], args: argparse.Namespace) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--accounts", type=int, default=24)
+    add_wrk_arguments(parser)
     parser.add_argument("--rate", type=float, default=2_000.0, help="orders/s offered in the fixed-rate runs")
     args = parser.parse_args(argv)
     if not wrk_available():

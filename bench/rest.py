@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import V2, Server, load_average, lua_headers, make_traders, run_wrk, wrk_available, wrk_summary
+from loadgen import V2, Server, add_wrk_arguments, load_average, lua_headers, make_traders, run_wrk, wrk_available, wrk_summary
 
 BOOK_PATH = V2 + "/markets/INXCHI-25JAN31-T69.5/orderbook"
 BALANCE_PATH = V2 + "/portfolio/balance"
@@ -66,10 +66,7 @@ def measure(server: Server, path: str, args: argparse.Namespace, script: Any = N
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--accounts", type=int, default=24)
+    add_wrk_arguments(parser)
     args = parser.parse_args(argv)
     if not wrk_available():
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
