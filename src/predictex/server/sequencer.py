@@ -8,11 +8,12 @@ Group commit, pipelined: while one batch is being written (on a thread of its ow
 arrive are applied at once and collected; when the write completes, everything collected meanwhile
 goes into the next transaction. When commands come one at a time (a batch of one, nothing queued, and
 nothing arrived while the previous one was written), there is nothing to overlap with the write, and
-the batch is written on the event loop's own thread: the two thread hand-offs (about 90 µs on a slow
-core) would only add to the acknowledgement's latency. A second command arriving meanwhile waits in
-the socket and makes the next batch bigger, which goes back to the writer thread. Listeners (the read model, fan-out) hear about a batch after it has
-committed and before any of its producers are answered, so an acknowledged command is always
-visible to reads.
+the batch is written on the event loop's own thread: the two thread hand-offs (about 90 µs) would
+only add to the acknowledgement's latency. A second command arriving meanwhile waits in the socket
+and makes the next batch bigger, which goes back to the writer thread.
+
+Listeners (the read model, fan-out) hear about a batch after it has committed and before any of its
+producers are answered, so an acknowledged command is always visible to reads.
 
 Time: when the engine says something falls due (a market opening, an order expiring), the sequencer
 applies a Tick through the same path. If the journal fails, nothing more is acknowledged: every
