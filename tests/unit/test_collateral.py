@@ -110,3 +110,40 @@ def test_fills_release_collateral_and_report_balances(exchange: Harness) -> None
     assert balances[maker] == (usd("96"), usd("2.40"))
     # the taker bought 4 NO at $0.60: $2.40 + fee 0.07 x 4 x 0.24 = $0.0672 -> $2.4672 -> $2.47
     assert balances[taker] == (usd("97.53"), 0)
+
+
+def test_fill_order_is_kept_through_amends_cancels_and_fills_while_a_position_is_closed(exchange: Harness) -> None:
+    # a seller of its YES with many asks at few prices: the position is assigned in fill order, which
+    # the ledger builds once and then keeps up to date (the invariants compare it with a fresh sort
+    # after every command)
+    import random
+
+    ticker = exchange.market()
+    me = exchange.account("1000")
+    _long_yes(exchange, ticker, me, 30)
+    buyer = exchange.account("1000")
+    rnd = random.Random(7)
+    open_ids = [exchange.placed(me, ticker, "ask", f"0.{rnd.randint(60, 64)}", rnd.randint(1, 4)) for _ in range(20)]
+    asks = exchange.engine.ledger.accounts[me].markets[ticker].asks
+    assert asks.kept_fill_order() is not None  # the position made the ledger order the asks
+    for _ in range(300):
+        roll = rnd.random()
+        order_id = rnd.choice(open_ids)
+        if roll < 0.5:
+            order = exchange.engine.trading.orders[order_id]
+            new_price = 6000 + 100 * rnd.randint(0, 4)
+            if new_price != order.price_centicents:
+                exchange.ok(c.AmendOrder(me, order_id, price_centicents=new_price))
+        elif roll < 0.65:
+            exchange.ok(c.CancelOrder(me, order_id))
+            open_ids.remove(order_id)
+        elif roll < 0.8:
+            exchange.placed(buyer, ticker, "bid", "0.60", 1)  # takes the best ask, if one is at 0.60
+        else:
+            open_ids.append(exchange.placed(me, ticker, "ask", f"0.{rnd.randint(60, 64)}", rnd.randint(1, 4)))
+        open_ids = [i for i in open_ids if i in exchange.engine.trading.orders]
+        if not open_ids:
+            open_ids.append(exchange.placed(me, ticker, "ask", "0.62", 2))
+    kept = asks.kept_fill_order()
+    assert kept is not None and len(kept) == len(open_ids)
+    assert [(o.price_centicents, o.priority) for o in kept] == sorted((o.price_centicents, o.priority) for o in kept)

@@ -71,7 +71,7 @@ def _check_orders_and_collateral(engine: Engine) -> None:
         open_per_account[order.account_id] = open_per_account.get(order.account_id, 0) + 1
         account = engine.ledger.accounts[order.account_id]
         am = account.markets.get(order.ticker)
-        if am is None or order.holder is not am or order.account is not account or sum(1 for o in am.orders(order.is_bid) if o is order) != 1:
+        if am is None or order.holder is not am or order.account is not account or order not in (am.bids if order.is_bid else am.asks).orders:
             _fail(f"order {order.order_id} is not listed under its account's market")
         if order.client_order_id and account.open_client_order_ids.get(order.client_order_id) != order.order_id:
             _fail(f"order {order.order_id} client_order_id index is wrong")
@@ -84,9 +84,13 @@ def _check_orders_and_collateral(engine: Engine) -> None:
         for ticker, am in account.markets.items():
             terms = engine.markets.markets[ticker].fee_terms
             for is_bid in (True, False):
-                filed = am.orders(is_bid)
+                resting = am.bids if is_bid else am.asks
+                filed = list(resting.orders)
+                if [o.priority for o in filed] != sorted(o.priority for o in filed):
+                    _fail(f"account {account.account_id} {ticker} orders are not filed in time order")
                 ordered = sorted(filed, key=fill_priority_key)
-                if ordered != filed or len(filed) != (am.bids if is_bid else am.asks).count:
+                kept = resting.kept_fill_order()
+                if kept is not None and kept != ordered:
                     _fail(f"account {account.account_id} {ticker} orders are not kept in fill order")
                 closing = designate_closing(ordered, am.closable_centicontracts(is_bid))
                 for index, order in enumerate(ordered):

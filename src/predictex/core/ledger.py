@@ -16,7 +16,7 @@ consumes what was assigned to it, and every lock can only shrink as orders fill.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 
 from predictex.core.fees import FeeTerms, worst_fee_price_centicents
 from predictex.core.limits import BALANCE_INCREMENT_MICRODOLLARS
@@ -66,7 +66,7 @@ class AccountMarket:
 
     def orders(self, is_bid: bool) -> list[Order]:
         """This side's resting orders in fill order (a new list)."""
-        return (self.bids if is_bid else self.asks).ordered()
+        return list((self.bids if is_bid else self.asks).ordered())
 
     def add_resting(self, order: Order) -> None:
         """File a resting order (its priority is the newest of its price level)."""
@@ -85,49 +85,59 @@ class AccountMarket:
         return position if position > 0 else 0
 
     def is_idle(self) -> bool:
-        return self.position_centicontracts == 0 and self.bids.count == 0 and self.asks.count == 0
+        return self.position_centicontracts == 0 and not self.bids.orders and not self.asks.orders
 
 
 class RestingOrders:
-    """One account's resting orders on one side of one market, by price level, each level in time
-    order. Filing and removing an order cost O(1) (a new price level, O(levels)), however many orders
-    the account rests; `ordered()` lists them in fill order, best price first."""
+    """One account's resting orders on one side of one market, in time priority: an order is always
+    filed with the newest priority there is (new orders, and amends that lose priority), so a dict's
+    insertion order is time order, and filing or removing costs one dict operation. Fill order (best
+    price first, then time) is built by a stable sort the first time a caller asks for it (while a
+    position is being closed), and from then on kept up to date: a binary search by price, a short scan
+    over the account's orders at that price, and a list insert or delete."""
 
     def __init__(self, is_bid: bool) -> None:
         self.is_bid = is_bid
-        self.prices: list[int] = []  # ascending
-        self.levels: dict[int, dict[int, Order]] = {}  # price -> order id -> order, in priority order
-        self.count = 0
+        self.orders: dict[Order, None] = {}  # keyed by the order itself: identity hashing, no boxed ids
+        self._in_fill_order: list[Order] | None = None
+
+    def __len__(self) -> int:
+        return len(self.orders)
 
     def add(self, order: Order) -> None:
-        """File an order whose priority is newer than every order at its price (new orders and
-        amends that lose priority always are)."""
-        price = order.price_centicents
-        level = self.levels.get(price)
-        if level is None:
-            level = {}
-            self.levels[price] = level
-            prices = self.prices
-            prices.insert(bisect_left(prices, price), price)
-        level[order.order_id] = order
-        self.count += 1
+        """File an order whose priority is newer than every order already filed."""
+        self.orders[order] = None
+        ordered = self._in_fill_order
+        if ordered is not None:
+            key = _fill_price_key(order)
+            ordered.insert(bisect_right(ordered, key, key=_fill_price_key), order)
 
     def remove(self, order: Order) -> None:
-        price = order.price_centicents
-        level = self.levels[price]
-        del level[order.order_id]
-        self.count -= 1
-        if not level:
-            del self.levels[price]
-            prices = self.prices
-            del prices[bisect_left(prices, price)]
+        del self.orders[order]
+        ordered = self._in_fill_order
+        if ordered is not None:
+            index = bisect_left(ordered, _fill_price_key(order), key=_fill_price_key)
+            while ordered[index] is not order:
+                index += 1
+            del ordered[index]
+
+    def kept_fill_order(self) -> list[Order] | None:
+        """The fill order kept so far, None until a caller first asked for it (for the invariants)."""
+        return self._in_fill_order
 
     def ordered(self) -> list[Order]:
-        found: list[Order] = []
-        levels = self.levels
-        for price in (reversed(self.prices) if self.is_bid else self.prices):
-            found.extend(levels[price].values())
-        return found
+        """The orders in fill order. The list is the one kept here: read it, never change it."""
+        ordered = self._in_fill_order
+        if ordered is None:
+            ordered = list(self.orders)
+            ordered.sort(key=_fill_price_key)
+            self._in_fill_order = ordered
+        return ordered
+
+
+def _fill_price_key(order: Order) -> int:
+    """Best price first: bids by descending price, asks by ascending price."""
+    return -order.price_centicents if order.is_bid else order.price_centicents
 
 
 def worst_fee_per_unit(terms: FeeTerms, is_bid: bool, price_centicents: int, is_taker: bool) -> int:
@@ -263,7 +273,7 @@ class Ledger:
                 self._set_lock(account, changed, terms, 0)
             return
         left = closable
-        for order in am.orders(is_bid):
+        for order in (am.bids if is_bid else am.asks).ordered():
             close = order.remaining_centicontracts if order.remaining_centicontracts < left else left
             left -= close
             self._set_lock(account, order, terms, close)
@@ -329,7 +339,7 @@ class Ledger:
         old_total = released
         new_total = 0
         pending = True  # the incoming order, not yet placed in the walk
-        for order in am.orders(is_bid):
+        for order in (am.bids if is_bid else am.asks).ordered():
             if order is replacing:
                 continue
             old_total += order.lock_microdollars

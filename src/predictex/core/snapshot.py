@@ -19,7 +19,7 @@ from typing import Any
 
 from predictex.core.engine import Engine
 from predictex.core.instruments import Event, Market, Series
-from predictex.core.ledger import Account, AccountMarket, Withdrawal, fill_priority_key
+from predictex.core.ledger import Account, AccountMarket, Withdrawal
 from predictex.core.orders import Order
 from predictex.core.trading import OrderGroup, RecentIds
 
@@ -209,10 +209,9 @@ def _restore_orders(engine: Engine, data: dict[str, Any]) -> None:
         account.open_order_count += 1
         if order.client_order_id:
             account.open_client_order_ids[order.client_order_id] = order.order_id
-    for order in sorted(orders.values(), key=lambda o: o.priority):
+    for order in sorted(orders.values(), key=lambda o: o.priority):  # both the book and the ledger file in time order
         market = engine.markets.markets[order.ticker]
         market.book.side(order.is_bid).append(order)
-    for order in sorted(orders.values(), key=fill_priority_key):
         order.account.markets[order.ticker].add_resting(order)
 
 
