@@ -9,6 +9,8 @@ from predictex.core.fees import (
     FEE_FLAT,
     FEE_QUADRATIC,
     FEE_QUADRATIC_WITH_MAKER_FEES,
+    FEE_TYPES,
+    FeeTerms,
     apply_balance_rounding,
     trade_fee_microdollars,
 )
@@ -37,6 +39,18 @@ def test_multiplier_scales_the_coefficient() -> None:
 def test_flat_fee_is_the_quadratic_cap_at_every_price() -> None:
     at_half = trade_fee_microdollars(FEE_QUADRATIC, 10_000, True, 1000, 5000)
     assert trade_fee_microdollars(FEE_FLAT, 10_000, True, 1000, 1000) == at_half
+
+
+def test_fee_terms_give_one_units_trade_fee_at_every_price() -> None:
+    # the collateral path's per-unit fee is computed from pre-multiplied factors: the same integers
+    for fee_type in FEE_TYPES:
+        for multiplier_bps in (0, 1, 2_500, 10_000, 33_333):
+            for unit in (1, 100):
+                terms = FeeTerms(fee_type, multiplier_bps, unit)
+                for price in range(1, 10_000, 7):
+                    for is_taker in (True, False):
+                        expected = trade_fee_microdollars(fee_type, multiplier_bps, is_taker, unit, price)
+                        assert terms.fee_per_unit(is_taker, price) == expected, (fee_type, multiplier_bps, unit, price, is_taker)
 
 
 def test_balance_rounding_reference_example() -> None:

@@ -56,12 +56,20 @@ def trade_fee_microdollars(
         denominator = MAKER_COEFFICIENT_DENOMINATOR
     else:
         return 0
-    if fee_type == FEE_FLAT:
-        spread = _HALF * _HALF
-    else:
-        spread = price_centicents * (PRICE_ONE_DOLLAR_CENTICENTS - price_centicents)
-    exact = numerator * fee_multiplier_bps * count_centicontracts * spread
-    fee_centicents = -((-exact) // (denominator * _SCALE))
+    return _rounded_fee(numerator * fee_multiplier_bps * count_centicontracts, denominator * _SCALE,
+                        _spread(fee_type == FEE_FLAT, price_centicents))
+
+
+def _spread(flat: bool, price_centicents: int) -> int:
+    """P x (1 - P) in centicents squared, or its maximum for flat fees."""
+    if flat:
+        return _HALF * _HALF
+    return price_centicents * (PRICE_ONE_DOLLAR_CENTICENTS - price_centicents)
+
+
+def _rounded_fee(factor: int, denominator: int, spread: int) -> int:
+    """factor x spread / denominator centicents, rounded up, in microdollars."""
+    fee_centicents = -((-(factor * spread)) // denominator)
     return fee_centicents * MONEY_ONE_CENTICENT_MICRODOLLARS
 
 
@@ -108,22 +116,24 @@ def ceil_to_balance_increment(amount_microdollars: int) -> int:
 
 
 class FeeTerms:
-    """What an order's worst-case fee depends on, resolved once per market, with the worst fee of one
-    unit (the smallest tradable count) cached per price and role."""
+    """What an order's worst-case fee depends on, resolved once per market: the worst fee of one unit
+    (the smallest tradable count) per price and role is a few integer operations."""
 
     def __init__(self, fee_type: str, fee_multiplier_bps: int, unit_centicontracts: int) -> None:
         self.fee_type = fee_type
         self.fee_multiplier_bps = fee_multiplier_bps
         self.unit_centicontracts = unit_centicontracts
-        self._maker_fee_per_unit: dict[int, int] = {}
-        self._taker_fee_per_unit: dict[int, int] = {}
+        self._flat = fee_type == FEE_FLAT
+        self._taker_factor = TAKER_COEFFICIENT_NUMERATOR * fee_multiplier_bps * unit_centicontracts
+        self._taker_denominator = TAKER_COEFFICIENT_DENOMINATOR * _SCALE
+        maker = has_maker_fees(fee_type)
+        self._maker_factor = MAKER_COEFFICIENT_NUMERATOR * fee_multiplier_bps * unit_centicontracts if maker else 0
+        self._maker_denominator = MAKER_COEFFICIENT_DENOMINATOR * _SCALE
 
     def fee_per_unit(self, is_taker: bool, fee_price_centicents: int) -> int:
-        cache = self._taker_fee_per_unit if is_taker else self._maker_fee_per_unit
-        fee = cache.get(fee_price_centicents)
-        if fee is None:
-            fee = trade_fee_microdollars(
-                self.fee_type, self.fee_multiplier_bps, is_taker, self.unit_centicontracts, fee_price_centicents
-            )
-            cache[fee_price_centicents] = fee
-        return fee
+        """trade_fee_microdollars of one unit at this price (the same integers, without the lookups)."""
+        if is_taker:
+            return _rounded_fee(self._taker_factor, self._taker_denominator, _spread(self._flat, fee_price_centicents))
+        if self._maker_factor == 0:
+            return 0
+        return _rounded_fee(self._maker_factor, self._maker_denominator, _spread(self._flat, fee_price_centicents))
