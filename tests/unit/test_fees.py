@@ -41,16 +41,20 @@ def test_flat_fee_is_the_quadratic_cap_at_every_price() -> None:
     assert trade_fee_microdollars(FEE_FLAT, 10_000, True, 1000, 1000) == at_half
 
 
-def test_fee_terms_give_one_units_trade_fee_at_every_price() -> None:
-    # the collateral path's per-unit fee is computed from pre-multiplied factors: the same integers
+def test_fee_terms_give_trade_fee_microdollars_at_every_price() -> None:
+    # the engine computes fees from FeeTerms' pre-multiplied coefficients: they must give the same integers
     for fee_type in FEE_TYPES:
         for multiplier_bps in (0, 1, 2_500, 10_000, 33_333):
             for unit in (1, 100):
                 terms = FeeTerms(fee_type, multiplier_bps, unit)
                 for price in range(1, 10_000, 7):
                     for is_taker in (True, False):
+                        case = (fee_type, multiplier_bps, unit, price, is_taker)
                         expected = trade_fee_microdollars(fee_type, multiplier_bps, is_taker, unit, price)
-                        assert terms.fee_per_unit(is_taker, price) == expected, (fee_type, multiplier_bps, unit, price, is_taker)
+                        assert terms.fee_per_unit(is_taker, price) == expected, case
+                        for count in (3, 12_345, 10**15):
+                            expected = trade_fee_microdollars(fee_type, multiplier_bps, is_taker, count, price)
+                            assert terms.trade_fee(is_taker, count, price) == expected, (*case, count)
 
 
 def test_balance_rounding_reference_example() -> None:

@@ -116,24 +116,29 @@ def ceil_to_balance_increment(amount_microdollars: int) -> int:
 
 
 class FeeTerms:
-    """What an order's worst-case fee depends on, resolved once per market: the worst fee of one unit
-    (the smallest tradable count) per price and role is a few integer operations."""
+    """A market's fee schedule with its coefficients multiplied out once: a fill's fee, or the worst
+    fee of one unit (the smallest tradable count) at a price, is a few integer operations."""
 
     def __init__(self, fee_type: str, fee_multiplier_bps: int, unit_centicontracts: int) -> None:
         self.fee_type = fee_type
         self.fee_multiplier_bps = fee_multiplier_bps
         self.unit_centicontracts = unit_centicontracts
         self._flat = fee_type == FEE_FLAT
-        self._taker_factor = TAKER_COEFFICIENT_NUMERATOR * fee_multiplier_bps * unit_centicontracts
+        self._taker_coefficient = TAKER_COEFFICIENT_NUMERATOR * fee_multiplier_bps
         self._taker_denominator = TAKER_COEFFICIENT_DENOMINATOR * _SCALE
         maker = has_maker_fees(fee_type)
-        self._maker_factor = MAKER_COEFFICIENT_NUMERATOR * fee_multiplier_bps * unit_centicontracts if maker else 0
+        self._maker_coefficient = MAKER_COEFFICIENT_NUMERATOR * fee_multiplier_bps if maker else 0
         self._maker_denominator = MAKER_COEFFICIENT_DENOMINATOR * _SCALE
 
-    def fee_per_unit(self, is_taker: bool, fee_price_centicents: int) -> int:
-        """trade_fee_microdollars of one unit at this price (the same integers, without the lookups)."""
+    def trade_fee(self, is_taker: bool, count_centicontracts: int, price_centicents: int) -> int:
+        """trade_fee_microdollars on this schedule (the same integers, without the string tests)."""
         if is_taker:
-            return _rounded_fee(self._taker_factor, self._taker_denominator, _spread(self._flat, fee_price_centicents))
-        if self._maker_factor == 0:
+            return _rounded_fee(self._taker_coefficient * count_centicontracts, self._taker_denominator,
+                                _spread(self._flat, price_centicents))
+        if self._maker_coefficient == 0:
             return 0
-        return _rounded_fee(self._maker_factor, self._maker_denominator, _spread(self._flat, fee_price_centicents))
+        return _rounded_fee(self._maker_coefficient * count_centicontracts, self._maker_denominator,
+                            _spread(self._flat, price_centicents))
+
+    def fee_per_unit(self, is_taker: bool, fee_price_centicents: int) -> int:
+        return self.trade_fee(is_taker, self.unit_centicontracts, fee_price_centicents)

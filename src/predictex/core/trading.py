@@ -12,7 +12,7 @@ from collections import deque
 from predictex.core.book import Book, BookSide, Level
 from predictex.core.commands import AmendOrder, CreateOrder, DecreaseOrder
 from predictex.core.events import BookChanged, OrderAccepted, OrderAmended, OrderClosed, OrderGroupChanged, Trade
-from predictex.core.fees import FeeTerms, apply_balance_rounding, trade_fee_microdollars
+from predictex.core.fees import FeeTerms, apply_balance_rounding
 from predictex.core.instruments import ACTIVE, INACTIVE, INITIALIZED, Market, is_price_valid
 from predictex.core.ledger import Account, AccountMarket, Ledger, apply_fill_to_position, worst_fee_per_unit
 from predictex.core.limits import (
@@ -431,8 +431,9 @@ class Trading:
             taker_fee = 0
             maker_fee = 0
         else:
-            taker_fee = trade_fee_microdollars(market.fee_type, market.fee_multiplier_bps, True, count, price)
-            maker_fee = trade_fee_microdollars(market.fee_type, market.fee_multiplier_bps, False, count, price)
+            terms = market.fee_terms
+            taker_fee = terms.trade_fee(True, count, price)
+            maker_fee = terms.trade_fee(False, count, price)
         taker_side = apply_fill_to_position(taker_am, taker.is_bid, price, count)
         maker_side = apply_fill_to_position(maker_am, maker.is_bid, price, count)
         taker_balance = apply_balance_rounding(taker_side.revenue_microdollars, taker_fee, taker.rounding_accumulator_microdollars)
@@ -477,9 +478,8 @@ class Trading:
         scope.touch_position(maker_am)
         if maker.remaining_centicontracts == 0:
             self.close(maker, EXECUTED, "")
-        terms = market.fee_terms
-        ledger.relock_side(maker_account, maker_am, maker.is_bid, terms, maker)
-        ledger.relock_side(maker_account, maker_am, not maker.is_bid, terms)
+        ledger.relock_side(maker_account, maker_am, maker.is_bid, market.fee_terms, maker)
+        ledger.relock_side(maker_account, maker_am, not maker.is_bid, market.fee_terms)
         self._assert_solvent(maker_account)
         if taker.remaining_centicontracts == 0:
             self.close(taker, EXECUTED, "")
