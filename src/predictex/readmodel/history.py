@@ -165,7 +165,7 @@ class HistoryProjector:
         """Start from the current books, open interest, positions and each market's latest candle (at
         start-up), so the next batch continues exactly where the history left off."""
         for ticker, bids, asks, open_interest in books:
-            tape = self.tapes.setdefault(ticker, _MarketTape())
+            tape = self._tape(ticker)
             for price, size in bids.items():
                 tape.depth.set_level(True, price, size)
             for price, size in asks.items():
@@ -173,7 +173,7 @@ class HistoryProjector:
             tape.open_interest = open_interest
         self.positions = dict(positions)
         for row in last_candles:
-            tape = self.tapes.setdefault(row[0], _MarketTape())
+            tape = self._tape(row[0])
             tape.minute_ms = row[1]
             tape.candle = Candle.from_row(row)
 
@@ -211,7 +211,7 @@ class HistoryProjector:
         quoted: set[str] = set()
         for position, event in enumerate(events):
             if isinstance(event, ev.BookChanged):
-                tape = self.tapes.setdefault(event.ticker, _MarketTape())
+                tape = self._tape(event.ticker)
                 tape.depth.set_level(event.is_bid, event.price_centicents, event.size_after_centicontracts)
                 quoted.add(event.ticker)
             elif isinstance(event, ev.Trade):
@@ -234,13 +234,19 @@ class HistoryProjector:
                 money.append((seq, position, time_ms, event.account_id, "withdrawal", event.withdrawal_id,
                               event.amount_microdollars, event.status, ""))
             elif isinstance(event, ev.MarketCreated):
-                self.tapes.setdefault(event.ticker, _MarketTape())
+                self._tape(event.ticker)
         for ticker in quoted:
             depth = self.tapes[ticker].depth
             self._candle(ticker, minute_ms, candles).quote(depth.best_bid, depth.best_ask)
 
+    def _tape(self, ticker: str) -> _MarketTape:
+        tape = self.tapes.get(ticker)
+        if tape is None:
+            tape = self.tapes[ticker] = _MarketTape()
+        return tape
+
     def _candle(self, ticker: str, minute_ms: int, candles: dict[tuple[str, int], Candle]) -> Candle:
-        candle = self.tapes.setdefault(ticker, _MarketTape()).candle_at(minute_ms)
+        candle = self._tape(ticker).candle_at(minute_ms)
         candles[(ticker, minute_ms)] = candle
         return candle
 
@@ -248,7 +254,7 @@ class HistoryProjector:
         key = (event.account_id, event.ticker)
         before = self.positions.get(key, 0)
         self.positions[key] = event.position_centicontracts
-        tape = self.tapes.setdefault(event.ticker, _MarketTape())
+        tape = self._tape(event.ticker)
         tape.open_interest += max(event.position_centicontracts, 0) - max(before, 0)
         candle = self._candle(event.ticker, minute_ms, candles)
         candle.open_interest_centicontracts = tape.open_interest

@@ -187,8 +187,9 @@ class MarketView:
         self.open_interest_centicontracts = 0
         self.book = DepthBook()
         # open orders per price level in time priority (what queue positions are counted from)
-        self.bid_queues: dict[int, dict[int, OrderView]] = {}
-        self.ask_queues: dict[int, dict[int, OrderView]] = {}
+        # price -> the open orders at that price in time order (keyed by the view itself: identity hashing)
+        self.bid_queues: dict[int, dict[OrderView, None]] = {}
+        self.ask_queues: dict[int, dict[OrderView, None]] = {}
         self.day = Rolling24h()
 
 
@@ -224,10 +225,13 @@ class LiveState:
     def _order_accepted(self, e: ev.OrderAccepted, seq: int, time_ms: int, closed: list[OrderView]) -> None:
         view = OrderView.accepted(e, time_ms)
         self.orders[e.order_id] = view
-        self.orders_by_account.setdefault(e.account_id, {})[e.order_id] = view
+        mine = self.orders_by_account.get(e.account_id)
+        if mine is None:
+            mine = self.orders_by_account[e.account_id] = {}
+        mine[e.order_id] = view
         self._enqueue(view)
 
-    def _queues(self, view: OrderView) -> dict[int, dict[int, OrderView]]:
+    def _queues(self, view: OrderView) -> dict[int, dict[OrderView, None]]:
         market = self.markets[view.ticker]
         return market.bid_queues if view.is_bid else market.ask_queues
 
@@ -238,12 +242,12 @@ class LiveState:
         level = queues.get(view.price_centicents)
         if level is None:
             level = queues[view.price_centicents] = {}
-        level[view.order_id] = view
+        level[view] = None
 
     def _dequeue(self, view: OrderView) -> None:
         queues = self._queues(view)
         level = queues[view.price_centicents]
-        del level[view.order_id]
+        del level[view]
         if not level:
             del queues[view.price_centicents]
 
@@ -253,7 +257,7 @@ class LiveState:
         if view is None:
             return None
         ahead = 0
-        for other in self._queues(view)[view.price_centicents].values():
+        for other in self._queues(view)[view.price_centicents]:
             if other is view:
                 return ahead
             ahead += other.remaining_centicontracts
@@ -320,7 +324,9 @@ class LiveState:
         balance.updated_ms = time_ms
 
     def _position_changed(self, e: ev.PositionChanged, seq: int, time_ms: int, closed: list[OrderView]) -> None:
-        holdings = self.holdings.setdefault(e.account_id, {})
+        holdings = self.holdings.get(e.account_id)
+        if holdings is None:
+            holdings = self.holdings[e.account_id] = {}
         holding = holdings.get(e.ticker)
         before = 0 if holding is None else holding.position_centicontracts
         market = self.markets[e.ticker]
