@@ -71,7 +71,7 @@ class PostgresStore(SqlStore):
     def batches(self, after_seq: int = 0) -> Iterator[StoredBatch]:
         connection = self._reader()
         with connection.transaction(), connection.cursor(name="journal_scan") as cursor:
-            cursor.itersize = 200
+            cursor.itersize = 4  # batches hold up to SEQUENCER_BATCH_MAX records: a few per round trip is plenty
             cursor.execute(  # binary: the batches come as they are stored, not hex-encoded and decoded again
                 "SELECT first_seq, last_seq, record_count, data FROM journal_batches WHERE last_seq > %s ORDER BY first_seq",
                 (after_seq,), binary=True,

@@ -116,6 +116,7 @@ def decode_batch(blob: bytes, first_seq: int, record_count: int) -> list[Record]
     offset = 0
     expected_seq = first_seq
     size = len(blob)
+    view = memoryview(blob)  # checksums read the blob in place; only the command and events are copied out
     while offset < size:
         if offset + HEADER_BYTES > size:
             raise TornBatch(first_seq, len(records))
@@ -128,10 +129,10 @@ def decode_batch(blob: bytes, first_seq: int, record_count: int) -> list[Record]
             raise JournalDamaged(expected_seq, f"found sequence {seq} where {expected_seq} belongs")
         if command_length > length:
             raise JournalDamaged(seq, "command longer than its record")
-        payload = blob[start:end]
-        if _checksum(seq, time_ms, command_length, event_count, payload) != crc:
+        if _checksum(seq, time_ms, command_length, event_count, view[start:end]) != crc:
             raise JournalDamaged(seq, "checksum mismatch")
-        records.append(Record(seq, time_ms, payload[:command_length], payload[command_length:], event_count))
+        middle = start + command_length
+        records.append(Record(seq, time_ms, blob[start:middle], blob[middle:end], event_count))
         expected_seq += 1
         offset = end
     if len(records) < record_count:
