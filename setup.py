@@ -1,4 +1,4 @@
-"""Build hook: the engine (predictex.core), the journal's record framing, the read model's event
+"""Build hook: the engine (predictex.core), the journal's record framing and replay, the read model's event
 projections (the code on the sequencer's path for every command), the HTTP server, router, request
 signing, rate limits and v2 order requests, and the FIX wire layer (framing, validation, session,
 requests and reports) are plain, strictly typed Python,
@@ -45,6 +45,7 @@ COMPILED_MODULES = [
     "src/predictex/gateways/fix/reports.py",
     "src/predictex/gateways/fix/requests.py",
     "src/predictex/gateways/fix/session.py",
+    "src/predictex/journal/journal.py",
     "src/predictex/journal/records.py",
     "src/predictex/server/http.py",
     "src/predictex/server/router.py",
