@@ -28,9 +28,13 @@ def encode_command(command: Command) -> list[Any]:
     return out
 
 
+_EVENT_TYPE_NAMES: dict[type[Event], str] = {cls: name for name, cls in EVENT_TYPES.items()}
+
+
 def encode_event(event: Event) -> list[Any]:
-    out: list[Any] = [event.TYPE]
-    out.extend(event.values())
+    out: list[Any] = event.values()  # a new list each call
+    name = _EVENT_TYPE_NAMES.get(type(event))  # cheaper than the class attribute on a compiled instance
+    out.insert(0, event.TYPE if name is None else name)
     return out
 
 
