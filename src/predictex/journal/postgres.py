@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from predictex.journal.base import JOURNAL_SCHEMA, SqlStore, StoredBatch
+from predictex.journal.base import JOURNAL_SCHEMA, SqlStore, StoredBatch, read_ahead
 from predictex.journal.records import JournalError
 
 
@@ -69,8 +69,10 @@ class PostgresStore(SqlStore):
                 raise JournalError(f"PostgreSQL write failed: {error}") from error
 
     def batches(self, after_seq: int = 0) -> Iterator[StoredBatch]:
-        connection = self._reader()
-        with connection.transaction(), connection.cursor(name="journal_scan") as cursor:
+        return read_ahead(lambda: self._scan(after_seq))
+
+    def _scan(self, after_seq: int) -> Iterator[StoredBatch]:
+        with self._connect() as connection, connection.transaction(), connection.cursor(name="journal_scan") as cursor:
             cursor.itersize = 4  # batches hold up to SEQUENCER_BATCH_MAX records: a few per round trip is plenty
             cursor.execute(  # binary: the batches come as they are stored, not hex-encoded and decoded again
                 "SELECT first_seq, last_seq, record_count, data FROM journal_batches WHERE last_seq > %s ORDER BY first_seq",
