@@ -69,7 +69,7 @@ class AccountMarket:
         return list((self.bids if is_bid else self.asks).ordered())
 
     def add_resting(self, order: Order) -> None:
-        """File a resting order (its priority is the newest of its price level)."""
+        """File a resting order (its priority is the newest there is: see RestingOrders)."""
         (self.bids if order.is_bid else self.asks).add(order)
         order.holder = self
 
