@@ -3,11 +3,15 @@ balance-rounding rules with the per-order accumulator."""
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 from harness import Harness, of_type, usd
 from predictex.core.events import Trade
 from predictex.core.fees import (
     FEE_FLAT,
     FEE_QUADRATIC,
+    FEE_QUADRATIC_WITH_COMBO_MAKER_FEES,
     FEE_QUADRATIC_WITH_MAKER_FEES,
     FEE_TYPES,
     FeeTerms,
@@ -41,8 +45,23 @@ def test_flat_fee_is_the_quadratic_cap_at_every_price() -> None:
     assert trade_fee_microdollars(FEE_FLAT, 10_000, True, 1000, 1000) == at_half
 
 
-def test_fee_terms_give_trade_fee_microdollars_at_every_price() -> None:
-    # the engine computes fees from FeeTerms' pre-multiplied coefficients: they must give the same integers
+def _exact_fee_microdollars(fee_type: str, multiplier_bps: int, is_taker: bool, count: int, price: int) -> int:
+    """The schedule as the reference states it, in exact fractions of dollars: coefficient x multiplier x
+    C x P x (1 - P) (P x (1 - P) capped at 1/4 everywhere for flat fees), rounded up to $0.0001."""
+    if is_taker:
+        coefficient = Fraction(7, 100)
+    elif fee_type in (FEE_QUADRATIC_WITH_MAKER_FEES, FEE_QUADRATIC_WITH_COMBO_MAKER_FEES):
+        coefficient = Fraction(7, 400)
+    else:
+        return 0
+    p = Fraction(price, 10_000)
+    spread = Fraction(1, 4) if fee_type == FEE_FLAT else p * (1 - p)
+    dollars = coefficient * Fraction(multiplier_bps, 10_000) * Fraction(count, 100) * spread
+    return math.ceil(dollars * 10_000) * 100
+
+
+def test_fee_terms_match_the_exact_schedule_at_every_price() -> None:
+    # the engine computes fees from FeeTerms' pre-multiplied integer coefficients: against exact fractions
     for fee_type in FEE_TYPES:
         for multiplier_bps in (0, 1, 2_500, 10_000, 33_333):
             for unit in (1, 100):
@@ -50,10 +69,10 @@ def test_fee_terms_give_trade_fee_microdollars_at_every_price() -> None:
                 for price in range(1, 10_000, 7):
                     for is_taker in (True, False):
                         case = (fee_type, multiplier_bps, unit, price, is_taker)
-                        expected = trade_fee_microdollars(fee_type, multiplier_bps, is_taker, unit, price)
+                        expected = _exact_fee_microdollars(fee_type, multiplier_bps, is_taker, unit, price)
                         assert terms.fee_per_unit(is_taker, price) == expected, case
                         for count in (3, 12_345, 10**15):
-                            expected = trade_fee_microdollars(fee_type, multiplier_bps, is_taker, count, price)
+                            expected = _exact_fee_microdollars(fee_type, multiplier_bps, is_taker, count, price)
                             assert terms.trade_fee(is_taker, count, price) == expected, (*case, count)
 
 

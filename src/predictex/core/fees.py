@@ -47,17 +47,9 @@ def has_maker_fees(fee_type: str) -> bool:
 def trade_fee_microdollars(
     fee_type: str, fee_multiplier_bps: int, is_taker: bool, count_centicontracts: int, price_centicents: int
 ) -> int:
-    """The trade fee of one fill, rounded up to the centicent, in microdollars."""
-    if is_taker:
-        numerator = TAKER_COEFFICIENT_NUMERATOR
-        denominator = TAKER_COEFFICIENT_DENOMINATOR
-    elif has_maker_fees(fee_type):
-        numerator = MAKER_COEFFICIENT_NUMERATOR
-        denominator = MAKER_COEFFICIENT_DENOMINATOR
-    else:
-        return 0
-    return _rounded_fee(numerator * fee_multiplier_bps * count_centicontracts, denominator * _SCALE,
-                        _spread(fee_type == FEE_FLAT, price_centicents))
+    """The trade fee of one fill, rounded up to the centicent, in microdollars (FeeTerms.trade_fee
+    without a market's FeeTerms at hand)."""
+    return FeeTerms(fee_type, fee_multiplier_bps, 1).trade_fee(is_taker, count_centicontracts, price_centicents)
 
 
 def _spread(flat: bool, price_centicents: int) -> int:
@@ -131,7 +123,7 @@ class FeeTerms:
         self._maker_denominator = MAKER_COEFFICIENT_DENOMINATOR * _SCALE
 
     def trade_fee(self, is_taker: bool, count_centicontracts: int, price_centicents: int) -> int:
-        """trade_fee_microdollars on this schedule (the same integers, without the string tests)."""
+        """The trade fee of one fill, rounded up to the centicent, in microdollars."""
         if is_taker:
             return _rounded_fee(self._taker_coefficient * count_centicontracts, self._taker_denominator,
                                 _spread(self._flat, price_centicents))
