@@ -168,8 +168,7 @@ def order_lock_microdollars(
 
 def fill_priority_key(order: Order) -> tuple[int, int]:
     """Sort key putting a side's orders in the order they fill: best price first, then time."""
-    price = -order.price_centicents if order.is_bid else order.price_centicents
-    return (price, order.priority)
+    return (_fill_price_key(order), order.priority)
 
 
 def designate_closing(orders_in_priority: list[Order], closable_centicontracts: int) -> list[int]:

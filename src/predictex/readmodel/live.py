@@ -14,6 +14,7 @@ from typing import Any
 from predictex.core import events as ev
 from predictex.core.engine import Engine
 from predictex.core.orders import Order
+from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
 from predictex.readmodel.depth import DepthBook
 
 
@@ -186,8 +187,8 @@ class MarketView:
         self.volume_centicontracts = 0
         self.open_interest_centicontracts = 0
         self.book = DepthBook()
-        # open orders per price level in time priority (what queue positions are counted from)
-        # price -> the open orders at that price in time order (keyed by the view itself: identity hashing)
+        # price -> the open orders at that price in time priority (what queue positions are counted
+        # from), keyed by the view itself: identity hashing, no boxed ids
         self.bid_queues: dict[int, dict[OrderView, None]] = {}
         self.ask_queues: dict[int, dict[OrderView, None]] = {}
         self.day = Rolling24h()
@@ -291,7 +292,7 @@ class LiveState:
         for order_id, is_taker, fee in ((e.taker_order_id, True, e.taker_fee_microdollars + e.taker_rounding_microdollars - e.taker_rebate_microdollars),
                                         (e.maker_order_id, False, e.maker_fee_microdollars + e.maker_rounding_microdollars - e.maker_rebate_microdollars)):
             view = self.orders[order_id]
-            own_price = e.price_centicents if view.is_bid else 10_000 - e.price_centicents
+            own_price = e.price_centicents if view.is_bid else PRICE_ONE_DOLLAR_CENTICENTS - e.price_centicents
             view.remaining_centicontracts -= count
             view.filled_centicontracts += count
             view.updated_ms = time_ms
