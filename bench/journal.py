@@ -86,7 +86,8 @@ from predictex.journal.journal import SNAPSHOTS_KEPT, collection_paused
 from predictex.journal.records import encode_batch
 from predictex.journal.sqlite import SqliteStore
 from predictex.readmodel import ReadModel
-from predictex.readmodel.history import CANDLE_COLUMNS, HISTORY_SCHEMA
+from predictex.readmodel.history import CANDLE_COLUMNS
+from predictex.readmodel.model import create_history_tables
 from predictex.server.clock import WallClock
 from predictex.server.sequencer import Committed, Entry, Sequencer
 
@@ -428,7 +429,7 @@ def build_journal(store: JournalStore, commands: int, seed: int) -> Built:
     (a restart reads only `history_seq` and the newest candles), so `history_seq` is set to the end."""
     built = Built(commands=commands)
     journal = Journal(store)
-    store.execute_schema(HISTORY_SCHEMA)
+    create_history_tables(store)
     engine = Engine()
     client = Client(random.Random(seed), list(range(1, ACCOUNTS + 1)), BUILD_RESTING_MAX)
     start_ms = WallClock().now_ms()
@@ -464,7 +465,7 @@ def copy_journal(source: JournalStore, target: JournalStore) -> float:
     the snapshots, the meta and the candles."""
     started = time.perf_counter()
     Journal(target)
-    target.execute_schema(HISTORY_SCHEMA)
+    create_history_tables(target)
     rows: list[tuple[Any, ...]] = []
     for batch in source.batches():
         rows.append((batch.first_seq, batch.last_seq, batch.record_count, batch.data))

@@ -17,6 +17,7 @@ from predictex.journal import Journal, JournalDamaged, Record
 from predictex.journal.base import JournalStore, StoredBatch
 from predictex.journal.faulty import TORN_WRITE, FaultyStore
 from predictex.readmodel import LiveState, ReadModel
+from predictex.readmodel.history import HISTORY_SCHEMA, HISTORY_TABLES, HISTORY_VERSION
 from predictex.server.clock import FakeClock
 from predictex.server.sequencer import Sequencer, SequencerFailed
 
@@ -184,6 +185,35 @@ def test_history_is_written_with_the_journal_and_rebuilt_from_it(store_factory: 
     Journal(store)  # reopened below
     run(store, lambda s, clk: asyncio.sleep(0))
     assert _history(store_factory()) == history
+
+
+async def another_trade(sequencer: Sequencer, clock: FakeClock) -> None:
+    """A market of its own and two crossing orders from the first two accounts: a trade, fills, a
+    closed order."""
+    run_ = sequencer.execute
+    await run_(c.CreateEvent("KXCPI-26FEB", "KXCPI", "CPI in February"))
+    await run_(c.CreateMarket("KXCPI-26FEB-T3.5", "KXCPI-26FEB", "Above 3.5%?", clock.now_ms() - 1000, clock.now_ms() + 3_600_000))
+    await run_(c.CreateOrder(1, "KXCPI-26FEB-T3.5", True, 5500, 300))
+    taker = await run_(c.CreateOrder(2, "KXCPI-26FEB-T3.5", False, 5000, 300))
+    assert taker.outcome.ok
+
+
+def test_history_in_an_older_layout_is_dropped_and_rebuilt(store_factory: StoreFactory) -> None:
+    """Before HISTORY_VERSION was recorded the flags were BOOLEAN (on PostgreSQL an integer flag cannot
+    go into one): opening such a store drops the history, rebuilds it from the journal, and writes on."""
+    run(store_factory(), trading_session)
+    store = store_factory()
+    history = _history(store)
+    store.execute_schema([f"DROP TABLE {table}" for table in HISTORY_TABLES])
+    store.execute_schema([statement.replace("SMALLINT", "BOOLEAN") for statement in HISTORY_SCHEMA])
+    store.delete("meta", "key = ?", ["history_version"])
+    run(store, another_trade)
+    reopened = store_factory()
+    assert reopened.get_meta("history_version") == HISTORY_VERSION
+    after = _history(reopened)
+    assert len(after["trades"]) == len(history["trades"]) + 1
+    assert {table: [row for row in rows if "KXCPI-26FEB-T3.5" not in row] for table, rows in after.items()} == history
+    assert {(row[1], row[7]) for row in after["fills"] if row[6] == "KXCPI-26FEB-T3.5"} == {(1, 0), (0, 1)}  # (is_taker, is_bid)
 
 
 def test_live_state_from_events_equals_live_state_from_the_engine(store_factory: StoreFactory) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from predictex.core.codec import decode_event
 from predictex.journal.base import JournalStore, TableWrite
 from predictex.journal.journal import Journal, Recovery
-from predictex.readmodel.history import CANDLE_COLUMNS, HISTORY_SCHEMA, HISTORY_TABLES, HistoryProjector
+from predictex.readmodel.history import CANDLE_COLUMNS, HISTORY_SCHEMA, HISTORY_TABLES, HISTORY_VERSION, HistoryProjector
 from predictex.readmodel.live import LiveState
 
 log = logging.getLogger("predictex.readmodel")
@@ -33,7 +33,8 @@ class ReadModel:
 
     @classmethod
     def open(cls, store: JournalStore, journal: Journal, recovery: Recovery) -> ReadModel:
-        store.execute_schema(HISTORY_SCHEMA)
+        if create_history_tables(store):
+            store.set_meta("history_seq", "0")  # rebuilt below, unless the journal is empty
         history_seq = int(store.get_meta("history_seq") or 0)
         if history_seq != recovery.last_seq:
             rebuild_history(store, journal, recovery.last_seq, history_seq)
@@ -65,6 +66,22 @@ class ReadModel:
             live.apply(entry.seq, entry.time_ms, entry.outcome.events)
         for listener in self.listeners:
             listener(entries)
+
+
+def create_history_tables(store: JournalStore) -> bool:
+    """Create the history tables in HISTORY_VERSION's layout. A store holding them in another layout
+    has them dropped first; returns True when that happened (the caller rebuilds them from the journal)."""
+    stored = store.get_meta("history_version")
+    if stored == HISTORY_VERSION:
+        store.execute_schema(HISTORY_SCHEMA)
+        return False
+    dropped = stored is not None or store.get_meta("history_seq") is not None  # 1 was never recorded
+    if dropped:
+        log.warning("the read model's history is in layout %s, this version writes %s: dropping it", stored or "1", HISTORY_VERSION)
+        store.execute_schema([f"DROP TABLE IF EXISTS {table}" for table in HISTORY_TABLES])
+    store.execute_schema(HISTORY_SCHEMA)
+    store.set_meta("history_version", HISTORY_VERSION)
+    return dropped
 
 
 def rebuild_history(store: JournalStore, journal: Journal, last_seq: int, history_seq: int) -> None:

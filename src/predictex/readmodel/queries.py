@@ -99,7 +99,7 @@ class Queries:
         marks = ", ".join("?" for _ in tickers)
         rows = self.store.query(
             "SELECT ticker, SUM(count_centicontracts), "
-            "SUM(CASE WHEN is_bid THEN price_centicents ELSE 10000 - price_centicents END * count_centicontracts), "
+            "SUM(CASE WHEN is_bid <> 0 THEN price_centicents ELSE 10000 - price_centicents END * count_centicontracts), "
             "SUM(fee_microdollars), SUM(cash_delta_microdollars + fee_microdollars), MAX(time_ms) "
             f"FROM fills WHERE account_id = ? AND ticker IN ({marks}) GROUP BY ticker ORDER BY ticker",
             [account_id, *tickers],
