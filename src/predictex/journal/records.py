@@ -20,14 +20,16 @@ time. Decoding a blob distinguishes two failures:
 from __future__ import annotations
 
 import struct
-import zlib
 from typing import Any
+from zlib import crc32
 
 import orjson
 
 _HEADER = struct.Struct(">IQqIII")
 HEADER_BYTES = _HEADER.size
 _CHECKED = struct.Struct(">QqII")  # what the CRC covers besides the payload
+_pack_header = _HEADER.pack  # bound once: compiled code would look the method up on every call
+_pack_checked = _CHECKED.pack
 
 
 class JournalError(Exception):
@@ -95,17 +97,22 @@ class Record:
 
 
 def _checksum(seq: int, time_ms: int, command_length: int, event_count: int, payload: bytes | memoryview) -> int:
-    return zlib.crc32(payload, zlib.crc32(_CHECKED.pack(seq, time_ms, command_length, event_count)))
-
-
-def encode_record(record: Record) -> bytes:
-    command, events = record.command_json, record.events_json
-    crc = zlib.crc32(events, _checksum(record.seq, record.time_ms, len(command), record.event_count, command))
-    return _HEADER.pack(len(command) + len(events), record.seq, record.time_ms, crc, len(command), record.event_count) + command + events
+    return crc32(payload, crc32(_pack_checked(seq, time_ms, command_length, event_count)))
 
 
 def encode_batch(records: list[Record]) -> bytes:
-    return b"".join([encode_record(record) for record in records])
+    """The records framed one after another (the CRC runs over the checked fields, the command, then
+    the events, without joining them first)."""
+    parts: list[bytes] = []
+    for record in records:
+        command, events = record.command_json, record.events_json
+        seq, time_ms, event_count = record.seq, record.time_ms, record.event_count
+        command_length = len(command)
+        crc = crc32(events, crc32(command, crc32(_pack_checked(seq, time_ms, command_length, event_count))))
+        parts.append(_pack_header(command_length + len(events), seq, time_ms, crc, command_length, event_count))
+        parts.append(command)
+        parts.append(events)
+    return b"".join(parts)
 
 
 def decode_batch(blob: bytes, first_seq: int, record_count: int) -> list[Record]:
