@@ -51,19 +51,6 @@ _TICK = Tick()
 _TICK_JSON = dumps(encode_command(_TICK))
 
 
-class Entry:
-    """One applied command: its sequence number, time, the command, what it did, and its record."""
-
-    __slots__ = ("command", "outcome", "record", "seq", "time_ms")
-
-    def __init__(self, seq: int, time_ms: int, command: Command, outcome: Outcome, record: Record) -> None:
-        self.seq = seq
-        self.time_ms = time_ms
-        self.command = command
-        self.outcome = outcome
-        self.record = record
-
-
 class Committed:
     """What a producer hears once its command is durable."""
 
@@ -73,6 +60,18 @@ class Committed:
         self.seq = seq
         self.time_ms = time_ms
         self.outcome = outcome
+
+
+class Entry(Committed):
+    """One applied command: its sequence number, time and outcome (handed to its producer as they are,
+    once committed: no second object per command), the command and its journal record."""
+
+    __slots__ = ("command", "record")
+
+    def __init__(self, seq: int, time_ms: int, command: Command, outcome: Outcome, record: Record) -> None:
+        super().__init__(seq, time_ms, outcome)
+        self.command = command
+        self.record = record
 
 
 class Projector(Protocol):
@@ -324,12 +323,11 @@ class Sequencer:
         for entry, waiter in zip(batch.entries, batch.waiters, strict=True):
             if waiter is None:
                 continue
-            committed = Committed(entry.seq, entry.time_ms, entry.outcome)
             if isinstance(waiter, asyncio.Future):
                 if not waiter.done():
-                    waiter.set_result(committed)
+                    waiter.set_result(entry)
             else:
-                waiter[0].resolve(waiter[1], committed)
+                waiter[0].resolve(waiter[1], entry)
 
     def _fail(self, error: BaseException, batches: list[_Batch]) -> None:
         self._failure = error
