@@ -6,7 +6,9 @@ and rebuilt from it."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from predictex.core.snapshot import state_hash
 from predictex.journal import Journal, JournalDamaged, Record
 from predictex.journal.base import JournalStore, StoredBatch
 from predictex.journal.faulty import TORN_WRITE, FaultyStore
+from predictex.journal.sqlite import PAGE_BYTES, SqliteStore
 from predictex.readmodel import LiveState, ReadModel
 from predictex.readmodel.history import HISTORY_SCHEMA, HISTORY_TABLES, HISTORY_VERSION
 from predictex.server.clock import FakeClock
@@ -272,3 +275,21 @@ def test_queue_positions_read_from_committed_events_match_the_engine(store_facto
     run(store, session)
     assert len(checked) == 5
     assert any(ahead for step in checked for ahead in step.values() if ahead), "some order waited behind another"
+
+
+def test_a_new_sqlite_journal_has_16_kib_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    """The batch blobs are written a WAL frame per page; a file made with 4 KiB pages opens and works as
+    before (SQLite cannot change the page size of a WAL database)."""
+    store = SqliteStore(tmp_path / "new.db")
+    assert store.query("PRAGMA page_size") == [(PAGE_BYTES,)]
+    store.close()
+    old = tmp_path / "old.db"
+    connection = sqlite3.connect(old)
+    connection.execute("PRAGMA page_size=4096")
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.close()
+    store = SqliteStore(old)
+    sequencer, _readmodel = run(store, trading_session)
+    assert store.query("PRAGMA page_size") == [(4096,)]
+    store.close()
+    assert state_hash(Journal(SqliteStore(old)).recover().engine) == state_hash(sequencer.engine)

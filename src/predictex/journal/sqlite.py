@@ -15,9 +15,15 @@ from typing import Any
 from predictex.journal.base import JOURNAL_SCHEMA, SqlStore, StoredBatch
 from predictex.journal.records import JournalError
 
+PAGE_BYTES = 16_384
+
 
 def _connect(path: str, uri: bool = False) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30, uri=uri)
+    # Pages of 16 KiB, for a new file only (an existing one keeps its size): a batch of 1,000 commands
+    # is a blob of about 400 KiB, written at commit as one WAL frame per page, two write() calls each.
+    # In 4 KiB pages that was 1.36 us of CPU per command in COMMIT, in 16 KiB pages 1.0 (32 KiB: no better).
+    connection.execute(f"PRAGMA page_size={PAGE_BYTES}")
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=FULL")
     connection.execute("PRAGMA busy_timeout=30000")
