@@ -17,7 +17,7 @@ contracts. Each client learns its order ids from its acknowledgements, so some c
 amends name orders that have meanwhile filled and are refused (the refused share is printed).
 
 Producers, as a busy server has them: 64 clients that each send one command and await its
-acknowledgement (`execute`), and 8 bulk clients that send 100 commands at a time (`submit_many`,
+acknowledgement (`submit`), and 8 bulk clients that send 100 commands at a time (`submit_many`,
 as a batch gateway would), each with its own accounts.
 
 Figures (each the median of --runs runs, on a fresh journal per run):
@@ -341,7 +341,7 @@ async def saturate(stores: Stores, label: str, commands: int, batch_max: int, se
             issued += 1
             command = client.command()
             sent = time.perf_counter()
-            committed = await sequencer.execute(command)
+            committed = await sequencer.submit(command)
             latencies.append(time.perf_counter() - sent)
             client.learn(command, committed)
 

@@ -171,7 +171,9 @@ class Sequencer:
             future.set_result([])
             return future
         group = _Group(future, len(commands))
-        self._queue.extend((command, command_json, (group, index)) for index, (command, command_json) in enumerate(zip(commands, encoded)))
+        queue = self._queue
+        for index, command in enumerate(commands):
+            queue.append((command, encoded[index], (group, index)))
         self._wake_up()
         return future
 
@@ -320,9 +322,11 @@ class Sequencer:
                 listener.committed(batch.entries)
             except Exception:
                 log.exception("a commit listener failed; continuing")
-        for entry, waiter in zip(batch.entries, batch.waiters, strict=True):
+        entries = batch.entries
+        for index, waiter in enumerate(batch.waiters):  # one waiter per entry
             if waiter is None:
                 continue
+            entry = entries[index]
             if isinstance(waiter, asyncio.Future):
                 if not waiter.done():
                     waiter.set_result(entry)
