@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import struct
 from typing import Any
-from zlib import crc32
 
 import orjson
+from isal.isal_zlib import crc32  # zlib's CRC-32 (same values), 134 -> 40 ns on 100 bytes, 270 -> 51 on 1,100
 
 _HEADER = struct.Struct(">IQqIII")
 HEADER_BYTES = _HEADER.size
@@ -97,7 +97,8 @@ class Record:
 
 
 def _checksum(seq: int, time_ms: int, command_length: int, event_count: int, payload: bytes | memoryview) -> int:
-    return crc32(payload, crc32(_pack_checked(seq, time_ms, command_length, event_count)))
+    checksum: int = crc32(payload, crc32(_pack_checked(seq, time_ms, command_length, event_count)))
+    return checksum
 
 
 def encode_batch(records: list[Record]) -> bytes:
