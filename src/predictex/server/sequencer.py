@@ -136,6 +136,7 @@ class Sequencer:
         self._stopping = False
         self._failure: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-writer")
         self.inline_writes = inline_writes
         self._one_at_a_time = True  # the last batch held one command
@@ -157,7 +158,7 @@ class Sequencer:
         """Queue one command; the future resolves once it is durable."""
         self._admit(1)
         command_json = _encoded(command)
-        future: asyncio.Future[Committed] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Committed] = self._event_loop().create_future()
         self._queue.append((command, command_json, future))
         self._wake_up()
         return future
@@ -166,7 +167,7 @@ class Sequencer:
         """Queue several commands, in order, behind one future that resolves once all are durable."""
         self._admit(len(commands))
         encoded = [_encoded(command) for command in commands]  # all or nothing
-        future: asyncio.Future[list[Committed]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[list[Committed]] = self._event_loop().create_future()
         if not commands:
             future.set_result([])
             return future
@@ -176,6 +177,11 @@ class Sequencer:
             queue.append((command, encoded[index], (group, index)))
         self._wake_up()
         return future
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the sequencer runs on, once started (asyncio.get_running_loop() asks the kernel for
+        the process id on every call)."""
+        return self._loop if self._loop is not None else asyncio.get_running_loop()
 
     async def execute(self, command: Command) -> Committed:
         return await self.submit(command)
@@ -191,7 +197,8 @@ class Sequencer:
     # --- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="sequencer")
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="sequencer")
 
     async def stop(self, snapshot: bool = True) -> None:
         """Stop taking commands, finish what was accepted, and (by default) leave a snapshot so the next
@@ -262,7 +269,7 @@ class Sequencer:
             await asyncio.sleep(0)
             return
         # One future, resolved by whichever comes first: a submit, the write in flight, or the deadline.
-        loop = asyncio.get_running_loop()
+        loop = self._event_loop()
         waiter = self._wakeup = loop.create_future()
         deadline = loop.call_later(timeout, self._wake_up) if timeout is not None else None
         if in_flight is not None:
