@@ -219,6 +219,16 @@ def test_history_in_an_older_layout_is_dropped_and_rebuilt(store_factory: StoreF
     assert {(row[1], row[7]) for row in after["fills"] if row[6] == "KXCPI-26FEB-T3.5"} == {(1, 0), (0, 1)}  # (is_taker, is_bid)
 
 
+def test_history_tables_of_an_older_layout_in_a_store_that_never_committed_are_replaced(store_factory: StoreFactory) -> None:
+    """Tables from a start-up of an older version that stopped before its first command (no
+    `history_seq` yet, no version): replaced as well, so the first batch's rows fit them."""
+    store = store_factory()
+    store.execute_schema([statement.replace("SMALLINT", "BOOLEAN") for statement in HISTORY_SCHEMA])
+    run(store, trading_session)
+    history = _history(store_factory())
+    assert len(history["trades"]) == 3 and len(history["fills"]) == 6
+
+
 def test_live_state_from_events_equals_live_state_from_the_engine(store_factory: StoreFactory) -> None:
     sequencer, readmodel = run(store_factory(), trading_session)
     from_engine = LiveState.load_from_engine(sequencer.engine, sequencer.committed_seq, sequencer.last_time_ms)

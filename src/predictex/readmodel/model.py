@@ -69,19 +69,19 @@ class ReadModel:
 
 
 def create_history_tables(store: JournalStore) -> bool:
-    """Create the history tables in HISTORY_VERSION's layout. A store holding them in another layout
-    has them dropped first; returns True when that happened (the caller rebuilds them from the journal)."""
+    """Create the history tables in HISTORY_VERSION's layout. Unless the store records that layout,
+    whatever history tables it holds are dropped first (history is derived data); returns True when
+    that happened, and the caller rebuilds them from the journal."""
     stored = store.get_meta("history_version")
     if stored == HISTORY_VERSION:
         store.execute_schema(HISTORY_SCHEMA)
         return False
-    dropped = stored is not None or store.get_meta("history_seq") is not None  # 1 was never recorded
-    if dropped:
+    if stored is not None or store.get_meta("history_seq") is not None:  # layout 1 was never recorded
         log.warning("the read model's history is in layout %s, this version writes %s: dropping it", stored or "1", HISTORY_VERSION)
-        store.execute_schema([f"DROP TABLE IF EXISTS {table}" for table in HISTORY_TABLES])
+    store.execute_schema([f"DROP TABLE IF EXISTS {table}" for table in HISTORY_TABLES])
     store.execute_schema(HISTORY_SCHEMA)
     store.set_meta("history_version", HISTORY_VERSION)
-    return dropped
+    return True
 
 
 def rebuild_history(store: JournalStore, journal: Journal, last_seq: int, history_seq: int) -> None:
