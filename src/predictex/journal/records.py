@@ -102,14 +102,14 @@ def _checksum(seq: int, time_ms: int, command_length: int, event_count: int, pay
 
 
 def encode_batch(records: list[Record]) -> bytes:
-    """The records framed one after another (the CRC runs over the checked fields, the command, then
-    the events, without joining them first)."""
+    """The records framed one after another (the CRC runs on from the command to the events, without
+    joining them first)."""
     parts: list[bytes] = []
     for record in records:
         command, events = record.command_json, record.events_json
         seq, time_ms, event_count = record.seq, record.time_ms, record.event_count
         command_length = len(command)
-        crc = crc32(events, crc32(command, crc32(_pack_checked(seq, time_ms, command_length, event_count))))
+        crc = crc32(events, _checksum(seq, time_ms, command_length, event_count, command))
         parts.append(_pack_header(command_length + len(events), seq, time_ms, crc, command_length, event_count))
         parts.append(command)
         parts.append(events)
