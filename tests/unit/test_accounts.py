@@ -367,7 +367,8 @@ def test_kalshi_sdk_signatures_verify(accounts: Accounts, private_key: PrivateKe
         result = ok(accounts.verifier.verify_request(headers, method, target, body))
         assert result.member.member_id == member_id and result.form is SignedForm.KALSHI_V2
         assert result.key is not None and result.key.key_id == key_id and result.scopes == ("read", "write")
-        lower = {k.lower(): v for k, v in headers.items()}
+        fresh = kalshi_sdk_headers(key_id, private_key, method, url, NOW_MS + 1)  # a write is accepted once
+        lower = {k.lower(): v for k, v in fresh.items()}
         ok(accounts.verifier.verify_request(lower, method.lower(), target, body))
 
 

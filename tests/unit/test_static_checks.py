@@ -53,7 +53,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "core": set(),
     "journal": {"core"},
     "readmodel": {"core", "journal"},
-    "accounts": {"journal"},
+    "accounts": {"core", "journal"},
     "server": {"core", "journal", "readmodel", "accounts"},
     "gateways": {"core", "journal", "readmodel", "accounts", "server", ""},
     "app": {"core", "journal", "readmodel", "accounts", "server", "gateways"},

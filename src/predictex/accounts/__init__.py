@@ -4,6 +4,10 @@ session tokens and rate limits, kept in the journal's database (`ACCOUNTS_SCHEMA
 `Accounts` ties them together over one store. Authentication refusals are data (`AuthFailure` with a
 stable `reason`); management calls that are refused raise `AccountsError` with a stable `code`.
 
+Deleting a key, logging out and suspending a member are published on `Accounts.revocations` once
+durable, so that the gateways end what was opened with them (revocation.py). Every password check
+goes through `Accounts.throttle` (throttle.py); signed writes are checked for replay (replay.py).
+
 Parsed keys, members and sessions are cached in the process that owns the `Accounts`: a change made
 through another process's `Accounts` over the same database (a deleted key, a new tier) is not seen by
 a cache that already holds the old value. Run one `Accounts` per exchange, or tell the others to
@@ -12,7 +16,7 @@ forget (not yet built).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from predictex.accounts._common import (
     SESSION_LIFETIME_MS_DEFAULT,
@@ -25,6 +29,7 @@ from predictex.accounts._schema import ACCOUNTS_SCHEMA
 from predictex.accounts.keys import DEFAULT_SCOPES, SCOPES, ApiKey, ApiKeys, GeneratedKey, KeyType, has_scope
 from predictex.accounts.limits import Budget, Lane, RateDecision, RateLimiter, budget
 from predictex.accounts.members import DEFAULT_SCRYPT_COST, Member, Members, Role, ScryptCost, Tier
+from predictex.accounts.revocation import Revocation, Revocations, RevokedWhat, Watch
 from predictex.accounts.sessions import Session, Sessions
 from predictex.accounts.signing import (
     KEY_HEADER,
@@ -37,12 +42,13 @@ from predictex.accounts.signing import (
     SignedForm,
     header_value,
 )
+from predictex.accounts.throttle import LoginThrottle
 from predictex.journal.base import JournalStore
 
 __all__ = [
     "ACCOUNTS_SCHEMA", "DEFAULT_SCOPES", "SCOPES", "Accounts", "AccountsError", "ApiKey", "AuthFailure", "AuthReason",
-    "Authenticated", "Budget", "GeneratedKey", "KeyType", "Lane", "Member", "RateDecision", "Role", "ScryptCost",
-    "Session", "SignedForm", "Tier", "budget", "has_scope",
+    "Authenticated", "Budget", "GeneratedKey", "KeyType", "Lane", "LoginThrottle", "Member", "RateDecision", "Revocation",
+    "Revocations", "RevokedWhat", "Role", "ScryptCost", "Session", "SignedForm", "Tier", "Watch", "budget", "has_scope",
 ]
 
 _SIGNED_HEADERS = (KEY_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER)
@@ -59,11 +65,14 @@ class Accounts:
                  password_cost: ScryptCost = DEFAULT_SCRYPT_COST) -> None:
         store.execute_schema(ACCOUNTS_SCHEMA)
         self.store = store
+        self.revocations = Revocations()
+        self.throttle = LoginThrottle(clock)
         self.members = Members(store, clock, password_cost)
-        self.keys = ApiKeys(store, self.members, clock, environment)
+        self.keys = ApiKeys(store, self.members, clock, environment, self.revocations)
         self.verifier = SignatureVerifier(self.keys, self.members, clock, window_ms=timestamp_window_ms,
                                           mount_prefixes=mount_prefixes)
-        self.sessions = Sessions(store, self.members, self.keys, clock, session_lifetime_ms)
+        self.sessions = Sessions(store, self.members, self.keys, clock, session_lifetime_ms, throttle=self.throttle,
+                                 revocations=self.revocations)
         self.limits = RateLimiter(clock, endpoint_costs)
 
     def authenticate(self, headers: Mapping[str, str], method: str, target: str, body: bytes | None = None, *,
@@ -85,6 +94,19 @@ class Accounts:
         if isinstance(signed, AuthFailure):
             return signed
         return self.sessions.log_in(signed)
+
+    def suspend(self, member_id: int, reason: str = "") -> Member:
+        """Suspend a member (durable when it returns) and end everything open of theirs."""
+        member = self.members.suspend(member_id, reason)
+        told = f"member {member_id} was suspended by the operator" + (f": {reason}" if reason else "")
+        self.revocations.publish(Revocation(RevokedWhat.MEMBER, str(member_id), member_id, told))
+        return member
+
+    def watch(self, authenticated: Authenticated, on_revoked: Callable[[Revocation], None]) -> Watch:
+        """Watch what `authenticated` was proved with (see revocation.py)."""
+        key = authenticated.key
+        return self.revocations.watch(authenticated.member.member_id, key.key_id if key is not None else None,
+                                      authenticated.session_id, on_revoked)
 
     def rate_limit(self, member: Member, lane: Lane, cost: int | None = None) -> RateDecision:
         """Charge a request to the member's bucket for `lane` at the member's tier."""

@@ -1,6 +1,8 @@
 """The accounts tables, kept in the journal's database. Only BIGINT, TEXT and BOOLEAN, so the same
 statements run on SQLite and PostgreSQL. Rows are never deleted: a deleted key or a logged-out session
-is marked (the store offers inserts and upserts, and the marks are an audit trail)."""
+is marked (the store offers inserts and upserts, and the marks are an audit trail). A member's
+suspension is a row of its own (set and lifted by upsert), so that databases made before it existed
+need no change to the members table."""
 
 from __future__ import annotations
 
@@ -37,4 +39,10 @@ ACCOUNTS_SCHEMA: tuple[str, ...] = (
         revoked BOOLEAN NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS accounts_sessions_by_member ON accounts_sessions (member_id)",
+    """CREATE TABLE IF NOT EXISTS accounts_suspensions (
+        member_id BIGINT PRIMARY KEY,
+        suspended BOOLEAN NOT NULL,
+        changed_ms BIGINT NOT NULL,
+        reason TEXT NOT NULL
+    )""",
 )

@@ -4,8 +4,10 @@ stored) or public keys registered by the member, their scopes, and deletion that
 Only public keys are stored. Key ids carry the environment: `demo_<uuid4>` or `prod_<uuid4>`. Parsed
 public keys are cached in memory, so a verification never parses PEM; deleting a key evicts it (and
 remembers the id as dead) under the same lock that fills the cache, so a deleted key cannot come back
-into it. The cache belongs to this process: a key deleted through another process's `ApiKeys` stays
-usable here until this process drops it (see the package docstring).
+into it. Once the deletion is durable it is published as a revocation, which ends every FIX session,
+WebSocket and stream opened with the key or with a session made with it (revocation.py). The cache
+belongs to this process: a key deleted through another process's `ApiKeys` stays usable here until
+this process drops it (see the package docstring).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from predictex.accounts._common import (
     Clock,
 )
 from predictex.accounts.members import Members
+from predictex.accounts.revocation import Revocation, Revocations, RevokedWhat
 from predictex.journal.base import JournalStore, TableWrite
 
 
@@ -197,13 +200,15 @@ def _new_key_pair(key_type: KeyType) -> tuple[PublicKey, str]:
 class ApiKeys:
     """Members' API keys in the store, with the parsed public keys cached for verification."""
 
-    def __init__(self, store: JournalStore, members: Members, clock: Clock, environment: str = "demo") -> None:
+    def __init__(self, store: JournalStore, members: Members, clock: Clock, environment: str = "demo",
+                 revocations: Revocations | None = None) -> None:
         if environment not in ENVIRONMENTS:
             raise AccountsError("invalid_environment", f"environment {environment!r} is not one of {', '.join(ENVIRONMENTS)}")
         self.environment = environment
         self._store = store
         self._members = members
         self._clock = clock
+        self.revocations = revocations if revocations is not None else Revocations()
         self._lock = threading.Lock()
         self._cache: dict[str, VerifyingKey] = {}
         self._dead: dict[str, None] = {}  # deleted ids (bounded, insertion-ordered): never live again
@@ -236,14 +241,17 @@ class ApiKeys:
 
     def delete(self, key_id: str, *, member_id: int | None = None) -> None:
         """`DELETE /api_keys/{id}`: effective immediately for signatures and for the sessions made with
-        it. With `member_id`, only that member's key may be deleted (anything else reads as not found)."""
+        it, and for whatever was opened with them (the revocation is published before this returns).
+        With `member_id`, only that member's key may be deleted (anything else reads as not found)."""
         with self._lock:
             rows = self._store.query(f"{_SELECT} WHERE key_id = ?", (key_id,))
             if not rows or rows[0][7] or (member_id is not None and int(rows[0][1]) != member_id):
                 raise AccountsError("key_not_found", f"no API key {key_id!r}")
-            self._store.write([self._row(_key(rows[0]), deleted_ms=self._clock())])
+            key = _key(rows[0])
+            self._store.write([self._row(key, deleted_ms=self._clock())])
             self._cache.pop(key_id, None)
             self._mark_dead(key_id)
+        self.revocations.publish(Revocation(RevokedWhat.KEY, key_id, key.member_id, f"API key {key_id} was deleted"))
 
     def verifying_key(self, key_id: str) -> VerifyingKey | None:
         """The live key with this id, parsed (from the cache after the first use), or None."""

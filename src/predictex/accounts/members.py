@@ -4,6 +4,11 @@ Emails are unique regardless of case. Passwords are kept only as scrypt hashes i
 string (`scrypt$ln=17,r=8,p=1$<salt>$<hash>`, base64 without padding), so the cost can be raised later
 without invalidating stored hashes; they are compared in constant time, and an unknown email costs as
 much time as a wrong password so that logins do not reveal who is a member.
+
+An operator may suspend a member: every request, key, session and logon of theirs is refused from the
+commit on (the verifier and the sessions read `Member.suspended`), and `suspend` returns only after
+the suspension is durable; the caller then publishes the revocation that ends what is already open
+(see revocation.py). Lifting it (`reinstate`) restores access with the same keys.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from predictex.accounts._common import (
     MEMBERS_LIST_LIMIT_MAX,
     PASSWORD_LENGTH_MAX,
     PASSWORD_LENGTH_MIN,
+    SUSPENSION_REASON_LENGTH_MAX,
     AccountsError,
     Clock,
 )
+from predictex.core.text import has_non_ascii_space
 from predictex.journal.base import JournalStore, TableWrite
 from predictex.journal.records import JournalError
 
@@ -59,6 +66,7 @@ class Member:
     tier: Tier
     engine_account_id: int
     created_ms: int
+    suspended: bool = False
 
 
 # --- passwords ------------------------------------------------------------------------------------
@@ -116,15 +124,20 @@ def verify_password(password: str, stored: str) -> bool:
 
 # --- validation -----------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")  # \s: every Unicode space is refused
+
+
+_ASCII_SPACE = " \t\r\n"
 
 
 def _email_key(email: str) -> str:
-    return email.strip().lower()
+    return email.strip(_ASCII_SPACE).lower()
 
 
 def _check_email(email: str) -> str:
-    email = email.strip()
+    email = email.strip(_ASCII_SPACE)
+    if has_non_ascii_space(email):
+        raise AccountsError("invalid_email", f"email {email[:EMAIL_LENGTH_MAX]!a} holds a non-ASCII space")
     if len(email) > EMAIL_LENGTH_MAX:
         raise AccountsError("invalid_email", f"email is {len(email)} characters long; at most {EMAIL_LENGTH_MAX} are allowed")
     if _EMAIL.fullmatch(email) is None:
@@ -156,11 +169,13 @@ def parse_tier(value: str | Tier) -> Tier:
 # --- the member directory -------------------------------------------------------------------------
 
 _COLUMNS = ("member_id", "email", "email_key", "password_hash", "role", "tier", "engine_account_id", "created_ms")
-_SELECT = "SELECT member_id, email, role, tier, engine_account_id, created_ms FROM accounts_members"
+_SUSPENSION_COLUMNS = ("member_id", "suspended", "changed_ms", "reason")
+_SELECT = ("SELECT m.member_id, m.email, m.role, m.tier, m.engine_account_id, m.created_ms, s.suspended "
+           "FROM accounts_members m LEFT JOIN accounts_suspensions s ON s.member_id = m.member_id")
 
 
 def _member(row: tuple[Any, ...]) -> Member:
-    return Member(int(row[0]), str(row[1]), Role(row[2]), Tier(row[3]), int(row[4]), int(row[5]))
+    return Member(int(row[0]), str(row[1]), Role(row[2]), Tier(row[3]), int(row[4]), int(row[5]), bool(row[6]))
 
 
 class Members:
@@ -176,6 +191,18 @@ class Members:
         self._by_id: dict[int, Member] = {}
         # hashed once, so that logging in with an unknown email costs what a wrong password costs
         self._decoy_hash = hash_password(secrets.token_urlsafe(16), cost)
+
+    def check_new(self, email: str, password: str) -> str:
+        """The email as it would be stored, if `email` and `password` are acceptable for a new member
+        (AccountsError otherwise). Says nothing about whether the email is taken."""
+        email = _check_email(email)
+        _check_password(password)
+        return email
+
+    def spend_a_hash(self, password: str) -> None:
+        """Take the time `create` takes to hash a password, and do nothing with it: a sign-up for an
+        email already taken must cost what a real one costs. Call it off the event loop."""
+        hash_password(password[:PASSWORD_LENGTH_MAX], self._cost)
 
     def create(self, email: str, password: str, engine_account_id: int, *, role: str | Role = Role.MEMBER,
                tier: str | Tier = Tier.BASIC) -> Member:
@@ -202,7 +229,7 @@ class Members:
         member = self._by_id.get(member_id)
         if member is not None:
             return member
-        rows = self._store.query(f"{_SELECT} WHERE member_id = ?", (member_id,))
+        rows = self._store.query(f"{_SELECT} WHERE m.member_id = ?", (member_id,))
         if not rows:
             return None
         member = _member(rows[0])
@@ -210,7 +237,7 @@ class Members:
         return member
 
     def get_by_email(self, email: str) -> Member | None:
-        rows = self._store.query(f"{_SELECT} WHERE email_key = ?", (_email_key(email),))
+        rows = self._store.query(f"{_SELECT} WHERE m.email_key = ?", (_email_key(email),))
         return _member(rows[0]) if rows else None
 
     def authenticate(self, email: str, password: str) -> Member | None:
@@ -231,10 +258,30 @@ class Members:
     def set_role(self, member_id: int, role: str | Role) -> Member:
         return self._update(member_id, role=parse_role(role))
 
+    def suspend(self, member_id: int, reason: str = "") -> Member:
+        """Refuse the member everything from now on (durable when this returns)."""
+        return self._set_suspended(member_id, True, reason)
+
+    def reinstate(self, member_id: int) -> Member:
+        return self._set_suspended(member_id, False, "")
+
+    def _set_suspended(self, member_id: int, suspended: bool, reason: str) -> Member:
+        if len(reason) > SUSPENSION_REASON_LENGTH_MAX:
+            raise AccountsError("invalid_reason", f"reason is longer than {SUSPENSION_REASON_LENGTH_MAX} characters")
+        with self._lock:
+            current = self.get(member_id)
+            if current is None:
+                raise AccountsError("member_not_found", f"no member with id {member_id}")
+            row = (member_id, suspended, self._clock(), reason)
+            self._store.write([TableWrite("accounts_suspensions", _SUSPENSION_COLUMNS, [row], key=("member_id",))])
+            member = replace(current, suspended=suspended)
+            self._remember(member)
+        return member
+
     def list(self, *, after_id: int = 0, limit: int = 100) -> builtins.list[Member]:
         """Members in id order, `limit` (at most 1000) at a time, starting after `after_id`."""
         limit = max(1, min(limit, MEMBERS_LIST_LIMIT_MAX))
-        rows = self._store.query(f"{_SELECT} WHERE member_id > ? ORDER BY member_id LIMIT ?", (after_id, limit))
+        rows = self._store.query(f"{_SELECT} WHERE m.member_id > ? ORDER BY m.member_id LIMIT ?", (after_id, limit))
         return [_member(row) for row in rows]
 
     # --- helpers ----------------------------------------------------------------------------------

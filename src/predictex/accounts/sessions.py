@@ -6,7 +6,12 @@ Tokens are random (secrets.token_urlsafe) and stored only as their SHA-256, so t
 and a copy of the database does not hold usable tokens. A token made with an API key dies with that
 key (checked on every use, so it holds after a restart too); a password login is tied to no key.
 Accepted headers: `Authorization: Bearer <token>`, the historic `Authorization: <member_id> <token>`,
-and `Bearer <member_id>:<token>` (a form one fake exchange used).
+and `Bearer <member_id>:<token>` (a form one fake exchange used). The header is read strictly: the
+scheme and token are separated by SP or HTAB, a member id is ASCII digits (core/text.py).
+
+Logging out is published as a revocation once it is durable, ending every socket and stream the
+token opened (revocation.py). Password logins pass through the login throttle (throttle.py), and a
+suspended member gets no session and can use none.
 """
 
 from __future__ import annotations
@@ -27,7 +32,17 @@ from predictex.accounts._common import (
 )
 from predictex.accounts.keys import DEFAULT_SCOPES, ApiKeys
 from predictex.accounts.members import Members
-from predictex.accounts.signing import Authenticated, AuthFailure, AuthReason, SignedForm, scope_failure
+from predictex.accounts.revocation import Revocation, Revocations, RevokedWhat
+from predictex.accounts.signing import (
+    Authenticated,
+    AuthFailure,
+    AuthReason,
+    SignedForm,
+    scope_failure,
+    suspended_failure,
+)
+from predictex.accounts.throttle import LoginThrottle
+from predictex.core.text import HTTP_WHITESPACE, ascii_int, shown, strip_http_whitespace
 from predictex.journal.base import JournalStore, TableWrite
 
 PASSWORD_SESSION_SCOPES: tuple[str, ...] = DEFAULT_SCOPES  # a password login is the member: read and write
@@ -62,35 +77,68 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def session_id(token: str) -> str:
+    """What names a session outside this module (in a revocation): its token's hash, never the token."""
+    return _hash(token)
+
+
+def throttled_failure(wait_ms: int) -> AuthFailure:
+    seconds = -(-wait_ms // 1000)
+    return AuthFailure(AuthReason.TOO_MANY_LOGIN_ATTEMPTS,
+                       f"too many failed logins for this email or from this address; try again in {seconds} s "
+                       "(Retry-After). The wait doubles with each further failure, up to 15 minutes, and ends by itself; "
+                       "requests signed with an API key are not affected, and the operator can clear it at once",
+                       retry_after_ms=wait_ms)
+
+
+_MEMBER_ID_DIGITS_MAX = 18
+
+
 def parse_authorization(header_value: str | None) -> tuple[int | None, str] | AuthFailure:
     """(claimed member id or None, token) from an Authorization header value."""
-    if not header_value or not header_value.strip():
+    value = strip_http_whitespace(header_value or "")
+    if not value:
         return AuthFailure(AuthReason.MISSING_HEADER, "missing header Authorization")
-    parts = header_value.strip().split(None, 1)
-    if len(parts) != 2 or len(parts[1]) > TOKEN_LENGTH_MAX:
+    scheme, token = _split_credentials(value)
+    if not token or len(token) > TOKEN_LENGTH_MAX:
         return AuthFailure(AuthReason.INVALID_TOKEN, f"Authorization must be {_FORMS}")
-    scheme, token = parts[0], parts[1].strip()
-    claimed: int | None = None
-    if scheme.isdigit():
-        claimed = int(scheme)
-    elif scheme.lower() != "bearer":
-        return AuthFailure(AuthReason.INVALID_TOKEN, f"Authorization scheme {scheme[:32]!r} is not supported; use {_FORMS}")
+    claimed = ascii_int(scheme, _MEMBER_ID_DIGITS_MAX)
+    if claimed is None and scheme.lower() != "bearer":
+        return AuthFailure(AuthReason.INVALID_TOKEN, f"Authorization scheme {shown(scheme, 32)} is not supported; use {_FORMS}")
     member_text, colon, rest = token.partition(":")
-    if colon and claimed is None and member_text.isdigit():
-        claimed, token = int(member_text), rest
+    if colon and claimed is None and member_text[:1].isdigit():  # any script's digit: a member id is meant
+        claimed = ascii_int(member_text, _MEMBER_ID_DIGITS_MAX)
+        if claimed is None:
+            return AuthFailure(AuthReason.INVALID_TOKEN, f"the member id {shown(member_text, 32)} in Authorization "
+                                                         "must be ASCII digits")
+        token = rest
+    if not token.isascii() or not token.isprintable() or any(c in HTTP_WHITESPACE for c in token):
+        return AuthFailure(AuthReason.INVALID_TOKEN, f"the token in Authorization must be printable ASCII without spaces, "
+                                                     f"not {shown(token, 32)}")
     return claimed, token
+
+
+def _split_credentials(value: str) -> tuple[str, str]:
+    """(scheme, credentials) split at the first run of SP/HTAB (RFC 9110 §11.4)."""
+    for index, char in enumerate(value):
+        if char in HTTP_WHITESPACE:
+            return value[:index], strip_http_whitespace(value[index:])
+    return value, ""
 
 
 class Sessions:
     """Session tokens in the store, with a cache of the ones in use."""
 
     def __init__(self, store: JournalStore, members: Members, keys: ApiKeys, clock: Clock,
-                 lifetime_ms: int = SESSION_LIFETIME_MS_DEFAULT) -> None:
+                 lifetime_ms: int = SESSION_LIFETIME_MS_DEFAULT, *, throttle: LoginThrottle | None = None,
+                 revocations: Revocations | None = None) -> None:
         self._store = store
         self._members = members
         self._keys = keys
         self._clock = clock
         self.lifetime_ms = lifetime_ms
+        self.throttle = throttle if throttle is not None else LoginThrottle(clock)
+        self.revocations = revocations if revocations is not None else keys.revocations
         self._lock = threading.Lock()
         self._cache: dict[str, _Stored] = {}
 
@@ -101,11 +149,21 @@ class Sessions:
             raise ValueError("log_in needs a request authenticated by an API-key signature")
         return self._open(signed.member.member_id, signed.key.key_id, signed.scopes)
 
-    def log_in_password(self, email: str, password: str) -> Session | AuthFailure:
-        """The legacy `POST /login`. Takes as long as one scrypt: call it off the event loop."""
+    def log_in_password(self, email: str, password: str, address: str | None = None) -> Session | AuthFailure:
+        """A session for an email and password (`POST /login`, `POST /v1/log_in` with a body), from the
+        client at `address` (its IP, for the throttle). Refused without looking at the password while
+        the email or the address must wait (too_many_login_attempts, with `retry_after_ms`). Takes as
+        long as one scrypt: call it off the event loop."""
+        wait_ms = self.throttle.wait_ms(email, address)
+        if wait_ms:
+            return throttled_failure(wait_ms)
         member = self._members.authenticate(email, password)
         if member is None:
+            self.throttle.failed(email, address)
             return AuthFailure(AuthReason.BAD_CREDENTIALS, "email or password is wrong")
+        self.throttle.succeeded(email, address)
+        if member.suspended:
+            return suspended_failure(member)
         return self._open(member.member_id, None, PASSWORD_SESSION_SCOPES)
 
     def authenticate_bearer(self, header_value: str | None, *, required_scope: str | None = None) -> Authenticated | AuthFailure:
@@ -113,15 +171,17 @@ class Sessions:
         found = self._live(header_value)
         if isinstance(found, AuthFailure):
             return found
-        _, stored = found
+        token, stored = found
         member = self._members.get(stored.member_id)
         if member is None:
             return AuthFailure(AuthReason.INVALID_TOKEN, f"session belongs to no member ({stored.member_id})")
+        if member.suspended:
+            return suspended_failure(member)
         refused = scope_failure(stored.scopes, required_scope, "this session")
         if refused is not None:
             return refused
         key = None if stored.key_id is None else self._keys.get(stored.key_id)
-        return Authenticated(member, stored.scopes, key, SignedForm.SESSION)
+        return Authenticated(member, stored.scopes, key, SignedForm.SESSION, session_id(token))
 
     def refresh(self, header_value: str | None) -> Session | AuthFailure:
         """A new expiry (now + lifetime) for a live session; the token stays the same."""
@@ -140,6 +200,8 @@ class Sessions:
             return found
         token, stored = found
         self._save(_hash(token), replace(stored, revoked=True))
+        self.revocations.publish(Revocation(RevokedWhat.SESSION, session_id(token), stored.member_id,
+                                            "the session token was logged out"))
         return None
 
     # --- helpers ----------------------------------------------------------------------------------
@@ -171,6 +233,9 @@ class Sessions:
                                f"session expired at {stored.expires_ms} (server time {now_ms}); log in again")
         if stored.key_id is not None and self._keys.verifying_key(stored.key_id) is None:
             return AuthFailure(AuthReason.INVALID_TOKEN, f"the API key {stored.key_id} this session was made with has been deleted")
+        member = self._members.get(stored.member_id)
+        if member is not None and member.suspended:
+            return suspended_failure(member)
         return token, stored
 
     def _lookup(self, token_hash: str) -> _Stored | None:

@@ -15,6 +15,12 @@ Signatures are RSA-PSS/SHA-256 (any valid salt length) or Ed25519 over the UTF-8
 data, not an exception: an `AuthFailure` with a stable `reason` and a message saying what was wrong;
 for a bad signature it shows the exact string(s) the server expected to be signed (nothing secret:
 the client sent every part of it).
+
+Headers are read strictly (core/text.py): a timestamp is ASCII digits or ISO-8601 in ASCII digits, and
+only SP and HTAB are trimmed, so a superscript, Arabic-Indic or full-width digit or a no-break space
+is a clear 401, never an exception. A signed write (any method but GET, HEAD and OPTIONS) and a FIX
+Logon are accepted once: an exact repeat inside the window is refused (replay.py). A member who is
+suspended is refused whatever they sign.
 """
 
 from __future__ import annotations
@@ -30,11 +36,14 @@ from typing import Any
 from predictex.accounts._common import (
     EXPECTED_IN_MESSAGE_CHARS_MAX,
     SIGNATURE_HEADER_LENGTH_MAX,
+    TIMESTAMP_DIGITS_MAX,
     TIMESTAMP_WINDOW_MS_DEFAULT,
     Clock,
 )
 from predictex.accounts.keys import ApiKey, ApiKeys, VerifyingKey, has_scope
 from predictex.accounts.members import Member, Members
+from predictex.accounts.replay import ReplayGuard
+from predictex.core.text import ascii_int, shown, strip_http_whitespace
 
 KEY_HEADER = "KALSHI-ACCESS-KEY"
 TIMESTAMP_HEADER = "KALSHI-ACCESS-TIMESTAMP"
@@ -56,6 +65,10 @@ class AuthReason(enum.StrEnum):
     INVALID_TOKEN = "invalid_token"
     EXPIRED_TOKEN = "expired_token"
     BAD_CREDENTIALS = "bad_credentials"
+    REPLAYED_REQUEST = "replayed_request"  # a signed write (or FIX Logon) already accepted once
+    REPLAY_CACHE_FULL = "replay_cache_full"  # too many signed writes in the window to remember: busy
+    MEMBER_SUSPENDED = "member_suspended"
+    TOO_MANY_LOGIN_ATTEMPTS = "too_many_login_attempts"
 
 
 class SignedForm(enum.StrEnum):
@@ -70,6 +83,7 @@ class AuthFailure:
     reason: AuthReason
     message: str
     expected: tuple[str, ...] = ()  # bad_signature: the strings a valid signature would cover
+    retry_after_ms: int | None = None  # too_many_login_attempts: when the next attempt is looked at
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +92,7 @@ class Authenticated:
     scopes: tuple[str, ...]
     key: ApiKey | None  # None for a session made by a password login
     form: SignedForm
+    session_id: str | None = None  # a bearer session: its token's hash (what logging out revokes)
 
 
 def scope_failure(scopes: Sequence[str], required: str | None, holder: str) -> AuthFailure | None:
@@ -88,9 +103,14 @@ def scope_failure(scopes: Sequence[str], required: str | None, holder: str) -> A
                        f"{holder} has scopes {', '.join(scopes) or '(none)'}; this request needs {required!r}")
 
 
+def suspended_failure(member: Member) -> AuthFailure:
+    return AuthFailure(AuthReason.MEMBER_SUSPENDED,
+                       f"member {member.member_id} is suspended by the operator; ask the operator to reinstate it")
+
+
 # --- parsing --------------------------------------------------------------------------------------
 
-_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:?00)")
+_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:Z|\+00:?00)", re.ASCII)
 _DAYS_IN_MONTH = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -105,9 +125,11 @@ def _days_from_civil(year: int, month: int, day: int) -> int:
 
 
 def parse_timestamp_ms(text: str) -> tuple[int, SignedForm] | None:
-    """(ms since the epoch, form) for a Kalshi v2 (digits) or seed (ISO-8601 UTC) timestamp."""
-    if text.isdigit() and len(text) <= 16:
-        return int(text), SignedForm.KALSHI_V2
+    """(ms since the epoch, form) for a Kalshi v2 (ASCII digits) or seed (ISO-8601 UTC) timestamp;
+    None for anything else (a digit of another script, a space, a sign)."""
+    milliseconds = ascii_int(text, TIMESTAMP_DIGITS_MAX)
+    if milliseconds is not None:
+        return milliseconds, SignedForm.KALSHI_V2
     match = _ISO.fullmatch(text)
     if match is None:
         return None
@@ -206,6 +228,9 @@ def _seconds(ms: int) -> str:
 # --- the verifier ---------------------------------------------------------------------------------
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # repeating one changes nothing: never remembered
+
+
 class SignatureVerifier:
     """Checks signed requests (both forms) and FIX logon signatures against the stored keys."""
 
@@ -216,6 +241,7 @@ class SignatureVerifier:
         self._clock = clock
         self.window_ms = window_ms
         self._prefixes = tuple(p.rstrip("/") for p in mount_prefixes if p.strip("/"))
+        self.replays = ReplayGuard(clock, window_ms)
 
     def verify_request(self, headers: Mapping[str, str], method: str, target: str, body: bytes | None = None, *,
                        required_scope: str | None = None) -> Authenticated | AuthFailure:
@@ -225,19 +251,29 @@ class SignatureVerifier:
         if not (key_id and timestamp and signature_text):
             missing = [name for name, value in zip(_HEADERS, (key_id, timestamp, signature_text)) if not value]
             return AuthFailure(AuthReason.MISSING_HEADER, f"missing header(s) {', '.join(missing)}")
-        key_id, timestamp, signature_text = key_id.strip(), timestamp.strip(), signature_text.strip()
+        key_id = strip_http_whitespace(key_id)
+        timestamp = strip_http_whitespace(timestamp)
+        signature_text = strip_http_whitespace(signature_text)
         parsed = parse_timestamp_ms(timestamp)
         if parsed is None:
             return AuthFailure(AuthReason.MALFORMED_TIMESTAMP,
-                               f"{TIMESTAMP_HEADER} {timestamp[:64]!r} is neither milliseconds since the epoch "
-                               "(1703123456789) nor ISO-8601 UTC (2026-11-23T10:00:00.123Z)")
+                               f"{TIMESTAMP_HEADER} {shown(timestamp)} is neither milliseconds since the epoch in ASCII "
+                               "digits (1703123456789) nor ISO-8601 UTC (2026-11-23T10:00:00.123Z)")
         timestamp_ms, form = parsed
         method = method.upper()
         if form is SignedForm.KALSHI_V2:
             candidates: Iterable[str] = (timestamp + method + target.partition("?")[0],)
         else:
             candidates = self._seed_candidates(timestamp + method, target, body)
-        return self._check(key_id, timestamp_ms, timestamp, signature_text, candidates, form, required_scope)
+        verified = self._check(key_id, timestamp_ms, timestamp, signature_text, candidates, form, required_scope)
+        if method in READ_METHODS or isinstance(verified, AuthFailure):
+            return verified
+        signature = decode_signature(signature_text) or b""
+        if form is SignedForm.SEED:  # the signature covers the body: it alone names the request
+            return self._first_use(verified, timestamp_ms, signature)
+        # Kalshi v2 signs neither body nor query: two writes that differ only there share a signature
+        # (always, with Ed25519 in the same millisecond) and Kalshi takes both, so they count apart
+        return self._first_use(verified, timestamp_ms, signature, method, target, body or b"")
 
     def verify_with_key(self, key_id: str, message: bytes, signature_b64: str, *, timestamp_ms: int | None = None,
                         required_scope: str | None = None) -> Authenticated | AuthFailure:
@@ -257,7 +293,24 @@ class SignatureVerifier:
             return AuthFailure(AuthReason.BAD_SIGNATURE,
                                f"signature does not verify with key {key_id} ({found.key.key_type}); "
                                f"expected a signature over {_shown(expected)}", (expected,))
-        return self._authenticated(found, SignedForm.FIX, required_scope)
+        verified = self._authenticated(found, SignedForm.FIX, required_scope)
+        if timestamp_ms is None or isinstance(verified, AuthFailure):
+            return verified
+        return self._first_use(verified, timestamp_ms, signature)
+
+    def _first_use(self, verified: Authenticated, timestamp_ms: int, *parts: bytes | str) -> Authenticated | AuthFailure:
+        """`verified`, unless this signed request (`parts`: what names it) was already accepted
+        inside the window."""
+        key = verified.key
+        first = self.replays.first_use(timestamp_ms, verified.form.value, key.key_id if key is not None else "", *parts)
+        if first:
+            return verified
+        if first is None:
+            return AuthFailure(AuthReason.REPLAY_CACHE_FULL,
+                               "too many signed writes in the last minute to check this one for replay; retry shortly")
+        return AuthFailure(AuthReason.REPLAYED_REQUEST,
+                           "this exact signed request was already accepted; sign every write afresh (a new "
+                           "timestamp, and a client_order_id of its own for each order)")
 
     # --- steps ------------------------------------------------------------------------------------
 
@@ -277,11 +330,11 @@ class SignatureVerifier:
             if found.verify(signature, candidate.encode("utf-8")):
                 return self._authenticated(found, form, required_scope)
             tried.append(candidate)
-        shown = _shown(tried[0])
+        expected = _shown(tried[0])
         if len(tried) > 1:
-            shown += " (also accepted: " + ", ".join(_shown(c) for c in tried[1:]) + ")"
+            expected += " (also accepted: " + ", ".join(_shown(c) for c in tried[1:]) + ")"
         return AuthFailure(AuthReason.BAD_SIGNATURE,
-                           f"signature does not verify with key {key_id} ({found.key.key_type}); expected a signature over {shown}",
+                           f"signature does not verify with key {key_id} ({found.key.key_type}); expected a signature over {expected}",
                            tuple(tried))
 
     def _seed_candidates(self, head: str, target: str, body: bytes | None) -> Iterator[str]:
@@ -312,11 +365,10 @@ class SignatureVerifier:
                            f"({now_ms} ms); it must be within ±{_seconds(self.window_ms)}")
 
     def _unknown_key_message(self, key_id: str) -> str:
-        shown = key_id[:80]
         environment = self._keys.environment
-        if not shown.startswith(environment + "_") and shown.startswith(("demo_", "prod_")):
-            return f"API key {shown!r} belongs to another environment; this exchange is {environment!r}"
-        return f"no live API key {shown!r} (unknown or deleted)"
+        if not key_id.startswith(environment + "_") and key_id.startswith(("demo_", "prod_")):
+            return f"API key {shown(key_id, 80)} belongs to another environment; this exchange is {environment!r}"
+        return f"no live API key {shown(key_id, 80)} (unknown or deleted)"
 
     @staticmethod
     def _malformed(found: VerifyingKey, signature: bytes | None) -> AuthFailure:
@@ -331,6 +383,8 @@ class SignatureVerifier:
         member = self._members.get(key.member_id)
         if member is None:
             return AuthFailure(AuthReason.UNKNOWN_KEY, f"API key {key.key_id} belongs to no member")
+        if member.suspended:
+            return suspended_failure(member)
         if required_scope is not None and required_scope not in key.scopes:  # else: maybe a family scope
             refused = scope_failure(key.scopes, required_scope, f"API key {key.key_id}")
             if refused is not None:
