@@ -2,7 +2,9 @@
 `Connection` per socket. A connection only moves bytes between the socket and its `Session` and hands
 delivered application messages to the gateway. Bytes of a retransmitting session are written only
 once the store has made its sequence numbers and messages durable. A peer that does not read (its
-write buffer past the limit) is disconnected rather than allowed to hold memory."""
+write buffer past the limit) is disconnected rather than allowed to hold memory. A session whose key
+or member is revoked is logged out with the reason and closed, and nothing it sent after the
+revocation reaches the gateway."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import ssl
 import time
 from typing import Any
 
+from predictex.accounts import Watch
 from predictex.gateways.fix import drop_copy, order_entry
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.gateway import FixGateway, Principal
@@ -44,6 +47,7 @@ class Connection(asyncio.Protocol):
         self.use_dollars = False
         self.placed: set[int] = set()
         self.subscriptions = 0
+        self.watch: Watch | None = None  # the revocation watch of the logon's key (set by the gateway)
         self._durable = kind is Kind.ORDER_ENTRY_RT
         self._deferred: list[bytes] = []
         self._out: list[bytes] = []
@@ -100,6 +104,8 @@ class Connection(asyncio.Protocol):
 
     def _handle(self, events: list[Any]) -> None:
         for event in events:
+            if self._closing and type(event) is Deliver:
+                continue  # the session ended (revoked) while an earlier event of this batch was handled
             kind = type(event)
             if kind is Send:
                 self._write(event.data)
@@ -115,6 +121,10 @@ class Connection(asyncio.Protocol):
                 self._close()
 
     def _deliver(self, message: Any) -> None:
+        watch = self.watch
+        if watch is not None and watch.revoked is not None:  # revoked on another thread, not yet ended here
+            self.revoked(watch.revoked.reason)
+            return
         msg_type = message.msg_type
         gateway = self.gateway
         if self.kind in (Kind.ORDER_ENTRY, Kind.ORDER_ENTRY_RT):
@@ -142,6 +152,12 @@ class Connection(asyncio.Protocol):
 
     def send_logout(self, text: str) -> None:
         self._handle(self.session.logout(text, now_ms()))
+
+    def revoked(self, reason: str) -> None:
+        """The logon's key (or its member) was revoked: Logout with the reason, then close; whatever
+        the peer sends from now on is dropped unread."""
+        self._handle(self.session.terminate(f"{reason}; this session is closed", now_ms()))
+        self.gateway.flush()
 
     def _write(self, data: bytes) -> None:
         """Queue bytes for the socket; everything queued in one turn of the loop goes in one write."""

@@ -14,6 +14,10 @@ ExecutionReports, numbered and stored but not sent, until its key logs on again 
 peer's ResendRequest brings them, as PossDupFlag=Y. A session that logged on with
 SkipPendingExecReports=Y keeps nothing. This lasts for the life of the process: reports of what
 happens after a restart, before the key logs on again, are not kept.
+
+Every session watches the key it logged on with (accounts/revocation.py): deleting the key or
+suspending its member logs the session out with the reason and closes it at once, and a
+connection-less retransmitting session of that key stops keeping reports.
 """
 
 from __future__ import annotations
@@ -61,12 +65,13 @@ OFFLINE_RETENTION_MS = 24 * 3600 * 1000  # Kalshi's default MessageRetentionPeri
 
 
 class Principal:
-    __slots__ = ("account_id", "key_id", "member")
+    __slots__ = ("account_id", "authenticated", "key_id", "member")
 
-    def __init__(self, member: Any, key_id: str) -> None:
+    def __init__(self, member: Any, key_id: str, authenticated: Any = None) -> None:
         self.member = member
         self.account_id: int = member.engine_account_id
         self.key_id = key_id
+        self.authenticated = authenticated  # what the logon proved (accounts.Authenticated): watched for revocation
 
 
 class Answer(Protocol):
@@ -141,7 +146,7 @@ class FixGateway:
             return f"{verified.reason.value}: {verified.message}"
         if request.key_id in self.sessions:
             return "already exists: this API key has a FIX session"
-        principal = Principal(verified.member, request.key_id)
+        principal = Principal(verified.member, request.key_id, verified)
         if kind is Kind.ORDER_ENTRY_RT:
             return LogonGrant(principal, self.writer.seq_store(f"{TARGET_COMP_IDS[kind]}:{request.key_id}"))
         return LogonGrant(principal, MemorySeqStore())
@@ -149,6 +154,9 @@ class FixGateway:
     def logged_on(self, connection: Connection) -> None:
         principal = connection.principal
         assert principal is not None
+        if principal.authenticated is not None:
+            connection.watch = self.exchange.accounts.watch(
+                principal.authenticated, lambda revocation: self._revoked(connection, revocation.reason))
         self.sessions[principal.key_id] = connection
         account = principal.account_id
         if connection.kind in (Kind.ORDER_ENTRY, Kind.ORDER_ENTRY_RT):
@@ -164,9 +172,20 @@ class FixGateway:
                                                 [(account, connection.now_ms())], key=("account_id",)))
                 self.writer.durable().add_done_callback(_ignore)
 
+    def _revoked(self, connection: Connection, reason: str) -> None:
+        """The session's key or member was revoked: it ends now (or, already disconnected, stops
+        keeping reports for a logon that can never come)."""
+        principal = connection.principal
+        if connection.transport is not None and not connection.transport.is_closing():
+            connection.revoked(reason)
+        if principal is not None:
+            self._forget_offline(principal.account_id, lambda old, _: old is connection)
+
     def disconnected(self, connection: Connection) -> None:
         principal = connection.principal
         if principal is None or self.sessions.get(principal.key_id) is not connection:
+            if connection.watch is not None:
+                connection.watch.cancel()
             return
         del self.sessions[principal.key_id]
         account = principal.account_id
@@ -178,10 +197,12 @@ class FixGateway:
                 if not found:
                     del table[account]
                 if table is self.order_sessions:
-                    if self._keeps_reports_offline(connection):
+                    if self._keeps_reports_offline(connection):  # its watch stays: a revocation forgets it
                         self.offline_sessions.setdefault(account, []).append((connection, connection.now_ms()))
                     else:
                         self._untrack(account)
+        if connection.watch is not None and not any(old is connection for old, _ in self.offline_sessions.get(account, ())):
+            connection.watch.cancel()
         if connection.flags.get(t.CANCEL_ORDERS_ON_DISCONNECT) and connection.placed:
             self._cancel_on_disconnect(account, sorted(connection.placed))
 
@@ -196,8 +217,10 @@ class FixGateway:
     @staticmethod
     def _keeps_reports_offline(connection: Connection) -> bool:
         """A retransmitting order-entry session that did not ask to skip pending reports (a listener
-        session must) gets the reports of its connection-less time by resend."""
-        return connection.kind is Kind.ORDER_ENTRY_RT and not connection.flags.get(t.SKIP_PENDING_EXEC_REPORTS)
+        session must) gets the reports of its connection-less time by resend, unless its key is
+        revoked (it can never log on again)."""
+        revoked = connection.watch is not None and connection.watch.revoked is not None
+        return connection.kind is Kind.ORDER_ENTRY_RT and not connection.flags.get(t.SKIP_PENDING_EXEC_REPORTS) and not revoked
 
     def _keep_offline(self, account: int, report: ExecReport, time_ms: int) -> bool:
         """Number and store the report for the account's connection-less retransmitting sessions,
@@ -216,6 +239,8 @@ class FixGateway:
         for connection, since_ms in kept:
             if which(connection, since_ms):
                 self._untrack(account)
+                if connection.watch is not None:
+                    connection.watch.cancel()
             else:
                 remaining.append((connection, since_ms))
         if remaining:

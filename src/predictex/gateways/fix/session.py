@@ -2,7 +2,8 @@
 
 One `Session` per connection. `receive(data, now_ms)` takes bytes as they arrive (split anywhere);
 `timer(now_ms)` lets time pass (heartbeats, test requests, timeouts); `send(msg_type, body, now_ms)`
-sends an application message; `logout(text, now_ms)` starts the logout handshake. Each returns a list
+sends an application message; `logout(text, now_ms)` starts the logout handshake; `terminate(text,
+now_ms)` sends a Logout and closes at once (a revoked credential). Each returns a list
 of events, in order: `Send(bytes)` for the transport to write, `Deliver(msg)` for the application
 layer (never an administrative message), `LoggedOn(grant, flags)` once, `Close(reason)` last.
 
@@ -25,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from predictex.core.text import is_ascii_digits
 from predictex.gateways.fix import dictionary
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.codec import SOH, FieldError, Frame, Framer, Garbled, encode, field_value, parse_fields
@@ -181,11 +183,14 @@ def parse_utc_timestamp_ms(value: bytes) -> int | None:
     """YYYYMMDD-HH:MM:SS[.fraction] in UTC, as ms since the epoch; None if it is not one."""
     if len(value) < 17 or value[8:9] != b"-" or value[11:12] != b":" or value[14:15] != b":":
         return None
+    if not (is_ascii_digits(value[0:8]) and is_ascii_digits(value[9:11]) and is_ascii_digits(value[12:14])
+            and is_ascii_digits(value[15:17])):
+        return None  # int() would take " 1", "+1" or "1_0"
     try:
         year, month, day = int(value[0:4]), int(value[4:6]), int(value[6:8])
         hour, minute, second = int(value[9:11]), int(value[12:14]), int(value[15:17])
         fraction = value[18:] if len(value) > 17 else b""
-        if len(value) > 17 and (value[17:18] != b"." or not fraction.isdigit() or len(fraction) > 9):
+        if len(value) > 17 and (value[17:18] != b"." or not is_ascii_digits(fraction) or len(fraction) > 9):
             return None
         if not (1 <= month <= 12 and 1 <= day <= 31 and hour <= 23 and minute <= 59 and second <= 60):
             return None
@@ -333,6 +338,16 @@ class Session:
             self.state = LOGGING_OUT
             self._logout_sent_ms = now_ms
         elif self.state == AWAITING_LOGON:
+            self._close(text)
+        return out
+
+    def terminate(self, text: str, now_ms: int) -> list[Event]:
+        """End the session now, without waiting for the peer: a Logout saying why (if logged on),
+        then Close. Nothing the peer sends afterwards is delivered (the credential was revoked)."""
+        out = self._out = []
+        if self.state in (ACTIVE, LOGGING_OUT):
+            self._logout(text, now_ms)
+        if self.state != CLOSED:
             self._close(text)
         return out
 

@@ -11,6 +11,7 @@ from predictex.accounts import AccountsError, Lane
 from predictex.accounts.members import Role, Tier
 from predictex.core import commands as c
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS, FEE_TYPES
+from predictex.core.text import is_ascii_digits
 from predictex.core.units import UnitError, parse_price_dollars
 from predictex.gateways.rest.handlers import Principal, execute, private
 from predictex.gateways.rest.kalshi_v2.keys import accounts_error
@@ -27,7 +28,7 @@ from predictex.gateways.rest.wire import (
 )
 from predictex.server import ids
 from predictex.server.context import Exchange
-from predictex.server.http import Request, Response, json_response
+from predictex.server.http import Request, Response, empty_response, json_response
 from predictex.server.membership import MembershipError, sign_up
 from predictex.server.router import Router
 
@@ -54,6 +55,9 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("GET", PREFIX + "/members", admin(list_members))
     router.add("POST", PREFIX + "/members", admin(create_member))
     router.add("PUT", PREFIX + "/members/{member_id}/tier", admin(set_tier))
+    router.add("POST", PREFIX + "/members/{member_id}/suspend", admin(suspend_member))
+    router.add("POST", PREFIX + "/members/{member_id}/reinstate", admin(reinstate_member))
+    router.add("DELETE", PREFIX + "/members/{member_id}/login_failures", admin(clear_login_failures))
     router.add("POST", PREFIX + "/members/{member_id}/deposits", admin(member_deposit))
     router.add("POST", PREFIX + "/members/{member_id}/withdrawals", admin(member_withdrawal))
     router.add("POST", PREFIX + "/withdrawals/{withdrawal_id}/complete", admin(complete_withdrawal))
@@ -181,8 +185,8 @@ def _strike(body: dict[str, Any], name: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, str):
-        whole, _, fraction = value.lstrip("-").partition(".")
-        if whole.isdigit() and (not fraction or fraction.isdigit()) and len(value) <= 32:
+        whole, _, fraction = value.removeprefix("-").partition(".")
+        if is_ascii_digits(whole) and (not fraction or is_ascii_digits(fraction)) and len(value) <= 32:
             return value
     raise bad_request(f"{name} must be a number written as a string (e.g. \"69.5\") or an integer")
 
@@ -253,7 +257,7 @@ async def exchange_status(exchange: Exchange, principal: Principal, request: Req
 def _member_json(exchange: Exchange, member: Any) -> dict[str, Any]:
     return {
         "member_id": exchange.ids.to_uuid(ids.MEMBER, member.member_id), "email": member.email, "role": member.role.value,
-        "tier": member.tier.value, "created_time": rfc3339(member.created_ms),
+        "tier": member.tier.value, "created_time": rfc3339(member.created_ms), "suspended": member.suspended,
     }
 
 
@@ -293,6 +297,41 @@ def set_tier(exchange: Exchange, principal: Principal, request: Request, params:
     except AccountsError as error:
         raise accounts_error(error) from error
     return _member_json(exchange, updated)
+
+
+async def suspend_member(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """Suspend a member: from the commit on, every key, session and logon of theirs is refused, and every
+    FIX session, WebSocket and stream they have open is ended; their resting orders are canceled unless
+    `cancel_orders` is false"""
+    body = json_body(request.body, required=False)
+    member = _member(exchange, params["member_id"])
+    if member.member_id == principal.member.member_id:
+        raise bad_request("an operator cannot suspend their own account")
+    reason = str_field(body, "reason", "", 500)
+    cancel_orders = bool_field(body, "cancel_orders", True)
+    try:
+        suspended = exchange.accounts.suspend(member.member_id, reason)
+    except AccountsError as error:
+        raise accounts_error(error) from error
+    if cancel_orders:  # after the revocation: nothing of theirs can be placed behind this cancel
+        await execute(exchange, c.CancelAllOrders(member.engine_account_id, ""))
+    return _member_json(exchange, suspended)
+
+
+def reinstate_member(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """Lift a suspension: the member's keys and password work again"""
+    member = _member(exchange, params["member_id"])
+    try:
+        return _member_json(exchange, exchange.accounts.members.reinstate(member.member_id))
+    except AccountsError as error:
+        raise accounts_error(error) from error
+
+
+def clear_login_failures(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    """Forget a member's failed password logins, ending a login throttle at once"""
+    member = _member(exchange, params["member_id"])
+    exchange.accounts.throttle.clear(member.email)
+    return empty_response(204)
 
 
 def _amount(body: dict[str, Any]) -> int:

@@ -44,19 +44,26 @@ class Principal:
         return self.member.role is Role.ADMIN
 
 
-_AUTH_STATUS = {
-    AuthReason.INSUFFICIENT_SCOPE: 403,
+_AUTH_STATUS = {  # (status, code) of the refusals that are not 401 authentication_error
+    AuthReason.INSUFFICIENT_SCOPE: (403, "permission_denied"),
+    AuthReason.MEMBER_SUSPENDED: (403, "permission_denied"),
+    AuthReason.TOO_MANY_LOGIN_ATTEMPTS: (429, "too_many_login_attempts"),
+    AuthReason.REPLAY_CACHE_FULL: (503, "service_unavailable"),
 }
 
 
 def auth_error(failure: AuthFailure) -> ApiError:
-    status = _AUTH_STATUS.get(failure.reason, 401)
-    code = "permission_denied" if status == 403 else "authentication_error"
-    return ApiError(status, code, failure.reason.value, failure.message)
+    status, code = _AUTH_STATUS.get(failure.reason, (401, "authentication_error"))
+    headers = None
+    if failure.retry_after_ms is not None:
+        headers = [("Retry-After", str(max(1, -(-failure.retry_after_ms // 1000))))]
+    elif status == 503:
+        headers = [("Retry-After", "1")]
+    return ApiError(status, code, failure.reason.value, failure.message, headers)
 
 
 def error_response(error: ApiError, headers: list[tuple[str, str]] | None = None) -> Response:
-    return json_response(error.status, error.body(), headers)
+    return json_response(error.status, error.body(), headers if headers is not None else error.headers)
 
 
 def _answer(request: Request, result: object) -> Awaitable[Response] | Response:
@@ -88,7 +95,8 @@ def _unexpected(request: Request, error: BaseException) -> Response:
     return error_response(ApiError(500, "internal_error", "internal error"))
 
 
-SIGNED, SESSION = "signed", "session"  # the ways of proving who calls: a signed request, a session token
+# the ways of proving who calls: a signed request, a session token, an email and password in the body
+SIGNED, SESSION, PASSWORD = "signed", "session", "password"
 
 
 class RouteDoc(NamedTuple):

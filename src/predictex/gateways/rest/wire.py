@@ -33,12 +33,14 @@ MONEY_TEXTS_MAX = 65_536
 class ApiError(Exception):
     """A refusal at the edge: HTTP status and Kalshi's error body fields."""
 
-    def __init__(self, status: int, code: str, message: str, details: str = "") -> None:
+    def __init__(self, status: int, code: str, message: str, details: str = "",
+                 headers: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = headers  # extra response headers (Retry-After)
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}

@@ -10,7 +10,8 @@ Bounds: bytes not yet taken by the peer (our list plus the transport's buffer) p
 `outbound_bytes_max` is an overflow: the session drops its subscriptions and says so (Kalshi error 25),
 so a slow reader costs nobody else anything; past `outbound_bytes_abort` the connection is dropped.
 A connection that leaves a ping unanswered for `pong_timeout_s` is dropped; one that breaks the
-framing rules is told why (an error message, then a Close frame with RFC 6455's code).
+framing rules is told why (an error message, then a Close frame with RFC 6455's code); one whose
+credential is revoked likewise (an error, then Close 1008).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Protocol
 
+from predictex.accounts import Watch
 from predictex.gateways.ws import frames
 from predictex.gateways.ws.limits import WsLimits
 
@@ -40,6 +42,7 @@ class Session(Protocol):
     def on_too_big(self, size_bytes: int) -> None: ...
     def on_violation(self, reason: str) -> None: ...
     def on_overflow(self) -> None: ...
+    def on_revoked(self, reason: str) -> None: ...
     def closed(self) -> None: ...
 
 
@@ -47,7 +50,7 @@ class Connection(asyncio.Protocol):
     __slots__ = (
         "_close_deadline", "_closing", "_command_credit", "_command_refill_at", "_last_ping", "_overflowing", "_parser",
         "_ping_outstanding_since", "buffered", "dirty", "hub", "limits", "lost", "out", "out_bytes", "peer",
-        "session", "transport",
+        "session", "transport", "watch",
     )
 
     def __init__(self, hub: Hub, limits: WsLimits, now: float, peer: str) -> None:
@@ -55,6 +58,7 @@ class Connection(asyncio.Protocol):
         self.limits = limits
         self.peer = peer
         self.session: Session | None = None
+        self.watch: Watch | None = None  # the revocation watch of the upgrade's credential (None: public)
         self.transport: asyncio.Transport | None = None
         self._parser = frames.FrameParser(expect_masked=True, message_bytes_max=limits.message_bytes_max)
         self.out: list[bytes] = []
@@ -91,6 +95,8 @@ class Connection(asyncio.Protocol):
             return
         self.lost = self._closing = True
         self.out.clear()
+        if self.watch is not None:
+            self.watch.cancel()
         if self.session is not None:
             self.session.closed()
         self.hub.forget(self)
@@ -101,7 +107,9 @@ class Connection(asyncio.Protocol):
         session = self.session
         assert session is not None
         if isinstance(event, frames.Text):
-            if not self._closing:
+            if self.watch is not None and self.watch.revoked is not None:  # revoked in another thread, not yet closed
+                self.revoked(self.watch.revoked.reason)
+            elif not self._closing:
                 session.on_text(event.payload)
         elif isinstance(event, frames.Ping):
             self.push_frame(frames.frame(frames.OP_PONG, event.payload))
@@ -241,6 +249,15 @@ class Connection(asyncio.Protocol):
         self._close_deadline = self.hub.now() + self.limits.close_timeout_s
         if self.session is not None:
             self.session.closed()
+
+    def revoked(self, reason: str) -> None:
+        """The credential the connection was opened with was revoked: the session ends its
+        subscriptions and says why, then the Close frame (1008, policy violation) goes out."""
+        if self._closing or self.lost:
+            return
+        if self.session is not None:
+            self.session.on_revoked(reason)
+        self.close(frames.CLOSE_POLICY, "credentials revoked")
 
     def abort(self) -> None:
         if self.lost:

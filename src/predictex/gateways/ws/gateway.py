@@ -4,7 +4,9 @@ fan-out hub on the exchange's bus, and the timer that pings every connection.
 Authentication happens once, on the upgrade request, exactly as for REST: Kalshi's signed headers
 (signed path `/trade-api/ws/v2`), the seed's signed form, or a session's bearer token. Credentials
 that fail are refused with the REST error (401/403) and no upgrade; no credentials at all make a
-public connection, whose private subscriptions are refused on the socket.
+public connection, whose private subscriptions are refused on the socket. An authenticated connection
+watches its credential: when its key is deleted, its session logged out or its member suspended, it
+is told why and closed at once (accounts/revocation.py).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ class WebSocketGateway:
             try:
                 principal = authenticate(self.exchange, request, "read")
             except ApiError as error:
-                return json_response(error.status, error.body())
+                return json_response(error.status, error.body(), error.headers)
         self._accept(request, transport, protocol, key, session_factory, principal)
         return None
 
@@ -76,6 +78,9 @@ class WebSocketGateway:
         account_id = principal.account_id if principal is not None else None
         member_uuid = self.exchange.ids.to_uuid(ids.MEMBER, principal.member.member_id) if principal is not None else ""
         connection.session = session_factory(self.hub, connection, self.limits, account_id, member_uuid)
+        if principal is not None:
+            connection.watch = self.exchange.accounts.watch(principal.authenticated,
+                                                            lambda revocation: connection.revoked(revocation.reason))
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):

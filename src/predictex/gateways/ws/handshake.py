@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from predictex.core.text import strip_http_whitespace
 from predictex.gateways.ws.frames import accept_key
 from predictex.server.http import Request, Response, error_response
 
@@ -21,7 +22,9 @@ class HandshakeError(Exception):
 
 
 def _tokens(value: str | None) -> set[str]:
-    return {part.strip().lower() for part in (value or "").split(",")}
+    """The comma-separated tokens of a header, trimmed of SP and HTAB only (a no-break space stays
+    and makes the token unknown)."""
+    return {strip_http_whitespace(part).lower() for part in (value or "").split(",")}
 
 
 def client_key(request: Request) -> str:
@@ -34,7 +37,7 @@ def client_key(request: Request) -> str:
         refusal = error_response(426, "upgrade_required", "only WebSocket version 13 is spoken here")
         refusal.headers.append(("Sec-WebSocket-Version", VERSION))
         raise HandshakeError(refusal)
-    key = (request.header("sec-websocket-key") or "").strip()
+    key = strip_http_whitespace(request.header("sec-websocket-key") or "")
     try:
         decoded = base64.b64decode(key, validate=True)
     except (binascii.Error, ValueError):

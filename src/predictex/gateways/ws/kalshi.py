@@ -8,7 +8,9 @@ idempotent subscribe). Sequenced channels number their messages per subscription
 codes of §9.4, a refused command changes nothing, and the connection goes on.
 
 Private channels need the connection to have been authenticated on the upgrade (error 9 otherwise);
-so does `orderbook_delta`, as Kalshi's documentation says. The index feeds (cfbenchmarks, pyth) are
+so does `orderbook_delta`, as Kalshi's documentation says. When that credential is revoked (its key
+deleted, its session logged out, its member suspended) the connection gets error 9 with the reason
+in `details`, then a Close frame (1008). The index feeds (cfbenchmarks, pyth) are
 not offered (error 8); `communications` (RFQs) and `multivariate_market_lifecycle` are accepted and
 stay silent, since this exchange has neither RFQs nor multivariate markets.
 """
@@ -159,6 +161,12 @@ class KalshiSession:
             self._end(sub)
             self._send({"type": "error", "sid": sub.sid, "msg": {
                 "code": 25, "msg": ERRORS[25], "details": "the connection read too slowly; subscribe again to resynchronise"}})
+
+    def on_revoked(self, reason: str) -> None:
+        """The credential of the upgrade was revoked: every subscription ends, then error 9 says why
+        (the Close frame follows)."""
+        self.closed()
+        self._error(0, Refusal(9, f"{reason}; this connection is closed"))
 
     def closed(self) -> None:
         for sub in list(self.subscriptions.values()):

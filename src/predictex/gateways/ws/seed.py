@@ -13,7 +13,8 @@ the exchange's sequence number, the one GET /v1/markets/{ticker}/orderbook repor
 objects GET /v1/orders and GET /v1/portfolio/fills return). Every message carries its channel and a
 per-channel `seq` counting from 1 without gaps. The user channels need the bearer token (or signed
 headers) on the upgrade. Errors: `{"type": "error", "code": ..., "message": ..., "channel"?: ...}`;
-the connection goes on.
+the connection goes on. When the key, token or member of the upgrade is revoked (a deleted key, a
+logout, a suspension), an error `credentials_revoked` is sent and the connection closed (1008).
 """
 
 from __future__ import annotations
@@ -100,6 +101,12 @@ class SeedSession:
         self.closed()
         self._send({"type": "error", "code": "slow_consumer", "channels": dropped,
                     "message": "the connection read too slowly and its subscriptions were dropped; subscribe again to resynchronise"})
+
+    def on_revoked(self, reason: str) -> None:
+        """The credential of the upgrade was revoked: every subscription ends, and the client is told
+        why before the Close frame."""
+        self.closed()
+        self._send({"type": "error", "code": "credentials_revoked", "message": f"{reason}; this connection is closed"})
 
     def closed(self) -> None:
         for sub in self.subscriptions.values():
