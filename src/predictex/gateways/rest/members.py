@@ -14,7 +14,7 @@ from predictex.server import ids
 from predictex.server.config import DEMO_FAUCET_MAX_MICRODOLLARS
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
-from predictex.server.membership import MembershipError, sign_up
+from predictex.server.membership import MembershipError, sign_up, sign_up_quietly
 from predictex.server.router import Router
 
 PREFIX = "/predictex/v1"
@@ -29,19 +29,33 @@ def register(router: Router, exchange: Exchange) -> None:
 
 
 async def create_member(exchange: Exchange, request: Request, params: dict[str, str]) -> Response:
-    """Sign up. Open in demo; in production only an operator may add members."""
-    if not exchange.config.is_demo:
+    """Sign up. Open in demo; in production only an operator may add members.
+
+    A stranger's sign-up (demo, no credentials) is answered 202 with the same body whether the email
+    was free (the member is made) or already a member's (nothing changes), so that it tells nobody who
+    is a member: the new member logs in with their email and password to learn their member id. The
+    operator (signed or with a session) gets the member, or 409 for an email already taken."""
+    credentials = any(request.headers.get(name) for name in ("authorization", "kalshi-access-key", "kalshi-access-signature"))
+    if not exchange.config.is_demo or credentials:
         principal = authenticate(exchange, request, "write")
         if not principal.is_admin:
-            raise ApiError(403, "permission_denied", "permission denied", "in production, members are added by the operator")
+            raise ApiError(403, "permission_denied", "permission denied", "only the operator adds members this way")
     body = json_body(request.body)
+    email, password = str_field(body, "email", None, 320), str_field(body, "password", None, 1024)
     try:
-        member = await sign_up(exchange, str_field(body, "email", None, 320), str_field(body, "password", None, 1024))
+        if not credentials:
+            await sign_up_quietly(exchange, email, password)
+            return json_response(202, {"email": email.strip(" \t\r\n"), "status": "accepted", "message": SIGNED_UP})
+        member = await sign_up(exchange, email, password)
     except MembershipError as error:
         raise ApiError(409 if error.code == "duplicate_email" else 400, error.code, error.message) from error
     return json_response(201, {
         "member_id": exchange.ids.to_uuid(ids.MEMBER, member.member_id), "email": member.email, "tier": member.tier.value,
     })
+
+
+SIGNED_UP = ("if no member had this email, one has been made with this password: log in with POST /trade-api/v2/login "
+             "to get a session token and your member id")
 
 
 def me(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from predictex import __version__
 from predictex.accounts.signing import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
-from predictex.gateways.rest.handlers import SESSION, SIGNED, described, summary_of
+from predictex.gateways.rest.handlers import PASSWORD, SESSION, SIGNED, described, summary_of
 from predictex.server.metrics import surface
 from predictex.server.router import Router
 
@@ -54,9 +54,13 @@ def _operation(method: str, pattern: str, route: Any) -> dict[str, Any]:
         requirements.append({scheme: [] for scheme in SIGNED_SCHEMES})
     if doc is not None and SESSION in doc.security:
         requirements.append({"sessionToken": []})
-    operation["security"] = requirements  # empty: anyone may call
+    operation["security"] = requirements  # empty: anyone may call (a password, if asked for, is in the body)
     if requirements:
         responses["401"] = _error("missing or bad signature, stale timestamp, unknown key or expired session")
+    if doc is not None and PASSWORD in doc.security:
+        responses["401"] = _error("missing or bad signature, expired session, or a wrong email or password" if requirements
+                                  else "wrong email or password")
+        responses["429"] = _error("too many failed logins for this email or address; Retry-After says when to try again")
     if doc is not None and doc.scope is not None:
         operation["x-predictex-scope"] = doc.scope
         responses["403"] = _error("the key's scope does not allow this" + (", or the caller is no operator" if doc.admin else ""))

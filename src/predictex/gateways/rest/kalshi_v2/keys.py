@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from predictex.accounts import AccountsError, AuthFailure, Lane, budget
+from predictex.accounts import AccountsError, AuthFailure, Lane, Session, budget
 from predictex.accounts.keys import KeyType
-from predictex.gateways.rest.handlers import SESSION, Principal, auth_error, private, public, session_authorization
+from predictex.gateways.rest.handlers import PASSWORD, SESSION, Principal, auth_error, private, public, session_authorization
 from predictex.gateways.rest.wire import ApiError, bad_request, json_body, str_field
 from predictex.server import ids
 from predictex.server.context import Exchange
@@ -23,7 +23,7 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("POST", PREFIX + "/api_keys", private(exchange, register_key, scope="write", lane=Lane.WRITE))
     router.add("POST", PREFIX + "/api_keys/generate", private(exchange, generate_key, scope="write", lane=Lane.WRITE))
     router.add("DELETE", PREFIX + "/api_keys/{api_key}", private(exchange, delete_key, scope="write", lane=Lane.WRITE))
-    router.add("POST", PREFIX + "/login", public(exchange, password_login))
+    router.add("POST", PREFIX + "/login", public(exchange, password_login, security=(PASSWORD,)))
     router.add("POST", PREFIX + "/logout", public(exchange, logout, security=(SESSION,)))
     router.add("GET", PREFIX + "/account/limits", private(exchange, account_limits))
     router.add("GET", PREFIX + "/account/endpoint_costs", public(exchange, endpoint_costs))
@@ -89,13 +89,21 @@ def delete_key(exchange: Exchange, principal: Principal, request: Request, param
 
 async def password_login(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
     """The legacy `POST /login` with email and password (hashing runs off the event loop)."""
-    body = json_body(request.body)
+    result = await log_in_with_password(exchange, request, json_body(request.body))
+    return {"member_id": exchange.ids.to_uuid(ids.MEMBER, result.member_id), "token": result.token}
+
+
+async def log_in_with_password(exchange: Exchange, request: Request, body: dict[str, Any]) -> Session:
+    """A session for the body's email and password, through the login throttle (per email and per
+    client address: 429 with Retry-After while either must wait); the password hash runs off the loop."""
     email = str_field(body, "email", None, 320)
     password = str_field(body, "password", None, 1024)
-    result = await asyncio.get_running_loop().run_in_executor(None, exchange.accounts.sessions.log_in_password, email, password)
+    address = request.client[0] if request.client else None
+    result: Session | AuthFailure = await asyncio.get_running_loop().run_in_executor(
+        None, exchange.accounts.sessions.log_in_password, email, password, address)
     if isinstance(result, AuthFailure):
         raise auth_error(result)
-    return {"member_id": exchange.ids.to_uuid(ids.MEMBER, result.member_id), "token": result.token}
+    return result
 
 
 def logout(exchange: Exchange, request: Request, params: dict[str, str]) -> Response:

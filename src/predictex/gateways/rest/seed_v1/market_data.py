@@ -6,10 +6,20 @@ are contracts (with `*_fp` strings for fractional markets)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from predictex.accounts import AuthFailure, Session
-from predictex.gateways.rest.handlers import SESSION, SIGNED, auth_error, authenticate, public, session_authorization
+from predictex.gateways.rest.handlers import (
+    PASSWORD,
+    SESSION,
+    SIGNED,
+    auth_error,
+    authenticate,
+    public,
+    session_authorization,
+)
+from predictex.gateways.rest.kalshi_v2.keys import log_in_with_password
 from predictex.gateways.rest.kalshi_v2.market_data import STATUS_FILTER
 from predictex.gateways.rest.wire import (
     ApiError,
@@ -20,6 +30,7 @@ from predictex.gateways.rest.wire import (
     decode_cursor,
     dollars,
     encode_cursor,
+    json_body,
     money,
     optional_rfc3339,
     rfc3339,
@@ -39,7 +50,7 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("GET", PREFIX + "/markets/{ticker}", public(exchange, get_market))
     router.add("GET", PREFIX + "/markets/{ticker}/orderbook", public(exchange, get_orderbook))
     router.add("GET", PREFIX + "/markets/{ticker}/settlement", public(exchange, get_settlement))
-    router.add("POST", PREFIX + "/log_in", public(exchange, log_in, security=(SIGNED, SESSION)))
+    router.add("POST", PREFIX + "/log_in", public(exchange, log_in, security=(SIGNED, SESSION, PASSWORD)))
 
 
 def market_json(m: MarketView) -> dict[str, Any]:
@@ -155,19 +166,39 @@ def get_settlement(exchange: Exchange, request: Request, params: dict[str, str])
     return body
 
 
-def log_in(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    """A bearer token for 30 minutes: signed in the seed's form, or refreshed with a live token."""
+def log_in(exchange: Exchange, request: Request, params: dict[str, str]) -> Awaitable[dict[str, Any]] | dict[str, Any]:
+    """A bearer token for 30 minutes: signed in the seed's form, refreshed with a live token, or (as
+    Kalshi's v1 API took it) for an email and password in the body, through the login throttle."""
     accounts = exchange.accounts
     result: Session | AuthFailure
     if request.header("kalshi-access-signature") is None and request.header("authorization"):
         result = accounts.sessions.refresh(session_authorization(exchange, request.header("authorization")))
+    elif request.header("kalshi-access-signature") is None and _has_password(request.body):
+        return _password_log_in(exchange, request)
     else:
         target = request.raw_path.decode("latin-1") if isinstance(request.raw_path, bytes) else request.raw_path
         result = accounts.log_in(request.headers, request.method, target, request.body)
     if isinstance(result, AuthFailure):
         raise auth_error(result)
+    return _logged_in(exchange, result)
+
+
+def _has_password(body: bytes) -> bool:
+    if not body.strip(b" \t\r\n"):
+        return False
+    fields = json_body(body)  # malformed JSON: 400, as for any body
+    return "email" in fields or "password" in fields
+
+
+async def _password_log_in(exchange: Exchange, request: Request) -> dict[str, Any]:
+    return _logged_in(exchange, await log_in_with_password(exchange, request, json_body(request.body)))
+
+
+def _logged_in(exchange: Exchange, session: Session) -> dict[str, Any]:
+    member_uuid = exchange.ids.to_uuid(ids.MEMBER, session.member_id)
     return {
-        "token": result.token,
-        "member_id": exchange.ids.to_uuid(ids.MEMBER, result.member_id),
-        "expires_time": rfc3339(result.expires_ms),
+        "token": session.token,
+        "member_id": member_uuid,
+        "user_id": member_uuid,  # Kalshi's v1 name for it
+        "expires_time": rfc3339(session.expires_ms),
     }
