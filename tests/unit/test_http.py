@@ -351,6 +351,49 @@ def test_malformed_request_gets_400_and_other_connections_are_served(run: Run) -
     run(test)
 
 
+@pytest.mark.parametrize(("request_bytes", "status", "words"), [
+    (b"GET /\r\n\r\n", 400, "no HTTP version (HTTP/0.9)"),  # an HTTP/0.9 request line
+    (b"GET / HTTP/0.9\r\nHost: t\r\n\r\n", 400, "no HTTP version (HTTP/0.9)"),
+    (b"GET / HTTP/1.1\r\n\r\n", 400, "needs a Host header"),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "only one Host header"),
+    (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, "is not host[:port]"),
+    (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "is not host[:port]"),
+    (b"GET / HTTP/1.1\r\nHost: \xb2\xb3\r\n\r\n", 400, "is not host[:port]"),
+    (b"GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", 400, "only one Host header"),
+    (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, "HTTP/2.0 is not spoken here"),
+])
+def test_requests_http_1_1_does_not_allow_are_refused_and_closed(run: Run, request_bytes: bytes, status: int, words: str) -> None:
+    """RFC 9112 §3.2: a 400 for an HTTP/1.1 request without Host, with two, or with one that is no
+    host[:port]; a request line without a version is HTTP/0.9, which is not HTTP/1.1."""
+    async def test() -> None:
+        async with serving(echo) as server:
+            reader, writer = await connect(server)
+            writer.write(request_bytes)
+            reply = await read_reply(reader)
+            assert reply.status == status, reply
+            assert words in reply.json()["error"]["message"], reply
+            assert await closed_by_server(reader)
+    run(test)
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET /ok HTTP/1.0\r\n\r\n",  # HTTP/1.0 needs no Host
+    b"GET /ok HTTP/1.1\r\nHost: \r\n\r\n",  # an empty Host: a target without an authority
+    b"GET /ok HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n",
+    b"GET /ok HTTP/1.1\r\nHost: [::1]:8000\r\n\r\n",
+    b"GET /ok HTTP/1.1\r\nHost: exchange.example-1.com\r\n\r\n",
+    b"GET http://other.example/ok HTTP/1.1\r\nHost: exchange.example\r\n\r\n",  # absolute form
+])
+def test_requests_with_what_http_needs_are_answered(run: Run, request_bytes: bytes) -> None:
+    async def test() -> None:
+        async with serving(echo) as server:
+            reader, writer = await connect(server)
+            writer.write(request_bytes)
+            assert (await read_reply(reader)).status == 200
+            writer.close()
+    run(test)
+
+
 def test_handler_exception_gets_500_and_the_connection_stays_usable(run: Run, caplog: pytest.LogCaptureFixture) -> None:
     async def handler(request: Request) -> Response:
         if request.path == "/boom":

@@ -38,10 +38,11 @@ def notional_microdollars(price_centicents: int, count_centicontracts: int) -> i
 
 def _parse_fixed(text: str, decimals: int, what: str) -> int:
     """Parse a non-negative decimal string with at most `decimals` places into an integer scaled by
-    10**decimals. Accepts "0.56", "0.5600", "12", ".5"; refuses signs, exponents and extra places."""
+    10**decimals. Accepts "0.56", "0.5600", "12", ".5"; refuses signs, exponents, extra places,
+    spaces and digits of other scripts."""
     if not isinstance(text, str):
         raise UnitError(f"{what} must be a string, got {type(text).__name__}")
-    body = text.strip()
+    body = text
     if not body or len(body) > 32:
         raise UnitError(f"{what} {text!r} is not a decimal number")
     whole, dot, frac = body.partition(".")

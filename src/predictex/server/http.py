@@ -8,6 +8,10 @@ What it guarantees:
   never has more than `pipelined_requests_max` handlers running (reading pauses instead).
 - Malformed HTTP gets a 400 and the connection is closed; a handler exception gets a 500, is logged
   with its traceback, and the connection stays usable. Nothing a client sends can stop the server.
+- As RFC 9112 requires: an HTTP/1.1 request without Host, any request with two Host lines or a Host
+  that is no `host[:port]`, and a request line without a version (HTTP/0.9) get a 400; a version
+  this server does not speak (HTTP/2 and later over this connection) gets a 505. HTTP/1.0 needs no
+  Host and is answered.
 - Every response carries Date and (except 1xx/204, which must not) Content-Length, and says
   `Connection: close` when the server closes after it.
 - `stop(grace_s)` stops accepting, lets in-flight requests finish, closes idle keep-alive connections,
@@ -26,6 +30,7 @@ import asyncio
 import contextvars
 import inspect
 import logging
+import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator
@@ -246,6 +251,12 @@ def _decode_path(raw_path: bytes) -> str:
     return raw_path.decode("utf-8", "replace")
 
 
+# RFC 9112 §3.2 Host = uri-host [ ":" port ]; uri-host is an IP literal in brackets or a reg-name
+# (unreserved, percent-encoded and sub-delims characters: letters, digits and IPv4 addresses included).
+# An empty value is allowed (a target without an authority).
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+(?:%25[0-9A-Za-z._~-]+)?\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?")
+
+
 def _content_length(value: str) -> int:
     try:
         return int(value)
@@ -345,6 +356,7 @@ class HttpProtocol(asyncio.Protocol):
         "_header_chunk_bytes",
         "_headers",
         "_headers_done",
+        "_hosts",
         "_in_message",
         "_limits",
         "_linger",
@@ -405,6 +417,7 @@ class HttpProtocol(asyncio.Protocol):
         self._body: list[bytes] = []
         self._body_bytes = 0
         self._headers_done = False
+        self._hosts = 0  # Host header lines
         self._method = "GET"
 
     # -- asyncio.Protocol ------------------------------------------------------------------
@@ -492,11 +505,15 @@ class HttpProtocol(asyncio.Protocol):
         key = name.decode("latin-1")
         text = value.decode("latin-1")
         self._raw_headers.append((key, text))
-        self._headers[key.lower()] = text
+        lowered = key.lower()
+        self._headers[lowered] = text
+        if lowered == "host":
+            self._hosts += 1
 
     def on_headers_complete(self) -> None:
         self._headers_done = True
         self._since = self._server.now
+        self._check_version_and_host(self._parser.get_http_version())
         method = self._parser.get_method()
         self._method = _METHODS.get(method) or method.decode("ascii", "replace")
         length = self._headers.get("content-length")
@@ -508,6 +525,22 @@ class HttpProtocol(asyncio.Protocol):
                 self._continue_pending = True  # sent when the responses ahead of it are out
             else:
                 self._transport.write(_CONTINUE)
+
+    def _check_version_and_host(self, version: str) -> None:
+        """RFC 9112 §2.3 and §3.2: the request line names HTTP/1.x, an HTTP/1.1 request carries one
+        valid Host (so does an HTTP/1.0 request that sends one)."""
+        if version != "1.1" and version != "1.0":
+            if version.startswith("0."):
+                self._refuse(400, "bad_request", "the request line has no HTTP version (HTTP/0.9): send "
+                                                 "'METHOD /path HTTP/1.1' and a Host header")
+            self._refuse(505, "http_version_not_supported", f"HTTP/{version} is not spoken here: use HTTP/1.1")
+        if self._hosts == 0:
+            if version == "1.1":
+                self._refuse(400, "bad_request", "an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)")
+        elif self._hosts > 1:
+            self._refuse(400, "bad_request", "a request may carry only one Host header (RFC 9112 §3.2)")
+        elif _HOST.fullmatch(self._headers["host"]) is None:
+            self._refuse(400, "bad_request", f"Host {self._headers['host'][:100]!a} is not host[:port] (RFC 9112 §3.2)")
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
@@ -762,7 +795,9 @@ class HttpProtocol(asyncio.Protocol):
     # -- upgrades --------------------------------------------------------------------------
 
     def _wants_upgrade(self, request: Request) -> bool:
-        return self._server.upgrade_handler is not None and request.headers.get("upgrade", "").lower() == "websocket"
+        # anything naming websocket goes to the handler, which checks it strictly and says what is wrong;
+        # other upgrades (h2c) are ignored, as RFC 9110 §7.8 allows, and the request answered as it is
+        return self._server.upgrade_handler is not None and "websocket" in request.headers.get("upgrade", "").lower()
 
     def _on_upgrade_offset(self, data: bytes, offset: int) -> None:
         if not self._upgrading:

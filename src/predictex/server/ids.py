@@ -30,7 +30,10 @@ class Ids:
         return str(uuid.UUID(int=(self.instance << 96) | (kind << 80) | _VERSION_AND_VARIANT | number))
 
     def from_uuid(self, kind: int, text: str) -> int | None:
-        """The number behind a UUID of this exchange and kind, or None for anything else."""
+        """The number behind a UUID of this exchange and kind, or None for anything else (uuid.UUID
+        alone would read full-width and other scripts' digits: only ASCII is a UUID here)."""
+        if not isinstance(text, str) or not text.isascii():
+            return None
         try:
             value = uuid.UUID(text).int
         except (ValueError, AttributeError, TypeError):

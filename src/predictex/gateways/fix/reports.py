@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from predictex.core import events as ev
+from predictex.core.text import ascii_int
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.session import utc_timestamp
 
@@ -47,10 +48,12 @@ def exec_id(seq: int, index: int) -> bytes:
 
 
 def parse_exec_id(text: str) -> tuple[int, int] | None:
+    """(sequence number, event index) of an ExecID made by `exec_id`, or None (ASCII digits only)."""
     seq, _, index = text.partition(";")
-    if not seq.lstrip("-").isdigit() or not index.lstrip("-").isdigit() or len(text) > 40:
+    seq_number, index_number = ascii_int(seq), ascii_int(index)
+    if seq_number is None or index_number is None:
         return None
-    return int(seq), int(index)
+    return seq_number, index_number
 
 
 class TrackedOrder:

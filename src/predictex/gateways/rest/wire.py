@@ -7,10 +7,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from typing import Any
 
 import orjson
 
+from predictex.core.text import ascii_int, is_ascii_digits, shown
 from predictex.core.units import (
     UnitError,
     count_to_contracts,
@@ -25,6 +27,7 @@ from predictex.core.units import (
 # Integers read from a request (query or body) stay within this: seconds times 1000 still fit the
 # 64-bit columns and journal records they end up in (a bigger one used to fail a SQL query with a 500).
 INTEGER_MAX = 10**15
+_INTEGER_DIGITS_MAX = 19  # longer is out of range anyway: refused before int() reads it
 # Money strings remembered by amount: balances are read far more often than they change, and
 # formatting one (core.units) costs about a microsecond. Past this many, the memory starts over.
 MONEY_TEXTS_MAX = 65_536
@@ -92,29 +95,44 @@ def contracts(count_centicontracts: int) -> int:
     return count_to_contracts(count_centicontracts)
 
 
-def parse_dollars_field(value: Any, name: str) -> int:
+# Kalshi's fixed-point strings (docs: "Fixed-point migration"): `*_dollars` are dollar strings with up to
+# 4 decimal places ("0.1200"), `*_fp` counts accept 0 to 2 decimal places ("10.00"). Written as
+# ASCII digits, a point and ASCII digits: no sign, exponent, space, or missing whole part (".5").
+_FIXED_POINT = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+
+
+def _fixed_point(value: Any, name: str, places: int, example: str, what: str) -> str:
     if not isinstance(value, str):
-        raise bad_request(f"{name} must be a dollar string such as \"0.5600\"")
+        raise bad_request(f"{name} must be a {what} string such as \"{example}\"")
+    if len(value) > 32 or _FIXED_POINT.fullmatch(value) is None:
+        raise bad_request(f"{name} {shown(value)} is not a {what} string: ASCII digits with up to {places} decimal "
+                          f"places after a point, such as \"{example}\" (no spaces, no sign, a digit before the point)")
+    fraction = value.partition(".")[2]
+    if len(fraction) > places:
+        raise bad_request(f"{name} {shown(value)} has more than {places} decimal places")
+    return value
+
+
+def parse_dollars_field(value: Any, name: str) -> int:
+    text = _fixed_point(value, name, 4, "0.5600", "dollar")
     try:
-        return parse_price_dollars(value)
+        return parse_price_dollars(text)
     except UnitError as error:
         raise bad_request(f"{name}: {error}") from error
 
 
 def parse_money_field(value: Any, name: str) -> int:
-    if not isinstance(value, str):
-        raise bad_request(f"{name} must be a dollar string such as \"12.50\"")
+    text = _fixed_point(value, name, 6, "12.50", "dollar")
     try:
-        return parse_money_dollars(value)
+        return parse_money_dollars(text)
     except UnitError as error:
         raise bad_request(f"{name}: {error}") from error
 
 
 def parse_count_field(value: Any, name: str) -> int:
-    if not isinstance(value, str):
-        raise bad_request(f"{name} must be a count string such as \"10.00\"")
+    text = _fixed_point(value, name, 2, "10.00", "count")
     try:
-        return parse_count_fp(value)
+        return parse_count_fp(text)
     except UnitError as error:
         raise bad_request(f"{name}: {error}") from error
 
@@ -200,13 +218,18 @@ class Query:
         return found
 
     def integer(self, name: str, default: int | None = None, low: int | None = None, high: int | None = None) -> int | None:
+        """An integer in ASCII digits with an optional leading minus ("12", "-3"); anything else
+        (spaces, "+", "1_000", digits of other scripts) is refused by name."""
         raw = self.text(name)
         if raw == "":
             return default
-        try:
-            value = int(raw)
-        except ValueError as error:
-            raise bad_request(f"{name} must be an integer, not {raw!r}") from error
+        negative = raw.startswith("-")
+        digits = raw[1:] if negative else raw
+        if not is_ascii_digits(digits):
+            raise bad_request(f"{name} must be an integer, not {shown(raw)} (ASCII digits, an optional leading minus)")
+        magnitude = ascii_int(digits, _INTEGER_DIGITS_MAX)
+        value = INTEGER_MAX + 1 if magnitude is None else magnitude  # too many digits: out of range
+        value = -value if negative else value
         _check_range(name, value, low, high)
         return value
 
