@@ -132,3 +132,18 @@ def test_sessions_persist_refresh_and_die_with_their_key(reopen: OpenAccounts, c
     assert third.sessions.log_out(f"Bearer {legacy.token}") is None
     gone = reopen().sessions.authenticate_bearer(f"Bearer {legacy.token}")
     assert isinstance(gone, AuthFailure) and gone.reason is AuthReason.INVALID_TOKEN
+
+
+def test_a_suspension_and_its_lifting_survive_a_restart(reopen: OpenAccounts) -> None:
+    first = reopen()
+    member = first.members.create("held@example.com", "correct horse", engine_account_id=3)
+    first.suspend(member.member_id, "audit")
+    restarted = reopen()
+    found = restarted.members.get(member.member_id)
+    assert found is not None and found.suspended
+    assert [m.suspended for m in restarted.members.list()] == [True]
+    refused = restarted.sessions.log_in_password("held@example.com", "correct horse")
+    assert isinstance(refused, AuthFailure) and refused.reason is AuthReason.MEMBER_SUSPENDED
+    restarted.members.reinstate(member.member_id)
+    again = reopen().members.get_by_email("held@example.com")
+    assert again is not None and not again.suspended

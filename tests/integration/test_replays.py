@@ -60,10 +60,10 @@ def test_a_seed_order_replayed_byte_for_byte_is_refused_and_places_nothing(serve
     first = http_request(server.port, "POST", "/v1/orders", body, headers)
     assert first.status in (200, 201), first
     replayed = http_request(server.port, "POST", "/v1/orders", body, headers)
-    assert replayed.status == 401 and replayed.error["message"] == "replayed_request", replayed
+    assert replayed.status == 409 and replayed.error["code"] == "replayed_request", replayed
     assert "sign every write afresh" in replayed.error["details"]
     respaced = http_request(server.port, "POST", "/v1/orders", json.dumps(json.loads(body), indent=1).encode(), headers)
-    assert respaced.status == 401 and respaced.error["message"] == "replayed_request", respaced  # the signature covers the body
+    assert respaced.status == 409 and respaced.error["code"] == "replayed_request", respaced  # the signature covers the body
     assert len(orders(server, who)) == 1
     fresh = server.request("POST", "/v1/orders", json.loads(body), auth=seed(who.credentials))
     assert fresh.status in (200, 201) and len(orders(server, who)) == 2  # signed afresh, it is a new order
@@ -74,12 +74,12 @@ def test_a_v2_write_replayed_is_refused_and_reads_repeat(server: RunningServer) 
     path = V2 + "/portfolio/orders"
     body = encode_json({"ticker": DEMO_TICKER, "side": "yes", "action": "buy", "count": 1, "type": "limit", "yes_price": 30})
     headers = {"Content-Type": "application/json", **kalshi_v2(who.credentials)("POST", path, body)}
-    assert send_twice(server, "POST", path, headers, body) == (201, 401)
+    assert send_twice(server, "POST", path, headers, body) == (201, 409)
     assert len(orders(server, who)) == 1
     read = kalshi_v2(who.credentials)("GET", path, None)
     assert send_twice(server, "GET", path, read, None) == (200, 200)
     log_in = seed(who.credentials)("POST", "/v1/log_in", None)  # a log-in is a write too: it mints a token
-    assert send_twice(server, "POST", "/v1/log_in", log_in, None) == (200, 401)
+    assert send_twice(server, "POST", "/v1/log_in", log_in, None) == (200, 409)
 
 
 def test_two_v2_writes_with_one_signature_and_different_bodies_are_both_taken(server: RunningServer) -> None:
@@ -124,7 +124,7 @@ def test_a_replay_in_another_encoding_of_the_same_signature_is_still_a_replay(se
     signature = base64.b64decode(headers["KALSHI-ACCESS-SIGNATURE"])
     urlsafe = base64.urlsafe_b64encode(signature).decode().rstrip("=")
     again = http_request(server.port, "POST", path, body, {**headers, "KALSHI-ACCESS-SIGNATURE": urlsafe})
-    assert again.status == 401 and again.error["message"] == "replayed_request", again
+    assert again.status == 409 and again.error["code"] == "replayed_request", again
     assert len(orders(server, who)) == 1
 
 

@@ -262,6 +262,23 @@ def test_2a_in_sequence_application_message_is_delivered() -> None:
     assert delivered(events) == [b"D"] and harness.store.next_in == 3
 
 
+def test_a_terminated_session_says_why_closes_and_delivers_nothing_more() -> None:
+    """A revoked credential: Logout with the reason and Close at once, without waiting for the peer's
+    Logout; an order the peer sends afterwards is not delivered."""
+    harness = Harness().logged_on()
+    events = list(harness.session.terminate("API key demo_key was deleted; this session is closed", NOW))
+    assert types(events) == [b"5"] and closed(events)
+    assert sent(events)[0][58] == b"API key demo_key was deleted; this session is closed"
+    assert harness.feed(harness.peer.msg("D", [(11, "late"), (38, "1"), (40, "2"), (54, "1"), (55, "T")])) == []
+    assert list(harness.session.terminate("again", NOW)) == []
+
+
+def test_a_session_terminated_before_logon_closes_without_a_logout() -> None:
+    harness = Harness()
+    events = list(harness.session.terminate("revoked", NOW))
+    assert types(events) == [] and closed(events)
+
+
 def test_2b_seq_too_high_requests_resend_and_holds_the_message() -> None:
     harness = Harness().logged_on()
     events = harness.feed(harness.peer.msg("0", seq=7))

@@ -300,9 +300,9 @@ def set_tier(exchange: Exchange, principal: Principal, request: Request, params:
 
 
 async def suspend_member(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    """Suspend a member: from the commit on, every key, session and logon of theirs is refused, and every
-    FIX session, WebSocket and stream they have open is ended; their resting orders are canceled unless
-    `cancel_orders` is false"""
+    """Suspend a member: every key, session and logon of theirs refused, every open session ended
+
+    From the commit on; their resting orders are canceled too unless `cancel_orders` is false."""
     body = json_body(request.body, required=False)
     member = _member(exchange, params["member_id"])
     if member.member_id == principal.member.member_id:

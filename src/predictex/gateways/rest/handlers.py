@@ -48,6 +48,9 @@ _AUTH_STATUS = {  # (status, code) of the refusals that are not 401 authenticati
     AuthReason.INSUFFICIENT_SCOPE: (403, "permission_denied"),
     AuthReason.MEMBER_SUSPENDED: (403, "permission_denied"),
     AuthReason.TOO_MANY_LOGIN_ATTEMPTS: (429, "too_many_login_attempts"),
+    # the same bytes again: a duplicate of a request already taken (as a retried order is a 409),
+    # not a credential to distrust; clients that stop on 401 go on
+    AuthReason.REPLAYED_REQUEST: (409, "replayed_request"),
     AuthReason.REPLAY_CACHE_FULL: (503, "service_unavailable"),
 }
 

@@ -70,6 +70,8 @@ def _operation(method: str, pattern: str, route: Any) -> dict[str, Any]:
         }
         if doc.admin:
             operation["x-predictex-operator"] = True
+    if method != "GET" and doc is not None and SIGNED in doc.security:
+        responses.setdefault("409", _error("this exact signed write was already taken (a replay); sign it afresh"))
     if method != "GET":
         responses["503"] = _error("the exchange is busy or not taking orders")
     operation["responses"] = responses

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from predictex.accounts import AccountsError, AuthFailure, Lane, Session, budget
@@ -13,6 +14,8 @@ from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, empty_response, json_response
 from predictex.server.router import Router
+
+log = logging.getLogger("predictex.accounts")
 
 PREFIX = "/trade-api/v2"
 _ACCOUNTS_ERRORS_NOT_FOUND = frozenset({"key_not_found", "member_not_found"})
@@ -102,6 +105,7 @@ async def log_in_with_password(exchange: Exchange, request: Request, body: dict[
     result: Session | AuthFailure = await asyncio.get_running_loop().run_in_executor(
         None, exchange.accounts.sessions.log_in_password, email, password, address)
     if isinstance(result, AuthFailure):
+        log.info("password login refused (%s) for %s from %s on %s", result.reason.value, ascii(email[:100]), address, request.path)
         raise auth_error(result)
     return result
 
