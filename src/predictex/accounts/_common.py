@@ -1,5 +1,7 @@
 """What the accounts modules share: the refusal type for management calls, the injected clock, and
-every bound the accounts package enforces (a limit on everything, read and tuned together here)."""
+the bounds the accounts package enforces (a limit on everything). The limits added for replays,
+password guessing and suspension are in `core/limits.py`, the exchange's limits module, where the
+rest are to follow."""
 
 from __future__ import annotations
 
@@ -30,7 +32,6 @@ EMAIL_LENGTH_MAX: Final = 254  # RFC 5321 path limit
 PASSWORD_LENGTH_MIN: Final = 8
 PASSWORD_LENGTH_MAX: Final = 1024  # scrypt reads the whole password; refuse megabyte "passwords"
 MEMBERS_LIST_LIMIT_MAX: Final = 1000  # rows in one page of list()
-SUSPENSION_REASON_LENGTH_MAX: Final = 500
 
 # --- API keys ---------------------------------------------------------------------------------------
 KEYS_PER_MEMBER_MAX: Final = 100  # live (undeleted) keys per member
@@ -45,32 +46,12 @@ MEMBER_CACHE_ENTRIES_MAX: Final = 100_000
 TIMESTAMP_WINDOW_MS_DEFAULT: Final = 30_000  # the FIX logon window, applied to REST and WebSocket too
 SIGNATURE_HEADER_LENGTH_MAX: Final = 2048  # base64 of a 8192-bit RSA signature is 1368 characters
 EXPECTED_IN_MESSAGE_CHARS_MAX: Final = 2048  # how much of the expected string an error message shows
-TIMESTAMP_DIGITS_MAX: Final = 16  # a Kalshi v2 timestamp: milliseconds since the epoch (13 digits until 2286)
-
-# --- replays ----------------------------------------------------------------------------------------
-# Signed writes (and FIX Logons) seen within the timestamp window, each kept until its timestamp
-# leaves the window; an exact repeat is refused. About 150 bytes an entry (150 MB at the bound). One
-# process serves about 12,000 signed writes a second at most, which over the 60 s an entry can live is
-# 720,000 entries; past the bound new signed writes are refused (503) rather than left unremembered.
-REPLAY_CACHE_ENTRIES_MAX: Final = 1_000_000
 
 # --- sessions ---------------------------------------------------------------------------------------
 SESSION_LIFETIME_MS_DEFAULT: Final = 30 * 60 * 1000  # the seed: tokens expire every 30 minutes
 SESSIONS_PER_MEMBER_MAX: Final = 1000  # live sessions per member
 SESSION_CACHE_ENTRIES_MAX: Final = 100_000
 TOKEN_LENGTH_MAX: Final = 512
-
-# --- password guessing -------------------------------------------------------------------------------
-# Failed password logins are counted per email (member or not, so the throttle tells nobody who is a
-# member) and per client address. Past the free failures each attempt waits twice as long as the one
-# before (1 s, 2 s, 4 s ...) up to the longest wait; counts are forgotten after a quiet period.
-LOGIN_FAILURES_PER_ACCOUNT_FREE: Final = 5
-LOGIN_FAILURES_PER_ADDRESS_FREE: Final = 20
-LOGIN_WAIT_MS_MIN: Final = 1_000
-LOGIN_WAIT_MS_MAX: Final = 15 * 60 * 1000
-LOGIN_FAILURES_FORGOTTEN_AFTER_MS: Final = 15 * 60 * 1000  # since the last failure
-LOGIN_THROTTLE_ENTRIES_MAX: Final = 200_000  # emails and addresses tracked; the quietest are dropped first
-
 
 # --- rate limits ------------------------------------------------------------------------------------
 RATE_BUCKETS_MAX: Final = 1_000_000  # (member, lane) buckets held before full ones are dropped

@@ -30,10 +30,10 @@ from predictex.accounts._common import (
     MEMBERS_LIST_LIMIT_MAX,
     PASSWORD_LENGTH_MAX,
     PASSWORD_LENGTH_MIN,
-    SUSPENSION_REASON_LENGTH_MAX,
     AccountsError,
     Clock,
 )
+from predictex.core.limits import SUSPENSION_REASON_LENGTH_MAX
 from predictex.core.text import has_non_ascii_space
 from predictex.journal.base import JournalStore, TableWrite
 from predictex.journal.records import JournalError

@@ -27,7 +27,8 @@ import hashlib
 import secrets
 import threading
 
-from predictex.accounts._common import REPLAY_CACHE_ENTRIES_MAX, Clock
+from predictex.accounts._common import Clock
+from predictex.core.limits import REPLAY_CACHE_ENTRIES_MAX
 
 _DIGEST_BYTES = 16
 

@@ -36,13 +36,13 @@ from typing import Any
 from predictex.accounts._common import (
     EXPECTED_IN_MESSAGE_CHARS_MAX,
     SIGNATURE_HEADER_LENGTH_MAX,
-    TIMESTAMP_DIGITS_MAX,
     TIMESTAMP_WINDOW_MS_DEFAULT,
     Clock,
 )
 from predictex.accounts.keys import ApiKey, ApiKeys, VerifyingKey, has_scope
 from predictex.accounts.members import Member, Members
 from predictex.accounts.replay import ReplayGuard
+from predictex.core.limits import TIMESTAMP_DIGITS_MAX
 from predictex.core.text import ascii_int, shown, strip_http_whitespace
 
 KEY_HEADER = "KALSHI-ACCESS-KEY"

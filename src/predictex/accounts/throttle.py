@@ -26,14 +26,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from predictex.accounts._common import (
+from predictex.accounts._common import Clock
+from predictex.core.limits import (
     LOGIN_FAILURES_FORGOTTEN_AFTER_MS,
     LOGIN_FAILURES_PER_ACCOUNT_FREE,
     LOGIN_FAILURES_PER_ADDRESS_FREE,
     LOGIN_THROTTLE_ENTRIES_MAX,
     LOGIN_WAIT_MS_MAX,
     LOGIN_WAIT_MS_MIN,
-    Clock,
 )
 
 

@@ -43,3 +43,25 @@ WS_SUBSCRIBER_QUEUE_MAX: Final = 10_000
 FIX_MESSAGE_BYTES_MAX: Final = 64 * 1024
 SEQUENCER_QUEUE_MAX: Final = 100_000
 SEQUENCER_BATCH_MAX: Final = 10_000
+
+# --- authentication (accounts/) -------------------------------------------------------------------
+TIMESTAMP_DIGITS_MAX: Final = 16  # a Kalshi v2 timestamp: milliseconds since the epoch (13 digits until 2286)
+SUSPENSION_REASON_LENGTH_MAX: Final = 500
+
+# --- replays (accounts/replay.py) --------------------------------------------------------------
+# Signed writes (and FIX Logons) seen within the timestamp window, each kept until its timestamp
+# leaves the window; an exact repeat is refused. About 150 bytes an entry (150 MB at the bound). One
+# process serves about 12,000 signed writes a second at most, which over the 60 s an entry can live is
+# 720,000 entries; past the bound new signed writes are refused (503) rather than left unremembered.
+REPLAY_CACHE_ENTRIES_MAX: Final = 1_000_000
+
+# --- password guessing (accounts/throttle.py) --------------------------------------------------
+# Failed password logins are counted per email (member or not, so the throttle tells nobody who is a
+# member) and per client address. Past the free failures each attempt waits twice as long as the one
+# before (1 s, 2 s, 4 s ...) up to the longest wait; counts are forgotten after a quiet period.
+LOGIN_FAILURES_PER_ACCOUNT_FREE: Final = 5
+LOGIN_FAILURES_PER_ADDRESS_FREE: Final = 20
+LOGIN_WAIT_MS_MIN: Final = 1_000
+LOGIN_WAIT_MS_MAX: Final = 15 * 60 * 1000
+LOGIN_FAILURES_FORGOTTEN_AFTER_MS: Final = 15 * 60 * 1000  # since the last failure
+LOGIN_THROTTLE_ENTRIES_MAX: Final = 200_000  # emails and addresses tracked; the quietest are dropped first

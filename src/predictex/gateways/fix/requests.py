@@ -148,7 +148,7 @@ def new_order(message: Message, account_id: int, use_dollars: bool, identities: 
         max_cost = _decimal(message, t.MAX_EXECUTION_COST, 6, "MaxExecutionCost (21009)")
         if not 0 < max_cost <= MONEY_MICRODOLLARS_MAX:
             raise RequestError(99, "MaxExecutionCost (21009) must be positive and at most $1,000,000,000")
-    exec_inst = message.text(t.EXEC_INST).split()
+    exec_inst = message.text(t.EXEC_INST).split(" ")  # MultipleCharValue: separated by ASCII spaces only
     return c.CreateOrder(
         account_id, message.text(t.SYMBOL), bid, price(message, use_dollars), order_qty(message),
         time_in_force=tif, expiration_ms=expiration_ms, post_only="6" in exec_inst,

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from predictex.accounts import Authenticated, AuthFailure, AuthReason, Lane
 from predictex.accounts.members import Role
+from predictex.core.text import strip_http_whitespace
 from predictex.gateways.rest.errors import reject_error
 from predictex.gateways.rest.wire import ApiError
 from predictex.server import ids
@@ -153,7 +154,7 @@ def session_authorization(exchange: Exchange, value: str | None) -> str | None:
     `POST /login` returned; the accounts package knows members by number."""
     if not value:
         return value
-    scheme, _, token = value.strip().partition(" ")
+    scheme, _, token = strip_http_whitespace(value).partition(" ")
     number = exchange.ids.from_uuid(ids.MEMBER, scheme) if len(scheme) == 36 else None
     return value if number is None else f"{number} {token}"
 
