@@ -366,3 +366,27 @@ def test_a_throttled_password_login_is_refused_before_the_password_is_looked_at(
     assert failure.retry_after_ms == 1_000 and "try again in 1 s" in failure.message
     clock.advance(1_000)
     assert not isinstance(attempts("correct horse"), AuthFailure)
+
+
+def test_a_revocation_between_authentication_and_watching_is_caught_when_the_watch_starts(accounts: Accounts) -> None:
+    """The other thread's race: a connection authenticated, the key deleted before the gateway began
+    watching; the watch is told at once."""
+    private_key = ed25519.Ed25519PrivateKey.generate()
+    member_id, key_id = keyed_member(accounts, private_key)
+    path = "/trade-api/ws/v2"
+    proved = ok(accounts.verifier.verify_request(v2_headers(key_id, private_key, "GET", path, NOW_MS), "GET", path))
+    accounts.keys.delete(key_id)
+    told: list[Revocation] = []
+    late = accounts.watch(proved, told.append)
+    assert late.revoked is not None and [r.what for r in told] == [RevokedWhat.KEY]
+    session = accounts.sessions.log_in_password("alice@example.com", "correct horse")
+    assert not isinstance(session, AuthFailure)
+    by_token = ok(accounts.sessions.authenticate_bearer(f"Bearer {session.token}"))
+    accounts.sessions.log_out(f"Bearer {session.token}")
+    assert accounts.watch(by_token, told.append).revoked is not None and told[-1].what is RevokedWhat.SESSION
+    fresh = accounts.sessions.log_in_password("alice@example.com", "correct horse")
+    assert not isinstance(fresh, AuthFailure)
+    by_fresh = ok(accounts.sessions.authenticate_bearer(f"Bearer {fresh.token}"))
+    assert accounts.watch(by_fresh, told.append).revoked is None  # alive: nothing to tell
+    accounts.members.suspend(member_id)  # the members table alone, as another process would: no notice
+    assert accounts.watch(by_fresh, told.append).revoked is not None and told[-1].what is RevokedWhat.MEMBER

@@ -103,10 +103,26 @@ class Accounts:
         return member
 
     def watch(self, authenticated: Authenticated, on_revoked: Callable[[Revocation], None]) -> Watch:
-        """Watch what `authenticated` was proved with (see revocation.py)."""
-        key = authenticated.key
-        return self.revocations.watch(authenticated.member.member_id, key.key_id if key is not None else None,
-                                      authenticated.session_id, on_revoked)
+        """Watch what `authenticated` was proved with (see revocation.py). A revocation committed
+        between the authentication and this call (from another thread) is caught here: once watching,
+        the credential is checked again, and a dead one is reported at once."""
+        member_id = authenticated.member.member_id
+        key_id = authenticated.key.key_id if authenticated.key is not None else None
+        found = self.revocations.watch(member_id, key_id, authenticated.session_id, on_revoked)
+        gone = self._revoked_since(member_id, key_id, authenticated.session_id)
+        if gone is not None:
+            found.notify(gone)
+        return found
+
+    def _revoked_since(self, member_id: int, key_id: str | None, session_id: str | None) -> Revocation | None:
+        member = self.members.get(member_id)
+        if member is None or member.suspended:
+            return Revocation(RevokedWhat.MEMBER, str(member_id), member_id, f"member {member_id} was suspended by the operator")
+        if key_id is not None and self.keys.verifying_key(key_id) is None:
+            return Revocation(RevokedWhat.KEY, key_id, member_id, f"API key {key_id} was deleted")
+        if session_id is not None and not self.sessions.is_live(session_id):
+            return Revocation(RevokedWhat.SESSION, session_id, member_id, "the session token was logged out")
+        return None
 
     def rate_limit(self, member: Member, lane: Lane, cost: int | None = None) -> RateDecision:
         """Charge a request to the member's bucket for `lane` at the member's tier."""

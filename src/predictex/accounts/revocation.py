@@ -18,7 +18,8 @@ runs on the event loop the watch was made on (at once when published from that l
 the loop runs). A command a gateway receives after the revocation committed finds `revoked` set and
 is refused, whichever thread published it: there is no moment in which a revoked credential can still
 place an order. Commands submitted before the revocation committed were authorised when they were
-sent and run to their end, as on any exchange.
+sent and run to their end, as on any exchange. `Accounts.watch` checks the credential again once the
+watch is in place, so a revocation committed between authenticating and watching is not missed.
 
 Watches are as many as the gateways' open connections, which their own limits bound.
 """
@@ -70,7 +71,8 @@ class Watch:
         """The session is over: stop watching (idempotent)."""
         self._registry._forget(self)
 
-    def _notify(self, revocation: Revocation) -> None:
+    def notify(self, revocation: Revocation) -> None:
+        """Report `revocation` to this watch (once; later notices are ignored)."""
         if self.revoked is not None:
             return
         self.revoked = revocation
@@ -129,7 +131,7 @@ class Revocations:
             for found in reached:
                 self._unlink(found, skip=revocation.index)
         for found in reached:
-            found._notify(revocation)
+            found.notify(revocation)
         return len(reached)
 
     def watching(self) -> int:

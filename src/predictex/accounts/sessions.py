@@ -42,7 +42,7 @@ from predictex.accounts.signing import (
     suspended_failure,
 )
 from predictex.accounts.throttle import LoginThrottle
-from predictex.core.text import HTTP_WHITESPACE, ascii_int, shown, strip_http_whitespace
+from predictex.core.text import ascii_int, shown, strip_http_whitespace
 from predictex.journal.base import JournalStore, TableWrite
 
 PASSWORD_SESSION_SCOPES: tuple[str, ...] = DEFAULT_SCOPES  # a password login is the member: read and write
@@ -112,7 +112,7 @@ def parse_authorization(header_value: str | None) -> tuple[int | None, str] | Au
             return AuthFailure(AuthReason.INVALID_TOKEN, f"the member id {shown(member_text, 32)} in Authorization "
                                                          "must be ASCII digits")
         token = rest
-    if not token.isascii() or not token.isprintable() or any(c in HTTP_WHITESPACE for c in token):
+    if not token.isascii() or not token.isprintable() or " " in token or "\t" in token:
         return AuthFailure(AuthReason.INVALID_TOKEN, f"the token in Authorization must be printable ASCII without spaces, "
                                                      f"not {shown(token, 32)}")
     return claimed, token
@@ -120,10 +120,11 @@ def parse_authorization(header_value: str | None) -> tuple[int | None, str] | Au
 
 def _split_credentials(value: str) -> tuple[str, str]:
     """(scheme, credentials) split at the first run of SP/HTAB (RFC 9110 §11.4)."""
-    for index, char in enumerate(value):
-        if char in HTTP_WHITESPACE:
-            return value[:index], strip_http_whitespace(value[index:])
-    return value, ""
+    space, tab = value.find(" "), value.find("\t")
+    index = tab if space < 0 or 0 <= tab < space else space
+    if index < 0:
+        return value, ""
+    return value[:index], strip_http_whitespace(value[index:])
 
 
 class Sessions:
@@ -203,6 +204,12 @@ class Sessions:
         self.revocations.publish(Revocation(RevokedWhat.SESSION, session_id(token), stored.member_id,
                                             "the session token was logged out"))
         return None
+
+    def is_live(self, session_id: str) -> bool:
+        """Whether the session with this id (`session_id(token)`) exists, is not logged out and has
+        not expired."""
+        stored = self._lookup(session_id)
+        return stored is not None and not stored.revoked and self._clock() < stored.expires_ms
 
     # --- helpers ----------------------------------------------------------------------------------
 

@@ -16,17 +16,12 @@ from __future__ import annotations
 from typing import Final
 
 HTTP_WHITESPACE: Final = " \t"  # RFC 9110 OWS: SP and HTAB, nothing else
-_DIGITS: Final = frozenset("0123456789")
-_DIGIT_BYTES: Final = frozenset(b"0123456789")
 
 
 def is_ascii_digits(text: str | bytes) -> bool:
     """Whether `text` is one or more ASCII digits 0-9 (no sign, space, underscore or other script)."""
-    if not text:
-        return False
-    if isinstance(text, bytes):
-        return all(byte in _DIGIT_BYTES for byte in text)
-    return all(char in _DIGITS for char in text)
+    # bytes.isdigit() knows only ASCII; among ASCII characters str.isdigit() is true for 0-9 alone
+    return text.isdigit() if isinstance(text, bytes) else text.isascii() and text.isdigit()
 
 
 def ascii_int(text: str | bytes, digits_max: int = 18) -> int | None:
