@@ -118,6 +118,7 @@ class SeedSession:
     def _dispatch(self, request: dict[str, Any], request_id: Any) -> None:
         kind = request.get("type")
         if kind == "ping":
+            self.hub.drain()  # the pong follows every message committed before it, as Kalshi's replies do
             self._send(_with_id({"type": "pong"}, request_id))
             return
         if kind not in ("subscribe", "unsubscribe"):
