@@ -50,7 +50,7 @@ SUSPENSION_REASON_LENGTH_MAX: Final = 500
 
 # --- replays (accounts/replay.py) --------------------------------------------------------------
 # Signed writes (and FIX Logons) seen within the timestamp window, each kept until its timestamp
-# leaves the window; an exact repeat is refused. About 150 bytes an entry (150 MB at the bound). One
+# leaves the window; an exact repeat is refused. About 140 bytes an entry (140 MB at the bound). One
 # process serves about 12,000 signed writes a second at most, which over the 60 s an entry can live is
 # 720,000 entries; past the bound new signed writes are refused (503) rather than left unremembered.
 REPLAY_CACHE_ENTRIES_MAX: Final = 1_000_000
