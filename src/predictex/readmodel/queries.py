@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
 from predictex.journal.base import JournalStore
 from predictex.readmodel.history import ORDER_COLUMNS
 from predictex.readmodel.live import LiveState, OrderView
@@ -99,7 +100,7 @@ class Queries:
         marks = ", ".join("?" for _ in tickers)
         rows = self.store.query(
             "SELECT ticker, SUM(count_centicontracts), "
-            "SUM(CASE WHEN is_bid <> 0 THEN price_centicents ELSE 10000 - price_centicents END * count_centicontracts), "
+            f"SUM(CASE WHEN is_bid <> 0 THEN price_centicents ELSE {PRICE_ONE_DOLLAR_CENTICENTS} - price_centicents END * count_centicontracts), "
             "SUM(fee_microdollars), SUM(cash_delta_microdollars + fee_microdollars), MAX(time_ms) "
             f"FROM fills WHERE account_id = ? AND ticker IN ({marks}) GROUP BY ticker ORDER BY ticker",
             [account_id, *tickers],

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from predictex.core import events as ev
+from predictex.core.units import format_count_fix as qty
+from predictex.core.units import format_price_fix_dollars as dollars_price
 from predictex.gateways.fix import tags as t
-from predictex.gateways.fix.reports import dollars_price, qty
 from predictex.gateways.fix.session import Message, utc_timestamp
 
 if TYPE_CHECKING:

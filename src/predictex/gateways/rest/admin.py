@@ -11,7 +11,8 @@ from predictex.accounts import AccountsError, Lane
 from predictex.accounts.members import Role, Tier
 from predictex.core import commands as c
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS, FEE_TYPES
-from predictex.core.units import UnitError, parse_price_dollars
+from predictex.core.limits import TIME_MS_MAX
+from predictex.core.units import UnitError, money_from_cents, parse_price_dollars
 from predictex.gateways.rest.handlers import Principal, execute, private
 from predictex.gateways.rest.kalshi_v2.keys import accounts_error
 from predictex.gateways.rest.wire import (
@@ -33,7 +34,6 @@ from predictex.server.router import Router
 
 PREFIX = "/predictex/v1/admin"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_TIME_MS_MAX = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 def register(router: Router, exchange: Exchange) -> None:
@@ -84,7 +84,7 @@ def time_field(body: dict[str, Any], name: str, default: int | None = None) -> i
 
 def _in_range(name: str, ms: int) -> int:
     # every time is shown as RFC 3339 later: one past year 9999 (or before 1970) would fail every read of it
-    if not 0 <= ms <= _TIME_MS_MAX:
+    if not 0 <= ms <= TIME_MS_MAX:
         raise bad_request(f"{name} must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
     return ms
 
@@ -299,7 +299,7 @@ def _amount(body: dict[str, Any]) -> int:
     if "amount_dollars" in body:
         return parse_money_field(body["amount_dollars"], "amount_dollars")
     if "amount_cents" in body:
-        return int_field(body, "amount_cents", None, 1) * 10_000
+        return money_from_cents(int_field(body, "amount_cents", None, 1))
     raise ApiError(400, "missing_parameters", "give amount_dollars (\"12.50\") or amount_cents")
 
 

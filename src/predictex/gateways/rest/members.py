@@ -9,7 +9,7 @@ from predictex.accounts import Lane
 from predictex.core import commands as c
 from predictex.gateways.rest.admin import _amount
 from predictex.gateways.rest.handlers import Principal, authenticate, execute, private, public
-from predictex.gateways.rest.wire import ApiError, json_body, money, rfc3339, str_field
+from predictex.gateways.rest.wire import ApiError, json_body, money, money_cents, rfc3339, str_field
 from predictex.server import ids
 from predictex.server.config import DEMO_FAUCET_MAX_MICRODOLLARS
 from predictex.server.context import Exchange
@@ -61,7 +61,7 @@ async def demo_deposit(exchange: Exchange, principal: Principal, request: Reques
         raise ApiError(400, "invalid_parameters", "invalid parameters", f"at most ${money(DEMO_FAUCET_MAX_MICRODOLLARS)} at a time")
     await execute(exchange, c.Deposit(principal.account_id, amount, "demo faucet"))
     balance = exchange.live.balances[principal.account_id]
-    return json_response(201, {"balance_dollars": money(balance.cash_microdollars), "balance": balance.cash_microdollars // 10_000})
+    return json_response(201, {"balance_dollars": money(balance.cash_microdollars), "balance": money_cents(balance.cash_microdollars)})
 
 
 async def request_withdrawal(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:

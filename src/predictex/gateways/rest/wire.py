@@ -17,9 +17,11 @@ from predictex.core.units import (
     format_count_fp,
     format_money_dollars,
     format_price_dollars,
+    money_to_cents,
     parse_count_fp,
     parse_money_dollars,
     parse_price_dollars,
+    price_to_cents,
 )
 
 # Integers read from a request (query or body) stay within this: seconds times 1000 still fit the
@@ -79,11 +81,11 @@ def count_fp(count_centicontracts: int) -> str:
 
 
 def cents(price_centicents: int) -> int:
-    return price_centicents // 100
+    return price_to_cents(price_centicents)
 
 
 def money_cents(amount_microdollars: int) -> int:
-    return amount_microdollars // 10_000
+    return money_to_cents(amount_microdollars)
 
 
 def contracts(count_centicontracts: int) -> int:

@@ -18,6 +18,7 @@ from typing import Any
 
 from predictex.core import events as ev
 from predictex.core.instruments import RESULT_VOID
+from predictex.core.units import money_to_centicents, price_complement, price_to_seed_units
 from predictex.gateways.rest.kalshi_v2 import shapes, trading_shapes
 from predictex.gateways.rest.seed_v1 import trading as seed_trading
 from predictex.gateways.rest.wire import cents, contracts, count_fp, dollars, money, rfc3339
@@ -25,8 +26,6 @@ from predictex.readmodel.live import MarketView, OrderView
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.ids import Ids
-
-ONE_DOLLAR = 10_000
 
 
 def closed_view(e: ev.OrderClosed, time_ms: int) -> OrderView:
@@ -64,7 +63,7 @@ def kalshi_book_snapshot(market: MarketView, market_id: str, use_yes_price: bool
     if use_yes_price:
         no = market.book.levels(False)
     else:
-        no = [(ONE_DOLLAR - price, size) for price, size in reversed(market.book.levels(False))]
+        no = [(price_complement(price), size) for price, size in reversed(market.book.levels(False))]
     for side, levels in (("yes", yes), ("no", no)):
         if levels:
             body[f"{side}_dollars_fp"] = [[dollars(p), count_fp(s)] for p, s in levels]
@@ -77,7 +76,7 @@ def kalshi_book_delta(
     e: ev.BookChanged, market_id: str, use_yes_price: bool, client_order_id: str, time_ms: int, time_text: str,
 ) -> dict[str, Any]:
     """`orderbook_delta.msg`: one level's change. An ask at YES price p is a NO bid at 1 - p."""
-    price = e.price_centicents if e.is_bid or use_yes_price else ONE_DOLLAR - e.price_centicents
+    price = e.price_centicents if e.is_bid or use_yes_price else price_complement(e.price_centicents)
     body: dict[str, Any] = {
         "market_ticker": e.ticker,
         "market_id": market_id,
@@ -165,10 +164,10 @@ def kalshi_position(e: ev.PositionChanged, member_uuid: str) -> dict[str, Any]:
         # legacy: whole contracts, money in centi-cents
         "position": contracts(e.position_centicontracts),
         "volume": contracts(e.volume_centicontracts),
-        "position_cost": e.position_cost_microdollars // 100,
-        "realized_pnl": e.realized_pnl_microdollars // 100,
-        "fees_paid": e.fees_paid_microdollars // 100,
-        "position_fee_cost": e.fees_paid_microdollars // 100,
+        "position_cost": money_to_centicents(e.position_cost_microdollars),
+        "realized_pnl": money_to_centicents(e.realized_pnl_microdollars),
+        "fees_paid": money_to_centicents(e.fees_paid_microdollars),
+        "position_fee_cost": money_to_centicents(e.fees_paid_microdollars),
     }
 
 
@@ -257,7 +256,7 @@ def kalshi_times_changed(e: ev.MarketTimesChanged) -> dict[str, Any]:
 def seed_level(price_centicents: int, size_centicontracts: int) -> dict[str, Any]:
     """One level as the seed's REST order book shows it (quantity 0: the level is gone)."""
     return {
-        "price": price_centicents, "price_dollars": dollars(price_centicents),
+        "price": price_to_seed_units(price_centicents), "price_dollars": dollars(price_centicents),
         "quantity": contracts(size_centicontracts), "quantity_fp": count_fp(size_centicontracts),
     }
 
@@ -287,8 +286,8 @@ def seed_book_update(ticker: str, changed: dict[tuple[bool, int], int], seq: int
 def seed_trade(e: ev.Trade, identities: Ids, time_ms: int) -> dict[str, Any]:
     return {
         "trade_id": identities.to_uuid(ids.TRADE, e.trade_id), "market_id": e.ticker,
-        "price": e.price_centicents, "price_dollars": dollars(e.price_centicents),
-        "yes_price": e.price_centicents, "no_price": ONE_DOLLAR - e.price_centicents,
+        "price": price_to_seed_units(e.price_centicents), "price_dollars": dollars(e.price_centicents),
+        "yes_price": price_to_seed_units(e.price_centicents), "no_price": price_to_seed_units(price_complement(e.price_centicents)),
         "quantity": contracts(e.count_centicontracts), "quantity_fp": count_fp(e.count_centicontracts),
         "taker_side": "yes" if e.taker_is_bid else "no", "created_time": rfc3339(time_ms), "timestamp": time_ms,
     }
@@ -325,5 +324,5 @@ def seed_status_change(ticker: str, status: ev.MarketStatusChanged | None, deter
 def _seed_result(body: dict[str, Any], result: str, value_centicents: int) -> None:
     if result:
         body["result"] = result
-        body["settlement_value"] = value_centicents if value_centicents >= 0 else None
+        body["settlement_value"] = price_to_seed_units(value_centicents) if value_centicents >= 0 else None
         body["settlement_value_dollars"] = dollars(value_centicents) if value_centicents >= 0 else None

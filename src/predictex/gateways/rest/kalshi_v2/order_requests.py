@@ -14,6 +14,14 @@ from typing import Any
 from predictex.core import commands as c
 from predictex.core.instruments import PRICE_LEVEL_STRUCTURES, grid_ticks
 from predictex.core.orders import ACTION_BUY, ACTION_SELL, STP_TAKER_AT_CROSS, STP_TYPES, TIME_IN_FORCE
+from predictex.core.units import (
+    PRICE_ONE_CENT_CENTICENTS,
+    PRICE_ONE_DOLLAR_CENTICENTS,
+    count_from_contracts,
+    money_from_cents,
+    price_complement,
+    price_from_cents,
+)
 from predictex.gateways.rest.wire import (
     ApiError,
     bad_request,
@@ -29,7 +37,6 @@ from predictex.readmodel.live import MarketView
 from predictex.server import ids
 from predictex.server.ids import Ids
 
-ONE_DOLLAR = 10_000
 LEGACY_FIELDS = frozenset({
     "ticker", "client_order_id", "side", "action", "count", "count_fp", "type", "yes_price", "no_price",
     "yes_price_dollars", "no_price_dollars", "expiration_ts", "time_in_force", "buy_max_cost", "buy_max_cost_dollars",
@@ -77,7 +84,7 @@ def _count(body: dict[str, Any]) -> int:
         raise ApiError(400, "missing_parameters", "count or count_fp is required")
     from_int = None
     if count is not None:
-        from_int = int_field(body, "count", None, 1) * 100
+        from_int = count_from_contracts(int_field(body, "count", None, 1))
     from_fp = parse_count_field(count_fp, "count_fp") if count_fp is not None else None
     if from_int is not None and from_fp is not None and from_int != from_fp:
         raise bad_request("count and count_fp disagree")
@@ -97,14 +104,14 @@ def _legacy_yes_price(body: dict[str, Any]) -> int | None:
     if name.endswith("_dollars"):
         price = parse_dollars_field(body[name], name)
     else:
-        price = int_field(body, name, None, 1, 99) * 100
-    return price if name.startswith("yes") else ONE_DOLLAR - price
+        price = price_from_cents(int_field(body, name, None, 1, 99))
+    return price if name.startswith("yes") else price_complement(price)
 
 
 def _default_price(market: MarketView | None, is_bid: bool) -> int:
     """A market order without a price takes anything: the best tradable price on the grid."""
     if market is None:
-        return 9_900 if is_bid else 100
+        return PRICE_ONE_DOLLAR_CENTICENTS - PRICE_ONE_CENT_CENTICENTS if is_bid else PRICE_ONE_CENT_CENTICENTS
     ticks = grid_ticks(PRICE_LEVEL_STRUCTURES[market.definition.price_level_structure])
     return ticks[-1] if is_bid else ticks[0]
 
@@ -134,7 +141,7 @@ def legacy_create(body: dict[str, Any], account_id: int, market: MarketView | No
         raise bad_request("sell_position_floor only accepts 0 (use reduce_only)")
     max_cost = 0
     if body.get("buy_max_cost") is not None:
-        max_cost = int_field(body, "buy_max_cost", None, 1) * 10_000
+        max_cost = money_from_cents(int_field(body, "buy_max_cost", None, 1))
     elif body.get("buy_max_cost_dollars") is not None:
         max_cost = parse_money_field(body["buy_max_cost_dollars"], "buy_max_cost_dollars")
     expiration_s = int_field(body, "expiration_ts", 0, 0)
@@ -221,7 +228,7 @@ def decrease(body: dict[str, Any], account_id: int, order_id: int, *, v2: bool) 
             if isinstance(raw, int) and not isinstance(raw, bool) and not v2 and name == family:
                 if raw < 0:
                     raise bad_request(f"{name} must not be negative")
-                value = raw * 100
+                value = count_from_contracts(raw)
             else:
                 value = parse_count_field(raw, name)
             if values.get(family, value) != value:  # SDK 3.x: the integer and the _fp form may both come, equal

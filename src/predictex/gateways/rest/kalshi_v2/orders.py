@@ -22,6 +22,7 @@ from predictex.gateways.rest.wire import (
     ApiError,
     Query,
     bad_request,
+    contracts,
     count_fp,
     decode_cursor,
     encode_cursor,
@@ -127,7 +128,7 @@ async def legacy_cancel(exchange: Exchange, principal: Principal, request: Reque
     order_id = order_number(exchange, params["order_id"])
     committed = await commit(exchange, c.CancelOrder(principal.account_id, order_id))
     reduced = reduced_by(committed.outcome.events, order_id)
-    return {"order": order_json(exchange, principal, order_id), "reduced_by": reduced // 100, "reduced_by_fp": count_fp(reduced)}
+    return {"order": order_json(exchange, principal, order_id), "reduced_by": contracts(reduced), "reduced_by_fp": count_fp(reduced)}
 
 
 def _check_client_order_id(body: dict[str, Any], order: dict[str, Any]) -> None:
@@ -236,7 +237,7 @@ async def legacy_batch_cancel(exchange: Exchange, principal: Principal, request:
         else:
             assert number is not None
             reduced = reduced_by(result.events, number)
-            answers.append({"order_id": text, "order": order_json(exchange, principal, number), "reduced_by": reduced // 100,
+            answers.append({"order_id": text, "order": order_json(exchange, principal, number), "reduced_by": contracts(reduced),
                             "reduced_by_fp": count_fp(reduced), "error": None})
     return {"orders": answers}
 
@@ -405,7 +406,7 @@ def queue_position(exchange: Exchange, principal: Principal, request: Request, p
     if view.status != "resting":  # Kalshi declares 404 here: only a resting order has a queue position
         raise ApiError(404, "not_found", "not found", "the order is not resting: only a resting order has a queue position")
     ahead = _queue_position(exchange, order_id)
-    return {"queue_position_fp": count_fp(ahead), "queue_position": ahead // 100}
+    return {"queue_position_fp": count_fp(ahead), "queue_position": contracts(ahead)}
 
 
 def queue_positions(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
@@ -422,6 +423,6 @@ def queue_positions(exchange: Exchange, principal: Principal, request: Request, 
             ahead = _queue_position(exchange, view.order_id)
             answers.append({
                 "order_id": exchange.ids.to_uuid(ids.ORDER, view.order_id), "market_ticker": view.ticker,
-                "queue_position_fp": count_fp(ahead), "queue_position": ahead // 100,
+                "queue_position_fp": count_fp(ahead), "queue_position": contracts(ahead),
             })
     return {"queue_positions": answers}

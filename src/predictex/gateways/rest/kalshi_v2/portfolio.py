@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from predictex.core.units import price_complement
 from predictex.gateways.rest.handlers import Principal, private
 from predictex.gateways.rest.kalshi_v2 import trading_shapes as shapes
 from predictex.gateways.rest.wire import Query, bad_request, decode_cursor, encode_cursor, money, money_cents, rfc3339
@@ -17,7 +18,6 @@ from predictex.server.http import Request
 from predictex.server.router import Router
 
 PREFIX = "/trade-api/v2/portfolio"
-ONE_DOLLAR = 10_000
 
 
 def register(router: Router, exchange: Exchange) -> None:
@@ -40,7 +40,7 @@ def position_value(exchange: Exchange, ticker: str, holding: Holding) -> int:
     position = holding.position_centicontracts
     if market is None or market.last_price_centicents == 0 or position == 0:
         return holding.position_cost_microdollars
-    price = market.last_price_centicents if position > 0 else ONE_DOLLAR - market.last_price_centicents
+    price = market.last_price_centicents if position > 0 else price_complement(market.last_price_centicents)
     return abs(position) * price
 
 

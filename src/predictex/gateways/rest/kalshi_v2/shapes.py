@@ -14,10 +14,10 @@ import orjson
 
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS
 from predictex.core.instruments import PRICE_LEVEL_STRUCTURES, RESULT_VOID
+from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS, price_complement, price_to_cents
 from predictex.gateways.rest.wire import cents, contracts, count_fp, dollars, optional_rfc3339, rfc3339, seconds
 from predictex.readmodel.live import MarketView
 
-ONE_DOLLAR = 10_000
 STRIKE_TYPES = frozenset({"greater", "greater_or_equal", "less", "less_or_equal", "between", "functional", "custom", "structured"})
 
 
@@ -80,8 +80,8 @@ def market(m: MarketView, now_ms: int) -> dict[str, Any]:
     d = m.definition
     book = m.book
     yes_bid, yes_ask = book.best_bid, book.best_ask
-    no_bid = ONE_DOLLAR - yes_ask if yes_ask else ONE_DOLLAR
-    no_ask = ONE_DOLLAR - yes_bid if yes_bid else ONE_DOLLAR
+    no_bid = price_complement(yes_ask) if yes_ask else PRICE_ONE_DOLLAR_CENTICENTS
+    no_ask = price_complement(yes_bid) if yes_bid else PRICE_ONE_DOLLAR_CENTICENTS
     m.day.prune(now_ms)
     previous_bid, previous_ask, previous_price = m.day.previous
     latest_expiration_ms = d.expected_expiration_ms or m.close_time_ms
@@ -114,7 +114,7 @@ def market(m: MarketView, now_ms: int) -> dict[str, Any]:
         "volume_fp": count_fp(m.volume_centicontracts),
         "volume_24h_fp": count_fp(m.day.volume_centicontracts),
         "open_interest_fp": count_fp(m.open_interest_centicontracts),
-        "notional_value_dollars": dollars(ONE_DOLLAR),
+        "notional_value_dollars": dollars(PRICE_ONE_DOLLAR_CENTICENTS),
         "previous_yes_bid_dollars": dollars(previous_bid),
         "previous_yes_ask_dollars": dollars(previous_ask),
         "previous_price_dollars": dollars(previous_price),
@@ -149,7 +149,7 @@ def market(m: MarketView, now_ms: int) -> dict[str, Any]:
         "volume": contracts(m.volume_centicontracts),
         "volume_24h": contracts(m.day.volume_centicontracts),
         "open_interest": contracts(m.open_interest_centicontracts),
-        "notional_value": 100,
+        "notional_value": price_to_cents(PRICE_ONE_DOLLAR_CENTICENTS),
         "liquidity": 0,
         "tick_size": 1,
     }
@@ -162,7 +162,7 @@ def orderbook(m: MarketView, depth: int) -> dict[str, Any]:
     """Bids only for each side, ascending, best last (reference §5.4). NO bids are the YES asks seen
     from the other side: a YES ask at p is a NO bid at 1 - p."""
     yes = m.book.levels(True)
-    no = [(ONE_DOLLAR - price, size) for price, size in reversed(m.book.levels(False))]
+    no = [(price_complement(price), size) for price, size in reversed(m.book.levels(False))]
     if depth > 0:
         yes, no = yes[-depth:], no[-depth:]
     yes_fp, yes_cents, yes_dollars = _levels(yes)
@@ -203,9 +203,9 @@ def trade(row: tuple[Any, ...], trade_uuid: str) -> dict[str, Any]:
         "count_fp": count_fp(count),
         "count": contracts(count),
         "yes_price_dollars": dollars(price),
-        "no_price_dollars": dollars(ONE_DOLLAR - price),
+        "no_price_dollars": dollars(price_complement(price)),
         "yes_price": cents(price),
-        "no_price": cents(ONE_DOLLAR - price),
+        "no_price": cents(price_complement(price)),
         "taker_outcome_side": taker_outcome,
         "taker_book_side": "bid" if taker_is_bid else "ask",
         "taker_side": taker_outcome,

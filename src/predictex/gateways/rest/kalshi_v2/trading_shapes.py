@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from predictex.core import events as ev
+from predictex.core.units import average_per_contract_microdollars, price_complement, price_to_float_dollars
 from predictex.gateways.rest.wire import cents, contracts, count_fp, dollars, money, money_cents, optional_rfc3339, rfc3339
 from predictex.readmodel.live import Holding, OrderView
 from predictex.server import ids
 from predictex.server.ids import Ids
-
-ONE_DOLLAR = 10_000
 
 
 def legacy_side(is_bid: bool, action: str) -> str:
@@ -38,9 +37,9 @@ def order(view: OrderView, member_uuid: str, identities: Ids) -> dict[str, Any]:
         "type": view.order_type,
         "status": view.status,
         "yes_price_dollars": dollars(price),
-        "no_price_dollars": dollars(ONE_DOLLAR - price),
+        "no_price_dollars": dollars(price_complement(price)),
         "yes_price": cents(price),
-        "no_price": cents(ONE_DOLLAR - price),
+        "no_price": cents(price_complement(price)),
         "fill_count_fp": count_fp(view.filled_centicontracts),
         "remaining_count_fp": count_fp(view.remaining_centicontracts),
         "initial_count_fp": count_fp(initial),
@@ -94,12 +93,12 @@ def fill(row: tuple[Any, ...], identities: Ids, action: str = "buy", client_orde
         "count_fp": count_fp(count),
         "count": contracts(count),
         "yes_price_dollars": dollars(price),
-        "no_price_dollars": dollars(ONE_DOLLAR - price),
+        "no_price_dollars": dollars(price_complement(price)),
         "yes_price_fixed": dollars(price),
-        "no_price_fixed": dollars(ONE_DOLLAR - price),
+        "no_price_fixed": dollars(price_complement(price)),
         "yes_price": cents(price),
-        "no_price": cents(ONE_DOLLAR - price),
-        "price": price / ONE_DOLLAR,  # deprecated float dollars (YES price), as era-A fills carried it
+        "no_price": cents(price_complement(price)),
+        "price": price_to_float_dollars(price),  # deprecated float dollars (YES price), as era-A fills carried it
         "is_taker": bool(is_taker),
         "fee_cost": money(fee),
         "created_time": rfc3339(time_ms),
@@ -201,6 +200,6 @@ def fill_report(events: list[ev.Event], order_id: int) -> dict[str, Any]:
     if count == 0:
         return {}
     return {
-        "average_fill_price": money(notional * 100 // count),
-        "average_fee_paid": money(fees * 100 // count),
+        "average_fill_price": money(average_per_contract_microdollars(notional, count)),
+        "average_fee_paid": money(average_per_contract_microdollars(fees, count)),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from predictex.accounts import AuthFailure, Session
+from predictex.core.units import price_complement, price_to_seed_units
 from predictex.gateways.rest.handlers import SESSION, SIGNED, auth_error, authenticate, public, session_authorization
 from predictex.gateways.rest.kalshi_v2.market_data import STATUS_FILTER
 from predictex.gateways.rest.wire import (
@@ -31,7 +32,6 @@ from predictex.server.http import Request
 from predictex.server.router import Router
 
 PREFIX = "/v1"
-ONE_DOLLAR = 10_000
 
 
 def register(router: Router, exchange: Exchange) -> None:
@@ -55,11 +55,11 @@ def market_json(m: MarketView) -> dict[str, Any]:
         "status": m.status,
         "open_time": rfc3339(m.open_time_ms),
         "close_time": rfc3339(m.close_time_ms),
-        "yes_bid": bid,
-        "yes_ask": ask,
-        "no_bid": ONE_DOLLAR - ask if ask else 0,
-        "no_ask": ONE_DOLLAR - bid if bid else 0,
-        "last_price": m.last_price_centicents,
+        "yes_bid": price_to_seed_units(bid),
+        "yes_ask": price_to_seed_units(ask),
+        "no_bid": price_to_seed_units(price_complement(ask)) if ask else 0,
+        "no_ask": price_to_seed_units(price_complement(bid)) if bid else 0,
+        "last_price": price_to_seed_units(m.last_price_centicents),
         "yes_bid_dollars": dollars(bid),
         "yes_ask_dollars": dollars(ask),
         "last_price_dollars": dollars(m.last_price_centicents),
@@ -113,9 +113,9 @@ def get_orderbook(exchange: Exchange, request: Request, params: dict[str, str]) 
     book = market.book
     return {
         "market_id": market.ticker,
-        "bids": [{"price": p, "price_dollars": dollars(p), "quantity": contracts(s), "quantity_fp": count_fp(s)}
+        "bids": [{"price": price_to_seed_units(p), "price_dollars": dollars(p), "quantity": contracts(s), "quantity_fp": count_fp(s)}
                  for p, s in reversed(book.levels(True))],
-        "asks": [{"price": p, "price_dollars": dollars(p), "quantity": contracts(s), "quantity_fp": count_fp(s)}
+        "asks": [{"price": price_to_seed_units(p), "price_dollars": dollars(p), "quantity": contracts(s), "quantity_fp": count_fp(s)}
                  for p, s in book.levels(False)],
         "seq": book.seq,
     }
@@ -130,7 +130,7 @@ def get_settlement(exchange: Exchange, request: Request, params: dict[str, str])
         "status": market.status,
         "settled": market.status == "finalized",
         "result": market.result,
-        "settlement_value": value if value >= 0 else None,
+        "settlement_value": price_to_seed_units(value) if value >= 0 else None,
         "settlement_value_dollars": dollars(value) if value >= 0 else None,
         "source": market.settlement_source,
         "determined_time": optional_rfc3339(market.determined_ms),

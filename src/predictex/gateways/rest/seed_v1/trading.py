@@ -15,6 +15,15 @@ from typing import Any
 
 from predictex.accounts import Lane
 from predictex.core import commands as c
+from predictex.core.units import (
+    PRICE_ONE_CENT_CENTICENTS,
+    PRICE_ONE_DOLLAR_CENTICENTS,
+    average_price_centicents,
+    count_from_contracts,
+    price_complement,
+    price_from_seed_units,
+    price_to_seed_units,
+)
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2.orders import order_number, own_order
 from predictex.gateways.rest.kalshi_v2.portfolio import position_value
@@ -45,7 +54,6 @@ from predictex.server.http import Request, Response, json_response
 from predictex.server.router import Router
 
 PREFIX = "/v1"
-ONE_DOLLAR = 10_000
 ORDER_FIELDS = frozenset({
     "market_id", "ticker", "side", "action", "order_type", "price", "quantity", "client_order_id", "time_in_force",
     "post_only", "expiration_time",
@@ -66,7 +74,7 @@ def order_json(exchange: Exchange, view: OrderView) -> dict[str, Any]:
     """An order in the seed's terms: the side bought and its price, quantities in contracts."""
     buys_yes = view.is_bid == (view.action == "buy")
     side = "yes" if buys_yes else "no"
-    own_price = view.price_centicents if side == "yes" else ONE_DOLLAR - view.price_centicents
+    own_price = view.price_centicents if side == "yes" else price_complement(view.price_centicents)
     order_uuid = exchange.ids.to_uuid(ids.ORDER, view.order_id)
     return {
         "id": order_uuid,
@@ -76,7 +84,7 @@ def order_json(exchange: Exchange, view: OrderView) -> dict[str, Any]:
         "action": view.action,
         "order_type": view.order_type,
         "time_in_force": view.time_in_force,
-        "price": own_price,
+        "price": price_to_seed_units(own_price),
         "price_dollars": dollars(own_price),
         "quantity": contracts(view.size_centicontracts),
         "quantity_fp": count_fp(view.size_centicontracts),
@@ -98,7 +106,7 @@ def _quantity(body: dict[str, Any]) -> int:
         raise ApiError(400, "missing_parameters", "quantity is required")
     if isinstance(value, str):
         return parse_count_field(value, "quantity")
-    return int_field(body, "quantity", None, 1) * 100
+    return count_from_contracts(int_field(body, "quantity", None, 1))
 
 
 def _order_command(body: dict[str, Any], account_id: int) -> c.CreateOrder:
@@ -119,10 +127,10 @@ def _order_command(body: dict[str, Any], account_id: int) -> c.CreateOrder:
     if body.get("price") is None:
         if order_type != "market":
             raise ApiError(400, "missing_parameters", "a limit order needs a price (6500 = $0.65)")
-        yes_price = 9_900 if is_bid else 100
+        yes_price = PRICE_ONE_DOLLAR_CENTICENTS - PRICE_ONE_CENT_CENTICENTS if is_bid else PRICE_ONE_CENT_CENTICENTS
     else:
-        own = int_field(body, "price", None, 1, ONE_DOLLAR - 1)
-        yes_price = own if side == "yes" else ONE_DOLLAR - own
+        own = price_from_seed_units(int_field(body, "price", None, 1, price_to_seed_units(PRICE_ONE_DOLLAR_CENTICENTS) - 1))
+        yes_price = own if side == "yes" else price_complement(own)
     time_in_force = str_field(body, "time_in_force", "good_till_canceled", 32)
     expiration_ms = 0
     if body.get("expiration_time") is not None:
@@ -204,9 +212,9 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
             "side": "yes" if position > 0 else "no",
             "quantity": contracts(quantity),
             "quantity_fp": count_fp(quantity),
-            "average_price": holding.position_cost_microdollars // quantity if quantity else 0,
+            "average_price": price_to_seed_units(average_price_centicents(holding.position_cost_microdollars, quantity)) if quantity else 0,
             "cost_dollars": money(holding.position_cost_microdollars),
-            "last_price": (last if position > 0 else ONE_DOLLAR - last) if last else None,
+            "last_price": price_to_seed_units(last if position > 0 else price_complement(last)) if last else None,
             "market_value_dollars": money(value),
             "unrealized_pnl_dollars": money(value - holding.position_cost_microdollars),
             "realized_pnl_dollars": money(holding.realized_pnl_microdollars),
@@ -239,10 +247,10 @@ def fill_json(exchange: Exchange, row: tuple[Any, ...], action: str | None = Non
     if action is None:
         action = Queries(exchange.live, exchange.store).order_labels([order_id]).get(order_id, ("buy", ""))[0]
     side = legacy_side(bool(is_bid), action)
-    own_price = price if side == "yes" else ONE_DOLLAR - price
+    own_price = price if side == "yes" else price_complement(price)
     return {
         "fill_id": exchange.ids.to_uuid(ids.TRADE, trade_id), "order_id": exchange.ids.to_uuid(ids.ORDER, order_id),
-        "market_id": market, "side": side, "action": action, "price": own_price, "price_dollars": dollars(own_price),
+        "market_id": market, "side": side, "action": action, "price": price_to_seed_units(own_price), "price_dollars": dollars(own_price),
         "quantity": contracts(count), "quantity_fp": count_fp(count), "fee_dollars": money(fee),
         "is_taker": bool(is_taker), "created_time": rfc3339(time_ms), "timestamp": time_ms,
     }
