@@ -49,7 +49,7 @@ from predictex.core.orders import (
     Order,
     book_side,
 )
-from predictex.core.rejects import InvariantViolation, RejectCode, Rejected
+from predictex.core.rejects import InvariantViolation, RejectCode, Rejected, Subject, naming
 from predictex.core.scope import Scope
 from predictex.core.timers import EXPIRE_ORDER, Timers
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS, format_count_fp, format_money_dollars, format_price_dollars
@@ -150,7 +150,7 @@ class Trading:
         order = self.orders.get(order_id)
         if order is None or order.account_id != account_id:
             self.account(account_id)
-            raise Rejected(RejectCode.ORDER_NOT_FOUND, f"no open order {order_id}")
+            raise naming(RejectCode.ORDER_NOT_FOUND, "no open order ", Subject.ORDER, order_id)
         return order.account, order
 
     def require_trading(self, market: Market) -> None:
@@ -210,9 +210,9 @@ class Trading:
             return None
         group = self.groups.get(order_group_id)
         if group is None or group.account_id != account.account_id:
-            raise Rejected(RejectCode.ORDER_GROUP_NOT_FOUND, f"no order group {order_group_id}")
+            raise naming(RejectCode.ORDER_GROUP_NOT_FOUND, "no order group ", Subject.ORDER_GROUP, order_group_id)
         if group.triggered:
-            raise Rejected(RejectCode.ORDER_GROUP_LIMIT, f"order group {order_group_id} hit its limit and must be reset")
+            raise naming(RejectCode.ORDER_GROUP_LIMIT, "order group ", Subject.ORDER_GROUP, order_group_id, " hit its limit and must be reset")
         return group
 
     def _check_terms(self, cmd: CreateOrder, market: Market, account: Account) -> None:
@@ -586,9 +586,9 @@ class Trading:
         market = order.market
         self.require_trading(market)
         if cmd.ticker and cmd.ticker != order.ticker:
-            raise Rejected(RejectCode.ORDER_TICKER_MISMATCH, f"order {order.order_id} is on {order.ticker}, not {cmd.ticker}")
+            raise naming(RejectCode.ORDER_TICKER_MISMATCH, "order ", Subject.ORDER, order.order_id, f" is on {order.ticker}, not {cmd.ticker}")
         if cmd.side and cmd.side != book_side(order.is_bid):
-            raise Rejected(RejectCode.ORDER_SIDE_MISMATCH, f"order {order.order_id} is a {book_side(order.is_bid)}, not a {cmd.side}")
+            raise naming(RejectCode.ORDER_SIDE_MISMATCH, "order ", Subject.ORDER, order.order_id, f" is a {book_side(order.is_bid)}, not a {cmd.side}")
         price = cmd.price_centicents or order.price_centicents
         self._check_price(market, price)
         total = cmd.total_count_centicontracts or order.total_count_centicontracts
@@ -750,7 +750,7 @@ class Trading:
         account = self.account(account_id)
         group = self.groups.get(order_group_id)
         if group is None or group.account_id != account_id:
-            raise Rejected(RejectCode.ORDER_GROUP_NOT_FOUND, f"no order group {order_group_id}")
+            raise naming(RejectCode.ORDER_GROUP_NOT_FOUND, "no order group ", Subject.ORDER_GROUP, order_group_id)
         if not self.markets.exchange_active:
             raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
         if change == "reset":
@@ -797,7 +797,7 @@ class Trading:
         """Contracts ahead of an open order at its price level."""
         order = self.orders.get(order_id)
         if order is None or order.level is None:
-            raise Rejected(RejectCode.ORDER_NOT_FOUND, f"no open order {order_id}")
+            raise naming(RejectCode.ORDER_NOT_FOUND, "no open order ", Subject.ORDER, order_id)
         ahead = 0
         node = order.level.head
         while node is not None and node is not order:

@@ -68,7 +68,8 @@ class NewOrderAnswer:
     def refused(self, gateway: FixGateway, entry: Entry) -> None:
         reject = entry.outcome.reject
         assert reject is not None
-        self._reject(errors.ord_rej_reason(reject), errors.reject_text(reject), exec_id(entry.seq, 0).decode(), entry.time_ms)
+        self._reject(errors.ord_rej_reason(reject), errors.reject_text(reject, gateway.exchange.ids), exec_id(entry.seq, 0).decode(),
+                     entry.time_ms)
 
     def accepted(self, gateway: FixGateway, entry: Entry) -> None:
         pass
@@ -123,7 +124,7 @@ class CancelAnswer:
         reject = entry.outcome.reject
         assert reject is not None
         cancel_reject(self.connection, self.message, gateway.exchange.ids.to_uuid(ids.ORDER, self.order_id),
-                      errors.cxl_rej_reason(reject), errors.reject_text(reject))
+                      errors.cxl_rej_reason(reject), errors.reject_text(reject, gateway.exchange.ids))
 
     def accepted(self, gateway: FixGateway, entry: Entry) -> None:
         pass
@@ -140,8 +141,9 @@ def cancel_reject(connection: Connection, message: Message, order_uuid: str, rea
     connection.send(t.ORDER_CANCEL_REJECT, body)
 
 
-def _find_order(gateway: FixGateway, connection: Connection, message: Message) -> tuple[int, str] | str:
-    """(order id, its current ClOrdID) from OrderID (37) or OrigClOrdID (41), or why not."""
+def _find_order(gateway: FixGateway, connection: Connection, message: Message) -> tuple[int, str] | r.RequestError:
+    """(order id, its current ClOrdID) from OrderID (37) or OrigClOrdID (41), or why not (with its
+    CxlRejReason)."""
     principal = connection.principal
     assert principal is not None
     book = gateway.tracked.get(principal.account_id)
@@ -153,12 +155,12 @@ def _find_order(gateway: FixGateway, connection: Connection, message: Message) -
     elif orig and book is not None:
         order_id = book.by_cl_ord_id.get(orig)
     elif not orig:
-        return "OrigClOrdID (41) or OrderID (37) is required"
+        return r.RequestError(99, "OrigClOrdID (41) or OrderID (37) is required")
     order = book.orders.get(order_id) if book is not None and order_id is not None else None
     if order is None:
-        return "ORDER_NOT_FOUND: no open order with that id"
+        return r.RequestError(1, "ORDER_NOT_FOUND: no open order with that id")
     if message.text(t.SYMBOL) != order.ticker:
-        return "INVALID_ORDER: Symbol (55) does not match the order"
+        return r.RequestError(99, "INVALID_ORDER: Symbol (55) does not match the order")
     return order.order_id, order.cl_ord_id
 
 
@@ -173,8 +175,8 @@ def _cancel_or_replace(gateway: FixGateway, connection: Connection, message: Mes
         cancel_reject(connection, message, "NONE", 99, "RATE_LIMIT_EXCEEDED: too many requests")
         return
     found = _find_order(gateway, connection, message)
-    if isinstance(found, str):
-        cancel_reject(connection, message, message.text(t.ORDER_ID)[:64] or "NONE", 1 if found.startswith("ORDER_NOT") else 99, found)
+    if isinstance(found, r.RequestError):
+        cancel_reject(connection, message, message.text(t.ORDER_ID)[:64] or "NONE", found.reason, found.text)
         return
     order_id, current = found
     if message.msg_type == t.ORDER_CANCEL_REQUEST:
@@ -198,7 +200,7 @@ class MassCancelAnswer:
     def refused(self, gateway: FixGateway, entry: Entry) -> None:
         reject = entry.outcome.reject
         assert reject is not None
-        self.report(0, errors.reject_text(reject))
+        self.report(0, errors.reject_text(reject, gateway.exchange.ids))
 
     def accepted(self, gateway: FixGateway, entry: Entry) -> None:
         self.report(entry.outcome.value, "")
@@ -250,8 +252,8 @@ class OrderGroupAnswer:
     def refused(self, gateway: FixGateway, entry: Entry) -> None:
         reject = entry.outcome.reject
         assert reject is not None
-        business_reject(self.connection, self.message, 1 if "NOT_FOUND" in errors.reject_text(reject) else 0,
-                        errors.reject_text(reject), self.group_uuid)
+        business_reject(self.connection, self.message, errors.business_reject_reason(reject),
+                        errors.reject_text(reject, gateway.exchange.ids), self.group_uuid)
 
     def accepted(self, gateway: FixGateway, entry: Entry) -> None:
         command = entry.command
