@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from predictex.core.limits import FIX_RESEND_REPORTS_MAX
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.reports import ExecReport, parse_exec_id
 from predictex.gateways.fix.session import Message
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from predictex.gateways.fix.acceptor import Connection
     from predictex.gateways.fix.gateway import FixGateway
 
-RESEND_EVENTS_MAX = 10_000  # reports in one resend
 
 
 def _reject(connection: Connection, reason: int, text: str) -> None:
@@ -46,11 +46,11 @@ def _resend(gateway: FixGateway, connection: Connection, message: Message) -> No
     rows = store.query(
         "SELECT exec_seq, exec_index, data FROM fix_executions WHERE account_id = ? AND exec_seq >= ? AND exec_seq <= ? "
         "ORDER BY exec_seq, exec_index LIMIT ?",
-        (principal.account_id, begin[0], min(end[0], 1 << 62), RESEND_EVENTS_MAX + 1),
+        (principal.account_id, begin[0], min(end[0], 1 << 62), FIX_RESEND_REPORTS_MAX + 1),
     )
     rows = [row for row in rows if begin <= (int(row[0]), int(row[1])) <= end]
-    if len(rows) > RESEND_EVENTS_MAX:
-        _reject(connection, 1, f"more than {RESEND_EVENTS_MAX} executions in the range; ask for less")
+    if len(rows) > FIX_RESEND_REPORTS_MAX:
+        _reject(connection, 1, f"more than {FIX_RESEND_REPORTS_MAX} executions in the range; ask for less")
         return
     for _, _, data in rows:
         connection.send_report(ExecReport.from_values(orjson.loads(data)))

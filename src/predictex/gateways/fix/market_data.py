@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from predictex.core import events as ev
+from predictex.core.limits import FIX_SUBSCRIPTIONS_PER_SESSION_MAX, FIX_SYMBOLS_PER_REQUEST_MAX
 from predictex.core.units import format_count_fix as qty
 from predictex.core.units import format_price_fix_dollars as dollars_price
 from predictex.gateways.fix import tags as t
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
     from predictex.gateways.fix.acceptor import Connection
     from predictex.gateways.fix.gateway import FixGateway
 
-SUBSCRIPTIONS_PER_SESSION_MAX = 1_000
-SYMBOLS_PER_REQUEST_MAX = 100
 # MarketStatusChanged.status -> SecurityTradingStatus(326)
 _TRADING_STATUS = {"active": b"3", "inactive": b"2", "closed": b"2", "determined": b"100", "amended": b"100",
                    "disputed": b"2", "finalized": b"101"}
@@ -50,8 +49,8 @@ class MarketData:
             self._remove(connection, request_id, self.books)
             return
         symbols = [value.decode("utf-8", "replace") for tag, value in message.fields if tag == t.SYMBOL]
-        if not symbols or len(symbols) > SYMBOLS_PER_REQUEST_MAX:
-            self._reject(connection, request_id, b"0", f"name 1 to {SYMBOLS_PER_REQUEST_MAX} symbols in NoRelatedSym (146)")
+        if not symbols or len(symbols) > FIX_SYMBOLS_PER_REQUEST_MAX:
+            self._reject(connection, request_id, b"0", f"name 1 to {FIX_SYMBOLS_PER_REQUEST_MAX} symbols in NoRelatedSym (146)")
             return
         depth_text = message.get(t.MARKET_DEPTH) or b"0"
         depth = int(depth_text) if depth_text.lstrip(b"-").isdigit() else 0
@@ -62,8 +61,8 @@ class MarketData:
             if any(request_id == rid for subs in self.books.values() for conn, rid in subs if conn is connection):
                 self._reject(connection, request_id, b"1", "duplicate MDReqID")
                 return
-            if connection.subscriptions + len(symbols) > SUBSCRIPTIONS_PER_SESSION_MAX:
-                self._reject(connection, request_id, b"2", f"at most {SUBSCRIPTIONS_PER_SESSION_MAX} subscriptions per session")
+            if connection.subscriptions + len(symbols) > FIX_SUBSCRIPTIONS_PER_SESSION_MAX:
+                self._reject(connection, request_id, b"2", f"at most {FIX_SUBSCRIPTIONS_PER_SESSION_MAX} subscriptions per session")
                 return
         for symbol in symbols:
             self._snapshot(connection, request_id, symbol, depth)
@@ -82,7 +81,7 @@ class MarketData:
         if market is not None:
             status = _TRADING_STATUS.get(market.status, b"2")
             connection.send(t.SECURITY_STATUS, self._status_body(request_id, symbol, status, self.gateway.exchange.clock.now_ms()))
-        if kind == b"1" and symbol and connection.subscriptions < SUBSCRIPTIONS_PER_SESSION_MAX:
+        if kind == b"1" and symbol and connection.subscriptions < FIX_SUBSCRIPTIONS_PER_SESSION_MAX:
             self.statuses.setdefault(symbol, []).append((connection, request_id))
             connection.subscriptions += 1
 

@@ -14,6 +14,7 @@ from predictex.core.limits import (
     CLIENT_ORDER_ID_LENGTH_MAX,
     ORDER_COUNT_CENTICONTRACTS_MAX,
     ORDER_GROUP_CONTRACTS_LIMIT_MAX_CENTICONTRACTS,
+    ORDER_MAX_COST_MICRODOLLARS_MAX,
 )
 from predictex.core.orders import (
     ACTION_BUY,
@@ -39,7 +40,6 @@ from predictex.server import ids
 from predictex.server.ids import Ids
 
 EASTERN = "America/New_York"  # Day orders expire at 23:59:59.999 Eastern (needs the system's or tzdata's zone files)
-MONEY_MICRODOLLARS_MAX = 1_000_000_000 * 1_000_000
 
 
 class RequestError(Exception):
@@ -156,7 +156,7 @@ def new_order(message: Message, account_id: int, use_dollars: bool, identities: 
     max_cost = 0
     if message.get(t.MAX_EXECUTION_COST) is not None:
         max_cost = _decimal(message, t.MAX_EXECUTION_COST, parse_money_dollars, 6, "MaxExecutionCost (21009)")
-        if not 0 < max_cost <= MONEY_MICRODOLLARS_MAX:
+        if not 0 < max_cost <= ORDER_MAX_COST_MICRODOLLARS_MAX:
             raise RequestError(99, "MaxExecutionCost (21009) must be positive and at most $1,000,000,000")
     exec_inst = message.text(t.EXEC_INST).split()
     return c.CreateOrder(

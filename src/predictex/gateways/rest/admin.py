@@ -11,7 +11,7 @@ from predictex.accounts import AccountsError, Lane
 from predictex.accounts.members import Role, Tier
 from predictex.core import commands as c
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS, FEE_TYPES
-from predictex.core.limits import TIME_MS_MAX
+from predictex.core.limits import TICKER_LENGTH_MAX, TIME_MS_MAX
 from predictex.core.units import UnitError, money_from_cents, parse_price_dollars
 from predictex.gateways.rest.handlers import Principal, execute, private
 from predictex.gateways.rest.kalshi_v2.keys import accounts_error
@@ -135,7 +135,7 @@ async def create_series(exchange: Exchange, principal: Principal, request: Reque
     if fee_type not in FEE_TYPES:
         raise bad_request(f"fee_type must be one of {', '.join(FEE_TYPES)}")
     await execute(exchange, c.CreateSeries(
-        str_field(body, "ticker", None, 100), str_field(body, "title", ""), str_field(body, "category", ""),
+        str_field(body, "ticker", None, TICKER_LENGTH_MAX), str_field(body, "title", ""), str_field(body, "category", ""),
         str_field(body, "frequency", ""), fee_type, fee_multiplier_field(body), _string_list(body, "tags"), _sources(body),
         str_field(body, "contract_url", ""), str_field(body, "contract_terms_url", ""),
     ))
@@ -146,7 +146,7 @@ async def create_event(exchange: Exchange, principal: Principal, request: Reques
     body = json_body(request.body)
     strike_date = time_field(body, "strike_date", 0) if body.get("strike_date") is not None else 0
     await execute(exchange, c.CreateEvent(
-        str_field(body, "event_ticker", None, 100), str_field(body, "series_ticker", None, 100), str_field(body, "title", ""),
+        str_field(body, "event_ticker", None, TICKER_LENGTH_MAX), str_field(body, "series_ticker", None, TICKER_LENGTH_MAX), str_field(body, "title", ""),
         str_field(body, "sub_title", ""), bool_field(body, "mutually_exclusive"), strike_date, str_field(body, "strike_period", ""),
     ))
     return json_response(201, {"event_ticker": body["event_ticker"]})
@@ -156,7 +156,7 @@ async def create_market(exchange: Exchange, principal: Principal, request: Reque
     body = json_body(request.body)
     now = exchange.clock.now_ms()
     outcome = await execute(exchange, c.CreateMarket(
-        str_field(body, "ticker", None, 100), str_field(body, "event_ticker", None, 100), str_field(body, "title", ""),
+        str_field(body, "ticker", None, TICKER_LENGTH_MAX), str_field(body, "event_ticker", None, TICKER_LENGTH_MAX), str_field(body, "title", ""),
         time_field(body, "open_time", now), time_field(body, "close_time"),
         market_type=str_field(body, "market_type", "binary", 16), subtitle=str_field(body, "subtitle", ""),
         yes_sub_title=str_field(body, "yes_sub_title", ""), no_sub_title=str_field(body, "no_sub_title", ""),

@@ -7,6 +7,7 @@ from typing import Any
 
 from predictex.accounts import Lane
 from predictex.core import commands as c
+from predictex.core.limits import MEMBER_TRANSFERS_LISTED_MAX
 from predictex.gateways.rest.admin import _amount
 from predictex.gateways.rest.handlers import Principal, authenticate, execute, private, public
 from predictex.gateways.rest.wire import ApiError, json_body, money, money_cents, rfc3339, str_field
@@ -73,7 +74,7 @@ async def request_withdrawal(exchange: Exchange, principal: Principal, request: 
 def list_transfers(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     rows = exchange.store.query(
         "SELECT seq, time_ms, kind, withdrawal_id, amount_microdollars, status, reference FROM money "
-        "WHERE account_id = ? ORDER BY seq DESC, position DESC LIMIT 1000", [principal.account_id],
+        "WHERE account_id = ? ORDER BY seq DESC, position DESC LIMIT ?", [principal.account_id, MEMBER_TRANSFERS_LISTED_MAX],
     )
     transfers: list[dict[str, Any]] = []
     withdrawals: dict[int, dict[str, Any]] = {}

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from predictex.core.limits import MONEY_TEXTS_CACHED_MAX, REQUEST_INTEGER_MAX, TEXT_LENGTH_MAX
 from predictex.core.units import (
     UnitError,
     count_to_contracts,
@@ -23,13 +24,6 @@ from predictex.core.units import (
     parse_price_dollars,
     price_to_cents,
 )
-
-# Integers read from a request (query or body) stay within this: seconds times 1000 still fit the
-# 64-bit columns and journal records they end up in (a bigger one used to fail a SQL query with a 500).
-INTEGER_MAX = 10**15
-# Money strings remembered by amount: balances are read far more often than they change, and
-# formatting one (core.units) costs about a microsecond. Past this many, the memory starts over.
-MONEY_TEXTS_MAX = 65_536
 
 
 class ApiError(Exception):
@@ -67,13 +61,15 @@ def money(amount_microdollars: int) -> str:
     text = _MONEY_TEXT.get(amount_microdollars)
     if text is None:
         text = format_money_dollars(amount_microdollars)
-        if len(_MONEY_TEXT) >= MONEY_TEXTS_MAX:
+        if len(_MONEY_TEXT) >= MONEY_TEXTS_CACHED_MAX:
             _MONEY_TEXT.clear()
         _MONEY_TEXT[amount_microdollars] = text
     return text
 
 
-_MONEY_TEXT: dict[int, str] = {}  # amounts formatted lately (see MONEY_TEXTS_MAX)
+# Money strings remembered by amount (at most MONEY_TEXTS_CACHED_MAX): balances are read far more often
+# than they change, and formatting one (core.units) costs about a microsecond.
+_MONEY_TEXT: dict[int, str] = {}
 
 
 def count_fp(count_centicontracts: int) -> str:
@@ -132,13 +128,15 @@ def int_field(body: dict[str, Any], name: str, default: int | None = None, low: 
 
 
 def _check_range(name: str, value: int, low: int | None, high: int | None) -> None:
-    low = -INTEGER_MAX if low is None else low
-    high = INTEGER_MAX if high is None else high
+    """Unless told otherwise, an integer stays within REQUEST_INTEGER_MAX: seconds times 1000 still fit
+    the 64-bit columns and journal records it ends up in (a bigger one once failed a query with a 500)."""
+    low = -REQUEST_INTEGER_MAX if low is None else low
+    high = REQUEST_INTEGER_MAX if high is None else high
     if not low <= value <= high:
         raise bad_request(f"{name} must be between {low} and {high}")
 
 
-def str_field(body: dict[str, Any], name: str, default: str | None = None, max_length: int = 10_000) -> str:
+def str_field(body: dict[str, Any], name: str, default: str | None = None, max_length: int = TEXT_LENGTH_MAX) -> str:
     value = body.get(name)
     if value is None:
         if default is None:

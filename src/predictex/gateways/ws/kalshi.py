@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from predictex.core.limits import WS_SHARD_FACTOR_MAX
 from predictex.gateways.ws import hub as h
 from predictex.gateways.ws import messages
 from predictex.gateways.ws.connection import Connection
@@ -423,7 +424,7 @@ def _check_shards(params: dict[str, Any]) -> None:
     if factor is not None:
         if not _is_int(factor) or factor <= 0:
             raise Refusal(19)
-        if factor > 100:
+        if factor > WS_SHARD_FACTOR_MAX:
             raise Refusal(22)
     if key is not None:
         if factor is None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from predictex.core.limits import WS_SEED_CHANNEL_NAME_LENGTH_MAX
 from predictex.gateways.ws import hub as h
 from predictex.gateways.ws import messages
 from predictex.gateways.ws.connection import Connection
@@ -32,7 +33,6 @@ from predictex.gateways.ws.limits import WsLimits
 PATH = "/v1/ws"
 MARKET_CHANNELS = {"orderbook": h.SEED_BOOK, "trades": h.TRADE, "market_status": h.SEED_STATUS}
 USER_CHANNELS = {"user_orders": h.ORDER, "user_fills": h.FILL}
-CHANNEL_NAME_MAX = 200
 
 
 class SeedRefusal(Exception):
@@ -116,7 +116,7 @@ class SeedSession:
         if kind not in ("subscribe", "unsubscribe"):
             raise SeedRefusal("unknown_type", f"unknown message type {kind!r}; send subscribe, unsubscribe or ping")
         channels = request.get("channels")
-        if not isinstance(channels, list) or not channels or not all(isinstance(c, str) and len(c) <= CHANNEL_NAME_MAX for c in channels):
+        if not isinstance(channels, list) or not channels or not all(isinstance(c, str) and len(c) <= WS_SEED_CHANNEL_NAME_LENGTH_MAX for c in channels):
             raise SeedRefusal("invalid_channels", "channels must be a non-empty list of channel names such as \"orderbook:TICKER\"")
         if len(channels) > self.limits.items_per_command_max:
             raise SeedRefusal("invalid_channels", f"at most {self.limits.items_per_command_max} channels in one message")

@@ -13,6 +13,7 @@ from typing import Any
 
 from predictex.core import commands as c
 from predictex.core.instruments import PRICE_LEVEL_STRUCTURES, grid_ticks
+from predictex.core.limits import CLIENT_ORDER_ID_LENGTH_MAX, TICKER_LENGTH_MAX
 from predictex.core.orders import ACTION_BUY, ACTION_SELL, STP_TAKER_AT_CROSS, STP_TYPES, TIME_IN_FORCE
 from predictex.core.units import (
     PRICE_ONE_CENT_CENTICENTS,
@@ -51,7 +52,7 @@ V2_FIELDS = frozenset({
 
 def client_order_id(body: dict[str, Any]) -> str:
     """The client's id, or one generated here (Kalshi always answers with one)."""
-    value = str_field(body, "client_order_id", "", 64)
+    value = str_field(body, "client_order_id", "", CLIENT_ORDER_ID_LENGTH_MAX)
     return value or str(uuid.uuid4())
 
 
@@ -146,7 +147,7 @@ def legacy_create(body: dict[str, Any], account_id: int, market: MarketView | No
         max_cost = parse_money_field(body["buy_max_cost_dollars"], "buy_max_cost_dollars")
     expiration_s = int_field(body, "expiration_ts", 0, 0)
     return c.CreateOrder(
-        account_id, str_field(body, "ticker", None, 100), is_bid, price, _count(body), time_in_force=time_in_force,
+        account_id, str_field(body, "ticker", None, TICKER_LENGTH_MAX), is_bid, price, _count(body), time_in_force=time_in_force,
         expiration_ms=expiration_s * 1000, post_only=bool_field(body, "post_only"), reduce_only=bool_field(body, "reduce_only"),
         self_trade_prevention=_choice(body, "self_trade_prevention_type", STP_TYPES, STP_TAKER_AT_CROSS),
         order_type=order_type, cancel_on_pause=bool_field(body, "cancel_order_on_pause"),
@@ -163,7 +164,7 @@ def v2_create(body: dict[str, Any], account_id: int, identities: Ids) -> c.Creat
     count = parse_count_field(body.get("count") if body.get("count") is not None else _missing("count"), "count")
     expiration_s = int_field(body, "expiration_time", 0, 0)
     return c.CreateOrder(
-        account_id, str_field(body, "ticker", None, 100), side == "bid", price, count,
+        account_id, str_field(body, "ticker", None, TICKER_LENGTH_MAX), side == "bid", price, count,
         time_in_force=_choice(body, "time_in_force", TIME_IN_FORCE, None), expiration_ms=expiration_s * 1000,
         post_only=bool_field(body, "post_only"), reduce_only=bool_field(body, "reduce_only"),
         self_trade_prevention=_choice(body, "self_trade_prevention_type", STP_TYPES, None),
@@ -192,8 +193,8 @@ def legacy_amend(body: dict[str, Any], account_id: int, order_id: int) -> c.Amen
         action = _choice(body, "action", (ACTION_BUY, ACTION_SELL), ACTION_BUY)
         book_side = "bid" if (action == ACTION_BUY) == (side == "yes") else "ask"
     return c.AmendOrder(
-        account_id, order_id, ticker=str_field(body, "ticker", "", 100), side=book_side, price_centicents=price,
-        total_count_centicontracts=total, updated_client_order_id=str_field(body, "updated_client_order_id", "", 64),
+        account_id, order_id, ticker=str_field(body, "ticker", "", TICKER_LENGTH_MAX), side=book_side, price_centicents=price,
+        total_count_centicontracts=total, updated_client_order_id=str_field(body, "updated_client_order_id", "", CLIENT_ORDER_ID_LENGTH_MAX),
     )
 
 
@@ -206,10 +207,10 @@ def v2_amend(body: dict[str, Any], account_id: int, order_id: int) -> c.AmendOrd
     expiration = body.get("expiration_time")
     expiration_ms = -1 if expiration is None else int_field(body, "expiration_time", None, 0) * 1000
     return c.AmendOrder(
-        account_id, order_id, ticker=str_field(body, "ticker", None, 100), side=side,
+        account_id, order_id, ticker=str_field(body, "ticker", None, TICKER_LENGTH_MAX), side=side,
         price_centicents=parse_dollars_field(body.get("price") if body.get("price") is not None else _missing("price"), "price"),
         total_count_centicontracts=parse_count_field(body.get("count") if body.get("count") is not None else _missing("count"), "count"),
-        updated_client_order_id=str_field(body, "updated_client_order_id", "", 64), expiration_ms=expiration_ms,
+        updated_client_order_id=str_field(body, "updated_client_order_id", "", CLIENT_ORDER_ID_LENGTH_MAX), expiration_ms=expiration_ms,
     )
 
 

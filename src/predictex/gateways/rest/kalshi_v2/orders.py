@@ -13,7 +13,7 @@ from typing import Any
 from predictex.accounts import Lane
 from predictex.core import commands as c
 from predictex.core import events as ev
-from predictex.core.limits import BATCH_ORDERS_MAX
+from predictex.core.limits import BATCH_ORDERS_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from predictex.gateways.rest.errors import reject_body
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2 import order_requests as requests
@@ -364,7 +364,7 @@ ORDER_STATUSES = ("resting", "canceled", "executed")
 
 def list_orders(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     status = query.text("status")
     if status and status not in ORDER_STATUSES:
         raise bad_request(f"status must be one of {', '.join(ORDER_STATUSES)}")

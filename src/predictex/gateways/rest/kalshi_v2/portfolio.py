@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, TICKERS_PER_REQUEST_MAX, TRANSFERS_LISTED_MAX
 from predictex.core.units import price_complement
 from predictex.gateways.rest.handlers import Principal, private
 from predictex.gateways.rest.kalshi_v2 import trading_shapes as shapes
@@ -69,7 +70,7 @@ def balance(exchange: Exchange, principal: Principal, request: Request, params: 
 def positions(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
     _check_subaccount(query)
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     status = query.text("settlement_status", "unsettled")
     if status not in ("unsettled", "settled", "all"):
         raise bad_request("settlement_status must be unsettled, settled or all")
@@ -133,10 +134,10 @@ def _settled_holdings(exchange: Exchange, principal: Principal) -> list[tuple[st
 
 def fills(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     tickers = query.texts("ticker")
-    if len(tickers) > 100:
-        raise bad_request("ticker names at most 100 markets")
+    if len(tickers) > TICKERS_PER_REQUEST_MAX:
+        raise bad_request(f"ticker names at most {TICKERS_PER_REQUEST_MAX} markets")
     order_id = None
     if query.text("order_id"):
         order_id = exchange.ids.from_uuid(ids.ORDER, query.text("order_id"))
@@ -158,7 +159,7 @@ def fills(exchange: Exchange, principal: Principal, request: Request, params: di
 
 def settlements(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     cursor = decode_cursor(query.text("cursor"), (int, str))
     rows = Queries(exchange.live, exchange.store).settlements(
         principal.account_id, ticker=query.text("ticker"), event_ticker=query.text("event_ticker"),
@@ -177,7 +178,7 @@ def settlements(exchange: Exchange, principal: Principal, request: Request, para
 def transfers(exchange: Exchange, principal: Principal, request: Request, kind: str, key: str) -> dict[str, Any]:
     rows = exchange.store.query(
         "SELECT seq, time_ms, withdrawal_id, amount_microdollars, status, reference FROM money "
-        "WHERE account_id = ? AND kind = ? ORDER BY seq DESC, position DESC LIMIT 500", [principal.account_id, kind],
+        "WHERE account_id = ? AND kind = ? ORDER BY seq DESC, position DESC LIMIT ?", [principal.account_id, kind, TRANSFERS_LISTED_MAX],
     )
     return {key: [
         {

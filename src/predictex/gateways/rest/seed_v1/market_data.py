@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from predictex.accounts import AuthFailure, Session
+from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from predictex.core.units import price_complement, price_to_seed_units
 from predictex.gateways.rest.handlers import SESSION, SIGNED, auth_error, authenticate, public, session_authorization
 from predictex.gateways.rest.kalshi_v2.market_data import STATUS_FILTER
@@ -83,7 +84,7 @@ def _market(exchange: Exchange, ticker: str) -> MarketView:
 
 def list_markets(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     status = query.text("status")
     statuses = STATUS_FILTER.get(status) if status else None
     if status and statuses is None:

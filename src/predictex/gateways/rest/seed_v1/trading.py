@@ -15,6 +15,7 @@ from typing import Any
 
 from predictex.accounts import Lane
 from predictex.core import commands as c
+from predictex.core.limits import CLIENT_ORDER_ID_LENGTH_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from predictex.core.units import (
     PRICE_ONE_CENT_CENTICENTS,
     PRICE_ONE_DOLLAR_CENTICENTS,
@@ -135,7 +136,7 @@ def _order_command(body: dict[str, Any], account_id: int) -> c.CreateOrder:
     expiration_ms = 0
     if body.get("expiration_time") is not None:
         expiration_ms = int_field(body, "expiration_time", None, 0) * 1000
-    client_id = str_field(body, "client_order_id", "", 64)
+    client_id = str_field(body, "client_order_id", "", CLIENT_ORDER_ID_LENGTH_MAX)
     return c.CreateOrder(
         account_id, ticker, is_bid, yes_price, _quantity(body), time_in_force=time_in_force, expiration_ms=expiration_ms,
         post_only=bool(body.get("post_only") is True), order_type=order_type, client_order_id=client_id, action=action,
@@ -162,7 +163,7 @@ def get_order(exchange: Exchange, principal: Principal, request: Request, params
 def list_orders(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     """Open orders by default; `status` = resting, canceled, executed or all."""
     query = Query(request.query_params())
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     status = query.text("status", "resting")
     if status not in ("resting", "canceled", "executed", "all"):
         raise bad_request("status must be resting, canceled, executed or all")
@@ -226,7 +227,7 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
 
 def fills(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     ticker = query.text("market_id") or query.text("ticker")
     cursor = decode_cursor(query.text("cursor"), (int,))
     rows = Queries(exchange.live, exchange.store).fills(
