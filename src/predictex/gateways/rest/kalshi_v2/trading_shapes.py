@@ -8,6 +8,7 @@ from typing import Any
 from predictex.core import events as ev
 from predictex.core.units import average_per_contract_microdollars, price_complement, price_to_float_dollars
 from predictex.gateways.rest.wire import cents, contracts, count_fp, dollars, money, money_cents, optional_rfc3339, rfc3339
+from predictex.readmodel import portfolio
 from predictex.readmodel.live import Holding, OrderView
 from predictex.server import ids
 from predictex.server.ids import Ids
@@ -127,11 +128,7 @@ def market_position(ticker: str, holding: Holding, resting_centicontracts: int =
 
 
 def event_position(event_ticker: str, holdings: list[Holding], resting_centicontracts: int = 0) -> dict[str, Any]:
-    traded = sum(h.total_traded_microdollars for h in holdings)
-    shares = sum(h.volume_centicontracts for h in holdings)
-    exposure = sum(h.position_cost_microdollars for h in holdings)
-    realized = sum(h.realized_pnl_microdollars for h in holdings)
-    fees = sum(h.fees_paid_microdollars for h in holdings)
+    traded, shares, exposure, realized, fees = portfolio.totals(holdings)
     return {
         "event_ticker": event_ticker,
         "total_cost_dollars": money(traded),

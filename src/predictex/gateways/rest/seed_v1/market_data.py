@@ -26,6 +26,7 @@ from predictex.gateways.rest.wire import (
     optional_rfc3339,
     rfc3339,
 )
+from predictex.readmodel import portfolio
 from predictex.readmodel.live import MarketView
 from predictex.server import ids
 from predictex.server.context import Exchange
@@ -149,7 +150,7 @@ def get_settlement(exchange: Exchange, request: Request, params: dict[str, str])
             body["position"] = {
                 "quantity": contracts(position), "quantity_fp": count_fp(position), "side": "yes" if position > 0 else "no",
                 "cost_dollars": money(cost), "payout_dollars": money(payout), "fees_paid_dollars": money(fees),
-                "profit_dollars": money(payout - cost - fees),
+                "profit_dollars": money(portfolio.settlement_profit_microdollars(cost, payout, fees)),
             }
         else:
             body["position"] = None

@@ -19,7 +19,6 @@ from predictex.core.limits import CLIENT_ORDER_ID_LENGTH_MAX, PAGE_SIZE_DEFAULT,
 from predictex.core.units import (
     PRICE_ONE_CENT_CENTICENTS,
     PRICE_ONE_DOLLAR_CENTICENTS,
-    average_price_centicents,
     count_from_contracts,
     price_complement,
     price_from_seed_units,
@@ -27,7 +26,6 @@ from predictex.core.units import (
 )
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2.orders import order_number, own_order
-from predictex.gateways.rest.kalshi_v2.portfolio import position_value
 from predictex.gateways.rest.kalshi_v2.trading_shapes import legacy_side
 from predictex.gateways.rest.wire import (
     ApiError,
@@ -47,6 +45,7 @@ from predictex.gateways.rest.wire import (
     rfc3339,
     str_field,
 )
+from predictex.readmodel import portfolio
 from predictex.readmodel.live import OrderView
 from predictex.readmodel.queries import Queries
 from predictex.server import ids
@@ -181,18 +180,14 @@ def list_orders(exchange: Exchange, principal: Principal, request: Request, para
 
 
 def balance(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    found = exchange.live.balances.get(principal.account_id)
-    cash = found.cash_microdollars if found else 0
-    locked = found.locked_microdollars if found else 0
-    holdings = exchange.live.holdings.get(principal.account_id, {})
-    value = sum(position_value(exchange, ticker, h) for ticker, h in holdings.items())
+    found = portfolio.balances(exchange.live, principal.account_id)
     return {
-        "balance": money_cents(cash),
-        "balance_dollars": money(cash),
-        "available_dollars": money(cash),
-        "locked_dollars": money(locked),
-        "portfolio_value_dollars": money(value),
-        "total_dollars": money(cash + locked + value),
+        "balance": money_cents(found.cash_microdollars),
+        "balance_dollars": money(found.cash_microdollars),
+        "available_dollars": money(found.cash_microdollars),
+        "locked_dollars": money(found.locked_microdollars),
+        "portfolio_value_dollars": money(found.portfolio_value_microdollars),
+        "total_dollars": money(found.total_microdollars),
         "currency": "USD",
     }
 
@@ -205,19 +200,17 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
         if position == 0:
             continue
         market = exchange.live.markets[ticker]
-        value = position_value(exchange, ticker, holding)
-        quantity = abs(position)
-        last = market.last_price_centicents
+        value = portfolio.valuation(exchange.live, ticker, holding)
         answers.append({
             "market_id": ticker,
             "side": "yes" if position > 0 else "no",
-            "quantity": contracts(quantity),
-            "quantity_fp": count_fp(quantity),
-            "average_price": price_to_seed_units(average_price_centicents(holding.position_cost_microdollars, quantity)) if quantity else 0,
-            "cost_dollars": money(holding.position_cost_microdollars),
-            "last_price": price_to_seed_units(last if position > 0 else price_complement(last)) if last else None,
-            "market_value_dollars": money(value),
-            "unrealized_pnl_dollars": money(value - holding.position_cost_microdollars),
+            "quantity": contracts(value.quantity_centicontracts),
+            "quantity_fp": count_fp(value.quantity_centicontracts),
+            "average_price": price_to_seed_units(value.average_price_centicents),
+            "cost_dollars": money(value.cost_microdollars),
+            "last_price": price_to_seed_units(value.mark_centicents) if value.mark_centicents else None,
+            "market_value_dollars": money(value.value_microdollars),
+            "unrealized_pnl_dollars": money(value.unrealized_pnl_microdollars),
             "realized_pnl_dollars": money(holding.realized_pnl_microdollars),
             "fees_paid_dollars": money(holding.fees_paid_microdollars),
             "market_status": market.status,
