@@ -32,6 +32,7 @@ from predictex.gateways.fix import requests as fix_requests
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.session import Message
 from predictex.gateways.rest import wire
+from predictex.gateways.shapes import text
 from predictex.gateways.ws.limits import WsLimits
 from predictex.server import metrics
 from predictex.server.http import HttpServer, Limits, Request, Response, json_response
@@ -212,10 +213,10 @@ def _fix_max_cost() -> None:
         fields = [(t.CL_ORD_ID, b"a"), (t.SYMBOL, b"KX"), (t.SIDE, b"1"), (t.ORD_TYPE, b"2"), (t.PRICE, b"50"),
                   (t.ORDER_QTY, b"1"), (t.TIME_IN_FORCE, b"1"), (t.MAX_EXECUTION_COST, cost.encode())]
         return fix_requests.new_order(Message(b"FIXT.1.1", t.NEW_ORDER_SINGLE, fields, 1), 1, False, Ids(1), 0)
-    limit = wire.money(limits.ORDER_MAX_COST_MICRODOLLARS_MAX)
+    limit = text.money(limits.ORDER_MAX_COST_MICRODOLLARS_MAX)
     assert order(limit).buy_max_cost_microdollars == limits.ORDER_MAX_COST_MICRODOLLARS_MAX
     with pytest.raises(fix_requests.RequestError):
-        order(wire.money(limits.ORDER_MAX_COST_MICRODOLLARS_MAX + 100))
+        order(text.money(limits.ORDER_MAX_COST_MICRODOLLARS_MAX + 100))
 
 
 def _request_integer() -> None:
@@ -241,8 +242,8 @@ def _page(default: int, maximum: int) -> Callable[[], None]:
 
 def _money_texts() -> None:
     for amount in range(limits.MONEY_TEXTS_CACHED_MAX + 1):
-        wire.money(amount * 100)
-    assert 0 < len(wire._MONEY_TEXT) <= limits.MONEY_TEXTS_CACHED_MAX
+        text.money(amount * 100)
+    assert 0 < len(text._MONEY_TEXT) <= limits.MONEY_TEXTS_CACHED_MAX
 
 
 def _metrics_kinds() -> None:

@@ -497,6 +497,13 @@ class Trade(Event):
             self.taker_position_centicontracts, self.maker_position_centicontracts,
         ]
 
+    def fee_paid_microdollars(self, is_taker: bool) -> int:
+        """What one side paid on this trade: its trade fee and balance rounding, less its rebate (what
+        the fills history records as the fill's fee)."""
+        if is_taker:
+            return self.taker_fee_microdollars + self.taker_rounding_microdollars - self.taker_rebate_microdollars
+        return self.maker_fee_microdollars + self.maker_rounding_microdollars - self.maker_rebate_microdollars
+
 
 class BookChanged(Event):
     """One price level changed by `delta` to `size_after`; `order_id`/`account_id` name the order

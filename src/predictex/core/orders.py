@@ -56,6 +56,14 @@ def book_side(is_bid: bool) -> str:
     return "bid" if is_bid else "ask"
 
 
+def contract_side(is_bid: bool, action: str) -> str:
+    """The contract an order buys or sells, in the member's own words: a bid buys YES or sells NO; an
+    ask buys NO or sells YES."""
+    if is_bid:
+        return "yes" if action == ACTION_BUY else "no"
+    return "no" if action == ACTION_BUY else "yes"
+
+
 class Order:
     """A limit order on one market's book. Prices are YES prices; counts are centicontracts."""
 

@@ -73,6 +73,17 @@ class OrderView:
         )
 
     @classmethod
+    def closed(cls, e: ev.OrderClosed, time_ms: int) -> OrderView:
+        """The final state of an order that left the book (what a read of it answers from now on)."""
+        return cls(
+            e.order_id, e.account_id, e.ticker, e.is_bid, e.price_centicents, e.initial_count_centicontracts, 0,
+            e.filled_centicontracts, e.time_in_force, e.expiration_ms, e.post_only, e.reduce_only, e.self_trade_prevention,
+            e.order_type, e.cancel_on_pause, e.client_order_id, e.order_group_id, e.action, e.status, e.reason, e.created_ms,
+            time_ms, e.taker_fill_cost_microdollars, e.maker_fill_cost_microdollars, e.taker_fees_microdollars,
+            e.maker_fees_microdollars,
+        )
+
+    @classmethod
     def from_engine(cls, o: Order) -> OrderView:
         return cls(
             o.order_id, o.account_id, o.ticker, o.is_bid, o.price_centicents, o.initial_count_centicontracts,

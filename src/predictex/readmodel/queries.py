@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from predictex.core import events as ev
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
 from predictex.journal.base import JournalStore
 from predictex.readmodel.history import ORDER_COLUMNS
@@ -28,6 +29,14 @@ def closed_order_view(row: Sequence[Any]) -> OrderView:
         order_group_id, action, status, close_reason, created_ms, updated_ms, taker_fill_cost, maker_fill_cost,
         taker_fees, maker_fees, reduced_by,
     )
+
+
+def fill_row(e: ev.Trade, is_taker: bool, time_ms: int) -> tuple[Any, ...]:
+    """One side of a trade as a row of `Queries.fills` (for streams, which have the event at hand)."""
+    order_id = e.taker_order_id if is_taker else e.maker_order_id
+    is_bid = e.taker_is_bid if is_taker else not e.taker_is_bid
+    return (e.trade_id, is_taker, time_ms, order_id, e.ticker, is_bid, e.price_centicents, e.count_centicontracts,
+            e.fee_paid_microdollars(is_taker))
 
 
 class Queries:

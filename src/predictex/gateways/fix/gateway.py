@@ -347,12 +347,8 @@ class FixGateway:
         order.filled += count
         order.leaves -= count
         order.fill_cost_yes += trade.price_centicents * count
-        if is_taker:
-            fee = trade.taker_fee_microdollars + trade.taker_rounding_microdollars - trade.taker_rebate_microdollars
-            position = trade.taker_position_centicontracts
-        else:
-            fee = trade.maker_fee_microdollars + trade.maker_rounding_microdollars - trade.maker_rebate_microdollars
-            position = trade.maker_position_centicontracts
+        fee = trade.fee_paid_microdollars(is_taker)
+        position = trade.taker_position_centicontracts if is_taker else trade.maker_position_centicontracts
         status = FILLED if order.leaves <= 0 else PARTIAL
         report = self._base(order, TRADE, status, entry, index)
         report.last_qty = count

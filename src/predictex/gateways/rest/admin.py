@@ -23,9 +23,9 @@ from predictex.gateways.rest.wire import (
     json_body,
     not_found,
     parse_money_field,
-    rfc3339,
     str_field,
 )
+from predictex.gateways.shapes.text import rfc3339
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response

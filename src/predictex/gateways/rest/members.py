@@ -10,7 +10,8 @@ from predictex.core import commands as c
 from predictex.core.limits import MEMBER_TRANSFERS_LISTED_MAX
 from predictex.gateways.rest.admin import _amount
 from predictex.gateways.rest.handlers import Principal, authenticate, execute, private, public
-from predictex.gateways.rest.wire import ApiError, json_body, money, money_cents, rfc3339, str_field
+from predictex.gateways.rest.wire import ApiError, json_body, str_field
+from predictex.gateways.shapes.text import money, money_cents, rfc3339
 from predictex.server import ids
 from predictex.server.config import DEMO_FAUCET_MAX_MICRODOLLARS
 from predictex.server.context import Exchange

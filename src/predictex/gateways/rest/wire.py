@@ -1,29 +1,17 @@
-"""Conversions at the REST edge: domain integers to Kalshi's strings and back, times, cursors, and
-strict parsing of query parameters and JSON bodies. Every malformed input becomes an ApiError (400)
-that names the problem; nothing here ever raises anything else on bad input."""
+"""The REST edge's input: strict parsing of query parameters and JSON bodies into domain values
+(through core/units.py), errors, and cursors; answers are shaped in gateways/shapes/. Every malformed
+input becomes an ApiError (400) that names the problem; nothing here raises anything else on bad input."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 from typing import Any
 
 import orjson
 
-from predictex.core.limits import MONEY_TEXTS_CACHED_MAX, REQUEST_INTEGER_MAX, TEXT_LENGTH_MAX
-from predictex.core.units import (
-    UnitError,
-    count_to_contracts,
-    format_count_fp,
-    format_money_dollars,
-    format_price_dollars,
-    money_to_cents,
-    parse_count_fp,
-    parse_money_dollars,
-    parse_price_dollars,
-    price_to_cents,
-)
+from predictex.core.limits import REQUEST_INTEGER_MAX, TEXT_LENGTH_MAX
+from predictex.core.units import UnitError, parse_count_fp, parse_money_dollars, parse_price_dollars
 
 
 class ApiError(Exception):
@@ -52,41 +40,6 @@ def not_found(message: str) -> ApiError:
 
 
 # --- numbers ----------------------------------------------------------------------------------------
-
-def dollars(price_centicents: int) -> str:
-    return format_price_dollars(price_centicents)
-
-
-def money(amount_microdollars: int) -> str:
-    text = _MONEY_TEXT.get(amount_microdollars)
-    if text is None:
-        text = format_money_dollars(amount_microdollars)
-        if len(_MONEY_TEXT) >= MONEY_TEXTS_CACHED_MAX:
-            _MONEY_TEXT.clear()
-        _MONEY_TEXT[amount_microdollars] = text
-    return text
-
-
-# Money strings remembered by amount (at most MONEY_TEXTS_CACHED_MAX): balances are read far more often
-# than they change, and formatting one (core.units) costs about a microsecond.
-_MONEY_TEXT: dict[int, str] = {}
-
-
-def count_fp(count_centicontracts: int) -> str:
-    return format_count_fp(count_centicontracts)
-
-
-def cents(price_centicents: int) -> int:
-    return price_to_cents(price_centicents)
-
-
-def money_cents(amount_microdollars: int) -> int:
-    return money_to_cents(amount_microdollars)
-
-
-def contracts(count_centicontracts: int) -> int:
-    return count_to_contracts(count_centicontracts)
-
 
 def parse_dollars_field(value: Any, name: str) -> int:
     if not isinstance(value, str):
@@ -226,22 +179,7 @@ class Query:
         raise bad_request(f"{name} must be true or false")
 
 
-# --- times and cursors ---------------------------------------------------------------------------------
-
-def rfc3339(ms: int) -> str:
-    moment = dt.datetime.fromtimestamp(ms // 1000, tz=dt.UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = ms % 1000
-    return f"{text}.{fraction:03d}Z" if fraction else f"{text}Z"
-
-
-def optional_rfc3339(ms: int) -> str | None:
-    return rfc3339(ms) if ms > 0 else None
-
-
-def seconds(ms: int) -> int:
-    return ms // 1000
-
+# --- cursors ---------------------------------------------------------------------------------
 
 def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(key)).decode("ascii").rstrip("=")

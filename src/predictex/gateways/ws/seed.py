@@ -24,8 +24,8 @@ from typing import Any
 import orjson
 
 from predictex.core.limits import WS_SEED_CHANNEL_NAME_LENGTH_MAX
+from predictex.gateways.shapes import seed as shapes
 from predictex.gateways.ws import hub as h
-from predictex.gateways.ws import messages
 from predictex.gateways.ws.connection import Connection
 from predictex.gateways.ws.hub import Hub, Message, Subscription
 from predictex.gateways.ws.limits import WsLimits
@@ -140,10 +140,10 @@ class SeedSession:
         for sub in accepted:
             if sub.kind == h.SEED_BOOK:  # the whole book first (again, on a repeated subscribe: a resync)
                 market = markets[next(iter(sub.markets or ()))]
-                sub.send(Message(b"", None, b"orderbook_update", functools.partial(messages.seed_book_snapshot, market)))
+                sub.send(Message(b"", None, b"orderbook_update", functools.partial(shapes.book_snapshot, market)))
             elif sub.kind == h.SEED_STATUS:
                 market = markets[next(iter(sub.markets or ()))]
-                sub.send(Message(b"", None, b"market_status", functools.partial(messages.seed_status, market)))
+                sub.send(Message(b"", None, b"market_status", functools.partial(shapes.status, market)))
 
     def _subscription(self, channel: str) -> SeedSubscription:
         existing = self.subscriptions.get(channel)

@@ -17,8 +17,10 @@ from predictex.core.limits import (
     TICKERS_PER_REQUEST_MAX,
 )
 from predictex.gateways.rest.handlers import public, summary_of
-from predictex.gateways.rest.kalshi_v2 import shapes
-from predictex.gateways.rest.wire import ApiError, Query, bad_request, decode_cursor, encode_cursor, not_found, rfc3339
+from predictex.gateways.rest.lookups import MARKET_STATUS_FILTER
+from predictex.gateways.rest.wire import ApiError, Query, bad_request, decode_cursor, encode_cursor, not_found
+from predictex.gateways.shapes import kalshi as shapes
+from predictex.gateways.shapes.text import rfc3339
 from predictex.readmodel.live import MarketView
 from predictex.server import ids
 from predictex.server.context import Exchange
@@ -27,14 +29,6 @@ from predictex.server.router import Router
 
 PREFIX = "/trade-api/v2"
 
-# the `status` filter's words (reference §5.3) and the statuses each one means
-STATUS_FILTER: dict[str, frozenset[str]] = {
-    "unopened": frozenset({"initialized"}),
-    "open": frozenset({"active"}),
-    "paused": frozenset({"inactive"}),
-    "closed": frozenset({"closed", "determined", "disputed", "amended"}),
-    "settled": frozenset({"finalized"}),
-}
 PERIODS_MINUTES = (1, 60, 1440)
 
 
@@ -121,9 +115,9 @@ def _statuses(query: Query) -> frozenset[str] | None:
     word = query.text("status")
     if not word:
         return None
-    statuses = STATUS_FILTER.get(word)
+    statuses = MARKET_STATUS_FILTER.get(word)
     if statuses is None:
-        raise bad_request(f"status must be one of {', '.join(STATUS_FILTER)}")
+        raise bad_request(f"status must be one of {', '.join(MARKET_STATUS_FILTER)}")
     return statuses
 
 

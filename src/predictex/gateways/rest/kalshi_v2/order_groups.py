@@ -10,16 +10,8 @@ from predictex.core import commands as c
 from predictex.core.units import count_from_contracts
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2.order_requests import check_routing
-from predictex.gateways.rest.wire import (
-    ApiError,
-    bad_request,
-    contracts,
-    count_fp,
-    int_field,
-    json_body,
-    not_found,
-    parse_count_field,
-)
+from predictex.gateways.rest.wire import ApiError, bad_request, int_field, json_body, not_found, parse_count_field
+from predictex.gateways.shapes.text import contracts, count_fp
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response

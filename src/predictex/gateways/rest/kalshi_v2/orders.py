@@ -17,20 +17,11 @@ from predictex.core.limits import BATCH_ORDERS_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE
 from predictex.gateways.rest.errors import reject_body
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2 import order_requests as requests
-from predictex.gateways.rest.kalshi_v2 import trading_shapes as shapes
-from predictex.gateways.rest.wire import (
-    ApiError,
-    Query,
-    bad_request,
-    contracts,
-    count_fp,
-    decode_cursor,
-    encode_cursor,
-    json_body,
-    not_found,
-)
+from predictex.gateways.rest.lookups import order_number, own_order, queries
+from predictex.gateways.rest.wire import ApiError, Query, bad_request, decode_cursor, encode_cursor, json_body
+from predictex.gateways.shapes import kalshi as shapes
+from predictex.gateways.shapes.text import contracts, count_fp
 from predictex.readmodel.live import OrderView
-from predictex.readmodel.queries import Queries
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, empty_response, json_response
@@ -66,24 +57,6 @@ def register(router: Router, exchange: Exchange) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-def queries(exchange: Exchange) -> Queries:
-    return Queries(exchange.live, exchange.store)
-
-
-def order_number(exchange: Exchange, text: str) -> int:
-    number = exchange.ids.from_uuid(ids.ORDER, text)
-    if number is None:
-        raise not_found(f"no order {text}")
-    return number
-
-
-def own_order(exchange: Exchange, principal: Principal, order_id: int) -> OrderView:
-    view = queries(exchange).order(order_id)
-    if view is None or view.account_id != principal.account_id:
-        raise not_found(f"no order {exchange.ids.to_uuid(ids.ORDER, order_id)}")
-    return view
-
 
 def member_uuid(exchange: Exchange, principal: Principal) -> str:
     return exchange.ids.to_uuid(ids.MEMBER, principal.member.member_id)

@@ -8,8 +8,9 @@ from typing import Any
 
 from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, TICKERS_PER_REQUEST_MAX, TRANSFERS_LISTED_MAX
 from predictex.gateways.rest.handlers import Principal, private
-from predictex.gateways.rest.kalshi_v2 import trading_shapes as shapes
-from predictex.gateways.rest.wire import Query, bad_request, decode_cursor, encode_cursor, money, money_cents, rfc3339
+from predictex.gateways.rest.wire import Query, bad_request, decode_cursor, encode_cursor
+from predictex.gateways.shapes import kalshi as shapes
+from predictex.gateways.shapes.text import money, money_cents, rfc3339
 from predictex.readmodel import portfolio
 from predictex.readmodel.live import Holding
 from predictex.readmodel.queries import Queries

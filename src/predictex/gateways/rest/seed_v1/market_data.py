@@ -10,22 +10,12 @@ from typing import Any
 
 from predictex.accounts import AuthFailure, Session
 from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
-from predictex.core.units import price_complement, price_to_seed_units
+from predictex.core.units import price_to_seed_units
 from predictex.gateways.rest.handlers import SESSION, SIGNED, auth_error, authenticate, public, session_authorization
-from predictex.gateways.rest.kalshi_v2.market_data import STATUS_FILTER
-from predictex.gateways.rest.wire import (
-    ApiError,
-    Query,
-    bad_request,
-    contracts,
-    count_fp,
-    decode_cursor,
-    dollars,
-    encode_cursor,
-    money,
-    optional_rfc3339,
-    rfc3339,
-)
+from predictex.gateways.rest.lookups import MARKET_STATUS_FILTER
+from predictex.gateways.rest.wire import ApiError, Query, bad_request, decode_cursor, encode_cursor
+from predictex.gateways.shapes import seed as shapes
+from predictex.gateways.shapes.text import contracts, count_fp, dollars, money, optional_rfc3339, rfc3339
 from predictex.readmodel import portfolio
 from predictex.readmodel.live import MarketView
 from predictex.server import ids
@@ -44,38 +34,6 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("POST", PREFIX + "/log_in", public(exchange, log_in, security=(SIGNED, SESSION)))
 
 
-def market_json(m: MarketView) -> dict[str, Any]:
-    d = m.definition
-    bid, ask = m.book.best_bid, m.book.best_ask
-    return {
-        "market_id": m.ticker,
-        "ticker": m.ticker,
-        "event_ticker": m.event_ticker,
-        "series_ticker": m.series_ticker,
-        "title": d.title,
-        "subtitle": d.subtitle,
-        "status": m.status,
-        "open_time": rfc3339(m.open_time_ms),
-        "close_time": rfc3339(m.close_time_ms),
-        "yes_bid": price_to_seed_units(bid),
-        "yes_ask": price_to_seed_units(ask),
-        "no_bid": price_to_seed_units(price_complement(ask)) if ask else 0,
-        "no_ask": price_to_seed_units(price_complement(bid)) if bid else 0,
-        "last_price": price_to_seed_units(m.last_price_centicents),
-        "yes_bid_dollars": dollars(bid),
-        "yes_ask_dollars": dollars(ask),
-        "last_price_dollars": dollars(m.last_price_centicents),
-        "volume": contracts(m.volume_centicontracts),
-        "volume_fp": count_fp(m.volume_centicontracts),
-        "open_interest": contracts(m.open_interest_centicontracts),
-        "open_interest_fp": count_fp(m.open_interest_centicontracts),
-        "result": m.result,
-        "rules": d.rules_primary,
-        "price_unit": "0.0001 USD",
-        "fractional_trading": d.fractional_trading,
-    }
-
-
 def _market(exchange: Exchange, ticker: str) -> MarketView:
     market = exchange.live.markets.get(ticker)
     if market is None:
@@ -87,9 +45,9 @@ def list_markets(exchange: Exchange, request: Request, params: dict[str, str]) -
     query = Query(request.query_params())
     limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     status = query.text("status")
-    statuses = STATUS_FILTER.get(status) if status else None
+    statuses = MARKET_STATUS_FILTER.get(status) if status else None
     if status and statuses is None:
-        raise bad_request(f"status must be one of {', '.join(STATUS_FILTER)}")
+        raise bad_request(f"status must be one of {', '.join(MARKET_STATUS_FILTER)}")
     after = decode_cursor(query.text("cursor"), (int,))
     page: list[dict[str, Any]] = []
     more = False
@@ -101,26 +59,17 @@ def list_markets(exchange: Exchange, request: Request, params: dict[str, str]) -
         if len(page) == limit:
             more = True
             break
-        page.append(market_json(m))
+        page.append(shapes.market(m))
         last = number
     return {"markets": page, "cursor": encode_cursor([last]) if more else ""}
 
 
 def get_market(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    return {"market": market_json(_market(exchange, params["ticker"]))}
+    return {"market": shapes.market(_market(exchange, params["ticker"]))}
 
 
 def get_orderbook(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    market = _market(exchange, params["ticker"])
-    book = market.book
-    return {
-        "market_id": market.ticker,
-        "bids": [{"price": price_to_seed_units(p), "price_dollars": dollars(p), "quantity": contracts(s), "quantity_fp": count_fp(s)}
-                 for p, s in reversed(book.levels(True))],
-        "asks": [{"price": price_to_seed_units(p), "price_dollars": dollars(p), "quantity": contracts(s), "quantity_fp": count_fp(s)}
-                 for p, s in book.levels(False)],
-        "seq": book.seq,
-    }
+    return shapes.orderbook(_market(exchange, params["ticker"]))
 
 
 def get_settlement(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:

@@ -25,30 +25,23 @@ from predictex.core.units import (
     price_to_seed_units,
 )
 from predictex.gateways.rest.handlers import Principal, commit, private
-from predictex.gateways.rest.kalshi_v2.orders import order_number, own_order
-from predictex.gateways.rest.kalshi_v2.trading_shapes import legacy_side
+from predictex.gateways.rest.lookups import order_number, own_order
 from predictex.gateways.rest.wire import (
     ApiError,
     Query,
     bad_request,
-    contracts,
-    count_fp,
     decode_cursor,
-    dollars,
     encode_cursor,
     int_field,
     json_body,
-    money,
-    money_cents,
     parse_count_field,
     refuse_unknown_fields,
-    rfc3339,
     str_field,
 )
+from predictex.gateways.shapes import seed as shapes
+from predictex.gateways.shapes.text import contracts, count_fp, money, money_cents
 from predictex.readmodel import portfolio
-from predictex.readmodel.live import OrderView
 from predictex.readmodel.queries import Queries
-from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
 from predictex.server.router import Router
@@ -68,36 +61,6 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("GET", PREFIX + "/portfolio/balance", private(exchange, balance))
     router.add("GET", PREFIX + "/portfolio/positions", private(exchange, positions))
     router.add("GET", PREFIX + "/portfolio/fills", private(exchange, fills))
-
-
-def order_json(exchange: Exchange, view: OrderView) -> dict[str, Any]:
-    """An order in the seed's terms: the side bought and its price, quantities in contracts."""
-    buys_yes = view.is_bid == (view.action == "buy")
-    side = "yes" if buys_yes else "no"
-    own_price = view.price_centicents if side == "yes" else price_complement(view.price_centicents)
-    order_uuid = exchange.ids.to_uuid(ids.ORDER, view.order_id)
-    return {
-        "id": order_uuid,
-        "order_id": order_uuid,
-        "market_id": view.ticker,
-        "side": side,
-        "action": view.action,
-        "order_type": view.order_type,
-        "time_in_force": view.time_in_force,
-        "price": price_to_seed_units(own_price),
-        "price_dollars": dollars(own_price),
-        "quantity": contracts(view.size_centicontracts),
-        "quantity_fp": count_fp(view.size_centicontracts),
-        "filled_quantity": contracts(view.filled_centicontracts),
-        "filled_quantity_fp": count_fp(view.filled_centicontracts),
-        "remaining_quantity": contracts(view.remaining_centicontracts),
-        "remaining_quantity_fp": count_fp(view.remaining_centicontracts),
-        "status": view.status,
-        "client_order_id": view.client_order_id or order_uuid,
-        "fees_dollars": money(view.taker_fees_microdollars + view.maker_fees_microdollars),
-        "created_time": rfc3339(view.created_ms),
-        "updated_time": rfc3339(view.updated_ms),
-    }
 
 
 def _quantity(body: dict[str, Any]) -> int:
@@ -146,17 +109,17 @@ async def create_order(exchange: Exchange, principal: Principal, request: Reques
     body = json_body(request.body)
     command = _order_command(body, principal.account_id)
     committed = await commit(exchange, command)
-    return json_response(201, order_json(exchange, own_order(exchange, principal, committed.outcome.value)))
+    return json_response(201, shapes.order(own_order(exchange, principal, committed.outcome.value), exchange.ids))
 
 
 async def cancel_order(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     order_id = order_number(exchange, params["order_id"])
     await commit(exchange, c.CancelOrder(principal.account_id, order_id))
-    return order_json(exchange, own_order(exchange, principal, order_id))
+    return shapes.order(own_order(exchange, principal, order_id), exchange.ids)
 
 
 def get_order(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    return order_json(exchange, own_order(exchange, principal, order_number(exchange, params["order_id"])))
+    return shapes.order(own_order(exchange, principal, order_number(exchange, params["order_id"])), exchange.ids)
 
 
 def list_orders(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
@@ -174,7 +137,7 @@ def list_orders(exchange: Exchange, principal: Principal, request: Request, para
     )
     page = found[:limit]
     return {
-        "orders": [order_json(exchange, view) for view in page],
+        "orders": [shapes.order(view, exchange.ids) for view in page],
         "cursor": encode_cursor([page[-1].created_ms, page[-1].order_id]) if len(found) > limit and page else "",
     }
 
@@ -229,22 +192,5 @@ def fills(exchange: Exchange, principal: Principal, request: Request, params: di
     )
     page = rows[:limit]
     actions = Queries(exchange.live, exchange.store).order_labels([row[3] for row in page])
-    answers = [fill_json(exchange, row, actions.get(row[3], ("buy", ""))[0]) for row in page]
+    answers = [shapes.fill(row, exchange.ids, actions.get(row[3], ("buy", ""))[0]) for row in page]
     return {"fills": answers, "cursor": encode_cursor([page[-1][0]]) if len(rows) > limit and page else ""}
-
-
-def fill_json(exchange: Exchange, row: tuple[Any, ...], action: str | None = None) -> dict[str, Any]:
-    """A fill in the seed's terms, from (trade_id, is_taker, time_ms, order_id, ticker, is_bid, price, count, fee);
-    the WebSocket's user_fills channel sends the same object. `side` is the contract its order bought
-    or sold and `price` that contract's price, as the order was placed (`action`, looked up if not given)."""
-    trade_id, is_taker, time_ms, order_id, market, is_bid, price, count, fee = row
-    if action is None:
-        action = Queries(exchange.live, exchange.store).order_labels([order_id]).get(order_id, ("buy", ""))[0]
-    side = legacy_side(bool(is_bid), action)
-    own_price = price if side == "yes" else price_complement(price)
-    return {
-        "fill_id": exchange.ids.to_uuid(ids.TRADE, trade_id), "order_id": exchange.ids.to_uuid(ids.ORDER, order_id),
-        "market_id": market, "side": side, "action": action, "price": price_to_seed_units(own_price), "price_dollars": dollars(own_price),
-        "quantity": contracts(count), "quantity_fp": count_fp(count), "fee_dollars": money(fee),
-        "is_taker": bool(is_taker), "created_time": rfc3339(time_ms), "timestamp": time_ms,
-    }
