@@ -16,8 +16,9 @@ from typing import Any
 from predictex.core.limits import FIX_CONNECTIONS_MAX, FIX_WRITE_BUFFER_BYTES_MAX
 from predictex.gateways.fix import drop_copy, order_entry
 from predictex.gateways.fix import tags as t
-from predictex.gateways.fix.gateway import FixGateway, Principal
+from predictex.gateways.fix.gateway import FixGateway
 from predictex.gateways.fix.kinds import SUPPORTED, Kind, session_config
+from predictex.gateways.fix.peer import Principal
 from predictex.gateways.fix.reports import ExecReport, render
 from predictex.gateways.fix.session import Close, Deliver, LoggedOn, LogonRequest, Send, Session
 from predictex.server.http import listening_port

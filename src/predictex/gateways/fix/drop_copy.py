@@ -11,25 +11,25 @@ import orjson
 
 from predictex.core.limits import FIX_RESEND_REPORTS_MAX
 from predictex.gateways.fix import tags as t
+from predictex.gateways.fix.peer import Peer
 from predictex.gateways.fix.reports import ExecReport, parse_exec_id
 from predictex.gateways.fix.session import Message
 
 if TYPE_CHECKING:
-    from predictex.gateways.fix.acceptor import Connection
     from predictex.gateways.fix.gateway import FixGateway
 
 
 
-def _reject(connection: Connection, reason: int, text: str) -> None:
+def _reject(connection: Peer, reason: int, text: str) -> None:
     connection.send(t.EVENT_RESEND_REJECT, b"21004=%d\x0158=" % reason + text.encode() + b"\x01")
 
 
-def handle(gateway: FixGateway, connection: Connection, message: Message) -> None:
+def handle(gateway: FixGateway, connection: Peer, message: Message) -> None:
     """Answer once every execution stored so far is committed (the store writes behind)."""
     gateway.writer.durable().add_done_callback(lambda done: _resend(gateway, connection, message))
 
 
-def _resend(gateway: FixGateway, connection: Connection, message: Message) -> None:
+def _resend(gateway: FixGateway, connection: Peer, message: Message) -> None:
     principal = connection.principal
     assert principal is not None
     begin = parse_exec_id(message.text(t.BEGIN_EXEC_ID))

@@ -31,6 +31,7 @@ from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.errors import CLOSE_TEXT
 from predictex.gateways.fix.kinds import REQUIRED_SCOPE, TARGET_COMP_IDS, Kind
 from predictex.gateways.fix.market_data import MarketData
+from predictex.gateways.fix.peer import Peer, Principal
 from predictex.gateways.fix.reports import (
     CANCELED,
     EXPIRED,
@@ -51,22 +52,12 @@ from predictex.server import ids
 from predictex.server.sequencer import Entry, SequencerBusy, SequencerStopped
 
 if TYPE_CHECKING:
-    from predictex.gateways.fix.acceptor import Connection
     from predictex.server.context import Exchange
 
 log = logging.getLogger("predictex.fix")
 
 EXECUTION_COLUMNS = ("account_id", "exec_seq", "exec_index", "time_ms", "data")
 OFFLINE_RETENTION_MS = 24 * 3600 * 1000  # Kalshi's default MessageRetentionPeriod (20200): 24 hours
-
-
-class Principal:
-    __slots__ = ("account_id", "key_id", "member")
-
-    def __init__(self, member: Any, key_id: str) -> None:
-        self.member = member
-        self.account_id: int = member.engine_account_id
-        self.key_id = key_id
 
 
 class Answer(Protocol):
@@ -112,17 +103,17 @@ class FixGateway:
     def __init__(self, exchange: Exchange, writer: StoreWriter) -> None:
         self.exchange = exchange
         self.writer = writer
-        self.sessions: dict[str, Connection] = {}  # by API key: one session per key
-        self.order_sessions: dict[int, list[Connection]] = {}  # by account
+        self.sessions: dict[str, Peer] = {}  # by API key: one session per key
+        self.order_sessions: dict[int, list[Peer]] = {}  # by account
         # retransmitting sessions whose connection has gone, by account: their ExecutionReports are
         # numbered and stored until the key logs on again (or OFFLINE_RETENTION_MS passes)
-        self.offline_sessions: dict[int, list[tuple[Connection, int]]] = {}
-        self.drop_copy_sessions: dict[int, list[Connection]] = {}
+        self.offline_sessions: dict[int, list[tuple[Peer, int]]] = {}
+        self.drop_copy_sessions: dict[int, list[Peer]] = {}
         self.tracked: dict[int, AccountOrders] = {}
         self.drop_copy_accounts: set[int] = {int(row[0]) for row in exchange.store.query("SELECT account_id FROM fix_drop_copy_accounts")}
         self.pending: dict[int, tuple[c.Command, Answer]] = {}
-        self.touched: list[Connection] = []  # connections with bytes queued in this turn of the loop
-        self.market_data = MarketData(self)
+        self.touched: list[Peer] = []  # connections with bytes queued in this turn of the loop
+        self.market_data = MarketData(exchange)
         for account in self.drop_copy_accounts:
             self._track(account)
         self._unsubscribe = exchange.bus.subscribe(self.committed)
@@ -146,7 +137,7 @@ class FixGateway:
             return LogonGrant(principal, self.writer.seq_store(f"{TARGET_COMP_IDS[kind]}:{request.key_id}"))
         return LogonGrant(principal, MemorySeqStore())
 
-    def logged_on(self, connection: Connection) -> None:
+    def logged_on(self, connection: Peer) -> None:
         principal = connection.principal
         assert principal is not None
         self.sessions[principal.key_id] = connection
@@ -164,7 +155,7 @@ class FixGateway:
                                                 [(account, connection.now_ms())], key=("account_id",)))
                 self.writer.durable().add_done_callback(_ignore)
 
-    def disconnected(self, connection: Connection) -> None:
+    def disconnected(self, connection: Peer) -> None:
         principal = connection.principal
         if principal is None or self.sessions.get(principal.key_id) is not connection:
             return
@@ -194,7 +185,7 @@ class FixGateway:
         future.add_done_callback(_ignore)
 
     @staticmethod
-    def _keeps_reports_offline(connection: Connection) -> bool:
+    def _keeps_reports_offline(connection: Peer) -> bool:
         """A retransmitting order-entry session that did not ask to skip pending reports (a listener
         session must) gets the reports of its connection-less time by resend."""
         return connection.kind is Kind.ORDER_ENTRY_RT and not connection.flags.get(t.SKIP_PENDING_EXEC_REPORTS)
@@ -208,7 +199,7 @@ class FixGateway:
             kept |= connection.keep_report(report)
         return kept
 
-    def _forget_offline(self, account: int, which: Callable[[Connection, int], bool]) -> None:
+    def _forget_offline(self, account: int, which: Callable[[Peer, int], bool]) -> None:
         kept = self.offline_sessions.get(account)
         if not kept:
             return
