@@ -111,6 +111,7 @@ class SeedSession:
     def _dispatch(self, request: dict[str, Any], request_id: Any) -> None:
         kind = request.get("type")
         if kind == "ping":
+            self.hub.drain()  # the pong comes after everything committed before the ping, as replies do on Kalshi's surface
             self._send(_with_id({"type": "pong"}, request_id))
             return
         if kind not in ("subscribe", "unsubscribe"):
