@@ -4,6 +4,7 @@ refusal goes through `reject_text`, `ord_rej_reason` and `cxl_rej_reason`."""
 
 from __future__ import annotations
 
+from predictex.core.orders import CloseReason
 from predictex.core.rejects import Reject, RejectCode, Subject
 from predictex.server import ids
 from predictex.server.ids import Ids
@@ -50,12 +51,17 @@ _TABLE: dict[RejectCode, tuple[int, int, str]] = {
 assert set(_TABLE) == set(RejectCode), "every refusal needs a FIX answer"
 
 # why an order was cancelled (OrderClosed.reason) -> Text(58) on the cancel report
-CLOSE_TEXT: dict[str, str] = {
-    "canceled": "", "expired": "EXPIRED", "immediate_or_cancel": "IMMEDIATE_OR_CANCELLED",
-    "self_trade_taker": "TAKER_CANCEL_FOR_SELF_TRADE_PREVENTION", "self_trade_maker": "MAKER_CANCEL_FOR_SELF_TRADE_PREVENTION",
-    "order_group": "ORDER_GROUP_CANCEL", "market_closed": "MARKET_ALREADY_CLOSED", "pause": "TRADING_PAUSED",
-    "market_reactivated": "MARKET_REACTIVATED", "decreased": "DECREASED", "cancel_all": "MASS_CANCEL", "settled": "SETTLED",
+CLOSE_TEXT: dict[CloseReason, str] = {
+    CloseReason.NONE: "", CloseReason.CANCELED: "", CloseReason.EXPIRED: "EXPIRED",
+    CloseReason.IMMEDIATE_OR_CANCEL: "IMMEDIATE_OR_CANCELLED",
+    CloseReason.SELF_TRADE_TAKER: "TAKER_CANCEL_FOR_SELF_TRADE_PREVENTION",
+    CloseReason.SELF_TRADE_MAKER: "MAKER_CANCEL_FOR_SELF_TRADE_PREVENTION", CloseReason.ORDER_GROUP: "ORDER_GROUP_CANCEL",
+    CloseReason.MARKET_CLOSED: "MARKET_ALREADY_CLOSED", CloseReason.PAUSE: "TRADING_PAUSED",
+    CloseReason.MARKET_REACTIVATED: "MARKET_REACTIVATED", CloseReason.DECREASED: "DECREASED",
+    CloseReason.CANCEL_ALL: "MASS_CANCEL", CloseReason.SETTLED: "SETTLED",
 }
+
+assert set(CLOSE_TEXT) == set(CloseReason), "every close reason needs a FIX text"
 
 
 # what a refusal can name, as the kind of wire id (OrderID, the order group's id) clients know it by

@@ -27,6 +27,7 @@ import orjson
 from predictex.accounts import AuthFailure
 from predictex.core import commands as c
 from predictex.core import events as ev
+from predictex.core.orders import CloseReason, OrderStatus
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.errors import CLOSE_TEXT
 from predictex.gateways.fix.kinds import REQUIRED_SCOPE, TARGET_COMP_IDS, Kind
@@ -351,15 +352,15 @@ class FixGateway:
         return self._send(order.account_id, report, entry, index)
 
     def _closed(self, order: TrackedOrder, closed: ev.OrderClosed, entry: Entry, index: int, answer: Answer | None) -> bool:
-        if closed.status != "canceled":
+        if closed.status is not OrderStatus.CANCELED:
             return False
         order.leaves = 0
         status = CANCELED
         connections = self.order_sessions.get(order.account_id, ())
-        if closed.reason == "expired" and any(conn.flags.get(t.USE_EXPIRED_ORD_STATUS) for conn in connections):
+        if closed.reason is CloseReason.EXPIRED and any(conn.flags.get(t.USE_EXPIRED_ORD_STATUS) for conn in connections):
             status = EXPIRED
         report = self._base(order, status, status, entry, index)
-        report.text = CLOSE_TEXT.get(closed.reason, closed.reason.upper())
+        report.text = CLOSE_TEXT[closed.reason]
         ids_for = getattr(answer, "cancel_ids", None)
         if ids_for is not None:
             found = ids_for(order.order_id)

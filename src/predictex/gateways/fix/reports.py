@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from predictex.core import events as ev
+from predictex.core.orders import TimeInForce
 from predictex.core.units import (
     PRICE_ONE_DOLLAR_CENTICENTS,
     format_count_fix,
@@ -41,7 +42,8 @@ class TrackedOrder:
                  "order_id", "order_type", "post_only", "price", "ticker", "time_in_force")
 
     def __init__(self, order_id: int, account_id: int, ticker: str, is_bid: bool, price: int, leaves: int, filled: int,
-                 fill_cost_yes: int, cl_ord_id: str, time_in_force: str, expiration_ms: int, post_only: bool, group_id: int) -> None:
+                 fill_cost_yes: int, cl_ord_id: str, time_in_force: TimeInForce, expiration_ms: int, post_only: bool,
+                 group_id: int) -> None:
         self.order_id = order_id
         self.account_id = account_id
         self.ticker = ticker
@@ -80,10 +82,11 @@ class TrackedOrder:
         return PARTIAL if self.filled else NEW
 
 
-def tif_code(time_in_force: str, expiration_ms: int) -> bytes:
-    if time_in_force == "immediate_or_cancel":
+def tif_code(time_in_force: TimeInForce, expiration_ms: int) -> bytes:
+    """TimeInForce (59): 3 IOC, 4 FOK, 1 GTC, or 6 GTD for a good-till-canceled order with an expiry."""
+    if time_in_force is TimeInForce.IMMEDIATE_OR_CANCEL:
         return b"3"
-    if time_in_force == "fill_or_kill":
+    if time_in_force is TimeInForce.FILL_OR_KILL:
         return b"4"
     return b"6" if expiration_ms else b"1"
 

@@ -24,6 +24,7 @@ from predictex.core.orders import (
     IMMEDIATE_OR_CANCEL,
     STP_MAKER,
     STP_TAKER_AT_CROSS,
+    book_side,
 )
 from predictex.core.units import (
     COUNT_ONE_CONTRACT_CENTICONTRACTS,
@@ -176,7 +177,7 @@ def replace(message: Message, account_id: int, order_id: int, use_dollars: bool)
     new_price = price(message, use_dollars) if message.get(t.PRICE) is not None else 0
     total = order_qty(message) if message.get(t.ORDER_QTY) is not None else 0
     return c.AmendOrder(
-        account_id, order_id, ticker=message.text(t.SYMBOL), side="bid" if is_bid(message) else "ask",
+        account_id, order_id, ticker=message.text(t.SYMBOL), side=book_side(is_bid(message)),
         price_centicents=new_price, total_count_centicontracts=total, updated_client_order_id=cl_ord_id(message),
     )
 

@@ -23,7 +23,7 @@ import orjson
 from predictex.core import events as ev
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS
 from predictex.core.instruments import PRICE_LEVEL_STRUCTURES, RESULT_VOID
-from predictex.core.orders import contract_side
+from predictex.core.orders import Action, book_side, contract_side, outcome_side
 from predictex.core.units import (
     PRICE_ONE_DOLLAR_CENTICENTS,
     average_per_contract_microdollars,
@@ -227,7 +227,7 @@ def _levels(levels: list[tuple[int, int]]) -> tuple[list[list[Any]], list[list[A
 def trade(row: tuple[Any, ...], trade_uuid: str) -> dict[str, Any]:
     """A public trade from the history row (trade_id, time_ms, ticker, price, count, taker_is_bid)."""
     _, time_ms, ticker, price, count, taker_is_bid = row
-    taker_outcome = "yes" if taker_is_bid else "no"
+    taker_outcome = outcome_side(taker_is_bid)
     return {
         "trade_id": trade_uuid,
         "ticker": ticker,
@@ -238,7 +238,7 @@ def trade(row: tuple[Any, ...], trade_uuid: str) -> dict[str, Any]:
         "yes_price": cents(price),
         "no_price": cents(price_complement(price)),
         "taker_outcome_side": taker_outcome,
-        "taker_book_side": "bid" if taker_is_bid else "ask",
+        "taker_book_side": book_side(taker_is_bid),
         "taker_side": taker_outcome,
         "created_time": rfc3339(time_ms),
         "is_block_trade": False,
@@ -290,8 +290,8 @@ def order(view: OrderView, member_uuid: str, identities: Ids) -> dict[str, Any]:
         "ticker": view.ticker,
         "side": contract_side(view.is_bid, view.action),
         "action": view.action,
-        "outcome_side": "yes" if view.is_bid else "no",
-        "book_side": "bid" if view.is_bid else "ask",
+        "outcome_side": outcome_side(view.is_bid),
+        "book_side": book_side(view.is_bid),
         "type": view.order_type,
         "status": view.status,
         "yes_price_dollars": dollars(price),
@@ -328,7 +328,7 @@ def order(view: OrderView, member_uuid: str, identities: Ids) -> dict[str, Any]:
     }
 
 
-def fill(row: tuple[Any, ...], identities: Ids, action: str = "buy", client_order_id: str = "") -> dict[str, Any]:
+def fill(row: tuple[Any, ...], identities: Ids, action: Action = Action.BUY, client_order_id: str = "") -> dict[str, Any]:
     """A fill from the history row (trade_id, is_taker, time_ms, order_id, ticker, is_bid, price, count, fee);
     `side` and `action` in the words its order was placed with (a sell of YES fills as side yes,
     action sell), `outcome_side`/`book_side` the direction."""
@@ -346,8 +346,8 @@ def fill(row: tuple[Any, ...], identities: Ids, action: str = "buy", client_orde
         "exchange_index": 0,
         "side": contract_side(is_bid, action),
         "action": action,
-        "outcome_side": "yes" if is_bid else "no",
-        "book_side": "bid" if is_bid else "ask",
+        "outcome_side": outcome_side(is_bid),
+        "book_side": book_side(is_bid),
         "count_fp": count_fp(count),
         "count": contracts(count),
         "yes_price_dollars": dollars(price),
@@ -488,7 +488,7 @@ def book_delta(
         "market_id": market_id,
         "price_dollars": dollars(price),
         "delta_fp": count_fp(e.delta_centicontracts),
-        "side": "yes" if e.is_bid else "no",
+        "side": outcome_side(e.is_bid),
         "ts": time_text,
         "ts_ms": time_ms,
         "price": cents(price),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from predictex.core import events as ev
-from predictex.core.orders import contract_side
+from predictex.core.orders import Action, Side, contract_side, outcome_side
 from predictex.core.units import price_complement, price_to_seed_units
 from predictex.gateways.shapes.text import contracts, count_fp, dollars, money, rfc3339
 from predictex.readmodel.live import MarketView, OrderView
@@ -73,7 +73,7 @@ def orderbook(m: MarketView) -> dict[str, Any]:
 def order(view: OrderView, identities: Ids) -> dict[str, Any]:
     """An order in the seed's terms: the side bought and its price, quantities in contracts."""
     side = contract_side(view.is_bid, view.action)
-    own_price = view.price_centicents if side == "yes" else price_complement(view.price_centicents)
+    own_price = view.price_centicents if side is Side.YES else price_complement(view.price_centicents)
     order_uuid = identities.to_uuid(ids.ORDER, view.order_id)
     return {
         "id": order_uuid,
@@ -99,13 +99,13 @@ def order(view: OrderView, identities: Ids) -> dict[str, Any]:
     }
 
 
-def fill(row: tuple[Any, ...], identities: Ids, action: str) -> dict[str, Any]:
+def fill(row: tuple[Any, ...], identities: Ids, action: Action) -> dict[str, Any]:
     """A fill from (trade_id, is_taker, time_ms, order_id, ticker, is_bid, price, count, fee): `side`
     is the contract its order bought or sold and `price` that contract's price, as the order was
     placed (`action`)."""
     trade_id, is_taker, time_ms, order_id, ticker, is_bid, price, count, fee = row
     side = contract_side(bool(is_bid), action)
-    own_price = price if side == "yes" else price_complement(price)
+    own_price = price if side is Side.YES else price_complement(price)
     return {
         "fill_id": identities.to_uuid(ids.TRADE, trade_id), "order_id": identities.to_uuid(ids.ORDER, order_id),
         "market_id": ticker, "side": side, "action": action, "price": price_to_seed_units(own_price),
@@ -144,7 +144,7 @@ def trade_message(e: ev.Trade, identities: Ids, time_ms: int) -> dict[str, Any]:
         "price": price_to_seed_units(e.price_centicents), "price_dollars": dollars(e.price_centicents),
         "yes_price": price_to_seed_units(e.price_centicents), "no_price": price_to_seed_units(price_complement(e.price_centicents)),
         "quantity": contracts(e.count_centicontracts), "quantity_fp": count_fp(e.count_centicontracts),
-        "taker_side": "yes" if e.taker_is_bid else "no", "created_time": rfc3339(time_ms), "timestamp": time_ms,
+        "taker_side": outcome_side(e.taker_is_bid), "created_time": rfc3339(time_ms), "timestamp": time_ms,
     }
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from predictex.core import events as ev
+from predictex.core.orders import Action
 from predictex.gateways.shapes import kalshi, seed
 from predictex.gateways.shapes.text import rfc3339
 from predictex.gateways.ws.frames import CLOSE_INTERNAL_ERROR
@@ -550,9 +551,9 @@ class _Drain:
         _send_private(message, subs, ORDER, view.ticker)
 
 
-def _action_of(exchange: Exchange, order_id: int) -> str:
+def _action_of(exchange: Exchange, order_id: int) -> Action:
     """How the member placed an order (buy or sell), open or closed: a seed fill is in those words."""
-    return Queries(exchange.live, exchange.store).order_labels([order_id]).get(order_id, ("buy", ""))[0]
+    return Queries(exchange.live, exchange.store).order_labels([order_id]).get(order_id, (Action.BUY, ""))[0]
 
 
 def _send_private(message: Message, subs: dict[Subscription, None], kind: str, ticker: str | None) -> None:

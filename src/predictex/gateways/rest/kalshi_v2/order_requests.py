@@ -9,12 +9,12 @@ the engine checks the rest (grid, balance, market state)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from predictex.core import commands as c
 from predictex.core.instruments import PRICE_LEVEL_STRUCTURES, grid_ticks
 from predictex.core.limits import CLIENT_ORDER_ID_LENGTH_MAX, TICKER_LENGTH_MAX
-from predictex.core.orders import ACTION_BUY, ACTION_SELL, STP_TAKER_AT_CROSS, STP_TYPES, TIME_IN_FORCE
+from predictex.core.orders import STP_TAKER_AT_CROSS, STP_TYPES, Action, BookSide, Side, TimeInForce
 from predictex.core.units import (
     PRICE_ONE_CENT_CENTICENTS,
     PRICE_ONE_DOLLAR_CENTICENTS,
@@ -38,6 +38,7 @@ from predictex.readmodel.live import MarketView
 from predictex.server import ids
 from predictex.server.ids import Ids
 
+E = TypeVar("E", Side, Action, BookSide, TimeInForce)
 LEGACY_FIELDS = frozenset({
     "ticker", "client_order_id", "side", "action", "count", "count_fp", "type", "yes_price", "no_price",
     "yes_price_dollars", "no_price_dollars", "expiration_ts", "time_in_force", "buy_max_cost", "buy_max_cost_dollars",
@@ -124,19 +125,34 @@ def _choice(body: dict[str, Any], name: str, choices: tuple[str, ...], default: 
     return value
 
 
+def _member(body: dict[str, Any], name: str, words: dict[str, E], default: str | None) -> E:
+    """A field naming a member of one of the order enums by its wire word (in `words`)."""
+    member = words.get(str_field(body, name, default, 64))
+    if member is None:
+        raise bad_request(f"{name} must be one of {', '.join(words)}")
+    return member
+
+
+# Kalshi's words for the order enums are their values (the journal's words were chosen as Kalshi's)
+_SIDES: dict[str, Side] = {member.value: member for member in Side}
+_ACTIONS: dict[str, Action] = {member.value: member for member in Action}
+_BOOK_SIDES: dict[str, BookSide] = {member.value: member for member in BookSide}
+_TIMES_IN_FORCE: dict[str, TimeInForce] = {member.value: member for member in TimeInForce}
+
+
 def legacy_create(body: dict[str, Any], account_id: int, market: MarketView | None, identities: Ids) -> c.CreateOrder:
     refuse_unknown_fields(body, LEGACY_FIELDS)
     check_routing(body)
-    side = _choice(body, "side", ("yes", "no"), None)
-    action = _choice(body, "action", (ACTION_BUY, ACTION_SELL), None)
+    side = _member(body, "side", _SIDES, None)
+    action = _member(body, "action", _ACTIONS, None)
     order_type = _choice(body, "type", ("limit", "market"), "limit")
-    is_bid = (action == ACTION_BUY) == (side == "yes")
+    is_bid = (action is Action.BUY) == (side is Side.YES)
     price = _legacy_yes_price(body)
     if price is None:
         if order_type != "market":
             raise ApiError(400, "missing_parameters", "a limit order needs yes_price, no_price or a *_dollars price")
         price = _default_price(market, is_bid)
-    time_in_force = _choice(body, "time_in_force", TIME_IN_FORCE, "good_till_canceled")
+    time_in_force = _member(body, "time_in_force", _TIMES_IN_FORCE, TimeInForce.GOOD_TILL_CANCELED)
     floor = body.get("sell_position_floor")
     if floor is not None and floor != 0:
         raise bad_request("sell_position_floor only accepts 0 (use reduce_only)")
@@ -152,24 +168,24 @@ def legacy_create(body: dict[str, Any], account_id: int, market: MarketView | No
         self_trade_prevention=_choice(body, "self_trade_prevention_type", STP_TYPES, STP_TAKER_AT_CROSS),
         order_type=order_type, cancel_on_pause=bool_field(body, "cancel_order_on_pause"),
         client_order_id=client_order_id(body), order_group_id=group_number(body, identities), action=action,
-        sell_position_floor=floor == 0 and action == ACTION_SELL, buy_max_cost_microdollars=max_cost,
+        sell_position_floor=floor == 0 and action is Action.SELL, buy_max_cost_microdollars=max_cost,
     )
 
 
 def v2_create(body: dict[str, Any], account_id: int, identities: Ids) -> c.CreateOrder:
     refuse_unknown_fields(body, V2_FIELDS)
     check_routing(body)
-    side = _choice(body, "side", ("bid", "ask"), None)
+    side = _member(body, "side", _BOOK_SIDES, None)
     price = parse_dollars_field(body.get("price") if body.get("price") is not None else _missing("price"), "price")
     count = parse_count_field(body.get("count") if body.get("count") is not None else _missing("count"), "count")
     expiration_s = int_field(body, "expiration_time", 0, 0)
     return c.CreateOrder(
-        account_id, str_field(body, "ticker", None, TICKER_LENGTH_MAX), side == "bid", price, count,
-        time_in_force=_choice(body, "time_in_force", TIME_IN_FORCE, None), expiration_ms=expiration_s * 1000,
+        account_id, str_field(body, "ticker", None, TICKER_LENGTH_MAX), side is BookSide.BID, price, count,
+        time_in_force=_member(body, "time_in_force", _TIMES_IN_FORCE, None), expiration_ms=expiration_s * 1000,
         post_only=bool_field(body, "post_only"), reduce_only=bool_field(body, "reduce_only"),
         self_trade_prevention=_choice(body, "self_trade_prevention_type", STP_TYPES, None),
         cancel_on_pause=bool_field(body, "cancel_order_on_pause"), client_order_id=client_order_id(body),
-        order_group_id=group_number(body, identities), action=ACTION_BUY,
+        order_group_id=group_number(body, identities), action=Action.BUY,
     )
 
 
@@ -189,9 +205,9 @@ def legacy_amend(body: dict[str, Any], account_id: int, order_id: int) -> c.Amen
     action = body.get("action")
     book_side = ""
     if side is not None or action is not None:
-        side = _choice(body, "side", ("yes", "no"), "yes")
-        action = _choice(body, "action", (ACTION_BUY, ACTION_SELL), ACTION_BUY)
-        book_side = "bid" if (action == ACTION_BUY) == (side == "yes") else "ask"
+        yes = _member(body, "side", _SIDES, Side.YES) is Side.YES
+        buys = _member(body, "action", _ACTIONS, Action.BUY) is Action.BUY
+        book_side = BookSide.BID if buys == yes else BookSide.ASK
     return c.AmendOrder(
         account_id, order_id, ticker=str_field(body, "ticker", "", TICKER_LENGTH_MAX), side=book_side, price_centicents=price,
         total_count_centicontracts=total, updated_client_order_id=str_field(body, "updated_client_order_id", "", CLIENT_ORDER_ID_LENGTH_MAX),
@@ -203,7 +219,7 @@ def v2_amend(body: dict[str, Any], account_id: int, order_id: int) -> c.AmendOrd
         "ticker", "side", "price", "count", "client_order_id", "updated_client_order_id", "expiration_time", "exchange_index",
     }))
     check_routing(body)
-    side = _choice(body, "side", ("bid", "ask"), None)
+    side = _member(body, "side", _BOOK_SIDES, None)
     expiration = body.get("expiration_time")
     expiration_ms = -1 if expiration is None else int_field(body, "expiration_time", None, 0) * 1000
     return c.AmendOrder(

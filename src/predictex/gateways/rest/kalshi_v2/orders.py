@@ -14,6 +14,7 @@ from predictex.accounts import Lane
 from predictex.core import commands as c
 from predictex.core import events as ev
 from predictex.core.limits import BATCH_ORDERS_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from predictex.core.orders import OrderStatus
 from predictex.gateways.rest.errors import reject_body
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2 import order_requests as requests
@@ -332,7 +333,7 @@ async def v2_cancel_all(exchange: Exchange, principal: Principal, request: Reque
 
 # --- reads -------------------------------------------------------------------------------------------
 
-ORDER_STATUSES = ("resting", "canceled", "executed")
+ORDER_STATUSES = tuple(status.value for status in OrderStatus)
 
 
 def list_orders(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
@@ -376,7 +377,7 @@ def _queue_position(exchange: Exchange, order_id: int) -> int:
 def queue_position(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     order_id = order_number(exchange, params["order_id"])
     view = own_order(exchange, principal, order_id)
-    if view.status != "resting":  # Kalshi declares 404 here: only a resting order has a queue position
+    if view.status is not OrderStatus.RESTING:  # Kalshi declares 404 here: only a resting order has a queue position
         raise ApiError(404, "not_found", "not found", "the order is not resting: only a resting order has a queue position")
     ahead = _queue_position(exchange, order_id)
     return {"queue_position_fp": count_fp(ahead), "queue_position": contracts(ahead)}

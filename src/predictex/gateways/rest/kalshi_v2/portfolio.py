@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, TICKERS_PER_REQUEST_MAX, TRANSFERS_LISTED_MAX
+from predictex.core.orders import Action
 from predictex.gateways.rest.handlers import Principal, private
 from predictex.gateways.rest.wire import Query, bad_request, decode_cursor, encode_cursor
 from predictex.gateways.shapes import kalshi as shapes
@@ -114,7 +115,7 @@ def fills(exchange: Exchange, principal: Principal, request: Request, params: di
     page = rows[:limit]
     labels = Queries(exchange.live, exchange.store).order_labels([row[3] for row in page])
     return {
-        "fills": [shapes.fill(row, exchange.ids, *labels.get(row[3], ("buy", ""))) for row in page],
+        "fills": [shapes.fill(row, exchange.ids, *labels.get(row[3], (Action.BUY, ""))) for row in page],
         "cursor": encode_cursor([page[-1][0]]) if len(rows) > limit and page else "",
     }
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from predictex.accounts import AuthFailure, Session
 from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from predictex.core.orders import outcome_side
 from predictex.core.units import price_to_seed_units
 from predictex.gateways.rest.handlers import SESSION, SIGNED, auth_error, authenticate, public, session_authorization
 from predictex.gateways.rest.lookups import MARKET_STATUS_FILTER
@@ -97,7 +98,7 @@ def get_settlement(exchange: Exchange, request: Request, params: dict[str, str])
         if rows:
             position, cost, payout, fees = rows[0]
             body["position"] = {
-                "quantity": contracts(position), "quantity_fp": count_fp(position), "side": "yes" if position > 0 else "no",
+                "quantity": contracts(position), "quantity_fp": count_fp(position), "side": outcome_side(position > 0),
                 "cost_dollars": money(cost), "payout_dollars": money(payout), "fees_paid_dollars": money(fees),
                 "profit_dollars": money(portfolio.settlement_profit_microdollars(cost, payout, fees)),
             }

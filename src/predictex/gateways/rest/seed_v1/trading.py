@@ -16,6 +16,7 @@ from typing import Any
 from predictex.accounts import Lane
 from predictex.core import commands as c
 from predictex.core.limits import CLIENT_ORDER_ID_LENGTH_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from predictex.core.orders import Action, Side, outcome_side
 from predictex.core.units import (
     PRICE_ONE_CENT_CENTICENTS,
     PRICE_ONE_DOLLAR_CENTICENTS,
@@ -77,23 +78,24 @@ def _order_command(body: dict[str, Any], account_id: int) -> c.CreateOrder:
     ticker = body.get("market_id") or body.get("ticker")
     if not isinstance(ticker, str):
         raise ApiError(400, "missing_parameters", "market_id is required")
-    side = str_field(body, "side", None, 8)
-    if side not in ("yes", "no"):
+    side_word = str_field(body, "side", None, 8)
+    if side_word not in ("yes", "no"):
         raise bad_request("side must be yes or no")
-    action = str_field(body, "action", "buy", 8)
-    if action not in ("buy", "sell"):
+    action_word = str_field(body, "action", "buy", 8)
+    if action_word not in ("buy", "sell"):
         raise bad_request("action must be buy or sell")
+    side, action = Side(side_word), Action(action_word)
     order_type = str_field(body, "order_type", "limit", 16)
     if order_type not in ("limit", "market"):
         raise bad_request("order_type must be limit or market")
-    is_bid = (action == "buy") == (side == "yes")
+    is_bid = (action is Action.BUY) == (side is Side.YES)
     if body.get("price") is None:
         if order_type != "market":
             raise ApiError(400, "missing_parameters", "a limit order needs a price (6500 = $0.65)")
         yes_price = PRICE_ONE_DOLLAR_CENTICENTS - PRICE_ONE_CENT_CENTICENTS if is_bid else PRICE_ONE_CENT_CENTICENTS
     else:
         own = price_from_seed_units(int_field(body, "price", None, 1, price_to_seed_units(PRICE_ONE_DOLLAR_CENTICENTS) - 1))
-        yes_price = own if side == "yes" else price_complement(own)
+        yes_price = own if side is Side.YES else price_complement(own)
     time_in_force = str_field(body, "time_in_force", "good_till_canceled", 32)
     expiration_ms = 0
     if body.get("expiration_time") is not None:
@@ -166,7 +168,7 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
         value = portfolio.valuation(exchange.live, ticker, holding)
         answers.append({
             "market_id": ticker,
-            "side": "yes" if position > 0 else "no",
+            "side": outcome_side(position > 0),
             "quantity": contracts(value.quantity_centicontracts),
             "quantity_fp": count_fp(value.quantity_centicontracts),
             "average_price": price_to_seed_units(value.average_price_centicents),
@@ -192,5 +194,5 @@ def fills(exchange: Exchange, principal: Principal, request: Request, params: di
     )
     page = rows[:limit]
     actions = Queries(exchange.live, exchange.store).order_labels([row[3] for row in page])
-    answers = [shapes.fill(row, exchange.ids, actions.get(row[3], ("buy", ""))[0]) for row in page]
+    answers = [shapes.fill(row, exchange.ids, actions.get(row[3], (Action.BUY, ""))[0]) for row in page]
     return {"fills": answers, "cursor": encode_cursor([page[-1][0]]) if len(rows) > limit and page else ""}
