@@ -40,7 +40,12 @@ from predictex.server.ids import Ids
 from predictex.server.sequencer import Sequencer, SequencerBusy
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "predictex"
-LIMITS = {name: getattr(limits, name) for name in limits.__annotations__ if name not in ("KIB", "MIB")}  # its own, not imported
+# the module's own names (not the units it imports), read from its source: a compiled module keeps no __annotations__
+LIMITS = {
+    node.target.id: getattr(limits, node.target.id)
+    for node in ast.parse((SOURCE / "core" / "limits.py").read_text(encoding="utf-8")).body
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id not in ("KIB", "MIB")
+}
 
 
 # --- every limit is read by the code -------------------------------------------------------------------------

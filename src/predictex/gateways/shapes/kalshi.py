@@ -227,7 +227,7 @@ def _levels(levels: list[tuple[int, int]]) -> tuple[list[list[Any]], list[list[A
 def trade(row: tuple[Any, ...], trade_uuid: str) -> dict[str, Any]:
     """A public trade from the history row (trade_id, time_ms, ticker, price, count, taker_is_bid)."""
     _, time_ms, ticker, price, count, taker_is_bid = row
-    taker_outcome = outcome_side(taker_is_bid)
+    taker_outcome = outcome_side(bool(taker_is_bid))
     return {
         "trade_id": trade_uuid,
         "ticker": ticker,
@@ -238,7 +238,7 @@ def trade(row: tuple[Any, ...], trade_uuid: str) -> dict[str, Any]:
         "yes_price": cents(price),
         "no_price": cents(price_complement(price)),
         "taker_outcome_side": taker_outcome,
-        "taker_book_side": book_side(taker_is_bid),
+        "taker_book_side": book_side(bool(taker_is_bid)),
         "taker_side": taker_outcome,
         "created_time": rfc3339(time_ms),
         "is_block_trade": False,
