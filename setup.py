@@ -36,7 +36,7 @@ COMPILED_MODULES = [
     "src/predictex/core/trading.py",
     "src/predictex/core/units.py",
     "src/predictex/gateways/rest/kalshi_v2/order_requests.py",
-    "src/predictex/gateways/rest/kalshi_v2/trading_shapes.py",
+    "src/predictex/gateways/shapes/kalshi.py",
     "src/predictex/gateways/fix/acceptor.py",
     "src/predictex/gateways/fix/codec.py",
     "src/predictex/gateways/fix/dictionary.py",

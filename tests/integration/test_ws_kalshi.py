@@ -462,7 +462,7 @@ def test_book_sizes_parse_exactly() -> None:
 
 def test_a_fan_out_bug_closes_every_stream_rather_than_leave_a_silent_gap(server: RunningServer, alice: Member,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from predictex.gateways.ws import messages
+    from predictex.gateways.shapes import kalshi
 
     ticker = make_markets(server)[0]
 
@@ -472,7 +472,7 @@ def test_a_fan_out_bug_closes_every_stream_rather_than_leave_a_silent_gap(server
     with kalshi_ws(server, alice) as book, kalshi_ws(server) as bystander:
         subscribe(book, ["orderbook_delta"], market_ticker=ticker)
         subscribe(bystander, ["market_lifecycle_v2"])
-        monkeypatch.setattr(messages, "kalshi_book_delta", broken)
+        monkeypatch.setattr(kalshi, "book_delta", broken)
         place(server, alice, ticker, "yes", "buy", 20, 1)
         for ws in (book, bystander):
             with pytest.raises(Closed) as closed:

@@ -99,6 +99,124 @@ def test_the_import_check_sees_a_wrong_import(tmp_path: Path) -> None:
     assert _imported_parts(module) == {"gateways", "core"}
 
 
+# --- no module imports itself in a circle ----------------------------------------------------------------
+
+# Modules that refer to each other for types only, allowed to: the engine's data model, whose native
+# classes point at each other (an order at its level, account and market; a level at its orders) and
+# which mypyc compiles to direct field access only when each annotation names the concrete class.
+TYPE_ONLY_CYCLES_ALLOWED = [
+    {"predictex.core.book", "predictex.core.instruments", "predictex.core.ledger", "predictex.core.orders"},
+]
+
+
+def _module_graph(package: Path) -> dict[str, set[str]]:
+    """Every module of the package and the modules it imports, those for type checking included.
+    `from package import name` imports the submodule `name` when there is one, else the package."""
+    modules: dict[str, Path] = {}
+    for path in package.rglob("*.py"):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.startswith("predictex"):
+                for alias in node.names:
+                    submodule = f"{node.module}.{alias.name}"
+                    found.add(submodule if submodule in modules else node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names if alias.name in modules)
+        graph[name] = {imported for imported in found if imported in modules and imported != name}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[set[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            for target in edges:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(sorted(graph[target]))))
+                    break
+                if target in on_stack:
+                    low[node] = min(low[node], index[target])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(component)
+    return found
+
+
+def test_no_modules_import_each_other_in_a_circle() -> None:
+    package = ROOT / "src" / "predictex"
+    if not package.exists():
+        pytest.skip("needs the source tree")
+    cycles = [sorted(cycle) for cycle in _cycles(_module_graph(package)) if cycle not in TYPE_ONLY_CYCLES_ALLOWED]
+    assert cycles == [], "modules importing each other in a circle (type-checking imports count too)"
+
+
+def test_the_cycle_check_sees_a_circle_through_a_type_checking_import(tmp_path: Path) -> None:
+    package = tmp_path / "predictex"
+    (package / "fix").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "fix" / "__init__.py").write_text("")
+    (package / "fix" / "acceptor.py").write_text("from predictex.fix import gateway\n")
+    (package / "fix" / "gateway.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from predictex.fix.acceptor import C\n")
+    (package / "fix" / "tags.py").write_text("from predictex.fix import acceptor\n")
+    assert _cycles(_module_graph(package)) == [{"predictex.fix.acceptor", "predictex.fix.gateway"}]
+
+
+# --- the gateways' surfaces share code through common modules, not through each other ------------------
+
+SURFACES_APART: dict[str, set[str]] = {
+    "predictex.gateways.rest.seed_v1": {"predictex.gateways.rest.kalshi_v2"},
+    "predictex.gateways.rest.kalshi_v2": {"predictex.gateways.rest.seed_v1"},
+    "predictex.gateways.ws": {"predictex.gateways.rest.kalshi_v2", "predictex.gateways.rest.seed_v1", "predictex.gateways.fix"},
+    "predictex.gateways.fix": {"predictex.gateways.rest", "predictex.gateways.ws", "predictex.gateways.shapes"},
+    "predictex.gateways.shapes": {"predictex.gateways.rest", "predictex.gateways.ws", "predictex.gateways.fix"},
+}
+
+
+def test_the_gateways_surfaces_do_not_import_each_other() -> None:
+    package = ROOT / "src" / "predictex"
+    if not package.exists():
+        pytest.skip("needs the source tree")
+    wrong = [
+        f"{module} imports {imported}"
+        for module, imports in _module_graph(package).items()
+        for part, forbidden in SURFACES_APART.items() if module == part or module.startswith(part + ".")
+        for imported in imports if any(imported == f or imported.startswith(f + ".") for f in forbidden)
+    ]
+    assert wrong == []
+
+
 def test_the_readme_starts_with_the_two_set_up_commands() -> None:
     readme = ROOT / "README.md"
     if not readme.exists():

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from predictex.client import _wire as w
 from predictex.client.errors import ApiError, error_from_response
-from predictex.client.units import ONE_DOLLAR, Count, Money, Price
+from predictex.client.units import Count, Money, Price
 
 T = TypeVar("T")
 Raw = Mapping[str, Any]
@@ -148,7 +148,7 @@ class Orderbook:
     @property
     def asks(self) -> tuple[Level, ...]:
         """YES asks, best (lowest) first."""
-        return tuple(Level(ONE_DOLLAR - level.price, level.count) for level in reversed(self.no))
+        return tuple(Level(level.price.complement(), level.count) for level in reversed(self.no))
 
     @property
     def spread(self) -> Price | None:

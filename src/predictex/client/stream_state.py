@@ -134,7 +134,7 @@ def _delta(msg: Mapping[str, Any]) -> int:
     if isinstance(text, str):
         return Count(text).centicontracts
     legacy = msg.get("delta")
-    return int(legacy) * 100 if isinstance(legacy, int) else 0
+    return Count(int(legacy)).centicontracts if isinstance(legacy, int) else 0
 
 
 def _levels(side: dict[int, int]) -> tuple[Level, ...]:

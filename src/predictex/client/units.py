@@ -163,11 +163,12 @@ class Price(_Fixed):
     __slots__ = ()
     PLACES = 4
     SCALE = 10_000
+    CENT: ClassVar[int] = SCALE // 100  # units in one cent
     WHAT = "price"
 
     @classmethod
     def from_cents(cls, cents: int) -> Price:
-        return cls.of_units(cents * 100)
+        return cls.of_units(cents * cls.CENT)
 
     @property
     def centicents(self) -> int:
@@ -176,9 +177,9 @@ class Price(_Fixed):
     @property
     def cents(self) -> int:
         """Whole cents; raises for a sub-penny price (a legacy cents field cannot say it)."""
-        if self._units % 100:
+        if self._units % self.CENT:
             raise ValueError(f"{self} is not a whole number of cents")
-        return self._units // 100
+        return self._units // self.CENT
 
     def complement(self) -> Price:
         """1 - price: the NO price of a YES price and back (a YES bid at p is a NO ask at 1 - p)."""
@@ -208,9 +209,9 @@ class Count(_Fixed):
     @property
     def contracts(self) -> int:
         """Whole contracts; raises for a fractional count."""
-        if self._units % 100:
+        if self._units % self.SCALE:
             raise ValueError(f"{self} is not a whole number of contracts")
-        return self._units // 100
+        return self._units // self.SCALE
 
 
 class Money(_Fixed):
@@ -219,11 +220,13 @@ class Money(_Fixed):
     __slots__ = ()
     PLACES = 6
     SCALE = 1_000_000
+    CENT: ClassVar[int] = SCALE // 100  # units in one cent
+    CENTICENT: ClassVar[int] = SCALE // 10_000  # units in $0.0001, the last place of the 4-decimal form
     WHAT = "amount of money"
 
     @classmethod
     def from_cents(cls, cents: int) -> Money:
-        return cls.of_units(cents * 10_000)
+        return cls.of_units(cents * cls.CENT)
 
     @property
     def microdollars(self) -> int:
@@ -232,12 +235,12 @@ class Money(_Fixed):
     @property
     def cents(self) -> int:
         """Whole cents; raises when the amount has a fraction of a cent."""
-        if self._units % 10_000:
+        if self._units % self.CENT:
             raise ValueError(f"{self} is not a whole number of cents")
-        return self._units // 10_000
+        return self._units // self.CENT
 
     def __str__(self) -> str:
-        return self._format(6 if self._units % 100 else 4)
+        return self._format(6 if self._units % self.CENTICENT else 4)
 
     def __mul__(self, other: int) -> Money:
         if isinstance(other, bool) or not isinstance(other, int):

@@ -1,9 +1,11 @@
 """Commands and events as plain lists, `[TYPE, field, field, ...]`, for journals and logs.
 
 Only ints, strings, bools and lists of them appear, so the lists round-trip through JSON (and any
-other plain serializer) exactly. Decoding checks the shape: a wrong type name or arity raises
-`CodecError` (and so does a wrong field type where the classes are compiled, which check their
-arguments) rather than building a half-valid object.
+other plain serializer) exactly: an event's enums (an order's time in force, status, action, close
+reason) are strings, and encode as their values; decoding turns the values back into members.
+Decoding checks the shape: a wrong type name or arity, or a value no member has, raises `CodecError`
+(and so does a wrong field type where the classes are compiled, which check their arguments) rather
+than building a half-valid object.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from predictex.core.commands import COMMAND_TYPES, BatchCreateOrders, Command, CreateMarket, CreateOrder
-from predictex.core.events import EVENT_TYPES, Event
+from predictex.core.events import EVENT_TYPES, Event, OrderAccepted, OrderClosed
+from predictex.core.orders import ACTION_BY_VALUE, CLOSE_REASON_BY_VALUE, ORDER_STATUS_BY_VALUE, TIME_IN_FORCE_BY_VALUE
 
 
 class CodecError(ValueError):
@@ -66,6 +69,21 @@ def decode_command(data: object) -> Command:
         raise CodecError(f"{cls.TYPE}: {error}") from error
 
 
+# the events' enum fields: (position among the event's fields, the members by value)
+_ENUM_FIELDS: dict[type[Event], tuple[tuple[int, dict[str, Any]], ...]] = {
+    OrderAccepted: (
+        (OrderAccepted.FIELDS.index("time_in_force"), dict(TIME_IN_FORCE_BY_VALUE)),
+        (OrderAccepted.FIELDS.index("action"), dict(ACTION_BY_VALUE)),
+    ),
+    OrderClosed: (
+        (OrderClosed.FIELDS.index("status"), dict(ORDER_STATUS_BY_VALUE)),
+        (OrderClosed.FIELDS.index("reason"), dict(CLOSE_REASON_BY_VALUE)),
+        (OrderClosed.FIELDS.index("time_in_force"), dict(TIME_IN_FORCE_BY_VALUE)),
+        (OrderClosed.FIELDS.index("action"), dict(ACTION_BY_VALUE)),
+    ),
+}
+
+
 def decode_event(data: object) -> Event:
     if not isinstance(data, list) or not data or not isinstance(data[0], str):
         raise CodecError("an event is a list starting with its type")
@@ -75,6 +93,13 @@ def decode_event(data: object) -> Event:
     args = data[1:]
     if len(args) != len(cls.FIELDS):
         raise CodecError(f"{cls.TYPE} takes {len(cls.FIELDS)} fields, got {len(args)}")
+    enums = _ENUM_FIELDS.get(cls)
+    if enums is not None:
+        for index, members in enums:
+            member = members.get(args[index]) if isinstance(args[index], str) else None
+            if member is None:
+                raise CodecError(f"{cls.TYPE}: {cls.FIELDS[index]} {args[index]!r} is not one of {', '.join(members)}")
+            args[index] = member
     try:
         return cls(*args)  # every event's constructor takes its FIELDS in order
     except TypeError as error:

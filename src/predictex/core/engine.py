@@ -59,7 +59,7 @@ from predictex.core.orders import (
     REASON_MARKET_REACTIVATED,
     REASON_PAUSE,
 )
-from predictex.core.rejects import Reject, RejectCode, Rejected
+from predictex.core.rejects import Reject, RejectCode, Rejected, Subject, naming
 from predictex.core.scope import Scope
 from predictex.core.settlement import settle_market
 from predictex.core.timers import CLOSE_MARKET, EXPIRE_ORDER, OPEN_MARKET, SETTLE_MARKET, Timers
@@ -153,7 +153,7 @@ class Engine:
                     raise Rejected(RejectCode.INVALID_PARAMETERS, f"unknown command {type(command).__name__}")
                 handler(command, outcome)
         except Rejected as refusal:
-            outcome.reject = Reject(refusal.code, refusal.detail)
+            outcome.reject = refusal.reject()
         self._report_touched()
         return outcome
 
@@ -264,7 +264,7 @@ class Engine:
     def _pending_withdrawal(self, withdrawal_id: int) -> tuple[Withdrawal, Account]:
         withdrawal = self.ledger.withdrawals.get(withdrawal_id)
         if withdrawal is None:
-            raise Rejected(RejectCode.WITHDRAWAL_NOT_FOUND, f"no pending withdrawal {withdrawal_id}")
+            raise naming(RejectCode.WITHDRAWAL_NOT_FOUND, "no pending withdrawal ", Subject.WITHDRAWAL, withdrawal_id)
         return withdrawal, self.ledger.accounts[withdrawal.account_id]
 
     def _complete_withdrawal(self, command: c.Command, outcome: Outcome) -> None:
@@ -492,7 +492,7 @@ class Engine:
                     raise Rejected(RejectCode.INVALID_PARAMETERS, "every order in a batch belongs to the batch's account")
                 sub.value = self.trading.create(item).order_id
             except Rejected as refusal:
-                sub.reject = Reject(refusal.code, refusal.detail)
+                sub.reject = refusal.reject()
             sub.events = outcome.events[start:]
             outcome.items.append(sub)
 
@@ -505,7 +505,7 @@ class Engine:
             try:
                 sub.value = self.trading.cancel(command.account_id, order_id, REASON_CANCELED).order_id
             except Rejected as refusal:
-                sub.reject = Reject(refusal.code, refusal.detail)
+                sub.reject = refusal.reject()
             sub.events = outcome.events[start:]
             outcome.items.append(sub)
 

@@ -2,12 +2,16 @@
 
 Each event class lists its fields in `FIELDS` (the order of the constructor's arguments), which is all
 a codec needs to turn it into a list and back. Money is in microdollars, prices in centicents, counts
-in centicontracts, times in milliseconds; `is_bid` is the book side (True = bid = buys YES).
+in centicontracts, times in milliseconds; `is_bid` is the book side (True = bid = buys YES). An
+order's time in force, status, action and close reason are core/orders.py's enums, whose values are
+what the journal stores (the codec turns them back into members).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+from predictex.core.orders import Action, CloseReason, OrderStatus, TimeInForce
 
 
 class Event:
@@ -326,9 +330,9 @@ class OrderAccepted(Event):
 
     def __init__(
         self, order_id: int, account_id: int, ticker: str, is_bid: bool, price_centicents: int,
-        count_centicontracts: int, time_in_force: str, expiration_ms: int, post_only: bool, reduce_only: bool,
+        count_centicontracts: int, time_in_force: TimeInForce, expiration_ms: int, post_only: bool, reduce_only: bool,
         self_trade_prevention: str, order_type: str, cancel_on_pause: bool, client_order_id: str,
-        order_group_id: int, action: str,
+        order_group_id: int, action: Action,
     ) -> None:
         self.order_id = order_id
         self.account_id = account_id
@@ -401,10 +405,11 @@ class OrderClosed(Event):
     )
 
     def __init__(
-        self, order_id: int, account_id: int, ticker: str, status: str, reason: str, reduced_by_centicontracts: int,
-        is_bid: bool, price_centicents: int, initial_count_centicontracts: int, filled_centicontracts: int,
-        time_in_force: str, expiration_ms: int, post_only: bool, reduce_only: bool, self_trade_prevention: str,
-        order_type: str, cancel_on_pause: bool, client_order_id: str, order_group_id: int, action: str,
+        self, order_id: int, account_id: int, ticker: str, status: OrderStatus, reason: CloseReason,
+        reduced_by_centicontracts: int, is_bid: bool, price_centicents: int, initial_count_centicontracts: int,
+        filled_centicontracts: int, time_in_force: TimeInForce, expiration_ms: int, post_only: bool, reduce_only: bool,
+        self_trade_prevention: str, order_type: str, cancel_on_pause: bool, client_order_id: str, order_group_id: int,
+        action: Action,
         created_ms: int, taker_fill_cost_microdollars: int, maker_fill_cost_microdollars: int,
         taker_fees_microdollars: int, maker_fees_microdollars: int,
     ) -> None:
@@ -496,6 +501,13 @@ class Trade(Event):
             self.taker_cash_delta_microdollars, self.maker_cash_delta_microdollars,
             self.taker_position_centicontracts, self.maker_position_centicontracts,
         ]
+
+    def fee_paid_microdollars(self, is_taker: bool) -> int:
+        """What one side paid on this trade: its trade fee and balance rounding, less its rebate (what
+        the fills history records as the fill's fee)."""
+        if is_taker:
+            return self.taker_fee_microdollars + self.taker_rounding_microdollars - self.taker_rebate_microdollars
+        return self.maker_fee_microdollars + self.maker_rounding_microdollars - self.maker_rebate_microdollars
 
 
 class BookChanged(Event):

@@ -4,7 +4,7 @@ switches. Creation is validated here; lifecycle transitions are driven by the en
 from __future__ import annotations
 
 from predictex.core.commands import CreateEvent, CreateMarket, CreateSeries
-from predictex.core.fees import FEE_TYPES
+from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS, FEE_TYPES
 from predictex.core.instruments import MARKET_TYPES, PRICE_LEVEL_STRUCTURES, Event, Market, Series
 from predictex.core.limits import (
     FEE_MULTIPLIER_BPS_MAX,
@@ -60,7 +60,7 @@ class Markets:
         if cmd.fee_type not in FEE_TYPES:
             raise Rejected(RejectCode.INVALID_PARAMETERS, f"fee_type must be one of {', '.join(FEE_TYPES)}")
         if not 0 <= cmd.fee_multiplier_bps <= FEE_MULTIPLIER_BPS_MAX:
-            raise Rejected(RejectCode.INVALID_PARAMETERS, f"fee multiplier must be between 0 and {FEE_MULTIPLIER_BPS_MAX // 10_000}")
+            raise Rejected(RejectCode.INVALID_PARAMETERS, f"fee multiplier must be between 0 and {FEE_MULTIPLIER_BPS_MAX // FEE_MULTIPLIER_ONE_BPS}")
         for text, what in ((cmd.title, "title"), (cmd.category, "category"), (cmd.frequency, "frequency"),
                            (cmd.contract_url, "contract_url"), (cmd.contract_terms_url, "contract_terms_url")):
             check_text(text, what)

@@ -2,12 +2,15 @@
 
 A refused command changes nothing. Each gateway maps a code to its own wire form (an HTTP status and
 error body, a WebSocket error, a FIX reject) through one table of its own; the engine never knows
-about wires. A broken invariant is not a refusal: it is a bug and raises `InvariantViolation`.
+about wires. A refusal that names an order, an order group or a withdrawal carries it as data (its
+kind and engine number), so a gateway writes it in its own ids; the detail's text is for people and
+is never parsed. A broken invariant is not a refusal: it is a bug and raises `InvariantViolation`.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 
 class RejectCode(enum.Enum):
@@ -86,12 +89,36 @@ for _code in RejectCode:
         _SUBSYSTEM[_code] = "lifecycle"
 
 
-class Reject:
-    """A refusal: a stable code and the detail a client needs ("need $6.50, have $3.20")."""
+class Subject(enum.Enum):
+    """What a refusal can name by the engine's number; clients know these by the gateway's own ids."""
 
-    def __init__(self, code: RejectCode, detail: str) -> None:
+    ORDER = "order"
+    ORDER_GROUP = "order_group"
+    WITHDRAWAL = "withdrawal"
+
+
+class Reject:
+    """A refusal: a stable code and the detail a client needs ("need $6.50, have $3.20").
+
+    When the detail names something (`subject`, by its engine `number`), `before` and `after` are the
+    text around the name and `detail` is that text with the number in it ("no open order 24");
+    `describe` writes the name another way (a gateway's wire id) without looking into the text."""
+
+    def __init__(
+        self, code: RejectCode, detail: str, subject: Subject | None = None, number: int = 0, before: str = "", after: str = "",
+    ) -> None:
         self.code = code
         self.detail = detail
+        self.subject = subject
+        self.number = number
+        self.before = before
+        self.after = after
+
+    def describe(self, name: Callable[[Subject, int], str]) -> str:
+        """The detail, with what it names written by `name(subject, number)`."""
+        if self.subject is None:
+            return self.detail
+        return self.before + name(self.subject, self.number) + self.after
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Reject) and other.code is self.code and other.detail == self.detail
@@ -104,12 +131,27 @@ class Reject:
 
 
 class Rejected(Exception):
-    """Raised inside the engine before anything has changed; `Engine.apply` turns it into a Reject."""
+    """Raised inside the engine before anything has changed; `Engine.apply` turns it into a Reject.
+    `naming` makes one whose detail names an order, order group or withdrawal."""
 
-    def __init__(self, code: RejectCode, detail: str) -> None:
+    def __init__(
+        self, code: RejectCode, detail: str, subject: Subject | None = None, number: int = 0, before: str = "", after: str = "",
+    ) -> None:
         super().__init__(f"{code.value}: {detail}")
         self.code = code
         self.detail = detail
+        self.subject = subject
+        self.number = number
+        self.before = before
+        self.after = after
+
+    def reject(self) -> Reject:
+        return Reject(self.code, self.detail, self.subject, self.number, self.before, self.after)
+
+
+def naming(code: RejectCode, before: str, subject: Subject, number: int, after: str = "") -> Rejected:
+    """A refusal whose detail is `before`, the subject's number, then `after` ("no open order 24")."""
+    return Rejected(code, f"{before}{number}{after}", subject, number, before, after)
 
 
 class InvariantViolation(Exception):

@@ -20,7 +20,7 @@ from typing import Any
 from predictex.core.engine import Engine
 from predictex.core.instruments import Event, Market, Series
 from predictex.core.ledger import Account, AccountMarket, Withdrawal
-from predictex.core.orders import Order
+from predictex.core.orders import ACTION_BY_VALUE, TIME_IN_FORCE_BY_VALUE, Order
 from predictex.core.trading import OrderGroup, RecentIds
 
 
@@ -71,6 +71,8 @@ _ORDER_INIT_FIELDS = (
     "time_in_force", "expiration_ms", "post_only", "reduce_only", "self_trade_prevention", "order_type",
     "cancel_on_pause", "client_order_id", "order_group_id", "action", "created_ms",
 )
+_TIME_IN_FORCE = _ORDER_INIT_FIELDS.index("time_in_force")
+_ACTION = _ORDER_INIT_FIELDS.index("action")
 _ORDER_STATE_FIELDS = (
     "remaining_centicontracts", "filled_centicontracts", "updated_ms", "priority", "closing_centicontracts",
     "lock_microdollars", "rounding_accumulator_microdollars", "maker_fee_per_unit_microdollars",
@@ -200,9 +202,11 @@ def _restore_orders(engine: Engine, data: dict[str, Any]) -> None:
     ledger = engine.ledger
     orders = engine.trading.orders
     for row in data["orders"]:
-        init = row[: len(_ORDER_INIT_FIELDS)]
+        init = list(row[: len(_ORDER_INIT_FIELDS)])
         account = ledger.accounts[init[1]]
         market = engine.markets.markets[init[2]]
+        init[_TIME_IN_FORCE] = TIME_IN_FORCE_BY_VALUE[init[_TIME_IN_FORCE]]  # the snapshot holds the enums' values
+        init[_ACTION] = ACTION_BY_VALUE[init[_ACTION]]
         order = Order(init[0], account, market, *init[3:])
         _assign(order, _ORDER_STATE_FIELDS, row[len(_ORDER_INIT_FIELDS):])
         orders[order.order_id] = order

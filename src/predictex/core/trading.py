@@ -27,8 +27,7 @@ from predictex.core.limits import (
 )
 from predictex.core.markets import Markets
 from predictex.core.orders import (
-    ACTION_BUY,
-    ACTION_SELL,
+    ACTION_BY_VALUE,
     CANCELED,
     EXECUTED,
     FILL_OR_KILL,
@@ -39,17 +38,22 @@ from predictex.core.orders import (
     REASON_DECREASED,
     REASON_EXPIRED,
     REASON_IMMEDIATE_OR_CANCEL,
+    REASON_NONE,
     REASON_ORDER_GROUP,
     REASON_SELF_TRADE_MAKER,
     REASON_SELF_TRADE_TAKER,
     RESTING,
     STP_MAKER,
     STP_TYPES,
-    TIME_IN_FORCE,
+    TIME_IN_FORCE_BY_VALUE,
+    Action,
+    CloseReason,
     Order,
+    OrderStatus,
+    TimeInForce,
     book_side,
 )
-from predictex.core.rejects import InvariantViolation, RejectCode, Rejected
+from predictex.core.rejects import InvariantViolation, RejectCode, Rejected, Subject, naming
 from predictex.core.scope import Scope
 from predictex.core.timers import EXPIRE_ORDER, Timers
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS, format_count_fp, format_money_dollars, format_price_dollars
@@ -150,7 +154,7 @@ class Trading:
         order = self.orders.get(order_id)
         if order is None or order.account_id != account_id:
             self.account(account_id)
-            raise Rejected(RejectCode.ORDER_NOT_FOUND, f"no open order {order_id}")
+            raise naming(RejectCode.ORDER_NOT_FOUND, "no open order ", Subject.ORDER, order_id)
         return order.account, order
 
     def require_trading(self, market: Market) -> None:
@@ -210,24 +214,28 @@ class Trading:
             return None
         group = self.groups.get(order_group_id)
         if group is None or group.account_id != account.account_id:
-            raise Rejected(RejectCode.ORDER_GROUP_NOT_FOUND, f"no order group {order_group_id}")
+            raise naming(RejectCode.ORDER_GROUP_NOT_FOUND, "no order group ", Subject.ORDER_GROUP, order_group_id)
         if group.triggered:
-            raise Rejected(RejectCode.ORDER_GROUP_LIMIT, f"order group {order_group_id} hit its limit and must be reset")
+            raise naming(RejectCode.ORDER_GROUP_LIMIT, "order group ", Subject.ORDER_GROUP, order_group_id, " hit its limit and must be reset")
         return group
 
-    def _check_terms(self, cmd: CreateOrder, market: Market, account: Account) -> None:
+    def _check_terms(self, cmd: CreateOrder, market: Market, account: Account) -> tuple[TimeInForce, Action]:
+        """Everything about an order's terms that can be refused, in this order; its time in force and
+        action read into their types."""
         self._check_price(market, cmd.price_centicents)
         self._check_count(market, cmd.count_centicontracts, "count")
-        if cmd.time_in_force not in TIME_IN_FORCE:
-            raise Rejected(RejectCode.INVALID_PARAMETERS, f"time_in_force must be one of {', '.join(TIME_IN_FORCE)}")
+        time_in_force = TIME_IN_FORCE_BY_VALUE.get(cmd.time_in_force)
+        if time_in_force is None:
+            raise Rejected(RejectCode.INVALID_PARAMETERS, f"time_in_force must be one of {', '.join(TIME_IN_FORCE_BY_VALUE)}")
         if cmd.self_trade_prevention not in STP_TYPES:
             raise Rejected(RejectCode.INVALID_PARAMETERS, f"self_trade_prevention_type must be one of {', '.join(STP_TYPES)}")
         if cmd.order_type not in ORDER_TYPES:
             raise Rejected(RejectCode.INVALID_PARAMETERS, "type must be limit or market")
-        if cmd.action != ACTION_BUY and cmd.action != ACTION_SELL:
+        action = ACTION_BY_VALUE.get(cmd.action)
+        if action is None:
             raise Rejected(RejectCode.INVALID_PARAMETERS, "action must be buy or sell")
         if cmd.expiration_ms != 0:
-            if cmd.time_in_force != GOOD_TILL_CANCELED or cmd.order_type == ORDER_TYPE_MARKET:
+            if time_in_force is not GOOD_TILL_CANCELED or cmd.order_type == ORDER_TYPE_MARKET:
                 raise Rejected(RejectCode.INVALID_EXPIRATION, "only a good-till-canceled limit order can carry an expiration time")
             if cmd.expiration_ms <= self.scope.now_ms or cmd.expiration_ms > TIME_MS_MAX:
                 raise Rejected(RejectCode.INVALID_EXPIRATION, "expiration time must be in the future (and before the year 10000)")
@@ -236,6 +244,7 @@ class Trading:
         self._check_client_order_id(account, cmd.client_order_id)
         if account.open_order_count >= OPEN_ORDERS_PER_ACCOUNT_MAX:
             raise Rejected(RejectCode.OPEN_ORDER_LIMIT, f"an account may have at most {OPEN_ORDERS_PER_ACCOUNT_MAX} open orders")
+        return time_in_force, action
 
     def _check_fill_or_kill(self, book: Book, is_bid: bool, price: int, count: int, max_cost: int) -> None:
         opposite = book.asks if is_bid else book.bids
@@ -268,11 +277,12 @@ class Trading:
         account = self.account(cmd.account_id)
         market = self.markets.market(cmd.ticker)
         self.require_trading(market)
-        self._check_terms(cmd, market, account)
+        time_in_force, action = self._check_terms(cmd, market, account)
         group = self._group_for_order(account, cmd.order_group_id)
         is_bid = cmd.is_bid
         count = cmd.count_centicontracts
-        time_in_force = IMMEDIATE_OR_CANCEL if cmd.order_type == ORDER_TYPE_MARKET else cmd.time_in_force
+        if cmd.order_type == ORDER_TYPE_MARKET:
+            time_in_force = IMMEDIATE_OR_CANCEL
         am = account.markets.get(cmd.ticker)
         closable = am.closable_centicontracts(is_bid) if am is not None else 0
         if cmd.reduce_only:
@@ -292,7 +302,7 @@ class Trading:
             raise Rejected(RejectCode.POST_ONLY_CROSS, "post-only order would cross the book")
         if cmd.buy_max_cost_microdollars > 0:
             time_in_force = FILL_OR_KILL
-        if time_in_force == FILL_OR_KILL:
+        if time_in_force is FILL_OR_KILL:
             self._check_fill_or_kill(book, is_bid, cmd.price_centicents, count, cmd.buy_max_cost_microdollars)
         self._check_collateral(
             account, am, is_bid, cmd.price_centicents, count, 0, crosses, None, market.fee_terms,
@@ -301,7 +311,7 @@ class Trading:
         order = Order(
             self.next_order_id, account, market, is_bid, cmd.price_centicents, count, time_in_force,
             cmd.expiration_ms, cmd.post_only, cmd.reduce_only, cmd.self_trade_prevention, cmd.order_type,
-            cmd.cancel_on_pause, cmd.client_order_id, cmd.order_group_id, cmd.action, self.scope.now_ms,
+            cmd.cancel_on_pause, cmd.client_order_id, cmd.order_group_id, action, self.scope.now_ms,
         )
         order.priority = self.next_priority
         self.next_order_id += 1
@@ -477,16 +487,16 @@ class Trading:
         scope.touch_position(taker_am)
         scope.touch_position(maker_am)
         if maker.remaining_centicontracts == 0:
-            self.close(maker, EXECUTED, "")
+            self.close(maker, EXECUTED, REASON_NONE)
         ledger.relock_side(maker_account, maker_am, maker.is_bid, market.fee_terms, maker)
         ledger.relock_side(maker_account, maker_am, not maker.is_bid, market.fee_terms)
         self._assert_solvent(maker_account)
         if taker.remaining_centicontracts == 0:
-            self.close(taker, EXECUTED, "")
+            self.close(taker, EXECUTED, REASON_NONE)
 
     # --- closing orders -------------------------------------------------------------------------
 
-    def close(self, order: Order, status: str, reason: str) -> None:
+    def close(self, order: Order, status: OrderStatus, reason: CloseReason) -> None:
         """Take an order out of the book and the account's open orders: `executed` when fully
         filled, `canceled` with a reason otherwise. Releases its collateral."""
         account = order.account
@@ -536,13 +546,13 @@ class Trading:
             recent = self.recent_client_order_ids[account_id] = RecentIds()
         recent.add(client_order_id)
 
-    def cancel(self, account_id: int, order_id: int, reason: str) -> Order:
+    def cancel(self, account_id: int, order_id: int, reason: CloseReason) -> Order:
         _, order = self.own_open_order(account_id, order_id)
         self.require_reductions(order.market)
         self.close(order, CANCELED, reason)
         return order
 
-    def cancel_all(self, account_id: int, ticker: str, reason: str) -> int:
+    def cancel_all(self, account_id: int, ticker: str, reason: CloseReason) -> int:
         account = self.account(account_id)
         if not self.markets.exchange_active:
             raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
@@ -558,7 +568,7 @@ class Trading:
             self.close(order, CANCELED, reason)
         return len(victims)
 
-    def cancel_where(self, orders: list[Order], reason: str) -> None:
+    def cancel_where(self, orders: list[Order], reason: CloseReason) -> None:
         for order in orders:
             if order.status == RESTING:
                 self.close(order, CANCELED, reason)
@@ -586,9 +596,9 @@ class Trading:
         market = order.market
         self.require_trading(market)
         if cmd.ticker and cmd.ticker != order.ticker:
-            raise Rejected(RejectCode.ORDER_TICKER_MISMATCH, f"order {order.order_id} is on {order.ticker}, not {cmd.ticker}")
+            raise naming(RejectCode.ORDER_TICKER_MISMATCH, "order ", Subject.ORDER, order.order_id, f" is on {order.ticker}, not {cmd.ticker}")
         if cmd.side and cmd.side != book_side(order.is_bid):
-            raise Rejected(RejectCode.ORDER_SIDE_MISMATCH, f"order {order.order_id} is a {book_side(order.is_bid)}, not a {cmd.side}")
+            raise naming(RejectCode.ORDER_SIDE_MISMATCH, "order ", Subject.ORDER, order.order_id, f" is a {book_side(order.is_bid)}, not a {cmd.side}")
         price = cmd.price_centicents or order.price_centicents
         self._check_price(market, price)
         total = cmd.total_count_centicontracts or order.total_count_centicontracts
@@ -750,7 +760,7 @@ class Trading:
         account = self.account(account_id)
         group = self.groups.get(order_group_id)
         if group is None or group.account_id != account_id:
-            raise Rejected(RejectCode.ORDER_GROUP_NOT_FOUND, f"no order group {order_group_id}")
+            raise naming(RejectCode.ORDER_GROUP_NOT_FOUND, "no order group ", Subject.ORDER_GROUP, order_group_id)
         if not self.markets.exchange_active:
             raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
         if change == "reset":
@@ -797,7 +807,7 @@ class Trading:
         """Contracts ahead of an open order at its price level."""
         order = self.orders.get(order_id)
         if order is None or order.level is None:
-            raise Rejected(RejectCode.ORDER_NOT_FOUND, f"no open order {order_id}")
+            raise naming(RejectCode.ORDER_NOT_FOUND, "no open order ", Subject.ORDER, order_id)
         ahead = 0
         node = order.level.head
         while node is not None and node is not order:

@@ -9,8 +9,12 @@ Everything inside predictex is an integer in one of three units:
 - money in **microdollars** ($0.000001): price x count is exact, because 1e-4 $ x 1e-2 = 1e-6 $;
   $1.00 is 1_000_000.
 
-Dollar strings, integer cents and count strings exist only at the edges; this module converts
-between them and refuses anything that would lose precision. No floats, anywhere.
+Wire formats exist only at the edges, and this module is the one place that converts between them
+and the engine's units, for every gateway: Kalshi's 4-decimal dollar strings (`*_dollars`) and
+2-decimal count strings (`*_fp`), Kalshi's legacy integers (cents, whole contracts, and money in
+cents or, on the WebSocket, in centicents), the seed's prices in units of $0.0001, and FIX's decimal
+prices (cents or dollars), quantities and amounts. Parsing refuses anything that would lose
+precision. No floats, anywhere.
 """
 
 from __future__ import annotations
@@ -34,6 +38,22 @@ class UnitError(ValueError):
 def notional_microdollars(price_centicents: int, count_centicontracts: int) -> int:
     """The exact value of `count` contracts at `price`."""
     return price_centicents * count_centicontracts
+
+
+def price_complement(price_centicents: int) -> int:
+    """$1 - price: the NO price of a YES price and back (a YES bid at p is a NO ask at $1 - p)."""
+    return PRICE_ONE_DOLLAR_CENTICENTS - price_centicents
+
+
+def average_per_contract_microdollars(amount_microdollars: int, count_centicontracts: int) -> int:
+    """An amount spread over a count, per whole contract (floored): Kalshi's `average_fill_price`."""
+    return amount_microdollars * COUNT_ONE_CONTRACT_CENTICONTRACTS // count_centicontracts
+
+
+def average_price_centicents(amount_microdollars: int, count_centicontracts: int) -> int:
+    """The price per contract that an amount paid for a count works out to (floored). Microdollars per
+    centicontract are centicents per contract ($1e-6 / 1e-2 = $1e-4), so this is a plain division."""
+    return amount_microdollars // count_centicontracts
 
 
 def _parse_fixed(text: str, decimals: int, what: str) -> int:
@@ -76,7 +96,7 @@ def _format_fixed(value: int, decimals: int) -> str:
 
 
 # Every price from $0 to $1 as its dollar string, formatted once: order books and orders are full of them.
-_PRICE_TEXT: Final = [_format_fixed(price, 4) for price in range(10_001)]
+_PRICE_TEXT: Final = [_format_fixed(price, 4) for price in range(PRICE_ONE_DOLLAR_CENTICENTS + 1)]
 
 
 def parse_price_dollars(text: str) -> int:
@@ -86,13 +106,29 @@ def parse_price_dollars(text: str) -> int:
 
 def format_price_dollars(price_centicents: int) -> str:
     """5600 -> "0.5600" (Kalshi's 4-decimal dollar string)."""
-    if 0 <= price_centicents <= 10_000:
+    if 0 <= price_centicents <= PRICE_ONE_DOLLAR_CENTICENTS:
         return _PRICE_TEXT[price_centicents]
     return _format_fixed(price_centicents, 4)
 
 
 def price_from_cents(cents: int) -> int:
     return cents * PRICE_ONE_CENT_CENTICENTS
+
+
+def price_to_float_dollars(price_centicents: int) -> float:
+    """The deprecated float `price` of Kalshi's era-A fills, for clients that still read it; never
+    parsed back, never used in arithmetic."""
+    return price_centicents / PRICE_ONE_DOLLAR_CENTICENTS
+
+
+def price_from_seed_units(units: int) -> int:
+    """The seed's integer prices are in units of $0.0001 (6500 = $0.65): centicents already."""
+    return units
+
+
+def price_to_seed_units(price_centicents: int) -> int:
+    """A price as the seed's integer fields show it (units of $0.0001: the engine's own)."""
+    return price_centicents
 
 
 def price_to_cents(price_centicents: int) -> int:
@@ -146,6 +182,48 @@ def money_from_cents(cents: int) -> int:
 def money_to_cents(amount_microdollars: int) -> int:
     """Whole cents for legacy integer money fields, rounded toward negative infinity."""
     return amount_microdollars // MONEY_ONE_CENT_MICRODOLLARS
+
+
+def money_to_centicents(amount_microdollars: int) -> int:
+    """Whole centicents for the legacy integer money fields of Kalshi's WebSocket (`position_cost`,
+    `realized_pnl`, ...), rounded toward negative infinity."""
+    return amount_microdollars // MONEY_ONE_CENTICENT_MICRODOLLARS
+
+
+# --- FIX decimals (bytes, as the FIX codec writes them) -------------------------------------------
+
+def parse_price_fix_cents(text: str) -> int:
+    """FIX's default price: cents with up to 2 decimals ("56", "56.5") -> centicents."""
+    return _parse_fixed(text, 2, "price")
+
+
+def format_price_fix_cents(price_centicents: int) -> bytes:
+    """5600 -> b"56", 5650 -> b"56.5": cents, with the decimals a sub-penny price needs."""
+    whole, fraction = divmod(price_centicents, PRICE_ONE_CENT_CENTICENTS)
+    if not fraction:
+        return b"%d" % whole
+    return (b"%d.%02d" % (whole, fraction)).rstrip(b"0")
+
+
+def format_price_fix_dollars(price_centicents: int) -> bytes:
+    """5600 -> b"0.5600" (FIX prices with UseDollars, and market data)."""
+    whole, fraction = divmod(price_centicents, PRICE_ONE_DOLLAR_CENTICENTS)
+    return b"%d.%04d" % (whole, fraction)
+
+
+def format_count_fix(count_centicontracts: int) -> bytes:
+    """1000 -> b"10.00"; signed counts keep their sign."""
+    sign = b"-" if count_centicontracts < 0 else b""
+    whole, fraction = divmod(abs(count_centicontracts), COUNT_ONE_CONTRACT_CENTICONTRACTS)
+    return sign + b"%d.%02d" % (whole, fraction)
+
+
+def format_money_fix(amount_microdollars: int) -> bytes:
+    """Dollars with 4 decimals, or 6 when the amount has a fraction of a centicent."""
+    sign = b"-" if amount_microdollars < 0 else b""
+    whole, fraction = divmod(abs(amount_microdollars), MONEY_ONE_DOLLAR_MICRODOLLARS)
+    text = b"%06d" % fraction
+    return sign + b"%d.%s" % (whole, text[:4] if text.endswith(b"00") else text)
 
 
 def floor_to(value: int, step: int) -> int:

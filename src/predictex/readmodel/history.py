@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from predictex.core import events as ev
+from predictex.core.orders import Action, CloseReason, OrderStatus, TimeInForce
 from predictex.journal.base import TableWrite
 from predictex.readmodel.depth import DepthBook
 
@@ -285,10 +286,18 @@ def _trade_rows(seq: int, time_ms: int, event: ev.Trade, fills: list[tuple[Any, 
 
 
 def _order_row(seq: int, time_ms: int, e: ev.OrderClosed) -> tuple[Any, ...]:
+    text = _TEXT
     return (
-        e.order_id, seq, e.account_id, e.ticker, e.status, e.reason, e.reduced_by_centicontracts, int(e.is_bid),
-        e.price_centicents, e.initial_count_centicontracts, e.filled_centicontracts, e.time_in_force, e.expiration_ms,
+        e.order_id, seq, e.account_id, e.ticker, text[e.status], text[e.reason], e.reduced_by_centicontracts, int(e.is_bid),
+        e.price_centicents, e.initial_count_centicontracts, e.filled_centicontracts, text[e.time_in_force], e.expiration_ms,
         int(e.post_only), int(e.reduce_only), e.self_trade_prevention, e.order_type, int(e.cancel_on_pause), e.client_order_id,
-        e.order_group_id, e.action, e.created_ms, time_ms, e.taker_fill_cost_microdollars, e.maker_fill_cost_microdollars,
+        e.order_group_id, text[e.action], e.created_ms, time_ms, e.taker_fill_cost_microdollars, e.maker_fill_cost_microdollars,
         e.taker_fees_microdollars, e.maker_fees_microdollars,
     )
+
+
+# An order's enums as the plain strings of their values: SQLite binds an exact str at once, a str
+# subclass (an enum member) only after looking for an adapter (about 0.9 us each; see the flags above).
+_TEXT: dict[str, str] = {
+    member: member.value for kind in (OrderStatus, CloseReason, TimeInForce, Action) for member in kind
+}

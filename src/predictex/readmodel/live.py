@@ -13,7 +13,7 @@ from typing import Any
 
 from predictex.core import events as ev
 from predictex.core.engine import Engine
-from predictex.core.orders import Order
+from predictex.core.orders import REASON_NONE, RESTING, Action, CloseReason, Order, OrderStatus, TimeInForce
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
 from predictex.readmodel.depth import DepthBook
 
@@ -24,9 +24,9 @@ class OrderView:
     def __init__(
         self, order_id: int, account_id: int, ticker: str, is_bid: bool, price_centicents: int,
         initial_count_centicontracts: int, remaining_centicontracts: int, filled_centicontracts: int,
-        time_in_force: str, expiration_ms: int, post_only: bool, reduce_only: bool, self_trade_prevention: str,
-        order_type: str, cancel_on_pause: bool, client_order_id: str, order_group_id: int, action: str, status: str,
-        close_reason: str, created_ms: int, updated_ms: int, taker_fill_cost_microdollars: int,
+        time_in_force: TimeInForce, expiration_ms: int, post_only: bool, reduce_only: bool, self_trade_prevention: str,
+        order_type: str, cancel_on_pause: bool, client_order_id: str, order_group_id: int, action: Action,
+        status: OrderStatus, close_reason: CloseReason, created_ms: int, updated_ms: int, taker_fill_cost_microdollars: int,
         maker_fill_cost_microdollars: int, taker_fees_microdollars: int, maker_fees_microdollars: int,
         canceled_centicontracts: int = 0,
     ) -> None:
@@ -69,7 +69,18 @@ class OrderView:
             e.order_id, e.account_id, e.ticker, e.is_bid, e.price_centicents, e.count_centicontracts,
             e.count_centicontracts, 0, e.time_in_force, e.expiration_ms, e.post_only, e.reduce_only,
             e.self_trade_prevention, e.order_type, e.cancel_on_pause, e.client_order_id, e.order_group_id, e.action,
-            "resting", "", time_ms, time_ms, 0, 0, 0, 0,
+            RESTING, REASON_NONE, time_ms, time_ms, 0, 0, 0, 0,
+        )
+
+    @classmethod
+    def closed(cls, e: ev.OrderClosed, time_ms: int) -> OrderView:
+        """The final state of an order that left the book (what a read of it answers from now on)."""
+        return cls(
+            e.order_id, e.account_id, e.ticker, e.is_bid, e.price_centicents, e.initial_count_centicontracts, 0,
+            e.filled_centicontracts, e.time_in_force, e.expiration_ms, e.post_only, e.reduce_only, e.self_trade_prevention,
+            e.order_type, e.cancel_on_pause, e.client_order_id, e.order_group_id, e.action, e.status, e.reason, e.created_ms,
+            time_ms, e.taker_fill_cost_microdollars, e.maker_fill_cost_microdollars, e.taker_fees_microdollars,
+            e.maker_fees_microdollars,
         )
 
     @classmethod

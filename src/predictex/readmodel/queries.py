@@ -8,6 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from predictex.core import events as ev
+from predictex.core.orders import (
+    ACTION_BY_VALUE,
+    CLOSE_REASON_BY_VALUE,
+    ORDER_STATUS_BY_VALUE,
+    RESTING,
+    TIME_IN_FORCE_BY_VALUE,
+    Action,
+)
+from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
 from predictex.journal.base import JournalStore
 from predictex.readmodel.history import ORDER_COLUMNS
 from predictex.readmodel.live import LiveState, OrderView
@@ -16,17 +26,27 @@ _ORDER_SELECT = f"SELECT {', '.join(ORDER_COLUMNS)} FROM orders"
 
 
 def closed_order_view(row: Sequence[Any]) -> OrderView:
-    """An OrderView from a row of the orders history table (in ORDER_COLUMNS order)."""
+    """An OrderView from a row of the orders history table (in ORDER_COLUMNS order), whose words are
+    the enums' values."""
     (order_id, _seq, account_id, ticker, status, close_reason, reduced_by, is_bid, price, initial_count, filled,
      time_in_force, expiration_ms, post_only, reduce_only, self_trade_prevention, order_type, cancel_on_pause,
      client_order_id, order_group_id, action, created_ms, updated_ms, taker_fill_cost, maker_fill_cost, taker_fees,
      maker_fees) = row
     return OrderView(
-        order_id, account_id, ticker, bool(is_bid), price, initial_count, 0, filled, time_in_force, expiration_ms,
-        bool(post_only), bool(reduce_only), self_trade_prevention, order_type, bool(cancel_on_pause), client_order_id,
-        order_group_id, action, status, close_reason, created_ms, updated_ms, taker_fill_cost, maker_fill_cost,
+        order_id, account_id, ticker, bool(is_bid), price, initial_count, 0, filled, TIME_IN_FORCE_BY_VALUE[time_in_force],
+        expiration_ms, bool(post_only), bool(reduce_only), self_trade_prevention, order_type, bool(cancel_on_pause),
+        client_order_id, order_group_id, ACTION_BY_VALUE[action], ORDER_STATUS_BY_VALUE[status],
+        CLOSE_REASON_BY_VALUE[close_reason], created_ms, updated_ms, taker_fill_cost, maker_fill_cost,
         taker_fees, maker_fees, reduced_by,
     )
+
+
+def fill_row(e: ev.Trade, is_taker: bool, time_ms: int) -> tuple[Any, ...]:
+    """One side of a trade as a row of `Queries.fills` (for streams, which have the event at hand)."""
+    order_id = e.taker_order_id if is_taker else e.maker_order_id
+    is_bid = e.taker_is_bid if is_taker else not e.taker_is_bid
+    return (e.trade_id, is_taker, time_ms, order_id, e.ticker, is_bid, e.price_centicents, e.count_centicontracts,
+            e.fee_paid_microdollars(is_taker))
 
 
 class Queries:
@@ -47,11 +67,11 @@ class Queries:
     ) -> list[OrderView]:
         """An account's orders, newest first (by creation time, then id), after the `before` key."""
         found: list[OrderView] = []
-        if status in ("", "resting"):
+        if status in ("", RESTING):
             for view in self.live.orders_by_account.get(account_id, {}).values():
                 if (tickers is None or view.ticker in tickers) and min_ms <= view.created_ms <= max_ms:
                     found.append(view)
-        if status != "resting":
+        if status != RESTING:
             conditions = ["account_id = ?", "created_ms >= ?", "created_ms <= ?"]
             values: list[Any] = [account_id, min_ms, max_ms]
             if status:
@@ -73,9 +93,9 @@ class Queries:
         found.sort(key=lambda v: (v.created_ms, v.order_id), reverse=True)
         return found[: limit + 1]
 
-    def order_labels(self, order_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    def order_labels(self, order_ids: Sequence[int]) -> dict[int, tuple[Action, str]]:
         """(action, client_order_id) of each order, open or closed, by id: how the member placed it."""
-        found: dict[int, tuple[str, str]] = {}
+        found: dict[int, tuple[Action, str]] = {}
         missing = []
         for order_id in dict.fromkeys(order_ids):
             view = self.live.orders.get(order_id)
@@ -87,7 +107,7 @@ class Queries:
             rows = self.store.query(
                 f"SELECT order_id, action, client_order_id FROM orders WHERE order_id IN ({', '.join('?' for _ in missing)})", missing,
             )
-            found.update((order_id, (action, client_order_id)) for order_id, action, client_order_id in rows)
+            found.update((order_id, (ACTION_BY_VALUE[action], client_order_id)) for order_id, action, client_order_id in rows)
         return found
 
     def settled_positions(self, account_id: int, tickers: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -99,7 +119,7 @@ class Queries:
         marks = ", ".join("?" for _ in tickers)
         rows = self.store.query(
             "SELECT ticker, SUM(count_centicontracts), "
-            "SUM(CASE WHEN is_bid <> 0 THEN price_centicents ELSE 10000 - price_centicents END * count_centicontracts), "
+            f"SUM(CASE WHEN is_bid <> 0 THEN price_centicents ELSE {PRICE_ONE_DOLLAR_CENTICENTS} - price_centicents END * count_centicontracts), "
             "SUM(fee_microdollars), SUM(cash_delta_microdollars + fee_microdollars), MAX(time_ms) "
             f"FROM fills WHERE account_id = ? AND ticker IN ({marks}) GROUP BY ticker ORDER BY ticker",
             [account_id, *tickers],

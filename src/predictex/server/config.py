@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from predictex.core.units import MONEY_ONE_DOLLAR_MICRODOLLARS
+
 ENVIRONMENTS = ("demo", "prod")
-DEMO_STARTING_BALANCE_MICRODOLLARS = 10_000 * 1_000_000  # $10,000 of play money for a new demo account
-DEMO_FAUCET_MAX_MICRODOLLARS = 100_000 * 1_000_000
+DEMO_STARTING_BALANCE_MICRODOLLARS = 10_000 * MONEY_ONE_DOLLAR_MICRODOLLARS  # $10,000 of play money for a new demo account
+DEMO_FAUCET_MAX_MICRODOLLARS = 100_000 * MONEY_ONE_DOLLAR_MICRODOLLARS  # play money in one faucet deposit
 
 
 class ConfigError(ValueError):

@@ -7,14 +7,15 @@ from __future__ import annotations
 import logging
 
 from predictex.core import commands as c
+from predictex.core.units import MONEY_ONE_DOLLAR_MICRODOLLARS, PRICE_ONE_CENT_CENTICENTS, count_from_contracts
 from predictex.server.context import Exchange
 
 log = logging.getLogger("predictex.demo")
 
 YEAR_MS = 365 * 24 * 3600 * 1000
-LIQUIDITY_DEPOSIT_MICRODOLLARS = 1_000_000 * 1_000_000  # $1 million of play money
+LIQUIDITY_DEPOSIT_MICRODOLLARS = 1_000_000 * MONEY_ONE_DOLLAR_MICRODOLLARS  # $1 million of play money
 LEVELS = 5  # resting levels per side
-LEVEL_CONTRACTS = 100
+LEVEL_CONTRACTS = 100  # contracts resting at each level
 
 SERIES = (
     c.CreateSeries("INXCHI", "Chicago Fed National Activity Index", "Economics", "monthly",
@@ -62,6 +63,7 @@ async def create_demo_markets(exchange: Exchange) -> None:
     await _apply(exchange, c.Deposit(provider, LIQUIDITY_DEPOSIT_MICRODOLLARS, "demo liquidity"))
     for ticker, _event, _title, _structure, _fractional, center, _strike in MARKETS:
         for step in range(1, LEVELS + 1):
-            await _apply(exchange, c.CreateOrder(provider, ticker, True, center - 100 * step, LEVEL_CONTRACTS * 100))
-            await _apply(exchange, c.CreateOrder(provider, ticker, False, center + 100 * step, LEVEL_CONTRACTS * 100))
+            offset = PRICE_ONE_CENT_CENTICENTS * step
+            await _apply(exchange, c.CreateOrder(provider, ticker, True, center - offset, count_from_contracts(LEVEL_CONTRACTS)))
+            await _apply(exchange, c.CreateOrder(provider, ticker, False, center + offset, count_from_contracts(LEVEL_CONTRACTS)))
     log.info("created %d demo markets with resting liquidity", len(MARKETS))

@@ -44,6 +44,15 @@ from urllib.parse import parse_qs, unquote_to_bytes
 import httptools
 import orjson
 
+from predictex.core.limits import (
+    HTTP_BODY_BYTES_MAX,
+    HTTP_CONNECTIONS_MAX,
+    HTTP_HEADER_BYTES_MAX,
+    HTTP_HEADER_COUNT_MAX,
+    HTTP_PIPELINED_REQUESTS_MAX,
+    HTTP_URL_BYTES_MAX,
+)
+
 __all__ = [
     "Handler",
     "HttpProtocol",
@@ -65,17 +74,17 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Every bound the server enforces, in one place."""
+    """Every bound the server enforces, in one place (the sizes default to core/limits.py's numbers)."""
 
-    body_bytes_max: int = 1_000_000  # larger request bodies: 413 and close
-    header_bytes_max: int = 16_384  # names + values of all header lines: 431 and close
-    header_count_max: int = 100  # header lines per request: 431 and close
-    url_bytes_max: int = 8_192  # request target: 414 and close
+    body_bytes_max: int = HTTP_BODY_BYTES_MAX  # larger request bodies: 413 and close
+    header_bytes_max: int = HTTP_HEADER_BYTES_MAX  # names + values of all header lines: 431 and close
+    header_count_max: int = HTTP_HEADER_COUNT_MAX  # header lines per request: 431 and close
+    url_bytes_max: int = HTTP_URL_BYTES_MAX  # request target: 414 and close
     idle_timeout_s: float = 30.0  # a keep-alive connection with nothing to do is closed after this
     header_timeout_s: float = 10.0  # from a request's first byte to the end of its headers: 408 and close
     body_timeout_s: float = 30.0  # from the end of the headers to the end of the body: 408 and close
-    connections_max: int = 10_000  # past this, a new connection gets a 503 and is closed
-    pipelined_requests_max: int = 64  # requests queued on one connection before reading pauses
+    connections_max: int = HTTP_CONNECTIONS_MAX  # past this, a new connection gets a 503 and is closed
+    pipelined_requests_max: int = HTTP_PIPELINED_REQUESTS_MAX  # requests queued on one connection before reading pauses
     linger_s: float = 2.0  # after an error response, input is read and dropped this long before closing
 
 

@@ -7,8 +7,9 @@ import time
 from bisect import bisect_left
 from collections.abc import Callable
 
+from predictex.core.limits import METRICS_REQUEST_KINDS_MAX
+
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
-REQUEST_KINDS_MAX = 4096  # (path, method, status) kinds remembered by `record`'s shortcut before it starts over
 
 
 def surface(path: str) -> str:
@@ -61,7 +62,7 @@ class Metrics:
         histogram = self.latency.get(where)
         if histogram is None:
             histogram = self.latency[where] = Histogram()
-        if len(self._kinds) >= REQUEST_KINDS_MAX:
+        if len(self._kinds) >= METRICS_REQUEST_KINDS_MAX:
             self._kinds.clear()  # paths carry tickers and ids: forget them rather than grow
         kind = self._kinds[(path, method, status)] = (key, histogram)
         return kind

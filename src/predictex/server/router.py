@@ -13,7 +13,7 @@ What it guarantees:
   HEAD is served by the GET handler when no HEAD route exists.
 - A trailing slash is ignored (`/markets/` is `/markets`); parameters are percent-decoded (UTF-8),
   and are never empty; `%2F` inside a parameter stays in that parameter.
-- A (method, path) that matched before is found again by one dict lookup (up to `FOUND_MAX` of them
+- A (method, path) that matched before is found again by one dict lookup (up to `ROUTES_CACHED_MAX` of them
   are remembered); each call gets its own copy of the parameters.
 - `routes()` lists what was added, in order (the OpenAPI document is built from it).
 
@@ -26,11 +26,11 @@ from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 from urllib.parse import unquote
 
+from predictex.core.limits import ROUTES_CACHED_MAX
 from predictex.server.http import Request, Response, error_response
 
-__all__ = ["FOUND_MAX", "RouteHandler", "RouteMatch", "Router"]
+__all__ = ["RouteHandler", "RouteMatch", "Router"]
 
-FOUND_MAX = 4096  # (method, raw path) -> route results remembered; past this the memory starts over
 
 Params = dict[str, str]
 RouteHandler = Callable[[Request, Params], "Awaitable[Response] | Response"]
@@ -144,7 +144,7 @@ class Router:
             return found[0](request, found[1].copy())
         handler, params, allowed = self._lookup(request.method, request.raw_path)
         if handler is not None:
-            if len(self._found) >= FOUND_MAX:
+            if len(self._found) >= ROUTES_CACHED_MAX:
                 self._found.clear()
             self._found[key] = (handler, params.copy())
             return handler(request, params)

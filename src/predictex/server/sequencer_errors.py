@@ -1,5 +1,7 @@
 """What the sequencer refuses with. A module of their own, in plain Python: the sequencer is
-compiled with mypyc, which cannot compile subclasses of RuntimeError and ValueError."""
+compiled with mypyc, which does not compile subclasses of RuntimeError ("inheriting from most builtin
+types is unimplemented"; subclasses of Exception and ValueError it compiles, as core/units.py's
+UnitError shows). UnjournalableCommand stays with the sequencer's other refusals."""
 
 from __future__ import annotations
 

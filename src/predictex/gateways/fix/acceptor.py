@@ -16,19 +16,19 @@ import time
 from typing import Any
 
 from predictex.accounts import Watch
+from predictex.core.limits import FIX_CONNECTIONS_MAX, FIX_WRITE_BUFFER_BYTES_MAX
 from predictex.gateways.fix import drop_copy, order_entry
 from predictex.gateways.fix import tags as t
-from predictex.gateways.fix.gateway import FixGateway, Principal
+from predictex.gateways.fix.gateway import FixGateway
 from predictex.gateways.fix.kinds import SUPPORTED, Kind, session_config
+from predictex.gateways.fix.peer import Principal
 from predictex.gateways.fix.reports import ExecReport, render
 from predictex.gateways.fix.session import Close, Deliver, LoggedOn, LogonRequest, Send, Session
 from predictex.server.http import listening_port
 
 log = logging.getLogger("predictex.fix")
 
-WRITE_BUFFER_BYTES_MAX = 16 * 1024 * 1024
 TIMER_S = 0.25
-CONNECTIONS_MAX = 10_000
 
 
 def now_ms() -> int:
@@ -63,7 +63,7 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio.Transport subclasses
-        if len(self.acceptor.connections) >= CONNECTIONS_MAX:
+        if len(self.acceptor.connections) >= FIX_CONNECTIONS_MAX:
             self._abort()
             return
         self.acceptor.connections.add(self)
@@ -188,7 +188,7 @@ class Connection(asyncio.Protocol):
         if transport is None or transport.is_closing():
             return
         transport.write(out[0] if len(out) == 1 else b"".join(out))
-        if transport.get_write_buffer_size() > WRITE_BUFFER_BYTES_MAX:
+        if transport.get_write_buffer_size() > FIX_WRITE_BUFFER_BYTES_MAX:
             log.warning("FIX peer is not reading; disconnecting")
             self._abort()
         elif self._closing:
@@ -205,7 +205,7 @@ class Connection(asyncio.Protocol):
             transport.write(b"".join(data))
             if self._closing:
                 transport.close()
-            elif transport.get_write_buffer_size() > WRITE_BUFFER_BYTES_MAX:
+            elif transport.get_write_buffer_size() > FIX_WRITE_BUFFER_BYTES_MAX:
                 self._abort()
 
     def _close(self) -> None:

@@ -9,27 +9,27 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from predictex.core.limits import FIX_RESEND_REPORTS_MAX
 from predictex.gateways.fix import tags as t
+from predictex.gateways.fix.peer import Peer
 from predictex.gateways.fix.reports import ExecReport, parse_exec_id
 from predictex.gateways.fix.session import Message
 
 if TYPE_CHECKING:
-    from predictex.gateways.fix.acceptor import Connection
     from predictex.gateways.fix.gateway import FixGateway
 
-RESEND_EVENTS_MAX = 10_000  # reports in one resend
 
 
-def _reject(connection: Connection, reason: int, text: str) -> None:
+def _reject(connection: Peer, reason: int, text: str) -> None:
     connection.send(t.EVENT_RESEND_REJECT, b"21004=%d\x0158=" % reason + text.encode() + b"\x01")
 
 
-def handle(gateway: FixGateway, connection: Connection, message: Message) -> None:
+def handle(gateway: FixGateway, connection: Peer, message: Message) -> None:
     """Answer once every execution stored so far is committed (the store writes behind)."""
     gateway.writer.durable().add_done_callback(lambda done: _resend(gateway, connection, message))
 
 
-def _resend(gateway: FixGateway, connection: Connection, message: Message) -> None:
+def _resend(gateway: FixGateway, connection: Peer, message: Message) -> None:
     principal = connection.principal
     assert principal is not None
     begin = parse_exec_id(message.text(t.BEGIN_EXEC_ID))
@@ -46,11 +46,11 @@ def _resend(gateway: FixGateway, connection: Connection, message: Message) -> No
     rows = store.query(
         "SELECT exec_seq, exec_index, data FROM fix_executions WHERE account_id = ? AND exec_seq >= ? AND exec_seq <= ? "
         "ORDER BY exec_seq, exec_index LIMIT ?",
-        (principal.account_id, begin[0], min(end[0], 1 << 62), RESEND_EVENTS_MAX + 1),
+        (principal.account_id, begin[0], min(end[0], 1 << 62), FIX_RESEND_REPORTS_MAX + 1),
     )
     rows = [row for row in rows if begin <= (int(row[0]), int(row[1])) <= end]
-    if len(rows) > RESEND_EVENTS_MAX:
-        _reject(connection, 1, f"more than {RESEND_EVENTS_MAX} executions in the range; ask for less")
+    if len(rows) > FIX_RESEND_REPORTS_MAX:
+        _reject(connection, 1, f"more than {FIX_RESEND_REPORTS_MAX} executions in the range; ask for less")
         return
     for _, _, data in rows:
         connection.send_report(ExecReport.from_values(orjson.loads(data)))

@@ -4,7 +4,10 @@ refusal goes through `reject_text`, `ord_rej_reason` and `cxl_rej_reason`."""
 
 from __future__ import annotations
 
-from predictex.core.rejects import Reject, RejectCode
+from predictex.core.orders import CloseReason
+from predictex.core.rejects import Reject, RejectCode, Subject
+from predictex.server import ids
+from predictex.server.ids import Ids
 
 # code -> (OrdRejReason, CxlRejReason, Text)
 _TABLE: dict[RejectCode, tuple[int, int, str]] = {
@@ -48,18 +51,34 @@ _TABLE: dict[RejectCode, tuple[int, int, str]] = {
 assert set(_TABLE) == set(RejectCode), "every refusal needs a FIX answer"
 
 # why an order was cancelled (OrderClosed.reason) -> Text(58) on the cancel report
-CLOSE_TEXT: dict[str, str] = {
-    "canceled": "", "expired": "EXPIRED", "immediate_or_cancel": "IMMEDIATE_OR_CANCELLED",
-    "self_trade_taker": "TAKER_CANCEL_FOR_SELF_TRADE_PREVENTION", "self_trade_maker": "MAKER_CANCEL_FOR_SELF_TRADE_PREVENTION",
-    "order_group": "ORDER_GROUP_CANCEL", "market_closed": "MARKET_ALREADY_CLOSED", "pause": "TRADING_PAUSED",
-    "market_reactivated": "MARKET_REACTIVATED", "decreased": "DECREASED", "cancel_all": "MASS_CANCEL", "settled": "SETTLED",
+CLOSE_TEXT: dict[CloseReason, str] = {
+    CloseReason.NONE: "", CloseReason.CANCELED: "", CloseReason.EXPIRED: "EXPIRED",
+    CloseReason.IMMEDIATE_OR_CANCEL: "IMMEDIATE_OR_CANCELLED",
+    CloseReason.SELF_TRADE_TAKER: "TAKER_CANCEL_FOR_SELF_TRADE_PREVENTION",
+    CloseReason.SELF_TRADE_MAKER: "MAKER_CANCEL_FOR_SELF_TRADE_PREVENTION", CloseReason.ORDER_GROUP: "ORDER_GROUP_CANCEL",
+    CloseReason.MARKET_CLOSED: "MARKET_ALREADY_CLOSED", CloseReason.PAUSE: "TRADING_PAUSED",
+    CloseReason.MARKET_REACTIVATED: "MARKET_REACTIVATED", CloseReason.DECREASED: "DECREASED",
+    CloseReason.CANCEL_ALL: "MASS_CANCEL", CloseReason.SETTLED: "SETTLED",
 }
 
+assert set(CLOSE_TEXT) == set(CloseReason), "every close reason needs a FIX text"
 
-def reject_text(reject: Reject) -> str:
-    """Kalshi's code, then the engine's detail ("INSUFFICIENT_BALANCE: need $6.50, have $3.20")."""
+
+# what a refusal can name, as the kind of wire id (OrderID, the order group's id) clients know it by
+_ID_KINDS: dict[Subject, int] = {Subject.ORDER: ids.ORDER, Subject.ORDER_GROUP: ids.ORDER_GROUP, Subject.WITHDRAWAL: ids.WITHDRAWAL}
+
+assert set(_ID_KINDS) == set(Subject), "everything a refusal names needs a wire id"
+
+# refusals whose Text says something does not exist: BusinessRejectReason (380) 1, unknown ID
+_NOT_FOUND = frozenset(code for code, (_, _, text) in _TABLE.items() if text.endswith("_NOT_FOUND"))
+
+
+def reject_text(reject: Reject, identities: Ids) -> str:
+    """Kalshi's code, then the engine's detail ("INSUFFICIENT_BALANCE: need $6.50, have $3.20"), with
+    what it names written as the wire id (an order's OrderID)."""
     code = _TABLE[reject.code][2]
-    return f"{code}: {reject.detail}" if reject.detail else code
+    detail = reject.describe(lambda subject, number: identities.to_uuid(_ID_KINDS[subject], number))
+    return f"{code}: {detail}" if detail else code
 
 
 def ord_rej_reason(reject: Reject) -> int:
@@ -68,3 +87,8 @@ def ord_rej_reason(reject: Reject) -> int:
 
 def cxl_rej_reason(reject: Reject) -> int:
     return _TABLE[reject.code][1]
+
+
+def business_reject_reason(reject: Reject) -> int:
+    """BusinessRejectReason (380): 1 (unknown ID) when what the request names does not exist, else 0."""
+    return 1 if reject.code in _NOT_FOUND else 0

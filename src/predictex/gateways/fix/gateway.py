@@ -31,10 +31,12 @@ import orjson
 from predictex.accounts import AuthFailure
 from predictex.core import commands as c
 from predictex.core import events as ev
+from predictex.core.orders import CloseReason, OrderStatus
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.errors import CLOSE_TEXT
 from predictex.gateways.fix.kinds import REQUIRED_SCOPE, TARGET_COMP_IDS, Kind
 from predictex.gateways.fix.market_data import MarketData
+from predictex.gateways.fix.peer import Peer, Principal
 from predictex.gateways.fix.reports import (
     CANCELED,
     EXPIRED,
@@ -55,23 +57,12 @@ from predictex.server import ids
 from predictex.server.sequencer import Entry, SequencerBusy, SequencerStopped
 
 if TYPE_CHECKING:
-    from predictex.gateways.fix.acceptor import Connection
     from predictex.server.context import Exchange
 
 log = logging.getLogger("predictex.fix")
 
 EXECUTION_COLUMNS = ("account_id", "exec_seq", "exec_index", "time_ms", "data")
 OFFLINE_RETENTION_MS = 24 * 3600 * 1000  # Kalshi's default MessageRetentionPeriod (20200): 24 hours
-
-
-class Principal:
-    __slots__ = ("account_id", "authenticated", "key_id", "member")
-
-    def __init__(self, member: Any, key_id: str, authenticated: Any = None) -> None:
-        self.member = member
-        self.account_id: int = member.engine_account_id
-        self.key_id = key_id
-        self.authenticated = authenticated  # what the logon proved (accounts.Authenticated): watched for revocation
 
 
 class Answer(Protocol):
@@ -117,17 +108,17 @@ class FixGateway:
     def __init__(self, exchange: Exchange, writer: StoreWriter) -> None:
         self.exchange = exchange
         self.writer = writer
-        self.sessions: dict[str, Connection] = {}  # by API key: one session per key
-        self.order_sessions: dict[int, list[Connection]] = {}  # by account
+        self.sessions: dict[str, Peer] = {}  # by API key: one session per key
+        self.order_sessions: dict[int, list[Peer]] = {}  # by account
         # retransmitting sessions whose connection has gone, by account: their ExecutionReports are
         # numbered and stored until the key logs on again (or OFFLINE_RETENTION_MS passes)
-        self.offline_sessions: dict[int, list[tuple[Connection, int]]] = {}
-        self.drop_copy_sessions: dict[int, list[Connection]] = {}
+        self.offline_sessions: dict[int, list[tuple[Peer, int]]] = {}
+        self.drop_copy_sessions: dict[int, list[Peer]] = {}
         self.tracked: dict[int, AccountOrders] = {}
         self.drop_copy_accounts: set[int] = {int(row[0]) for row in exchange.store.query("SELECT account_id FROM fix_drop_copy_accounts")}
         self.pending: dict[int, tuple[c.Command, Answer]] = {}
-        self.touched: list[Connection] = []  # connections with bytes queued in this turn of the loop
-        self.market_data = MarketData(self)
+        self.touched: list[Peer] = []  # connections with bytes queued in this turn of the loop
+        self.market_data = MarketData(exchange)
         for account in self.drop_copy_accounts:
             self._track(account)
         self._unsubscribe = exchange.bus.subscribe(self.committed)
@@ -151,7 +142,7 @@ class FixGateway:
             return LogonGrant(principal, self.writer.seq_store(f"{TARGET_COMP_IDS[kind]}:{request.key_id}"))
         return LogonGrant(principal, MemorySeqStore())
 
-    def logged_on(self, connection: Connection) -> None:
+    def logged_on(self, connection: Peer) -> None:
         principal = connection.principal
         assert principal is not None
         if principal.authenticated is not None:
@@ -172,7 +163,7 @@ class FixGateway:
                                                 [(account, connection.now_ms())], key=("account_id",)))
                 self.writer.durable().add_done_callback(_ignore)
 
-    def _revoked(self, connection: Connection, reason: str) -> None:
+    def _revoked(self, connection: Peer, reason: str) -> None:
         """The session's key or member was revoked: it ends now (or, already disconnected, stops
         keeping reports for a logon that can never come)."""
         principal = connection.principal
@@ -181,7 +172,7 @@ class FixGateway:
         if principal is not None:
             self._forget_offline(principal.account_id, lambda old, _: old is connection)
 
-    def disconnected(self, connection: Connection) -> None:
+    def disconnected(self, connection: Peer) -> None:
         principal = connection.principal
         if principal is None or self.sessions.get(principal.key_id) is not connection:
             if connection.watch is not None:
@@ -215,7 +206,7 @@ class FixGateway:
         future.add_done_callback(_ignore)
 
     @staticmethod
-    def _keeps_reports_offline(connection: Connection) -> bool:
+    def _keeps_reports_offline(connection: Peer) -> bool:
         """A retransmitting order-entry session that did not ask to skip pending reports (a listener
         session must) gets the reports of its connection-less time by resend, unless its key is
         revoked (it can never log on again)."""
@@ -231,7 +222,7 @@ class FixGateway:
             kept |= connection.keep_report(report)
         return kept
 
-    def _forget_offline(self, account: int, which: Callable[[Connection, int], bool]) -> None:
+    def _forget_offline(self, account: int, which: Callable[[Peer, int], bool]) -> None:
         kept = self.offline_sessions.get(account)
         if not kept:
             return
@@ -372,12 +363,8 @@ class FixGateway:
         order.filled += count
         order.leaves -= count
         order.fill_cost_yes += trade.price_centicents * count
-        if is_taker:
-            fee = trade.taker_fee_microdollars + trade.taker_rounding_microdollars - trade.taker_rebate_microdollars
-            position = trade.taker_position_centicontracts
-        else:
-            fee = trade.maker_fee_microdollars + trade.maker_rounding_microdollars - trade.maker_rebate_microdollars
-            position = trade.maker_position_centicontracts
+        fee = trade.fee_paid_microdollars(is_taker)
+        position = trade.taker_position_centicontracts if is_taker else trade.maker_position_centicontracts
         status = FILLED if order.leaves <= 0 else PARTIAL
         report = self._base(order, TRADE, status, entry, index)
         report.last_qty = count
@@ -389,15 +376,15 @@ class FixGateway:
         return self._send(order.account_id, report, entry, index)
 
     def _closed(self, order: TrackedOrder, closed: ev.OrderClosed, entry: Entry, index: int, answer: Answer | None) -> bool:
-        if closed.status != "canceled":
+        if closed.status is not OrderStatus.CANCELED:
             return False
         order.leaves = 0
         status = CANCELED
         connections = self.order_sessions.get(order.account_id, ())
-        if closed.reason == "expired" and any(conn.flags.get(t.USE_EXPIRED_ORD_STATUS) for conn in connections):
+        if closed.reason is CloseReason.EXPIRED and any(conn.flags.get(t.USE_EXPIRED_ORD_STATUS) for conn in connections):
             status = EXPIRED
         report = self._base(order, status, status, entry, index)
-        report.text = CLOSE_TEXT.get(closed.reason, closed.reason.upper())
+        report.text = CLOSE_TEXT[closed.reason]
         ids_for = getattr(answer, "cancel_ids", None)
         if ids_for is not None:
             found = ids_for(order.order_id)

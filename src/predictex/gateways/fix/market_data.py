@@ -9,26 +9,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from predictex.core import events as ev
+from predictex.core.limits import FIX_SUBSCRIPTIONS_PER_SESSION_MAX, FIX_SYMBOLS_PER_REQUEST_MAX
+from predictex.core.units import format_count_fix as qty
+from predictex.core.units import format_price_fix_dollars as dollars_price
 from predictex.gateways.fix import tags as t
-from predictex.gateways.fix.reports import dollars_price, qty
+from predictex.gateways.fix.peer import Peer
 from predictex.gateways.fix.session import Message, utc_timestamp
 
 if TYPE_CHECKING:
-    from predictex.gateways.fix.acceptor import Connection
-    from predictex.gateways.fix.gateway import FixGateway
+    from predictex.server.context import Exchange
 
-SUBSCRIPTIONS_PER_SESSION_MAX = 1_000
-SYMBOLS_PER_REQUEST_MAX = 100
 # MarketStatusChanged.status -> SecurityTradingStatus(326)
 _TRADING_STATUS = {"active": b"3", "inactive": b"2", "closed": b"2", "determined": b"100", "amended": b"100",
                    "disputed": b"2", "finalized": b"101"}
 
 
 class MarketData:
-    def __init__(self, gateway: FixGateway) -> None:
-        self.gateway = gateway
-        self.books: dict[str, list[tuple[Connection, bytes]]] = {}  # ticker -> (session, MDReqID)
-        self.statuses: dict[str, list[tuple[Connection, bytes]]] = {}  # ticker -> (session, SecurityStatusReqID)
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        self.books: dict[str, list[tuple[Peer, bytes]]] = {}  # ticker -> (session, MDReqID)
+        self.statuses: dict[str, list[tuple[Peer, bytes]]] = {}  # ticker -> (session, SecurityStatusReqID)
 
     @property
     def active(self) -> bool:
@@ -36,21 +36,21 @@ class MarketData:
 
     # --- requests --------------------------------------------------------------------------------
 
-    def handle(self, connection: Connection, message: Message) -> None:
+    def handle(self, connection: Peer, message: Message) -> None:
         if message.msg_type == t.MARKET_DATA_REQUEST:
             self._market_data_request(connection, message)
         else:
             self._status_request(connection, message)
 
-    def _market_data_request(self, connection: Connection, message: Message) -> None:
+    def _market_data_request(self, connection: Peer, message: Message) -> None:
         request_id = message.get(t.MD_REQ_ID) or b""
         kind = message.get(t.SUBSCRIPTION_REQUEST_TYPE)
         if kind == b"2":
             self._remove(connection, request_id, self.books)
             return
         symbols = [value.decode("utf-8", "replace") for tag, value in message.fields if tag == t.SYMBOL]
-        if not symbols or len(symbols) > SYMBOLS_PER_REQUEST_MAX:
-            self._reject(connection, request_id, b"0", f"name 1 to {SYMBOLS_PER_REQUEST_MAX} symbols in NoRelatedSym (146)")
+        if not symbols or len(symbols) > FIX_SYMBOLS_PER_REQUEST_MAX:
+            self._reject(connection, request_id, b"0", f"name 1 to {FIX_SYMBOLS_PER_REQUEST_MAX} symbols in NoRelatedSym (146)")
             return
         depth_text = message.get(t.MARKET_DEPTH) or b"0"
         depth = int(depth_text) if depth_text.lstrip(b"-").isdigit() else 0
@@ -61,8 +61,8 @@ class MarketData:
             if any(request_id == rid for subs in self.books.values() for conn, rid in subs if conn is connection):
                 self._reject(connection, request_id, b"1", "duplicate MDReqID")
                 return
-            if connection.subscriptions + len(symbols) > SUBSCRIPTIONS_PER_SESSION_MAX:
-                self._reject(connection, request_id, b"2", f"at most {SUBSCRIPTIONS_PER_SESSION_MAX} subscriptions per session")
+            if connection.subscriptions + len(symbols) > FIX_SUBSCRIPTIONS_PER_SESSION_MAX:
+                self._reject(connection, request_id, b"2", f"at most {FIX_SUBSCRIPTIONS_PER_SESSION_MAX} subscriptions per session")
                 return
         for symbol in symbols:
             self._snapshot(connection, request_id, symbol, depth)
@@ -70,24 +70,24 @@ class MarketData:
                 self.books.setdefault(symbol, []).append((connection, request_id))
                 connection.subscriptions += 1
 
-    def _status_request(self, connection: Connection, message: Message) -> None:
+    def _status_request(self, connection: Peer, message: Message) -> None:
         request_id = message.get(t.SECURITY_STATUS_REQ_ID) or b""
         kind = message.get(t.SUBSCRIPTION_REQUEST_TYPE)
         if kind == b"2":
             self._remove(connection, request_id, self.statuses)
             return
         symbol = message.text(t.SYMBOL)
-        market = self.gateway.exchange.live.markets.get(symbol)
+        market = self.exchange.live.markets.get(symbol)
         if market is not None:
             status = _TRADING_STATUS.get(market.status, b"2")
-            connection.send(t.SECURITY_STATUS, self._status_body(request_id, symbol, status, self.gateway.exchange.clock.now_ms()))
-        if kind == b"1" and symbol and connection.subscriptions < SUBSCRIPTIONS_PER_SESSION_MAX:
+            connection.send(t.SECURITY_STATUS, self._status_body(request_id, symbol, status, self.exchange.clock.now_ms()))
+        if kind == b"1" and symbol and connection.subscriptions < FIX_SUBSCRIPTIONS_PER_SESSION_MAX:
             self.statuses.setdefault(symbol, []).append((connection, request_id))
             connection.subscriptions += 1
 
-    def _snapshot(self, connection: Connection, request_id: bytes, symbol: str, depth: int) -> None:
+    def _snapshot(self, connection: Peer, request_id: bytes, symbol: str, depth: int) -> None:
         """W: bids best first, then offers best first (unknown symbols get an empty snapshot)."""
-        market = self.gateway.exchange.live.markets.get(symbol)
+        market = self.exchange.live.markets.get(symbol)
         entries: list[bytes] = []
         if market is not None:
             bids = sorted(market.book.bids.items(), reverse=True)
@@ -99,11 +99,11 @@ class MarketData:
         body = (b"262=" + request_id + b"\x0155=" + symbol.encode("utf-8") + b"\x01268=%d\x01" % len(entries) + b"".join(entries))
         connection.send(t.MARKET_DATA_SNAPSHOT, body)
 
-    def _reject(self, connection: Connection, request_id: bytes, reason: bytes, text: str) -> None:
+    def _reject(self, connection: Peer, request_id: bytes, reason: bytes, text: str) -> None:
         body = b"262=" + (request_id or b"NONE") + b"\x01281=" + reason + b"\x0158=" + text.encode() + b"\x01"
         connection.send(t.MARKET_DATA_REQUEST_REJECT, body)
 
-    def _remove(self, connection: Connection, request_id: bytes, table: dict[str, list[tuple[Connection, bytes]]]) -> None:
+    def _remove(self, connection: Peer, request_id: bytes, table: dict[str, list[tuple[Peer, bytes]]]) -> None:
         for symbol in list(table):
             kept = [(conn, rid) for conn, rid in table[symbol] if not (conn is connection and rid == request_id)]
             connection.subscriptions -= len(table[symbol]) - len(kept)
@@ -112,7 +112,7 @@ class MarketData:
             else:
                 del table[symbol]
 
-    def drop(self, connection: Connection) -> None:
+    def drop(self, connection: Peer) -> None:
         for table in (self.books, self.statuses):
             for symbol in list(table):
                 kept = [(conn, rid) for conn, rid in table[symbol] if conn is not connection]

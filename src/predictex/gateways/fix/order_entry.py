@@ -14,17 +14,17 @@ from predictex.core import commands as c
 from predictex.gateways.fix import errors
 from predictex.gateways.fix import requests as r
 from predictex.gateways.fix import tags as t
+from predictex.gateways.fix.peer import Peer
 from predictex.gateways.fix.reports import REJECTED, ExecReport, exec_id
 from predictex.gateways.fix.session import Message
 from predictex.server import ids
 from predictex.server.sequencer import Entry
 
 if TYPE_CHECKING:
-    from predictex.gateways.fix.acceptor import Connection
     from predictex.gateways.fix.gateway import FixGateway
 
 
-def business_reject(connection: Connection, message: Message, reason: int, text: str, ref_id: str = "") -> None:
+def business_reject(connection: Peer, message: Message, reason: int, text: str, ref_id: str = "") -> None:
     body = b"45=%d\x01372=%s\x01" % (message.seq, message.msg_type)
     if ref_id:
         body += b"379=" + ref_id.encode("utf-8") + b"\x01"
@@ -32,7 +32,7 @@ def business_reject(connection: Connection, message: Message, reason: int, text:
     connection.send(t.BUSINESS_MESSAGE_REJECT, body)
 
 
-def _rate_limited(gateway: FixGateway, connection: Connection) -> bool:
+def _rate_limited(gateway: FixGateway, connection: Peer) -> bool:
     exchange = gateway.exchange
     if not exchange.config.rate_limits:
         return False
@@ -40,7 +40,7 @@ def _rate_limited(gateway: FixGateway, connection: Connection) -> bool:
     return not exchange.accounts.rate_limit(connection.principal.member, Lane.WRITE).allowed
 
 
-def handle(gateway: FixGateway, connection: Connection, message: Message, now_ms: int) -> None:
+def handle(gateway: FixGateway, connection: Peer, message: Message, now_ms: int) -> None:
     if connection.flags.get(t.LISTENER_SESSION):
         business_reject(connection, message, 6, "a listener session cannot send orders")
         return
@@ -58,7 +58,7 @@ def handle(gateway: FixGateway, connection: Connection, message: Message, now_ms
 # --- NewOrderSingle --------------------------------------------------------------------------------
 
 class NewOrderAnswer:
-    def __init__(self, connection: Connection, message: Message) -> None:
+    def __init__(self, connection: Peer, message: Message) -> None:
         self.connection = connection
         self.message = message
 
@@ -68,7 +68,8 @@ class NewOrderAnswer:
     def refused(self, gateway: FixGateway, entry: Entry) -> None:
         reject = entry.outcome.reject
         assert reject is not None
-        self._reject(errors.ord_rej_reason(reject), errors.reject_text(reject), exec_id(entry.seq, 0).decode(), entry.time_ms)
+        self._reject(errors.ord_rej_reason(reject), errors.reject_text(reject, gateway.exchange.ids), exec_id(entry.seq, 0).decode(),
+                     entry.time_ms)
 
     def accepted(self, gateway: FixGateway, entry: Entry) -> None:
         pass
@@ -90,7 +91,7 @@ class NewOrderAnswer:
         self.connection.send_report(report)
 
 
-def _new_order(gateway: FixGateway, connection: Connection, message: Message, now_ms: int) -> None:
+def _new_order(gateway: FixGateway, connection: Peer, message: Message, now_ms: int) -> None:
     answer = NewOrderAnswer(connection, message)
     principal = connection.principal
     assert principal is not None
@@ -108,7 +109,7 @@ def _new_order(gateway: FixGateway, connection: Connection, message: Message, no
 # --- cancel and replace ----------------------------------------------------------------------------
 
 class CancelAnswer:
-    def __init__(self, connection: Connection, message: Message, order_id: int, orig_cl_ord_id: str) -> None:
+    def __init__(self, connection: Peer, message: Message, order_id: int, orig_cl_ord_id: str) -> None:
         self.connection = connection
         self.message = message
         self.order_id = order_id
@@ -123,7 +124,7 @@ class CancelAnswer:
         reject = entry.outcome.reject
         assert reject is not None
         cancel_reject(self.connection, self.message, gateway.exchange.ids.to_uuid(ids.ORDER, self.order_id),
-                      errors.cxl_rej_reason(reject), errors.reject_text(reject))
+                      errors.cxl_rej_reason(reject), errors.reject_text(reject, gateway.exchange.ids))
 
     def accepted(self, gateway: FixGateway, entry: Entry) -> None:
         pass
@@ -132,7 +133,7 @@ class CancelAnswer:
         cancel_reject(self.connection, self.message, gateway.exchange.ids.to_uuid(ids.ORDER, self.order_id), 99, text)
 
 
-def cancel_reject(connection: Connection, message: Message, order_uuid: str, reason: int, text: str) -> None:
+def cancel_reject(connection: Peer, message: Message, order_uuid: str, reason: int, text: str) -> None:
     response_to = b"2" if message.msg_type == t.ORDER_CANCEL_REPLACE_REQUEST else b"1"
     body = (b"37=" + order_uuid.encode() + b"\x0111=" + (message.get(t.CL_ORD_ID) or b"NONE")[:64]
             + b"\x0141=" + (message.get(t.ORIG_CL_ORD_ID) or b"NONE")[:64] + b"\x0139=8\x01434=" + response_to
@@ -140,8 +141,9 @@ def cancel_reject(connection: Connection, message: Message, order_uuid: str, rea
     connection.send(t.ORDER_CANCEL_REJECT, body)
 
 
-def _find_order(gateway: FixGateway, connection: Connection, message: Message) -> tuple[int, str] | str:
-    """(order id, its current ClOrdID) from OrderID (37) or OrigClOrdID (41), or why not."""
+def _find_order(gateway: FixGateway, connection: Peer, message: Message) -> tuple[int, str] | r.RequestError:
+    """(order id, its current ClOrdID) from OrderID (37) or OrigClOrdID (41), or why not (with its
+    CxlRejReason)."""
     principal = connection.principal
     assert principal is not None
     book = gateway.tracked.get(principal.account_id)
@@ -153,16 +155,16 @@ def _find_order(gateway: FixGateway, connection: Connection, message: Message) -
     elif orig and book is not None:
         order_id = book.by_cl_ord_id.get(orig)
     elif not orig:
-        return "OrigClOrdID (41) or OrderID (37) is required"
+        return r.RequestError(99, "OrigClOrdID (41) or OrderID (37) is required")
     order = book.orders.get(order_id) if book is not None and order_id is not None else None
     if order is None:
-        return "ORDER_NOT_FOUND: no open order with that id"
+        return r.RequestError(1, "ORDER_NOT_FOUND: no open order with that id")
     if message.text(t.SYMBOL) != order.ticker:
-        return "INVALID_ORDER: Symbol (55) does not match the order"
+        return r.RequestError(99, "INVALID_ORDER: Symbol (55) does not match the order")
     return order.order_id, order.cl_ord_id
 
 
-def _cancel_or_replace(gateway: FixGateway, connection: Connection, message: Message) -> None:
+def _cancel_or_replace(gateway: FixGateway, connection: Peer, message: Message) -> None:
     principal = connection.principal
     assert principal is not None
     cl_ord_id = message.text(t.CL_ORD_ID)
@@ -173,8 +175,8 @@ def _cancel_or_replace(gateway: FixGateway, connection: Connection, message: Mes
         cancel_reject(connection, message, "NONE", 99, "RATE_LIMIT_EXCEEDED: too many requests")
         return
     found = _find_order(gateway, connection, message)
-    if isinstance(found, str):
-        cancel_reject(connection, message, message.text(t.ORDER_ID)[:64] or "NONE", 1 if found.startswith("ORDER_NOT") else 99, found)
+    if isinstance(found, r.RequestError):
+        cancel_reject(connection, message, message.text(t.ORDER_ID)[:64] or "NONE", found.reason, found.text)
         return
     order_id, current = found
     if message.msg_type == t.ORDER_CANCEL_REQUEST:
@@ -191,14 +193,14 @@ def _cancel_or_replace(gateway: FixGateway, connection: Connection, message: Mes
 # --- mass cancel -----------------------------------------------------------------------------------
 
 class MassCancelAnswer:
-    def __init__(self, connection: Connection, message: Message) -> None:
+    def __init__(self, connection: Peer, message: Message) -> None:
         self.connection = connection
         self.message = message
 
     def refused(self, gateway: FixGateway, entry: Entry) -> None:
         reject = entry.outcome.reject
         assert reject is not None
-        self.report(0, errors.reject_text(reject))
+        self.report(0, errors.reject_text(reject, gateway.exchange.ids))
 
     def accepted(self, gateway: FixGateway, entry: Entry) -> None:
         self.report(entry.outcome.value, "")
@@ -221,7 +223,7 @@ class MassCancelAnswer:
         self.connection.send(t.ORDER_MASS_CANCEL_REPORT, body)
 
 
-def _mass_cancel(gateway: FixGateway, connection: Connection, message: Message) -> None:
+def _mass_cancel(gateway: FixGateway, connection: Peer, message: Message) -> None:
     principal = connection.principal
     assert principal is not None
     answer = MassCancelAnswer(connection, message)
@@ -242,7 +244,7 @@ def _mass_cancel(gateway: FixGateway, connection: Connection, message: Message) 
 # --- order groups ----------------------------------------------------------------------------------
 
 class OrderGroupAnswer:
-    def __init__(self, connection: Connection, message: Message, group_uuid: str) -> None:
+    def __init__(self, connection: Peer, message: Message, group_uuid: str) -> None:
         self.connection = connection
         self.message = message
         self.group_uuid = group_uuid
@@ -250,8 +252,8 @@ class OrderGroupAnswer:
     def refused(self, gateway: FixGateway, entry: Entry) -> None:
         reject = entry.outcome.reject
         assert reject is not None
-        business_reject(self.connection, self.message, 1 if "NOT_FOUND" in errors.reject_text(reject) else 0,
-                        errors.reject_text(reject), self.group_uuid)
+        business_reject(self.connection, self.message, errors.business_reject_reason(reject),
+                        errors.reject_text(reject, gateway.exchange.ids), self.group_uuid)
 
     def accepted(self, gateway: FixGateway, entry: Entry) -> None:
         command = entry.command
@@ -271,7 +273,7 @@ class OrderGroupAnswer:
         business_reject(self.connection, self.message, 4, text, self.group_uuid)
 
 
-def _order_group(gateway: FixGateway, connection: Connection, message: Message) -> None:
+def _order_group(gateway: FixGateway, connection: Peer, message: Message) -> None:
     principal = connection.principal
     assert principal is not None
     if _rate_limited(gateway, connection):

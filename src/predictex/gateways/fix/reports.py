@@ -8,39 +8,21 @@ from __future__ import annotations
 from typing import Any
 
 from predictex.core import events as ev
+from predictex.core.orders import TimeInForce
 from predictex.core.text import ascii_int
+from predictex.core.units import (
+    PRICE_ONE_DOLLAR_CENTICENTS,
+    format_count_fix,
+    format_money_fix,
+    format_price_fix_cents,
+    format_price_fix_dollars,
+    notional_microdollars,
+)
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.session import utc_timestamp
 
-ONE_DOLLAR = 10_000
-
 # ExecType(150) / OrdStatus(39)
 NEW, PARTIAL, FILLED, TRADE, CANCELED, REPLACED, REJECTED, EXPIRED = b"0", b"1", b"2", b"F", b"4", b"5", b"8", b"C"
-
-
-def qty(centicontracts: int) -> bytes:
-    sign = b"-" if centicontracts < 0 else b""
-    whole, frac = divmod(abs(centicontracts), 100)
-    return sign + b"%d.%02d" % (whole, frac)
-
-
-def cents(centicents: int) -> bytes:
-    whole, frac = divmod(centicents, 100)
-    if not frac:
-        return b"%d" % whole
-    return (b"%d.%02d" % (whole, frac)).rstrip(b"0")
-
-
-def dollars_price(centicents: int) -> bytes:
-    whole, frac = divmod(centicents, ONE_DOLLAR)
-    return b"%d.%04d" % (whole, frac)
-
-
-def dollars_money(microdollars: int) -> bytes:
-    sign = b"-" if microdollars < 0 else b""
-    whole, frac = divmod(abs(microdollars), 1_000_000)
-    text = b"%06d" % frac
-    return sign + b"%d.%s" % (whole, text[:4] if text.endswith(b"00") else text)
 
 
 def exec_id(seq: int, index: int) -> bytes:
@@ -63,7 +45,8 @@ class TrackedOrder:
                  "order_id", "order_type", "post_only", "price", "ticker", "time_in_force")
 
     def __init__(self, order_id: int, account_id: int, ticker: str, is_bid: bool, price: int, leaves: int, filled: int,
-                 fill_cost_yes: int, cl_ord_id: str, time_in_force: str, expiration_ms: int, post_only: bool, group_id: int) -> None:
+                 fill_cost_yes: int, cl_ord_id: str, time_in_force: TimeInForce, expiration_ms: int, post_only: bool,
+                 group_id: int) -> None:
         self.order_id = order_id
         self.account_id = account_id
         self.ticker = ticker
@@ -88,7 +71,7 @@ class TrackedOrder:
     def from_view(cls, view: Any) -> TrackedOrder:
         own_cost = view.taker_fill_cost_microdollars + view.maker_fill_cost_microdollars
         filled = view.filled_centicontracts
-        yes_cost = own_cost if view.is_bid else ONE_DOLLAR * filled - own_cost
+        yes_cost = own_cost if view.is_bid else notional_microdollars(PRICE_ONE_DOLLAR_CENTICENTS, filled) - own_cost
         return cls(view.order_id, view.account_id, view.ticker, view.is_bid, view.price_centicents,
                    view.remaining_centicontracts, filled, yes_cost, view.client_order_id, view.time_in_force,
                    view.expiration_ms, view.post_only, view.order_group_id)
@@ -102,10 +85,11 @@ class TrackedOrder:
         return PARTIAL if self.filled else NEW
 
 
-def tif_code(time_in_force: str, expiration_ms: int) -> bytes:
-    if time_in_force == "immediate_or_cancel":
+def tif_code(time_in_force: TimeInForce, expiration_ms: int) -> bytes:
+    """TimeInForce (59): 3 IOC, 4 FOK, 1 GTC, or 6 GTD for a good-till-canceled order with an expiry."""
+    if time_in_force is TimeInForce.IMMEDIATE_OR_CANCEL:
         return b"3"
-    if time_in_force == "fill_or_kill":
+    if time_in_force is TimeInForce.FILL_OR_KILL:
         return b"4"
     return b"6" if expiration_ms else b"1"
 
@@ -159,7 +143,8 @@ class ExecReport:
 
 def render(report: ExecReport, dollars: bool) -> bytes:
     """The body of an ExecutionReport (after the header)."""
-    price = dollars_price if dollars else cents
+    price = format_price_fix_dollars if dollars else format_price_fix_cents
+    qty = format_count_fix
     parts = [
         b"37=", report.order_uuid.encode(), b"\x0111=", report.cl_ord_id.encode("utf-8"), b"\x01",
     ]
@@ -192,7 +177,7 @@ def render(report: ExecReport, dollars: bool) -> bytes:
     if report.aggressor >= 0:
         parts.append(b"1057=Y\x01" if report.aggressor else b"1057=N\x01")
     if report.fee >= 0:
-        parts += [b"136=1\x01137=", dollars_money(report.fee), b"\x01138=USD\x01139=4\x01891=0\x01"]
+        parts += [b"136=1\x01137=", format_money_fix(report.fee), b"\x01138=USD\x01139=4\x01891=0\x01"]
     if report.position is not None:
         parts += [b"704=", qty(max(report.position, 0)), b"\x01705=", qty(max(-report.position, 0)), b"\x01"]
     return b"".join(parts)

@@ -6,10 +6,16 @@ market state) and its refusals come back through errors.py."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from predictex.core import commands as c
-from predictex.core.limits import CLIENT_ORDER_ID_LENGTH_MAX, ORDER_COUNT_CENTICONTRACTS_MAX
+from predictex.core.limits import (
+    CLIENT_ORDER_ID_LENGTH_MAX,
+    ORDER_COUNT_CENTICONTRACTS_MAX,
+    ORDER_GROUP_CONTRACTS_LIMIT_MAX_CENTICONTRACTS,
+    ORDER_MAX_COST_MICRODOLLARS_MAX,
+)
 from predictex.core.orders import (
     ACTION_BUY,
     ACTION_SELL,
@@ -18,15 +24,23 @@ from predictex.core.orders import (
     IMMEDIATE_OR_CANCEL,
     STP_MAKER,
     STP_TAKER_AT_CROSS,
+    book_side,
 )
-from predictex.core.units import UnitError, parse_count_fp, parse_money_dollars, parse_price_dollars
+from predictex.core.units import (
+    COUNT_ONE_CONTRACT_CENTICONTRACTS,
+    PRICE_ONE_DOLLAR_CENTICENTS,
+    UnitError,
+    parse_count_fp,
+    parse_money_dollars,
+    parse_price_dollars,
+    parse_price_fix_cents,
+)
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.session import Message, parse_utc_timestamp_ms
 from predictex.server import ids
 from predictex.server.ids import Ids
 
 EASTERN = "America/New_York"  # Day orders expire at 23:59:59.999 Eastern (needs the system's or tzdata's zone files)
-MONEY_MICRODOLLARS_MAX = 1_000_000_000 * 1_000_000
 
 
 class RequestError(Exception):
@@ -45,20 +59,17 @@ def cl_ord_id(message: Message, tag: int = t.CL_ORD_ID) -> str:
     return value
 
 
-def _decimal(message: Message, tag: int, decimals: int, what: str) -> int:
+def _decimal(message: Message, tag: int, parse: Callable[[str], int], decimals: int, what: str) -> int:
+    """A decimal field in engine units, by the units module's `parse` (which takes `decimals` places)."""
     raw = message.text(tag)
-    parse = _PARSERS[decimals]
     try:
         return parse(raw)
     except UnitError as error:
         raise RequestError(99, f"{what} must be a decimal number with at most {decimals} places, not {raw[:32]!r}") from error
 
 
-_PARSERS = {2: parse_count_fp, 4: parse_price_dollars, 6: parse_money_dollars}
-
-
 def order_qty(message: Message) -> int:
-    count = _decimal(message, t.ORDER_QTY, 2, "OrderQty (38)")
+    count = _decimal(message, t.ORDER_QTY, parse_count_fp, 2, "OrderQty (38)")
     if not 0 < count <= ORDER_COUNT_CENTICONTRACTS_MAX:
         raise RequestError(13, "OrderQty (38) must be positive and at most 100,000,000 contracts")
     return count
@@ -69,10 +80,10 @@ def price(message: Message, use_dollars: bool) -> int:
     if message.get(t.PRICE) is None:
         raise RequestError(99, "a limit order needs Price (44)")
     if use_dollars:
-        value = _decimal(message, t.PRICE, 4, "Price (44) in dollars")
+        value = _decimal(message, t.PRICE, parse_price_dollars, 4, "Price (44) in dollars")
     else:
-        value = _decimal(message, t.PRICE, 2, "Price (44) in cents")  # hundredths of a cent = centicents
-    if not 0 < value < 10_000:
+        value = _decimal(message, t.PRICE, parse_price_fix_cents, 2, "Price (44) in cents")
+    if not 0 < value < PRICE_ONE_DOLLAR_CENTICENTS:
         raise RequestError(99, "Price (44) must be between 0 and 1 dollar (1 to 99 cents)")
     return value
 
@@ -145,8 +156,8 @@ def new_order(message: Message, account_id: int, use_dollars: bool, identities: 
         raise RequestError(11, "SelfTradePreventionType (2964) must be 1 or 2")
     max_cost = 0
     if message.get(t.MAX_EXECUTION_COST) is not None:
-        max_cost = _decimal(message, t.MAX_EXECUTION_COST, 6, "MaxExecutionCost (21009)")
-        if not 0 < max_cost <= MONEY_MICRODOLLARS_MAX:
+        max_cost = _decimal(message, t.MAX_EXECUTION_COST, parse_money_dollars, 6, "MaxExecutionCost (21009)")
+        if not 0 < max_cost <= ORDER_MAX_COST_MICRODOLLARS_MAX:
             raise RequestError(99, "MaxExecutionCost (21009) must be positive and at most $1,000,000,000")
     exec_inst = message.text(t.EXEC_INST).split(" ")  # MultipleCharValue: separated by ASCII spaces only
     return c.CreateOrder(
@@ -166,7 +177,7 @@ def replace(message: Message, account_id: int, order_id: int, use_dollars: bool)
     new_price = price(message, use_dollars) if message.get(t.PRICE) is not None else 0
     total = order_qty(message) if message.get(t.ORDER_QTY) is not None else 0
     return c.AmendOrder(
-        account_id, order_id, ticker=message.text(t.SYMBOL), side="bid" if is_bid(message) else "ask",
+        account_id, order_id, ticker=message.text(t.SYMBOL), side=book_side(is_bid(message)),
         price_centicents=new_price, total_count_centicontracts=total, updated_client_order_id=cl_ord_id(message),
     )
 
@@ -176,8 +187,8 @@ def order_group(message: Message, account_id: int, identities: Ids) -> c.Command
     action = message.get(t.ORDER_GROUP_ACTION)
     limit = 0
     if message.get(t.ORDER_GROUP_CONTRACTS_LIMIT) is not None:
-        limit = _decimal(message, t.ORDER_GROUP_CONTRACTS_LIMIT, 2, "OrderGroupContractsLimit (20132)")
-    if action in (b"1", b"5") and not 100 <= limit <= 1_000_000 * 100:
+        limit = _decimal(message, t.ORDER_GROUP_CONTRACTS_LIMIT, parse_count_fp, 2, "OrderGroupContractsLimit (20132)")
+    if action in (b"1", b"5") and not COUNT_ONE_CONTRACT_CENTICONTRACTS <= limit <= ORDER_GROUP_CONTRACTS_LIMIT_MAX_CENTICONTRACTS:
         raise RequestError(5, "OrderGroupContractsLimit (20132) must be 1 to 1,000,000 contracts")
     if action == b"1":
         return c.CreateOrderGroup(account_id, limit)

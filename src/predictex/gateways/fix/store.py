@@ -17,6 +17,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from predictex.core.limits import FIX_RECENT_MESSAGES_MAX
 from predictex.journal.base import JournalStore, TableWrite
 
 log = logging.getLogger("predictex.fix.store")
@@ -46,7 +47,6 @@ FIX_SCHEMA = (
         PRIMARY KEY (account_id, exec_seq, exec_index)
     )""",
 )
-RECENT_MESSAGES_MAX = 20_000  # sent messages kept in memory per session for quick resends
 
 
 class StoreWriter:
@@ -168,7 +168,7 @@ class DurableSeqStore:
         self.next_out = seq + 1
         if data is not None:
             self._recent[seq] = data
-            if len(self._recent) > RECENT_MESSAGES_MAX:
+            if len(self._recent) > FIX_RECENT_MESSAGES_MAX:
                 self._recent.popitem(last=False)
             self.writer.put_rows(TableWrite("fix_messages", ("session_id", "seq", "data"), [(self.session_id, seq, data)],
                                             key=("session_id", "seq")))

@@ -11,8 +11,9 @@ from predictex.accounts import AccountsError, Lane
 from predictex.accounts.members import Role, Tier
 from predictex.core import commands as c
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS, FEE_TYPES
+from predictex.core.limits import TICKER_LENGTH_MAX, TIME_MS_MAX
 from predictex.core.text import is_ascii_digits
-from predictex.core.units import UnitError, parse_price_dollars
+from predictex.core.units import UnitError, money_from_cents, parse_price_dollars
 from predictex.gateways.rest.handlers import Principal, execute, private
 from predictex.gateways.rest.kalshi_v2.keys import accounts_error
 from predictex.gateways.rest.wire import (
@@ -23,9 +24,9 @@ from predictex.gateways.rest.wire import (
     json_body,
     not_found,
     parse_money_field,
-    rfc3339,
     str_field,
 )
+from predictex.gateways.shapes.text import rfc3339
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, empty_response, json_response
@@ -34,7 +35,6 @@ from predictex.server.router import Router
 
 PREFIX = "/predictex/v1/admin"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_TIME_MS_MAX = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 def register(router: Router, exchange: Exchange) -> None:
@@ -88,7 +88,7 @@ def time_field(body: dict[str, Any], name: str, default: int | None = None) -> i
 
 def _in_range(name: str, ms: int) -> int:
     # every time is shown as RFC 3339 later: one past year 9999 (or before 1970) would fail every read of it
-    if not 0 <= ms <= _TIME_MS_MAX:
+    if not 0 <= ms <= TIME_MS_MAX:
         raise bad_request(f"{name} must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
     return ms
 
@@ -139,7 +139,7 @@ async def create_series(exchange: Exchange, principal: Principal, request: Reque
     if fee_type not in FEE_TYPES:
         raise bad_request(f"fee_type must be one of {', '.join(FEE_TYPES)}")
     await execute(exchange, c.CreateSeries(
-        str_field(body, "ticker", None, 100), str_field(body, "title", ""), str_field(body, "category", ""),
+        str_field(body, "ticker", None, TICKER_LENGTH_MAX), str_field(body, "title", ""), str_field(body, "category", ""),
         str_field(body, "frequency", ""), fee_type, fee_multiplier_field(body), _string_list(body, "tags"), _sources(body),
         str_field(body, "contract_url", ""), str_field(body, "contract_terms_url", ""),
     ))
@@ -150,7 +150,7 @@ async def create_event(exchange: Exchange, principal: Principal, request: Reques
     body = json_body(request.body)
     strike_date = time_field(body, "strike_date", 0) if body.get("strike_date") is not None else 0
     await execute(exchange, c.CreateEvent(
-        str_field(body, "event_ticker", None, 100), str_field(body, "series_ticker", None, 100), str_field(body, "title", ""),
+        str_field(body, "event_ticker", None, TICKER_LENGTH_MAX), str_field(body, "series_ticker", None, TICKER_LENGTH_MAX), str_field(body, "title", ""),
         str_field(body, "sub_title", ""), bool_field(body, "mutually_exclusive"), strike_date, str_field(body, "strike_period", ""),
     ))
     return json_response(201, {"event_ticker": body["event_ticker"]})
@@ -160,7 +160,7 @@ async def create_market(exchange: Exchange, principal: Principal, request: Reque
     body = json_body(request.body)
     now = exchange.clock.now_ms()
     outcome = await execute(exchange, c.CreateMarket(
-        str_field(body, "ticker", None, 100), str_field(body, "event_ticker", None, 100), str_field(body, "title", ""),
+        str_field(body, "ticker", None, TICKER_LENGTH_MAX), str_field(body, "event_ticker", None, TICKER_LENGTH_MAX), str_field(body, "title", ""),
         time_field(body, "open_time", now), time_field(body, "close_time"),
         market_type=str_field(body, "market_type", "binary", 16), subtitle=str_field(body, "subtitle", ""),
         yes_sub_title=str_field(body, "yes_sub_title", ""), no_sub_title=str_field(body, "no_sub_title", ""),
@@ -338,7 +338,7 @@ def _amount(body: dict[str, Any]) -> int:
     if "amount_dollars" in body:
         return parse_money_field(body["amount_dollars"], "amount_dollars")
     if "amount_cents" in body:
-        return int_field(body, "amount_cents", None, 1) * 10_000
+        return money_from_cents(int_field(body, "amount_cents", None, 1))
     raise ApiError(400, "missing_parameters", "give amount_dollars (\"12.50\") or amount_cents")
 
 

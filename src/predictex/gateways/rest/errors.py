@@ -1,11 +1,10 @@
 """The one table from engine refusals to HTTP: status, Kalshi's error code, and a short message; the
-refusal's own detail becomes `details`. Every REST gateway answers refusals through `reject_error`."""
+refusal's own detail becomes `details`, with what it names written as wire UUIDs. Every REST gateway
+answers refusals through `reject_error`."""
 
 from __future__ import annotations
 
-import re
-
-from predictex.core.rejects import Reject, RejectCode
+from predictex.core.rejects import Reject, RejectCode, Subject
 from predictex.gateways.rest.wire import ApiError
 from predictex.server import ids
 from predictex.server.ids import Ids
@@ -54,29 +53,26 @@ _DETAILS: dict[RejectCode, str] = {RejectCode.POST_ONLY_CROSS: "post only cross"
 assert set(_TABLE) == set(RejectCode), "every refusal needs an HTTP answer"
 
 
-# the engine names orders and order groups by number ("no open order 24"); clients know their UUIDs
-_ENGINE_NUMBERS = re.compile(r"\b(order group|order) (\d+)\b")
+# what a refusal can name, as the kind of wire id clients know it by
+_ID_KINDS: dict[Subject, int] = {Subject.ORDER: ids.ORDER, Subject.ORDER_GROUP: ids.ORDER_GROUP, Subject.WITHDRAWAL: ids.WITHDRAWAL}
+
+assert set(_ID_KINDS) == set(Subject), "everything a refusal names needs a wire id"
 
 
-def public_details(text: str, identities: Ids | None) -> str:
-    """A refusal's detail with the engine's order and order-group numbers written as wire UUIDs."""
+def public_details(reject: Reject, identities: Ids | None) -> str:
+    """A refusal's detail with what it names (an order, order group or withdrawal) as its wire UUID."""
     if identities is None:
-        return text
-
-    def swap(found: re.Match[str]) -> str:
-        kind = ids.ORDER_GROUP if found.group(1) == "order group" else ids.ORDER
-        return f"{found.group(1)} {identities.to_uuid(kind, int(found.group(2)))}"
-
-    return _ENGINE_NUMBERS.sub(swap, text)
+        return reject.detail
+    return reject.describe(lambda subject, number: identities.to_uuid(_ID_KINDS[subject], number))
 
 
 def reject_error(reject: Reject, identities: Ids | None = None) -> ApiError:
     status, code, message = _TABLE[reject.code]
-    return ApiError(status, code, message, _DETAILS.get(reject.code, public_details(reject.detail, identities)))
+    return ApiError(status, code, message, _DETAILS.get(reject.code) or public_details(reject, identities))
 
 
 def reject_body(reject: Reject, identities: Ids | None = None) -> dict[str, str]:
     """The flat `{code, message, details}` a batch item carries."""
     status, code, message = _TABLE[reject.code]
     del status
-    return {"code": code, "message": message, "details": _DETAILS.get(reject.code, public_details(reject.detail, identities))}
+    return {"code": code, "message": message, "details": _DETAILS.get(reject.code) or public_details(reject, identities)}

@@ -7,17 +7,18 @@ signed form, and bearer tokens from a session (`Authorization: Bearer ...`)."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
-from predictex.accounts import Authenticated, AuthFailure, AuthReason, Lane
+from predictex.accounts import Authenticated, AuthFailure, AuthReason, Lane, Session
 from predictex.accounts.members import Role
 from predictex.core.text import strip_http_whitespace
 from predictex.gateways.rest.errors import reject_error
-from predictex.gateways.rest.wire import ApiError
+from predictex.gateways.rest.wire import ApiError, str_field
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
@@ -237,3 +238,17 @@ async def commit(exchange: Exchange, command: Any) -> Committed:
     if committed.outcome.reject is not None:
         raise reject_error(committed.outcome.reject, exchange.ids)
     return committed
+
+
+async def log_in_with_password(exchange: Exchange, request: Request, body: dict[str, Any]) -> Session:
+    """A session for the body's email and password, through the login throttle (per email and per
+    client address: 429 with Retry-After while either must wait); the password hash runs off the loop."""
+    email = str_field(body, "email", None, 320)
+    password = str_field(body, "password", None, 1024)
+    address = request.client[0] if request.client else None
+    result: Session | AuthFailure = await asyncio.get_running_loop().run_in_executor(
+        None, exchange.accounts.sessions.log_in_password, email, password, address)
+    if isinstance(result, AuthFailure):
+        log.info("password login refused (%s) for %s from %s on %s", result.reason.value, ascii(email[:100]), address, request.path)
+        raise auth_error(result)
+    return result

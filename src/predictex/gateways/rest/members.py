@@ -7,9 +7,11 @@ from typing import Any
 
 from predictex.accounts import Lane
 from predictex.core import commands as c
+from predictex.core.limits import MEMBER_TRANSFERS_LISTED_MAX
 from predictex.gateways.rest.admin import _amount
 from predictex.gateways.rest.handlers import Principal, authenticate, execute, private, public
-from predictex.gateways.rest.wire import ApiError, json_body, money, rfc3339, str_field
+from predictex.gateways.rest.wire import ApiError, json_body, str_field
+from predictex.gateways.shapes.text import money, money_cents, rfc3339
 from predictex.server import ids
 from predictex.server.config import DEMO_FAUCET_MAX_MICRODOLLARS
 from predictex.server.context import Exchange
@@ -75,7 +77,7 @@ async def demo_deposit(exchange: Exchange, principal: Principal, request: Reques
         raise ApiError(400, "invalid_parameters", "invalid parameters", f"at most ${money(DEMO_FAUCET_MAX_MICRODOLLARS)} at a time")
     await execute(exchange, c.Deposit(principal.account_id, amount, "demo faucet"))
     balance = exchange.live.balances[principal.account_id]
-    return json_response(201, {"balance_dollars": money(balance.cash_microdollars), "balance": balance.cash_microdollars // 10_000})
+    return json_response(201, {"balance_dollars": money(balance.cash_microdollars), "balance": money_cents(balance.cash_microdollars)})
 
 
 async def request_withdrawal(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
@@ -87,7 +89,7 @@ async def request_withdrawal(exchange: Exchange, principal: Principal, request: 
 def list_transfers(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     rows = exchange.store.query(
         "SELECT seq, time_ms, kind, withdrawal_id, amount_microdollars, status, reference FROM money "
-        "WHERE account_id = ? ORDER BY seq DESC, position DESC LIMIT 1000", [principal.account_id],
+        "WHERE account_id = ? ORDER BY seq DESC, position DESC LIMIT ?", [principal.account_id, MEMBER_TRANSFERS_LISTED_MAX],
     )
     transfers: list[dict[str, Any]] = []
     withdrawals: dict[int, dict[str, Any]] = {}

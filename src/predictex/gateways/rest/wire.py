@@ -1,36 +1,21 @@
-"""Conversions at the REST edge: domain integers to Kalshi's strings and back, times, cursors, and
-strict parsing of query parameters and JSON bodies. Every malformed input becomes an ApiError (400)
-that names the problem; nothing here ever raises anything else on bad input."""
+"""The REST edge's input: strict parsing of query parameters and JSON bodies into domain values
+(through core/units.py), errors, and cursors; answers are shaped in gateways/shapes/. Every malformed
+input becomes an ApiError (400) that names the problem; nothing here raises anything else on bad input."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 import re
 from typing import Any
 
 import orjson
 
+from predictex.core.limits import REQUEST_INTEGER_MAX, TEXT_LENGTH_MAX
 from predictex.core.text import ascii_int, is_ascii_digits, shown
-from predictex.core.units import (
-    UnitError,
-    count_to_contracts,
-    format_count_fp,
-    format_money_dollars,
-    format_price_dollars,
-    parse_count_fp,
-    parse_money_dollars,
-    parse_price_dollars,
-)
+from predictex.core.units import UnitError, parse_count_fp, parse_money_dollars, parse_price_dollars
 
-# Integers read from a request (query or body) stay within this: seconds times 1000 still fit the
-# 64-bit columns and journal records they end up in (a bigger one used to fail a SQL query with a 500).
-INTEGER_MAX = 10**15
 _INTEGER_DIGITS_MAX = 19  # longer is out of range anyway: refused before int() reads it
-# Money strings remembered by amount: balances are read far more often than they change, and
-# formatting one (core.units) costs about a microsecond. Past this many, the memory starts over.
-MONEY_TEXTS_MAX = 65_536
 
 
 class ApiError(Exception):
@@ -61,39 +46,6 @@ def not_found(message: str) -> ApiError:
 
 
 # --- numbers ----------------------------------------------------------------------------------------
-
-def dollars(price_centicents: int) -> str:
-    return format_price_dollars(price_centicents)
-
-
-def money(amount_microdollars: int) -> str:
-    text = _MONEY_TEXT.get(amount_microdollars)
-    if text is None:
-        text = format_money_dollars(amount_microdollars)
-        if len(_MONEY_TEXT) >= MONEY_TEXTS_MAX:
-            _MONEY_TEXT.clear()
-        _MONEY_TEXT[amount_microdollars] = text
-    return text
-
-
-_MONEY_TEXT: dict[int, str] = {}  # amounts formatted lately (see MONEY_TEXTS_MAX)
-
-
-def count_fp(count_centicontracts: int) -> str:
-    return format_count_fp(count_centicontracts)
-
-
-def cents(price_centicents: int) -> int:
-    return price_centicents // 100
-
-
-def money_cents(amount_microdollars: int) -> int:
-    return amount_microdollars // 10_000
-
-
-def contracts(count_centicontracts: int) -> int:
-    return count_to_contracts(count_centicontracts)
-
 
 # Kalshi's fixed-point strings (docs: "Fixed-point migration"): `*_dollars` are dollar strings with up to
 # 4 decimal places ("0.1200"), `*_fp` counts accept 0 to 2 decimal places ("10.00"). Written as
@@ -150,13 +102,15 @@ def int_field(body: dict[str, Any], name: str, default: int | None = None, low: 
 
 
 def _check_range(name: str, value: int, low: int | None, high: int | None) -> None:
-    low = -INTEGER_MAX if low is None else low
-    high = INTEGER_MAX if high is None else high
+    """Unless told otherwise, an integer stays within REQUEST_INTEGER_MAX: seconds times 1000 still fit
+    the 64-bit columns and journal records it ends up in (a bigger one once failed a query with a 500)."""
+    low = -REQUEST_INTEGER_MAX if low is None else low
+    high = REQUEST_INTEGER_MAX if high is None else high
     if not low <= value <= high:
         raise bad_request(f"{name} must be between {low} and {high}")
 
 
-def str_field(body: dict[str, Any], name: str, default: str | None = None, max_length: int = 10_000) -> str:
+def str_field(body: dict[str, Any], name: str, default: str | None = None, max_length: int = TEXT_LENGTH_MAX) -> str:
     value = body.get(name)
     if value is None:
         if default is None:
@@ -228,7 +182,7 @@ class Query:
         if not is_ascii_digits(digits):
             raise bad_request(f"{name} must be an integer, not {shown(raw)} (ASCII digits, an optional leading minus)")
         magnitude = ascii_int(digits, _INTEGER_DIGITS_MAX)
-        value = INTEGER_MAX + 1 if magnitude is None else magnitude  # too many digits: out of range
+        value = REQUEST_INTEGER_MAX + 1 if magnitude is None else magnitude  # too many digits: out of range
         value = -value if negative else value
         _check_range(name, value, low, high)
         return value
@@ -251,22 +205,7 @@ class Query:
         raise bad_request(f"{name} must be true or false")
 
 
-# --- times and cursors ---------------------------------------------------------------------------------
-
-def rfc3339(ms: int) -> str:
-    moment = dt.datetime.fromtimestamp(ms // 1000, tz=dt.UTC)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = ms % 1000
-    return f"{text}.{fraction:03d}Z" if fraction else f"{text}Z"
-
-
-def optional_rfc3339(ms: int) -> str | None:
-    return rfc3339(ms) if ms > 0 else None
-
-
-def seconds(ms: int) -> int:
-    return ms // 1000
-
+# --- cursors ---------------------------------------------------------------------------------
 
 def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(key)).decode("ascii").rstrip("=")

@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from predictex.accounts import Watch
 from predictex.gateways.ws import frames
 from predictex.gateways.ws.limits import WsLimits
-
-if TYPE_CHECKING:
-    from predictex.gateways.ws.hub import Hub
 
 log = logging.getLogger("predictex.ws")
 
@@ -46,6 +43,15 @@ class Session(Protocol):
     def closed(self) -> None: ...
 
 
+class Keeper(Protocol):
+    """What a connection needs of the hub that keeps it (the hub provides it; this module does not
+    import the hub, so the two do not import each other)."""
+
+    def now(self) -> float: ...
+    def forget(self, connection: Connection) -> None: ...
+    def mark_dirty(self, connection: Connection) -> None: ...
+
+
 class Connection(asyncio.Protocol):
     __slots__ = (
         "_close_deadline", "_closing", "_command_credit", "_command_refill_at", "_last_ping", "_overflowing", "_parser",
@@ -53,7 +59,7 @@ class Connection(asyncio.Protocol):
         "session", "transport", "watch",
     )
 
-    def __init__(self, hub: Hub, limits: WsLimits, now: float, peer: str) -> None:
+    def __init__(self, hub: Keeper, limits: WsLimits, now: float, peer: str) -> None:
         self.hub = hub
         self.limits = limits
         self.peer = peer

@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from predictex.core import events as ev
-from predictex.gateways.rest.wire import rfc3339
-from predictex.gateways.ws import messages
+from predictex.core.orders import Action
+from predictex.gateways.shapes import kalshi, seed
+from predictex.gateways.shapes.text import rfc3339
 from predictex.gateways.ws.frames import CLOSE_INTERNAL_ERROR
-from predictex.readmodel.live import MarketView
+from predictex.readmodel.live import MarketView, OrderView
+from predictex.readmodel.queries import Queries, fill_row
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.sequencer import Entry
@@ -153,7 +155,7 @@ class BookDelta(Message):
     def _build(self, use_yes_price: bool, client_order_id: str) -> bytes:
         drain = self._drain
         e = self._event
-        return orjson.dumps(messages.kalshi_book_delta(
+        return orjson.dumps(kalshi.book_delta(
             e, drain.hub.market_id(e.ticker), use_yes_price, client_order_id, drain.time_ms, drain.time_text(),
         ))
 
@@ -331,14 +333,14 @@ class Hub:
     def ticker_message(self, market: MarketView) -> Message:
         live = self.exchange.live
         size = self.last_trade_size(market.ticker)
-        self._ticker_states[market.ticker] = messages.kalshi_ticker_state(market, size)
+        self._ticker_states[market.ticker] = kalshi.ticker_state(market, size)
         market_id = self.market_id(market.ticker)
         time_ms = live.time_ms
-        return Message(b"ticker", lambda: messages.kalshi_ticker(market, market_id, size, time_ms))
+        return Message(b"ticker", lambda: kalshi.ticker(market, market_id, size, time_ms))
 
     def ticker_changed(self, market: MarketView) -> bool:
         size = self.last_trade_size(market.ticker)
-        return self._ticker_states.get(market.ticker) != messages.kalshi_ticker_state(market, size)
+        return self._ticker_states.get(market.ticker) != kalshi.ticker_state(market, size)
 
 
 def _send_all(message: Message, *groups: dict[Subscription, None] | None) -> None:
@@ -431,8 +433,8 @@ class _Drain:
         every = hub.public_all[TRADE]
         if specific or every:
             identities, time_ms = self.identities, self.time_ms
-            message = Message(b"trade", lambda: messages.kalshi_trade(e, identities, time_ms),
-                              b"trade", lambda: messages.seed_trade(e, identities, time_ms))
+            message = Message(b"trade", lambda: kalshi.trade_message(e, identities, time_ms),
+                              b"trade", lambda: seed.trade_message(e, identities, time_ms))
             _send_all(message, specific, every)
         if hub.private:
             self._fill(e, True, e.taker_account_id, e.taker_order_id)
@@ -445,8 +447,8 @@ class _Drain:
         self.touched_orders[(account_id, order_id)] = None
         exchange, identities, time_ms = self.hub.exchange, self.identities, self.time_ms
         client_order_id = self.client_order_id(order_id)
-        message = Message(b"fill", lambda: messages.kalshi_fill(e, is_taker, identities, client_order_id, time_ms),
-                          b"user_fill", lambda: messages.seed_fill(exchange, e, is_taker, time_ms))
+        message = Message(b"fill", lambda: kalshi.fill_message(e, is_taker, identities, client_order_id, time_ms),
+                          b"user_fill", lambda: seed.fill(fill_row(e, is_taker, time_ms), identities, _action_of(exchange, order_id)))
         _send_private(message, subs, FILL, e.ticker)
 
     def _order_event(self, e: ev.OrderAccepted | ev.OrderAmended) -> None:
@@ -463,14 +465,14 @@ class _Drain:
         self.touched_markets.add(e.ticker)
         subs = self.hub.private.get(e.account_id)
         if subs:
-            message = MemberMessage(b"market_position", lambda member: messages.kalshi_position(e, member))
+            message = MemberMessage(b"market_position", lambda member: kalshi.position_message(e, member))
             _send_private(message, subs, POSITION, e.ticker)
 
     def _group(self, e: ev.OrderGroupChanged) -> None:
         subs = self.hub.private.get(e.account_id)
         if subs:
             identities, time_ms = self.identities, self.time_ms
-            message = Message(b"order_group_updates", lambda: messages.kalshi_order_group(e, identities, time_ms))
+            message = Message(b"order_group_updates", lambda: kalshi.order_group_update(e, identities, time_ms))
             _send_private(message, subs, GROUP, None)
 
     def _lifecycle(self, kind: bytes, build: Callable[[], dict[str, Any] | None]) -> None:
@@ -481,23 +483,23 @@ class _Drain:
                 _send_all(Message(kind, lambda: body), subs)
 
     def _market_created(self, e: ev.MarketCreated) -> None:
-        self._lifecycle(b"market_lifecycle_v2", lambda: messages.kalshi_market_created(e))
+        self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.market_created(e))
 
     def _event_created(self, e: ev.EventCreated) -> None:
-        self._lifecycle(b"event_lifecycle", lambda: messages.kalshi_event_created(e))
+        self._lifecycle(b"event_lifecycle", lambda: kalshi.event_created(e))
 
     def _status(self, e: ev.MarketStatusChanged) -> None:
         time_ms = self.time_ms
-        self._lifecycle(b"market_lifecycle_v2", lambda: messages.kalshi_status_changed(e, time_ms))
+        self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.status_changed(e, time_ms))
         self._seed_status(e.ticker, 0, e)
 
     def _determined(self, e: ev.MarketDetermined) -> None:
         time_ms = self.time_ms
-        self._lifecycle(b"market_lifecycle_v2", lambda: messages.kalshi_determined(e, time_ms))
+        self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.determined(e, time_ms))
         self._seed_status(e.ticker, 1, e)
 
     def _times(self, e: ev.MarketTimesChanged) -> None:
-        self._lifecycle(b"market_lifecycle_v2", lambda: messages.kalshi_times_changed(e))
+        self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.times_changed(e))
 
     def _seed_status(self, ticker: str, slot: int, event: ev.Event) -> None:
         if ticker in self.hub.public[SEED_STATUS]:
@@ -508,7 +510,7 @@ class _Drain:
     def _seed_books(self) -> None:
         seq = self.seq
         for ticker, changed in self.seed_levels.items():
-            message = Message(b"", None, b"orderbook_update", functools.partial(messages.seed_book_update, ticker, changed, seq))
+            message = Message(b"", None, b"orderbook_update", functools.partial(seed.book_update, ticker, changed, seq))
             _send_all(message, self.hub.public[SEED_BOOK].get(ticker))
         self.seed_levels = {}
 
@@ -517,7 +519,7 @@ class _Drain:
         for ticker, (status, determined) in self.seed_statuses.items():
             current = self.live.markets[ticker].status
             message = Message(b"", None, b"market_status",
-                              functools.partial(messages.seed_status_change, ticker, status, determined, time_ms, current))
+                              functools.partial(seed.status_change, ticker, status, determined, time_ms, current))
             _send_all(message, self.hub.public[SEED_STATUS].get(ticker))
         self.seed_statuses = {}
 
@@ -541,12 +543,17 @@ class _Drain:
             closed = self.closed.get(order_id)
             if closed is None:
                 return
-            view = messages.closed_view(closed, self.closed_ms[order_id])
+            view = OrderView.closed(closed, self.closed_ms[order_id])
         found = view
         exchange = self.hub.exchange
-        message = MemberMessage(b"user_order", lambda member: messages.kalshi_user_order(found, member, exchange.ids),
-                                b"user_order", lambda: messages.seed_order(exchange, found))
+        message = MemberMessage(b"user_order", lambda member: kalshi.user_order(found, member, exchange.ids),
+                                b"user_order", lambda: seed.order(found, exchange.ids))
         _send_private(message, subs, ORDER, view.ticker)
+
+
+def _action_of(exchange: Exchange, order_id: int) -> Action:
+    """How the member placed an order (buy or sell), open or closed: a seed fill is in those words."""
+    return Queries(exchange.live, exchange.store).order_labels([order_id]).get(order_id, (Action.BUY, ""))[0]
 
 
 def _send_private(message: Message, subs: dict[Subscription, None], kind: str, ticker: str | None) -> None:

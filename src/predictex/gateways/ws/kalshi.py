@@ -24,8 +24,9 @@ from typing import Any
 
 import orjson
 
+from predictex.core.limits import WS_SHARD_FACTOR_MAX
+from predictex.gateways.shapes import kalshi as shapes
 from predictex.gateways.ws import hub as h
-from predictex.gateways.ws import messages
 from predictex.gateways.ws.connection import Connection
 from predictex.gateways.ws.hub import Hub, Message, Subscription
 from predictex.gateways.ws.limits import WsLimits
@@ -352,7 +353,7 @@ class KalshiSession:
     def _snapshots(self, sub: KalshiSubscription, tickers: list[str]) -> None:
         markets = self.hub.exchange.live.markets
         for ticker in tickers:
-            build = functools.partial(messages.kalshi_book_snapshot, markets[ticker], self.hub.market_id(ticker), sub.use_yes_price)
+            build = functools.partial(shapes.book_snapshot, markets[ticker], self.hub.market_id(ticker), sub.use_yes_price)
             sub.send(Message(b"orderbook_snapshot", build))
 
     def _end(self, sub: KalshiSubscription) -> None:
@@ -431,7 +432,7 @@ def _check_shards(params: dict[str, Any]) -> None:
     if factor is not None:
         if not _is_int(factor) or factor <= 0:
             raise Refusal(19)
-        if factor > 100:
+        if factor > WS_SHARD_FACTOR_MAX:
             raise Refusal(22)
     if key is not None:
         if factor is None:

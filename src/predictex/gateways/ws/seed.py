@@ -24,8 +24,9 @@ from typing import Any
 
 import orjson
 
+from predictex.core.limits import WS_SEED_CHANNEL_NAME_LENGTH_MAX
+from predictex.gateways.shapes import seed as shapes
 from predictex.gateways.ws import hub as h
-from predictex.gateways.ws import messages
 from predictex.gateways.ws.connection import Connection
 from predictex.gateways.ws.hub import Hub, Message, Subscription
 from predictex.gateways.ws.limits import WsLimits
@@ -33,7 +34,6 @@ from predictex.gateways.ws.limits import WsLimits
 PATH = "/v1/ws"
 MARKET_CHANNELS = {"orderbook": h.SEED_BOOK, "trades": h.TRADE, "market_status": h.SEED_STATUS}
 USER_CHANNELS = {"user_orders": h.ORDER, "user_fills": h.FILL}
-CHANNEL_NAME_MAX = 200
 
 
 class SeedRefusal(Exception):
@@ -118,13 +118,13 @@ class SeedSession:
     def _dispatch(self, request: dict[str, Any], request_id: Any) -> None:
         kind = request.get("type")
         if kind == "ping":
-            self.hub.drain()  # the pong follows every message committed before it, as Kalshi's replies do
+            self.hub.drain()  # the pong comes after everything committed before the ping, as replies do on Kalshi's surface
             self._send(_with_id({"type": "pong"}, request_id))
             return
         if kind not in ("subscribe", "unsubscribe"):
             raise SeedRefusal("unknown_type", f"unknown message type {kind!r}; send subscribe, unsubscribe or ping")
         channels = request.get("channels")
-        if not isinstance(channels, list) or not channels or not all(isinstance(c, str) and len(c) <= CHANNEL_NAME_MAX for c in channels):
+        if not isinstance(channels, list) or not channels or not all(isinstance(c, str) and len(c) <= WS_SEED_CHANNEL_NAME_LENGTH_MAX for c in channels):
             raise SeedRefusal("invalid_channels", "channels must be a non-empty list of channel names such as \"orderbook:TICKER\"")
         if len(channels) > self.limits.items_per_command_max:
             raise SeedRefusal("invalid_channels", f"at most {self.limits.items_per_command_max} channels in one message")
@@ -148,10 +148,10 @@ class SeedSession:
         for sub in accepted:
             if sub.kind == h.SEED_BOOK:  # the whole book first (again, on a repeated subscribe: a resync)
                 market = markets[next(iter(sub.markets or ()))]
-                sub.send(Message(b"", None, b"orderbook_update", functools.partial(messages.seed_book_snapshot, market)))
+                sub.send(Message(b"", None, b"orderbook_update", functools.partial(shapes.book_snapshot, market)))
             elif sub.kind == h.SEED_STATUS:
                 market = markets[next(iter(sub.markets or ()))]
-                sub.send(Message(b"", None, b"market_status", functools.partial(messages.seed_status, market)))
+                sub.send(Message(b"", None, b"market_status", functools.partial(shapes.status, market)))
 
     def _subscription(self, channel: str) -> SeedSubscription:
         existing = self.subscriptions.get(channel)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
-from predictex.accounts import AccountsError, AuthFailure, Lane, Session, budget
+from predictex.accounts import AccountsError, Lane, budget
 from predictex.accounts.keys import KeyType
-from predictex.gateways.rest.handlers import PASSWORD, SESSION, Principal, auth_error, private, public, session_authorization
+from predictex.gateways.rest.handlers import (
+    PASSWORD,
+    SESSION,
+    Principal,
+    auth_error,
+    log_in_with_password,
+    private,
+    public,
+    session_authorization,
+)
 from predictex.gateways.rest.wire import ApiError, bad_request, json_body, str_field
 from predictex.server import ids
 from predictex.server.context import Exchange
@@ -94,20 +102,6 @@ async def password_login(exchange: Exchange, request: Request, params: dict[str,
     """The legacy `POST /login` with email and password (hashing runs off the event loop)."""
     result = await log_in_with_password(exchange, request, json_body(request.body))
     return {"member_id": exchange.ids.to_uuid(ids.MEMBER, result.member_id), "token": result.token}
-
-
-async def log_in_with_password(exchange: Exchange, request: Request, body: dict[str, Any]) -> Session:
-    """A session for the body's email and password, through the login throttle (per email and per
-    client address: 429 with Retry-After while either must wait); the password hash runs off the loop."""
-    email = str_field(body, "email", None, 320)
-    password = str_field(body, "password", None, 1024)
-    address = request.client[0] if request.client else None
-    result: Session | AuthFailure = await asyncio.get_running_loop().run_in_executor(
-        None, exchange.accounts.sessions.log_in_password, email, password, address)
-    if isinstance(result, AuthFailure):
-        log.info("password login refused (%s) for %s from %s on %s", result.reason.value, ascii(email[:100]), address, request.path)
-        raise auth_error(result)
-    return result
 
 
 def logout(exchange: Exchange, request: Request, params: dict[str, str]) -> Response:

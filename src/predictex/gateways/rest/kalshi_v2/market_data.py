@@ -7,9 +7,20 @@ from typing import Any
 
 import orjson
 
+from predictex.core.limits import (
+    CANDLES_PER_REQUEST_MAX,
+    EVENTS_PAGE_SIZE_MAX,
+    ORDERBOOK_ANSWERS_CACHED_MAX,
+    ORDERBOOK_DEPTH_MAX,
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+    TICKERS_PER_REQUEST_MAX,
+)
 from predictex.gateways.rest.handlers import public, summary_of
-from predictex.gateways.rest.kalshi_v2 import shapes
-from predictex.gateways.rest.wire import ApiError, Query, bad_request, decode_cursor, encode_cursor, not_found, rfc3339
+from predictex.gateways.rest.lookups import MARKET_STATUS_FILTER
+from predictex.gateways.rest.wire import ApiError, Query, bad_request, decode_cursor, encode_cursor, not_found
+from predictex.gateways.shapes import kalshi as shapes
+from predictex.gateways.shapes.text import rfc3339
 from predictex.readmodel.live import MarketView
 from predictex.server import ids
 from predictex.server.context import Exchange
@@ -18,17 +29,7 @@ from predictex.server.router import Router
 
 PREFIX = "/trade-api/v2"
 
-# the `status` filter's words (reference §5.3) and the statuses each one means
-STATUS_FILTER: dict[str, frozenset[str]] = {
-    "unopened": frozenset({"initialized"}),
-    "open": frozenset({"active"}),
-    "paused": frozenset({"inactive"}),
-    "closed": frozenset({"closed", "determined", "disputed", "amended"}),
-    "settled": frozenset({"finalized"}),
-}
 PERIODS_MINUTES = (1, 60, 1440)
-CANDLES_MAX = 10_000
-ORDERBOOK_ANSWERS_MAX = 10_000  # (ticker, depth) answers kept encoded; past this the cache starts over
 
 
 def register(router: Router, exchange: Exchange) -> None:
@@ -114,15 +115,15 @@ def _statuses(query: Query) -> frozenset[str] | None:
     word = query.text("status")
     if not word:
         return None
-    statuses = STATUS_FILTER.get(word)
+    statuses = MARKET_STATUS_FILTER.get(word)
     if statuses is None:
-        raise bad_request(f"status must be one of {', '.join(STATUS_FILTER)}")
+        raise bad_request(f"status must be one of {', '.join(MARKET_STATUS_FILTER)}")
     return statuses
 
 
 def list_events(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
     live = exchange.live
-    limit = query.limit(200, 200)
+    limit = query.limit(EVENTS_PAGE_SIZE_MAX, EVENTS_PAGE_SIZE_MAX)
     statuses = _statuses(query)
     series_ticker = query.text("series_ticker")
     wanted = set(query.texts("tickers")) if query.texts("tickers") else None
@@ -201,7 +202,7 @@ def _market_filter(exchange: Exchange, query: Query) -> Any:
 
 
 def list_markets(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     wanted = _market_filter(exchange, query)
     after = decode_cursor(query.text("cursor"), (int,))
     now = exchange.clock.now_ms()
@@ -230,7 +231,7 @@ def get_market(exchange: Exchange, query: Query, params: dict[str, str]) -> dict
 def _depth(query: Query) -> int:
     depth = query.integer("depth", 0)
     assert depth is not None
-    return min(depth, 100) if depth > 0 else 0
+    return min(depth, ORDERBOOK_DEPTH_MAX) if depth > 0 else 0
 
 
 def get_orderbook(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
@@ -258,7 +259,7 @@ class OrderbookAnswers:
         if found is not None and found[0] is market and found[1] == seq:
             return Response(200, found[2], [])
         body = orjson.dumps(get_orderbook(exchange, Query({"depth": [str(depth)]}), params))
-        if len(self._answers) >= ORDERBOOK_ANSWERS_MAX:
+        if len(self._answers) >= ORDERBOOK_ANSWERS_CACHED_MAX:
             self._answers.clear()
         self._answers[(ticker, depth)] = (market, seq, body)
         return Response(200, body, [])
@@ -266,8 +267,8 @@ class OrderbookAnswers:
 
 def get_orderbooks(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
     tickers = query.texts("tickers")
-    if not tickers or len(tickers) > 100:
-        raise bad_request("tickers must name 1 to 100 markets")
+    if not tickers or len(tickers) > TICKERS_PER_REQUEST_MAX:
+        raise bad_request(f"tickers must name 1 to {TICKERS_PER_REQUEST_MAX} markets")
     books = []
     for ticker in tickers:
         market = _market(exchange, ticker)
@@ -278,7 +279,7 @@ def get_orderbooks(exchange: Exchange, query: Query, params: dict[str, str]) -> 
 # --- trades -------------------------------------------------------------------------------------------
 
 def list_trades(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     conditions = ["1 = 1"]
     values: list[Any] = []
     ticker = query.text("ticker")
@@ -320,8 +321,8 @@ def _candle_window(query: Query) -> tuple[int, int, int]:
         raise bad_request("period_interval must be 1, 60 or 1440")
     if end < start:
         raise bad_request("end_ts must not be before start_ts")
-    if (end - start) // (period * 60) > CANDLES_MAX:
-        raise bad_request(f"at most {CANDLES_MAX} candlesticks per request")
+    if (end - start) // (period * 60) > CANDLES_PER_REQUEST_MAX:
+        raise bad_request(f"at most {CANDLES_PER_REQUEST_MAX} candlesticks per request")
     return start * 1000, end * 1000, period
 
 
@@ -373,8 +374,8 @@ def market_candlesticks(exchange: Exchange, query: Query, params: dict[str, str]
 
 def batch_candlesticks(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
     tickers = query.texts("market_tickers")
-    if not tickers or len(tickers) > 100:
-        raise bad_request("market_tickers must name 1 to 100 markets")
+    if not tickers or len(tickers) > TICKERS_PER_REQUEST_MAX:
+        raise bad_request(f"market_tickers must name 1 to {TICKERS_PER_REQUEST_MAX} markets")
     start, end, period = _candle_window(query)
     return {"markets": [
         {"market_ticker": _market(exchange, t).ticker, "candlesticks": candlesticks(exchange, t, start, end, period)} for t in tickers

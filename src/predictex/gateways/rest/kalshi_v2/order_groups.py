@@ -7,9 +7,11 @@ from typing import Any
 
 from predictex.accounts import Lane
 from predictex.core import commands as c
+from predictex.core.units import count_from_contracts
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2.order_requests import check_routing
-from predictex.gateways.rest.wire import ApiError, bad_request, count_fp, int_field, json_body, not_found, parse_count_field
+from predictex.gateways.rest.wire import ApiError, bad_request, int_field, json_body, not_found, parse_count_field
+from predictex.gateways.shapes.text import contracts, count_fp
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
@@ -36,7 +38,7 @@ def _limit(body: dict[str, Any]) -> int:
     if body.get("contracts_limit_fp") is not None:
         return parse_count_field(body["contracts_limit_fp"], "contracts_limit_fp")
     if body.get("contracts_limit") is not None:
-        return int_field(body, "contracts_limit", None, 1) * 100
+        return count_from_contracts(int_field(body, "contracts_limit", None, 1))
     raise ApiError(400, "missing_parameters", "contracts_limit or contracts_limit_fp is required")
 
 
@@ -52,7 +54,7 @@ def _json(exchange: Exchange, number: int, group: tuple[int, int, bool]) -> dict
     _account, limit, triggered = group
     return {
         "id": exchange.ids.to_uuid(ids.ORDER_GROUP, number), "contracts_limit_fp": count_fp(limit),
-        "contracts_limit": limit // 100, "is_auto_cancel_enabled": True, "triggered": triggered, "exchange_index": 0,
+        "contracts_limit": contracts(limit), "is_auto_cancel_enabled": True, "triggered": triggered, "exchange_index": 0,
     }
 
 

@@ -13,23 +13,16 @@ from typing import Any
 from predictex.accounts import Lane
 from predictex.core import commands as c
 from predictex.core import events as ev
-from predictex.core.limits import BATCH_ORDERS_MAX
+from predictex.core.limits import BATCH_ORDERS_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from predictex.core.orders import OrderStatus
 from predictex.gateways.rest.errors import reject_body
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2 import order_requests as requests
-from predictex.gateways.rest.kalshi_v2 import trading_shapes as shapes
-from predictex.gateways.rest.wire import (
-    ApiError,
-    Query,
-    bad_request,
-    count_fp,
-    decode_cursor,
-    encode_cursor,
-    json_body,
-    not_found,
-)
+from predictex.gateways.rest.lookups import order_number, own_order, queries
+from predictex.gateways.rest.wire import ApiError, Query, bad_request, decode_cursor, encode_cursor, json_body
+from predictex.gateways.shapes import kalshi as shapes
+from predictex.gateways.shapes.text import contracts, count_fp
 from predictex.readmodel.live import OrderView
-from predictex.readmodel.queries import Queries
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, empty_response, json_response
@@ -65,24 +58,6 @@ def register(router: Router, exchange: Exchange) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-
-def queries(exchange: Exchange) -> Queries:
-    return Queries(exchange.live, exchange.store)
-
-
-def order_number(exchange: Exchange, text: str) -> int:
-    number = exchange.ids.from_uuid(ids.ORDER, text)
-    if number is None:
-        raise not_found(f"no order {text}")
-    return number
-
-
-def own_order(exchange: Exchange, principal: Principal, order_id: int) -> OrderView:
-    view = queries(exchange).order(order_id)
-    if view is None or view.account_id != principal.account_id:
-        raise not_found(f"no order {exchange.ids.to_uuid(ids.ORDER, order_id)}")
-    return view
-
 
 def member_uuid(exchange: Exchange, principal: Principal) -> str:
     return exchange.ids.to_uuid(ids.MEMBER, principal.member.member_id)
@@ -127,7 +102,7 @@ async def legacy_cancel(exchange: Exchange, principal: Principal, request: Reque
     order_id = order_number(exchange, params["order_id"])
     committed = await commit(exchange, c.CancelOrder(principal.account_id, order_id))
     reduced = reduced_by(committed.outcome.events, order_id)
-    return {"order": order_json(exchange, principal, order_id), "reduced_by": reduced // 100, "reduced_by_fp": count_fp(reduced)}
+    return {"order": order_json(exchange, principal, order_id), "reduced_by": contracts(reduced), "reduced_by_fp": count_fp(reduced)}
 
 
 def _check_client_order_id(body: dict[str, Any], order: dict[str, Any]) -> None:
@@ -236,7 +211,7 @@ async def legacy_batch_cancel(exchange: Exchange, principal: Principal, request:
         else:
             assert number is not None
             reduced = reduced_by(result.events, number)
-            answers.append({"order_id": text, "order": order_json(exchange, principal, number), "reduced_by": reduced // 100,
+            answers.append({"order_id": text, "order": order_json(exchange, principal, number), "reduced_by": contracts(reduced),
                             "reduced_by_fp": count_fp(reduced), "error": None})
     return {"orders": answers}
 
@@ -358,12 +333,12 @@ async def v2_cancel_all(exchange: Exchange, principal: Principal, request: Reque
 
 # --- reads -------------------------------------------------------------------------------------------
 
-ORDER_STATUSES = ("resting", "canceled", "executed")
+ORDER_STATUSES = tuple(status.value for status in OrderStatus)
 
 
 def list_orders(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     status = query.text("status")
     if status and status not in ORDER_STATUSES:
         raise bad_request(f"status must be one of {', '.join(ORDER_STATUSES)}")
@@ -402,10 +377,10 @@ def _queue_position(exchange: Exchange, order_id: int) -> int:
 def queue_position(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     order_id = order_number(exchange, params["order_id"])
     view = own_order(exchange, principal, order_id)
-    if view.status != "resting":  # Kalshi declares 404 here: only a resting order has a queue position
+    if view.status is not OrderStatus.RESTING:  # Kalshi declares 404 here: only a resting order has a queue position
         raise ApiError(404, "not_found", "not found", "the order is not resting: only a resting order has a queue position")
     ahead = _queue_position(exchange, order_id)
-    return {"queue_position_fp": count_fp(ahead), "queue_position": ahead // 100}
+    return {"queue_position_fp": count_fp(ahead), "queue_position": contracts(ahead)}
 
 
 def queue_positions(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
@@ -422,6 +397,6 @@ def queue_positions(exchange: Exchange, principal: Principal, request: Request, 
             ahead = _queue_position(exchange, view.order_id)
             answers.append({
                 "order_id": exchange.ids.to_uuid(ids.ORDER, view.order_id), "market_ticker": view.ticker,
-                "queue_position_fp": count_fp(ahead), "queue_position": ahead // 100,
+                "queue_position_fp": count_fp(ahead), "queue_position": contracts(ahead),
             })
     return {"queue_positions": answers}

@@ -6,9 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, TICKERS_PER_REQUEST_MAX, TRANSFERS_LISTED_MAX
+from predictex.core.orders import Action
 from predictex.gateways.rest.handlers import Principal, private
-from predictex.gateways.rest.kalshi_v2 import trading_shapes as shapes
-from predictex.gateways.rest.wire import Query, bad_request, decode_cursor, encode_cursor, money, money_cents, rfc3339
+from predictex.gateways.rest.wire import Query, bad_request, decode_cursor, encode_cursor
+from predictex.gateways.shapes import kalshi as shapes
+from predictex.gateways.shapes.text import money, money_cents, rfc3339
+from predictex.readmodel import portfolio
 from predictex.readmodel.live import Holding
 from predictex.readmodel.queries import Queries
 from predictex.server import ids
@@ -17,7 +21,6 @@ from predictex.server.http import Request
 from predictex.server.router import Router
 
 PREFIX = "/trade-api/v2/portfolio"
-ONE_DOLLAR = 10_000
 
 
 def register(router: Router, exchange: Exchange) -> None:
@@ -34,34 +37,20 @@ def _check_subaccount(query: Query) -> None:
         raise bad_request("this exchange has no subaccounts: subaccount must be 0")
 
 
-def position_value(exchange: Exchange, ticker: str, holding: Holding) -> int:
-    """A position marked at the last traded price (at cost until the market trades)."""
-    market = exchange.live.markets.get(ticker)
-    position = holding.position_centicontracts
-    if market is None or market.last_price_centicents == 0 or position == 0:
-        return holding.position_cost_microdollars
-    price = market.last_price_centicents if position > 0 else ONE_DOLLAR - market.last_price_centicents
-    return abs(position) * price
-
-
 def balance(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     if request.query:
         _check_subaccount(Query(request.query_params()))
     live = exchange.live
-    found = live.balances.get(principal.account_id)
-    cash = found.cash_microdollars if found else 0
-    holdings = live.holdings.get(principal.account_id)
-    value = sum(position_value(exchange, ticker, h) for ticker, h in holdings.items()) if holdings else 0
-    locked = found.locked_microdollars if found else 0
-    cash_text = money(cash)
+    found = portfolio.balances(live, principal.account_id)
+    cash_text = money(found.cash_microdollars)
     return {
-        "balance": money_cents(cash),
+        "balance": money_cents(found.cash_microdollars),
         "balance_dollars": cash_text,
-        "portfolio_value": money_cents(value),
-        "portfolio_value_dollars": money(value),
-        "locked_dollars": money(locked),
-        "pending_withdrawal_dollars": money(found.pending_withdrawal_microdollars if found else 0),
-        "updated_ts": (found.updated_ms if found and found.updated_ms else live.time_ms) // 1000,
+        "portfolio_value": money_cents(found.portfolio_value_microdollars),
+        "portfolio_value_dollars": money(found.portfolio_value_microdollars),
+        "locked_dollars": money(found.locked_microdollars),
+        "pending_withdrawal_dollars": money(found.pending_withdrawal_microdollars),
+        "updated_ts": (found.updated_ms or live.time_ms) // 1000,
         "balance_breakdown": [{"exchange_index": 0, "balance": cash_text}],
     }
 
@@ -69,7 +58,7 @@ def balance(exchange: Exchange, principal: Principal, request: Request, params: 
 def positions(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
     _check_subaccount(query)
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     status = query.text("settlement_status", "unsettled")
     if status not in ("unsettled", "settled", "all"):
         raise bad_request("settlement_status must be unsettled, settled or all")
@@ -82,7 +71,7 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
     if status in ("unsettled", "all"):
         rows += live.holdings.get(principal.account_id, {}).items()
     if status in ("settled", "all"):
-        rows += _settled_holdings(exchange, principal)
+        rows += portfolio.settled_holdings(live, exchange.store, principal.account_id)
     rows.sort(key=lambda row: row[0])  # the cursor is the last ticker of a page
     after = decode_cursor(query.text("cursor"), (str,))
     selected = [
@@ -94,7 +83,7 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
     ]
     page = selected[:limit]
     by_event: dict[str, list[Holding]] = defaultdict(list)
-    resting = _resting_counts(exchange, principal)
+    resting = portfolio.resting_by_market(live, principal.account_id)
     for t, h in page:
         by_event[live.markets[t].event_ticker].append(h)
     return {
@@ -106,37 +95,12 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
     }
 
 
-def _resting_counts(exchange: Exchange, principal: Principal) -> dict[str, int]:
-    """Centicontracts resting in each market (the legacy `resting_orders_count`)."""
-    counts: dict[str, int] = defaultdict(int)
-    for view in exchange.live.orders_by_account.get(principal.account_id, {}).values():
-        counts[view.ticker] += view.remaining_centicontracts
-    return counts
-
-
-def _settled_holdings(exchange: Exchange, principal: Principal) -> list[tuple[str, Holding]]:
-    """The account's record in every finalized market it traded: flat, with the P&L of the whole life
-    of the position (round trips before settlement included), its fees, volume and amount traded."""
-    live = exchange.live
-    settled = sorted(t for t, m in live.markets.items() if m.status == "finalized")
-    found = []
-    for ticker, volume, traded, fees, realized, last_ms in Queries(live, exchange.store).settled_positions(principal.account_id, settled):
-        holding = Holding()
-        holding.volume_centicontracts = volume
-        holding.total_traded_microdollars = traded
-        holding.fees_paid_microdollars = fees
-        holding.realized_pnl_microdollars = realized
-        holding.updated_ms = max(last_ms, live.markets[ticker].settled_ms)
-        found.append((ticker, holding))
-    return found
-
-
 def fills(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     tickers = query.texts("ticker")
-    if len(tickers) > 100:
-        raise bad_request("ticker names at most 100 markets")
+    if len(tickers) > TICKERS_PER_REQUEST_MAX:
+        raise bad_request(f"ticker names at most {TICKERS_PER_REQUEST_MAX} markets")
     order_id = None
     if query.text("order_id"):
         order_id = exchange.ids.from_uuid(ids.ORDER, query.text("order_id"))
@@ -151,14 +115,14 @@ def fills(exchange: Exchange, principal: Principal, request: Request, params: di
     page = rows[:limit]
     labels = Queries(exchange.live, exchange.store).order_labels([row[3] for row in page])
     return {
-        "fills": [shapes.fill(row, exchange.ids, *labels.get(row[3], ("buy", ""))) for row in page],
+        "fills": [shapes.fill(row, exchange.ids, *labels.get(row[3], (Action.BUY, ""))) for row in page],
         "cursor": encode_cursor([page[-1][0]]) if len(rows) > limit and page else "",
     }
 
 
 def settlements(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     cursor = decode_cursor(query.text("cursor"), (int, str))
     rows = Queries(exchange.live, exchange.store).settlements(
         principal.account_id, ticker=query.text("ticker"), event_ticker=query.text("event_ticker"),
@@ -177,7 +141,7 @@ def settlements(exchange: Exchange, principal: Principal, request: Request, para
 def transfers(exchange: Exchange, principal: Principal, request: Request, kind: str, key: str) -> dict[str, Any]:
     rows = exchange.store.query(
         "SELECT seq, time_ms, withdrawal_id, amount_microdollars, status, reference FROM money "
-        "WHERE account_id = ? AND kind = ? ORDER BY seq DESC, position DESC LIMIT 500", [principal.account_id, kind],
+        "WHERE account_id = ? AND kind = ? ORDER BY seq DESC, position DESC LIMIT ?", [principal.account_id, kind, TRANSFERS_LISTED_MAX],
     )
     return {key: [
         {

@@ -10,31 +10,24 @@ from collections.abc import Awaitable
 from typing import Any
 
 from predictex.accounts import AuthFailure, Session
+from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from predictex.core.orders import outcome_side
+from predictex.core.units import price_to_seed_units
 from predictex.gateways.rest.handlers import (
     PASSWORD,
     SESSION,
     SIGNED,
     auth_error,
     authenticate,
+    log_in_with_password,
     public,
     session_authorization,
 )
-from predictex.gateways.rest.kalshi_v2.keys import log_in_with_password
-from predictex.gateways.rest.kalshi_v2.market_data import STATUS_FILTER
-from predictex.gateways.rest.wire import (
-    ApiError,
-    Query,
-    bad_request,
-    contracts,
-    count_fp,
-    decode_cursor,
-    dollars,
-    encode_cursor,
-    json_body,
-    money,
-    optional_rfc3339,
-    rfc3339,
-)
+from predictex.gateways.rest.lookups import MARKET_STATUS_FILTER
+from predictex.gateways.rest.wire import ApiError, Query, bad_request, decode_cursor, encode_cursor, json_body
+from predictex.gateways.shapes import seed as shapes
+from predictex.gateways.shapes.text import contracts, count_fp, dollars, money, optional_rfc3339, rfc3339
+from predictex.readmodel import portfolio
 from predictex.readmodel.live import MarketView
 from predictex.server import ids
 from predictex.server.context import Exchange
@@ -42,7 +35,6 @@ from predictex.server.http import Request
 from predictex.server.router import Router
 
 PREFIX = "/v1"
-ONE_DOLLAR = 10_000
 
 
 def register(router: Router, exchange: Exchange) -> None:
@@ -51,38 +43,6 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("GET", PREFIX + "/markets/{ticker}/orderbook", public(exchange, get_orderbook))
     router.add("GET", PREFIX + "/markets/{ticker}/settlement", public(exchange, get_settlement))
     router.add("POST", PREFIX + "/log_in", public(exchange, log_in, security=(SIGNED, SESSION, PASSWORD)))
-
-
-def market_json(m: MarketView) -> dict[str, Any]:
-    d = m.definition
-    bid, ask = m.book.best_bid, m.book.best_ask
-    return {
-        "market_id": m.ticker,
-        "ticker": m.ticker,
-        "event_ticker": m.event_ticker,
-        "series_ticker": m.series_ticker,
-        "title": d.title,
-        "subtitle": d.subtitle,
-        "status": m.status,
-        "open_time": rfc3339(m.open_time_ms),
-        "close_time": rfc3339(m.close_time_ms),
-        "yes_bid": bid,
-        "yes_ask": ask,
-        "no_bid": ONE_DOLLAR - ask if ask else 0,
-        "no_ask": ONE_DOLLAR - bid if bid else 0,
-        "last_price": m.last_price_centicents,
-        "yes_bid_dollars": dollars(bid),
-        "yes_ask_dollars": dollars(ask),
-        "last_price_dollars": dollars(m.last_price_centicents),
-        "volume": contracts(m.volume_centicontracts),
-        "volume_fp": count_fp(m.volume_centicontracts),
-        "open_interest": contracts(m.open_interest_centicontracts),
-        "open_interest_fp": count_fp(m.open_interest_centicontracts),
-        "result": m.result,
-        "rules": d.rules_primary,
-        "price_unit": "0.0001 USD",
-        "fractional_trading": d.fractional_trading,
-    }
 
 
 def _market(exchange: Exchange, ticker: str) -> MarketView:
@@ -94,11 +54,11 @@ def _market(exchange: Exchange, ticker: str) -> MarketView:
 
 def list_markets(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     status = query.text("status")
-    statuses = STATUS_FILTER.get(status) if status else None
+    statuses = MARKET_STATUS_FILTER.get(status) if status else None
     if status and statuses is None:
-        raise bad_request(f"status must be one of {', '.join(STATUS_FILTER)}")
+        raise bad_request(f"status must be one of {', '.join(MARKET_STATUS_FILTER)}")
     after = decode_cursor(query.text("cursor"), (int,))
     page: list[dict[str, Any]] = []
     more = False
@@ -110,26 +70,17 @@ def list_markets(exchange: Exchange, request: Request, params: dict[str, str]) -
         if len(page) == limit:
             more = True
             break
-        page.append(market_json(m))
+        page.append(shapes.market(m))
         last = number
     return {"markets": page, "cursor": encode_cursor([last]) if more else ""}
 
 
 def get_market(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    return {"market": market_json(_market(exchange, params["ticker"]))}
+    return {"market": shapes.market(_market(exchange, params["ticker"]))}
 
 
 def get_orderbook(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    market = _market(exchange, params["ticker"])
-    book = market.book
-    return {
-        "market_id": market.ticker,
-        "bids": [{"price": p, "price_dollars": dollars(p), "quantity": contracts(s), "quantity_fp": count_fp(s)}
-                 for p, s in reversed(book.levels(True))],
-        "asks": [{"price": p, "price_dollars": dollars(p), "quantity": contracts(s), "quantity_fp": count_fp(s)}
-                 for p, s in book.levels(False)],
-        "seq": book.seq,
-    }
+    return shapes.orderbook(_market(exchange, params["ticker"]))
 
 
 def get_settlement(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
@@ -141,7 +92,7 @@ def get_settlement(exchange: Exchange, request: Request, params: dict[str, str])
         "status": market.status,
         "settled": market.status == "finalized",
         "result": market.result,
-        "settlement_value": value if value >= 0 else None,
+        "settlement_value": price_to_seed_units(value) if value >= 0 else None,
         "settlement_value_dollars": dollars(value) if value >= 0 else None,
         "source": market.settlement_source,
         "determined_time": optional_rfc3339(market.determined_ms),
@@ -157,9 +108,9 @@ def get_settlement(exchange: Exchange, request: Request, params: dict[str, str])
         if rows:
             position, cost, payout, fees = rows[0]
             body["position"] = {
-                "quantity": contracts(position), "quantity_fp": count_fp(position), "side": "yes" if position > 0 else "no",
+                "quantity": contracts(position), "quantity_fp": count_fp(position), "side": outcome_side(position > 0),
                 "cost_dollars": money(cost), "payout_dollars": money(payout), "fees_paid_dollars": money(fees),
-                "profit_dollars": money(payout - cost - fees),
+                "profit_dollars": money(portfolio.settlement_profit_microdollars(cost, payout, fees)),
             }
         else:
             body["position"] = None

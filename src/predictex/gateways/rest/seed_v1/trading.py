@@ -15,37 +15,39 @@ from typing import Any
 
 from predictex.accounts import Lane
 from predictex.core import commands as c
+from predictex.core.limits import CLIENT_ORDER_ID_LENGTH_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from predictex.core.orders import Action, Side, outcome_side
+from predictex.core.units import (
+    PRICE_ONE_CENT_CENTICENTS,
+    PRICE_ONE_DOLLAR_CENTICENTS,
+    count_from_contracts,
+    price_complement,
+    price_from_seed_units,
+    price_to_seed_units,
+)
 from predictex.gateways.rest.handlers import Principal, commit, private
-from predictex.gateways.rest.kalshi_v2.orders import order_number, own_order
-from predictex.gateways.rest.kalshi_v2.portfolio import position_value
-from predictex.gateways.rest.kalshi_v2.trading_shapes import legacy_side
+from predictex.gateways.rest.lookups import order_number, own_order
 from predictex.gateways.rest.wire import (
     ApiError,
     Query,
     bad_request,
-    contracts,
-    count_fp,
     decode_cursor,
-    dollars,
     encode_cursor,
     int_field,
     json_body,
-    money,
-    money_cents,
     parse_count_field,
     refuse_unknown_fields,
-    rfc3339,
     str_field,
 )
-from predictex.readmodel.live import OrderView
+from predictex.gateways.shapes import seed as shapes
+from predictex.gateways.shapes.text import contracts, count_fp, money, money_cents
+from predictex.readmodel import portfolio
 from predictex.readmodel.queries import Queries
-from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
 from predictex.server.router import Router
 
 PREFIX = "/v1"
-ONE_DOLLAR = 10_000
 ORDER_FIELDS = frozenset({
     "market_id", "ticker", "side", "action", "order_type", "price", "quantity", "client_order_id", "time_in_force",
     "post_only", "expiration_time",
@@ -62,43 +64,13 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("GET", PREFIX + "/portfolio/fills", private(exchange, fills))
 
 
-def order_json(exchange: Exchange, view: OrderView) -> dict[str, Any]:
-    """An order in the seed's terms: the side bought and its price, quantities in contracts."""
-    buys_yes = view.is_bid == (view.action == "buy")
-    side = "yes" if buys_yes else "no"
-    own_price = view.price_centicents if side == "yes" else ONE_DOLLAR - view.price_centicents
-    order_uuid = exchange.ids.to_uuid(ids.ORDER, view.order_id)
-    return {
-        "id": order_uuid,
-        "order_id": order_uuid,
-        "market_id": view.ticker,
-        "side": side,
-        "action": view.action,
-        "order_type": view.order_type,
-        "time_in_force": view.time_in_force,
-        "price": own_price,
-        "price_dollars": dollars(own_price),
-        "quantity": contracts(view.size_centicontracts),
-        "quantity_fp": count_fp(view.size_centicontracts),
-        "filled_quantity": contracts(view.filled_centicontracts),
-        "filled_quantity_fp": count_fp(view.filled_centicontracts),
-        "remaining_quantity": contracts(view.remaining_centicontracts),
-        "remaining_quantity_fp": count_fp(view.remaining_centicontracts),
-        "status": view.status,
-        "client_order_id": view.client_order_id or order_uuid,
-        "fees_dollars": money(view.taker_fees_microdollars + view.maker_fees_microdollars),
-        "created_time": rfc3339(view.created_ms),
-        "updated_time": rfc3339(view.updated_ms),
-    }
-
-
 def _quantity(body: dict[str, Any]) -> int:
     value = body.get("quantity")
     if value is None:
         raise ApiError(400, "missing_parameters", "quantity is required")
     if isinstance(value, str):
         return parse_count_field(value, "quantity")
-    return int_field(body, "quantity", None, 1) * 100
+    return count_from_contracts(int_field(body, "quantity", None, 1))
 
 
 def _order_command(body: dict[str, Any], account_id: int) -> c.CreateOrder:
@@ -106,28 +78,29 @@ def _order_command(body: dict[str, Any], account_id: int) -> c.CreateOrder:
     ticker = body.get("market_id") or body.get("ticker")
     if not isinstance(ticker, str):
         raise ApiError(400, "missing_parameters", "market_id is required")
-    side = str_field(body, "side", None, 8)
-    if side not in ("yes", "no"):
+    side_word = str_field(body, "side", None, 8)
+    if side_word not in ("yes", "no"):
         raise bad_request("side must be yes or no")
-    action = str_field(body, "action", "buy", 8)
-    if action not in ("buy", "sell"):
+    action_word = str_field(body, "action", "buy", 8)
+    if action_word not in ("buy", "sell"):
         raise bad_request("action must be buy or sell")
+    side, action = Side(side_word), Action(action_word)
     order_type = str_field(body, "order_type", "limit", 16)
     if order_type not in ("limit", "market"):
         raise bad_request("order_type must be limit or market")
-    is_bid = (action == "buy") == (side == "yes")
+    is_bid = (action is Action.BUY) == (side is Side.YES)
     if body.get("price") is None:
         if order_type != "market":
             raise ApiError(400, "missing_parameters", "a limit order needs a price (6500 = $0.65)")
-        yes_price = 9_900 if is_bid else 100
+        yes_price = PRICE_ONE_DOLLAR_CENTICENTS - PRICE_ONE_CENT_CENTICENTS if is_bid else PRICE_ONE_CENT_CENTICENTS
     else:
-        own = int_field(body, "price", None, 1, ONE_DOLLAR - 1)
-        yes_price = own if side == "yes" else ONE_DOLLAR - own
+        own = price_from_seed_units(int_field(body, "price", None, 1, price_to_seed_units(PRICE_ONE_DOLLAR_CENTICENTS) - 1))
+        yes_price = own if side is Side.YES else price_complement(own)
     time_in_force = str_field(body, "time_in_force", "good_till_canceled", 32)
     expiration_ms = 0
     if body.get("expiration_time") is not None:
         expiration_ms = int_field(body, "expiration_time", None, 0) * 1000
-    client_id = str_field(body, "client_order_id", "", 64)
+    client_id = str_field(body, "client_order_id", "", CLIENT_ORDER_ID_LENGTH_MAX)
     return c.CreateOrder(
         account_id, ticker, is_bid, yes_price, _quantity(body), time_in_force=time_in_force, expiration_ms=expiration_ms,
         post_only=bool(body.get("post_only") is True), order_type=order_type, client_order_id=client_id, action=action,
@@ -138,23 +111,23 @@ async def create_order(exchange: Exchange, principal: Principal, request: Reques
     body = json_body(request.body)
     command = _order_command(body, principal.account_id)
     committed = await commit(exchange, command)
-    return json_response(201, order_json(exchange, own_order(exchange, principal, committed.outcome.value)))
+    return json_response(201, shapes.order(own_order(exchange, principal, committed.outcome.value), exchange.ids))
 
 
 async def cancel_order(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     order_id = order_number(exchange, params["order_id"])
     await commit(exchange, c.CancelOrder(principal.account_id, order_id))
-    return order_json(exchange, own_order(exchange, principal, order_id))
+    return shapes.order(own_order(exchange, principal, order_id), exchange.ids)
 
 
 def get_order(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    return order_json(exchange, own_order(exchange, principal, order_number(exchange, params["order_id"])))
+    return shapes.order(own_order(exchange, principal, order_number(exchange, params["order_id"])), exchange.ids)
 
 
 def list_orders(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     """Open orders by default; `status` = resting, canceled, executed or all."""
     query = Query(request.query_params())
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     status = query.text("status", "resting")
     if status not in ("resting", "canceled", "executed", "all"):
         raise bad_request("status must be resting, canceled, executed or all")
@@ -166,24 +139,20 @@ def list_orders(exchange: Exchange, principal: Principal, request: Request, para
     )
     page = found[:limit]
     return {
-        "orders": [order_json(exchange, view) for view in page],
+        "orders": [shapes.order(view, exchange.ids) for view in page],
         "cursor": encode_cursor([page[-1].created_ms, page[-1].order_id]) if len(found) > limit and page else "",
     }
 
 
 def balance(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    found = exchange.live.balances.get(principal.account_id)
-    cash = found.cash_microdollars if found else 0
-    locked = found.locked_microdollars if found else 0
-    holdings = exchange.live.holdings.get(principal.account_id, {})
-    value = sum(position_value(exchange, ticker, h) for ticker, h in holdings.items())
+    found = portfolio.balances(exchange.live, principal.account_id)
     return {
-        "balance": money_cents(cash),
-        "balance_dollars": money(cash),
-        "available_dollars": money(cash),
-        "locked_dollars": money(locked),
-        "portfolio_value_dollars": money(value),
-        "total_dollars": money(cash + locked + value),
+        "balance": money_cents(found.cash_microdollars),
+        "balance_dollars": money(found.cash_microdollars),
+        "available_dollars": money(found.cash_microdollars),
+        "locked_dollars": money(found.locked_microdollars),
+        "portfolio_value_dollars": money(found.portfolio_value_microdollars),
+        "total_dollars": money(found.total_microdollars),
         "currency": "USD",
     }
 
@@ -196,19 +165,17 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
         if position == 0:
             continue
         market = exchange.live.markets[ticker]
-        value = position_value(exchange, ticker, holding)
-        quantity = abs(position)
-        last = market.last_price_centicents
+        value = portfolio.valuation(exchange.live, ticker, holding)
         answers.append({
             "market_id": ticker,
-            "side": "yes" if position > 0 else "no",
-            "quantity": contracts(quantity),
-            "quantity_fp": count_fp(quantity),
-            "average_price": holding.position_cost_microdollars // quantity if quantity else 0,
-            "cost_dollars": money(holding.position_cost_microdollars),
-            "last_price": (last if position > 0 else ONE_DOLLAR - last) if last else None,
-            "market_value_dollars": money(value),
-            "unrealized_pnl_dollars": money(value - holding.position_cost_microdollars),
+            "side": outcome_side(position > 0),
+            "quantity": contracts(value.quantity_centicontracts),
+            "quantity_fp": count_fp(value.quantity_centicontracts),
+            "average_price": price_to_seed_units(value.average_price_centicents),
+            "cost_dollars": money(value.cost_microdollars),
+            "last_price": price_to_seed_units(value.mark_centicents) if value.mark_centicents else None,
+            "market_value_dollars": money(value.value_microdollars),
+            "unrealized_pnl_dollars": money(value.unrealized_pnl_microdollars),
             "realized_pnl_dollars": money(holding.realized_pnl_microdollars),
             "fees_paid_dollars": money(holding.fees_paid_microdollars),
             "market_status": market.status,
@@ -218,7 +185,7 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
 
 def fills(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
-    limit = query.limit(100, 1000)
+    limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     ticker = query.text("market_id") or query.text("ticker")
     cursor = decode_cursor(query.text("cursor"), (int,))
     rows = Queries(exchange.live, exchange.store).fills(
@@ -227,22 +194,5 @@ def fills(exchange: Exchange, principal: Principal, request: Request, params: di
     )
     page = rows[:limit]
     actions = Queries(exchange.live, exchange.store).order_labels([row[3] for row in page])
-    answers = [fill_json(exchange, row, actions.get(row[3], ("buy", ""))[0]) for row in page]
+    answers = [shapes.fill(row, exchange.ids, actions.get(row[3], (Action.BUY, ""))[0]) for row in page]
     return {"fills": answers, "cursor": encode_cursor([page[-1][0]]) if len(rows) > limit and page else ""}
-
-
-def fill_json(exchange: Exchange, row: tuple[Any, ...], action: str | None = None) -> dict[str, Any]:
-    """A fill in the seed's terms, from (trade_id, is_taker, time_ms, order_id, ticker, is_bid, price, count, fee);
-    the WebSocket's user_fills channel sends the same object. `side` is the contract its order bought
-    or sold and `price` that contract's price, as the order was placed (`action`, looked up if not given)."""
-    trade_id, is_taker, time_ms, order_id, market, is_bid, price, count, fee = row
-    if action is None:
-        action = Queries(exchange.live, exchange.store).order_labels([order_id]).get(order_id, ("buy", ""))[0]
-    side = legacy_side(bool(is_bid), action)
-    own_price = price if side == "yes" else ONE_DOLLAR - price
-    return {
-        "fill_id": exchange.ids.to_uuid(ids.TRADE, trade_id), "order_id": exchange.ids.to_uuid(ids.ORDER, order_id),
-        "market_id": market, "side": side, "action": action, "price": own_price, "price_dollars": dollars(own_price),
-        "quantity": contracts(count), "quantity_fp": count_fp(count), "fee_dollars": money(fee),
-        "is_taker": bool(is_taker), "created_time": rfc3339(time_ms), "timestamp": time_ms,
-    }
