@@ -74,8 +74,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loadgen import engine_compiled
-from predictex.app import collect_less_often
+from loadgen import engine_compiled, yardstick
 from predictex.core import commands as c
 from predictex.core.codec import encode_command, encode_event
 from predictex.core.engine import Engine
@@ -89,6 +88,8 @@ from predictex.readmodel import ReadModel
 from predictex.readmodel.history import CANDLE_COLUMNS
 from predictex.readmodel.model import create_history_tables
 from predictex.server.clock import WallClock
+from predictex.server.collector import Collector
+from predictex.server.config import Config
 from predictex.server.sequencer import Committed, Entry, Sequencer
 
 POSTGRES_URL = os.environ.get("PREDICTEX_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -267,14 +268,16 @@ def make_clients(seed: int, count: int) -> list[Client]:
 # --- one exchange on a fresh journal ------------------------------------------------------------------
 
 
-def _start_sequencer(store: JournalStore, batch_max: int) -> Sequencer:
-    """Recover and start a sequencer as the server does, with the read model attached."""
+def _start_sequencer(store: JournalStore, batch_max: int, collector: Collector | None = None, snapshot_every: int = 0) -> Sequencer:
+    """Recover and start a sequencer as the server does, with the read model attached (and the
+    collector's schedule, when given one)."""
     journal = Journal(store)
     recovery = journal.recover()
     readmodel = ReadModel.open(store, journal, recovery)
     sequencer = Sequencer(
         recovery.engine, journal, WallClock(), last_seq=recovery.last_seq, last_time_ms=recovery.last_time_ms,
-        projector=readmodel, listeners=[readmodel], batch_max=batch_max,
+        projector=readmodel, listeners=[readmodel], batch_max=batch_max, snapshot_every=snapshot_every,
+        between_batches=collector.between_batches if collector is not None else None,
     )
     sequencer.start()
     return sequencer
@@ -285,12 +288,14 @@ class Exchange:
     store: JournalStore
     sequencer: Sequencer
     clients: list[Client]
+    collector: Collector
 
     @classmethod
-    async def start(cls, stores: Stores, label: str, batch_max: int, seed: int) -> Exchange:
+    async def start(cls, stores: Stores, label: str, batch_max: int, seed: int, snapshot_every: int = 0) -> Exchange:
         """A fresh journal, set up and warmed up with group commit and stopped cleanly (not timed), then
-        the sequencer to measure, started from that snapshot, with the heap frozen out of the
-        collector's scans."""
+        the sequencer to measure, started from that snapshot, with the garbage collector on the
+        server's schedule (server/collector.py: the heap frozen, survivors of young collections frozen,
+        sweeps between batches)."""
         store = stores.new(label)
         clients = make_clients(seed, SINGLE_PRODUCERS + BULK_PRODUCERS)
         setting_up = _start_sequencer(store, SEQUENCER_BATCH_MAX)
@@ -299,15 +304,15 @@ class Exchange:
         for (client, command), committed in zip(warmup, await setting_up.submit_many([command for _, command in warmup])):
             client.learn(command, committed)
         await setting_up.stop()
-        sequencer = _start_sequencer(store, batch_max)
-        gc.collect()
-        gc.freeze()
-        return cls(store, sequencer, clients)
+        collector = Collector()
+        sequencer = _start_sequencer(store, batch_max, collector, snapshot_every)
+        collector.install()
+        return cls(store, sequencer, clients, collector)
 
     async def stop(self) -> None:
         await self.sequencer.stop(snapshot=False)
         self.store.close()
-        gc.unfreeze()
+        self.collector.uninstall()
 
     def refused_share(self) -> float:
         acknowledged = sum(client.acknowledged for client in self.clients)
@@ -396,6 +401,152 @@ async def offer(stores: Stores, label: str, rate_per_s: float, seconds: float, s
     result = RunResult(total, elapsed, latencies, sequencer.batches_committed - batches_before, exchange.refused_share())
     await exchange.stop()
     return result
+
+
+# --- the soak -----------------------------------------------------------------------------------------
+
+SOAK_BUCKET_US = 10
+SOAK_BUCKETS = 20_000  # 10 us buckets up to 200 ms; slower acknowledgements share the last (the exact max is kept)
+SOAK_GOALS_MS = {"p99": 5.0, "p999": 10.0}
+SOAK_MINUTE_S = 60.0
+
+
+class Histogram:
+    """Latencies in 10 us buckets: a soak acknowledges tens of millions of commands, too many to keep."""
+
+    def __init__(self) -> None:
+        self.counts = [0] * (SOAK_BUCKETS + 1)
+        self.count = 0
+        self.max_s = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.counts[min(SOAK_BUCKETS, int(seconds * 1e6) // SOAK_BUCKET_US)] += 1
+        self.count += 1
+        if seconds > self.max_s:
+            self.max_s = seconds
+
+    def merge(self, other: Histogram) -> None:
+        self.counts = [a + b for a, b in zip(self.counts, other.counts)]
+        self.count += other.count
+        self.max_s = max(self.max_s, other.max_s)
+
+    def at_ms(self, q: float) -> float:
+        """The upper edge of the bucket holding the q-quantile (an over-estimate by at most 10 us)."""
+        rank, seen = q * self.count, 0
+        for index, count in enumerate(self.counts):
+            seen += count
+            if seen >= rank and count:
+                return round(min((index + 1) * SOAK_BUCKET_US / 1000, self.max_s * 1000), 3)
+        return 0.0
+
+    def summary(self) -> dict[str, float]:
+        return {"count": self.count, "p50": self.at_ms(0.5), "p99": self.at_ms(0.99), "p999": self.at_ms(0.999),
+                "max": round(self.max_s * 1000, 3)}
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int) -> dict[str, Any]:
+    """Open loop at `rate_per_s` for `seconds` (as `offer`, but summarised minute by minute into
+    histograms, with the resident set size and the collector's counts at the end of each minute), with
+    the server's snapshot interval."""
+    exchange = await Exchange.start(stores, "soak", SEQUENCER_BATCH_MAX, seed, snapshot_every=Config().snapshot_every)
+    sequencer, clients, collector = exchange.sequencer, exchange.clients, exchange.collector
+    total, minute = Histogram(), Histogram()
+    minutes: list[dict[str, Any]] = []
+    outstanding = 0
+    all_acknowledged = asyncio.get_running_loop().create_future()
+    sending = True
+
+    def acknowledged(client: Client, command: c.Command, due_s: float, future: asyncio.Future[Committed]) -> None:
+        nonlocal outstanding
+        minute.add(time.perf_counter() - due_s)
+        client.learn(command, future.result())
+        outstanding -= 1
+        if not sending and outstanding == 0 and not all_acknowledged.done():
+            all_acknowledged.set_result(None)
+
+    def close_minute(elapsed_s: float) -> None:
+        nonlocal minute
+        figures = {"minute": len(minutes) + 1, "elapsed_s": round(elapsed_s, 1), **minute.summary(), "rss_mib": rss_mib(),
+                   **collector.stats(), "committed_seq": sequencer.committed_seq}
+        minutes.append(figures)
+        total.merge(minute)
+        minute = Histogram()
+        print(f"   minute {figures['minute']:>3}: {figures['count']:>9,} acks  p50 {figures['p50']:.2f}  p99 {figures['p99']:.2f}  "
+              f"p99.9 {figures['p999']:.2f}  max {figures['max']:.2f} ms  rss {figures['rss_mib']:.0f} MiB  "
+              f"frozen {figures['frozen_objects']:,}  sweeps {figures['sweeps']} (max {figures['sweep_ms_max']} ms)", flush=True)
+
+    rss_start = rss_mib()
+    started = time.perf_counter()
+    next_minute = SOAK_MINUTE_S
+    sent = 0
+    total_commands = int(rate_per_s * seconds)
+    while sent < total_commands:
+        elapsed = time.perf_counter() - started
+        if elapsed >= next_minute:
+            close_minute(elapsed)
+            next_minute += SOAK_MINUTE_S
+        due_now = min(total_commands, int(elapsed * rate_per_s) + 1)
+        for index in range(sent, due_now):
+            client = clients[index % len(clients)]
+            command = client.command()
+            future = sequencer.submit(command)
+            outstanding += 1
+            future.add_done_callback(functools.partial(acknowledged, client, command, started + index / rate_per_s))
+        sent = due_now
+        await asyncio.sleep(PACER_TICK_S)
+    sending = False
+    if outstanding:
+        await all_acknowledged
+    elapsed = time.perf_counter() - started
+    close_minute(elapsed)
+    result = {"rate_per_s": rate_per_s, "seconds": round(elapsed, 1), "commands": total_commands,
+              "commands_per_s": round(total_commands / elapsed), "latency_ms": total.summary(), "rss_mib_start": rss_start,
+              "minutes": minutes, "collector": collector.stats(), "refused_share": round(exchange.refused_share(), 3),
+              "snapshot_every": Config().snapshot_every}
+    # What freezing kept from the collector: the cyclic garbage among the frozen objects, found by one more sweep.
+    result["cyclic_garbage_at_end"] = collector.sweep()
+    await exchange.stop()
+    return result
+
+
+def soak(args: argparse.Namespace, report: dict[str, Any], started: float) -> int:
+    """The --soak run: the saturated rate measured first (one group-commit run), then the soak at a share of it."""
+    stores = SqliteStores()
+    try:
+        rate = args.rate
+        if not rate:
+            saturated = asyncio.run(saturate(stores, "saturate", args.commands, SEQUENCER_BATCH_MAX, args.seed))
+            rate = max(100, int(saturated.commands_per_s * args.soak_share) // 100 * 100)
+            report["saturated_commands_per_s"] = round(saturated.commands_per_s)
+            print(f"\n== saturated: {saturated.commands_per_s:,.0f} commands/s; soak at {args.soak_share:.0%} of it: {rate:,}/s")
+        print(f"\n== soak: {rate:,} commands/s offered for {args.soak:.0f} s on SQLite (open loop, snapshots every "
+              f"{Config().snapshot_every:,} commands, the server's collector schedule)")
+        figures = asyncio.run(soak_run(stores, rate, args.soak, args.seed))
+    finally:
+        stores.close()
+    latency = figures["latency_ms"]
+    rss = [m["rss_mib"] for m in figures["minutes"]]
+    figures["rss_mib_growth_after_first_minute"] = round(rss[-1] - rss[0], 1) if rss else 0.0
+    report["soak"] = figures
+    report["goals"] = {"soak_p99_under_5ms": latency["p99"] < SOAK_GOALS_MS["p99"], "soak_p999_under_10ms": latency["p999"] < SOAK_GOALS_MS["p999"],
+                       "soak_sustained": figures["commands_per_s"] >= 0.95 * rate}
+    print(f"\n   whole soak: {figures['commands']:,} commands at {figures['commands_per_s']:,}/s  p50 {latency['p50']:.2f}  "
+          f"p99 {latency['p99']:.2f}  p99.9 {latency['p999']:.2f}  max {latency['max']:.2f} ms; rss {rss[0] if rss else 0:.0f} -> "
+          f"{rss[-1] if rss else 0:.0f} MiB after the first minute; collector {figures['collector']}; cyclic garbage found "
+          f"by a sweep at the end: {figures['cyclic_garbage_at_end']:,} objects")
+    print("== goals: " + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in report["goals"].items()))
+    report["wall_s"] = round(time.perf_counter() - started, 1)
+    print(f"wall time {report['wall_s']} s")
+    print(json.dumps(report, separators=(",", ":")))
+    return 0
 
 
 # --- the big journal: built once, read by replay and restart -------------------------------------------
@@ -667,7 +818,8 @@ def _header(args: argparse.Namespace) -> dict[str, Any]:
           f"{args.runs} runs per figure (median); seed {args.seed}")
     print(f"workload: {WORKLOAD}")
     return {"bench": "journal", "compiled": compiled, "python": sys.version.split()[0], "cpus": os.cpu_count(),
-            "load_average_at_start": round(load, 2), "runs": args.runs, "seed": args.seed, "workload": WORKLOAD}
+            "load_average_at_start": round(load, 2), "yardstick_us": yardstick(), "runs": args.runs, "seed": args.seed,
+            "workload": WORKLOAD}
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -682,14 +834,20 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--postgres", default=POSTGRES_URL, help="PostgreSQL URL (a schema of its own is created and dropped)")
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--soak", type=float, default=0, metavar="SECONDS",
+                        help="instead of the figures above: an open-loop run this long on SQLite at --soak-share of the saturated "
+                             "rate (or at --rate), as the server runs (its collector schedule and snapshots), latency and memory "
+                             "minute by minute")
+    parser.add_argument("--soak-share", type=float, default=0.5, help="the soak's rate as a share of the saturated rate (default 0.5)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    collect_less_often()  # the garbage collector as `predictex serve` sets it
     started = time.perf_counter()
     report = _header(args)
+    if args.soak:
+        return soak(args, report, started)
     backends: list[Stores] = [SqliteStores()]
     if not args.skip_postgres:
         reason = postgres_unreachable(args.postgres)
