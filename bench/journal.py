@@ -283,6 +283,35 @@ def _start_sequencer(store: JournalStore, batch_max: int, collector: Collector |
     return sequencer
 
 
+class ThresholdOnly(Collector):
+    """The schedule the server had before server/collector.py, for comparison (--soak-gc threshold): the
+    start-up state frozen and young collections every 10,000 allocations, CPython's middle and old
+    generations as they are (no freezing after collections, no sweeps)."""
+
+    def install(self) -> None:
+        if self.installed:
+            return
+        self._threshold_before = gc.get_threshold()
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(self.young, *self._threshold_before[1:])
+        self.installed = True
+
+    def uninstall(self) -> None:
+        if not self.installed:
+            return
+        if self._threshold_before is not None:
+            gc.set_threshold(*self._threshold_before)
+        gc.unfreeze()
+        self.installed = False
+
+    def between_batches(self, idle: bool) -> None:
+        pass
+
+
+COLLECTORS: dict[str, type[Collector]] = {"schedule": Collector, "threshold": ThresholdOnly}
+
+
 @dataclass
 class Exchange:
     store: JournalStore
@@ -291,7 +320,8 @@ class Exchange:
     collector: Collector
 
     @classmethod
-    async def start(cls, stores: Stores, label: str, batch_max: int, seed: int, snapshot_every: int = 0) -> Exchange:
+    async def start(cls, stores: Stores, label: str, batch_max: int, seed: int, snapshot_every: int = 0,
+                    collector_kind: str = "schedule") -> Exchange:
         """A fresh journal, set up and warmed up with group commit and stopped cleanly (not timed), then
         the sequencer to measure, started from that snapshot, with the garbage collector on the
         server's schedule (server/collector.py: the heap frozen, survivors of young collections frozen,
@@ -304,7 +334,7 @@ class Exchange:
         for (client, command), committed in zip(warmup, await setting_up.submit_many([command for _, command in warmup])):
             client.learn(command, committed)
         await setting_up.stop()
-        collector = Collector()
+        collector = COLLECTORS[collector_kind]()
         sequencer = _start_sequencer(store, batch_max, collector, snapshot_every)
         collector.install()
         return cls(store, sequencer, clients, collector)
@@ -452,11 +482,12 @@ def rss_mib() -> float:
     return 0.0
 
 
-async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int) -> dict[str, Any]:
+async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int, collector_kind: str) -> dict[str, Any]:
     """Open loop at `rate_per_s` for `seconds` (as `offer`, but summarised minute by minute into
     histograms, with the resident set size and the collector's counts at the end of each minute), with
     the server's snapshot interval."""
-    exchange = await Exchange.start(stores, "soak", SEQUENCER_BATCH_MAX, seed, snapshot_every=Config().snapshot_every)
+    exchange = await Exchange.start(stores, f"soak-{collector_kind}", SEQUENCER_BATCH_MAX, seed, snapshot_every=Config().snapshot_every,
+                                    collector_kind=collector_kind)
     sequencer, clients, collector = exchange.sequencer, exchange.clients, exchange.collector
     total, minute = Histogram(), Histogram()
     minutes: list[dict[str, Any]] = []
@@ -510,9 +541,9 @@ async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int)
     result = {"rate_per_s": rate_per_s, "seconds": round(elapsed, 1), "commands": total_commands,
               "commands_per_s": round(total_commands / elapsed), "latency_ms": total.summary(), "rss_mib_start": rss_start,
               "minutes": minutes, "collector": collector.stats(), "refused_share": round(exchange.refused_share(), 3),
-              "snapshot_every": Config().snapshot_every}
+              "snapshot_every": Config().snapshot_every, "collector_kind": collector_kind}
     # What freezing kept from the collector: the cyclic garbage among the frozen objects, found by one more sweep.
-    result["cyclic_garbage_at_end"] = collector.sweep()
+    result["cyclic_garbage_at_end"] = collector.sweep() if collector_kind == "schedule" else None
     await exchange.stop()
     return result
 
@@ -528,8 +559,8 @@ def soak(args: argparse.Namespace, report: dict[str, Any], started: float) -> in
             report["saturated_commands_per_s"] = round(saturated.commands_per_s)
             print(f"\n== saturated: {saturated.commands_per_s:,.0f} commands/s; soak at {args.soak_share:.0%} of it: {rate:,}/s")
         print(f"\n== soak: {rate:,} commands/s offered for {args.soak:.0f} s on SQLite (open loop, snapshots every "
-              f"{Config().snapshot_every:,} commands, the server's collector schedule)")
-        figures = asyncio.run(soak_run(stores, rate, args.soak, args.seed))
+              f"{Config().snapshot_every:,} commands, collector: {args.soak_gc})")
+        figures = asyncio.run(soak_run(stores, rate, args.soak, args.seed, args.soak_gc))
     finally:
         stores.close()
     latency = figures["latency_ms"]
@@ -541,7 +572,7 @@ def soak(args: argparse.Namespace, report: dict[str, Any], started: float) -> in
     print(f"\n   whole soak: {figures['commands']:,} commands at {figures['commands_per_s']:,}/s  p50 {latency['p50']:.2f}  "
           f"p99 {latency['p99']:.2f}  p99.9 {latency['p999']:.2f}  max {latency['max']:.2f} ms; rss {rss[0] if rss else 0:.0f} -> "
           f"{rss[-1] if rss else 0:.0f} MiB after the first minute; collector {figures['collector']}; cyclic garbage found "
-          f"by a sweep at the end: {figures['cyclic_garbage_at_end']:,} objects")
+          f"by a sweep at the end: {figures['cyclic_garbage_at_end']} objects")
     print("== goals: " + ", ".join(f"{name} {'PASS' if ok else 'FAIL'}" for name, ok in report["goals"].items()))
     report["wall_s"] = round(time.perf_counter() - started, 1)
     print(f"wall time {report['wall_s']} s")
@@ -839,6 +870,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                              "rate (or at --rate), as the server runs (its collector schedule and snapshots), latency and memory "
                              "minute by minute")
     parser.add_argument("--soak-share", type=float, default=0.5, help="the soak's rate as a share of the saturated rate (default 0.5)")
+    parser.add_argument("--soak-gc", choices=sorted(COLLECTORS), default="schedule",
+                        help="the collector's schedule: the server's (default), or 'threshold', the one it had before, for comparison")
     return parser.parse_args(argv)
 
 
