@@ -64,6 +64,7 @@ import itertools
 import json
 import os
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -143,8 +144,11 @@ class SqliteStores(Stores):
     def __init__(self) -> None:
         self._directory = tempfile.TemporaryDirectory(prefix="predictex-bench-")
 
+    def path(self, label: str) -> Path:
+        return Path(self._directory.name) / f"{label}.db"
+
     def new(self, label: str) -> JournalStore:
-        return SqliteStore(Path(self._directory.name) / f"{label}.db")
+        return SqliteStore(self.path(label))
 
     reopen = new
 
@@ -362,11 +366,21 @@ class RunResult:
         return self.commands / self.seconds
 
 
-async def saturate(stores: Stores, label: str, commands: int, batch_max: int, seed: int, bulk: bool = True) -> RunResult:
+async def saturate(stores: Stores, label: str, commands: int, batch_max: int, seed: int, bulk: bool = True,
+                   appended: list[tuple[StoredBatch, list[TableWrite]]] | None = None) -> RunResult:
     """Every producer busy until `commands` have been sent (without the bulk clients unless `bulk`);
-    latency from submission to acknowledgement."""
+    latency from submission to acknowledgement. `appended`, when given, receives what the measured run
+    wrote to the store, batch by batch (for the SQLite peer)."""
     exchange = await Exchange.start(stores, label, batch_max, seed)
     sequencer = exchange.sequencer
+    if appended is not None:
+        append = exchange.store.append
+
+        def recording(batch: StoredBatch, writes: list[TableWrite]) -> None:
+            append(batch, writes)
+            appended.append((batch, writes))
+
+        exchange.store.append = recording  # type: ignore[method-assign]
     latencies: list[float] = []
     issued = 0
 
@@ -431,6 +445,37 @@ async def offer(stores: Stores, label: str, rate_per_s: float, seconds: float, s
     result = RunResult(total, elapsed, latencies, sequencer.batches_committed - batches_before, exchange.refused_share())
     await exchange.stop()
     return result
+
+
+# --- the peer: a plain SQLite group-commit loop ----------------------------------------------------------
+
+
+def sqlite_peer(source: Path, appended: list[tuple[StoredBatch, list[TableWrite]]], directory: Path) -> float:
+    """Seconds for a plain loop over sqlite3 to write what a group-commit run wrote: the same batches
+    (the same bytes) and history rows, one transaction per batch, into a new file with the same schema
+    and settings (16 KiB pages, WAL, synchronous=FULL). No engine, no sequencer, no event loop: how close
+    the journal comes to what the storage allows."""
+    with contextlib.closing(sqlite3.connect(source)) as original:
+        schema = [sql for (sql,) in original.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'")]
+    target = directory / f"peer-{uuid.uuid4().hex[:8]}.db"
+    db = sqlite3.connect(target, isolation_level=None)
+    try:
+        for pragma in ("page_size=16384", "journal_mode=WAL", "synchronous=FULL"):
+            db.execute(f"PRAGMA {pragma}")
+        for statement in schema:
+            db.execute(statement)
+        insert_batch = "INSERT INTO journal_batches (first_seq, last_seq, record_count, data) VALUES (?, ?, ?, ?)"
+        started = time.perf_counter()
+        for batch, writes in appended:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(insert_batch, (batch.first_seq, batch.last_seq, batch.record_count, batch.data))
+            for write in writes:
+                if write.rows:
+                    db.executemany(write.sql("?"), write.rows)
+            db.execute("COMMIT")
+        return time.perf_counter() - started
+    finally:
+        db.close()
 
 
 # --- the soak -----------------------------------------------------------------------------------------
@@ -788,9 +833,23 @@ def bench_live(stores: Stores, args: argparse.Namespace) -> dict[str, Any]:
     """The three sequencer figures for one backend."""
     name, runs, seed = stores.name, args.runs, args.seed
     print(f"\n== {name}: through the sequencer")
-    group = [asyncio.run(saturate(stores, f"group{i}", args.commands, SEQUENCER_BATCH_MAX, seed + i)) for i in range(runs)]
+    group: list[RunResult] = []
+    peer_rates: list[float] = []
+    for i in range(runs):  # each group-commit run, then the SQLite peer writing what it wrote (SQLite only)
+        appended: list[tuple[StoredBatch, list[TableWrite]]] = []
+        group.append(asyncio.run(saturate(stores, f"group{i}", args.commands, SEQUENCER_BATCH_MAX, seed + i,
+                                          appended=appended if isinstance(stores, SqliteStores) else None)))
+        if isinstance(stores, SqliteStores):
+            seconds = sqlite_peer(stores.path(f"group{i}"), appended, stores.path(f"group{i}").parent)
+            peer_rates.append(sum(batch.record_count for batch, _ in appended) / seconds)
     figures: dict[str, Any] = {"group_commit": summarize(group)}
     _say_run("group commit (saturated)", figures["group_commit"])
+    if peer_rates:
+        peer = round(statistics.median(peer_rates))
+        ratio = round(figures["group_commit"]["commands_per_s"] / peer, 3)
+        figures["sqlite_peer"] = {"commands_per_s": peer, "runs": [round(r) for r in peer_rates], "ratio": ratio}
+        print(f"   peer: plain sqlite3 loop    {peer:>8,} commands/s writing the same batches and rows (runs {figures['sqlite_peer']['runs']}); "
+              f"predictex / peer = {ratio}")
     single = [asyncio.run(saturate(stores, f"single{i}", args.single_commands, 1, seed + i, bulk=False)) for i in range(runs)]
     figures["one_commit_per_command"] = summarize(single)
     _say_run("one commit per command", figures["one_commit_per_command"])
