@@ -519,6 +519,29 @@ class Histogram:
                 "max": round(self.max_s * 1000, 3)}
 
 
+class Pauses:
+    """The collector's pauses by generation (from gc.callbacks), each the time from its start to its stop."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.total_s = [0.0, 0.0, 0.0]
+        self.max_s = [0.0, 0.0, 0.0]
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        generation, seconds = info["generation"], time.perf_counter() - self._started
+        self.count[generation] += 1
+        self.total_s[generation] += seconds
+        self.max_s[generation] = max(self.max_s[generation], seconds)
+
+    def summary(self) -> dict[str, Any]:
+        return {f"gen{g}": {"count": self.count[g], "total_ms": round(self.total_s[g] * 1000, 1), "max_ms": round(self.max_s[g] * 1000, 2)}
+                for g in range(3)}
+
+
 def rss_mib() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -562,6 +585,8 @@ async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int,
 
     rss_start = rss_mib()
     busy = 0
+    pauses = Pauses()
+    gc.callbacks.insert(0, pauses)  # first, so that the freeze after a collection is not counted in its pause
     started = time.perf_counter()
     next_minute = SOAK_MINUTE_S
     sent = 0
@@ -589,7 +614,9 @@ async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int,
         await all_acknowledged
     elapsed = time.perf_counter() - started
     close_minute(elapsed)
-    result = {"rate_per_s": rate_per_s, "seconds": round(elapsed, 1), "commands": total_commands,
+    gc.callbacks.remove(pauses)
+    print(f"   collector pauses: {pauses.summary()}")
+    result = {"gc_pauses": pauses.summary(), "rate_per_s": rate_per_s, "seconds": round(elapsed, 1), "commands": total_commands,
               "commands_per_s": round(total_commands / elapsed), "latency_ms": total.summary(), "rss_mib_start": rss_start,
               "minutes": minutes, "collector": collector.stats(), "refused_share": round(exchange.refused_share(), 3),
               "snapshot_every": Config().snapshot_every, "collector_kind": collector_kind, "refused_busy": busy}
@@ -600,12 +627,15 @@ async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int,
 
 
 def soak(args: argparse.Namespace, report: dict[str, Any], started: float) -> int:
-    """The --soak run: the saturated rate measured first (one group-commit run), then the soak at a share of it."""
+    """The --soak run: the saturated rate measured first (one group-commit run of one-at-a-time clients, the
+    soak's kind of producer), then the soak at a share of it."""
     stores = SqliteStores()
     try:
         rate = args.rate
         if not rate:
-            saturated = asyncio.run(saturate(stores, "saturate", args.commands, SEQUENCER_BATCH_MAX, args.seed))
+            # Saturated with the soak's own producers (the 64 one-at-a-time clients, no bulk ones): half of
+            # that is half of what this workload can do on this machine.
+            saturated = asyncio.run(saturate(stores, "saturate", args.commands, SEQUENCER_BATCH_MAX, args.seed, bulk=False))
             rate = max(100, int(saturated.commands_per_s * args.soak_share) // 100 * 100)
             report["saturated_commands_per_s"] = round(saturated.commands_per_s)
             print(f"\n== saturated: {saturated.commands_per_s:,.0f} commands/s; soak at {args.soak_share:.0%} of it: {rate:,}/s")
