@@ -10,6 +10,7 @@ as the compiler finishes it, the files compiled in parallel on every core."""
 
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -105,14 +106,16 @@ class BuildCompiled(build_ext):
         self.check_extensions_list(self.extensions)
         sources = sum(len(ext.sources) for ext in self.extensions)
         done = [0]
+        counting = threading.Lock()
         compile_one = self.compiler.compile
 
         def compile_each(sources_of_ext: list[str], *args: Any, **kwargs: Any) -> list[str]:
             def one(source: str) -> list[str]:
                 objects: list[str] = compile_one([source], *args, **kwargs)
-                done[0] += 1
-                print(f"predictex-native: [{done[0]}/{sources}] {Path(source).name} "
-                      f"({time.monotonic() - self._started:.0f} s)", file=self._progress, flush=True)
+                with counting:
+                    done[0] += 1
+                    print(f"predictex-native: [{done[0]}/{sources}] {Path(source).name} "
+                          f"({time.monotonic() - self._started:.0f} s)", file=self._progress, flush=True)
                 return objects
 
             for directory in {os.path.dirname(o) for o in self.compiler.object_filenames(sources_of_ext, output_dir=kwargs.get("output_dir", ""))}:
