@@ -338,6 +338,7 @@ class Exchange:
         for (client, command), committed in zip(warmup, await setting_up.submit_many([command for _, command in warmup])):
             client.learn(command, committed)
         await setting_up.stop()
+        del setting_up, warmup  # garbage before the collector freezes what is alive
         collector = COLLECTORS[collector_kind]()
         sequencer = _start_sequencer(store, batch_max, collector, snapshot_every)
         collector.install()
