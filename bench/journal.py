@@ -662,6 +662,64 @@ def soak(args: argparse.Namespace, report: dict[str, Any], started: float) -> in
     return 0
 
 
+def growth_pauses(kind: str, commands: int, seed: int) -> dict[str, Any]:
+    """The collector's pauses while the state grows, under one schedule: the sequencer's steps in batches
+    of BUILD_BATCH (as `stage_costs` times them, outside the event loop) for 8 clients that never cancel
+    for lack of room, so resting orders and their views pile up as on a busy day."""
+    stores = SqliteStores()
+    try:
+        store = stores.new("growth")
+        journal = Journal(store)
+        recovery = journal.recover()
+        readmodel = ReadModel.open(store, journal, recovery)
+        engine = recovery.engine
+        clients = [Client(random.Random(f"{seed}:{i}"), list(range(i + 1, ACCOUNTS + 1, 8)), resting_max=10**9) for i in range(8)]
+        now_ms = WallClock().now_ms()
+        seq = len(_stage_batch(store, readmodel, engine, set_up_commands(now_ms), 1, now_ms)[0])
+        collector = COLLECTORS[kind]()
+        collector.install()
+        pauses = Pauses()
+        gc.callbacks.insert(0, pauses)
+        worst_batch = 0.0
+        started = time.perf_counter()
+        try:
+            while seq < commands:
+                batch_started = time.perf_counter()
+                batch = [clients[i % 8].command() for i in range(BUILD_BATCH)]
+                entries, _ = _stage_batch(store, readmodel, engine, batch, seq + 1, now_ms)
+                for entry in entries:
+                    clients[entry.seq % 8].learn(entry.command, Committed(entry.seq, now_ms, entry.outcome))
+                seq += len(entries)
+                collector.between_batches(True)
+                worst_batch = max(worst_batch, time.perf_counter() - batch_started)
+        finally:
+            gc.callbacks.remove(pauses)
+            collector.uninstall()
+        store.close()
+        return {"collector": kind, "commands": seq, "resting_orders": len(engine.trading.orders),
+                "seconds": round(time.perf_counter() - started, 1), "worst_batch_ms": round(worst_batch * 1000, 1),
+                "pauses": pauses.summary(), "sweeps": collector.sweeps}
+    finally:
+        stores.close()
+
+
+def growth(args: argparse.Namespace, report: dict[str, Any], started: float) -> int:
+    """--gc-growth: both schedules, interleaved, twice each."""
+    print(f"\n== the collector's pauses while the state grows: {args.gc_growth:,} commands, resting orders piling up")
+    runs = []
+    for kind in ("threshold", "schedule", "threshold", "schedule"):
+        result = growth_pauses(kind, args.gc_growth, args.seed)
+        runs.append(result)
+        pauses = result["pauses"]
+        print(f"   {kind:9s} {result['seconds']:>6.1f} s, {result['resting_orders']:,} resting; pauses (count, total ms, max ms): "
+              + ", ".join(f"{g} {p['count']}, {p['total_ms']:.0f}, {p['max_ms']:.1f}" for g, p in pauses.items())
+              + f"; worst batch {result['worst_batch_ms']:.0f} ms", flush=True)
+    report["gc_growth"] = runs
+    report["wall_s"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(report, separators=(",", ":")))
+    return 0
+
+
 # --- the big journal: built once, read by replay and restart -------------------------------------------
 
 
@@ -965,6 +1023,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help="instead of the figures above: an open-loop run this long on SQLite at --soak-share of the saturated "
                              "rate (or at --rate), as the server runs (its collector schedule and snapshots), latency and memory "
                              "minute by minute")
+    parser.add_argument("--gc-growth", type=int, default=0, metavar="COMMANDS",
+                        help="instead of the figures above: the collector's pauses by generation under both schedules, "
+                             "interleaved, while this many commands pile up resting orders (outside the event loop)")
     parser.add_argument("--soak-share", type=float, default=0.5, help="the soak's rate as a share of the saturated rate (default 0.5)")
     parser.add_argument("--soak-gc", choices=sorted(COLLECTORS), default="schedule",
                         help="the collector's schedule: the server's (default), or 'threshold', the one it had before, for comparison")
@@ -977,6 +1038,8 @@ def main(argv: list[str] | None = None) -> int:
     report = _header(args)
     if args.soak:
         return soak(args, report, started)
+    if args.gc_growth:
+        return growth(args, report, started)
     backends: list[Stores] = [SqliteStores()]
     if not args.skip_postgres:
         reason = postgres_unreachable(args.postgres)
