@@ -255,6 +255,10 @@ def test_sequence_number_too_low_after_reconnect_is_logged_out(server: RunningSe
     with client(server, who, Kind.ORDER_ENTRY_RT) as fix:
         fix.logon(reset=True)
         fix.send("0", [])
+    deadline = time.monotonic() + 10  # until the server has seen the first connection go (a busy machine is slow to)
+    while server.on_loop(lambda: who.credentials.key_id in server.app.fix.gateway.sessions):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
     with client(server, who, Kind.ORDER_ENTRY_RT) as late:
         late.next_out = 2
         assert "too low" in late.logon(reset=False, expect="5")[58]
