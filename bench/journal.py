@@ -640,6 +640,9 @@ def soak(args: argparse.Namespace, report: dict[str, Any], started: float) -> in
     """The --soak run: the saturated rate measured first (one group-commit run of one-at-a-time clients, the
     soak's kind of producer), then the soak at a share of it."""
     stores = SqliteStores()
+    if args.switch_interval_ms:
+        sys.setswitchinterval(args.switch_interval_ms / 1000)
+    report["switch_interval_ms"] = round(sys.getswitchinterval() * 1000, 3)
     try:
         rate = args.rate
         if not rate:
@@ -1035,6 +1038,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--gc-growth", type=int, default=0, metavar="COMMANDS",
                         help="instead of the figures above: the collector's pauses by generation under both schedules, "
                              "interleaved, while this many commands pile up resting orders (outside the event loop)")
+    parser.add_argument("--switch-interval-ms", type=float, default=0,
+                        help="the soak with this GIL switch interval (sys.setswitchinterval; Python's default is 5 ms)")
     parser.add_argument("--soak-share", type=float, default=0.5, help="the soak's rate as a share of the saturated rate (default 0.5)")
     parser.add_argument("--soak-gc", choices=sorted(COLLECTORS), default="schedule",
                         help="the collector's schedule: the server's (default), or 'threshold', the one it had before, for comparison")
