@@ -1,75 +1,61 @@
-"""Build hook: the engine (predictex.core), the journal's record framing and replay, the read model's event
-projections (the code on the sequencer's path for every command), the HTTP server, router, request
-signing, rate limits and v2 order requests, and the FIX wire layer (framing, validation, session,
-requests and reports) are plain, strictly typed Python,
-compiled with mypyc when mypyc is available (it is a build requirement), which makes them several times
-faster. Set
-PREDICTEX_PURE=1 to skip compilation. An editable install never compiles: extension modules built in
-place would shadow the sources being edited and go stale."""
+"""Build hook. predictex itself is plain Python: `pip install .` installs the SDK and the command line
+and compiles nothing. The exchange's hot modules are compiled with mypyc by a second distribution,
+predictex-native (native/, where the list of compiled modules is), which the `server` extra requires:
+`pip install '.[server]'` builds it from this checkout, showing its progress on the terminal.
+PREDICTEX_PURE=1 leaves it out (the same code then runs as plain Python).
+
+pip tells a build nothing of the extras asked for, hence a distribution of its own; and a dependency
+can name a local directory only by an absolute file URL, so the `server` extra is computed here: the
+native/ directory beside this file when there is one (a checkout), else predictex-native by version
+from the package index (an sdist)."""
 
 import os
-import sys
+from pathlib import Path
 
 from setuptools import setup
 
-COMPILED_MODULES = [
-    "src/predictex/accounts/limits.py",
-    "src/predictex/accounts/signing.py",
-    "src/predictex/core/book.py",
-    "src/predictex/core/codec.py",
-    "src/predictex/core/invariants.py",
-    "src/predictex/core/snapshot.py",
-    "src/predictex/core/engine.py",
-    "src/predictex/core/events.py",
-    "src/predictex/core/commands.py",
-    "src/predictex/core/fees.py",
-    "src/predictex/core/instruments.py",
-    "src/predictex/core/ledger.py",
-    "src/predictex/core/lifecycle.py",
-    "src/predictex/core/limits.py",
-    "src/predictex/core/markets.py",
-    "src/predictex/core/orders.py",
-    "src/predictex/core/rejects.py",
-    "src/predictex/core/scope.py",
-    "src/predictex/core/settlement.py",
-    "src/predictex/core/timers.py",
-    "src/predictex/core/trading.py",
-    "src/predictex/core/units.py",
-    "src/predictex/gateways/rest/kalshi_v2/order_requests.py",
-    "src/predictex/gateways/shapes/kalshi.py",
-    "src/predictex/gateways/fix/acceptor.py",
-    "src/predictex/gateways/fix/codec.py",
-    "src/predictex/gateways/fix/dictionary.py",
-    "src/predictex/gateways/fix/gateway.py",
-    "src/predictex/gateways/fix/order_entry.py",
-    "src/predictex/gateways/fix/reports.py",
-    "src/predictex/gateways/fix/requests.py",
-    "src/predictex/gateways/fix/session.py",
-    "src/predictex/journal/journal.py",
-    "src/predictex/journal/records.py",
-    "src/predictex/server/http.py",
-    "src/predictex/server/router.py",
-    "src/predictex/server/sequencer.py",
-    "src/predictex/readmodel/depth.py",
-    "src/predictex/readmodel/history.py",
-    "src/predictex/readmodel/live.py",
+VERSION = "0.1.0"  # predictex-native must be built from the same sources: native/pyproject.toml pins it back
+
+# What the exchange needs at run time, beyond the SDK's dependencies (pyproject.toml).
+SERVER = [
+    "httptools>=0.8",
+    "isal>=1.6",  # CRC-32 of journal records: ISA-L's, 3-5x quicker than zlib's on 100-1,000 bytes, same values
+    "orjson>=3.10",
+    "psycopg[binary]>=3.2",
+    "uvloop>=0.21; sys_platform != 'win32'",
 ]
+TEST = [
+    "pytest>=8",
+    "pytest-timeout>=2.3",
+    "hypothesis>=6.100",
+    "liquibook==2.0.1",
+    "lightmatchingengine==2019.1.4",  # a peer in the differential test (IOC and moves)
+    "obook==0.1.0",
+    "pyclob==0.1.2",
+    "ruff>=0.6",
+    "mypy==1.20.2",
+    "openapi-spec-validator>=0.7",  # checks the /openapi.json the server builds
+    "pyyaml>=6",  # reads Kalshi's OpenAPI document in the trading tests
+    "requests>=2.31",  # the seed's own Python example uses it
+]
+BENCH = ["liquibook==2.0.1", "lightmatchingengine==2019.1.4", "uvicorn>=0.30"]  # uvicorn: the peer in bench/http_server.py
 
 
-def _extensions() -> list:
+def _native() -> list[str]:
     if os.environ.get("PREDICTEX_PURE") == "1":
         return []
-    if any(arg in ("editable_wheel", "develop") for arg in sys.argv):
-        return []
-    try:
-        from mypyc.build import mypycify
-    except ImportError:
-        return []
-    # The build environment holds only the build requirements: modules the compiled ones import but
-    # that are not compiled (the journal's stores, orjson, psycopg) are checked silently, as Any if
-    # their packages are absent. The full strict check is the test suite's mypy run.
-    options = ["--ignore-missing-imports", "--follow-imports=silent"]
-    return mypycify([*options, *COMPILED_MODULES], opt_level="3", debug_level="0")
+    native = Path(__file__).resolve().parent / "native"
+    if (native / "setup.py").is_file():
+        return [f"predictex-native @ {native.as_uri()}"]
+    return [f"predictex-native=={VERSION}"]
 
 
-setup(ext_modules=_extensions())
+setup(
+    extras_require={
+        "server": SERVER + _native(),
+        # The test tools with the server's dependencies but not the compiled modules: an editable install
+        # (`pip install -e '.[test]'`) runs the sources anyway. The README's test command adds `server`.
+        "test": SERVER + TEST,
+        "bench": SERVER + _native() + BENCH,
+    },
+)

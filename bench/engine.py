@@ -49,7 +49,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from loadgen import engine_compiled
+from loadgen import engine_compiled, yardstick
 from peers import PEERS, START_MS, Fill, PredictexMatcher, peer_available
 from predictex.core import commands as c
 from predictex.core.snapshot import state_hash
@@ -510,7 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     compiled = engine_compiled()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; seed {args.seed}, {args.runs} runs per figure (median)")
-    report: dict[str, Any] = {"compiled": compiled, "python": sys.version.split()[0], "seed": args.seed, "runs": args.runs}
+    report: dict[str, Any] = {"bench": "engine", "compiled": compiled, "python": sys.version.split()[0], "yardstick_us": yardstick(),
+                              "seed": args.seed, "runs": args.runs}
     report["method"] = {
         "throughput": "median commands/s of un-instrumented passes over a pre-built stream, peers interleaved",
         "latency": "median over runs of each percentile of perf_counter_ns around each apply (service time, clock overhead included)",

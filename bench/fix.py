@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loadgen import engine_compiled, sources_unless_installed
+from loadgen import engine_compiled, sources_unless_installed, yardstick
 
 TICKER = "INXCHI-25JAN31-T69.5"
 
@@ -229,6 +229,7 @@ def main() -> None:
     if arguments.serve:
         serve(arguments.serve, arguments.kind)
         return
+    measured_yardstick = yardstick()
     with tempfile.TemporaryDirectory(prefix="predictex-fix-bench-") as data_dir:
         server = subprocess.Popen([sys.executable, __file__, "--serve", data_dir, "--kind", arguments.kind],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_server_environment())
@@ -240,6 +241,7 @@ def main() -> None:
             if server.stdin is not None:
                 server.stdin.close()
             server.wait(60)
+    result = {"bench": "fix", "yardstick_us": measured_yardstick, **result}
     print(json.dumps(result))
 
 

@@ -192,7 +192,9 @@ def main() -> None:
             _serve_predictex(args.port, routed=args.serve == "predictex-router")
         return
 
-    report: dict[str, Any] = {"bench": "http_server", "path": PATH, "connections": args.connections,
+    from loadgen import yardstick
+
+    report: dict[str, Any] = {"bench": "http_server", "yardstick_us": yardstick(), "path": PATH, "connections": args.connections,
                               "duration_s": args.duration_s, "runs": args.runs, "results": {}}
     if shutil.which("wrk") is None:
         report["skipped"] = "wrk not found on PATH"

@@ -72,6 +72,19 @@ def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def yardstick() -> float:
+    """The machine's speed, the same way on every machine: microseconds per loop of
+    `python3 -m timeit "sum(range(1000))"` (the best of timeit's repeats), printed by every bench so that
+    figures from different machines can be compared."""
+    result = subprocess.run([sys.executable, "-m", "timeit", "sum(range(1000))"], capture_output=True, text=True, check=True)
+    found = re.search(r"([0-9.]+) (nsec|usec|msec) per loop", result.stdout)
+    if found is None:
+        raise RuntimeError(f"timeit said {result.stdout!r}")
+    microseconds = float(found.group(1)) * {"nsec": 0.001, "usec": 1.0, "msec": 1000.0}[found.group(2)]
+    print(f'yardstick: python3 -m timeit "sum(range(1000))": {microseconds:.2f} us per loop')
+    return round(microseconds, 3)
+
+
 def sources_unless_installed() -> str | None:
     """The source tree to import predictex from, or None when predictex is installed: the installed
     build is the one to measure (compiled, where it was built so), and a path to src/ ahead of it

@@ -56,6 +56,7 @@ from loadgen import (
     run_wrk,
     wrk_available,
     wrk_summary,
+    yardstick,
 )
 
 ORDERS_PATH = V2 + "/portfolio/events/orders"
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     report: dict[str, Any] = {
-        "bench": "orders", "load_average_at_start": load_average(), "runs": args.runs, "seconds_per_run": args.seconds,
+        "bench": "orders", "load_average_at_start": load_average(), "yardstick_us": yardstick(), "runs": args.runs, "seconds_per_run": args.seconds,
         "connections": args.connections, "accounts": args.accounts,
         "workload": "saturation: GTC bids 1 @ $0.01 via POST /trade-api/v2/portfolio/events/orders, cancelled 10 at a time "
                     "via DELETE .../events/orders/batched; fixed rate: IOC bids 1 @ $0.01; nothing trades; RSA-PSS pre-signed, "

@@ -31,7 +31,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import V2, Server, add_wrk_arguments, load_average, lua_headers, make_traders, run_wrk, wrk_available, wrk_summary
+from loadgen import (
+    V2,
+    Server,
+    add_wrk_arguments,
+    load_average,
+    lua_headers,
+    make_traders,
+    run_wrk,
+    wrk_available,
+    wrk_summary,
+    yardstick,
+)
 
 BOOK_PATH = V2 + "/markets/INXCHI-25JAN31-T69.5/orderbook"
 BALANCE_PATH = V2 + "/portfolio/balance"
@@ -72,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    report: dict[str, Any] = {"bench": "rest", "load_average_at_start": load_average(), "runs": args.runs,
+    report: dict[str, Any] = {"bench": "rest", "load_average_at_start": load_average(), "yardstick_us": yardstick(), "runs": args.runs,
                               "seconds_per_run": args.seconds, "connections": args.connections, "accounts": args.accounts,
                               "load_generator": "wrk, 1 thread, separate process; signed requests pre-signed (RSA-PSS), verified by the server"}
     print(f"load average {report['load_average_at_start']:.2f}; {args.runs} runs of {args.seconds:.0f} s, "

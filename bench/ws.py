@@ -519,6 +519,9 @@ def main() -> None:
         port, key_id, key_path, count = arguments.worker
         asyncio.run(worker_main(int(port), key_id, key_path, int(count)))
         return
+    from loadgen import yardstick
+
+    measured_yardstick = yardstick()
     with tempfile.TemporaryDirectory(prefix="predictex-ws-bench-") as data_dir:
         server = subprocess.Popen([sys.executable, __file__, "--serve", data_dir, "--profile", arguments.profile],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -533,6 +536,7 @@ def main() -> None:
     print(f"fan-out to {result['subscribers']} subscribers at {result['rate_actions_per_s']:g} actions/s: {result['msgs_per_s']:,} msgs/s; "
           f"ack->delivery p50 {result['ack_to_delivery_ms']['p50']} ms, p99 {result['ack_to_delivery_ms']['p99']} ms, "
           f"max {result['ack_to_delivery_ms']['max']} ms (median of {result['runs']} runs)")
+    result = {"bench": "ws", "yardstick_us": measured_yardstick, **result}
     print(json.dumps(result))
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import json
 import logging
 import os
@@ -36,6 +35,7 @@ from predictex.journal.base import JournalStore
 from predictex.readmodel import ReadModel
 from predictex.server.bus import Bus
 from predictex.server.clock import Clock, WallClock
+from predictex.server.collector import Collector
 from predictex.server.config import Config
 from predictex.server.context import Exchange
 from predictex.server.demo import create_demo_markets
@@ -50,7 +50,6 @@ log = logging.getLogger("predictex.server")
 
 OPERATOR_EMAIL = "operator@predictex.local"
 SHUTDOWN_GRACE_S = 10.0
-GC_YOUNG_THRESHOLD = 10_000  # allocations between young collections (CPython default: 700)
 
 
 def build_router(exchange: Exchange) -> Router:
@@ -106,14 +105,6 @@ def health(exchange: Exchange) -> Response:
     return json_response(503 if failed else 200, body)
 
 
-def collect_less_often() -> None:
-    """Most of what the exchange allocates lives long (resting orders, accounts, history caches): with
-    the default young-generation threshold (700) those objects are scanned over and over on their way
-    to the old generation, and order entry slowed from 20,000 to 8,000 orders/s as 100,000 orders came
-    to rest (bench/fix.py). Collecting young objects less often keeps it flat."""
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-
-
 class Application:
     def __init__(self, config: Config, clock: Clock | None = None) -> None:
         self.config = config
@@ -128,6 +119,7 @@ class Application:
         self.fix: Any = None  # predictex.gateways.fix.FixServer when FIX ports are configured
         self.operator: dict[str, Any] | None = None
         self.stopped = asyncio.Event()
+        self.collector = Collector()
 
     @property
     def port(self) -> int:
@@ -150,6 +142,7 @@ class Application:
         self.sequencer = Sequencer(
             recovery.engine, journal, self.clock, last_seq=recovery.last_seq, last_time_ms=recovery.last_time_ms,
             projector=readmodel, listeners=[readmodel, bus], snapshot_every=config.snapshot_every, on_failure=self._journal_failed,
+            between_batches=self.collector.between_batches,
         )
         self.sequencer.start()
         self.exchange = Exchange(
@@ -157,9 +150,7 @@ class Application:
         )
         self._register_gauges()
         await self._first_start()
-        gc.collect()
-        gc.freeze()  # everything loaded so far lives long: keep it out of the collector's scans
-        collect_less_often()
+        self.collector.install()  # the start-up state frozen, and the collector on the sequencer's schedule
         router = self.router = build_router(self.exchange)
         self.ws = WebSocketGateway(self.exchange)
         self.http = HttpServer(self._timed(router), upgrade_handler=self.ws.upgrade)
@@ -243,6 +234,7 @@ class Application:
             await self.sequencer.stop(snapshot=self.sequencer.failed is None)
         if self.store is not None:
             self.store.close()
+        self.collector.uninstall()
         self.stopped.set()
 
     async def run_until_signalled(self) -> None:

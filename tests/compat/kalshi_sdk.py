@@ -39,7 +39,7 @@ RUN_TIMEOUT_S = 300
 # --- the virtualenv (pytest side) -----------------------------------------------------------------------
 
 class SdkUnavailable(Exception):
-    """No Python 3.13, or the SDKs could not be installed: the compat test is skipped with this message."""
+    """No Python 3.13, or the SDKs could not be installed: the compat tests fail with this message."""
 
 
 def venv_dir() -> Path:

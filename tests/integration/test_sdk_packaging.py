@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import predictex.client
@@ -73,3 +74,22 @@ def test_the_trader_cli_works_and_serve_says_what_to_install_without_the_server_
         sys.exit(main(["journal", "verify", "--database", "nowhere.db"]))
     """)
     assert journal.returncode == 2 and "pip install 'predictex[server]'" in journal.stderr
+
+
+def test_the_base_install_compiles_nothing_and_the_server_extra_brings_the_compiled_modules(tmp_path: Path) -> None:
+    """`pip install predictex` builds a pure wheel (no extension module, no C); its `server` extra requires
+    predictex-native from this checkout's native/ directory, which compiles the hot modules."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(root)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [wheel] = tmp_path.glob("predictex-*.whl")
+    assert wheel.name.endswith("-py3-none-any.whl"), wheel.name
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        metadata = archive.read(next(name for name in names if name.endswith(".dist-info/METADATA"))).decode()
+    assert "predictex/core/engine.py" in names
+    assert not [name for name in names if name.endswith((".so", ".pyd", ".c"))]
+    requirements = [line for line in metadata.splitlines() if line.startswith("Requires-Dist: predictex-native")]
+    assert requirements == [f'Requires-Dist: predictex-native @ {(root / "native").as_uri()} ; extra == "server"',
+                            f'Requires-Dist: predictex-native @ {(root / "native").as_uri()} ; extra == "bench"'], requirements

@@ -44,7 +44,8 @@ MARKER = "@@seed-test@@ "
 
 def _seed_lines() -> list[str]:
     if not SEED.exists():
-        pytest.skip(f"the seed document is not at {SEED} (set PREDICTEX_SEED_GUIDE)")
+        pytest.fail(f"the seed document is not at {SEED}: the tests read it from ../shared beside the checkout "
+                    "(or set PREDICTEX_SEED_GUIDE)", pytrace=False)
     return SEED.read_text().splitlines()
 
 

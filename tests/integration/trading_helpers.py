@@ -204,9 +204,11 @@ def seen_by(trader: Trader, ticker: str) -> dict[str, Any]:
 
 @functools.cache
 def _spec() -> dict[str, Any]:
-    yaml = pytest.importorskip("yaml")
+    import yaml  # a test dependency
+
     if not SPEC_PATH.exists():
-        pytest.skip(f"Kalshi's OpenAPI document is not at {SPEC_PATH} (set PREDICTEX_KALSHI_OPENAPI)")
+        pytest.fail(f"Kalshi's OpenAPI document is not at {SPEC_PATH}: the tests read it from ../shared beside the checkout "
+                    "(or set PREDICTEX_KALSHI_OPENAPI)", pytrace=False)
     loaded: dict[str, Any] = yaml.load(SPEC_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return loaded
 

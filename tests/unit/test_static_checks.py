@@ -9,27 +9,30 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.skipif(not (ROOT / "pyproject.toml").exists(), reason="needs the source tree")
+def source_file(relative: str) -> Path:
+    """A file of the checkout these tests run from (they live in it): missing, the checkout is broken."""
+    path = ROOT / relative
+    assert path.exists(), f"{path} is missing: the tests run from a whole checkout of the repository"
+    return path
+
+
 def test_mypy_strict() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")],
+        [sys.executable, "-m", "mypy", "--config-file", str(source_file("pyproject.toml"))],
         capture_output=True, text=True, cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(not (ROOT / "setup.py").exists(), reason="needs the source tree")
 def test_the_compiled_modules_type_check_as_the_build_sees_them() -> None:
     """mypyc checks the modules it compiles in the build environment, where only the build
     requirements are installed: third-party imports are missing there (Any), which can turn code
     that passes the full check into an error (a conditional import redefining a name, say) and
     break the install. --no-site-packages gives mypy the build's view."""
-    compiled = re.findall(r'"(src/predictex/[^"]+\.py)"', (ROOT / "setup.py").read_text())
+    compiled = [f"src/predictex/{module}" for module in re.findall(r'^    "([a-z_/]+\.py)",$', source_file("native/setup.py").read_text(), re.M)]
     assert len(compiled) > 20
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "--no-site-packages",
@@ -39,10 +42,10 @@ def test_the_compiled_modules_type_check_as_the_build_sees_them() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None and not (Path(sys.executable).parent / "ruff").exists(), reason="ruff not installed")
 def test_ruff_is_clean() -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
-    result = subprocess.run([ruff, "check", "src", "tests", "bench"], capture_output=True, text=True, cwd=ROOT)
+    assert Path(ruff).exists(), "ruff is not installed: it comes with the test extra (pip install '.[server,test]')"
+    result = subprocess.run([ruff, "check", "src", "tests", "bench", "native", "setup.py"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -80,9 +83,7 @@ def _imported_parts(path: Path) -> set[str]:
 
 
 def test_imports_go_one_way() -> None:
-    package = ROOT / "src" / "predictex"
-    if not package.exists():
-        pytest.skip("needs the source tree")
+    package = source_file("src/predictex")
     wrong: list[str] = []
     for path in sorted(package.rglob("*.py")):
         relative = path.relative_to(package).parts
@@ -176,8 +177,6 @@ def _cycles(graph: dict[str, set[str]]) -> list[set[str]]:
 
 def test_no_modules_import_each_other_in_a_circle() -> None:
     package = ROOT / "src" / "predictex"
-    if not package.exists():
-        pytest.skip("needs the source tree")
     cycles = [sorted(cycle) for cycle in _cycles(_module_graph(package)) if cycle not in TYPE_ONLY_CYCLES_ALLOWED]
     assert cycles == [], "modules importing each other in a circle (type-checking imports count too)"
 
@@ -206,8 +205,6 @@ SURFACES_APART: dict[str, set[str]] = {
 
 def test_the_gateways_surfaces_do_not_import_each_other() -> None:
     package = ROOT / "src" / "predictex"
-    if not package.exists():
-        pytest.skip("needs the source tree")
     wrong = [
         f"{module} imports {imported}"
         for module, imports in _module_graph(package).items()
@@ -218,13 +215,11 @@ def test_the_gateways_surfaces_do_not_import_each_other() -> None:
 
 
 def test_the_readme_starts_with_the_two_set_up_commands() -> None:
-    readme = ROOT / "README.md"
-    if not readme.exists():
-        pytest.skip("needs the source tree")
+    readme = source_file("README.md")
     text = readme.read_text(encoding="utf-8")
     blocks = text.split("```")[1::2]  # the fenced blocks, in order
     serve, test = (block.strip() for block in blocks[:2])
     assert serve == "python3 -m venv .venv && .venv/bin/pip install '.[server]' && .venv/bin/predictex serve"
-    assert test == "python3 -m venv .venv && .venv/bin/pip install '.[test]' && .venv/bin/python -m pytest"
+    assert test == "python3 -m venv .venv && .venv/bin/pip install '.[server,test]' && .venv/bin/python -m pytest"
     assert text.index("<!-- test-command -->") < text.index(test)  # the line .ci/run reads
     assert "## " not in text[: text.index(test)]  # nothing comes before them but the title and a line each

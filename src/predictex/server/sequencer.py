@@ -116,7 +116,7 @@ class Sequencer:
         self, engine: Engine, journal: Journal, clock: Clock, *, last_seq: int = 0, last_time_ms: int = 0,
         projector: Projector | None = None, listeners: Sequence[Listener] = (), batch_max: int = SEQUENCER_BATCH_MAX,
         queue_max: int = SEQUENCER_QUEUE_MAX, snapshot_every: int = 0, on_failure: Callable[[BaseException], None] | None = None,
-        inline_writes: bool = True,
+        inline_writes: bool = True, between_batches: Callable[[bool], None] | None = None,
     ) -> None:
         self.engine = engine
         self.journal = journal
@@ -139,6 +139,7 @@ class Sequencer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-writer")
         self.inline_writes = inline_writes
+        self.between_batches = between_batches  # called after each batch; True when nothing waits (the collector's sweeps)
         self._one_at_a_time = True  # the last batch held one command
         self.batches_committed = 0
         self.batches_written_inline = 0
@@ -229,6 +230,7 @@ class Sequencer:
                         self.batches_written_inline += 1
                         self._complete(writing)
                         writing = None
+                        self._after_batch(ready, None)
                     else:
                         in_flight = loop.run_in_executor(self._writer, self._write, writing)
                 if in_flight is None and not ready.entries and self._stopping and not self._queue:
@@ -239,8 +241,13 @@ class Sequencer:
                     assert writing is not None
                     self._complete(writing)
                     in_flight, writing = None, None
+                    self._after_batch(ready, None)
         except Exception as error:  # the journal failed: nothing more can be acknowledged
             self._fail(error, [b for b in (writing, ready) if b is not None])
+
+    def _after_batch(self, ready: _Batch, in_flight: asyncio.Future[None] | None) -> None:
+        if self.between_batches is not None:
+            self.between_batches(in_flight is None and not ready.entries and not self._queue)
 
     def _write_inline(self, batch: _Batch) -> bool:
         """Whether to write `batch` on this thread: commands are coming one at a time (see the module's

@@ -1,7 +1,7 @@
 """What the sequencer refuses with. A module of their own, in plain Python: the sequencer is
-compiled with mypyc, which does not compile subclasses of RuntimeError ("inheriting from most builtin
-types is unimplemented"; subclasses of Exception and ValueError it compiles, as core/units.py's
-UnitError shows). UnjournalableCommand stays with the sequencer's other refusals."""
+compiled with mypyc, which makes native classes of subclasses of Exception and ValueError (and a few
+more) but refuses those of RuntimeError ("Inheriting from most builtin types is unimplemented"), and
+SequencerStopped and SequencerBusy are RuntimeErrors, as callers expect."""
 
 from __future__ import annotations
 
