@@ -1,13 +1,17 @@
 """The exchange process: journal, recovery, read model, accounts, the sequencer and every gateway,
 wired together; first-start setup; and a clean shutdown (stop taking requests, finish the batch in
-flight, leave a snapshot, close the journal)."""
+flight, leave a snapshot, close the journal).
+
+A start first claims what it needs and refuses, changing nothing, when it cannot have it
+(`server/writer_lock.py`): the data directory (usable, and locked against a second server), the
+ports, and the database (reachable, and locked). Only then does it create anything. The first start
+(`server/first_start.py`) is safe to kill at any step."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import gc
-import json
 import logging
 import os
 import secrets
@@ -20,8 +24,6 @@ from typing import Any
 import orjson
 
 from predictex.accounts import Accounts
-from predictex.accounts.keys import KeyType
-from predictex.accounts.members import Role, Tier
 from predictex.gateways.rest import admin, members, openapi
 from predictex.gateways.rest.kalshi_v2 import keys as v2_keys
 from predictex.gateways.rest.kalshi_v2 import market_data as v2_market_data
@@ -34,21 +36,32 @@ from predictex.gateways.ws import WebSocketGateway
 from predictex.journal import Journal, open_store
 from predictex.journal.base import JournalStore
 from predictex.readmodel import ReadModel
+from predictex.server import demo
 from predictex.server.bus import Bus
 from predictex.server.clock import Clock, WallClock
-from predictex.server.config import Config
+from predictex.server.config import Config, redacted
 from predictex.server.context import Exchange
-from predictex.server.demo import create_demo_markets
+from predictex.server.first_start import CREDENTIALS_FILE, OperatorCredentials, first_start, step
 from predictex.server.http import HttpServer, Request, Response, error_response, json_response, text_response, use_uvloop
 from predictex.server.ids import Ids
-from predictex.server.membership import sign_up
 from predictex.server.metrics import Metrics
 from predictex.server.router import Router
 from predictex.server.sequencer import Sequencer
+from predictex.server.writer_lock import (
+    EXIT_DATABASE,
+    EXIT_PORT,
+    DirectoryLock,
+    Holder,
+    PostgresLock,
+    StartRefused,
+    check_directory,
+    check_port,
+    create_directory,
+    port_refusal,
+)
 
 log = logging.getLogger("predictex.server")
 
-OPERATOR_EMAIL = "operator@predictex.local"
 SHUTDOWN_GRACE_S = 10.0
 GC_YOUNG_THRESHOLD = 10_000  # allocations between young collections (CPython default: 700)
 
@@ -126,8 +139,9 @@ class Application:
         self.router: Router | None = None
         self.ws: WebSocketGateway | None = None
         self.fix: Any = None  # predictex.gateways.fix.FixServer when FIX ports are configured
-        self.operator: dict[str, Any] | None = None
+        self.operator: OperatorCredentials | None = None  # made on this start (the first)
         self.stopped = asyncio.Event()
+        self._locks: list[DirectoryLock | PostgresLock] = []
 
     @property
     def port(self) -> int:
@@ -135,17 +149,82 @@ class Application:
         return self.http.port
 
     async def start(self) -> None:
+        """Claim the data directory, ports and database (refusing, unchanged, if any is not to be had),
+        recover, finish or make the first start, then listen. A failure part-way closes what was opened."""
+        self._claim()
+        step("claimed the data directory, ports and database")
+        try:
+            await self._open()
+            await self._listen()
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _claim(self) -> None:
+        """Everything that can refuse a start, before anything is created: the data directory must be
+        usable and not another server's, the ports free, the database URL good and its journal not
+        another server's. Locks go in `self._locks`, released by `stop`."""
         config = self.config
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        holder = Holder.this_process("predictex serve")
+        existed = check_directory(config.data_dir)
+        try:
+            if existed:
+                self._lock(DirectoryLock(config.data_dir), holder)
+            check_port(config.host, config.port, "HTTP")
+            for kind, port in _fix_ports(config).items():
+                check_port(config.host, port, f"FIX {kind}")
+            journal_directory = self._claim_database(holder)
+            if not existed:
+                create_directory(config.data_dir)
+                self._lock(DirectoryLock(config.data_dir), holder)
+            if journal_directory is not None and not _same_directory(journal_directory, config.data_dir):
+                if not check_directory(journal_directory):
+                    create_directory(journal_directory)
+                self._lock(DirectoryLock(journal_directory, "the directory of the journal"), holder)
+        except BaseException:
+            self._release_locks()
+            raise
+
+    def _claim_database(self, holder: Holder) -> Path | None:
+        """Check the database URL (PostgreSQL: connect and lock the journal); the directory of a SQLite
+        journal, to lock (None for PostgreSQL and memory)."""
+        config = self.config
+        problem = config.database_url_problem()
+        if problem:
+            raise StartRefused(EXIT_DATABASE, problem)
+        if config.uses_postgres:
+            self._lock(PostgresLock(config.database_url, redacted(config.database_url)), holder)
+            return None
+        path = config.sqlite_path
+        if path is None:
+            return None
+        if path.exists() and (not path.is_file() or not os.access(path, os.R_OK | os.W_OK)):
+            raise StartRefused(EXIT_DATABASE, f"cannot use the SQLite journal {path}: it must be a file this process can read and write")
+        return path.parent
+
+    def _lock(self, lock: DirectoryLock | PostgresLock, holder: Holder) -> None:
+        lock.acquire(holder)
+        self._locks.append(lock)
+
+    def _release_locks(self) -> None:
+        while self._locks:
+            self._locks.pop().release()
+
+    async def _open(self) -> None:
+        config = self.config
         loop = asyncio.get_running_loop()
         store = self.store = await loop.run_in_executor(None, open_store, config.database_url)
+        step("opened the journal")
         journal = Journal(store)
         recovery = await loop.run_in_executor(None, journal.recover)
         log.info("recovered %s: %d commands (snapshot at %d, %d replayed, %d torn discarded) in %.2fs",
                  store.description, recovery.last_seq, recovery.snapshot_seq, recovery.replayed,
                  recovery.torn_records_discarded, recovery.seconds)
+        step("recovered the journal")
         readmodel = await loop.run_in_executor(None, ReadModel.open, store, journal, recovery)
+        step("opened the read model")
         accounts = Accounts(store, environment=config.environment, timestamp_window_ms=config.timestamp_window_ms)
+        step("opened the accounts")
         bus = Bus()
         self.sequencer = Sequencer(
             recovery.engine, journal, self.clock, last_seq=recovery.last_seq, last_time_ms=recovery.last_time_ms,
@@ -155,20 +234,36 @@ class Application:
         self.exchange = Exchange(
             config, store, readmodel, self.sequencer, accounts, Ids(_instance_id(store)), self.clock, self.metrics, bus,
         )
+        step("recorded the instance id")
         self._register_gauges()
-        await self._first_start()
+        self.operator = await first_start(self.exchange, config.data_dir)
+        if demo.wanted(self.exchange):
+            await demo.create_demo_markets(self.exchange)
+            step("committed the demo markets")
         gc.collect()
         gc.freeze()  # everything loaded so far lives long: keep it out of the collector's scans
         collect_less_often()
+
+    async def _listen(self) -> None:
+        config = self.config
+        assert self.exchange is not None
         router = self.router = build_router(self.exchange)
         self.ws = WebSocketGateway(self.exchange)
         self.http = HttpServer(self._timed(router), upgrade_handler=self.ws.upgrade)
-        await self.http.start(config.host, config.port)
+        try:
+            await self.http.start(config.host, config.port)
+        except OSError as error:  # taken since _claim looked
+            self.http = None
+            raise StartRefused(EXIT_PORT, port_refusal(config.host, config.port, "HTTP", error)) from error
         if config.fix_ports:
             from predictex.gateways.fix import FixServer, parse_ports
 
             self.fix = FixServer(self.exchange)
-            await self.fix.start(config.host, parse_ports(config.fix_ports), config.fix_tls_cert, config.fix_tls_key)
+            try:
+                await self.fix.start(config.host, parse_ports(config.fix_ports), config.fix_tls_cert, config.fix_tls_key)
+            except OSError as error:
+                raise StartRefused(EXIT_PORT, f"cannot listen for FIX on {config.host}: {error.strerror or error}") from error
+        step("listening")
 
     def _timed(self, router: Router) -> Any:
         """The router with every answer counted and timed. A route answered without suspending (most
@@ -205,28 +300,6 @@ class Application:
         self.metrics.gauge("predictex_http_connections", lambda: self.http.connections if self.http else 0)
         self.metrics.gauge("predictex_ws_connections", lambda: self.ws.connections if self.ws else 0)
 
-    async def _first_start(self) -> None:
-        exchange = self.exchange
-        assert exchange is not None
-        if exchange.accounts.members.get_by_email(OPERATOR_EMAIL) is None:
-            self.operator = await self._create_operator(exchange)
-        if self.config.demo_markets and not exchange.live.markets:
-            await create_demo_markets(exchange)
-
-    async def _create_operator(self, exchange: Exchange) -> dict[str, Any]:
-        password = secrets.token_urlsafe(12)
-        member = await sign_up(exchange, OPERATOR_EMAIL, password, role=Role.ADMIN, tier=Tier.PRESTIGE)
-        generated = exchange.accounts.keys.generate(member.member_id, "operator", KeyType.RSA)
-        key_path = self.config.data_dir / "operator-key.pem"
-        _write_private(key_path, generated.private_key_pem)
-        details = {
-            "email": OPERATOR_EMAIL, "password": password, "api_key_id": generated.key.key_id,
-            "private_key_path": str(key_path.resolve()),
-        }
-        _write_private(self.config.data_dir / "operator.json", json.dumps(details, indent=2) + "\n")
-        log.info("created the operator account %s", OPERATOR_EMAIL)
-        return details
-
     def _journal_failed(self, error: BaseException) -> None:
         log.critical("the journal failed; shutting down so a restart recovers from it: %s", error)
         self.stopped.set()
@@ -243,6 +316,8 @@ class Application:
             await self.sequencer.stop(snapshot=self.sequencer.failed is None)
         if self.store is not None:
             self.store.close()
+            self.store = None
+        self._release_locks()
         self.stopped.set()
 
     async def run_until_signalled(self) -> None:
@@ -262,32 +337,68 @@ def _instance_id(store: JournalStore) -> int:
     return int(found)
 
 
-def _write_private(path: Path, text: str) -> None:
-    """A file only its owner can read (private keys, the operator's password)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text)
-    os.chmod(path, 0o600)
+def _fix_ports(config: Config) -> dict[str, int]:
+    if not config.fix_ports:
+        return {}
+    from predictex.gateways.fix import parse_ports
+
+    return {kind.value: port for kind, port in parse_ports(config.fix_ports).items()}
+
+
+def _same_directory(first: Path, second: Path) -> bool:
+    return first.absolute().resolve() == second.absolute().resolve()
 
 
 def banner(app: Application) -> str:
+    """What `predictex serve` prints once it listens: where everything is, and commands that work as
+    printed. No secret: the operator's credentials are in the file it names."""
     config = app.config
-    base = f"http://{config.host}:{app.port}"
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.host, config.host)
+    base = f"http://{f'[{host}]' if ':' in host else host}:{app.port}"
+    ws = base.replace("http://", "ws://", 1)
     lines = [
         f"predictex is running ({config.environment}) on {base}",
         f"  Kalshi Trade API v2: {base}/trade-api/v2    the seed's API: {base}/v1",
+        f"  WebSocket: {ws}/trade-api/ws/v2 (Kalshi v2)    {ws}/v1/ws (the seed's)",
+        f"  API reference: {base}/openapi.json    health: {base}/health    metrics: {base}/metrics",
+        # the web pages' line goes here, once they exist (f"  web: {base}/")
         f"  journal: {app.store.description if app.store else ''}",
-        f"  health: {base}/health    metrics: {base}/metrics    OpenAPI: {base}/openapi.json",
     ]
-    if app.operator is not None:
+    if app.fix is not None:
+        lines.append("  FIX: " + "    ".join(f"{kind.value} {app.fix.port(kind)}" for kind in app.fix.acceptor.servers))
+    lines += _operator_lines(app, base)
+    if config.is_demo:
         lines += [
-            f"  operator account: {app.operator['email']}  password: {app.operator['password']}",
-            f"  operator API key: {app.operator['api_key_id']}  private key: {app.operator['private_key_path']}",
-            f"  (both saved, readable only by you, in {config.data_dir / 'operator.json'})",
+            f"  trade: predictex keys create --url {base} --email you@example.com --profile local",
+            "         (signs you up with $10,000 of play money and saves the key in profile local), then:",
+            f"         predictex markets list    predictex order place {demo.MARKETS[0][0]} buy 1 0.51    predictex balance",
         ]
-    lines.append(f"  WebSocket: ws://{config.host}:{app.port}/trade-api/ws/v2 (Kalshi v2)    ws://{config.host}:{app.port}/v1/ws (the seed's)")
-    lines.append(f"  get an API key: predictex keys create --url {base} --email you@example.com")
+    else:
+        lines.append(f"  members: predictex admin{_admin_flags(app, base)} member create EMAIL --password ..., then "
+                     f"predictex keys create --url {base} --email EMAIL --profile local")
+    lines.append("  stop: Ctrl-C or SIGTERM (finishes the batch in flight and writes a snapshot)")
     return "\n".join(lines)
+
+
+def _operator_lines(app: Application, base: str) -> list[str]:
+    path = (app.config.data_dir / CREDENTIALS_FILE).absolute()
+    if app.operator is not None:
+        return [f"  operator: new credentials (API key and password) in {path}, readable only by you; "
+                f"try: predictex admin{_admin_flags(app, base)} member list"]
+    if path.exists():
+        return [f"  operator: credentials in {path}; try: predictex admin{_admin_flags(app, base)} member list"]
+    reset = f"predictex admin credentials reset --data-dir {app.config.data_dir}"
+    if app.config.uses_postgres:
+        reset += " --database-url URL"
+    return [f"  operator: no credentials in {path}; with the server stopped, {reset} makes new ones"]
+
+
+def _admin_flags(app: Application, base: str) -> str:
+    """The flags `predictex admin` needs to find this server and its operator's credentials."""
+    flags = "" if base == "http://127.0.0.1:8000" else f" --url {base}"
+    if app.config.data_dir.absolute() != Path("predictex-data").absolute():
+        flags += f" --data-dir {app.config.data_dir}"
+    return flags
 
 
 async def serve(config: Config) -> None:

@@ -1,8 +1,11 @@
-"""`predictex serve`: run an exchange."""
+"""`predictex serve`: run an exchange. A start that cannot go ahead says why in one line on stderr
+and exits with a code of its own, before it has created anything (server/writer_lock.py; the codes
+are in docs/operations.md)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from predictex.cli.extras import server_extra_missing
@@ -33,7 +36,9 @@ def run_serve(arguments: argparse.Namespace) -> int:
         return 2
     from predictex.app import run
     from predictex.gateways.fix.kinds import parse_ports
+    from predictex.journal import JournalError
     from predictex.server.logs import configure
+    from predictex.server.writer_lock import StartRefused
 
     try:
         config = Config.from_environment(
@@ -44,10 +49,19 @@ def run_serve(arguments: argparse.Namespace) -> int:
         )
         parse_ports(config.fix_ports)  # a ValueError naming the bad part
     except (ConfigError, ValueError) as error:
-        print(f"predictex serve: {error}")
+        print(f"predictex serve: {error}", file=sys.stderr)
         return 2
     configure(config.log_format)
-    run(config)
+    try:
+        run(config)
+    except StartRefused as refused:
+        print(f"predictex serve: {refused.message}", file=sys.stderr)
+        return refused.exit_code
+    except JournalError as error:
+        print(f"predictex serve: the journal cannot be used: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C before the server was up: nothing to finish
+        return 130
     return 0
 
 
