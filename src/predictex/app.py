@@ -320,10 +320,15 @@ class Application:
         self._release_locks()
         self.stopped.set()
 
-    async def run_until_signalled(self) -> None:
+    def handle_signals(self) -> None:
+        """From now on SIGINT and SIGTERM ask for a clean stop (one during the start takes effect once
+        it is done), rather than killing the process."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopped.set)
+
+    async def run_until_signalled(self) -> None:
+        self.handle_signals()
         await self.stopped.wait()
         log.info("shutting down")
         await self.stop()
@@ -403,6 +408,7 @@ def _admin_flags(app: Application, base: str) -> str:
 
 async def serve(config: Config) -> None:
     app = Application(config)
+    app.handle_signals()
     await app.start()
     print(banner(app), flush=True)
     await app.run_until_signalled()

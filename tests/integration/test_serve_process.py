@@ -47,19 +47,28 @@ def run_cli(*arguments: str, timeout_s: float = 60.0) -> subprocess.CompletedPro
     return subprocess.run([*predictex_command(), *arguments], capture_output=True, text=True, timeout=timeout_s)
 
 
+class ServerExited(AssertionError):
+    """`predictex serve` ended before its banner was complete."""
+
+    def __init__(self, returncode: int, log_lines: list[str]) -> None:
+        super().__init__(f"predictex serve exited with {returncode}:\n" + "\n".join(log_lines[-30:]))
+        self.returncode = returncode
+        self.log_lines = log_lines
+
+
 class ServeProcess(HttpClient):
     """`predictex serve --port 0 ...` in a subprocess; the port is read from its banner."""
 
-    def __init__(self, data_dir: Path, *flags: str) -> None:
+    def __init__(self, data_dir: Path, *flags: str, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.process = subprocess.Popen(
             [*predictex_command(), "serve", "--port", "0", "--data-dir", str(data_dir), *flags],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )
-        self.stdout: queue.Queue[str] = queue.Queue()
+        self.stdout: queue.Queue[str | None] = queue.Queue()  # None: standard output has ended
         self.log_lines: list[str] = []
         self._readers = [
-            threading.Thread(target=self._pump, args=(self.process.stdout, self.stdout.put), daemon=True),
+            threading.Thread(target=self._pump, args=(self.process.stdout, self.stdout.put, True), daemon=True),
             threading.Thread(target=self._pump, args=(self.process.stderr, self.log_lines.append), daemon=True),
         ]
         for reader in self._readers:
@@ -74,20 +83,25 @@ class ServeProcess(HttpClient):
         return self._port
 
     @staticmethod
-    def _pump(stream: Any, sink: Any) -> None:
+    def _pump(stream: Any, sink: Any, mark_end: bool = False) -> None:
         for line in stream:
             sink(line.rstrip("\n"))
+        if mark_end:
+            sink(None)
 
     def _read_banner(self) -> list[str]:
         lines: list[str] = []
-        deadline = time.monotonic() + START_TIMEOUT_S
         while not (lines and lines[-1].startswith(BANNER_END)):
-            if self.process.poll() is not None and self.stdout.empty():
-                raise AssertionError(f"predictex serve exited with {self.process.returncode}:\n" + "\n".join(self.log_lines[-30:]))
             try:
-                lines.append(self.stdout.get(timeout=max(0.0, min(1.0, deadline - time.monotonic()))))
+                line = self.stdout.get(timeout=START_TIMEOUT_S)
             except queue.Empty:
-                assert time.monotonic() < deadline, f"no banner within {START_TIMEOUT_S} s: {lines}"
+                raise AssertionError(f"no banner within {START_TIMEOUT_S} s: {lines}") from None
+            if line is None:  # the process closed its standard output: it is ending
+                code = self.process.wait(EXIT_TIMEOUT_S)
+                for reader in self._readers:
+                    reader.join(EXIT_TIMEOUT_S)
+                raise ServerExited(code, self.log_lines)
+            lines.append(line)
         return lines
 
     def stop(self, sig: signal.Signals | None = signal.SIGTERM) -> int:

@@ -27,8 +27,8 @@ mints new ones and revokes the old.
 The demo markets (`server/demo.py`) are one journal batch of their own, made whenever a demo exchange
 has no market, so a kill before or after that batch leaves none or all of them.
 
-For the crash test, `step(name)` marks each step; with `PREDICTEX_TEST_CRASH_AT_STEP=k` the process
-kills itself (SIGKILL, no clean-up) on reaching the k-th.
+For the crash test, `step(name)` marks each step; with `PREDICTEX_TEST_CRASH_AT_STEP=k` (a number or
+a step's name) the process kills itself (SIGKILL, no clean-up) on reaching the k-th.
 """
 
 from __future__ import annotations
@@ -65,16 +65,17 @@ PASSWORD_BYTES = 16
 RSA_KEY_BITS = 2048
 CRASH_AT_STEP_VARIABLE = "PREDICTEX_TEST_CRASH_AT_STEP"
 
-_crash_at_step = int(os.environ.get(CRASH_AT_STEP_VARIABLE, "0") or "0")
+_crash_at_step = os.environ.get(CRASH_AT_STEP_VARIABLE, "")
 _steps_passed = 0
 
 
 def step(name: str) -> None:
-    """A step of the start-up done. With PREDICTEX_TEST_CRASH_AT_STEP=k, the k-th step kills the
-    process at once, as a power cut would (the crash test's hook; unset, this only counts)."""
+    """A step of the start-up done. With PREDICTEX_TEST_CRASH_AT_STEP=k (a number, or a step's name),
+    the k-th step kills the process at once, as a power cut would (the crash test's hook; unset, this
+    only counts)."""
     global _steps_passed
     _steps_passed += 1
-    if _steps_passed == _crash_at_step:
+    if _crash_at_step and _crash_at_step in (str(_steps_passed), name):
         sys.stderr.write(f"crash test: killed at step {_steps_passed} ({name})\n")
         sys.stderr.flush()
         os.kill(os.getpid(), signal.SIGKILL)
