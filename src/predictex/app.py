@@ -174,12 +174,16 @@ class Application:
             for kind, port in _fix_ports(config).items():
                 check_port(config.host, port, f"FIX {kind}")
             journal_directory = self._claim_database(holder)
-            if not existed:
+            if journal_directory is not None and _same_directory(journal_directory, config.data_dir):
+                journal_directory = None  # one directory, one lock
+            journal_directory_existed = journal_directory is not None and check_directory(journal_directory)
+            if journal_directory is not None and journal_directory_existed:
+                self._lock(DirectoryLock(journal_directory, "the directory of the journal"), holder)
+            if not existed:  # everything checked: now the directories may be made
                 create_directory(config.data_dir)
                 self._lock(DirectoryLock(config.data_dir), holder)
-            if journal_directory is not None and not _same_directory(journal_directory, config.data_dir):
-                if not check_directory(journal_directory):
-                    create_directory(journal_directory)
+            if journal_directory is not None and not journal_directory_existed:
+                create_directory(journal_directory)
                 self._lock(DirectoryLock(journal_directory, "the directory of the journal"), holder)
         except BaseException:
             self._release_locks()
@@ -347,7 +351,7 @@ def _fix_ports(config: Config) -> dict[str, int]:
         return {}
     from predictex.gateways.fix import parse_ports
 
-    return {kind.value: port for kind, port in parse_ports(config.fix_ports).items()}
+    return {kind.value.replace("_", " "): port for kind, port in parse_ports(config.fix_ports).items()}
 
 
 def _same_directory(first: Path, second: Path) -> bool:

@@ -19,7 +19,7 @@ def register(commands: Any) -> None:
     serve.add_argument("--data-dir", default=None, help="where the journal and keys live (default ./predictex-data)")
     serve.add_argument("--database-url", default=None, help="a SQLite path or a postgresql:// URL (default: SQLite in the data dir)")
     serve.add_argument("--env", choices=ENVIRONMENTS, default=None, help="demo (play money, demo markets) or prod")
-    serve.add_argument("--log-format", choices=("text", "json"), default="text")
+    serve.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines on stderr: text (default) or one JSON object each")
     serve.add_argument("--no-demo-markets", action="store_true", help="do not create the demo markets on first start")
     serve.add_argument("--no-rate-limits", action="store_true", help="turn the per-tier rate limits off")
     serve.add_argument("--fix", action="store_true",

@@ -200,6 +200,11 @@ class PostgresLock:
         except (psycopg.Error, ValueError) as error:
             raise StartRefused(EXIT_DATABASE, f"cannot connect to the database {self.description}: {_first_line(error)}") from error
         try:
+            schema = connection.execute("SELECT current_schema()").fetchone()
+            if schema is None or schema[0] is None:
+                connection.close()
+                raise StartRefused(EXIT_DATABASE, f"the database {self.description} has no schema to keep the journal in: "
+                                                  "its search_path names none that exists (create it first: CREATE SCHEMA ...)")
             row = connection.execute(f"SELECT pg_try_advisory_lock(%s, {_PG_SCHEMA_KEY})", (_PG_LOCK_CLASS,)).fetchone()
             if row is None or not row[0]:
                 held_by = _postgres_holder(connection)
