@@ -367,10 +367,10 @@ def banner(app: Application) -> str:
     ws = base.replace("http://", "ws://", 1)
     lines = [
         f"predictex is running ({config.environment}) on {base}",
-        f"  Kalshi Trade API v2: {base}/trade-api/v2    the seed's API: {base}/v1",
+        f"  REST base URLs: Kalshi Trade API v2 {base}/trade-api/v2    the seed's API {base}/v1",
         f"  WebSocket: {ws}/trade-api/ws/v2 (Kalshi v2)    {ws}/v1/ws (the seed's)",
-        f"  API reference: {base}/openapi.json    health: {base}/health    metrics: {base}/metrics",
-        # the web pages' line goes here, once they exist (f"  web: {base}/")
+        f"  open: {base}/trade-api/v2/markets    API reference: {base}/openapi.json    health: {base}/health    metrics: {base}/metrics",
+        # the web pages' line goes here, once they exist: f"  web: {base}/"
         f"  journal: {app.store.description if app.store else ''}",
     ]
     if app.fix is not None:

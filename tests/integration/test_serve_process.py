@@ -156,9 +156,10 @@ def test_serve_prints_a_banner_answers_health_logs_json_and_exits_0_on_sigterm(t
     banner = server.banner
     base = server.base_url
     assert banner[0] == f"predictex is running (demo) on {base}"
-    assert banner[1] == f"  Kalshi Trade API v2: {base}/trade-api/v2    the seed's API: {base}/v1"
+    assert banner[1] == f"  REST base URLs: Kalshi Trade API v2 {base}/trade-api/v2    the seed's API {base}/v1"
     assert banner[2] == f"  WebSocket: ws://127.0.0.1:{server.port}/trade-api/ws/v2 (Kalshi v2)    ws://127.0.0.1:{server.port}/v1/ws (the seed's)"
-    assert banner[3] == f"  API reference: {base}/openapi.json    health: {base}/health    metrics: {base}/metrics"
+    assert banner[3] == (f"  open: {base}/trade-api/v2/markets    API reference: {base}/openapi.json    health: {base}/health    "
+                         f"metrics: {base}/metrics")
     assert banner[4] == f"  journal: sqlite:{tmp_path / 'predictex.db'}"
     details = json.loads((tmp_path / "operator.json").read_text())
     assert banner[5] == (f"  operator: new credentials (API key and password) in {tmp_path / 'operator.json'}, readable only by you; "
