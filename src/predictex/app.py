@@ -13,7 +13,6 @@ import asyncio
 import functools
 import gc
 import logging
-import os
 import secrets
 import signal
 import time
@@ -39,7 +38,7 @@ from predictex.readmodel import ReadModel
 from predictex.server import demo
 from predictex.server.bus import Bus
 from predictex.server.clock import Clock, WallClock
-from predictex.server.config import Config, redacted
+from predictex.server.config import Config
 from predictex.server.context import Exchange
 from predictex.server.first_start import CREDENTIALS_FILE, OperatorCredentials, first_start, step
 from predictex.server.http import HttpServer, Request, Response, error_response, json_response, text_response, use_uvloop
@@ -47,18 +46,7 @@ from predictex.server.ids import Ids
 from predictex.server.metrics import Metrics
 from predictex.server.router import Router
 from predictex.server.sequencer import Sequencer
-from predictex.server.writer_lock import (
-    EXIT_DATABASE,
-    EXIT_PORT,
-    DirectoryLock,
-    Holder,
-    PostgresLock,
-    StartRefused,
-    check_directory,
-    check_port,
-    create_directory,
-    port_refusal,
-)
+from predictex.server.writer_lock import EXIT_PORT, Claim, Holder, StartRefused, claim, port_refusal
 
 log = logging.getLogger("predictex.server")
 
@@ -141,7 +129,7 @@ class Application:
         self.fix: Any = None  # predictex.gateways.fix.FixServer when FIX ports are configured
         self.operator: OperatorCredentials | None = None  # made on this start (the first)
         self.stopped = asyncio.Event()
-        self._locks: list[DirectoryLock | PostgresLock] = []
+        self._claim = Claim()  # the locks on the data directory and journal
 
     @property
     def port(self) -> int:
@@ -151,7 +139,8 @@ class Application:
     async def start(self) -> None:
         """Claim the data directory, ports and database (refusing, unchanged, if any is not to be had),
         recover, finish or make the first start, then listen. A failure part-way closes what was opened."""
-        self._claim()
+        config = self.config
+        self._claim = claim(config, Holder.this_process("predictex serve"), {"HTTP": config.port, **_fix_ports(config)})
         step("claimed the data directory, ports and database")
         try:
             await self._open()
@@ -159,60 +148,6 @@ class Application:
         except BaseException:
             await self.stop()
             raise
-
-    def _claim(self) -> None:
-        """Everything that can refuse a start, before anything is created: the data directory must be
-        usable and not another server's, the ports free, the database URL good and its journal not
-        another server's. Locks go in `self._locks`, released by `stop`."""
-        config = self.config
-        holder = Holder.this_process("predictex serve")
-        existed = check_directory(config.data_dir)
-        try:
-            if existed:
-                self._lock(DirectoryLock(config.data_dir), holder)
-            check_port(config.host, config.port, "HTTP")
-            for kind, port in _fix_ports(config).items():
-                check_port(config.host, port, f"FIX {kind}")
-            journal_directory = self._claim_database(holder)
-            if journal_directory is not None and _same_directory(journal_directory, config.data_dir):
-                journal_directory = None  # one directory, one lock
-            journal_directory_existed = journal_directory is not None and check_directory(journal_directory)
-            if journal_directory is not None and journal_directory_existed:
-                self._lock(DirectoryLock(journal_directory, "the directory of the journal"), holder)
-            if not existed:  # everything checked: now the directories may be made
-                create_directory(config.data_dir)
-                self._lock(DirectoryLock(config.data_dir), holder)
-            if journal_directory is not None and not journal_directory_existed:
-                create_directory(journal_directory)
-                self._lock(DirectoryLock(journal_directory, "the directory of the journal"), holder)
-        except BaseException:
-            self._release_locks()
-            raise
-
-    def _claim_database(self, holder: Holder) -> Path | None:
-        """Check the database URL (PostgreSQL: connect and lock the journal); the directory of a SQLite
-        journal, to lock (None for PostgreSQL and memory)."""
-        config = self.config
-        problem = config.database_url_problem()
-        if problem:
-            raise StartRefused(EXIT_DATABASE, problem)
-        if config.uses_postgres:
-            self._lock(PostgresLock(config.database_url, redacted(config.database_url)), holder)
-            return None
-        path = config.sqlite_path
-        if path is None:
-            return None
-        if path.exists() and (not path.is_file() or not os.access(path, os.R_OK | os.W_OK)):
-            raise StartRefused(EXIT_DATABASE, f"cannot use the SQLite journal {path}: it must be a file this process can read and write")
-        return path.parent
-
-    def _lock(self, lock: DirectoryLock | PostgresLock, holder: Holder) -> None:
-        lock.acquire(holder)
-        self._locks.append(lock)
-
-    def _release_locks(self) -> None:
-        while self._locks:
-            self._locks.pop().release()
 
     async def _open(self) -> None:
         config = self.config
@@ -321,7 +256,7 @@ class Application:
         if self.store is not None:
             self.store.close()
             self.store = None
-        self._release_locks()
+        self._claim.release()
         self.stopped.set()
 
     def handle_signals(self) -> None:
@@ -351,11 +286,7 @@ def _fix_ports(config: Config) -> dict[str, int]:
         return {}
     from predictex.gateways.fix import parse_ports
 
-    return {kind.value.replace("_", " "): port for kind, port in parse_ports(config.fix_ports).items()}
-
-
-def _same_directory(first: Path, second: Path) -> bool:
-    return first.absolute().resolve() == second.absolute().resolve()
+    return {f"FIX {kind.value.replace('_', ' ')}": port for kind, port in parse_ports(config.fix_ports).items()}
 
 
 def banner(app: Application) -> str:

@@ -67,31 +67,14 @@ def _reset(data_dir: Path, database_url: str, environment: str | None) -> Any:
     from predictex.journal import open_store
     from predictex.server.config import Config, redacted
     from predictex.server.first_start import OPERATOR_EMAIL, reset_credentials
-    from predictex.server.writer_lock import (
-        EXIT_DATABASE,
-        DirectoryLock,
-        Holder,
-        PostgresLock,
-        StartRefused,
-        check_directory,
-        create_directory,
-    )
+    from predictex.server.writer_lock import EXIT_DATABASE, Holder, StartRefused, claim
 
     config = Config(data_dir=str(data_dir), database_url=database_url)
-    problem = config.database_url_problem()
-    if problem:
-        raise StartRefused(EXIT_DATABASE, problem)
     sqlite_path = config.sqlite_path
     if sqlite_path is not None and not sqlite_path.is_file():
         raise StartRefused(EXIT_DATABASE, f"no journal at {sqlite_path}: give the server's --data-dir (or --database-url)")
-    holder = Holder.this_process("predictex admin credentials reset")
-    locks: list[DirectoryLock | PostgresLock] = []
+    held = claim(config, Holder.this_process("predictex admin credentials reset"), ports={})
     try:
-        if not check_directory(data_dir):
-            create_directory(data_dir)  # PostgreSQL keeps the journal; the credentials still go here
-        for lock in _locks(config, data_dir):
-            lock.acquire(holder)
-            locks.append(lock)
         if config.uses_postgres and not _postgres_has_journal(database_url):
             raise StartRefused(EXIT_DATABASE, f"no journal in the database {redacted(database_url)}: give the server's --database-url")
         store = open_store(database_url)
@@ -103,20 +86,7 @@ def _reset(data_dir: Path, database_url: str, environment: str | None) -> Any:
         finally:
             store.close()
     finally:
-        for lock in reversed(locks):
-            lock.release()
-
-
-def _locks(config: Any, data_dir: Path) -> list[Any]:
-    from predictex.server.config import redacted
-    from predictex.server.writer_lock import DirectoryLock, PostgresLock
-
-    locks: list[Any] = [DirectoryLock(data_dir)]
-    if config.uses_postgres:
-        locks.append(PostgresLock(config.database_url, redacted(config.database_url)))
-    elif config.sqlite_path is not None and config.sqlite_path.parent.resolve() != data_dir.resolve():
-        locks.append(DirectoryLock(config.sqlite_path.parent, "the directory of the journal"))
-    return locks
+        held.release()
 
 
 def _postgres_has_journal(url: str) -> bool:

@@ -28,9 +28,12 @@ import fcntl
 import json
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from predictex.server.config import Config
 
 LOCK_FILE_NAME = "predictex.lock"
 LOCK_HOLDER_BYTES_MAX = 4096
@@ -241,3 +244,74 @@ def _postgres_holder(connection: Any) -> str:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
+
+
+# --- all of it, in order ----------------------------------------------------------------------------
+
+@dataclass
+class Claim:
+    """The locks a process holds on its data directory and journal, released together."""
+
+    locks: list[DirectoryLock | PostgresLock] = field(default_factory=list)
+
+    def take(self, lock: DirectoryLock | PostgresLock, holder: Holder) -> None:
+        lock.acquire(holder)
+        self.locks.append(lock)
+
+    def release(self) -> None:
+        while self.locks:
+            self.locks.pop().release()
+
+
+def claim(config: Config, holder: Holder, ports: dict[str, int]) -> Claim:
+    """Everything that can refuse a start, in order, before anything is created: the data directory
+    (usable, and locked if it exists), the ports (`what` -> port), the database (a URL predictex uses;
+    PostgreSQL: reachable, and its journal locked; SQLite: a file it can read and write, whose
+    directory is locked too when it is not the data directory). Only then are missing directories
+    made, and locked. Raises StartRefused, holding nothing, or returns what it holds."""
+    held = Claim()
+    try:
+        existed = check_directory(config.data_dir)
+        if existed:
+            held.take(DirectoryLock(config.data_dir), holder)
+        for what, port in ports.items():
+            check_port(config.host, port, what)
+        journal_directory = _claim_database(config, holder, held)
+        if journal_directory is not None and _same_directory(journal_directory, config.data_dir):
+            journal_directory = None  # one directory, one lock
+        journal_directory_existed = journal_directory is not None and check_directory(journal_directory)
+        if journal_directory is not None and journal_directory_existed:
+            held.take(DirectoryLock(journal_directory, "the directory of the journal"), holder)
+        if not existed:  # everything checked: now the directories may be made
+            create_directory(config.data_dir)
+            held.take(DirectoryLock(config.data_dir), holder)
+        if journal_directory is not None and not journal_directory_existed:
+            create_directory(journal_directory)
+            held.take(DirectoryLock(journal_directory, "the directory of the journal"), holder)
+    except BaseException:
+        held.release()
+        raise
+    return held
+
+
+def _claim_database(config: Config, holder: Holder, held: Claim) -> Path | None:
+    """Check the database URL (PostgreSQL: connect and lock the journal); the directory of a SQLite
+    journal, to lock (None for PostgreSQL and memory)."""
+    from predictex.server.config import redacted
+
+    problem = config.database_url_problem()
+    if problem:
+        raise StartRefused(EXIT_DATABASE, problem)
+    if config.uses_postgres:
+        held.take(PostgresLock(config.database_url, redacted(config.database_url)), holder)
+        return None
+    path = config.sqlite_path
+    if path is None:
+        return None
+    if path.exists() and (not path.is_file() or not os.access(path, os.R_OK | os.W_OK)):
+        raise StartRefused(EXIT_DATABASE, f"cannot use the SQLite journal {path}: it must be a file this process can read and write")
+    return path.parent
+
+
+def _same_directory(first: Path, second: Path) -> bool:
+    return first.absolute().resolve() == second.absolute().resolve()
