@@ -145,6 +145,11 @@ def test_an_unusable_data_directory_refuses(tmp_path: Path) -> None:
     assert done.returncode == 3 and one_line(done) == f"the data directory {in_the_way} is not a directory"
     done = serve("--port", "0", "--data-dir", str(in_the_way / "data"))
     assert done.returncode == 3 and one_line(done) == f"cannot create the data directory {in_the_way / 'data'}: {in_the_way} is not a directory"
+    blocked = tmp_path / "blocked"
+    (blocked / "predictex.lock").mkdir(parents=True)  # its lock file cannot be opened (as root too)
+    done = serve("--port", "0", "--data-dir", str(blocked))
+    assert done.returncode == 3 and one_line(done) == f"cannot open {blocked / 'predictex.lock'}: Is a directory"
+    assert sorted(p.name for p in blocked.iterdir()) == ["predictex.lock"]
     if os.geteuid() != 0:  # root reads anything
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o000)

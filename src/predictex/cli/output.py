@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TextIO, TypeVar
 
 from predictex.cli.config import ConfigError
-from predictex.client.errors import ApiError, PredictexError, TransportError
+from predictex.client.errors import ApiError, PredictexError, TransportError, refusal_text
 from predictex.client.units import _Fixed
 
 T = TypeVar("T")
@@ -87,13 +87,7 @@ def describe(error: BaseException) -> str:
     begin with it: "insufficient balance: need $45.00, have $10.00"), and the HTTP status with the
     error code unless the text already says it. A failure to reach the exchange says what to check."""
     if isinstance(error, ApiError):
-        message, details = error.message.strip(), error.details.strip()
-        if details and message.lower() in details.lower():
-            text = details
-        elif details and details.lower() not in message.lower():
-            text = f"{message}: {details}"
-        else:
-            text = message or error.code
+        text = refusal_text(error.message, error.details) or error.code
         code = error.code if error.code and error.code.replace("_", " ").lower() not in text.lower() else ""
         return f"{text} (HTTP {error.status}{f' {code}' if code else ''})"
     if isinstance(error, TransportError):
