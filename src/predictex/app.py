@@ -51,6 +51,7 @@ from predictex.server.writer_lock import EXIT_PORT, Claim, Holder, StartRefused,
 log = logging.getLogger("predictex.server")
 
 SHUTDOWN_GRACE_S = 10.0
+LOCK_CHECK_INTERVAL_S = 5.0  # how often a lock held in a PostgreSQL session is checked
 GC_YOUNG_THRESHOLD = 10_000  # allocations between young collections (CPython default: 700)
 
 
@@ -130,6 +131,8 @@ class Application:
         self.operator: OperatorCredentials | None = None  # made on this start (the first)
         self.stopped = asyncio.Event()
         self._claim = Claim()  # the locks on the data directory and journal
+        self._lock_guard: asyncio.Task[None] | None = None
+        self.failure = ""  # why the server stopped on its own (the journal failed, a lock was lost)
 
     @property
     def port(self) -> int:
@@ -202,6 +205,8 @@ class Application:
                 await self.fix.start(config.host, parse_ports(config.fix_ports), config.fix_tls_cert, config.fix_tls_key)
             except OSError as error:
                 raise StartRefused(EXIT_PORT, f"cannot listen for FIX on {config.host}: {error.strerror or error}") from error
+        if self._claim.can_be_lost:
+            self._lock_guard = asyncio.get_running_loop().create_task(self._guard_locks(), name="lock-guard")
         step("listening")
 
     def _timed(self, router: Router) -> Any:
@@ -241,10 +246,26 @@ class Application:
 
     def _journal_failed(self, error: BaseException) -> None:
         log.critical("the journal failed; shutting down so a restart recovers from it: %s", error)
+        self.failure = f"the journal failed: {error}"
         self.stopped.set()
+
+    async def _guard_locks(self) -> None:
+        """Stop if the lock on a PostgreSQL journal is lost with its session: another server could then
+        take the journal while this one still writes it."""
+        loop = asyncio.get_running_loop()
+        while not self.stopped.is_set():
+            await asyncio.sleep(LOCK_CHECK_INTERVAL_S)
+            lost = await loop.run_in_executor(None, self._claim.lost)
+            if lost:
+                log.critical("%s; shutting down (one server per journal)", lost)
+                self.failure = lost
+                self.stopped.set()
 
     async def stop(self) -> None:
         """Stop taking requests, finish the batch in flight, leave a snapshot, close the journal."""
+        if self._lock_guard is not None:
+            self._lock_guard.cancel()
+            self._lock_guard = None
         if self.ws is not None:
             await self.ws.close()  # WebSocket clients are told the server is going away (1001)
         if self.http is not None:
@@ -314,8 +335,8 @@ def banner(app: Application) -> str:
             f"         predictex markets list    predictex order place {demo.MARKETS[0][0]} buy 1 0.51    predictex balance",
         ]
     else:
-        lines.append(f"  members: predictex admin{_admin_flags(app, base)} member create EMAIL --password ..., then "
-                     f"predictex keys create --url {base} --email EMAIL --profile local")
+        lines.append(f"  members: predictex admin{_admin_flags(app, base)} member create EMAIL --password PASSWORD; each then gets a key "
+                     f"with predictex keys create --url {base} --email EMAIL --profile local")
     lines.append("  stop: Ctrl-C or SIGTERM (finishes the batch in flight and writes a snapshot)")
     return "\n".join(lines)
 
@@ -341,14 +362,16 @@ def _admin_flags(app: Application, base: str) -> str:
     return flags
 
 
-async def serve(config: Config) -> None:
+async def serve(config: Config) -> str:
+    """Run until signalled; why it stopped on its own ("" when it was asked to)."""
     app = Application(config)
     app.handle_signals()
     await app.start()
     print(banner(app), flush=True)
     await app.run_until_signalled()
+    return app.failure
 
 
-def run(config: Config) -> None:
+def run(config: Config) -> str:
     use_uvloop()
-    asyncio.run(serve(config))
+    return asyncio.run(serve(config))

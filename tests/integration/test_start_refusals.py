@@ -169,3 +169,33 @@ def test_a_bad_database_url_refuses_before_creating_anything(tmp_path: Path) -> 
     assert done.returncode == 4 and one_line(done).startswith("cannot connect to the database postgresql://***@127.0.0.1:9/exchange: ")
     assert "secret" not in done.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_a_server_that_loses_its_postgresql_lock_stops(tmp_path: Path, running: list[ServeProcess]) -> None:
+    """Its lock lives in a database session: when the session ends (here an administrator terminates
+    it), another server could take the journal, so this one stops, exit code 1, saying why."""
+    if not postgres_available():
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}")
+    import psycopg
+
+    schema = f"test_lost_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
+    try:
+        server = ServeProcess(tmp_path, "--no-demo-markets", "--database-url", url)
+        running.append(server)
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+            [(ended,)] = connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                                            (f"predictex serve pid {server.process.pid} on {socket.gethostname()}"[:63],)).fetchall()
+        assert ended
+        assert server.stop(None) == 1  # it stops by itself
+        assert server.log_lines[-1].startswith(f"predictex serve: stopped: the lock on the journal postgresql://***@127.0.0.1:5432/test"
+                                               f"?options=-csearch_path%3D{schema} was lost with its database session: ")
+        assert any("CRITICAL predictex.server: the lock on the journal" in line for line in server.log_lines)
+        again = ServeProcess(tmp_path, "--no-demo-markets", "--database-url", url)
+        running.append(again)
+        assert again.stop() == 0
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

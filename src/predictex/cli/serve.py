@@ -53,7 +53,7 @@ def run_serve(arguments: argparse.Namespace) -> int:
         return 2
     configure(config.log_format)
     try:
-        run(config)
+        failure = run(config)
     except StartRefused as refused:
         print(f"predictex serve: {refused.message}", file=sys.stderr)
         return refused.exit_code
@@ -62,6 +62,9 @@ def run_serve(arguments: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:  # Ctrl-C before the server was up: nothing to finish
         return 130
+    if failure:  # the journal failed or a lock was lost: logged, and a supervisor should see it
+        print(f"predictex serve: stopped: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 

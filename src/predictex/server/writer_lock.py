@@ -219,6 +219,19 @@ class PostgresLock:
             raise StartRefused(EXIT_DATABASE, f"cannot lock the journal {self.description}: {_first_line(error)}") from error
         self._connection = connection
 
+    def lost(self) -> str:
+        """Why the lock is no longer held ("" while it is): its session ended (the database restarted,
+        the connection broke, an administrator terminated it), so another server could take it."""
+        import psycopg
+
+        if self._connection is None:
+            return ""
+        try:
+            self._connection.execute("SELECT 1")
+        except psycopg.Error as error:
+            return f"the lock on the journal {self.description} was lost with its database session: {_first_line(error)}"
+        return ""
+
     def release(self) -> None:
         if self._connection is not None:
             with contextlib.suppress(Exception):  # the lock ends with the session in any case
@@ -257,6 +270,20 @@ class Claim:
     def take(self, lock: DirectoryLock | PostgresLock, holder: Holder) -> None:
         lock.acquire(holder)
         self.locks.append(lock)
+
+    @property
+    def can_be_lost(self) -> bool:
+        """Whether a lock lives in a database session (a flock lives as long as the process)."""
+        return any(isinstance(lock, PostgresLock) for lock in self.locks)
+
+    def lost(self) -> str:
+        """Why a lock is no longer held ("" while all are). Blocks on the database: call off the event loop."""
+        for lock in self.locks:
+            if isinstance(lock, PostgresLock):
+                why = lock.lost()
+                if why:
+                    return why
+        return ""
 
     def release(self) -> None:
         while self.locks:
