@@ -202,14 +202,16 @@ async def _watch(arguments: argparse.Namespace) -> int:
                 redraws += 1
                 if arguments.updates and redraws >= arguments.updates:
                     return out.EXIT_OK
-                while True:
+                while True:  # until something shown changes (JSON lines show only the book)
                     change = await changes.__anext__()
-                    if change.msg.get("market_ticker") == ticker:
+                    if change.msg.get("market_ticker") != ticker:
+                        continue
+                    if change.channel == TICKER_CHANNEL:
+                        market = _with_ticker(market, change.msg)
+                    elif change.channel == LIFECYCLE_CHANNEL:
+                        market = await client.market(ticker)
+                    if change.channel == BOOK_CHANNEL or not arguments.json:
                         break
-                if change.channel == TICKER_CHANNEL:
-                    market = _with_ticker(market, change.msg)
-                elif change.channel == LIFECYCLE_CHANNEL:
-                    market = await client.market(ticker)
 
 
 def _with_ticker(market: Market, message: Any) -> Market:
