@@ -28,7 +28,7 @@ def register(things: Any) -> None:
         description="Writes a new API key and password for the operator to DATA_DIR/operator.json and operator-key.pem "
                     "(readable only by you), and revokes the operator's other API keys and sessions. Stop the server "
                     "first: this refuses while one holds the data directory or the journal.")
-    reset.add_argument("--data-dir", dest="reset_data_dir", default=None,
+    reset.add_argument("--data-dir", dest="reset_data_dir", metavar="DATA_DIR", default=None,
                        help="the server's data directory (default: the --data-dir given to admin, PREDICTEX_DATA_DIR or ./predictex-data)")
     reset.add_argument("--database-url", default=None,
                        help="the journal's postgresql:// URL or SQLite path (default: PREDICTEX_DATABASE_URL, else the data directory's SQLite file)")
