@@ -194,7 +194,7 @@ class Application:
         self.http = HttpServer(self._timed(router), upgrade_handler=self.ws.upgrade)
         try:
             await self.http.start(config.host, config.port)
-        except OSError as error:  # taken since _claim looked
+        except OSError as error:  # taken since claim() looked
             self.http = None
             raise StartRefused(EXIT_PORT, port_refusal(config.host, config.port, "HTTP", error)) from error
         if config.fix_ports:
