@@ -1,14 +1,17 @@
 """The exchange process: journal, recovery, read model, accounts, the sequencer and every gateway,
 wired together; first-start setup; and a clean shutdown (stop taking requests, finish the batch in
-flight, leave a snapshot, close the journal)."""
+flight, leave a snapshot, close the journal).
+
+A start first claims what it needs and refuses, changing nothing, when it cannot have it
+(`server/writer_lock.py`): the data directory (usable, and locked against a second server), the
+ports, and the database (reachable, and locked). Only then does it create anything. The first start
+(`server/first_start.py`) is safe to kill at any step."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
-import os
 import secrets
 import signal
 import time
@@ -19,8 +22,6 @@ from typing import Any
 import orjson
 
 from predictex.accounts import Accounts
-from predictex.accounts.keys import KeyType
-from predictex.accounts.members import Role, Tier
 from predictex.gateways.rest import admin, members, openapi
 from predictex.gateways.rest.kalshi_v2 import keys as v2_keys
 from predictex.gateways.rest.kalshi_v2 import market_data as v2_market_data
@@ -33,23 +34,24 @@ from predictex.gateways.ws import WebSocketGateway
 from predictex.journal import Journal, open_store
 from predictex.journal.base import JournalStore
 from predictex.readmodel import ReadModel
+from predictex.server import demo
 from predictex.server.bus import Bus
 from predictex.server.clock import Clock, WallClock
 from predictex.server.collector import Collector
 from predictex.server.config import Config
 from predictex.server.context import Exchange
-from predictex.server.demo import create_demo_markets
+from predictex.server.first_start import CREDENTIALS_FILE, OperatorCredentials, first_start, step
 from predictex.server.http import HttpServer, Request, Response, error_response, json_response, text_response, use_uvloop
 from predictex.server.ids import Ids
-from predictex.server.membership import sign_up
 from predictex.server.metrics import Metrics
 from predictex.server.router import Router
 from predictex.server.sequencer import Sequencer
+from predictex.server.writer_lock import EXIT_PORT, Claim, Holder, StartRefused, claim, port_refusal
 
 log = logging.getLogger("predictex.server")
 
-OPERATOR_EMAIL = "operator@predictex.local"
 SHUTDOWN_GRACE_S = 10.0
+LOCK_CHECK_INTERVAL_S = 5.0  # how often a lock held in a PostgreSQL session is checked
 
 
 def build_router(exchange: Exchange) -> Router:
@@ -117,9 +119,12 @@ class Application:
         self.router: Router | None = None
         self.ws: WebSocketGateway | None = None
         self.fix: Any = None  # predictex.gateways.fix.FixServer when FIX ports are configured
-        self.operator: dict[str, Any] | None = None
+        self.operator: OperatorCredentials | None = None  # made on this start (the first)
         self.stopped = asyncio.Event()
         self.collector = Collector()
+        self._claim = Claim()  # the locks on the data directory and journal
+        self._lock_guard: asyncio.Task[None] | None = None
+        self.failure = ""  # why the server stopped on its own (the journal failed, a lock was lost)
 
     @property
     def port(self) -> int:
@@ -127,17 +132,33 @@ class Application:
         return self.http.port
 
     async def start(self) -> None:
+        """Claim the data directory, ports and database (refusing, unchanged, if any is not to be had),
+        recover, finish or make the first start, then listen. A failure part-way closes what was opened."""
         config = self.config
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self._claim = claim(config, Holder.this_process("predictex serve"), {"HTTP": config.port, **_fix_ports(config)})
+        step("claimed the data directory, ports and database")
+        try:
+            await self._open()
+            await self._listen()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _open(self) -> None:
+        config = self.config
         loop = asyncio.get_running_loop()
         store = self.store = await loop.run_in_executor(None, open_store, config.database_url)
+        step("opened the journal")
         journal = Journal(store)
         recovery = await loop.run_in_executor(None, journal.recover)
         log.info("recovered %s: %d commands (snapshot at %d, %d replayed, %d torn discarded) in %.2fs",
                  store.description, recovery.last_seq, recovery.snapshot_seq, recovery.replayed,
                  recovery.torn_records_discarded, recovery.seconds)
+        step("recovered the journal")
         readmodel = await loop.run_in_executor(None, ReadModel.open, store, journal, recovery)
+        step("opened the read model")
         accounts = Accounts(store, environment=config.environment, timestamp_window_ms=config.timestamp_window_ms)
+        step("opened the accounts")
         bus = Bus()
         self.sequencer = Sequencer(
             recovery.engine, journal, self.clock, last_seq=recovery.last_seq, last_time_ms=recovery.last_time_ms,
@@ -148,18 +169,36 @@ class Application:
         self.exchange = Exchange(
             config, store, readmodel, self.sequencer, accounts, Ids(_instance_id(store)), self.clock, self.metrics, bus,
         )
+        step("recorded the instance id")
         self._register_gauges()
-        await self._first_start()
+        self.operator = await first_start(self.exchange, config.data_dir)
+        if demo.wanted(self.exchange):
+            await demo.create_demo_markets(self.exchange)
+            step("committed the demo markets")
         self.collector.install()  # the start-up state frozen, and the collector on the sequencer's schedule
+
+    async def _listen(self) -> None:
+        config = self.config
+        assert self.exchange is not None
         router = self.router = build_router(self.exchange)
         self.ws = WebSocketGateway(self.exchange)
         self.http = HttpServer(self._timed(router), upgrade_handler=self.ws.upgrade)
-        await self.http.start(config.host, config.port)
+        try:
+            await self.http.start(config.host, config.port)
+        except OSError as error:  # taken since claim() looked
+            self.http = None
+            raise StartRefused(EXIT_PORT, port_refusal(config.host, config.port, "HTTP", error)) from error
         if config.fix_ports:
             from predictex.gateways.fix import FixServer, parse_ports
 
             self.fix = FixServer(self.exchange)
-            await self.fix.start(config.host, parse_ports(config.fix_ports), config.fix_tls_cert, config.fix_tls_key)
+            try:
+                await self.fix.start(config.host, parse_ports(config.fix_ports), config.fix_tls_cert, config.fix_tls_key)
+            except OSError as error:
+                raise StartRefused(EXIT_PORT, f"cannot listen for FIX on {config.host}: {error.strerror or error}") from error
+        if self._claim.can_be_lost:
+            self._lock_guard = asyncio.get_running_loop().create_task(self._guard_locks(), name="lock-guard")
+        step("listening")
 
     def _timed(self, router: Router) -> Any:
         """The router with every answer counted and timed. A route answered without suspending (most
@@ -196,34 +235,28 @@ class Application:
         self.metrics.gauge("predictex_http_connections", lambda: self.http.connections if self.http else 0)
         self.metrics.gauge("predictex_ws_connections", lambda: self.ws.connections if self.ws else 0)
 
-    async def _first_start(self) -> None:
-        exchange = self.exchange
-        assert exchange is not None
-        if exchange.accounts.members.get_by_email(OPERATOR_EMAIL) is None:
-            self.operator = await self._create_operator(exchange)
-        if self.config.demo_markets and not exchange.live.markets:
-            await create_demo_markets(exchange)
-
-    async def _create_operator(self, exchange: Exchange) -> dict[str, Any]:
-        password = secrets.token_urlsafe(12)
-        member = await sign_up(exchange, OPERATOR_EMAIL, password, role=Role.ADMIN, tier=Tier.PRESTIGE)
-        generated = exchange.accounts.keys.generate(member.member_id, "operator", KeyType.RSA)
-        key_path = self.config.data_dir / "operator-key.pem"
-        _write_private(key_path, generated.private_key_pem)
-        details = {
-            "email": OPERATOR_EMAIL, "password": password, "api_key_id": generated.key.key_id,
-            "private_key_path": str(key_path.resolve()),
-        }
-        _write_private(self.config.data_dir / "operator.json", json.dumps(details, indent=2) + "\n")
-        log.info("created the operator account %s", OPERATOR_EMAIL)
-        return details
-
     def _journal_failed(self, error: BaseException) -> None:
         log.critical("the journal failed; shutting down so a restart recovers from it: %s", error)
+        self.failure = f"the journal failed: {error}"
         self.stopped.set()
+
+    async def _guard_locks(self) -> None:
+        """Stop if the lock on a PostgreSQL journal is lost with its session: another server could then
+        take the journal while this one still writes it."""
+        loop = asyncio.get_running_loop()
+        while not self.stopped.is_set():
+            await asyncio.sleep(LOCK_CHECK_INTERVAL_S)
+            lost = await loop.run_in_executor(None, self._claim.lost)
+            if lost:
+                log.critical("%s; shutting down (one server per journal)", lost)
+                self.failure = lost
+                self.stopped.set()
 
     async def stop(self) -> None:
         """Stop taking requests, finish the batch in flight, leave a snapshot, close the journal."""
+        if self._lock_guard is not None:
+            self._lock_guard.cancel()
+            self._lock_guard = None
         if self.ws is not None:
             await self.ws.close()  # WebSocket clients are told the server is going away (1001)
         if self.http is not None:
@@ -234,13 +267,20 @@ class Application:
             await self.sequencer.stop(snapshot=self.sequencer.failed is None)
         if self.store is not None:
             self.store.close()
+            self.store = None
+        self._claim.release()
         self.collector.uninstall()
         self.stopped.set()
 
-    async def run_until_signalled(self) -> None:
+    def handle_signals(self) -> None:
+        """From now on SIGINT and SIGTERM ask for a clean stop (one during the start takes effect once
+        it is done), rather than killing the process."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopped.set)
+
+    async def run_until_signalled(self) -> None:
+        self.handle_signals()
         await self.stopped.wait()
         log.info("shutting down")
         await self.stop()
@@ -254,41 +294,76 @@ def _instance_id(store: JournalStore) -> int:
     return int(found)
 
 
-def _write_private(path: Path, text: str) -> None:
-    """A file only its owner can read (private keys, the operator's password)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text)
-    os.chmod(path, 0o600)
+def _fix_ports(config: Config) -> dict[str, int]:
+    if not config.fix_ports:
+        return {}
+    from predictex.gateways.fix import parse_ports
+
+    return {f"FIX {kind.value.replace('_', ' ')}": port for kind, port in parse_ports(config.fix_ports).items()}
 
 
 def banner(app: Application) -> str:
+    """What `predictex serve` prints once it listens: where everything is, and commands that work as
+    printed. No secret: the operator's credentials are in the file it names."""
     config = app.config
-    base = f"http://{config.host}:{app.port}"
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.host, config.host)
+    base = f"http://{f'[{host}]' if ':' in host else host}:{app.port}"
+    ws = base.replace("http://", "ws://", 1)
     lines = [
         f"predictex is running ({config.environment}) on {base}",
-        f"  Kalshi Trade API v2: {base}/trade-api/v2    the seed's API: {base}/v1",
+        f"  REST base URLs: Kalshi Trade API v2 {base}/trade-api/v2    the seed's API {base}/v1",
+        f"  WebSocket: {ws}/trade-api/ws/v2 (Kalshi v2)    {ws}/v1/ws (the seed's)",
+        f"  open: {base}/trade-api/v2/markets    API reference: {base}/openapi.json    health: {base}/health    metrics: {base}/metrics",
+        # the web pages' line goes here, once they exist: f"  web: {base}/"
         f"  journal: {app.store.description if app.store else ''}",
-        f"  health: {base}/health    metrics: {base}/metrics    OpenAPI: {base}/openapi.json",
     ]
-    if app.operator is not None:
+    if app.fix is not None:
+        lines.append("  FIX: " + "    ".join(f"{kind.value} {app.fix.port(kind)}" for kind in app.fix.acceptor.servers))
+    lines += _operator_lines(app, base)
+    if config.is_demo:
         lines += [
-            f"  operator account: {app.operator['email']}  password: {app.operator['password']}",
-            f"  operator API key: {app.operator['api_key_id']}  private key: {app.operator['private_key_path']}",
-            f"  (both saved, readable only by you, in {config.data_dir / 'operator.json'})",
+            f"  trade: predictex keys create --url {base} --email you@example.com --profile local",
+            "         (signs you up with $10,000 of play money and saves the key in profile local), then:",
+            f"         predictex markets list    predictex order place {demo.MARKETS[0][0]} buy 1 0.51    predictex balance",
         ]
-    lines.append(f"  WebSocket: ws://{config.host}:{app.port}/trade-api/ws/v2 (Kalshi v2)    ws://{config.host}:{app.port}/v1/ws (the seed's)")
-    lines.append(f"  get an API key: predictex keys create --url {base} --email you@example.com")
+    else:
+        lines.append(f"  members: predictex admin{_admin_flags(app, base)} member create EMAIL --password PASSWORD; each then gets a key "
+                     f"with predictex keys create --url {base} --email EMAIL --profile local")
+    lines.append("  stop: Ctrl-C or SIGTERM (finishes the batch in flight and writes a snapshot)")
     return "\n".join(lines)
 
 
-async def serve(config: Config) -> None:
+def _operator_lines(app: Application, base: str) -> list[str]:
+    path = (app.config.data_dir / CREDENTIALS_FILE).absolute()
+    if app.operator is not None:
+        return [f"  operator: new credentials (API key and password) in {path}, readable only by you; "
+                f"try: predictex admin{_admin_flags(app, base)} member list"]
+    if path.exists():
+        return [f"  operator: credentials in {path}; try: predictex admin{_admin_flags(app, base)} member list"]
+    reset = f"predictex admin credentials reset --data-dir {app.config.data_dir}"
+    if app.config.uses_postgres:
+        reset += " --database-url URL"
+    return [f"  operator: no credentials in {path}; with the server stopped, {reset} makes new ones"]
+
+
+def _admin_flags(app: Application, base: str) -> str:
+    """The flags `predictex admin` needs to find this server and its operator's credentials."""
+    flags = "" if base == "http://127.0.0.1:8000" else f" --url {base}"
+    if app.config.data_dir.absolute() != Path("predictex-data").absolute():
+        flags += f" --data-dir {app.config.data_dir}"
+    return flags
+
+
+async def serve(config: Config) -> str:
+    """Run until signalled; why it stopped on its own ("" when it was asked to)."""
     app = Application(config)
+    app.handle_signals()
     await app.start()
     print(banner(app), flush=True)
     await app.run_until_signalled()
+    return app.failure
 
 
-def run(config: Config) -> None:
+def run(config: Config) -> str:
     use_uvloop()
-    asyncio.run(serve(config))
+    return asyncio.run(serve(config))

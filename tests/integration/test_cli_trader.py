@@ -121,21 +121,55 @@ def test_cancel_all(server: RunningServer, trader: Member, capsys: pytest.Captur
     assert json.loads(out) == []
 
 
+def _no_repeated_phrase(line: str) -> bool:
+    """No run of two or more words said twice in one line ("insufficient balance: insufficient balance")."""
+    words = [w.strip(":,()").lower() for w in line.split()]
+    pairs = [" ".join(words[i:i + 2]) for i in range(len(words) - 1)]
+    return len(pairs) == len(set(pairs))
+
+
 def test_exit_codes_and_messages(server: RunningServer, trader: Member, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "1000000", "0.45")
-    assert code == 1 and err.strip().startswith("predictex order place: 400 insufficient_balance: insufficient balance")
+    assert code == 1 and err.strip().startswith("predictex order place: insufficient balance: need $450000.0000, have $")
+    assert err.strip().endswith("(HTTP 400)") and _no_repeated_phrase(err)
     code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "1", "0.453")
-    assert code == 1 and "400 invalid_price" in err
+    assert code == 1 and "invalid price: price 0.4530 is not on the linear_cent grid" in err and _no_repeated_phrase(err)
     code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "1", "half")
-    assert code == 2 and "'half' is not a price" in err
+    assert code == 2 and "'half' is not a price: prices are YES prices in dollars, from 0.01 to 0.99" in err
+    code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "1", "45")
+    assert code == 2 and err.strip() == ("predictex order place: price 45 is out of range: prices are YES prices in dollars, "
+                                         "from 0.01 to 0.99 (for 45¢ give 0.45)")
+    code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "1", "1.5")
+    assert code == 2 and "price 1.5 is out of range" in err and "(0.45 is 45¢)" in err
+    code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "-3", "0.45")
+    assert code == 2 and "count -3 must be positive" in err
+    code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "0", "0.45")
+    assert code == 2 and "count 0 must be positive" in err
     code, _, err = cli(capsys, "balance", "--url", "http://127.0.0.1:9", "--timeout", "2")
-    assert code == 3 and "predictex balance:" in err
+    assert code == 3 and "predictex balance:" in err and "is the exchange running at that address?" in err
     code, _, err = cli(capsys, "balance", "--profile", "production", "--url", server.base_url)
     assert code == 2 and "needs an API key" in err
     code, _, err = cli(capsys, "balance", "--profile", "nowhere")
     assert code == 2 and "no profile 'nowhere'" in err
+    code, _, err = cli(capsys, "balance", "--key-id", "demo_x", "--key-file", "/nonexistent/key.pem")
+    assert code == 2 and "private key file /nonexistent/key.pem does not exist" in err
     code, _, err = cli(capsys, "order", "cancel")
     assert code == 2 and "give order ids or --all" in err
+
+
+def test_keys_list_and_delete_use_the_saved_profile(server: RunningServer, trader: Member, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "keys", "list")  # no --email: signed with the default profile's key
+    assert code == 0 and trader.credentials.key_id in out
+    code, out, _ = cli(capsys, "keys", "list", "--json")
+    listed = json.loads(out)
+    assert code == 0 and [key["api_key_id"] for key in listed] == [trader.credentials.key_id]
+    with client_for(server, trader) as client:
+        spare = client.generate_api_key("spare")
+    code, out, err = cli(capsys, "keys", "delete", spare.api_key_id)
+    assert code == 0 and out.strip() == f"deleted {spare.api_key_id}", err
+    code, out, _ = cli(capsys, "keys", "list", "--email", trader.email, "--password", trader.password)  # the login form still works
+    assert code == 0 and trader.credentials.key_id in out and spare.api_key_id not in out
 
 
 def test_profiles_and_keys_create(server: RunningServer, tmp_path: Path, config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,7 +34,7 @@ from integration.server_fixture import (
 
 START_TIMEOUT_S = 60.0
 EXIT_TIMEOUT_S = 30.0
-BANNER_END = "  get an API key: predictex keys create"
+BANNER_END = "  stop: Ctrl-C or SIGTERM"
 
 
 def predictex_command() -> list[str]:
@@ -47,19 +47,28 @@ def run_cli(*arguments: str, timeout_s: float = 60.0) -> subprocess.CompletedPro
     return subprocess.run([*predictex_command(), *arguments], capture_output=True, text=True, timeout=timeout_s)
 
 
+class ServerExited(AssertionError):
+    """`predictex serve` ended before its banner was complete."""
+
+    def __init__(self, returncode: int, log_lines: list[str]) -> None:
+        super().__init__(f"predictex serve exited with {returncode}:\n" + "\n".join(log_lines[-30:]))
+        self.returncode = returncode
+        self.log_lines = log_lines
+
+
 class ServeProcess(HttpClient):
     """`predictex serve --port 0 ...` in a subprocess; the port is read from its banner."""
 
-    def __init__(self, data_dir: Path, *flags: str) -> None:
+    def __init__(self, data_dir: Path, *flags: str, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.process = subprocess.Popen(
             [*predictex_command(), "serve", "--port", "0", "--data-dir", str(data_dir), *flags],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         )
-        self.stdout: queue.Queue[str] = queue.Queue()
+        self.stdout: queue.Queue[str | None] = queue.Queue()  # None: standard output has ended
         self.log_lines: list[str] = []
         self._readers = [
-            threading.Thread(target=self._pump, args=(self.process.stdout, self.stdout.put), daemon=True),
+            threading.Thread(target=self._pump, args=(self.process.stdout, self.stdout.put, True), daemon=True),
             threading.Thread(target=self._pump, args=(self.process.stderr, self.log_lines.append), daemon=True),
         ]
         for reader in self._readers:
@@ -74,20 +83,25 @@ class ServeProcess(HttpClient):
         return self._port
 
     @staticmethod
-    def _pump(stream: Any, sink: Any) -> None:
+    def _pump(stream: Any, sink: Any, mark_end: bool = False) -> None:
         for line in stream:
             sink(line.rstrip("\n"))
+        if mark_end:
+            sink(None)
 
     def _read_banner(self) -> list[str]:
         lines: list[str] = []
-        deadline = time.monotonic() + START_TIMEOUT_S
         while not (lines and lines[-1].startswith(BANNER_END)):
-            if self.process.poll() is not None and self.stdout.empty():
-                raise AssertionError(f"predictex serve exited with {self.process.returncode}:\n" + "\n".join(self.log_lines[-30:]))
             try:
-                lines.append(self.stdout.get(timeout=max(0.0, min(1.0, deadline - time.monotonic()))))
+                line = self.stdout.get(timeout=START_TIMEOUT_S)
             except queue.Empty:
-                assert time.monotonic() < deadline, f"no banner within {START_TIMEOUT_S} s: {lines}"
+                raise AssertionError(f"no banner within {START_TIMEOUT_S} s: {lines}") from None
+            if line is None:  # the process closed its standard output: it is ending
+                code = self.process.wait(EXIT_TIMEOUT_S)
+                for reader in self._readers:
+                    reader.join(EXIT_TIMEOUT_S)
+                raise ServerExited(code, self.log_lines)
+            lines.append(line)
         return lines
 
     def stop(self, sig: signal.Signals | None = signal.SIGTERM) -> int:
@@ -122,7 +136,7 @@ def _start(processes: list[ServeProcess], data_dir: Path, *flags: str) -> ServeP
 
 def _admin(server: ServeProcess, *arguments: str) -> Any:
     """`predictex admin --url ... --data-dir ... ARGS`, which must succeed; its JSON output."""
-    done = run_cli("admin", "--url", server.base_url, "--data-dir", str(server.data_dir), *arguments)
+    done = run_cli("admin", "--url", server.base_url, "--data-dir", str(server.data_dir), *arguments, "--json")
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(done.stdout)
 
@@ -142,12 +156,15 @@ def test_serve_prints_a_banner_answers_health_logs_json_and_exits_0_on_sigterm(t
     banner = server.banner
     base = server.base_url
     assert banner[0] == f"predictex is running (demo) on {base}"
-    assert banner[1] == f"  Kalshi Trade API v2: {base}/trade-api/v2    the seed's API: {base}/v1"
-    assert banner[2] == f"  journal: sqlite:{tmp_path / 'predictex.db'}"
-    assert banner[3] == f"  health: {base}/health    metrics: {base}/metrics    OpenAPI: {base}/openapi.json"
+    assert banner[1] == f"  REST base URLs: Kalshi Trade API v2 {base}/trade-api/v2    the seed's API {base}/v1"
+    assert banner[2] == f"  WebSocket: ws://127.0.0.1:{server.port}/trade-api/ws/v2 (Kalshi v2)    ws://127.0.0.1:{server.port}/v1/ws (the seed's)"
+    assert banner[3] == (f"  open: {base}/trade-api/v2/markets    API reference: {base}/openapi.json    health: {base}/health    "
+                         f"metrics: {base}/metrics")
+    assert banner[4] == f"  journal: sqlite:{tmp_path / 'predictex.db'}"
     details = json.loads((tmp_path / "operator.json").read_text())
-    assert banner[4] == f"  operator account: operator@predictex.local  password: {details['password']}"
-    assert banner[5] == f"  operator API key: {details['api_key_id']}  private key: {details['private_key_path']}"
+    assert banner[5] == (f"  operator: new credentials (API key and password) in {tmp_path / 'operator.json'}, readable only by you; "
+                         f"try: predictex admin --url {base} --data-dir {tmp_path} member list")
+    assert not any(details["password"] in line for line in banner)  # no secret on standard output
     assert stat.S_IMODE((tmp_path / "operator.json").stat().st_mode) == 0o600
     assert stat.S_IMODE(Path(details["private_key_path"]).stat().st_mode) == 0o600
     health = server.get_ok("/health")
@@ -186,7 +203,8 @@ def test_a_restart_recovers_the_same_state(tmp_path: Path, processes: list[Serve
     journal = _journal_verify(tmp_path / "predictex.db")
 
     second = _start(processes, tmp_path, "--log-format", "json")
-    assert not any("operator account" in line for line in second.banner)  # made once, on the first start
+    assert not any("new credentials" in line for line in second.banner)  # made once, on the first start
+    assert f"  operator: credentials in {tmp_path / 'operator.json'}; " in "\n".join(second.banner)
     assert _observe(second, token) == before  # sessions, members, markets and money, as they were
     assert second.stop(signal.SIGTERM) == 0
     assert _journal_verify(tmp_path / "predictex.db") == journal  # same commands, same state hash
@@ -278,10 +296,10 @@ def test_keys_create_writes_a_private_key_only_its_owner_can_read(tmp_path: Path
 def test_admin_command_errors_exit_1_with_the_servers_message(tmp_path: Path, processes: list[ServeProcess]) -> None:
     server = _start(processes, tmp_path)
     duplicate = run_cli("admin", "--url", server.base_url, "--data-dir", str(tmp_path), "series", "create", "INXCHI", "--title", "again")
-    assert duplicate.returncode == 1
-    assert duplicate.stdout.strip() == "predictex admin: 409 already_exists: already exists: series INXCHI already exists"
+    assert duplicate.returncode == 1 and duplicate.stdout == ""
+    assert duplicate.stderr.strip() == "predictex admin series create: series INXCHI already exists (HTTP 409)"
     nowhere = run_cli("admin", "--url", server.base_url, "--data-dir", str(tmp_path / "elsewhere"), "member", "list")
-    assert nowhere.returncode != 0 and "give --key-id and --key-file" in (nowhere.stdout + nowhere.stderr)
+    assert nowhere.returncode == 2 and "give --key-id and --key-file" in nowhere.stderr and "Traceback" not in nowhere.stderr
     listed = _admin(server, "member", "list")
     assert [m["email"] for m in listed["members"]] == ["operator@predictex.local"]
     assert server.stop() == 0
@@ -299,7 +317,7 @@ def test_prod_on_postgresql_with_text_logs(tmp_path: Path, processes: list[Serve
         url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
         server = _start(processes, tmp_path, "--env", "prod", "--host", "127.0.0.1", "--database-url", url)
         assert server.banner[0].startswith("predictex is running (prod) on http://127.0.0.1:")
-        assert server.banner[2].startswith("  journal: postgresql://***@127.0.0.1:5432/test")  # no credentials shown
+        assert server.banner[4].startswith("  journal: postgresql://***@127.0.0.1:5432/test")  # no credentials shown
         health = server.get_ok("/health")
         assert (health["environment"], health["status"]) == ("prod", "ok")
         assert server.get_ok(V2 + "/markets")["markets"] == []  # no demo markets in prod
@@ -316,7 +334,7 @@ def test_prod_on_postgresql_with_text_logs(tmp_path: Path, processes: list[Serve
 
 def test_bad_flags_exit_2_without_starting(tmp_path: Path) -> None:
     done = run_cli("serve", "--port", "70000", "--data-dir", str(tmp_path))
-    assert done.returncode == 2 and "ports are 0-65535" in done.stdout
+    assert done.returncode == 2 and "ports are 0-65535" in done.stderr
     done = run_cli("serve", "--env", "staging", "--data-dir", str(tmp_path))
     assert done.returncode == 2 and "invalid choice: 'staging'" in done.stderr
     assert not (tmp_path / "predictex.db").exists()

@@ -252,6 +252,19 @@ class Members:
             return None
         return self.get(int(rows[0][0]))
 
+    def set_password(self, member_id: int, password: str) -> Member:
+        """A new password (the operator's credentials reset; `predictex admin credentials reset`). Takes
+        as long as one scrypt. Sessions opened with the old password are not ended here: see
+        `Sessions.revoke_member`."""
+        _check_password(password)
+        password_hash = hash_password(password, self._cost)
+        with self._lock:
+            current = self.get(member_id)
+            if current is None:
+                raise AccountsError("member_not_found", f"no member with id {member_id}")
+            self._store.write([self._row(current, password_hash, upsert=True)])
+        return current
+
     def set_tier(self, member_id: int, tier: str | Tier) -> Member:
         return self._update(member_id, tier=parse_tier(tier))
 

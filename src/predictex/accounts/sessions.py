@@ -211,6 +211,15 @@ class Sessions:
         stored = self._lookup(session_id)
         return stored is not None and not stored.revoked and self._clock() < stored.expires_ms
 
+    def revoke_member(self, member_id: int) -> int:
+        """End every live session of a member (a credentials reset); returns how many."""
+        rows = self._store.query(
+            "SELECT token_hash, member_id, key_id, scopes, created_ms, expires_ms, revoked FROM accounts_sessions "
+            "WHERE member_id = ? AND revoked = ?", (member_id, False))
+        for row in rows:
+            self._save(str(row[0]), replace(_stored(row[1:]), revoked=True))
+        return len(rows)
+
     # --- helpers ----------------------------------------------------------------------------------
 
     def _open(self, member_id: int, key_id: str | None, scopes: tuple[str, ...]) -> Session:

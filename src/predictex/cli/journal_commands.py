@@ -79,9 +79,6 @@ def run_export(location: str, output: str, after_seq: int) -> int:
         finally:
             if stream is not sys.stdout.buffer:
                 stream.close()
-    except BrokenPipeError:  # the reader went away (`| head`): not an error
-        sys.stderr.close()
-        return 0
     except JournalError as error:
         print(f"journal export FAILED: {error}", file=sys.stderr)
         return 1

@@ -1,49 +1,70 @@
 """`predictex keys`: get an API key from a running exchange (signing up first on a demo exchange),
-list keys, delete one, through the SDK with a password session. Private keys are written to files
-only their owner can read (mode 0600); `--profile NAME` also saves the new key in that profile."""
+list keys, delete one, through the SDK. `keys create` logs in with an email and password; `--profile
+NAME` saves the new key (and the URL) in that profile and makes it the default, so the next command
+uses it. `keys list` and `keys delete` sign with the saved profile's key, or log in with --email.
+Private keys are written to files only their owner can read (mode 0600)."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from predictex.cli.output import describe
+from predictex.cli import output as out
+from predictex.cli.config import ConfigError
 from predictex.cli.profiles import update_profile
-from predictex.client import AuthenticationError, Client, PredictexError
+from predictex.cli.trader import client_settings, connection_options
+from predictex.client import AuthenticationError, Client
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 def register(commands: Any) -> None:
-    keys = commands.add_parser("keys", help="create, list or delete API keys")
+    keys = commands.add_parser("keys", help="create, list or delete API keys",
+                               description="Create, list or delete API keys.")
     actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = actions.add_parser("create", help="sign up if needed (demo), then generate an API key")
-    _common(create)
-    create.add_argument("--name", default="cli", help="a name for the key")
-    create.add_argument("--type", choices=("rsa", "ed25519"), default="rsa")
+    create = actions.add_parser("create", help="sign up if needed (demo), then generate an API key",
+                                description="Log in with an email and password (signing up first on a demo exchange, "
+                                            "with play money), generate an API key, and write its private key to a file "
+                                            "only you can read.")
+    create.add_argument("--url", default=os.environ.get("PREDICTEX_URL", DEFAULT_URL),
+                        help=f"the exchange's URL (default: PREDICTEX_URL or {DEFAULT_URL})")
+    _login_options(create, email_required=True)
+    create.add_argument("--name", default="cli", help="a name for the key (default cli)")
+    create.add_argument("--type", choices=("rsa", "ed25519"), default="rsa", help="key type (default rsa)")
     create.add_argument("--out", default=None, help="where to write the private key (default ~/.predictex/<key id>.pem)")
-    create.add_argument("--profile", default=None, help="save the key (and --url) in this profile of the config file")
-    create.set_defaults(handler=run_create)
-    listing = actions.add_parser("list", help="list your API keys")
-    _common(listing)
-    listing.set_defaults(handler=run_list)
-    delete = actions.add_parser("delete", help="delete an API key (effective immediately)")
-    _common(delete)
-    delete.add_argument("key_id")
-    delete.set_defaults(handler=run_delete)
+    create.add_argument("--profile", default=None,
+                        help="save the key and --url in this profile of the config file, and make it the default profile")
+    create.set_defaults(handler=out.command("keys create", run_create))
+    listing = actions.add_parser("list", help="list your API keys",
+                                 description="List your API keys: signed with the profile's key, or logged in with --email.")
+    connection_options(listing)
+    _login_options(listing, email_required=False)
+    listing.set_defaults(handler=out.command("keys list", run_list))
+    delete = actions.add_parser("delete", help="delete an API key (effective immediately)",
+                                description="Delete an API key: it stops working at once, and so do sessions made with it.")
+    connection_options(delete)
+    _login_options(delete, email_required=False)
+    delete.add_argument("doomed_key_id", metavar="KEY_ID", help="the key to delete (from `predictex keys list`)")
+    delete.set_defaults(handler=out.command("keys delete", run_delete))
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", default=os.environ.get("PREDICTEX_URL", DEFAULT_URL), help="the exchange's base URL")
-    parser.add_argument("--email", required=True)
-    parser.add_argument("--password", default=os.environ.get("PREDICTEX_PASSWORD"), help="(asked for when not given)")
+def _login_options(parser: argparse.ArgumentParser, *, email_required: bool) -> None:
+    parser.add_argument("--email", required=email_required,
+                        help="your login" + ("" if email_required else " (instead of the profile's API key)"))
+    parser.add_argument("--password", default=os.environ.get("PREDICTEX_PASSWORD"),
+                        help="your password (default: PREDICTEX_PASSWORD, else asked for on the terminal)")
 
 
 def _password(arguments: argparse.Namespace) -> str:
-    return arguments.password or getpass.getpass(f"password for {arguments.email}: ")
+    if arguments.password:
+        return str(arguments.password)
+    if not sys.stdin.isatty():
+        raise ConfigError(f"no terminal to ask for {arguments.email}'s password: give --password or set PREDICTEX_PASSWORD")
+    return getpass.getpass(f"password for {arguments.email}: ")
 
 
 def _log_in(url: str, email: str, password: str, sign_up: bool) -> Client:
@@ -53,11 +74,23 @@ def _log_in(url: str, email: str, password: str, sign_up: bool) -> Client:
         return client
     except AuthenticationError:
         if not sign_up:
+            client.close()
             raise
     client.sign_up(email, password)
     print(f"signed up {email}")
     client.log_in_with_password(email, password)
     return client
+
+
+def _client(arguments: argparse.Namespace) -> Client:
+    """Logged in with --email, else signing with the profile's (or --key-id's) key."""
+    if arguments.email:
+        url = arguments.url or os.environ.get("PREDICTEX_URL") or client_settings(arguments, need_key=False)["base_url"]
+        return _log_in(url, arguments.email, _password(arguments), sign_up=False)
+    try:
+        return Client(**client_settings(arguments, need_key=True))
+    except ConfigError as error:
+        raise ConfigError(f"{error}; or log in with --email") from None
 
 
 def write_private_key(path: Path, pem: str) -> None:
@@ -69,41 +102,39 @@ def write_private_key(path: Path, pem: str) -> None:
 
 
 def run_create(arguments: argparse.Namespace) -> int:
-    try:
-        with _log_in(arguments.url, arguments.email, _password(arguments), sign_up=True) as client:
-            generated = client.generate_api_key(arguments.name, arguments.type)
-    except PredictexError as error:
-        print(f"predictex keys create: {describe(error)}")
-        return 1
+    path = Path(arguments.out).expanduser() if arguments.out else None
+    with _log_in(arguments.url, arguments.email, _password(arguments), sign_up=True) as client:
+        generated = client.generate_api_key(arguments.name, arguments.type)
     key_id = generated.api_key_id
-    path = Path(arguments.out).expanduser() if arguments.out else Path.home() / ".predictex" / f"{key_id}.pem"
+    path = path or Path.home() / ".predictex" / f"{key_id}.pem"
     write_private_key(path, generated.private_key_pem)
     print(f"API key id: {key_id}")
     print(f"private key: {path} (mode 0600; the exchange keeps only the public key)")
     if arguments.profile:
-        config = update_profile(arguments.profile, url=arguments.url, key_id=key_id, key_file=str(path))
-        print(f"saved in profile {arguments.profile} ({config.path})")
-    return 0
+        config = update_profile(arguments.profile, url=arguments.url, key_id=key_id, key_file=str(path), make_default=True)
+        print(f"saved in profile {arguments.profile}, now the default ({config.path}): try `predictex balance`")
+    else:
+        print(f"use it with --key-id {key_id} --key-file {path}, or save it: "
+              f"predictex profile set NAME --url {arguments.url} --key-id {key_id} --key-file {path} --default")
+    return out.EXIT_OK
 
 
 def run_list(arguments: argparse.Namespace) -> int:
-    try:
-        with _log_in(arguments.url, arguments.email, _password(arguments), sign_up=False) as client:
-            keys = client.api_keys()
-    except PredictexError as error:
-        print(f"predictex keys list: {describe(error)}")
-        return 1
-    for key in keys:
-        print(f"{key.api_key_id}  {key.raw.get('key_type', ''):8}  {','.join(key.scopes):12}  {key.name}")
-    return 0
+    with _client(arguments) as client:
+        keys = client.api_keys()
+    if arguments.json:
+        out.print_json([key.raw for key in keys])
+        return out.EXIT_OK
+    out.table(("key id", "type", "scopes", "name"), (
+        (key.api_key_id, key.raw.get("key_type", ""), ",".join(key.scopes), key.name) for key in keys))
+    return out.EXIT_OK
 
 
 def run_delete(arguments: argparse.Namespace) -> int:
-    try:
-        with _log_in(arguments.url, arguments.email, _password(arguments), sign_up=False) as client:
-            client.delete_api_key(arguments.key_id)
-    except PredictexError as error:
-        print(f"predictex keys delete: {describe(error)}")
-        return 1
-    print(f"deleted {arguments.key_id}")
-    return 0
+    with _client(arguments) as client:
+        client.delete_api_key(arguments.doomed_key_id)
+    if arguments.json:
+        out.print_json({"deleted": arguments.doomed_key_id})
+        return out.EXIT_OK
+    print(f"deleted {arguments.doomed_key_id}")
+    return out.EXIT_OK

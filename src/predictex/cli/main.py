@@ -42,10 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = 141  # as a program killed by SIGPIPE: `predictex markets list | head` is not an error worth a word
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    arguments = parser.parse_args(argv)
-    result: int = arguments.handler(arguments)
+    try:
+        arguments = parser.parse_args(argv)  # --help writes too
+        result: int = arguments.handler(arguments)
+        sys.stdout.flush()  # a closed pipe shows here rather than at exit
+    except BrokenPipeError:
+        # Python flushes stdout again at exit: point it at /dev/null so that finds nothing to write
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
     return result
 
 

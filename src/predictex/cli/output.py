@@ -8,10 +8,11 @@ import dataclasses
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TextIO, TypeVar
 
-from predictex.client.errors import ApiError, PredictexError, TransportError
+from predictex.cli.config import ConfigError
+from predictex.client.errors import ApiError, PredictexError, TransportError, refusal_text
 from predictex.client.units import _Fixed
 
 T = TypeVar("T")
@@ -20,6 +21,7 @@ EXIT_OK = 0
 EXIT_REFUSED = 1  # the exchange answered with an error
 EXIT_USAGE = 2  # bad arguments or configuration
 EXIT_UNREACHABLE = 3  # no answer from the exchange
+EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
 def plain(value: Any) -> Any:
@@ -81,10 +83,15 @@ def with_progress(items: Iterable[T], what: str, *, every: int = 500, enabled: b
 
 
 def describe(error: BaseException) -> str:
-    """One line: "409 order_already_exists: order already exists: <details>"."""
+    """One line, each word once: the server's details when they say more than its message (they often
+    begin with it: "insufficient balance: need $45.00, have $10.00"), and the HTTP status with the
+    error code unless the text already says it. A failure to reach the exchange says what to check."""
     if isinstance(error, ApiError):
-        text = f"{error.status} {error.code}: {error.message}"
-        return f"{text}: {error.details}" if error.details else text
+        text = refusal_text(error.message, error.details) or error.code
+        code = error.code if error.code and error.code.replace("_", " ").lower() not in text.lower() else ""
+        return f"{text} (HTTP {error.status}{f' {code}' if code else ''})"
+    if isinstance(error, TransportError):
+        return f"{error}; is the exchange running at that address? (--url chooses another)"
     return str(error)
 
 
@@ -95,3 +102,26 @@ def fail(command: str, error: BaseException) -> int:
     if isinstance(error, PredictexError):
         return EXIT_REFUSED
     return EXIT_USAGE
+
+
+def command(name: str, handler: Callable[[Any], int]) -> Callable[[Any], int]:
+    """Run a command's handler; the ordinary failures (bad input or configuration, a refusal, an
+    exchange that cannot be reached, Ctrl-C) become one line on stderr and an exit code."""
+
+    def run(arguments: Any) -> int:
+        try:
+            return handler(arguments)
+        except (ConfigError, ValueError) as error:
+            print(f"predictex {name}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except PredictexError as error:
+            return fail(name, error)
+        except BrokenPipeError:
+            raise  # the reader went away: main() ends quietly
+        except OSError as error:  # a file: a key to read, a key file to write
+            print(f"predictex {name}: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+
+    return run

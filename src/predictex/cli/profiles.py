@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,34 +14,22 @@ def register(commands: Any) -> None:
     profile = commands.add_parser("profile", help="profiles: which exchange and which API key").add_subparsers(
         dest="action", required=True, metavar="ACTION")
     listing = profile.add_parser("list", help="every profile")
-    listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=_guard(run_list))
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(handler=out.command("profile list", run_list))
     show = profile.add_parser("show", help="one profile (default: the default one)")
-    show.add_argument("name", nargs="?")
-    show.add_argument("--json", action="store_true")
-    show.set_defaults(handler=_guard(run_show))
+    show.add_argument("name", nargs="?", help="the profile (default: the default one)")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(handler=out.command("profile show", run_show))
     setter = profile.add_parser("set", help="create or change a profile")
-    setter.add_argument("name")
-    setter.add_argument("--url", default=None)
-    setter.add_argument("--key-id", default=None)
+    setter.add_argument("name", help="the profile to create or change")
+    setter.add_argument("--url", default=None, help="the exchange's URL")
+    setter.add_argument("--key-id", default=None, help="API key id")
     setter.add_argument("--key-file", default=None, help="path of the private key (the file stays where it is)")
     setter.add_argument("--default", action="store_true", help="make it the default profile")
-    setter.set_defaults(handler=_guard(run_set))
+    setter.set_defaults(handler=out.command("profile set", run_set))
     use = profile.add_parser("use", help="make a profile the default")
-    use.add_argument("name")
-    use.set_defaults(handler=_guard(run_use))
-
-
-def _guard(handler: Any) -> Any:
-    def run(arguments: argparse.Namespace) -> int:
-        try:
-            result: int = handler(arguments)
-            return result
-        except ConfigError as error:
-            print(f"predictex profile: {error}", file=sys.stderr)
-            return out.EXIT_USAGE
-
-    return run
+    use.add_argument("name", help="the profile")
+    use.set_defaults(handler=out.command("profile use", run_use))
 
 
 def _row(config: Config, p: Profile) -> dict[str, Any]:

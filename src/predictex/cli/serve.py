@@ -1,8 +1,11 @@
-"""`predictex serve`: run an exchange."""
+"""`predictex serve`: run an exchange. A start that cannot go ahead says why in one line on stderr
+and exits with a code of its own, before it has created anything (server/writer_lock.py; the codes
+are in docs/operations.md)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from predictex.cli.extras import server_extra_missing
@@ -16,7 +19,7 @@ def register(commands: Any) -> None:
     serve.add_argument("--data-dir", default=None, help="where the journal and keys live (default ./predictex-data)")
     serve.add_argument("--database-url", default=None, help="a SQLite path or a postgresql:// URL (default: SQLite in the data dir)")
     serve.add_argument("--env", choices=ENVIRONMENTS, default=None, help="demo (play money, demo markets) or prod")
-    serve.add_argument("--log-format", choices=("text", "json"), default="text")
+    serve.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines on stderr: text (default) or one JSON object each")
     serve.add_argument("--no-demo-markets", action="store_true", help="do not create the demo markets on first start")
     serve.add_argument("--no-rate-limits", action="store_true", help="turn the per-tier rate limits off")
     serve.add_argument("--fix", action="store_true",
@@ -33,7 +36,9 @@ def run_serve(arguments: argparse.Namespace) -> int:
         return 2
     from predictex.app import run
     from predictex.gateways.fix.kinds import parse_ports
+    from predictex.journal import JournalError
     from predictex.server.logs import configure
+    from predictex.server.writer_lock import StartRefused
 
     try:
         config = Config.from_environment(
@@ -44,10 +49,22 @@ def run_serve(arguments: argparse.Namespace) -> int:
         )
         parse_ports(config.fix_ports)  # a ValueError naming the bad part
     except (ConfigError, ValueError) as error:
-        print(f"predictex serve: {error}")
+        print(f"predictex serve: {error}", file=sys.stderr)
         return 2
     configure(config.log_format)
-    run(config)
+    try:
+        failure = run(config)
+    except StartRefused as refused:
+        print(f"predictex serve: {refused.message}", file=sys.stderr)
+        return refused.exit_code
+    except JournalError as error:
+        print(f"predictex serve: the journal cannot be used: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C before the server was up: nothing to finish
+        return 130
+    if failure:  # the journal failed or a lock was lost: logged, and a supervisor should see it
+        print(f"predictex serve: stopped: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 

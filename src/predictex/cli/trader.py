@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import io
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -24,7 +28,7 @@ from typing import Any
 from predictex.cli import output as out
 from predictex.cli.config import Config, ConfigError
 from predictex.client import AsyncClient, Client
-from predictex.client.errors import ApiError, PredictexError
+from predictex.client.errors import ApiError
 from predictex.client.models import Market, Orderbook
 from predictex.client.stream_state import BOOK_CHANNEL
 from predictex.client.units import Count, Price
@@ -65,24 +69,7 @@ def client_settings(arguments: argparse.Namespace, need_key: bool) -> dict[str, 
     return settings
 
 
-def command(name: str, handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Run a handler; failures become one line on stderr and an exit code."""
-
-    def run(arguments: argparse.Namespace) -> int:
-        try:
-            return handler(arguments)
-        except ConfigError as error:
-            print(f"predictex {name}: {error}", file=sys.stderr)
-            return out.EXIT_USAGE
-        except (ValueError, TypeError) as error:
-            print(f"predictex {name}: {error}", file=sys.stderr)
-            return out.EXIT_USAGE
-        except PredictexError as error:
-            return out.fail(name, error)
-        except KeyboardInterrupt:
-            return 130
-
-    return run
+command = out.command
 
 
 def _client(arguments: argparse.Namespace, need_key: bool = True) -> Client:
@@ -101,10 +88,10 @@ def register(commands: Any) -> None:
         parser = commands.add_parser(name, help=helptext)
         connection_options(parser)
         if name in ("orders", "fills", "positions"):
-            parser.add_argument("--ticker", default=None)
+            parser.add_argument("--ticker", default=None, help="only this market")
             parser.add_argument("--limit", type=int, default=100, help="at most this many (0: all, with progress)")
         if name == "orders":
-            parser.add_argument("--status", choices=("resting", "canceled", "executed"), default=None)
+            parser.add_argument("--status", choices=("resting", "canceled", "executed"), default=None, help="only orders in this state")
         if name == "positions":
             parser.add_argument("--settled", action="store_true", help="settled positions too")
         parser.set_defaults(handler=command(name, handler))
@@ -122,10 +109,11 @@ def _markets(commands: Any) -> None:
                                                                                                     metavar="ACTION")
     listing = markets.add_parser("list", help="list markets")
     search = markets.add_parser("search", help="markets whose ticker or title contains TEXT")
-    search.add_argument("text")
+    search.add_argument("text", help="text to find in tickers and titles (any case)")
     for parser in (listing, search):
         connection_options(parser)
-        parser.add_argument("--status", choices=("unopened", "open", "paused", "closed", "settled"), default=None)
+        parser.add_argument("--status", choices=("unopened", "open", "paused", "closed", "settled"), default=None,
+                            help="only markets in this state")
         parser.add_argument("--event", default=None, help="only this event's markets")
         parser.add_argument("--series", default=None, help="only this series' markets")
         parser.add_argument("--limit", type=int, default=0, help="at most this many (default: all, with progress)")
@@ -133,7 +121,7 @@ def _markets(commands: Any) -> None:
     search.set_defaults(handler=command("markets search", run_markets_list))
     show = markets.add_parser("show", help="a market and its order book")
     connection_options(show)
-    show.add_argument("ticker")
+    show.add_argument("ticker", help="the market, e.g. INXCHI-25JAN31-T69.5")
     show.add_argument("--depth", type=int, default=10, help="levels of the book on each side (default 10)")
     show.add_argument("--watch", action="store_true", help="redraw the book live from the WebSocket (Ctrl-C to stop)")
     show.add_argument("--updates", type=int, default=0, help="with --watch: stop after this many redraws")
@@ -188,37 +176,67 @@ def run_markets_show(arguments: argparse.Namespace) -> int:
     return out.EXIT_OK
 
 
+TICKER_CHANNEL = "ticker"
+LIFECYCLE_CHANNEL = "market_lifecycle_v2"
+CLEAR_SCREEN = "\x1b[H\x1b[2J"  # cursor home, then erase the screen
+
+
 async def _watch(arguments: argparse.Namespace) -> int:
-    """Redraw the book each time it changes, from the stream's live book (the order book channel
-    needs an authenticated connection, on Kalshi and here)."""
+    """Redraw the whole screen (the market's status, last price, volume and open interest, and its
+    book) each time any of it changes, from the stream: the live book, the ticker channel, and the
+    lifecycle channel (a status change fetches the market again). The order book channel needs an
+    authenticated connection, on Kalshi and here."""
     settings = client_settings(arguments, need_key=True)
+    ticker = arguments.ticker
     async with AsyncClient(**settings) as client:
-        market = await client.market(arguments.ticker)
+        market = await client.market(ticker)
         async with client.stream() as stream:
-            changes = stream.listen([BOOK_CHANNEL])
-            book = await stream.book(arguments.ticker)
-            changes.clear()  # the snapshot is already in the book
+            changes = stream.listen([BOOK_CHANNEL, TICKER_CHANNEL, LIFECYCLE_CHANNEL])
+            book = await stream.book(ticker)
+            await stream.subscribe(TICKER_CHANNEL, [ticker])
+            await stream.subscribe(LIFECYCLE_CHANNEL)
+            changes.clear()  # the snapshot is already in the book, and the market was just read
             redraws = 0
             while True:
                 _draw(market, book.snapshot(), arguments, stream.reconnects)
                 redraws += 1
                 if arguments.updates and redraws >= arguments.updates:
                     return out.EXIT_OK
-                while (await changes.__anext__()).msg.get("market_ticker") != arguments.ticker:
-                    pass
+                while True:  # until something shown changes (JSON lines show only the book)
+                    change = await changes.__anext__()
+                    if change.msg.get("market_ticker") != ticker:
+                        continue
+                    if change.channel == TICKER_CHANNEL:
+                        market = _with_ticker(market, change.msg)
+                    elif change.channel == LIFECYCLE_CHANNEL:
+                        market = await client.market(ticker)
+                    if change.channel == BOOK_CHANNEL or not arguments.json:
+                        break
+
+
+def _with_ticker(market: Market, message: Any) -> Market:
+    """The market with the ticker message's last price, volume and open interest."""
+    try:
+        return dataclasses.replace(market, last_price=Price(message["price_dollars"]), volume=Count(message["volume_fp"]),
+                                   open_interest=Count(message["open_interest_fp"]))
+    except (KeyError, TypeError, ValueError):
+        return market  # a message without them changes nothing shown
 
 
 def _draw(market: Market, book: Orderbook, arguments: argparse.Namespace, reconnects: int) -> None:
     if arguments.json:
         out.print_json({"ticker": book.ticker, "bids": book.bids, "asks": book.asks}, one_line=True)  # JSON lines
         return
+    screen = io.StringIO()
+    with contextlib.redirect_stdout(screen):
+        print_market(market, book, arguments.depth)
+        if reconnects:
+            print(f"(reconnected {reconnects} time{'s' if reconnects > 1 else ''})")
+        print(f"live from the WebSocket, {dt.datetime.now().strftime('%H:%M:%S')}; Ctrl-C to stop")
     if sys.stdout.isatty():
-        print("\x1b[2J\x1b[H", end="")
+        sys.stdout.write(CLEAR_SCREEN + screen.getvalue())  # one write: the screen never shows half a redraw
     else:
-        print("---")
-    print_market(market, book, arguments.depth)
-    if reconnects:
-        print(f"(reconnected {reconnects} time{'s' if reconnects > 1 else ''})")
+        sys.stdout.write("---\n" + screen.getvalue())
     sys.stdout.flush()
 
 
@@ -229,35 +247,59 @@ def _order(commands: Any) -> None:
         dest="action", required=True, metavar="ACTION")
     place = order.add_parser("place", help="place a limit order: TICKER SIDE COUNT PRICE (a YES price in dollars)")
     connection_options(place)
-    place.add_argument("ticker")
+    place.add_argument("ticker", help="the market, e.g. INXCHI-25JAN31-T69.5")
     place.add_argument("side", choices=sorted(SIDES), help="bid/buy: buy YES; ask/sell: sell YES (= buy NO at 1 - price)")
     place.add_argument("count", help="contracts, e.g. 10 or 2.50")
     place.add_argument("price", help="YES price in dollars, e.g. 0.45")
     place.add_argument("--tif", choices=sorted(TIME_IN_FORCE), default="gtc", help="time in force (default gtc)")
-    place.add_argument("--post-only", action="store_true")
-    place.add_argument("--reduce-only", action="store_true")
+    place.add_argument("--post-only", action="store_true", help="only rest: refuse the order if it would trade at once")
+    place.add_argument("--reduce-only", action="store_true", help="only shrink your position, never open or grow one")
     place.add_argument("--stp", choices=("taker_at_cross", "maker"), default="taker_at_cross", help="self-trade prevention")
     place.add_argument("--client-order-id", default=None, help="your id for it (one is made if not given)")
     place.set_defaults(handler=command("order place", run_order_place))
     amend = order.add_parser("amend", help="change an order's price and/or total count")
     connection_options(amend)
-    amend.add_argument("order_id")
+    amend.add_argument("order_id", help="the order (from `predictex orders`)")
     amend.add_argument("--price", default=None, help="new YES price")
     amend.add_argument("--count", default=None, help="new total count (filled + remaining)")
     amend.set_defaults(handler=command("order amend", run_order_amend))
     cancel = order.add_parser("cancel", help="cancel orders (or --all)")
     connection_options(cancel)
-    cancel.add_argument("order_ids", nargs="*")
+    cancel.add_argument("order_ids", nargs="*", help="the orders (from `predictex orders`)")
     cancel.add_argument("--all", action="store_true", help="cancel every open order")
     cancel.set_defaults(handler=command("order cancel", run_order_cancel))
     show = order.add_parser("show", help="one order")
     connection_options(show)
-    show.add_argument("order_id")
+    show.add_argument("order_id", help="the order (from `predictex orders`)")
     show.set_defaults(handler=command("order show", run_order_show))
 
 
+def parse_price(text: str) -> Price:
+    """A YES price in dollars, strictly between 0 and 1; the error says what a price is."""
+    try:
+        price = Price(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a price: prices are YES prices in dollars, from 0.01 to 0.99 (0.45 is 45¢)") from None
+    if not Price("0") < price < Price("1"):
+        cents = int(text) if text.isascii() and text.isdigit() else 0
+        example = f"for {cents}¢ give 0.{cents:02d}" if 1 <= cents <= 99 else "0.45 is 45¢"
+        raise ValueError(f"price {text} is out of range: prices are YES prices in dollars, from 0.01 to 0.99 ({example})")
+    return price
+
+
+def parse_count(text: str) -> Count:
+    """A positive number of contracts; the error says what a count is."""
+    try:
+        count = Count(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a count: give a number of contracts, e.g. 10 (or 2.50 where a market allows fractions)") from None
+    if not count > Count("0"):
+        raise ValueError(f"count {text} must be positive: the number of contracts to buy or sell, e.g. 10")
+    return count
+
+
 def run_order_place(arguments: argparse.Namespace) -> int:
-    count, price = Count(arguments.count), Price(arguments.price)
+    count, price = parse_count(arguments.count), parse_price(arguments.price)
     with _client(arguments) as client:
         ack = client.create_order(
             arguments.ticker, SIDES[arguments.side], count, price, time_in_force=TIME_IN_FORCE[arguments.tif],
@@ -278,8 +320,8 @@ def run_order_amend(arguments: argparse.Namespace) -> int:
         raise ValueError("give --price and/or --count")
     with _client(arguments) as client:
         current = client.order(arguments.order_id)
-        price = Price(arguments.price) if arguments.price is not None else current.yes_price
-        total = Count(arguments.count) if arguments.count is not None else current.fill_count + current.remaining_count
+        price = parse_price(arguments.price) if arguments.price is not None else current.yes_price
+        total = parse_count(arguments.count) if arguments.count is not None else current.fill_count + current.remaining_count
         ack = client.amend_order(arguments.order_id, ticker=current.ticker, side=current.book_side, price=price, count=total)
     if arguments.json:
         out.print_json(ack)

@@ -19,11 +19,21 @@ class PredictexError(Exception):
     """Everything the SDK raises on purpose."""
 
 
+def refusal_text(message: str, details: str) -> str:
+    """The server's message and details as one phrase, each word once: its details often begin with
+    its message ("insufficient balance" / "insufficient balance: need $45.00, have $10.00")."""
+    message, details = message.strip(), details.strip()
+    if details and message.lower() in details.lower():
+        return details
+    if details and details.lower() not in message.lower():
+        return f"{message}: {details}" if message else details
+    return message
+
+
 class ApiError(PredictexError):
     def __init__(self, status: int, code: str, message: str, details: str = "", body: Any = None,
                  retry_after_s: float | None = None) -> None:
-        text = f"{status} {code}: {message}" + (f" ({details})" if details else "")
-        super().__init__(text)
+        super().__init__(f"{refusal_text(message, details) or code} ({status} {code})")
         self.status = status
         self.code = code
         self.message = message

@@ -14,8 +14,20 @@ DEMO_STARTING_BALANCE_MICRODOLLARS = 10_000 * MONEY_ONE_DOLLAR_MICRODOLLARS  # $
 DEMO_FAUCET_MAX_MICRODOLLARS = 100_000 * MONEY_ONE_DOLLAR_MICRODOLLARS  # play money in one faucet deposit
 
 
+POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+
+
 class ConfigError(ValueError):
     pass
+
+
+def redacted(url: str) -> str:
+    """A database URL fit to print: any user and password replaced by ***."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    credentials, at, location = rest.rpartition("@")
+    return f"{scheme}://***@{location}" if at and credentials else url
 
 
 class Config:
@@ -53,16 +65,42 @@ class Config:
 
     @property
     def uses_postgres(self) -> bool:
-        return self.database_url.startswith(("postgres://", "postgresql://"))
+        return self.database_url.startswith(POSTGRES_SCHEMES)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite journal's file (None for PostgreSQL and the in-memory store)."""
+        if self.uses_postgres or self.database_url == "memory:":
+            return None
+        return Path(self.database_url.removeprefix("sqlite://"))
+
+    def database_url_problem(self) -> str:
+        """What is wrong with the database URL on its face ("" if nothing): an unknown scheme would
+        otherwise be taken for a SQLite file name."""
+        url = self.database_url
+        scheme, separator, rest = url.partition("://")
+        if not separator or url.startswith(POSTGRES_SCHEMES):
+            return ""
+        if scheme == "sqlite":
+            return "" if rest else "the database URL sqlite:// names no file: give sqlite:///path/to/journal.db"
+        return (f"the database URL {redacted(url)} is not one predictex uses: give a SQLite file path, sqlite:///path, "
+                "or postgresql://user@host/database")
 
     @classmethod
     def from_environment(cls, **overrides: object) -> Config:
         values: dict[str, object] = {
             "host": os.environ.get("PREDICTEX_HOST", "127.0.0.1"),
-            "port": int(os.environ.get("PREDICTEX_PORT", "8000")),
+            "port": _port(os.environ.get("PREDICTEX_PORT", "8000")),
             "data_dir": os.environ.get("PREDICTEX_DATA_DIR", "predictex-data"),
             "database_url": os.environ.get("PREDICTEX_DATABASE_URL", ""),
             "environment": os.environ.get("PREDICTEX_ENV", "demo"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _port(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"PREDICTEX_PORT is {text!r}, not a port number (0-65535; 0 picks a free one)") from None

@@ -41,29 +41,46 @@ MARKETS = (
 )
 
 
-async def _apply(exchange: Exchange, command: c.Command) -> int:
-    committed = await exchange.sequencer.submit(command)
-    if committed.outcome.reject is not None:
-        raise RuntimeError(f"demo setup refused {command.TYPE}: {committed.outcome.reject}")
-    return committed.outcome.value
+def wanted(exchange: Exchange) -> bool:
+    """Whether to make the demo data: a demo exchange with no market and none of the demo series (an
+    operator's own series of the same name would refuse the batch)."""
+    live = exchange.live
+    return exchange.config.demo_markets and not live.markets and not any(series.ticker in live.series for series in SERIES)
 
 
-async def create_demo_markets(exchange: Exchange) -> None:
-    now = exchange.clock.now_ms()
-    for command in (*SERIES, *EVENTS):
-        await _apply(exchange, command)
+def demo_commands(provider: int, now_ms: int) -> list[c.Command]:
+    """The demo data as engine commands: series, events, markets, and a liquidity provider (the
+    engine account `provider`, opened by the first command) resting orders around each centre."""
+    commands: list[c.Command] = [*SERIES, *EVENTS]
     for ticker, event, title, structure, fractional, _center, strike in MARKETS:
-        await _apply(exchange, c.CreateMarket(
-            ticker, event, title, now, now + YEAR_MS, yes_sub_title=title, no_sub_title=f"Not: {title}",
+        commands.append(c.CreateMarket(
+            ticker, event, title, now_ms, now_ms + YEAR_MS, yes_sub_title=title, no_sub_title=f"Not: {title}",
             rules_primary=f"If the reported value is above {strike}, the market resolves to Yes.",
             price_level_structure=structure, fractional_trading=fractional, settlement_timer_s=600,
             strike_type="greater", floor_strike=strike, can_close_early=True,
         ))
-    provider = await _apply(exchange, c.OpenAccount())
-    await _apply(exchange, c.Deposit(provider, LIQUIDITY_DEPOSIT_MICRODOLLARS, "demo liquidity"))
+    commands += [c.OpenAccount(), c.Deposit(provider, LIQUIDITY_DEPOSIT_MICRODOLLARS, "demo liquidity")]
     for ticker, _event, _title, _structure, _fractional, center, _strike in MARKETS:
         for step in range(1, LEVELS + 1):
-            offset = PRICE_ONE_CENT_CENTICENTS * step
-            await _apply(exchange, c.CreateOrder(provider, ticker, True, center - offset, count_from_contracts(LEVEL_CONTRACTS)))
-            await _apply(exchange, c.CreateOrder(provider, ticker, False, center + offset, count_from_contracts(LEVEL_CONTRACTS)))
+            commands.append(c.CreateOrder(provider, ticker, True, center - PRICE_ONE_CENT_CENTICENTS * step, count_from_contracts(LEVEL_CONTRACTS)))
+            commands.append(c.CreateOrder(provider, ticker, False, center + PRICE_ONE_CENT_CENTICENTS * step, count_from_contracts(LEVEL_CONTRACTS)))
+    return commands
+
+
+async def create_demo_markets(exchange: Exchange) -> None:
+    """All the demo data in one journal batch (one transaction): a kill leaves all of it or none, and
+    the next start (which finds no market) makes it again. Called before the exchange takes requests,
+    so the provider's account number is the engine's next one."""
+    sequencer = exchange.sequencer
+    provider = sequencer.engine.ledger.next_account_id
+    commands = demo_commands(provider, exchange.clock.now_ms())
+    if sequencer.queued or len(commands) > sequencer.batch_max:
+        raise RuntimeError("the demo data must be the only commands of one batch")
+    committed = await sequencer.submit_many(commands)
+    refused = [(command.TYPE, entry.outcome.reject) for command, entry in zip(commands, committed) if entry.outcome.reject is not None]
+    if refused:
+        raise RuntimeError(f"demo setup refused: {refused}")
+    opened = committed[len(SERIES) + len(EVENTS) + len(MARKETS)].outcome.value
+    if opened != provider:
+        raise RuntimeError(f"the demo liquidity provider got account {opened}, not the {provider} its orders name")
     log.info("created %d demo markets with resting liquidity", len(MARKETS))
