@@ -55,6 +55,7 @@ SAMPLES: list[c.Command] = [
     c.CancelOrder(1, 2), c.AmendOrder(1, 2, "M", "bid", 5100, 300, "new", 0), c.DecreaseOrder(1, 2, 100),
     c.BatchCreateOrders(1, [c.CreateOrder(1, "M", False, 5000, 100)]), c.BatchCancelOrders(1, [1, 2]),
     c.CancelAllOrders(1, "M"), c.CreateOrderGroup(1, 500), c.ChangeOrderGroup(1, 2, "limit", 600),
+    c.ScheduleFeeChange("S", "S-E", "", -1, 7), c.SetArchiveCutoff(1, 2, 3),
 ]
 
 

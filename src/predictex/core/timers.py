@@ -1,5 +1,5 @@
 """Everything that happens because time passed: markets opening and closing, orders expiring and
-settlement timers running out. Entries are checked when they fall due, so a stale one (a market
+settlement timers running out, fee changes taking effect. Entries are checked when they fall due, so a stale one (a market
 whose close time moved, an order already gone) is simply dropped; ties fall due in the order they
 were scheduled, which keeps replay deterministic."""
 
@@ -12,6 +12,7 @@ OPEN_MARKET: Final = 0
 CLOSE_MARKET: Final = 1
 EXPIRE_ORDER: Final = 2
 SETTLE_MARKET: Final = 3
+APPLY_FEE_CHANGE: Final = 4  # the entry's order_id slot holds the fee change's id
 
 NEVER_MS: Final = 2**62
 
