@@ -412,6 +412,7 @@ ENFORCED_IN: dict[str, str] = {
     "LOGIN_WAIT_MS_MAX": "accounts/throttle.py:wait_after",
     "LOGIN_FAILURES_FORGOTTEN_AFTER_MS": "accounts/throttle.py:LoginThrottle._wait",
     "ACCOUNTS_MAX": "core/engine.py:Engine._open_account",
+    "FEE_CHANGES_MAX": "core/fee_changes.py:FeeSchedule.schedule",
     "HTTP_HEADER_BYTES_MAX": "server/http.py:Limits",
     "HTTP_CONNECTIONS_MAX": "server/http.py:Limits",
     "HTTP_PIPELINED_REQUESTS_MAX": "server/http.py:Limits",
