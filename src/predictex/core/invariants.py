@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from predictex.core.communications import QUOTE_ACCEPTED, QUOTE_CANCELLED, QUOTE_OPEN, SIDES, accounts_of
 from predictex.core.ledger import designate_closing, fill_priority_key, order_lock_microdollars, worst_fee_per_unit
+from predictex.core.limits import SUBACCOUNTS_PER_MEMBER_MAX
 from predictex.core.orders import RESTING
 from predictex.core.rejects import InvariantViolation
 from predictex.core.units import PAYOUT_PER_CENTICONTRACT_MICRODOLLARS
@@ -26,6 +28,8 @@ def check_invariants(engine: Engine) -> None:
     _check_orders_and_collateral(engine)
     _check_positions(engine)
     _check_conservation(engine)
+    _check_communications(engine)
+    _check_subaccounts(engine)
 
 
 def _check_books(engine: Engine) -> None:
@@ -141,3 +145,83 @@ def _check_conservation(engine: Engine) -> None:
             f"money is not conserved: accounts {held} + pools {pools} + revenue {ledger.revenue_microdollars} "
             f"!= deposits - withdrawals {expected}"
         )
+
+
+def _check_communications(engine: Engine) -> None:
+    comms = engine.communications
+    ledger = engine.ledger
+    counts = accounts_of(comms)
+    for account in ledger.accounts.values():
+        rfqs, proposals = counts.get(account.account_id, (0, 0))
+        if account.open_rfq_count != rfqs or account.pending_proposal_count != proposals:
+            _fail(f"account {account.account_id} counts {account.open_rfq_count} RFQs and {account.pending_proposal_count} "
+                  f"proposals, has {rfqs} and {proposals}")
+    held = 0
+    for rfq in comms.rfqs.values():
+        if rfq.account_id not in ledger.accounts or rfq.ticker not in engine.markets.markets:
+            _fail(f"RFQ {rfq.rfq_id} names an unknown account or market")
+        if (rfq.count_centicontracts > 0) == (rfq.target_cost_microdollars > 0) or rfq.rfq_id >= comms.next_rfq_id:
+            _fail(f"RFQ {rfq.rfq_id} is sized by both or neither of count and target cost, or numbered ahead")
+        accepted = 0
+        for quote_id in rfq.quote_ids:
+            quote = comms.quotes.get(quote_id)
+            if quote is None or quote.rfq_id != rfq.rfq_id or quote.rfq_account_id != rfq.account_id or quote.ticker != rfq.ticker:
+                _fail(f"RFQ {rfq.rfq_id} lists quote {quote_id}, which is not held for it")
+                return
+            if quote.account_id == rfq.account_id:
+                _fail(f"quote {quote_id} answers its own creator's RFQ")
+            if quote.status not in (QUOTE_OPEN, QUOTE_ACCEPTED, QUOTE_CANCELLED):
+                _fail(f"quote {quote_id} is held with status {quote.status}")
+            if quote.status == QUOTE_ACCEPTED:
+                accepted += 1
+                if quote.accepted_side not in SIDES or quote.confirm_deadline_ms <= 0:
+                    _fail(f"accepted quote {quote_id} has no side or deadline")
+            elif quote.status == QUOTE_OPEN and (quote.accepted_side or quote.confirm_deadline_ms):
+                _fail(f"open quote {quote_id} carries an acceptance")
+            if quote.yes_bid_centicents == 0 and quote.no_bid_centicents == 0:
+                _fail(f"quote {quote_id} prices neither side")
+        if accepted > 1:
+            _fail(f"RFQ {rfq.rfq_id} has {accepted} quotes accepted at once")
+        held += len(rfq.quote_ids)
+    if held != len(comms.quotes):
+        _fail(f"{len(comms.quotes)} quotes held but their RFQs list {held}")
+    for proposal in comms.proposals.values():
+        parties = (proposal.buyer_account_id, proposal.seller_account_id)
+        if proposal.buyer_account_id == proposal.seller_account_id or proposal.proposer_account_id not in parties:
+            _fail(f"block trade proposal {proposal.proposal_id} has the wrong parties")
+        if any(party not in ledger.accounts for party in parties):
+            _fail(f"block trade proposal {proposal.proposal_id} names an unknown account")
+        if (proposal.buyer_accepted_ms > 0) + (proposal.seller_accepted_ms > 0) != 1:
+            _fail(f"pending block trade proposal {proposal.proposal_id} is accepted by {'both' if proposal.buyer_accepted_ms else 'neither'} side")
+
+
+def _check_subaccounts(engine: Engine) -> None:
+    ledger = engine.ledger
+    index = ledger.subaccounts
+    listed = 0
+    for primary, numbered in index.by_primary.items():
+        if primary not in ledger.accounts or primary in index.owner:
+            _fail(f"subaccounts are listed under {primary}, which is not a primary account")
+        if list(numbered) != list(range(1, len(numbered) + 1)) or len(numbered) > SUBACCOUNTS_PER_MEMBER_MAX:
+            _fail(f"account {primary}'s subaccounts are not numbered 1 to {len(numbered)}: {list(numbered)}")
+        for number, account_id in numbered.items():
+            if account_id not in ledger.accounts or index.owner.get(account_id) != (primary, number):
+                _fail(f"subaccount {number} of {primary} (account {account_id}) is not indexed both ways")
+            if account_id <= primary:
+                _fail(f"subaccount {number} of {primary} was opened before its member")
+            listed += 1
+    if listed != len(index.owner):
+        _fail(f"{len(index.owner)} subaccounts are owned but {listed} are listed")
+    transfers = 0
+    for primary, used in index.client_transfer_ids.items():
+        if primary not in index.by_primary:
+            _fail(f"account {primary} made transfers without subaccounts")
+        for transfer_id in used.values():
+            if not 0 < transfer_id < index.next_transfer_id:
+                _fail(f"transfer {transfer_id} is numbered beyond the counter {index.next_transfer_id}")
+        transfers += len(used)
+    if transfers != index.next_transfer_id - 1:
+        _fail(f"{transfers} transfers are recorded but {index.next_transfer_id - 1} were numbered")
+    for withdrawal in ledger.withdrawals.values():
+        if withdrawal.account_id in index.owner:
+            _fail(f"withdrawal {withdrawal.withdrawal_id} is held by a subaccount")

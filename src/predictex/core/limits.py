@@ -27,12 +27,25 @@ ORDER_GROUP_CONTRACTS_LIMIT_MAX_CENTICONTRACTS: Final = 1_000_000 * COUNT_ONE_CO
 ORDER_GROUP_WINDOW_MS: Final = 15_000  # the rolling window of an order group's contract limit
 ORDER_MAX_COST_MICRODOLLARS_MAX: Final = 1_000_000_000 * MONEY_ONE_DOLLAR_MICRODOLLARS  # FIX MaxExecutionCost (21009)
 
+# --- communications: RFQs, quotes, block trades ----------------------------------------------------
+RFQS_OPEN_PER_ACCOUNT_MAX: Final = 100  # Kalshi: "a maximum of 100 open RFQs at a time"
+RFQ_LIFETIME_MS_MAX: Final = 24 * 3600 * 1000  # an RFQ (and its quotes) expires at most a day after creation
+QUOTE_CONFIRM_WINDOW_MS_MAX: Final = 30_000  # Kalshi's FIX guide: the quoter confirms within 30 seconds
+QUOTES_PER_RFQ_MAX: Final = 1_000  # quotes open (or lapsed, awaiting the RFQ's close) on one RFQ
+BLOCK_TRADE_LIFETIME_MS_MAX: Final = 7 * 24 * 3600 * 1000  # a block-trade proposal expires within a week
+BLOCK_TRADES_PENDING_PER_ACCOUNT_MAX: Final = 1_000  # proposals an account has made that are still pending
+
 # --- accounts and money -------------------------------------------------------------------------
 ACCOUNTS_MAX: Final = 10_000_000
 DEPOSIT_MICRODOLLARS_MAX: Final = 1_000_000_000 * MONEY_ONE_DOLLAR_MICRODOLLARS  # $1 billion in one deposit
 WITHDRAWAL_MICRODOLLARS_MIN: Final = 10 * MONEY_ONE_DOLLAR_MICRODOLLARS  # $10 minimum withdrawal (the seed)
 # Balances of ordinary members are kept to whole cents; every fill's balance change is floored to it.
 BALANCE_INCREMENT_MICRODOLLARS: Final = MONEY_ONE_CENT_MICRODOLLARS
+# Kalshi numbers a member's subaccounts 1 to 63 (0 is the primary account; SDK 3.34.0)
+SUBACCOUNTS_PER_MEMBER_MAX: Final = 63
+SUBACCOUNT_TRANSFERS_PER_MEMBER_MAX: Final = 1_000_000  # each one's client_transfer_id is kept, so bounded
+SUBACCOUNT_TRANSFER_MICRODOLLARS_MAX: Final = DEPOSIT_MICRODOLLARS_MAX
+CLIENT_TRANSFER_ID_LENGTH_MAX: Final = 64
 
 # --- time ---------------------------------------------------------------------------------------
 TIME_MS_MAX: Final = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last instant an RFC 3339 timestamp can show
