@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from predictex.cli import output as out
+
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
@@ -25,13 +27,13 @@ def register(commands: Any) -> None:
     sim.add_argument("--url", default=os.environ.get("PREDICTEX_URL", DEFAULT_URL),
                      help=f"the exchange's URL (default: PREDICTEX_URL or {DEFAULT_URL})")
     sim.add_argument("--config", default=None, help="a scenario file (TOML; examples in examples/sim/); default: the living demo")
-    sim.add_argument("--seed", type=int, default=None, help="the random seed (default: a new one, printed in the log)")
+    sim.add_argument("--seed", type=out.whole_number(0), default=None, help="the random seed (default: a new one, printed in the log)")
     sim.add_argument("--data-dir", default=os.environ.get("PREDICTEX_DATA_DIR", "predictex-data"),
                      help="the server's data directory, where operator.json is (default: PREDICTEX_DATA_DIR or ./predictex-data)")
     sim.add_argument("--key-id", default=None, help="an admin API key id (default: the operator's, from operator.json)")
     sim.add_argument("--key-file", default=None, help="that key's private key file (default: the operator's)")
     sim.add_argument("--state-dir", default=None, help="where the simulated traders' keys are kept (default: DATA_DIR/sim)")
-    sim.add_argument("--duration", type=float, default=None, help="stop after this many seconds (default: run until stopped)")
+    sim.add_argument("--duration", type=out.seconds, default=None, help="stop after this many seconds (default: run until stopped)")
     sim.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines on stderr: text or JSON")
     sim.set_defaults(handler=run_sim)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from predictex.client import ApiError, AsyncClient, AsyncStream, LiveBook, PredictexError, Price
+from predictex.client import ApiError, AsyncClient, AsyncStream, Count, LiveBook, Money, PredictexError, Price
 from predictex.client._core import RetryPolicy
 from predictex.sim.agents import Action, Amend, Cancel, Place, Quote, Resting
 from predictex.sim.config import SeriesConfig, SimConfig
@@ -73,8 +73,8 @@ def _cents(price: Price) -> int:
     return price.centicents // Price.CENT
 
 
-def _contracts(count: Any) -> int:
-    return int(count.centicontracts) // 100
+def _contracts(count: Count) -> int:
+    return count.contracts  # the simulator trades whole contracts only
 
 
 def _tag(client_order_id: str) -> str:
@@ -281,13 +281,14 @@ class NetworkVenue:
 
     async def _top_up(self, trader: Trader, *, force: bool = False) -> None:
         funding = self.config.funding
-        cash_cents = (await trader.client.balance()).balance.microdollars // 10_000
+        cash = (await trader.client.balance()).balance
         self.requests += 1
-        if force or cash_cents < funding.top_up_below_dollars * 100:
-            missing = funding.deposit_dollars * 100 - cash_cents
-            if missing > 0:
+        if force or cash < Money(str(funding.top_up_below_dollars)):
+            missing = Money(str(funding.deposit_dollars)) - cash
+            if missing > Money("0"):
+                whole_cents = Money.of_units(-(-missing.microdollars // Money.CENT) * Money.CENT)  # rounded up to the cent
                 await self._admin("POST", f"/members/{trader.member_id}/deposits",
-                                  {"amount_cents": missing, "reference": "simulator funding"})
+                                  {"amount_dollars": str(whole_cents), "reference": "simulator funding"})
 
     # --- reads ------------------------------------------------------------------------------------------
 
