@@ -23,6 +23,7 @@ import orjson
 
 from predictex.accounts import Accounts
 from predictex.gateways.rest import admin, members, openapi
+from predictex.gateways.rest.kalshi_v2 import communications as v2_communications
 from predictex.gateways.rest.kalshi_v2 import keys as v2_keys
 from predictex.gateways.rest.kalshi_v2 import market_data as v2_market_data
 from predictex.gateways.rest.kalshi_v2 import order_groups as v2_order_groups
@@ -63,6 +64,7 @@ def build_router(exchange: Exchange) -> Router:
     v2_keys.register(router, exchange)
     v2_orders.register(router, exchange)
     v2_order_groups.register(router, exchange)
+    v2_communications.register(router, exchange)
     v2_portfolio.register(router, exchange)
     v1_market_data.register(router, exchange)
     v1_trading.register(router, exchange)

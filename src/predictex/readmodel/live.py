@@ -15,6 +15,7 @@ from predictex.core import events as ev
 from predictex.core.engine import Engine
 from predictex.core.orders import REASON_NONE, RESTING, Action, CloseReason, Order, OrderStatus, TimeInForce
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
+from predictex.readmodel.communications import CommunicationsView
 from predictex.readmodel.depth import DepthBook
 
 
@@ -222,6 +223,7 @@ class LiveState:
         self.order_groups: dict[int, tuple[int, int, bool]] = {}  # id -> (account, limit, triggered)
         self.subaccounts: dict[int, dict[int, int]] = {}  # primary account -> {subaccount number -> account}
         self.subaccount_of: dict[int, tuple[int, int]] = {}  # a subaccount's account -> (primary account, number)
+        self.communications = CommunicationsView()  # RFQs, quotes, block-trade proposals
 
     # --- applying committed events --------------------------------------------------------------
 
@@ -245,6 +247,8 @@ class LiveState:
                 self._position_changed(event, seq, time_ms)
             elif isinstance(event, ev.Trade):
                 self._trade(event, seq, time_ms)
+                if self.communications.awaits_trade:
+                    self.communications.trade(event)
             elif isinstance(event, ev.AccountOpened):
                 self._account_opened(event, seq, time_ms)
             elif isinstance(event, ev.SeriesCreated):
@@ -267,6 +271,8 @@ class LiveState:
                 self._order_group(event, seq, time_ms)
             elif isinstance(event, ev.SubaccountCreated):
                 self._subaccount_created(event.account_id, event.subaccount_number, event.subaccount_account_id)
+            elif isinstance(event, (ev.QuoteChanged, ev.RfqChanged, ev.OffBookTrade, ev.BlockTradeChanged)):
+                self.communications.apply(event, time_ms)
 
     def _order_accepted(self, e: ev.OrderAccepted, seq: int, time_ms: int) -> None:
         view = OrderView.accepted(e, time_ms)
@@ -504,6 +510,7 @@ class LiveState:
         for primary, numbered in engine.ledger.subaccounts.by_primary.items():
             for number, account_id in numbered.items():
                 state._subaccount_created(primary, number, account_id)
+        state.communications = CommunicationsView.from_engine(engine.communications)
         return state
 
 
