@@ -21,6 +21,8 @@ import asyncio
 import base64
 import contextlib
 import http.client
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -33,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,41 @@ def sources_unless_installed() -> str | None:
     if importlib.util.find_spec("predictex") is not None:
         return None
     return str(Path(__file__).resolve().parents[1] / "src")
+
+
+PURE_ENVIRONMENT = "PREDICTEX_BENCH_PURE"
+"""Comma-separated module prefixes (`predictex.gateways.fix`) that a bench's server imports from their
+.py sources although predictex-native installed compiled ones: how a bench measures what compiling a
+part buys, in the same run. A set must include every compiled module that imports one of its
+modules (mypyc calls between compiled modules natively, and would find the other's state missing)."""
+
+
+class _SourcesFirst(importlib.abc.MetaPathFinder):
+    def __init__(self, prefixes: list[str]) -> None:
+        self.prefixes = tuple(prefixes)
+
+    def find_spec(self, name: str, path: Sequence[str] | None, target: object = None) -> importlib.machinery.ModuleSpec | None:
+        if not any(name == prefix or name.startswith(prefix + ".") for prefix in self.prefixes):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        if spec is None or spec.origin is None or spec.submodule_search_locations is not None or not spec.origin.endswith(".so"):
+            return None
+        leaf = name.rpartition(".")[2] + ".py"
+        for directory in [str(Path(spec.origin).parent), *(path or [])]:
+            source = Path(directory) / leaf
+            if source.is_file():
+                return importlib.util.spec_from_file_location(name, source)
+        raise ImportError(f"{PURE_ENVIRONMENT}: no source of {name} beside {spec.origin}")
+
+
+def prefer_sources() -> list[str]:
+    """In a bench's server process, before predictex is imported: import the modules PURE_ENVIRONMENT
+    names from their sources. Returns the prefixes (none: everything as installed)."""
+    prefixes = [prefix.strip() for prefix in os.environ.get(PURE_ENVIRONMENT, "").split(",") if prefix.strip()]
+    if prefixes:
+        sys.meta_path.insert(0, _SourcesFirst(prefixes))
+        print(f"{PURE_ENVIRONMENT}: {', '.join(prefixes)} as plain Python", file=sys.stderr, flush=True)
+    return prefixes
 
 
 def add_wrk_arguments(parser: argparse.ArgumentParser) -> None:
@@ -158,7 +195,11 @@ class Server:
         if self.attached:
             self._read_operator()
             return self
-        command = [sys.executable, "-m", "predictex", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
+        start = ["-m", "predictex"]
+        if os.environ.get(PURE_ENVIRONMENT):
+            start = ["-c", f"import sys, runpy; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import loadgen; "
+                           "loadgen.prefer_sources(); sys.argv[0] = 'predictex'; runpy.run_module('predictex', run_name='__main__')"]
+        command = [sys.executable, *start, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
                    "--env", "demo", *self.extra]
         if self.database_url:
             command += ["--database-url", self.database_url]

@@ -28,8 +28,16 @@ Figures (each the median of --runs runs):
 - CPU time per delivered message of the server (and the part spent in the kernel) and of the
   subscriber processes, from /proc: a figure that other work on the machine disturbs less.
 
-It starts its own server on a free port (in a subprocess) and stops it afterwards; --profile FILE
-writes a cProfile of the server's work. The last line printed is one JSON object.
+The peer, in the same run: the `websockets` library's server and `broadcast()` (one text frame of the
+same delta's JSON to every subscriber), driven by the same schedule of the same actions and read by the
+same subscriber processes over the same kind of sockets, with nothing behind it (no order book, no
+journal, no per-subscription state). Printed side by side, with the ratios predictex / peer of the
+server's CPU per delivered message and of the ack-to-delivery p99: the first says how the fan-out
+compares with a bare broadcast whatever the machine (goal: no more CPU a message than the bare
+broadcast, a ratio of at most 1.0), the second how much of the delivery latency is predictex's own.
+
+It starts its own servers on free ports (in subprocesses) and stops them afterwards; --profile FILE
+writes a cProfile of predictex's work. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -77,6 +85,9 @@ def delta_key(price_cents: int, delta_contracts: int) -> int:
 def serve(data_dir: str, profile: str = "") -> None:
     """Run an exchange on a free port; print one JSON line with the port and two members' keys.
     With `profile`, the server's work after start-up is profiled (cProfile) into that file."""
+    from loadgen import prefer_sources
+
+    prefer_sources()
     from predictex.app import Application
     from predictex.core import commands as c
     from predictex.server.config import Config
@@ -111,6 +122,58 @@ def serve(data_dir: str, profile: str = "") -> None:
             profiler.disable()
             profiler.dump_stats(profile)
         await app.stop()
+
+    asyncio.run(main())
+
+
+# --- the peer: a bare broadcast with the websockets library (in its own process) --------------------
+
+
+def serve_peer() -> None:
+    """The peer: the `websockets` library's own server and `broadcast()`, on the same subscriber sockets
+    and the same producer schedule, with nothing behind it (no order book, no journal, no
+    authentication, no per-subscription state). An action arrives as a line `price delta` on a plain
+    TCP connection; the peer answers `ok` (the acknowledgement) and then broadcasts the orderbook_delta
+    predictex would send for it (the same JSON fields), one text frame to every subscriber. Run only
+    by this bench, after predictex and on the same workload: its figures are the yardstick for
+    predictex's, not a result of their own."""
+    from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+    async def main() -> None:
+        subscribers: set[ServerConnection] = set()
+        seq = 1  # every subscriber subscribes (snapshot at seq 1) before the first action: one sequence for all
+
+        async def subscriber(connection: ServerConnection) -> None:
+            await connection.recv()  # the subscribe command
+            await connection.send(orjson.dumps({"type": "orderbook_snapshot", "sid": 1, "seq": 1,
+                                                "msg": {"market_ticker": TICKER, "yes": [], "no": []}}).decode())
+            subscribers.add(connection)
+            try:
+                await connection.wait_closed()
+            finally:
+                subscribers.discard(connection)
+
+        async def producer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal seq
+            while line := await reader.readline():
+                price_cents, delta = (int(field) for field in line.split())
+                writer.write(b"ok\n")
+                seq += 1
+                time_ms = time.time_ns() // 1_000_000
+                message = orjson.dumps({"type": "orderbook_delta", "sid": 1, "seq": seq, "msg": {
+                    "market_ticker": TICKER, "market_id": "00000000-0000-0000-0000-000000000000",
+                    "price_dollars": f"{price_cents / 100:.4f}", "delta_fp": f"{delta}.00", "side": "yes",
+                    "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time_ms / 1000)), "ts_ms": time_ms,
+                    "price": price_cents, "delta": delta}}).decode()
+                broadcast(subscribers, message)
+
+        actions = await asyncio.start_server(producer, "127.0.0.1", 0)
+        async with serve(subscriber, "127.0.0.1", 0, compression=None, ping_interval=None, max_queue=None) as server:
+            ws_port = next(iter(server.sockets)).getsockname()[1]
+            actions_port = actions.sockets[0].getsockname()[1]
+            print(json.dumps({"port": ws_port, "actions_port": actions_port}), flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+        actions.close()
 
     asyncio.run(main())
 
@@ -305,7 +368,7 @@ class Http:
 
 
 class Producer:
-    def __init__(self, port: int, signer: Signer) -> None:
+    def __init__(self, port: int, signer: Signer | None) -> None:
         self.port = port
         self.signer = signer
         self.number = 0  # orders created so far (over every run)
@@ -317,6 +380,7 @@ class Producer:
             self.connections.put_nowait(Http(*await asyncio.open_connection("127.0.0.1", self.port)))
 
     def _request(self, method: str, path: str, body: bytes = b"") -> bytes:
+        assert self.signer is not None
         return (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n{self.signer.headers(method, path)}\r\n").encode() + body
 
@@ -371,6 +435,42 @@ class Producer:
             await asyncio.sleep(0)
         await asyncio.gather(*tasks)
         return acks, sends, start
+
+
+class Line:
+    """One connection to the peer's action port: a line out, `ok` back."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    async def call(self, request: bytes) -> tuple[int, bytes]:
+        self.writer.write(request)
+        answer = await self.reader.readline()
+        return (200 if answer == b"ok\n" else 500), answer
+
+
+class PeerProducer(Producer):
+    """The same schedule of the same actions, sent to the peer as lines `price delta`."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(port, None)
+
+    async def connect(self) -> None:
+        for _ in range(HTTP_CONNECTIONS):
+            self.connections.put_nowait(cast(Http, Line(*await asyncio.open_connection("127.0.0.1", self.port))))
+
+    async def create(self, due_ns: int, acks: dict[int, int], sends: dict[int, int]) -> None:
+        number = self.number
+        self.number += 1
+        price_cents = 1 + (number // SIZES) % PRICE_STEPS
+        await self._act(b"%d %d\n" % (price_cents, 1 + number % SIZES), action_key(number, False), due_ns, acks, sends)
+        self.open.append((number, ""))
+
+    async def cancel(self, due_ns: int, acks: dict[int, int], sends: dict[int, int]) -> None:
+        number, _ = self.open.pop(0)
+        price_cents = 1 + (number // SIZES) % PRICE_STEPS
+        await self._act(b"%d %d\n" % (price_cents, -(1 + number % SIZES)), action_key(number, True), due_ns, acks, sends)
 
 
 # --- the main process ------------------------------------------------------------------------------------
@@ -463,11 +563,11 @@ async def one_run(producer: Producer, workers: Workers, arguments: argparse.Name
     }
 
 
-async def bench(details: dict[str, Any], arguments: argparse.Namespace) -> dict[str, Any]:
+async def bench(details: dict[str, Any], producer: Producer, label: str, arguments: argparse.Namespace) -> dict[str, Any]:
+    """The runs of one server (predictex or the peer): the medians, and whether every delta arrived in order."""
     started = time.monotonic()
     workers = Workers(details, arguments.subscribers, arguments.workers)
-    print(f"{arguments.subscribers} subscribers connected and subscribed in {time.monotonic() - started:.1f} s", flush=True)
-    producer = Producer(details["port"], Signer(details["producer"]["key_id"], details["producer"]["key_path"]))
+    print(f"{label}: {arguments.subscribers} subscribers connected and subscribed in {time.monotonic() - started:.1f} s", flush=True)
     await producer.connect()
     runs = []
     delivered_per_subscriber = 0
@@ -477,27 +577,35 @@ async def bench(details: dict[str, Any], arguments: argparse.Namespace) -> dict[
             delivered_per_subscriber += result["actions"]
             runs.append(result)
             ack, send = result["ack_ms"], result["send_ms"]
-            print(f"run {run_number + 1}: {result['actions']} actions at {arguments.rate}/s -> {result['delivered']:,} of "
+            print(f"{label} run {run_number + 1}: {result['actions']} actions at {arguments.rate}/s -> {result['delivered']:,} of "
                   f"{result['expected']:,} deltas delivered, {result['msgs_per_s']:,.0f} msgs/s; ack->delivery p50 {ack['p50']:.2f} ms "
                   f"p99 {ack['p99']:.2f} ms p99.9 {ack['p999']:.2f} ms max {ack['max']:.2f} ms; send->delivery p50 {send['p50']:.2f} ms "
                   f"p99 {send['p99']:.2f} ms max {send['max']:.2f} ms; gaps {result['gaps']}, errors {result['errors']}; CPU per message: server "
                   f"{result['server_cpu_us_per_msg']:.2f} µs ({result['server_system_cpu_us_per_msg']:.2f} in the kernel), subscribers {result['subscriber_cpu_us_per_msg']:.2f} µs", flush=True)
     finally:
         workers.close()
-    median = {
+    return {
         "msgs_per_s": round(statistics.median(r["msgs_per_s"] for r in runs)),
         "ack_to_delivery_ms": {k: round(statistics.median(r["ack_ms"][k] for r in runs), 2) for k in ("p50", "p99", "p999", "max")},
         "send_to_delivery_ms": {k: round(statistics.median(r["send_ms"][k] for r in runs), 2) for k in ("p50", "p99", "p999", "max")},
         "server_cpu_us_per_msg": round(statistics.median(r["server_cpu_us_per_msg"] for r in runs), 2),
+        "server_system_cpu_us_per_msg": round(statistics.median(r["server_system_cpu_us_per_msg"] for r in runs), 2),
         "subscriber_cpu_us_per_msg": round(statistics.median(r["subscriber_cpu_us_per_msg"] for r in runs), 2),
+        "every_delta_delivered_in_order": all(r["delivered"] == r["expected"] and not r["gaps"] and not r["errors"] and not r["lost"]
+                                              for r in runs),
     }
-    complete = all(r["delivered"] == r["expected"] and not r["gaps"] and not r["errors"] and not r["lost"] for r in runs)
-    return {
-        "benchmark": "ws", "subscribers": arguments.subscribers, "channel": "orderbook_delta", "market": TICKER,
-        "workload": f"open-loop REST limit bids at $0.01-$0.30 (never trading) and cancels, {arguments.rate} actions/s, one delta each",
-        "rate_actions_per_s": arguments.rate, "seconds_per_run": arguments.seconds, "runs": arguments.runs,
-        "subscriber_processes": arguments.workers, "every_delta_delivered_in_order": complete, **median,
-    }
+
+
+def _start(arguments: list[str]) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    server = subprocess.Popen([sys.executable, __file__, *arguments], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    return server, {**json.loads(server.stdout.readline()), "pid": server.pid}
+
+
+def _stop(server: subprocess.Popen[str]) -> None:
+    if server.stdin is not None:
+        server.stdin.close()
+    server.wait(60)
 
 
 def main() -> None:
@@ -509,35 +617,61 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="subscriber processes")
     parser.add_argument("--profile", metavar="FILE", default="", help="profile the server (cProfile) into FILE")
     parser.add_argument("--serve", metavar="DATA_DIR", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-peer", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     _use_uvloop()
     if arguments.serve:
         serve(arguments.serve, arguments.profile)
         return
+    if arguments.serve_peer:
+        serve_peer()
+        return
     if arguments.worker:
         port, key_id, key_path, count = arguments.worker
         asyncio.run(worker_main(int(port), key_id, key_path, int(count)))
         return
-    from loadgen import yardstick
+    from loadgen import engine_compiled, load_average, yardstick
 
     measured_yardstick = yardstick()
+    load = load_average()
+    compiled = engine_compiled()
     with tempfile.TemporaryDirectory(prefix="predictex-ws-bench-") as data_dir:
-        server = subprocess.Popen([sys.executable, __file__, "--serve", data_dir, "--profile", arguments.profile],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        server, details = _start(["--serve", data_dir, "--profile", arguments.profile])
         try:
-            assert server.stdout is not None
-            details = {**json.loads(server.stdout.readline()), "pid": server.pid}
-            result = asyncio.run(bench(details, arguments))
+            signer = Signer(details["producer"]["key_id"], details["producer"]["key_path"])
+            result = asyncio.run(bench(details, Producer(details["port"], signer), "predictex", arguments))
         finally:
-            if server.stdin is not None:
-                server.stdin.close()
-            server.wait(60)
-    print(f"fan-out to {result['subscribers']} subscribers at {result['rate_actions_per_s']:g} actions/s: {result['msgs_per_s']:,} msgs/s; "
-          f"ack->delivery p50 {result['ack_to_delivery_ms']['p50']} ms, p99 {result['ack_to_delivery_ms']['p99']} ms, "
-          f"max {result['ack_to_delivery_ms']['max']} ms (median of {result['runs']} runs)")
-    result = {"bench": "ws", "yardstick_us": measured_yardstick, **result}
-    print(json.dumps(result))
+            _stop(server)
+        # The peer, on the same subscriber processes' code, sockets and schedule (its handshake ignores the signature).
+        peer, peer_details = _start(["--serve-peer"])
+        try:
+            watcher = details["watcher"]
+            peer_result = asyncio.run(bench({**peer_details, "watcher": watcher}, PeerProducer(peer_details["actions_port"]),
+                                            "peer (websockets broadcast)", arguments))
+        finally:
+            _stop(peer)
+    ratios = {
+        # how many times the bare broadcast's server CPU a delivered message costs predictex (1.0 = as cheap)
+        "server_cpu_per_msg_vs_peer": round(result["server_cpu_us_per_msg"] / peer_result["server_cpu_us_per_msg"], 2),
+        "ack_to_delivery_p99_vs_peer": round(result["ack_to_delivery_ms"]["p99"] / peer_result["ack_to_delivery_ms"]["p99"], 2),
+    }
+    print(f"fan-out to {arguments.subscribers} subscribers at {arguments.rate:g} actions/s (median of {arguments.runs} runs):")
+    for label, figures in (("predictex", result), ("peer: websockets broadcast", peer_result)):
+        ack = figures["ack_to_delivery_ms"]
+        print(f"  {label:<28} {figures['msgs_per_s']:>9,} msgs/s  ack->delivery p50 {ack['p50']} ms p99 {ack['p99']} ms max {ack['max']} ms  "
+              f"server CPU {figures['server_cpu_us_per_msg']} µs/msg")
+    print(f"  ratios (predictex / peer): server CPU per message {ratios['server_cpu_per_msg_vs_peer']}x, "
+          f"ack->delivery p99 {ratios['ack_to_delivery_p99_vs_peer']}x")
+    report = {
+        "bench": "ws", "yardstick_us": measured_yardstick, "load_average_at_start": load, "compiled": compiled,
+        "subscribers": arguments.subscribers, "channel": "orderbook_delta", "market": TICKER,
+        "workload": f"open-loop REST limit bids at $0.01-$0.30 (never trading) and cancels, {arguments.rate} actions/s, one delta each",
+        "rate_actions_per_s": arguments.rate, "seconds_per_run": arguments.seconds, "runs": arguments.runs,
+        "subscriber_processes": arguments.workers, **result,
+        "peer": {"name": "websockets broadcast() on the same sockets, no book, no journal", **peer_result}, "ratios": ratios,
+    }
+    print(json.dumps(report))
 
 
 def _use_uvloop() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from integration.fix_client import FixClient, Received, new_order
-from integration.server_fixture import DEMO_TICKER, V2, Member, RunningServer, kalshi_v2, running_server
+from integration.server_fixture import DEMO_TICKER, V2, Member, RunningServer, kalshi_v2, running_server, unique
 from predictex.gateways.fix import Kind
 
 FIX_PORTS = "nr=0,rt=0,dc=0,md=0"
@@ -96,6 +96,23 @@ def test_order_lifecycle_and_the_same_order_on_rest(server: RunningServer) -> No
         assert reply.status == 200, reply
         canceled = report(fix, "rest-1", "4")
         assert (canceled[39], canceled[37], canceled[151]) == ("4", order_id, "0.00")
+
+
+def test_avg_px_is_the_fills_average_yes_price(server: RunningServer) -> None:
+    """AvgPx (6) over fills at two prices: 3 at 41c and 1 at 45c average 42c; LastPx (31) is each fill's own."""
+    series = unique("KXAVG")
+    ticker = f"{series}-T1"
+    server.create_instruments(series, f"{series}-E", [ticker])
+    seller = server.funded_account()
+    server.trade(seller, ticker, False, 4_100, 3)
+    server.trade(seller, ticker, False, 4_500, 1)
+    with client(server, member(server)) as fix:
+        fix.logon()
+        fix.send("D", new_order("avg-1", ticker, "1", 45, 4))
+        first = report(fix, "avg-1", "F")
+        second = fix.wait(lambda m: m.msg_type == "8" and m.get(11) == "avg-1" and m.get(39) == "2")
+    assert (first[31], first[32], first[14], first[6]) == ("41", "3.00", "3.00", "41")
+    assert (second[31], second[32], second[14], second[6]) == ("45", "1.00", "4.00", "42")
 
 
 def test_cancel_replace_and_mass_cancel(server: RunningServer) -> None:

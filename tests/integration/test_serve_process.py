@@ -308,7 +308,8 @@ def test_admin_command_errors_exit_1_with_the_servers_message(tmp_path: Path, pr
 
 def test_prod_on_postgresql_with_text_logs(tmp_path: Path, processes: list[ServeProcess]) -> None:
     if not postgres_available():
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}")
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}: the tests need it (database `test`, trust auth; "
+                    "PREDICTEX_TEST_POSTGRES points elsewhere)", pytrace=False)
     import psycopg
 
     schema = f"test_serve_{os.getpid()}_{int(time.time())}"

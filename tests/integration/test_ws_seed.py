@@ -178,9 +178,11 @@ def test_bad_requests_get_a_clear_error_and_the_connection_goes_on(server: Runni
 
 
 def _npm_ws() -> Path:
-    """The `ws` package in the test cache (installed with npm on first use); skips if that is impossible."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are not installed")
+    """The `ws` package in the test cache (installed with npm on first use); fails, saying what is missing,
+    if that is impossible."""
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"the seed's Node.js example needs `{tool}` (apt-get install nodejs npm)", pytrace=False)
     module = NODE_CACHE / "node_modules" / "ws"
     if not (module / "package.json").exists():
         NODE_CACHE.mkdir(parents=True, exist_ok=True)
@@ -188,7 +190,7 @@ def _npm_ws() -> Path:
             subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "ws@8"], cwd=NODE_CACHE,
                            check=True, capture_output=True, timeout=180)
         except (subprocess.SubprocessError, OSError) as error:
-            pytest.skip(f"npm could not install the ws package (registry unreachable?): {error}")
+            pytest.fail(f"npm could not install the ws package (registry unreachable?): {error}", pytrace=False)
     return NODE_CACHE / "node_modules"
 
 

@@ -226,3 +226,107 @@ def test_the_readme_starts_with_the_two_set_up_commands() -> None:
     assert test == "python3 -m venv .venv && .venv/bin/pip install '.[server,test]' && .venv/bin/python -m pytest"
     assert text.index("<!-- test-command -->") < text.index(test)  # the line .ci/run reads
     assert "## " not in text[: text.index(test)]  # nothing comes before them but the title and a line each
+
+
+# --- units: the scales of prices, counts and money are written in core/units.py alone ------------------
+
+# core/units.py holds the engine's scales and every conversion to a wire format; client/units.py is the
+# SDK's own copy of the wire's fixed-point scales (the SDK installs without the server, so it may not
+# import core: MAY_IMPORT). Anywhere else a scale is a named constant from core/units.py.
+UNITS_MODULES = {"core/units.py", "client/units.py"}
+SCALE_LITERALS = {100, 10_000, 1_000_000, 100_000_000}
+# multiplications and divisions by such a number that are about something else than money, each checked
+SCALE_LITERALS_ALLOWED = {
+    ("accounts/_common.py", "time.time_ns() // 1000000"),  # nanoseconds to milliseconds
+    ("client/signing.py", "time.time_ns() // 1000000"),
+    ("gateways/fix/acceptor.py", "time.time_ns() // 1000000"),
+    ("server/clock.py", "time.time_ns() // 1000000"),
+    ("accounts/signing.py", "year_of_era // 100"),  # the Gregorian calendar's centuries
+    ("accounts/signing.py", "year % 100"),
+    ("journal/faulty.py", "len(batch.data) * self.torn_fraction_percent // 100"),  # a percentage
+}
+UNIT_NAME = re.compile(r"(ONE_DOLLAR|ONE_CENT|ONE_CONTRACT|CENTICENT|MICRODOLLAR|CENTICONTRACT|SCALE)")
+
+
+def _scale_arithmetic(package: Path) -> list[str]:
+    """Arithmetic with a bare scale (x 100, // 10_000 ...) whose other operand is not a core/units.py
+    constant, and unit constants defined outside the units modules."""
+    found: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).as_posix()
+        if relative in UNITS_MODULES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.FloorDiv, ast.Div, ast.Mod)):
+                sides = (node.left, node.right)
+                scaled = [s for s in sides if isinstance(s, ast.Constant) and type(s.value) is int and s.value in SCALE_LITERALS]
+                others = [s for s in sides if s not in scaled]
+                if scaled and not any(isinstance(o, ast.Name) and UNIT_NAME.search(o.id) for o in others) \
+                        and (relative, ast.unparse(node)) not in SCALE_LITERALS_ALLOWED:
+                    found.append(f"{relative}:{node.lineno}: {ast.unparse(node)}")
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+            for target in targets:
+                if isinstance(target, ast.Name) and re.search(r"ONE_DOLLAR|ONE_CENT|ONE_CONTRACT|^SCALE$", target.id) \
+                        and isinstance(node.value, ast.Constant):
+                    found.append(f"{relative}:{node.lineno}: defines {target.id} (core/units.py has it)")
+    return found
+
+
+def test_money_scales_are_written_in_the_units_module_only() -> None:
+    assert _scale_arithmetic(source_file("src/predictex")) == []
+
+
+def test_the_scale_check_sees_an_inline_conversion_and_a_second_dollar(tmp_path: Path) -> None:
+    (tmp_path / "gateways").mkdir()
+    (tmp_path / "gateways" / "shape.py").write_text(
+        "ONE_DOLLAR = 10_000\ndef cents(price):\n    return price // 100\n"
+        "def fine(n):\n    return n * MONEY_ONE_DOLLAR_MICRODOLLARS\n")
+    assert _scale_arithmetic(tmp_path) == ["gateways/shape.py:1: defines ONE_DOLLAR (core/units.py has it)",
+                                           "gateways/shape.py:3: price // 100"]
+
+
+# --- refusals reach the gateways as data: no gateway parses text with a regular expression --------------
+
+# The modules that may use `re`, each for a syntax of the wire it reads, never for an engine's message
+# (a refusal's code, subject and number are fields of core.rejects.Reject).
+REGEX_ALLOWED = {
+    "gateways/rest/wire.py",  # Kalshi's fixed-point strings
+    "gateways/rest/openapi.py",  # {parameters} of route patterns
+    "gateways/fix/codec.py",  # FIX data fields in a frame
+    "gateways/fix/dictionary.py",  # FIX field types
+    "server/http.py",  # the Host header's syntax
+}
+
+
+def _regex_users(package: Path, parts: tuple[str, ...]) -> set[str]:
+    users: set[str] = set()
+    for part in parts:
+        for path in sorted((package / part).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            if any((isinstance(node, ast.Import) and any(alias.name == "re" for alias in node.names))
+                   or (isinstance(node, ast.ImportFrom) and node.module == "re") for node in ast.walk(tree)):
+                users.add(path.relative_to(package).as_posix())
+    return users
+
+
+def test_no_gateway_reads_a_refusal_back_out_of_its_text() -> None:
+    assert _regex_users(source_file("src/predictex"), ("gateways", "server", "cli", "client", "readmodel")) <= REGEX_ALLOWED
+
+
+# --- a test that cannot run fails, saying what it needs; it does not skip ---------------------------------
+
+# The only skips: a check that does not apply to this run, or a peer that is optional by design.
+SKIPS_ALLOWED = {
+    "tests/test_pure_build.py",  # the run is already on the pure build
+    "tests/sim/test_differential.py",  # the optional peer engines of the differential test (bench/peers.py)
+}
+
+
+def test_tests_fail_rather_than_skip_when_something_is_missing() -> None:
+    skipping: set[str] = set()
+    for path in sorted(source_file("tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in ("skip", "skipif", "importorskip") \
+                    and isinstance(node.value, (ast.Name, ast.Attribute)) and ast.unparse(node.value) in ("pytest", "pytest.mark"):
+                skipping.add(path.relative_to(ROOT).as_posix())
+    assert skipping <= SKIPS_ALLOWED, "tests that skip when something is missing (make them fail, naming what to install)"

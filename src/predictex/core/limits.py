@@ -2,7 +2,7 @@
 waiting for load). The engine's own limits come first; the server and the gateways take theirs from
 here too (their configurable bounds, `server.http.Limits` and `gateways.ws.limits.WsLimits`, default
 to these numbers), so the numbers can be read and tuned together. Each one here is read by the code
-that enforces it, and tests/unit/test_limits.py checks every one at its edge. (The accounts package,
+that enforces it, and tests/integration/test_limits.py checks every one at its edge. (The accounts package,
 which may not import core, keeps its own bounds in accounts/_common.py.)"""
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from predictex.accounts import AuthFailure
 from predictex.core import commands as c
 from predictex.core import events as ev
 from predictex.core.orders import CloseReason, OrderStatus
+from predictex.core.units import notional_microdollars
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.errors import CLOSE_TEXT
 from predictex.gateways.fix.kinds import REQUIRED_SCOPE, TARGET_COMP_IDS, Kind
@@ -362,7 +363,7 @@ class FixGateway:
         count = trade.count_centicontracts
         order.filled += count
         order.leaves -= count
-        order.fill_cost_yes += trade.price_centicents * count
+        order.fill_cost_yes += notional_microdollars(trade.price_centicents, count)
         fee = trade.fee_paid_microdollars(is_taker)
         position = trade.taker_position_centicontracts if is_taker else trade.maker_position_centicontracts
         status = FILLED if order.leaves <= 0 else PARTIAL

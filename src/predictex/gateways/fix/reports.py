@@ -12,6 +12,7 @@ from predictex.core.orders import TimeInForce
 from predictex.core.text import ascii_int
 from predictex.core.units import (
     PRICE_ONE_DOLLAR_CENTICENTS,
+    average_price_centicents,
     format_count_fix,
     format_money_fix,
     format_price_fix_cents,
@@ -54,7 +55,7 @@ class TrackedOrder:
         self.price = price
         self.leaves = leaves
         self.filled = filled
-        self.fill_cost_yes = fill_cost_yes  # sum of YES price x count over fills, for AvgPx
+        self.fill_cost_yes = fill_cost_yes  # the YES notional of its fills (microdollars), for AvgPx
         self.cl_ord_id = cl_ord_id
         self.time_in_force = time_in_force
         self.expiration_ms = expiration_ms
@@ -78,7 +79,7 @@ class TrackedOrder:
 
     @property
     def avg_px(self) -> int:
-        return self.fill_cost_yes // self.filled if self.filled else 0
+        return average_price_centicents(self.fill_cost_yes, self.filled) if self.filled else 0
 
     @property
     def status(self) -> bytes:
