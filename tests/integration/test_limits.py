@@ -412,6 +412,10 @@ ENFORCED_IN: dict[str, str] = {
     "LOGIN_WAIT_MS_MAX": "accounts/throttle.py:wait_after",
     "LOGIN_FAILURES_FORGOTTEN_AFTER_MS": "accounts/throttle.py:LoginThrottle._wait",
     "ACCOUNTS_MAX": "core/engine.py:Engine._open_account",
+    "SUBACCOUNTS_PER_MEMBER_MAX": "core/subaccounts.py:create_subaccount",  # its edge: tests/unit/test_subaccounts.py
+    "SUBACCOUNT_TRANSFERS_PER_MEMBER_MAX": "core/subaccounts.py:transfer",
+    "SUBACCOUNT_TRANSFER_MICRODOLLARS_MAX": "core/subaccounts.py:transfer",
+    "CLIENT_TRANSFER_ID_LENGTH_MAX": "core/subaccounts.py:transfer",
     "HTTP_HEADER_BYTES_MAX": "server/http.py:Limits",
     "HTTP_CONNECTIONS_MAX": "server/http.py:Limits",
     "HTTP_PIPELINED_REQUESTS_MAX": "server/http.py:Limits",

@@ -90,6 +90,39 @@ class CancelWithdrawal(Command):
         return [self.withdrawal_id]
 
 
+class CreateSubaccount(Command):
+    """Open the member's next numbered subaccount (1, 2, ...): an account of its own for cash, orders
+    and positions, owned by the primary account `account_id`."""
+
+    TYPE = "create_subaccount"
+    FIELDS = ("account_id",)
+
+    def __init__(self, account_id: int) -> None:
+        self.account_id = account_id
+
+    def values(self) -> list[object]:
+        return [self.account_id]
+
+
+class TransferBetweenSubaccounts(Command):
+    """Move available cash between two of a member's subaccounts (0 = the primary account)."""
+
+    TYPE = "transfer_between_subaccounts"
+    FIELDS = ("account_id", "from_subaccount", "to_subaccount", "amount_microdollars", "client_transfer_id")
+
+    def __init__(
+        self, account_id: int, from_subaccount: int, to_subaccount: int, amount_microdollars: int, client_transfer_id: str,
+    ) -> None:
+        self.account_id = account_id
+        self.from_subaccount = from_subaccount
+        self.to_subaccount = to_subaccount
+        self.amount_microdollars = amount_microdollars
+        self.client_transfer_id = client_transfer_id
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.from_subaccount, self.to_subaccount, self.amount_microdollars, self.client_transfer_id]
+
+
 # --- instruments (operator) ------------------------------------------------------------------------
 
 
@@ -482,7 +515,8 @@ class ChangeOrderGroup(Command):
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.TYPE: cls
     for cls in (
-        Tick, OpenAccount, Deposit, RequestWithdrawal, CompleteWithdrawal, CancelWithdrawal, CreateSeries,
+        Tick, OpenAccount, Deposit, RequestWithdrawal, CompleteWithdrawal, CancelWithdrawal, CreateSubaccount,
+        TransferBetweenSubaccounts, CreateSeries,
         CreateEvent, CreateMarket, SetMarketTimes, PauseMarket, ResumeMarket, SetExchangeStatus, DetermineMarket,
         DisputeMarket, AmendMarketResult, FinalizeMarket, CreateOrder, CancelOrder, AmendOrder, DecreaseOrder,
         BatchCreateOrders, BatchCancelOrders, CancelAllOrders, CreateOrderGroup, ChangeOrderGroup,

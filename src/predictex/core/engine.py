@@ -62,6 +62,7 @@ from predictex.core.orders import (
 from predictex.core.rejects import Reject, RejectCode, Rejected, Subject, naming
 from predictex.core.scope import Scope
 from predictex.core.settlement import settle_market
+from predictex.core.subaccounts import create_subaccount, refuse_money_movement, transfer
 from predictex.core.timers import CLOSE_MARKET, EXPIRE_ORDER, OPEN_MARKET, SETTLE_MARKET, Timers
 from predictex.core.trading import Trading
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS, format_money_dollars
@@ -104,6 +105,8 @@ class Engine:
             c.RequestWithdrawal: self._request_withdrawal,
             c.CompleteWithdrawal: self._complete_withdrawal,
             c.CancelWithdrawal: self._cancel_withdrawal,
+            c.CreateSubaccount: self._create_subaccount,
+            c.TransferBetweenSubaccounts: self._transfer_between_subaccounts,
             c.CreateSeries: self._create_series,
             c.CreateEvent: self._create_event,
             c.CreateMarket: self._create_market,
@@ -222,6 +225,7 @@ class Engine:
     def _deposit(self, command: c.Command, outcome: Outcome) -> None:
         assert isinstance(command, c.Deposit)
         account = self._account(command.account_id)
+        refuse_money_movement(self.ledger, account.account_id, "a deposit")
         amount = command.amount_microdollars
         if not 0 < amount <= DEPOSIT_MICRODOLLARS_MAX:
             raise Rejected(RejectCode.INVALID_PARAMETERS, f"a deposit must be positive and at most ${format_money_dollars(DEPOSIT_MICRODOLLARS_MAX)}")
@@ -239,6 +243,7 @@ class Engine:
     def _request_withdrawal(self, command: c.Command, outcome: Outcome) -> None:
         assert isinstance(command, c.RequestWithdrawal)
         account = self._account(command.account_id)
+        refuse_money_movement(self.ledger, account.account_id, "a withdrawal")
         amount = command.amount_microdollars
         if not self.markets.exchange_active:
             raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
@@ -289,6 +294,16 @@ class Engine:
         self.scope.emit(WithdrawalChanged(withdrawal.withdrawal_id, account.account_id, amount, "cancelled"))
         self.scope.touch(account)
         outcome.value = withdrawal.withdrawal_id
+
+    def _create_subaccount(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.CreateSubaccount)
+        outcome.value = create_subaccount(self.ledger, self.scope, command, self.now_ms)
+
+    def _transfer_between_subaccounts(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.TransferBetweenSubaccounts)
+        if not self.markets.exchange_active:
+            raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
+        outcome.value = transfer(self.ledger, self.scope, command)
 
     # --- instruments ----------------------------------------------------------------------------
 

@@ -75,6 +75,46 @@ class WithdrawalChanged(Event):
         return [self.withdrawal_id, self.account_id, self.amount_microdollars, self.status]
 
 
+class SubaccountCreated(Event):
+    """The member whose primary account is `account_id` opened subaccount `subaccount_number`, held
+    by the engine as account `subaccount_account_id` (an AccountOpened for it comes first)."""
+
+    TYPE = "subaccount_created"
+    FIELDS = ("account_id", "subaccount_number", "subaccount_account_id")
+
+    def __init__(self, account_id: int, subaccount_number: int, subaccount_account_id: int) -> None:
+        self.account_id = account_id
+        self.subaccount_number = subaccount_number
+        self.subaccount_account_id = subaccount_account_id
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.subaccount_number, self.subaccount_account_id]
+
+
+class SubaccountTransferred(Event):
+    """Cash moved between two of a member's subaccounts (numbers; 0 = primary)."""
+
+    TYPE = "subaccount_transferred"
+    FIELDS = ("transfer_id", "account_id", "from_subaccount", "to_subaccount", "amount_microdollars", "client_transfer_id")
+
+    def __init__(
+        self, transfer_id: int, account_id: int, from_subaccount: int, to_subaccount: int, amount_microdollars: int,
+        client_transfer_id: str,
+    ) -> None:
+        self.transfer_id = transfer_id
+        self.account_id = account_id
+        self.from_subaccount = from_subaccount
+        self.to_subaccount = to_subaccount
+        self.amount_microdollars = amount_microdollars
+        self.client_transfer_id = client_transfer_id
+
+    def values(self) -> list[object]:
+        return [
+            self.transfer_id, self.account_id, self.from_subaccount, self.to_subaccount, self.amount_microdollars,
+            self.client_transfer_id,
+        ]
+
+
 class BalanceChanged(Event):
     """An account's balances after the command: available cash, cash locked by resting orders, and
     cash held for pending withdrawals."""
@@ -561,5 +601,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AccountOpened, Deposited, WithdrawalChanged, BalanceChanged, PositionChanged, SeriesCreated, EventCreated,
         MarketCreated, MarketTimesChanged, MarketStatusChanged, MarketDetermined, PositionSettled,
         ExchangeStatusChanged, OrderAccepted, OrderAmended, OrderClosed, Trade, BookChanged, OrderGroupChanged,
+        SubaccountCreated, SubaccountTransferred,
     )
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from predictex.core.ledger import designate_closing, fill_priority_key, order_lock_microdollars, worst_fee_per_unit
+from predictex.core.limits import SUBACCOUNTS_PER_MEMBER_MAX
 from predictex.core.orders import RESTING
 from predictex.core.rejects import InvariantViolation
 from predictex.core.units import PAYOUT_PER_CENTICONTRACT_MICRODOLLARS
@@ -26,6 +27,7 @@ def check_invariants(engine: Engine) -> None:
     _check_orders_and_collateral(engine)
     _check_positions(engine)
     _check_conservation(engine)
+    _check_subaccounts(engine)
 
 
 def _check_books(engine: Engine) -> None:
@@ -141,3 +143,35 @@ def _check_conservation(engine: Engine) -> None:
             f"money is not conserved: accounts {held} + pools {pools} + revenue {ledger.revenue_microdollars} "
             f"!= deposits - withdrawals {expected}"
         )
+
+
+def _check_subaccounts(engine: Engine) -> None:
+    ledger = engine.ledger
+    index = ledger.subaccounts
+    listed = 0
+    for primary, numbered in index.by_primary.items():
+        if primary not in ledger.accounts or primary in index.owner:
+            _fail(f"subaccounts are listed under {primary}, which is not a primary account")
+        if list(numbered) != list(range(1, len(numbered) + 1)) or len(numbered) > SUBACCOUNTS_PER_MEMBER_MAX:
+            _fail(f"account {primary}'s subaccounts are not numbered 1 to {len(numbered)}: {list(numbered)}")
+        for number, account_id in numbered.items():
+            if account_id not in ledger.accounts or index.owner.get(account_id) != (primary, number):
+                _fail(f"subaccount {number} of {primary} (account {account_id}) is not indexed both ways")
+            if account_id <= primary:
+                _fail(f"subaccount {number} of {primary} was opened before its member")
+            listed += 1
+    if listed != len(index.owner):
+        _fail(f"{len(index.owner)} subaccounts are owned but {listed} are listed")
+    transfers = 0
+    for primary, used in index.client_transfer_ids.items():
+        if primary not in index.by_primary:
+            _fail(f"account {primary} made transfers without subaccounts")
+        for transfer_id in used.values():
+            if not 0 < transfer_id < index.next_transfer_id:
+                _fail(f"transfer {transfer_id} is numbered beyond the counter {index.next_transfer_id}")
+        transfers += len(used)
+    if transfers != index.next_transfer_id - 1:
+        _fail(f"{transfers} transfers are recorded but {index.next_transfer_id - 1} were numbered")
+    for withdrawal in ledger.withdrawals.values():
+        if withdrawal.account_id in index.owner:
+            _fail(f"withdrawal {withdrawal.withdrawal_id} is held by a subaccount")

@@ -189,6 +189,21 @@ class Withdrawal:
         self.amount_microdollars = amount_microdollars
 
 
+class SubaccountIndex:
+    """Which accounts are numbered subaccounts of which primary account, and the transfers between
+    them. A subaccount is an Account like any other (its own cash, locks, orders and positions);
+    only this index ties it to its member. Members who never opened one are not listed."""
+
+    def __init__(self) -> None:
+        self.by_primary: dict[int, dict[int, int]] = {}  # primary account -> {subaccount number -> account}
+        self.owner: dict[int, tuple[int, int]] = {}  # subaccount's account -> (primary account, number)
+        self.client_transfer_ids: dict[int, dict[str, int]] = {}  # primary account -> {client id -> transfer id}
+        self.next_transfer_id = 1
+
+    def is_empty(self) -> bool:
+        return not self.by_primary and self.next_transfer_id == 1
+
+
 class FillSide:
     """What one fill did to one side's position: the signed cash it brings in before fees (negative
     when it buys), and how many contracts it opened."""
@@ -237,6 +252,7 @@ class Ledger:
         self.revenue_microdollars = 0  # fees and settlement rounding, less void refunds beyond the pool
         self.next_account_id = 1
         self.next_withdrawal_id = 1
+        self.subaccounts = SubaccountIndex()
 
     def account_market(self, account: Account, ticker: str) -> AccountMarket:
         am = account.markets.get(ticker)

@@ -33,6 +33,11 @@ DEPOSIT_MICRODOLLARS_MAX: Final = 1_000_000_000 * MONEY_ONE_DOLLAR_MICRODOLLARS 
 WITHDRAWAL_MICRODOLLARS_MIN: Final = 10 * MONEY_ONE_DOLLAR_MICRODOLLARS  # $10 minimum withdrawal (the seed)
 # Balances of ordinary members are kept to whole cents; every fill's balance change is floored to it.
 BALANCE_INCREMENT_MICRODOLLARS: Final = MONEY_ONE_CENT_MICRODOLLARS
+# Kalshi numbers a member's subaccounts 1 to 63 (0 is the primary account; SDK 3.34.0)
+SUBACCOUNTS_PER_MEMBER_MAX: Final = 63
+SUBACCOUNT_TRANSFERS_PER_MEMBER_MAX: Final = 1_000_000  # each one's client_transfer_id is kept, so bounded
+SUBACCOUNT_TRANSFER_MICRODOLLARS_MAX: Final = DEPOSIT_MICRODOLLARS_MAX
+CLIENT_TRANSFER_ID_LENGTH_MAX: Final = 64
 
 # --- time ---------------------------------------------------------------------------------------
 TIME_MS_MAX: Final = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: the last instant an RFC 3339 timestamp can show

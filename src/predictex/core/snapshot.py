@@ -105,7 +105,7 @@ def take_snapshot(engine: Engine) -> dict[str, Any]:
     markets = engine.markets
     ledger = engine.ledger
     trading = engine.trading
-    return {
+    data: dict[str, Any] = {
         "format": SNAPSHOT_FORMAT,
         "now_ms": engine.now_ms,
         "exchange": [markets.exchange_active, markets.trading_active, markets.next_market_number],
@@ -133,6 +133,16 @@ def take_snapshot(engine: Engine) -> dict[str, Any]:
         "trading": [trading.next_order_id, trading.next_trade_id, trading.next_group_id, trading.next_priority],
         "timers": [[list(entry) for entry in engine.timers.heap], engine.timers.next_sequence],
     }
+    index = ledger.subaccounts
+    if not index.is_empty():  # absent until a member opens one, so older states keep their hashes
+        data["subaccounts"] = [
+            [[primary, [[number, account_id] for number, account_id in numbered.items()]]
+             for primary, numbered in index.by_primary.items()],
+            [[primary, [[client_id, transfer_id] for client_id, transfer_id in used.items()]]
+             for primary, used in index.client_transfer_ids.items()],
+            index.next_transfer_id,
+        ]
+    return data
 
 
 def restore_snapshot(data: dict[str, Any]) -> Engine:
@@ -205,6 +215,16 @@ def _restore_ledger(engine: Engine, data: dict[str, Any]) -> None:
         ledger.withdrawals[withdrawal_id] = Withdrawal(withdrawal_id, account_id, amount)
     (ledger.deposited_microdollars, ledger.withdrawn_microdollars, ledger.revenue_microdollars,
      ledger.next_account_id, ledger.next_withdrawal_id) = data["ledger"]
+    if "subaccounts" in data:
+        numbered_rows, transfer_rows, next_transfer_id = data["subaccounts"]
+        index = ledger.subaccounts
+        for primary, numbered in numbered_rows:
+            index.by_primary[primary] = {number: account_id for number, account_id in numbered}
+            for number, account_id in numbered:
+                index.owner[account_id] = (primary, number)
+        for primary, used in transfer_rows:
+            index.client_transfer_ids[primary] = {client_id: transfer_id for client_id, transfer_id in used}
+        index.next_transfer_id = next_transfer_id
 
 
 def _restore_orders(engine: Engine, data: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@ in the same transaction as the journal batch that produced them (so history is n
 behind the journal), and rebuilt from the journal if it is missing.
 
 Tables: fills (one row per side of a trade), trades, orders (closed orders: open ones are live),
-settlements, money (deposits and withdrawals), and one-minute candles (trade prices, best bid and
+settlements, money (deposits and withdrawals), subaccount transfers, and one-minute candles (trade prices, best bid and
 ask, volume, open interest) from which 60- and 1440-minute candles are aggregated.
 
 Flags (is_bid, is_taker, post_only, ...) are SMALLINT 0/1, not BOOLEAN: SQLite stores a bool as the
@@ -23,7 +23,7 @@ from predictex.core.orders import Action, CloseReason, OrderStatus, TimeInForce
 from predictex.journal.base import TableWrite
 from predictex.readmodel.depth import DepthBook
 
-HISTORY_TABLES = ("fills", "trades", "orders", "settlements", "money", "candles")
+HISTORY_TABLES = ("fills", "trades", "orders", "settlements", "money", "candles", "subaccount_transfers")
 HISTORY_VERSION = "2"  # 1: flags as BOOLEAN
 MINUTE_MS = 60_000
 
@@ -60,6 +60,12 @@ HISTORY_SCHEMA = (
         kind TEXT NOT NULL, withdrawal_id BIGINT NOT NULL, amount_microdollars BIGINT NOT NULL, status TEXT NOT NULL,
         reference TEXT NOT NULL, PRIMARY KEY (seq, position))""",
     "CREATE INDEX IF NOT EXISTS money_by_account ON money (account_id, seq)",
+    # added beside layout 2 without a new version: stores written before it held no transfers to list
+    """CREATE TABLE IF NOT EXISTS subaccount_transfers (
+        transfer_id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, time_ms BIGINT NOT NULL, account_id BIGINT NOT NULL,
+        from_subaccount INTEGER NOT NULL, to_subaccount INTEGER NOT NULL, amount_microdollars BIGINT NOT NULL,
+        client_transfer_id TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS subaccount_transfers_by_account ON subaccount_transfers (account_id, transfer_id)",
     """CREATE TABLE IF NOT EXISTS candles (
         ticker TEXT NOT NULL, minute_ms BIGINT NOT NULL,
         price_open BIGINT NOT NULL, price_high BIGINT NOT NULL, price_low BIGINT NOT NULL, price_close BIGINT NOT NULL,
@@ -85,6 +91,10 @@ ORDER_COLUMNS = (
 _SETTLEMENT_COLUMNS = (
     "account_id", "ticker", "seq", "time_ms", "result", "position_centicontracts", "position_cost_microdollars",
     "payout_microdollars", "fees_paid_microdollars", "rounding_microdollars",
+)
+SUBACCOUNT_TRANSFER_COLUMNS = (
+    "transfer_id", "seq", "time_ms", "account_id", "from_subaccount", "to_subaccount", "amount_microdollars",
+    "client_transfer_id",
 )
 _MONEY_COLUMNS = ("seq", "position", "time_ms", "account_id", "kind", "withdrawal_id", "amount_microdollars", "status", "reference")
 CANDLE_COLUMNS = (
@@ -197,8 +207,9 @@ class HistoryProjector:
         settlements: list[tuple[Any, ...]] = []
         money: list[tuple[Any, ...]] = []
         candles: dict[tuple[str, int], Candle] = {}
+        moved: list[tuple[Any, ...]] = []
         for seq, time_ms, events in applied:
-            self._project(seq, time_ms, events, fills, trades, orders, settlements, money, candles)
+            self._project(seq, time_ms, events, fills, trades, orders, settlements, money, candles, moved)
         last_seq = applied[-1][0] if applied else 0
         return [
             TableWrite("fills", _FILL_COLUMNS, fills),
@@ -206,6 +217,7 @@ class HistoryProjector:
             TableWrite("orders", ORDER_COLUMNS, orders, key=("order_id",)),
             TableWrite("settlements", _SETTLEMENT_COLUMNS, settlements, key=("account_id", "ticker")),
             TableWrite("money", _MONEY_COLUMNS, money),
+            TableWrite("subaccount_transfers", SUBACCOUNT_TRANSFER_COLUMNS, moved),
             TableWrite("candles", CANDLE_COLUMNS, [c.row(t, m) for (t, m), c in candles.items()], key=("ticker", "minute_ms")),
             TableWrite("meta", ("key", "value"), [("history_seq", str(last_seq))] if applied else [], key=("key",)),
         ]
@@ -213,7 +225,7 @@ class HistoryProjector:
     def _project(
         self, seq: int, time_ms: int, events: list[ev.Event], fills: list[tuple[Any, ...]], trades: list[tuple[Any, ...]],
         orders: list[tuple[Any, ...]], settlements: list[tuple[Any, ...]], money: list[tuple[Any, ...]],
-        candles: dict[tuple[str, int], Candle],
+        candles: dict[tuple[str, int], Candle], moved: list[tuple[Any, ...]],
     ) -> None:
         minute_ms = time_ms - time_ms % MINUTE_MS
         quoted: set[str] = set()
@@ -243,6 +255,11 @@ class HistoryProjector:
                               event.amount_microdollars, event.status, ""))
             elif isinstance(event, ev.MarketCreated):
                 self._tape(event.ticker)
+            elif isinstance(event, ev.SubaccountTransferred):
+                moved.append((
+                    event.transfer_id, seq, time_ms, event.account_id, event.from_subaccount, event.to_subaccount,
+                    event.amount_microdollars, event.client_transfer_id,
+                ))
         for ticker in quoted:
             depth = self.tapes[ticker].depth
             self._candle(ticker, minute_ms, candles).quote(depth.best_bid, depth.best_ask)

@@ -220,6 +220,8 @@ class LiveState:
         self.balances: dict[int, Balance] = {}
         self.holdings: dict[int, dict[str, Holding]] = {}
         self.order_groups: dict[int, tuple[int, int, bool]] = {}  # id -> (account, limit, triggered)
+        self.subaccounts: dict[int, dict[int, int]] = {}  # primary account -> {subaccount number -> account}
+        self.subaccount_of: dict[int, tuple[int, int]] = {}  # a subaccount's account -> (primary account, number)
 
     # --- applying committed events --------------------------------------------------------------
 
@@ -263,6 +265,8 @@ class LiveState:
                 self._exchange_status(event, seq, time_ms)
             elif isinstance(event, ev.OrderGroupChanged):
                 self._order_group(event, seq, time_ms)
+            elif isinstance(event, ev.SubaccountCreated):
+                self._subaccount_created(event.account_id, event.subaccount_number, event.subaccount_account_id)
 
     def _order_accepted(self, e: ev.OrderAccepted, seq: int, time_ms: int) -> None:
         view = OrderView.accepted(e, time_ms)
@@ -384,6 +388,19 @@ class LiveState:
         if market.status == "finalized" and e.position_centicontracts == 0:
             del holdings[e.ticker]
 
+    def _subaccount_created(self, primary: int, number: int, account_id: int) -> None:
+        self.subaccounts.setdefault(primary, {})[number] = account_id
+        self.subaccount_of[account_id] = (primary, number)
+
+    def member_accounts(self, primary: int) -> dict[int, int]:
+        """A member's accounts by subaccount number: 0 (the primary account) first, then 1, 2, ..."""
+        return {0: primary, **self.subaccounts.get(primary, {})}
+
+    def subaccount_number(self, account_id: int) -> int:
+        """Which of its member's subaccounts an account is (0 for a primary account)."""
+        found = self.subaccount_of.get(account_id)
+        return 0 if found is None else found[1]
+
     def _account_opened(self, e: ev.AccountOpened, seq: int, time_ms: int) -> None:
         self.balances[e.account_id] = Balance()
 
@@ -484,6 +501,9 @@ class LiveState:
                 holding.updated_ms = am.updated_ms
         for group in engine.trading.groups.values():
             state.order_groups[group.order_group_id] = (group.account_id, group.contracts_limit_centicontracts, group.triggered)
+        for primary, numbered in engine.ledger.subaccounts.by_primary.items():
+            for number, account_id in numbered.items():
+                state._subaccount_created(primary, number, account_id)
         return state
 
 
