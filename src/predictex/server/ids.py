@@ -14,6 +14,9 @@ MARKET: Final = 4
 MEMBER: Final = 5
 WITHDRAWAL: Final = 6
 ACCOUNT: Final = 7
+RFQ: Final = 8
+QUOTE: Final = 9
+BLOCK_TRADE: Final = 10
 
 _NUMBER_BITS: Final = 62
 _NUMBER_MASK: Final = (1 << _NUMBER_BITS) - 1
