@@ -15,6 +15,7 @@ import pytest
 
 from integration.server_fixture import DEMO_TICKER, V2, Member, RunningServer, kalshi_v2, running_server, unique
 from predictex.core import commands as c
+from predictex.core.limits import SETTLEMENT_TIMER_SECONDS_MAX
 
 DOLLAR = 1_000_000  # microdollars
 
@@ -112,6 +113,14 @@ def test_created_instruments_show_on_both_surfaces(server: RunningServer) -> Non
 def test_instrument_requests_that_are_refused(server: RunningServer, path: str, body: dict[str, object], status: int, code: str) -> None:
     reply = server.admin("POST", path, body)
     assert reply.status == status and reply.error["code"] == code, reply
+
+
+def test_a_settlement_timer_past_its_limit_is_refused_naming_the_limit(server: RunningServer) -> None:
+    """The request says the bound the engine holds (core/limits.py), not the bound of any integer."""
+    body = {"ticker": "INXCHI-25JAN31-Y", "event_ticker": "INXCHI-25JAN31", "close_time": 4_000_000_000,
+            "settlement_timer_seconds": SETTLEMENT_TIMER_SECONDS_MAX + 1}
+    reply = server.admin("POST", "/markets", body)
+    assert (reply.status, reply.error["message"]) == (400, f"settlement_timer_seconds must be between 0 and {SETTLEMENT_TIMER_SECONDS_MAX}"), reply
 
 
 # --- switches ---------------------------------------------------------------------------------------------
@@ -260,3 +269,15 @@ def test_amounts_that_are_refused(server: RunningServer, member: Member, body: d
 def test_money_for_an_unknown_member_or_withdrawal(server: RunningServer) -> None:
     assert server.admin("POST", "/members/not-a-member/deposits", {"amount_dollars": "10.00"}).status == 404
     assert server.admin("POST", "/withdrawals/00000000-0000-4000-8000-000000000000/complete").status == 404
+
+
+def test_simulated_traders_are_marked_for_operators(server: RunningServer) -> None:
+    made = server.admin("POST", "/members", {"email": "maker-0@sim.example.com", "password": "a fine password", "simulated": True},
+                        expect=201).json()
+    person = server.admin("POST", "/members", {"email": "person@example.com", "password": "a fine password"}, expect=201).json()
+    assert (made["simulated"], person["simulated"]) == (True, False)
+    listed = {m["email"]: m["simulated"] for m in server.admin("GET", "/members", expect=200).json()["members"]}
+    assert listed["maker-0@sim.example.com"] is True and listed["person@example.com"] is False
+    wrong = server.admin("POST", "/members", {"email": "x@sim.example.com", "password": "a fine password", "simulated": "yes"})
+    assert wrong.status == 400 and "simulated" in wrong.error["message"], wrong
+    assert "x@sim.example.com" not in {m["email"] for m in server.admin("GET", "/members", expect=200).json()["members"]}
