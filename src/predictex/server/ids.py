@@ -14,6 +14,7 @@ MARKET: Final = 4
 MEMBER: Final = 5
 WITHDRAWAL: Final = 6
 ACCOUNT: Final = 7
+SUBACCOUNT_TRANSFER: Final = 8
 
 _NUMBER_BITS: Final = 62
 _NUMBER_MASK: Final = (1 << _NUMBER_BITS) - 1
