@@ -187,6 +187,12 @@ def test_profiles_and_keys_create(server: RunningServer, tmp_path: Path, config_
     assert code == 0 and json.loads(out)["balance"] == "10000.0000"  # a new demo account's play money
     assert cli(capsys, "profile", "use", "demo")[0] == 0
     assert json.loads(cli(capsys, "profile", "show", "--json")[1])["name"] == "demo"
+    # the same email with another password: the demo sign-up answers alike, the login says who is right
+    code, out, err = cli(capsys, "keys", "create", "--url", server.base_url, "--email", "cli-profile@example.com", "--password",
+                         "another password", "--out", str(tmp_path / "keys" / "other.pem"))
+    assert (code, out) == (2, "") and not (tmp_path / "keys" / "other.pem").exists()
+    assert err == ("predictex keys create: cli-profile@example.com is already a member, with another password: "
+                   "give that password (--password or PREDICTEX_PASSWORD)\n")
 
 
 def _watch(server: RunningServer, ticker: str) -> subprocess.Popen[str]:

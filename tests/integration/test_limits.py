@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from harness import Harness, contracts
+from harness import START_MS, Harness, contracts
 from integration.server_fixture import DEMO_TICKER, V2, RunningServer, running_server
 from integration.ws_support import kalshi_ws
 from predictex.core import commands as c
@@ -336,7 +336,48 @@ def _candles_per_request(server: RunningServer) -> None:
     assert candles(limits.CANDLES_PER_REQUEST_MAX + 1) == 400
 
 
+def _communications_edges() -> dict[str, Callable[[], None]]:
+    """The RFQ, quote and block-trade bounds, each at its edge through the engine."""
+    def deadline_edge(command: Callable[[Harness, int, int, str, int], c.Command], longest: int, proposal: bool = False) -> Callable[[], None]:
+        def check() -> None:
+            exchange = Harness()
+            first, second, ticker = exchange.account(), exchange.account(), exchange.market()
+            target = ticker  # what the command names: the market, or the quote to accept
+            if not proposal:
+                rfq = exchange.ok(c.CreateRfq(first, ticker, contracts(1), expiration_ms=exchange.now_ms + 60_000)).value
+                target = str(exchange.ok(c.CreateQuote(second, rfq, 5000, 5000)).value)
+            exchange.refused(command(exchange, first, second, target, exchange.now_ms + longest + 1), RejectCode.INVALID_EXPIRATION)
+            exchange.ok(command(exchange, first, second, target, exchange.now_ms + longest))
+        return check
+
+    def pending_proposals() -> None:
+        exchange = Harness()
+        account, other, ticker = exchange.account(), exchange.account(), exchange.market()
+        exchange.engine.ledger.accounts[account].pending_proposal_count = limits.BLOCK_TRADES_PENDING_PER_ACCOUNT_MAX - 1
+        def propose() -> c.Command:
+            return c.ProposeBlockTrade(account, account, other, ticker, 5000, contracts(1), "yes", exchange.now_ms + 60_000)
+        assert exchange.engine.apply(propose(), exchange.now_ms).reject is None
+        refused = exchange.engine.apply(propose(), exchange.now_ms).reject
+        assert refused is not None and refused.code is RejectCode.RFQ_LIMIT, refused
+
+    return {
+        "RFQS_OPEN_PER_ACCOUNT_MAX": _counted_edge(
+            "open_rfq_count", limits.RFQS_OPEN_PER_ACCOUNT_MAX,
+            lambda account, ticker: c.CreateRfq(account, ticker, contracts(1), expiration_ms=START_MS + 60_000), RejectCode.RFQ_LIMIT),
+        "RFQ_LIFETIME_MS_MAX": deadline_edge(
+            lambda e, first, second, ticker, at: c.CreateRfq(first, ticker, contracts(1), expiration_ms=at),
+            limits.RFQ_LIFETIME_MS_MAX, proposal=True),
+        "QUOTE_CONFIRM_WINDOW_MS_MAX": deadline_edge(
+            lambda e, first, second, quote, at: c.AcceptQuote(first, int(quote), "yes", at), limits.QUOTE_CONFIRM_WINDOW_MS_MAX),
+        "BLOCK_TRADE_LIFETIME_MS_MAX": deadline_edge(
+            lambda e, first, second, ticker, at: c.ProposeBlockTrade(first, first, second, ticker, 5000, contracts(1), "yes", at),
+            limits.BLOCK_TRADE_LIFETIME_MS_MAX, proposal=True),
+        "BLOCK_TRADES_PENDING_PER_ACCOUNT_MAX": pending_proposals,
+    }
+
+
 EDGES: dict[str, Callable[..., None]] = {
+    **_communications_edges(),
     "OPEN_ORDERS_PER_ACCOUNT_MAX": _counted_edge(
         "open_order_count", limits.OPEN_ORDERS_PER_ACCOUNT_MAX, lambda account, ticker: c.CreateOrder(account, ticker, True, 100, contracts(1)),
         RejectCode.OPEN_ORDER_LIMIT),
@@ -412,6 +453,7 @@ ENFORCED_IN: dict[str, str] = {
     "LOGIN_WAIT_MS_MAX": "accounts/throttle.py:wait_after",
     "LOGIN_FAILURES_FORGOTTEN_AFTER_MS": "accounts/throttle.py:LoginThrottle._wait",
     "ACCOUNTS_MAX": "core/engine.py:Engine._open_account",
+    "QUOTES_PER_RFQ_MAX": "core/communications.py:Communications.create_quote",
     "SUBACCOUNTS_PER_MEMBER_MAX": "core/subaccounts.py:create_subaccount",  # its edge: tests/unit/test_subaccounts.py
     "SUBACCOUNT_TRANSFERS_PER_MEMBER_MAX": "core/subaccounts.py:transfer",
     "SUBACCOUNT_TRANSFER_MICRODOLLARS_MAX": "core/subaccounts.py:transfer",

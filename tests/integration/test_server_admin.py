@@ -15,6 +15,7 @@ import pytest
 
 from integration.server_fixture import DEMO_TICKER, V2, Member, RunningServer, kalshi_v2, running_server, unique
 from predictex.core import commands as c
+from predictex.core.limits import SETTLEMENT_TIMER_SECONDS_MAX
 
 DOLLAR = 1_000_000  # microdollars
 
@@ -112,6 +113,14 @@ def test_created_instruments_show_on_both_surfaces(server: RunningServer) -> Non
 def test_instrument_requests_that_are_refused(server: RunningServer, path: str, body: dict[str, object], status: int, code: str) -> None:
     reply = server.admin("POST", path, body)
     assert reply.status == status and reply.error["code"] == code, reply
+
+
+def test_a_settlement_timer_past_its_limit_is_refused_naming_the_limit(server: RunningServer) -> None:
+    """The request says the bound the engine holds (core/limits.py), not the bound of any integer."""
+    body = {"ticker": "INXCHI-25JAN31-Y", "event_ticker": "INXCHI-25JAN31", "close_time": 4_000_000_000,
+            "settlement_timer_seconds": SETTLEMENT_TIMER_SECONDS_MAX + 1}
+    reply = server.admin("POST", "/markets", body)
+    assert (reply.status, reply.error["message"]) == (400, f"settlement_timer_seconds must be between 0 and {SETTLEMENT_TIMER_SECONDS_MAX}"), reply
 
 
 # --- switches ---------------------------------------------------------------------------------------------

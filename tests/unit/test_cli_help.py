@@ -55,3 +55,38 @@ def test_help_prints_at_every_level(path: Path_) -> None:
         build_parser().parse_args([*path[1:], "--help"])
     assert exited.value.code == 0
     assert shown.getvalue().startswith(f"usage: {' '.join(path)}")
+
+
+# --- numbers on the command line are checked where they are read ---------------------------------------
+
+# a bare int/float type lets a negative limit or a zero timeout through to fail deep inside a command
+# with Python's words ("Stop argument for islice() must be ..."); these check their own range instead
+UNCHECKED_NUMBERS_ALLOWED = {("predictex serve", "--port")}  # serve checks it with the other start-up settings
+
+
+def test_every_number_argument_is_checked_when_parsed() -> None:
+    unchecked = [(" ".join(path), action.option_strings[0] if action.option_strings else action.dest)
+                 for path, parser, _ in COMMANDS for action in parser._actions if action.type in (int, float)]
+    assert set(unchecked) <= UNCHECKED_NUMBERS_ALLOWED
+
+
+@pytest.mark.parametrize(("arguments", "says"), [
+    (["fills", "--limit", "-1"], "argument --limit: '-1' is not a whole number of at least 0 (0: all)"),
+    (["markets", "list", "--limit", "x"], "argument --limit: 'x' is not a whole number of at least 0 (0: all)"),
+    (["markets", "show", "T", "--depth", "0"], "argument --depth: '0' is not a whole number of at least 1"),
+    (["markets", "show", "T", "--watch", "--updates", "-1"], "argument --updates: '-1' is not a whole number of at least 0 (0: until Ctrl-C)"),
+    (["balance", "--timeout", "0"], "argument --timeout: '0' is not a number of seconds greater than 0, such as 10 or 2.5"),
+    (["balance", "--timeout", "nan"], "argument --timeout: 'nan' is not a number of seconds greater than 0, such as 10 or 2.5"),
+    (["journal", "export", "--after", "-3"], "argument --after: '-3' is not a whole number of at least 0"),
+])
+def test_a_number_out_of_range_is_refused_saying_what_is_accepted(arguments: list[str], says: str) -> None:
+    told = io.StringIO()
+    with contextlib.redirect_stderr(told), pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(arguments)
+    assert exited.value.code == 2
+    assert told.getvalue().splitlines()[-1].endswith(f"error: {says}")
+
+
+def test_numbers_in_range_are_read() -> None:
+    parsed = build_parser().parse_args(["markets", "show", "T", "--depth", "3", "--updates", "0", "--timeout", "2.5"])
+    assert (parsed.depth, parsed.updates, parsed.timeout) == (3, 0, 2.5)

@@ -37,6 +37,11 @@ def _session(exchange: Harness) -> None:
     exchange.placed(a, ticker, "bid", "0.41", 5, expiration_ms=START_MS + 5000)
     batch = exchange.ok(c.BatchCreateOrders(b, [c.CreateOrder(b, ticker, False, 4100, 300), c.CreateOrder(b, ticker, False, 4500, 300)]))
     exchange.ok(c.AmendOrder(b, batch.items[1].value, price_centicents=4400))
+    rfq = exchange.ok(c.CreateRfq(a, ticker, 200, expiration_ms=START_MS + 600_000)).value
+    quote = exchange.ok(c.CreateQuote(b, rfq, 3000, 6000)).value
+    exchange.ok(c.AcceptQuote(a, quote, "no", START_MS + 20_000))
+    exchange.ok(c.ConfirmQuote(b, quote))
+    exchange.ok(c.ProposeBlockTrade(b, a, b, ticker, 5000, 100, "yes", START_MS + 30_000))
     exchange.advance(10_000)
     exchange.ok(c.RequestWithdrawal(a, 10_000_000))
     exchange.ok(c.CreateSubaccount(b))
@@ -59,6 +64,9 @@ SAMPLES: list[c.Command] = [
     c.CancelOrder(1, 2), c.AmendOrder(1, 2, "M", "bid", 5100, 300, "new", 0), c.DecreaseOrder(1, 2, 100),
     c.BatchCreateOrders(1, [c.CreateOrder(1, "M", False, 5000, 100)]), c.BatchCancelOrders(1, [1, 2]),
     c.CancelAllOrders(1, "M"), c.CreateOrderGroup(1, 500), c.ChangeOrderGroup(1, 2, "limit", 600),
+    c.CreateRfq(1, "M", 0, 5_000_000, True, True, False, True, 9), c.DeleteRfq(1, 2), c.CreateQuote(1, 2, 4000, 0, True, False, 7),
+    c.DeleteQuote(1, 3), c.AcceptQuote(1, 3, "yes", 8), c.ConfirmQuote(2, 3), c.ProposeBlockTrade(1, 1, 2, "M", 5000, 100, "no", 9),
+    c.AcceptBlockTrade(2, 1), c.RejectBlockTrade(2, 4),
 ]
 
 
@@ -85,7 +93,8 @@ def test_replaying_the_commands_gives_the_same_events_and_state() -> None:
             event_types.add(event.TYPE)
             assert decode_event(json.loads(json.dumps(encode_event(event)))) == event
     assert state_hash(replay) == state_hash(recording.engine)
-    assert {"trade", "order_accepted", "order_closed", "position_settled", "market_determined"} <= event_types
+    assert {"trade", "order_accepted", "order_closed", "position_settled", "market_determined", "rfq_changed",
+            "quote_changed", "off_book_trade", "block_trade_changed"} <= event_types
 
 
 def test_snapshot_restores_an_identical_engine() -> None:

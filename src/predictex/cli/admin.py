@@ -108,7 +108,7 @@ def _market(things: Any) -> None:
     create.add_argument("--open-time", default=None, help="when trading starts (default: now)")
     create.add_argument("--structure", default="linear_cent", help="price level structure (default linear_cent)")
     create.add_argument("--fractional", action="store_true", help="allow 0.01-contract orders")
-    create.add_argument("--settlement-timer", type=int, default=0,
+    create.add_argument("--settlement-timer", type=out.whole_number(0), default=0,
                         help="seconds from determination to settlement, a window for disputes (default 0: determine settles at once)")
     create.add_argument("--rules", default="", help="the rules that decide the result")
     for action, helptext in (("pause", "pause trading in a market (resting orders stay, unless they asked otherwise)"),

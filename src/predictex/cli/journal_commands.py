@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from predictex.cli import output as out
+from predictex.cli.config import ConfigError
 from predictex.cli.extras import server_extra_missing
 
 if TYPE_CHECKING:
@@ -19,19 +21,20 @@ def register(commands: Any, default_database: Callable[[], str]) -> None:
     actions = journal.add_subparsers(dest="action", required=True, metavar="ACTION")
     check = actions.add_parser("verify", help="replay the journal into a fresh engine and check every event and invariant")
     check.add_argument("--database", default=None, help="SQLite path or postgresql:// URL (default: the data directory's)")
-    check.set_defaults(handler=lambda a: run_verify(a.database or default_database()))
+    check.set_defaults(handler=out.command("journal verify", lambda a: run_verify(a.database or default_database())))
     dump = actions.add_parser("export", help="write the journal as JSON lines")
     dump.add_argument("--database", default=None, help="SQLite path or postgresql:// URL (default: the data directory's)")
     dump.add_argument("--output", "-o", default="-", help="file to write (default: standard output)")
-    dump.add_argument("--after", type=int, default=0, help="only records after this sequence number")
-    dump.set_defaults(handler=lambda a: run_export(a.database or default_database(), a.output, a.after))
+    dump.add_argument("--after", type=out.whole_number(0), default=0, help="only records after this sequence number")
+    dump.set_defaults(handler=out.command("journal export", lambda a: run_export(a.database or default_database(), a.output, a.after)))
 
 
 def _open(location: str) -> Journal:
-    from predictex.journal import Journal, JournalError, open_store
+    from predictex.journal import Journal, open_store
 
     if not location.startswith(("postgres://", "postgresql://")) and not _exists(location):
-        raise JournalError(f"no journal at {location}")
+        raise ConfigError(f"no journal at {location}: give --database (the SQLite file in the server's data directory, "
+                          "or its postgresql:// URL)")
     return Journal(open_store(location))
 
 
@@ -50,7 +53,7 @@ def run_verify(location: str) -> int:
         print(f"verifying {journal.store.description}", file=sys.stderr)
         result = verify(journal, progress=sys.stderr)
     except JournalError as error:
-        print(f"journal verify FAILED: {error}", file=sys.stderr)
+        print(f"predictex journal verify: FAILED: {error}", file=sys.stderr)
         return 1
     print(f"commands: {result.commands}")
     print(f"events: {result.events}")
@@ -80,7 +83,7 @@ def run_export(location: str, output: str, after_seq: int) -> int:
             if stream is not sys.stdout.buffer:
                 stream.close()
     except JournalError as error:
-        print(f"journal export FAILED: {error}", file=sys.stderr)
+        print(f"predictex journal export: FAILED: {error}", file=sys.stderr)
         return 1
     print(f"exported {count} records", file=sys.stderr)
     return 0

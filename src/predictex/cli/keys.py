@@ -76,9 +76,16 @@ def _log_in(url: str, email: str, password: str, sign_up: bool) -> Client:
         if not sign_up:
             client.close()
             raise
+    # A demo exchange answers a sign-up alike whether the email was free or a member's (it tells nobody
+    # who is a member): only a login with the new password shows that a member was made.
     client.sign_up(email, password)
+    try:
+        client.log_in_with_password(email, password)
+    except AuthenticationError:
+        client.close()
+        raise ConfigError(f"{email} is already a member, with another password: give that password "
+                          "(--password or PREDICTEX_PASSWORD)") from None
     print(f"signed up {email}")
-    client.log_in_with_password(email, password)
     return client
 
 

@@ -4,6 +4,7 @@ and errors as one line on stderr with an exit code that says what kind of failur
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import datetime as dt
 import json
@@ -22,6 +23,33 @@ EXIT_REFUSED = 1  # the exchange answered with an error
 EXIT_USAGE = 2  # bad arguments or configuration
 EXIT_UNREACHABLE = 3  # no answer from the exchange
 EXIT_INTERRUPTED = 130  # Ctrl-C
+
+
+def whole_number(minimum: int, meaning: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum`, else an error that says so (and what
+    the number means), instead of an error from deep inside the command."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least {minimum}{f' ({meaning})' if meaning else ''}")
+        return value
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a number of seconds greater than 0."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 1e6:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds greater than 0, such as 10 or 2.5")
+    return value
 
 
 def plain(value: Any) -> Any:

@@ -46,7 +46,7 @@ def connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--url", default=None, help="the exchange's URL (overrides the profile)")
     group.add_argument("--key-id", default=None, help="API key id (overrides the profile)")
     group.add_argument("--key-file", default=None, help="its private key file, RSA or Ed25519 PEM (overrides the profile)")
-    group.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for an answer (default 10)")
+    group.add_argument("--timeout", type=out.seconds, default=10.0, help="seconds to wait for an answer (default 10)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -89,7 +89,7 @@ def register(commands: Any) -> None:
         connection_options(parser)
         if name in ("orders", "fills", "positions"):
             parser.add_argument("--ticker", default=None, help="only this market")
-            parser.add_argument("--limit", type=int, default=100, help="at most this many (0: all, with progress)")
+            parser.add_argument("--limit", type=out.whole_number(0, "0: all"), default=100, help="at most this many (0: all, with progress)")
         if name == "orders":
             parser.add_argument("--status", choices=("resting", "canceled", "executed"), default=None, help="only orders in this state")
         if name == "positions":
@@ -116,15 +116,15 @@ def _markets(commands: Any) -> None:
                             help="only markets in this state")
         parser.add_argument("--event", default=None, help="only this event's markets")
         parser.add_argument("--series", default=None, help="only this series' markets")
-        parser.add_argument("--limit", type=int, default=0, help="at most this many (default: all, with progress)")
+        parser.add_argument("--limit", type=out.whole_number(0, "0: all"), default=0, help="at most this many (default: all, with progress)")
     listing.set_defaults(handler=command("markets list", run_markets_list))
     search.set_defaults(handler=command("markets search", run_markets_list))
     show = markets.add_parser("show", help="a market and its order book")
     connection_options(show)
     show.add_argument("ticker", help="the market, e.g. INXCHI-25JAN31-T69.5")
-    show.add_argument("--depth", type=int, default=10, help="levels of the book on each side (default 10)")
+    show.add_argument("--depth", type=out.whole_number(1), default=10, help="levels of the book on each side (default 10)")
     show.add_argument("--watch", action="store_true", help="redraw the book live from the WebSocket (Ctrl-C to stop)")
-    show.add_argument("--updates", type=int, default=0, help="with --watch: stop after this many redraws")
+    show.add_argument("--updates", type=out.whole_number(0, "0: until Ctrl-C"), default=0, help="with --watch: stop after this many redraws (default 0: until Ctrl-C)")
     show.set_defaults(handler=command("markets show", run_markets_show))
 
 

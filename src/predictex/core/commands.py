@@ -512,6 +512,182 @@ class ChangeOrderGroup(Command):
         return [self.account_id, self.order_group_id, self.change, self.contracts_limit_centicontracts]
 
 
+# --- communications: requests for quotes, quotes and block trades ---------------------------------
+
+
+class CreateRfq(Command):
+    """Ask every member for a quote on `count_centicontracts` of a market, or on as many as
+    `target_cost_microdollars` buys (exactly one of the two; 0 = not given). `expiration_ms` (from
+    the gateway's configured lifetime) closes it if nothing executed by then; `replace_existing`
+    deletes the account's other open RFQs first."""
+
+    TYPE = "create_rfq"
+    FIELDS = (
+        "account_id", "ticker", "count_centicontracts", "target_cost_microdollars", "target_cost_excludes_fees",
+        "rest_remainder", "replace_existing", "obscure_creator", "expiration_ms",
+    )
+
+    def __init__(
+        self, account_id: int, ticker: str, count_centicontracts: int, target_cost_microdollars: int = 0,
+        target_cost_excludes_fees: bool = False, rest_remainder: bool = False, replace_existing: bool = False,
+        obscure_creator: bool = False, expiration_ms: int = 0,
+    ) -> None:
+        self.account_id = account_id
+        self.ticker = ticker
+        self.count_centicontracts = count_centicontracts
+        self.target_cost_microdollars = target_cost_microdollars
+        self.target_cost_excludes_fees = target_cost_excludes_fees
+        self.rest_remainder = rest_remainder
+        self.replace_existing = replace_existing
+        self.obscure_creator = obscure_creator
+        self.expiration_ms = expiration_ms
+
+    def values(self) -> list[object]:
+        return [
+            self.account_id, self.ticker, self.count_centicontracts, self.target_cost_microdollars,
+            self.target_cost_excludes_fees, self.rest_remainder, self.replace_existing, self.obscure_creator,
+            self.expiration_ms,
+        ]
+
+
+class DeleteRfq(Command):
+    TYPE = "delete_rfq"
+    FIELDS = ("account_id", "rfq_id")
+
+    def __init__(self, account_id: int, rfq_id: int) -> None:
+        self.account_id = account_id
+        self.rfq_id = rfq_id
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.rfq_id]
+
+
+class CreateQuote(Command):
+    """A maker's answer to an RFQ: the YES price it pays (`yes_bid`) and the NO price it pays
+    (`no_bid`), in centicents, 0 declining that side (not both). A new quote replaces the maker's open
+    quote on the same RFQ. `expiration_ms` (the gateway's configured lifetime) withdraws it."""
+
+    TYPE = "create_quote"
+    FIELDS = ("account_id", "rfq_id", "yes_bid_centicents", "no_bid_centicents", "rest_remainder", "post_only", "expiration_ms")
+
+    def __init__(
+        self, account_id: int, rfq_id: int, yes_bid_centicents: int, no_bid_centicents: int, rest_remainder: bool = False,
+        post_only: bool = False, expiration_ms: int = 0,
+    ) -> None:
+        self.account_id = account_id
+        self.rfq_id = rfq_id
+        self.yes_bid_centicents = yes_bid_centicents
+        self.no_bid_centicents = no_bid_centicents
+        self.rest_remainder = rest_remainder
+        self.post_only = post_only
+        self.expiration_ms = expiration_ms
+
+    def values(self) -> list[object]:
+        return [
+            self.account_id, self.rfq_id, self.yes_bid_centicents, self.no_bid_centicents, self.rest_remainder,
+            self.post_only, self.expiration_ms,
+        ]
+
+
+class DeleteQuote(Command):
+    TYPE = "delete_quote"
+    FIELDS = ("account_id", "quote_id")
+
+    def __init__(self, account_id: int, quote_id: int) -> None:
+        self.account_id = account_id
+        self.quote_id = quote_id
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.quote_id]
+
+
+class AcceptQuote(Command):
+    """The requester takes one side of a quote ("yes": buys YES at the quote's yes_bid; "no": buys NO
+    at its no_bid). The maker must confirm before `confirm_deadline_ms` (the gateway's window)."""
+
+    TYPE = "accept_quote"
+    FIELDS = ("account_id", "quote_id", "accepted_side", "confirm_deadline_ms")
+
+    def __init__(self, account_id: int, quote_id: int, accepted_side: str, confirm_deadline_ms: int) -> None:
+        self.account_id = account_id
+        self.quote_id = quote_id
+        self.accepted_side = accepted_side
+        self.confirm_deadline_ms = confirm_deadline_ms
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.quote_id, self.accepted_side, self.confirm_deadline_ms]
+
+
+class ConfirmQuote(Command):
+    """The maker confirms an accepted quote: it executes at once, off the book."""
+
+    TYPE = "confirm_quote"
+    FIELDS = ("account_id", "quote_id")
+
+    def __init__(self, account_id: int, quote_id: int) -> None:
+        self.account_id = account_id
+        self.quote_id = quote_id
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.quote_id]
+
+
+class ProposeBlockTrade(Command):
+    """A bilateral trade off the book: the buyer buys YES from the seller at `price_centicents`;
+    `maker_side` ("yes": the buyer, "no": the seller) pays the maker fee, the other the taker fee. The
+    proposer is one of the two and counts as accepting; the other accepts or rejects before
+    `expiration_ms`."""
+
+    TYPE = "propose_block_trade"
+    FIELDS = (
+        "account_id", "buyer_account_id", "seller_account_id", "ticker", "price_centicents", "count_centicontracts",
+        "maker_side", "expiration_ms",
+    )
+
+    def __init__(
+        self, account_id: int, buyer_account_id: int, seller_account_id: int, ticker: str, price_centicents: int,
+        count_centicontracts: int, maker_side: str, expiration_ms: int,
+    ) -> None:
+        self.account_id = account_id
+        self.buyer_account_id = buyer_account_id
+        self.seller_account_id = seller_account_id
+        self.ticker = ticker
+        self.price_centicents = price_centicents
+        self.count_centicontracts = count_centicontracts
+        self.maker_side = maker_side
+        self.expiration_ms = expiration_ms
+
+    def values(self) -> list[object]:
+        return [
+            self.account_id, self.buyer_account_id, self.seller_account_id, self.ticker, self.price_centicents,
+            self.count_centicontracts, self.maker_side, self.expiration_ms,
+        ]
+
+
+class AcceptBlockTrade(Command):
+    TYPE = "accept_block_trade"
+    FIELDS = ("account_id", "proposal_id")
+
+    def __init__(self, account_id: int, proposal_id: int) -> None:
+        self.account_id = account_id
+        self.proposal_id = proposal_id
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.proposal_id]
+
+
+class RejectBlockTrade(Command):
+    TYPE = "reject_block_trade"
+    FIELDS = ("account_id", "proposal_id")
+
+    def __init__(self, account_id: int, proposal_id: int) -> None:
+        self.account_id = account_id
+        self.proposal_id = proposal_id
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.proposal_id]
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.TYPE: cls
     for cls in (
@@ -520,5 +696,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         CreateEvent, CreateMarket, SetMarketTimes, PauseMarket, ResumeMarket, SetExchangeStatus, DetermineMarket,
         DisputeMarket, AmendMarketResult, FinalizeMarket, CreateOrder, CancelOrder, AmendOrder, DecreaseOrder,
         BatchCreateOrders, BatchCancelOrders, CancelAllOrders, CreateOrderGroup, ChangeOrderGroup,
+        CreateRfq, DeleteRfq, CreateQuote, DeleteQuote, AcceptQuote, ConfirmQuote, ProposeBlockTrade, AcceptBlockTrade,
+        RejectBlockTrade,
     )
 }

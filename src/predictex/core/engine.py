@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from predictex.core import commands as c
+from predictex.core.communications import Communications
 from predictex.core.events import (
     AccountOpened,
     BalanceChanged,
@@ -63,7 +64,7 @@ from predictex.core.rejects import Reject, RejectCode, Rejected, Subject, naming
 from predictex.core.scope import Scope
 from predictex.core.settlement import settle_market
 from predictex.core.subaccounts import create_subaccount, refuse_money_movement, transfer
-from predictex.core.timers import CLOSE_MARKET, EXPIRE_ORDER, OPEN_MARKET, SETTLE_MARKET, Timers
+from predictex.core.timers import CLOSE_MARKET, EXPIRE_ORDER, EXPIRE_RFQ, OPEN_MARKET, SETTLE_MARKET, Timers
 from predictex.core.trading import Trading
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS, format_money_dollars
 
@@ -97,6 +98,7 @@ class Engine:
         self.markets = Markets()
         self.timers = Timers()
         self.trading = Trading(self.scope, self.ledger, self.markets, self.timers)
+        self.communications = Communications(self.scope, self.ledger, self.markets, self.timers, self.trading)
         self.now_ms = 0
         self._handlers: dict[type[c.Command], Handler] = {
             c.Tick: self._tick,
@@ -127,6 +129,15 @@ class Engine:
             c.CancelAllOrders: self._cancel_all_orders,
             c.CreateOrderGroup: self._create_order_group,
             c.ChangeOrderGroup: self._change_order_group,
+            c.CreateRfq: self._create_rfq,
+            c.DeleteRfq: self._delete_rfq,
+            c.CreateQuote: self._create_quote,
+            c.DeleteQuote: self._delete_quote,
+            c.AcceptQuote: self._accept_quote,
+            c.ConfirmQuote: self._confirm_quote,
+            c.ProposeBlockTrade: self._propose_block_trade,
+            c.AcceptBlockTrade: self._accept_block_trade,
+            c.RejectBlockTrade: self._reject_block_trade,
         }
 
     # --- the one entry point --------------------------------------------------------------------
@@ -191,6 +202,9 @@ class Engine:
             self.now_ms = due_ms
             if kind == EXPIRE_ORDER:
                 self.trading.expire(order_id, due_ms)
+                continue
+            if kind >= EXPIRE_RFQ:
+                self.communications.on_timer(kind, order_id, due_ms)
                 continue
             market = markets[ticker]
             if kind == OPEN_MARKET:
@@ -538,6 +552,44 @@ class Engine:
             command.account_id, command.order_group_id, command.change, command.contracts_limit_centicontracts,
         )
         outcome.value = group.order_group_id
+
+    # --- communications: RFQs, quotes, block trades ----------------------------------------------
+
+    def _create_rfq(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.CreateRfq)
+        outcome.value = self.communications.create_rfq(command).rfq_id
+
+    def _delete_rfq(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.DeleteRfq)
+        outcome.value = self.communications.delete_rfq(command).rfq_id
+
+    def _create_quote(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.CreateQuote)
+        outcome.value = self.communications.create_quote(command).quote_id
+
+    def _delete_quote(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.DeleteQuote)
+        outcome.value = self.communications.delete_quote(command).quote_id
+
+    def _accept_quote(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.AcceptQuote)
+        outcome.value = self.communications.accept_quote(command).quote_id
+
+    def _confirm_quote(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.ConfirmQuote)
+        outcome.value = self.communications.confirm_quote(command).quote_id
+
+    def _propose_block_trade(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.ProposeBlockTrade)
+        outcome.value = self.communications.propose_block_trade(command).proposal_id
+
+    def _accept_block_trade(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.AcceptBlockTrade)
+        outcome.value = self.communications.accept_block_trade(command).proposal_id
+
+    def _reject_block_trade(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.RejectBlockTrade)
+        outcome.value = self.communications.reject_block_trade(command).proposal_id
 
     # --- queries (safe between commands) --------------------------------------------------------
 

@@ -595,12 +595,153 @@ class OrderGroupChanged(Event):
         return [self.order_group_id, self.account_id, self.change, self.contracts_limit_centicontracts]
 
 
+# --- communications: requests for quotes, quotes and block trades ---------------------------------
+
+
+class RfqChanged(Event):
+    """An RFQ's whole state after a change: created, or closed (deleted, replaced, expired, executed,
+    market_closed). `status` is open or closed."""
+
+    TYPE = "rfq_changed"
+    FIELDS = (
+        "rfq_id", "account_id", "ticker", "count_centicontracts", "target_cost_microdollars",
+        "target_cost_excludes_fees", "rest_remainder", "obscure_creator", "expiration_ms", "created_ms", "status",
+        "change",
+    )
+
+    def __init__(
+        self, rfq_id: int, account_id: int, ticker: str, count_centicontracts: int, target_cost_microdollars: int,
+        target_cost_excludes_fees: bool, rest_remainder: bool, obscure_creator: bool, expiration_ms: int,
+        created_ms: int, status: str, change: str,
+    ) -> None:
+        self.rfq_id = rfq_id
+        self.account_id = account_id
+        self.ticker = ticker
+        self.count_centicontracts = count_centicontracts
+        self.target_cost_microdollars = target_cost_microdollars
+        self.target_cost_excludes_fees = target_cost_excludes_fees
+        self.rest_remainder = rest_remainder
+        self.obscure_creator = obscure_creator
+        self.expiration_ms = expiration_ms
+        self.created_ms = created_ms
+        self.status = status
+        self.change = change
+
+    def values(self) -> list[object]:
+        return [
+            self.rfq_id, self.account_id, self.ticker, self.count_centicontracts, self.target_cost_microdollars,
+            self.target_cost_excludes_fees, self.rest_remainder, self.obscure_creator, self.expiration_ms,
+            self.created_ms, self.status, self.change,
+        ]
+
+
+class QuoteChanged(Event):
+    """A quote's whole state after a change: created, accepted, executed, or cancelled (deleted,
+    replaced, expired, confirm_timeout, rfq_closed). `yes_count`/`no_count` are the contracts each side
+    would trade (the RFQ's count, or what its target cost buys at that side's price)."""
+
+    TYPE = "quote_changed"
+    FIELDS = (
+        "quote_id", "rfq_id", "account_id", "rfq_account_id", "ticker", "yes_bid_centicents", "no_bid_centicents",
+        "yes_count_centicontracts", "no_count_centicontracts", "rest_remainder", "post_only", "expiration_ms",
+        "created_ms", "status", "accepted_side", "confirm_deadline_ms", "change",
+    )
+
+    def __init__(
+        self, quote_id: int, rfq_id: int, account_id: int, rfq_account_id: int, ticker: str, yes_bid_centicents: int,
+        no_bid_centicents: int, yes_count_centicontracts: int, no_count_centicontracts: int, rest_remainder: bool,
+        post_only: bool, expiration_ms: int, created_ms: int, status: str, accepted_side: str,
+        confirm_deadline_ms: int, change: str,
+    ) -> None:
+        self.quote_id = quote_id
+        self.rfq_id = rfq_id
+        self.account_id = account_id
+        self.rfq_account_id = rfq_account_id
+        self.ticker = ticker
+        self.yes_bid_centicents = yes_bid_centicents
+        self.no_bid_centicents = no_bid_centicents
+        self.yes_count_centicontracts = yes_count_centicontracts
+        self.no_count_centicontracts = no_count_centicontracts
+        self.rest_remainder = rest_remainder
+        self.post_only = post_only
+        self.expiration_ms = expiration_ms
+        self.created_ms = created_ms
+        self.status = status
+        self.accepted_side = accepted_side
+        self.confirm_deadline_ms = confirm_deadline_ms
+        self.change = change
+
+    def values(self) -> list[object]:
+        return [
+            self.quote_id, self.rfq_id, self.account_id, self.rfq_account_id, self.ticker, self.yes_bid_centicents,
+            self.no_bid_centicents, self.yes_count_centicontracts, self.no_count_centicontracts, self.rest_remainder,
+            self.post_only, self.expiration_ms, self.created_ms, self.status, self.accepted_side,
+            self.confirm_deadline_ms, self.change,
+        ]
+
+
+class BlockTradeChanged(Event):
+    """A block-trade proposal's whole state after a change: proposed, accepted (by one side),
+    executed, rejected or expired."""
+
+    TYPE = "block_trade_changed"
+    FIELDS = (
+        "proposal_id", "proposer_account_id", "buyer_account_id", "seller_account_id", "ticker", "price_centicents",
+        "count_centicontracts", "maker_side", "expiration_ms", "created_ms", "buyer_accepted_ms",
+        "seller_accepted_ms", "status", "change",
+    )
+
+    def __init__(
+        self, proposal_id: int, proposer_account_id: int, buyer_account_id: int, seller_account_id: int, ticker: str,
+        price_centicents: int, count_centicontracts: int, maker_side: str, expiration_ms: int, created_ms: int,
+        buyer_accepted_ms: int, seller_accepted_ms: int, status: str, change: str,
+    ) -> None:
+        self.proposal_id = proposal_id
+        self.proposer_account_id = proposer_account_id
+        self.buyer_account_id = buyer_account_id
+        self.seller_account_id = seller_account_id
+        self.ticker = ticker
+        self.price_centicents = price_centicents
+        self.count_centicontracts = count_centicontracts
+        self.maker_side = maker_side
+        self.expiration_ms = expiration_ms
+        self.created_ms = created_ms
+        self.buyer_accepted_ms = buyer_accepted_ms
+        self.seller_accepted_ms = seller_accepted_ms
+        self.status = status
+        self.change = change
+
+    def values(self) -> list[object]:
+        return [
+            self.proposal_id, self.proposer_account_id, self.buyer_account_id, self.seller_account_id, self.ticker,
+            self.price_centicents, self.count_centicontracts, self.maker_side, self.expiration_ms, self.created_ms,
+            self.buyer_accepted_ms, self.seller_accepted_ms, self.status, self.change,
+        ]
+
+
+class OffBookTrade(Event):
+    """The trade just before it was executed off the book: `kind` is rfq (source: the quote) or block
+    (source: the proposal)."""
+
+    TYPE = "off_book_trade"
+    FIELDS = ("trade_id", "kind", "source_id")
+
+    def __init__(self, trade_id: int, kind: str, source_id: int) -> None:
+        self.trade_id = trade_id
+        self.kind = kind
+        self.source_id = source_id
+
+    def values(self) -> list[object]:
+        return [self.trade_id, self.kind, self.source_id]
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
         AccountOpened, Deposited, WithdrawalChanged, BalanceChanged, PositionChanged, SeriesCreated, EventCreated,
         MarketCreated, MarketTimesChanged, MarketStatusChanged, MarketDetermined, PositionSettled,
         ExchangeStatusChanged, OrderAccepted, OrderAmended, OrderClosed, Trade, BookChanged, OrderGroupChanged,
+        RfqChanged, QuoteChanged, BlockTradeChanged, OffBookTrade,
         SubaccountCreated, SubaccountTransferred,
     )
 }

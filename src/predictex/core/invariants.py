@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from predictex.core.communications import QUOTE_ACCEPTED, QUOTE_CANCELLED, QUOTE_OPEN, SIDES, accounts_of
 from predictex.core.ledger import designate_closing, fill_priority_key, order_lock_microdollars, worst_fee_per_unit
 from predictex.core.limits import SUBACCOUNTS_PER_MEMBER_MAX
 from predictex.core.orders import RESTING
@@ -27,6 +28,7 @@ def check_invariants(engine: Engine) -> None:
     _check_orders_and_collateral(engine)
     _check_positions(engine)
     _check_conservation(engine)
+    _check_communications(engine)
     _check_subaccounts(engine)
 
 
@@ -143,6 +145,54 @@ def _check_conservation(engine: Engine) -> None:
             f"money is not conserved: accounts {held} + pools {pools} + revenue {ledger.revenue_microdollars} "
             f"!= deposits - withdrawals {expected}"
         )
+
+
+def _check_communications(engine: Engine) -> None:
+    comms = engine.communications
+    ledger = engine.ledger
+    counts = accounts_of(comms)
+    for account in ledger.accounts.values():
+        rfqs, proposals = counts.get(account.account_id, (0, 0))
+        if account.open_rfq_count != rfqs or account.pending_proposal_count != proposals:
+            _fail(f"account {account.account_id} counts {account.open_rfq_count} RFQs and {account.pending_proposal_count} "
+                  f"proposals, has {rfqs} and {proposals}")
+    held = 0
+    for rfq in comms.rfqs.values():
+        if rfq.account_id not in ledger.accounts or rfq.ticker not in engine.markets.markets:
+            _fail(f"RFQ {rfq.rfq_id} names an unknown account or market")
+        if (rfq.count_centicontracts > 0) == (rfq.target_cost_microdollars > 0) or rfq.rfq_id >= comms.next_rfq_id:
+            _fail(f"RFQ {rfq.rfq_id} is sized by both or neither of count and target cost, or numbered ahead")
+        accepted = 0
+        for quote_id in rfq.quote_ids:
+            quote = comms.quotes.get(quote_id)
+            if quote is None or quote.rfq_id != rfq.rfq_id or quote.rfq_account_id != rfq.account_id or quote.ticker != rfq.ticker:
+                _fail(f"RFQ {rfq.rfq_id} lists quote {quote_id}, which is not held for it")
+                return
+            if quote.account_id == rfq.account_id:
+                _fail(f"quote {quote_id} answers its own creator's RFQ")
+            if quote.status not in (QUOTE_OPEN, QUOTE_ACCEPTED, QUOTE_CANCELLED):
+                _fail(f"quote {quote_id} is held with status {quote.status}")
+            if quote.status == QUOTE_ACCEPTED:
+                accepted += 1
+                if quote.accepted_side not in SIDES or quote.confirm_deadline_ms <= 0:
+                    _fail(f"accepted quote {quote_id} has no side or deadline")
+            elif quote.status == QUOTE_OPEN and (quote.accepted_side or quote.confirm_deadline_ms):
+                _fail(f"open quote {quote_id} carries an acceptance")
+            if quote.yes_bid_centicents == 0 and quote.no_bid_centicents == 0:
+                _fail(f"quote {quote_id} prices neither side")
+        if accepted > 1:
+            _fail(f"RFQ {rfq.rfq_id} has {accepted} quotes accepted at once")
+        held += len(rfq.quote_ids)
+    if held != len(comms.quotes):
+        _fail(f"{len(comms.quotes)} quotes held but their RFQs list {held}")
+    for proposal in comms.proposals.values():
+        parties = (proposal.buyer_account_id, proposal.seller_account_id)
+        if proposal.buyer_account_id == proposal.seller_account_id or proposal.proposer_account_id not in parties:
+            _fail(f"block trade proposal {proposal.proposal_id} has the wrong parties")
+        if any(party not in ledger.accounts for party in parties):
+            _fail(f"block trade proposal {proposal.proposal_id} names an unknown account")
+        if (proposal.buyer_accepted_ms > 0) + (proposal.seller_accepted_ms > 0) != 1:
+            _fail(f"pending block trade proposal {proposal.proposal_id} is accepted by {'both' if proposal.buyer_accepted_ms else 'neither'} side")
 
 
 def _check_subaccounts(engine: Engine) -> None:

@@ -38,6 +38,8 @@ class Account:
         self.open_client_order_ids: dict[str, int] = {}  # client_order_id -> order_id, open orders only
         self.markets: dict[str, AccountMarket] = {}
         self.order_group_count = 0
+        self.open_rfq_count = 0  # RFQs it has open (communications)
+        self.pending_proposal_count = 0  # block-trade proposals it made that are pending
         self.touched_epoch = 0  # bookkeeping for the command in flight (see Scope)
 
 

@@ -27,6 +27,14 @@ ORDER_GROUP_CONTRACTS_LIMIT_MAX_CENTICONTRACTS: Final = 1_000_000 * COUNT_ONE_CO
 ORDER_GROUP_WINDOW_MS: Final = 15_000  # the rolling window of an order group's contract limit
 ORDER_MAX_COST_MICRODOLLARS_MAX: Final = 1_000_000_000 * MONEY_ONE_DOLLAR_MICRODOLLARS  # FIX MaxExecutionCost (21009)
 
+# --- communications: RFQs, quotes, block trades ----------------------------------------------------
+RFQS_OPEN_PER_ACCOUNT_MAX: Final = 100  # Kalshi: "a maximum of 100 open RFQs at a time"
+RFQ_LIFETIME_MS_MAX: Final = 24 * 3600 * 1000  # an RFQ (and its quotes) expires at most a day after creation
+QUOTE_CONFIRM_WINDOW_MS_MAX: Final = 30_000  # Kalshi's FIX guide: the quoter confirms within 30 seconds
+QUOTES_PER_RFQ_MAX: Final = 1_000  # quotes open (or lapsed, awaiting the RFQ's close) on one RFQ
+BLOCK_TRADE_LIFETIME_MS_MAX: Final = 7 * 24 * 3600 * 1000  # a block-trade proposal expires within a week
+BLOCK_TRADES_PENDING_PER_ACCOUNT_MAX: Final = 1_000  # proposals an account has made that are still pending
+
 # --- accounts and money -------------------------------------------------------------------------
 ACCOUNTS_MAX: Final = 10_000_000
 DEPOSIT_MICRODOLLARS_MAX: Final = 1_000_000_000 * MONEY_ONE_DOLLAR_MICRODOLLARS  # $1 billion in one deposit

@@ -34,6 +34,10 @@ class RejectCode(enum.Enum):
     ORDER_NOT_OPEN = "order_not_open"
     INVALID_AMEND = "invalid_amend"
     BATCH_TOO_LARGE = "batch_too_large"
+    RFQ_NOT_FOUND = "rfq_not_found"
+    QUOTE_NOT_FOUND = "quote_not_found"
+    BLOCK_TRADE_NOT_FOUND = "block_trade_not_found"
+    OWN_RFQ = "own_rfq"
     # risk: the account may not take this on
     INSUFFICIENT_BALANCE = "insufficient_balance"
     OPEN_ORDER_LIMIT = "open_order_limit"
@@ -42,6 +46,7 @@ class RejectCode(enum.Enum):
     ORDER_GROUP_LIMIT = "order_group_limit"
     ORDER_GROUP_COUNT_LIMIT = "order_group_count_limit"
     WITHDRAWAL_TOO_SMALL = "withdrawal_too_small"
+    RFQ_LIMIT = "rfq_limit"
     # matching: the book refuses the order as placed
     POST_ONLY_CROSS = "post_only_cross"
     FILL_OR_KILL_INSUFFICIENT_VOLUME = "fill_or_kill_insufficient_volume"
@@ -53,6 +58,8 @@ class RejectCode(enum.Enum):
     TRADING_PAUSED = "trading_paused"
     EXCHANGE_PAUSED = "exchange_paused"
     INVALID_TRANSITION = "invalid_transition"
+    QUOTE_NOT_OPEN = "quote_not_open"
+    CONFIRM_WINDOW_PASSED = "confirm_window_passed"
 
     @property
     def subsystem(self) -> str:
@@ -66,12 +73,13 @@ _VALIDATION = {
     RejectCode.INVALID_PRICE, RejectCode.INVALID_ORDER_SIZE, RejectCode.INVALID_EXPIRATION,
     RejectCode.INVALID_ORDER, RejectCode.ORDER_ALREADY_EXISTS, RejectCode.ORDER_TICKER_MISMATCH,
     RejectCode.ORDER_SIDE_MISMATCH, RejectCode.ORDER_NOT_OPEN, RejectCode.INVALID_AMEND,
-    RejectCode.BATCH_TOO_LARGE,
+    RejectCode.BATCH_TOO_LARGE, RejectCode.RFQ_NOT_FOUND, RejectCode.QUOTE_NOT_FOUND, RejectCode.BLOCK_TRADE_NOT_FOUND,
+    RejectCode.OWN_RFQ,
 }
 _RISK = {
     RejectCode.INSUFFICIENT_BALANCE, RejectCode.OPEN_ORDER_LIMIT, RejectCode.REDUCE_ONLY_NO_POSITION,
     RejectCode.SELL_POSITION_FLOOR, RejectCode.ORDER_GROUP_LIMIT, RejectCode.ORDER_GROUP_COUNT_LIMIT,
-    RejectCode.WITHDRAWAL_TOO_SMALL,
+    RejectCode.WITHDRAWAL_TOO_SMALL, RejectCode.RFQ_LIMIT,
 }
 _MATCHING = {
     RejectCode.POST_ONLY_CROSS, RejectCode.FILL_OR_KILL_INSUFFICIENT_VOLUME,
@@ -95,6 +103,9 @@ class Subject(enum.Enum):
     ORDER = "order"
     ORDER_GROUP = "order_group"
     WITHDRAWAL = "withdrawal"
+    RFQ = "rfq"
+    QUOTE = "quote"
+    BLOCK_TRADE = "block_trade"
 
 
 class Reject:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
+from predictex.core.communications import BlockProposal, Communications, Quote, Rfq, accounts_of
 from predictex.core.engine import Engine
 from predictex.core.instruments import Event, Market, Series
 from predictex.core.ledger import Account, AccountMarket, Withdrawal
@@ -102,6 +103,15 @@ def _assign(obj: object, names: tuple[str, ...], values: list[Any]) -> None:
 
 
 def take_snapshot(engine: Engine) -> dict[str, Any]:
+    data = _take(engine)
+    comms = engine.communications
+    if comms.next_rfq_id > 1 or comms.next_quote_id > 1 or comms.next_proposal_id > 1:
+        # only once used, so the state (and hash) of an exchange that never used them is as it always was
+        data["communications"] = _communications(comms)
+    return data
+
+
+def _take(engine: Engine) -> dict[str, Any]:
     markets = engine.markets
     ledger = engine.ledger
     trading = engine.trading
@@ -145,6 +155,63 @@ def take_snapshot(engine: Engine) -> dict[str, Any]:
     return data
 
 
+_RFQ_FIELDS = (
+    "rfq_id", "account_id", "ticker", "count_centicontracts", "target_cost_microdollars", "target_cost_excludes_fees",
+    "rest_remainder", "obscure_creator", "expiration_ms", "created_ms",
+)
+_QUOTE_FIELDS = (
+    "quote_id", "rfq_id", "account_id", "yes_bid_centicents", "no_bid_centicents", "yes_count_centicontracts",
+    "no_count_centicontracts", "rest_remainder", "post_only", "expiration_ms", "created_ms", "status", "accepted_side",
+    "confirm_deadline_ms",
+)
+_PROPOSAL_FIELDS = (
+    "proposal_id", "proposer_account_id", "buyer_account_id", "seller_account_id", "ticker", "price_centicents",
+    "count_centicontracts", "maker_side", "expiration_ms", "created_ms", "buyer_accepted_ms", "seller_accepted_ms",
+)
+
+
+def _communications(comms: Communications) -> list[Any]:
+    return [
+        [_fields(rfq, _RFQ_FIELDS) for rfq in comms.rfqs.values()],
+        [_fields(quote, _QUOTE_FIELDS) for quote in comms.quotes.values()],  # in creation order: each RFQ's order too
+        [_fields(proposal, _PROPOSAL_FIELDS) for proposal in comms.proposals.values()],
+        [comms.next_rfq_id, comms.next_quote_id, comms.next_proposal_id],
+    ]
+
+
+def _restore_communications(engine: Engine, data: list[Any] | None) -> None:
+    """Open RFQs, their quotes and pending proposals (a snapshot from before communications has none)."""
+    if data is None:
+        return
+    comms = engine.communications
+    rfq_rows, quote_rows, proposal_rows, counters = data
+    for row in rfq_rows:
+        rfq = Rfq(*row)
+        comms.rfqs[rfq.rfq_id] = rfq
+    for row in quote_rows:
+        values = dict(zip(_QUOTE_FIELDS, row, strict=True))
+        rfq = comms.rfqs[values["rfq_id"]]
+        quote = Quote(
+            values["quote_id"], rfq, values["account_id"], values["yes_bid_centicents"], values["no_bid_centicents"],
+            values["yes_count_centicontracts"], values["no_count_centicontracts"], values["rest_remainder"],
+            values["post_only"], values["expiration_ms"], values["created_ms"],
+        )
+        quote.status = values["status"]
+        quote.accepted_side = values["accepted_side"]
+        quote.confirm_deadline_ms = values["confirm_deadline_ms"]
+        comms.quotes[quote.quote_id] = quote
+        rfq.quote_ids[quote.quote_id] = None
+    for row in proposal_rows:
+        proposal = BlockProposal(*row[:10])
+        proposal.buyer_accepted_ms, proposal.seller_accepted_ms = row[10], row[11]
+        comms.proposals[proposal.proposal_id] = proposal
+    comms.next_rfq_id, comms.next_quote_id, comms.next_proposal_id = counters
+    for account_id, (rfqs, proposals) in accounts_of(comms).items():
+        account = engine.ledger.accounts[account_id]
+        account.open_rfq_count = rfqs
+        account.pending_proposal_count = proposals
+
+
 def restore_snapshot(data: dict[str, Any]) -> Engine:
     if data.get("format") != SNAPSHOT_FORMAT:
         raise ValueError(f"unsupported snapshot format {data.get('format')!r}")
@@ -170,6 +237,7 @@ def restore_snapshot(data: dict[str, Any]) -> Engine:
     engine.timers.heap = [(e[0], e[1], e[2], e[3], e[4]) for e in heap]
     engine.timers.next_sequence = next_sequence
     engine.timers.next_due_ms = engine.timers.heap[0][0] if engine.timers.heap else engine.timers.next_due_ms
+    _restore_communications(engine, data.get("communications"))
     return engine
 
 

@@ -12,13 +12,17 @@ OPEN_MARKET: Final = 0
 CLOSE_MARKET: Final = 1
 EXPIRE_ORDER: Final = 2
 SETTLE_MARKET: Final = 3
+EXPIRE_RFQ: Final = 4  # the id slot holds the RFQ's number
+EXPIRE_QUOTE: Final = 5  # the quote's number
+CONFIRM_DEADLINE: Final = 6  # the accepted quote's number
+EXPIRE_BLOCK_TRADE: Final = 7  # the proposal's number
 
 NEVER_MS: Final = 2**62
 
 
 class Timers:
     def __init__(self) -> None:
-        # (due_ms, scheduling sequence, kind, order_id, ticker)
+        # (due_ms, scheduling sequence, kind, order_id (or the RFQ's, quote's, proposal's), ticker)
         self.heap: list[tuple[int, int, int, int, str]] = []
         self.next_sequence = 0
         self.next_due_ms = NEVER_MS

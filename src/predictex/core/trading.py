@@ -27,12 +27,14 @@ from predictex.core.limits import (
 )
 from predictex.core.markets import Markets
 from predictex.core.orders import (
+    ACTION_BUY,
     ACTION_BY_VALUE,
     CANCELED,
     EXECUTED,
     FILL_OR_KILL,
     GOOD_TILL_CANCELED,
     IMMEDIATE_OR_CANCEL,
+    ORDER_TYPE_LIMIT,
     ORDER_TYPE_MARKET,
     ORDER_TYPES,
     REASON_DECREASED,
@@ -44,6 +46,7 @@ from predictex.core.orders import (
     REASON_SELF_TRADE_TAKER,
     RESTING,
     STP_MAKER,
+    STP_TAKER_AT_CROSS,
     STP_TYPES,
     TIME_IN_FORCE_BY_VALUE,
     Action,
@@ -426,14 +429,17 @@ class Trading:
         if maker_group is not None and maker_group is not taker_group:
             self._record_group_fill(maker_group, count)
 
-    def _execute(self, taker_account: Account, taker: Order, maker: Order, market: Market, level: Level, count: int) -> None:
-        """One trade at the maker's price: positions, cash, fees, order progress and the book."""
+    def _execute(self, taker_account: Account, taker: Order, maker: Order, market: Market, level: Level | None, count: int) -> None:
+        """One trade at the maker's price: positions, cash, fees, order progress and the book (`level`
+        None: a trade off the book, between two orders that never rested)."""
         ledger = self.ledger
         ticker = market.ticker
         price = maker.price_centicents
         maker_account = maker.account
         maker_am = maker.holder
-        assert maker_am is not None
+        if maker_am is None:
+            assert level is None, "a resting maker has its account's record"
+            maker_am = ledger.account_market(maker_account, ticker)
         taker_am = ledger.account_market(taker_account, ticker)
         ledger.unlock_order(maker_account, maker_am, maker)
         now = self.scope.now_ms
@@ -467,7 +473,8 @@ class Trading:
             market.open_interest_centicontracts += maker_side.opened_centicontracts - taker_side.closed_centicontracts
         _progress(taker, count, price, taker_net_fee, True, now)
         _progress(maker, count, price, maker_net_fee, False, now)
-        level.total_centicontracts -= count
+        if level is not None:
+            level.total_centicontracts -= count
         market.last_price_centicents = price
         market.volume_centicontracts += count
         market.trade_count += 1
@@ -481,7 +488,8 @@ class Trading:
             maker_balance.rebate_microdollars, taker_balance.cash_delta_microdollars,
             maker_balance.cash_delta_microdollars, taker_am.position_centicontracts, maker_am.position_centicontracts,
         ))
-        scope.emit(BookChanged(ticker, maker.is_bid, price, level.total_centicontracts, -count, maker.order_id, maker.account_id))
+        if level is not None:
+            scope.emit(BookChanged(ticker, maker.is_bid, price, level.total_centicontracts, -count, maker.order_id, maker.account_id))
         scope.touch(taker_account)
         scope.touch(maker_account)
         scope.touch_position(taker_am)
@@ -493,6 +501,45 @@ class Trading:
         self._assert_solvent(maker_account)
         if taker.remaining_centicontracts == 0:
             self.close(taker, EXECUTED, REASON_NONE)
+
+    # --- trades off the book (RFQs and block trades) ------------------------------------------------
+
+    def check_off_book(self, account: Account, market: Market, is_bid: bool, price: int, count: int, is_taker: bool) -> None:
+        """Refuse unless the account's free cash covers its side of a trade off the book (price plus
+        the worst fee, less what closing a position it holds brings in)."""
+        self._check_collateral(account, account.markets.get(market.ticker), is_bid, price, count, 0, is_taker, None, market.fee_terms)
+
+    def execute_off_book(self, taker_account: Account, taker_is_bid: bool, maker_account: Account, market: Market,
+                         price: int, count: int) -> tuple[Order, Order]:
+        """One trade at `price` between two accounts, away from the book: each side gets a fill-or-kill
+        order of its own (as Kalshi books RFQ and block executions), which fills in full at once and
+        closes as executed; fees as for any trade (taker's and maker's). Checked by the caller first
+        (`require_trading`, `check_off_book` for both): nothing here refuses."""
+        taker = self._off_book_order(taker_account, market, taker_is_bid, price, count)
+        maker = self._off_book_order(maker_account, market, not taker_is_bid, price, count)
+        self._execute(taker_account, taker, maker, market, None, count)
+        terms = market.fee_terms
+        for account in (taker_account, maker_account):
+            am = account.markets[market.ticker]
+            self.ledger.relock_side(account, am, True, terms)
+            self.ledger.relock_side(account, am, False, terms)
+            self._assert_solvent(account)
+        return taker, maker
+
+    def _off_book_order(self, account: Account, market: Market, is_bid: bool, price: int, count: int) -> Order:
+        order = Order(
+            self.next_order_id, account, market, is_bid, price, count, FILL_OR_KILL, 0, False, False, STP_TAKER_AT_CROSS,
+            ORDER_TYPE_LIMIT, False, "", 0, ACTION_BUY, self.scope.now_ms,
+        )
+        order.priority = self.next_priority
+        self.next_order_id += 1
+        self.next_priority += 1
+        self._register(account, order, None)
+        self.scope.emit(OrderAccepted(
+            order.order_id, order.account_id, order.ticker, is_bid, price, count, FILL_OR_KILL, 0, False, False,
+            STP_TAKER_AT_CROSS, ORDER_TYPE_LIMIT, False, "", 0, ACTION_BUY,
+        ))
+        return order
 
     # --- closing orders -------------------------------------------------------------------------
 

@@ -14,7 +14,10 @@ MARKET: Final = 4
 MEMBER: Final = 5
 WITHDRAWAL: Final = 6
 ACCOUNT: Final = 7
-SUBACCOUNT_TRANSFER: Final = 8
+RFQ: Final = 8
+QUOTE: Final = 9
+BLOCK_TRADE: Final = 10
+SUBACCOUNT_TRANSFER: Final = 11
 
 _NUMBER_BITS: Final = 62
 _NUMBER_MASK: Final = (1 << _NUMBER_BITS) - 1

@@ -46,6 +46,13 @@ _TABLE: dict[RejectCode, tuple[int, int, str]] = {
     RejectCode.TRADING_PAUSED: (2, 99, "TRADING_PAUSED"),
     RejectCode.EXCHANGE_PAUSED: (2, 99, "EXCHANGE_PAUSED"),
     RejectCode.INVALID_TRANSITION: (99, 99, "INVALID_ORDER"),
+    RejectCode.RFQ_NOT_FOUND: (99, 99, "RFQ_NOT_FOUND"),
+    RejectCode.QUOTE_NOT_FOUND: (99, 99, "QUOTE_NOT_FOUND"),
+    RejectCode.BLOCK_TRADE_NOT_FOUND: (99, 99, "BLOCK_TRADE_NOT_FOUND"),
+    RejectCode.OWN_RFQ: (99, 99, "INVALID_QUOTE"),
+    RejectCode.RFQ_LIMIT: (99, 99, "RFQ_LIMIT_EXCEEDED"),
+    RejectCode.QUOTE_NOT_OPEN: (99, 99, "INVALID_QUOTE_STATE"),
+    RejectCode.CONFIRM_WINDOW_PASSED: (99, 99, "QUOTE_CONFIRM_EXPIRED"),
 }
 
 assert set(_TABLE) == set(RejectCode), "every refusal needs a FIX answer"
@@ -65,7 +72,9 @@ assert set(CLOSE_TEXT) == set(CloseReason), "every close reason needs a FIX text
 
 
 # what a refusal can name, as the kind of wire id (OrderID, the order group's id) clients know it by
-_ID_KINDS: dict[Subject, int] = {Subject.ORDER: ids.ORDER, Subject.ORDER_GROUP: ids.ORDER_GROUP, Subject.WITHDRAWAL: ids.WITHDRAWAL}
+_ID_KINDS: dict[Subject, int] = {Subject.ORDER: ids.ORDER, Subject.ORDER_GROUP: ids.ORDER_GROUP, Subject.WITHDRAWAL: ids.WITHDRAWAL,
+    Subject.RFQ: ids.RFQ, Subject.QUOTE: ids.QUOTE, Subject.BLOCK_TRADE: ids.BLOCK_TRADE,
+}
 
 assert set(_ID_KINDS) == set(Subject), "everything a refusal names needs a wire id"
 

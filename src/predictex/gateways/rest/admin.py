@@ -11,7 +11,7 @@ from predictex.accounts import AccountsError, Lane
 from predictex.accounts.members import Role, Tier
 from predictex.core import commands as c
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS, FEE_TYPES
-from predictex.core.limits import TICKER_LENGTH_MAX, TIME_MS_MAX
+from predictex.core.limits import SETTLEMENT_TIMER_SECONDS_MAX, TICKER_LENGTH_MAX, TIME_MS_MAX
 from predictex.core.text import is_ascii_digits
 from predictex.core.units import UnitError, money_from_cents, parse_price_dollars
 from predictex.gateways.rest.handlers import Principal, execute, private
@@ -166,7 +166,7 @@ async def create_market(exchange: Exchange, principal: Principal, request: Reque
         yes_sub_title=str_field(body, "yes_sub_title", ""), no_sub_title=str_field(body, "no_sub_title", ""),
         rules_primary=str_field(body, "rules_primary", ""), rules_secondary=str_field(body, "rules_secondary", ""),
         expected_expiration_ms=time_field(body, "expected_expiration_time", 0) if body.get("expected_expiration_time") else 0,
-        settlement_timer_s=int_field(body, "settlement_timer_seconds", 0, 0),
+        settlement_timer_s=int_field(body, "settlement_timer_seconds", 0, 0, SETTLEMENT_TIMER_SECONDS_MAX),
         price_level_structure=str_field(body, "price_level_structure", "linear_cent", 64),
         fractional_trading=bool_field(body, "fractional_trading_enabled"), can_close_early=bool_field(body, "can_close_early"),
         strike_type=str_field(body, "strike_type", "", 32), floor_strike=_strike(body, "floor_strike"),

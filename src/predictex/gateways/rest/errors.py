@@ -45,6 +45,13 @@ _TABLE: dict[RejectCode, tuple[int, str, str]] = {
     RejectCode.TRADING_PAUSED: (409, "trading_is_paused", "trading is paused"),
     RejectCode.EXCHANGE_PAUSED: (503, "service_unavailable", "exchange is paused"),
     RejectCode.INVALID_TRANSITION: (409, "invalid_transition", "not allowed in the market's current state"),
+    RejectCode.RFQ_NOT_FOUND: (404, "not_found", "rfq not found"),
+    RejectCode.QUOTE_NOT_FOUND: (404, "not_found", "quote not found"),
+    RejectCode.BLOCK_TRADE_NOT_FOUND: (404, "not_found", "block trade proposal not found"),
+    RejectCode.OWN_RFQ: (400, "invalid_parameters", "not allowed on your own rfq"),
+    RejectCode.RFQ_LIMIT: (409, "conflict", "too many open rfqs"),
+    RejectCode.QUOTE_NOT_OPEN: (409, "conflict", "not allowed in the quote's current state"),
+    RejectCode.CONFIRM_WINDOW_PASSED: (409, "conflict", "the confirmation window has passed"),
 }
 
 # Kalshi's batch items and post-only refusals spell details this way (reference §6.2, §6.5)
@@ -54,7 +61,9 @@ assert set(_TABLE) == set(RejectCode), "every refusal needs an HTTP answer"
 
 
 # what a refusal can name, as the kind of wire id clients know it by
-_ID_KINDS: dict[Subject, int] = {Subject.ORDER: ids.ORDER, Subject.ORDER_GROUP: ids.ORDER_GROUP, Subject.WITHDRAWAL: ids.WITHDRAWAL}
+_ID_KINDS: dict[Subject, int] = {Subject.ORDER: ids.ORDER, Subject.ORDER_GROUP: ids.ORDER_GROUP, Subject.WITHDRAWAL: ids.WITHDRAWAL,
+    Subject.RFQ: ids.RFQ, Subject.QUOTE: ids.QUOTE, Subject.BLOCK_TRADE: ids.BLOCK_TRADE,
+}
 
 assert set(_ID_KINDS) == set(Subject), "everything a refusal names needs a wire id"
 
