@@ -63,10 +63,11 @@ class Queries:
 
     def orders(
         self, account_id: int | Sequence[int], *, status: str = "", tickers: frozenset[str] | None = None,
-        min_ms: int = 0, max_ms: int = 1 << 62, limit: int, before: tuple[int, int] | None = None,
+        min_ms: int = 0, max_ms: int = 1 << 62, limit: int, before: tuple[int, int] | None = None, closed_since_ms: int = 0,
     ) -> list[OrderView]:
         """An account's orders (or several accounts'), newest first (by creation time, then id), after
-        the `before` key."""
+        the `before` key; closed ones only if they closed at or after `closed_since_ms` (older ones are
+        archived)."""
         accounts = _accounts(account_id)
         found: list[OrderView] = []
         if status in ("", RESTING):
@@ -75,8 +76,8 @@ class Queries:
                     if (tickers is None or view.ticker in tickers) and min_ms <= view.created_ms <= max_ms:
                         found.append(view)
         if status != RESTING:
-            conditions = [_account_condition(accounts), "created_ms >= ?", "created_ms <= ?"]
-            values: list[Any] = [*accounts, min_ms, max_ms]
+            conditions = [_account_condition(accounts), "created_ms >= ?", "created_ms <= ?", "updated_ms >= ?"]
+            values: list[Any] = [*accounts, min_ms, max_ms, closed_since_ms]
             if status:
                 conditions.append("status = ?")
                 values.append(status)
