@@ -495,3 +495,205 @@ async def open_loop(port: int, rate_per_s: float, seconds: float, request: Reque
 def repeat(runs: int, measure: Callable[[], dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for _ in range(runs):
         yield measure()
+
+
+# --- the REST peer: a raw HTTP server with the same signature check and commit --------------------------
+
+
+def serve_peer(port: int, config_file: str) -> None:
+    """The REST benches' peer, in its own process: an asyncio protocol on httptools and uvloop that does,
+    for each request, only what the route cannot do without. Routes (from `config_file`):
+    - `public`: answer the route's body (a JSON value, serialized by orjson per request);
+    - `signed`: check the Kalshi v2 signature (the key from the headers, the timestamp within 30 s,
+      RSA-PSS/SHA-256 over timestamp + method + path, with `cryptography` as predictex does), then
+      answer the route's body;
+    - `create` and `cancel`: check the signature, parse the JSON body, and answer only once the request
+      is durable: the requests that arrive while one batch is written are written together (one SQLite
+      transaction, WAL, synchronous=FULL, on a writer thread), then answered (an order with a new id
+      and the client_order_id, or the ids cancelled).
+    No order book, no balances, no rate limits, no read model. Run only by the benches, after predictex
+    and on the same workload: its figures are the yardstick for predictex's, not a result of their own."""
+    import binascii
+    import sqlite3
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+    from typing import cast
+
+    import httptools
+    import orjson
+    import uvloop
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    config = json.loads(Path(config_file).read_text())
+    keys = {key_id: cast(RSAPublicKey, load_pem_public_key(pem.encode())) for key_id, pem in config["keys"].items()}
+    routes: dict[tuple[str, str], tuple[str, Any]] = {(method, path): (kind, body) for method, path, kind, body in config["routes"]}
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
+    database = sqlite3.connect(Path(config["data_dir"]) / "peer.sqlite", isolation_level=None, check_same_thread=False)
+    database.execute("PRAGMA page_size=16384")
+    database.execute("PRAGMA journal_mode=WAL")
+    database.execute("PRAGMA synchronous=FULL")
+    database.execute("CREATE TABLE requests (seq INTEGER PRIMARY KEY, key_id TEXT NOT NULL, method TEXT NOT NULL, body BLOB NOT NULL)")
+    writer = ThreadPoolExecutor(1)
+    committed = [0]
+    writing = [False]
+    pending: list[tuple[tuple[str, str, bytes], asyncio.Transport, bytes]] = []
+    reasons = {200: b"OK", 201: b"Created", 400: b"Bad Request", 401: b"Unauthorized", 404: b"Not Found"}
+
+    def answer(status: int, body: bytes) -> bytes:
+        return b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (status, reasons[status], len(body), body)
+
+    def write(rows: list[tuple[str, str, bytes]]) -> None:
+        database.execute("BEGIN")
+        database.executemany("INSERT INTO requests (key_id, method, body) VALUES (?, ?, ?)", rows)
+        database.execute("COMMIT")
+
+    def flush() -> None:
+        if writing[0] or not pending:
+            return
+        batch = pending[:]
+        pending.clear()
+        writing[0] = True
+
+        def written(done: asyncio.Future[None]) -> None:
+            writing[0] = False
+            done.result()
+            committed[0] += len(batch)
+            for _, transport, reply in batch:
+                if not transport.is_closing():
+                    transport.write(reply)
+            flush()
+
+        asyncio.get_running_loop().run_in_executor(writer, write, [row for row, _, _ in batch]).add_done_callback(written)
+
+    def verified(method: str, path: str, headers: dict[bytes, bytes]) -> str | None:
+        """The key id when the request's signature is good."""
+        key_id = headers.get(b"kalshi-access-key", b"").decode()
+        key = keys.get(key_id)
+        stamp = headers.get(b"kalshi-access-timestamp", b"")
+        if key is None or not stamp.isdigit() or abs(int(stamp) - now_ms()) > 30_000:
+            return None
+        try:
+            key.verify(base64.b64decode(headers.get(b"kalshi-access-signature", b""), validate=True),
+                       stamp + method.encode() + path.encode(), pss, hashes.SHA256())
+        except (InvalidSignature, binascii.Error):
+            return None
+        return key_id
+
+    class Raw(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = cast(asyncio.Transport, transport)
+            self.parser = httptools.HttpRequestParser(self)
+            self.headers: dict[bytes, bytes] = {}
+            self.url = b""
+            self.body: list[bytes] = []
+
+        def data_received(self, data: bytes) -> None:
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserError:
+                self.transport.close()
+
+        def on_url(self, url: bytes) -> None:
+            self.url = url
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self.headers[name.lower()] = value
+
+        def on_body(self, body: bytes) -> None:
+            self.body.append(body)
+
+        def on_message_complete(self) -> None:
+            method, path, body, headers = self.parser.get_method().decode(), self.url.decode().split("?")[0], b"".join(self.body), self.headers
+            self.headers, self.body = {}, []
+            if path == "/committed":
+                self.transport.write(answer(200, b"%d" % committed[0]))
+                return
+            kind, reply_body = routes.get((method, path), ("", None))
+            if not kind:
+                self.transport.write(answer(404, b'{"error":{"code":"not_found"}}'))
+                return
+            if kind == "public":
+                self.transport.write(answer(200, orjson.dumps(reply_body)))
+                return
+            key_id = verified(method, path, headers)
+            if key_id is None:
+                self.transport.write(answer(401, b'{"error":{"code":"unauthorized"}}'))
+                return
+            if kind == "signed":
+                self.transport.write(answer(200, orjson.dumps(reply_body)))
+                return
+            try:
+                request = orjson.loads(body)
+                if kind == "create":
+                    canceled = request["time_in_force"] == "immediate_or_cancel"
+                    reply = answer(201, orjson.dumps({"order": {"order_id": str(uuid.uuid4()), "client_order_id": request["client_order_id"],
+                                                                "status": "canceled" if canceled else "resting"}}))
+                else:
+                    reply = answer(200, orjson.dumps({"orders": [{"order": {"order_id": i, "status": "canceled"}} for i in request["ids"]]}))
+            except (ValueError, KeyError, TypeError):
+                self.transport.write(answer(400, b'{"error":{"code":"bad_request"}}'))
+                return
+            pending.append(((key_id, method, body), self.transport, reply))
+            flush()
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(Raw, "127.0.0.1", port)
+        print("ready", flush=True)
+        await server.serve_forever()
+
+    uvloop.run(main())
+
+
+class Peer:
+    """The REST peer's process (`serve_peer`) on a free port, given the traders' public keys and its
+    routes: (method, path) -> "public", "signed", "create" or "cancel", with a body for the first two."""
+
+    def __init__(self, traders: list[Trader], routes: dict[tuple[str, str], str], bodies: dict[tuple[str, str], Any] | None = None) -> None:
+        self.port = free_port()
+        self.data_dir = Path(tempfile.mkdtemp(prefix="predictex-rest-peer-"))
+        keys = {t.credentials.key_id: t.credentials.private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode() for t in traders}
+        config = {"keys": keys, "data_dir": str(self.data_dir),
+                  "routes": [[method, path, kind, (bodies or {}).get((method, path))] for (method, path), kind in routes.items()]}
+        (self.data_dir / "peer.json").write_text(json.dumps(config))
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> Peer:
+        self.process = subprocess.Popen([sys.executable, __file__, "--serve-peer", str(self.port), str(self.data_dir / "peer.json")],
+                                        stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError("the peer did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait(30)
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the peer has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def committed(self) -> int:
+        """How many requests the peer has made durable."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request("GET", "/committed")
+            return int(connection.getresponse().read())
+        finally:
+            connection.close()
+
+
+if __name__ == "__main__":  # only as the benches start the peer (`Peer`)
+    if sys.argv[1:2] == ["--serve-peer"]:
+        serve_peer(int(sys.argv[2]), sys.argv[3])

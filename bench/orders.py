@@ -40,31 +40,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import binascii
 import http.client
 import json
-import os
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any, cast
-
-from cryptography.hazmat.primitives import serialization
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from loadgen import (
     V2,
+    Peer,
     Server,
     Trader,
     add_wrk_arguments,
     create_market,
-    free_port,
     load_average,
     lua_headers,
     make_traders,
@@ -148,168 +140,6 @@ end
 """
 
 
-# --- the peer: a raw HTTP server with the same signature check and commit (in its own process) ----------
-
-
-def serve_peer(port: int, keys_file: str, data_dir: str) -> None:
-    """The peer: an asyncio protocol on httptools and uvloop that does, for each request, what order
-    entry cannot do without: check the Kalshi v2 signature (the key from the headers, the timestamp
-    within 30 s, RSA-PSS/SHA-256 over timestamp + method + path, with `cryptography` as predictex does),
-    parse the JSON body, and answer only once the request is durable: the requests that arrive while
-    one batch is written are written together (one SQLite transaction, WAL, synchronous=FULL, on a
-    writer thread), then answered. No order book, no balances, no limits, no read model. Run only by
-    this bench, after predictex and on the same workload."""
-    import sqlite3
-    import uuid
-    from concurrent.futures import ThreadPoolExecutor
-
-    import httptools
-    import orjson
-    import uvloop
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-    keys = {key_id: load_pem_public_key(pem.encode()) for key_id, pem in json.loads(Path(keys_file).read_text()).items()}
-    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO)
-    database = sqlite3.connect(Path(data_dir) / "peer.sqlite", isolation_level=None, check_same_thread=False)
-    database.execute("PRAGMA page_size=16384")
-    database.execute("PRAGMA journal_mode=WAL")
-    database.execute("PRAGMA synchronous=FULL")
-    database.execute("CREATE TABLE requests (seq INTEGER PRIMARY KEY, key_id TEXT NOT NULL, method TEXT NOT NULL, body BLOB NOT NULL)")
-    writer = ThreadPoolExecutor(1)
-    committed = [0]
-    pending: list[tuple[tuple[str, str, bytes], asyncio.Transport, bytes]] = []
-    writing = [False]
-
-    def write(rows: list[tuple[str, str, bytes]]) -> None:
-        database.execute("BEGIN")
-        database.executemany("INSERT INTO requests (key_id, method, body) VALUES (?, ?, ?)", rows)
-        database.execute("COMMIT")
-
-    def answer(status: int, body: bytes) -> bytes:
-        reason = {200: b"OK", 201: b"Created", 400: b"Bad Request", 401: b"Unauthorized", 404: b"Not Found"}[status]
-        return b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (status, reason, len(body), body)
-
-    def flush() -> None:
-        if writing[0] or not pending:
-            return
-        batch = pending[:]
-        pending.clear()
-        writing[0] = True
-        future = asyncio.get_running_loop().run_in_executor(writer, write, [row for row, _, _ in batch])
-
-        def written(done: asyncio.Future[None]) -> None:
-            writing[0] = False
-            done.result()
-            committed[0] += len(batch)
-            for _, transport, reply in batch:
-                if not transport.is_closing():
-                    transport.write(reply)
-            flush()
-
-        future.add_done_callback(written)
-
-    class Raw(asyncio.Protocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport = cast(asyncio.Transport, transport)
-            self.parser = httptools.HttpRequestParser(self)
-            self.headers: dict[bytes, bytes] = {}
-            self.url = b""
-            self.body: list[bytes] = []
-
-        def data_received(self, data: bytes) -> None:
-            try:
-                self.parser.feed_data(data)
-            except httptools.HttpParserError:
-                self.transport.close()
-
-        def on_url(self, url: bytes) -> None:
-            self.url = url
-
-        def on_header(self, name: bytes, value: bytes) -> None:
-            self.headers[name.lower()] = value
-
-        def on_body(self, body: bytes) -> None:
-            self.body.append(body)
-
-        def on_message_complete(self) -> None:
-            method, path, body, headers = self.parser.get_method().decode(), self.url.decode(), b"".join(self.body), self.headers
-            self.headers, self.body = {}, []
-            if path == "/committed":
-                self.transport.write(answer(200, b"%d" % committed[0]))
-                return
-            key = keys.get(headers.get(b"kalshi-access-key", b"").decode())
-            stamp = headers.get(b"kalshi-access-timestamp", b"")
-            try:
-                if key is None or not stamp.isdigit() or abs(int(stamp) - time.time_ns() // 1_000_000) > 30_000:
-                    raise InvalidSignature
-                key.verify(base64.b64decode(headers.get(b"kalshi-access-signature", b"")), stamp + method.encode() + path.split("?")[0].encode(),
-                           pss, hashes.SHA256())  # type: ignore[union-attr, call-arg]
-                request = orjson.loads(body)
-            except (InvalidSignature, ValueError, binascii.Error):
-                self.transport.write(answer(401, b'{"error":{"code":"unauthorized"}}'))
-                return
-            if method == "POST" and path == ORDERS_PATH:
-                canceled = request.get("time_in_force") == "immediate_or_cancel"
-                reply = answer(201, orjson.dumps({"order": {"order_id": str(uuid.uuid4()), "client_order_id": request["client_order_id"],
-                                                            "status": "canceled" if canceled else "resting"}}))
-            elif method == "DELETE" and path == BATCH_PATH:
-                reply = answer(200, orjson.dumps({"orders": [{"order": {"order_id": i, "status": "canceled"}} for i in request["ids"]]}))
-            else:
-                self.transport.write(answer(404, b'{"error":{"code":"not_found"}}'))
-                return
-            pending.append(((headers[b"kalshi-access-key"].decode(), method, body), self.transport, reply))
-            flush()
-
-    async def main() -> None:
-        server = await asyncio.get_running_loop().create_server(Raw, "127.0.0.1", port)
-        print("ready", flush=True)
-        await server.serve_forever()
-
-    uvloop.run(main())
-
-
-class Peer:
-    """The peer's process on a free port, given the traders' public keys, stopped on exit."""
-
-    def __init__(self, traders: list[Trader]) -> None:
-        self.port = free_port()
-        self.data_dir = Path(tempfile.mkdtemp(prefix="predictex-orders-peer-"))
-        keys = {t.credentials.key_id: t.credentials.private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode() for t in traders}
-        (self.data_dir / "keys.json").write_text(json.dumps(keys))
-        self.process: subprocess.Popen[str] | None = None
-
-    def __enter__(self) -> Peer:
-        self.process = subprocess.Popen([sys.executable, __file__, "--serve-peer", str(self.port), str(self.data_dir / "keys.json"), str(self.data_dir)],
-                                        stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        if self.process.stdout.readline().strip() != "ready":
-            raise RuntimeError("the peer did not start")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.process is not None
-        self.process.terminate()
-        self.process.wait(30)
-        shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def cpu_seconds(self) -> float:
-        assert self.process is not None
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def committed(self) -> int:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request("GET", "/committed")
-            return int(connection.getresponse().read())
-        finally:
-            connection.close()
-
-
 def committed(server: Server | Peer) -> int:
     """The server's count of committed commands, from /metrics (the peer's count of durable requests)."""
     if isinstance(server, Peer):
@@ -378,12 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     add_wrk_arguments(parser)
     parser.add_argument("--rate", type=float, default=2_000.0, help="orders/s offered in the fixed-rate runs")
-    parser.add_argument("--serve-peer", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve_peer:
-        port, keys_file, data_dir = args.serve_peer
-        serve_peer(int(port), keys_file, data_dir)
-        return 0
     if not wrk_available():
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
@@ -408,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fixed rate {args.rate:,.0f}/s (open loop)  completed {steady['completed_per_s']:,}/s  p50 {steady['p50_ms']} ms  "
               f"p99 {steady['p99_ms']} ms  p99.9 {steady['p999_ms']} ms  max {steady['max_ms']} ms  runs' p99 {steady['runs_p99_ms']}")
         print("peer: a raw httptools server with the same signature check and a group commit of each request (SQLite FULL)")
-        with Peer(traders) as peer:
+        with Peer(traders, {("POST", ORDERS_PATH): "create", ("DELETE", BATCH_PATH): "cancel"}) as peer:
             peer_saturated = saturation(peer, traders, args)
             print(f"peer saturation (wrk)  {peer_saturated['requests_per_s']:>8,} requests/s ({peer_saturated['orders_created_per_s']:,} "
                   f"orders created/s)  p50 {peer_saturated['p50_ms']} ms  p99 {peer_saturated['p99_ms']} ms  "

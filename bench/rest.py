@@ -16,8 +16,15 @@ Workloads, each driven by wrk (one thread, keep-alive connections) from its own 
 
 Figures per workload: requests/s at saturation and wrk's latency p50/p99 (closed loop: latency at
 saturation), the median of --runs runs; and the server's CPU time per request (from /proc), which is
-what a request costs whatever else the machine is doing. Goals on a 2-core machine: 20,000 public and
-10,000 signed requests/s. The last line printed is one JSON object with every figure.
+what a request costs whatever else the machine is doing.
+
+The peer, in the same run with the same wrk scripts: a raw HTTP server on httptools and uvloop
+(bench/loadgen.py's `serve_peer`) answering the very bodies predictex gave (serialized again with
+orjson for every request), after the same Kalshi v2 RSA-PSS check on the signed route, with nothing
+else (no router, no limits, no read model, no HTTP semantics beyond the parser's). The ratios
+predictex / peer say how much of the ceiling predictex reaches, whatever the machine.
+Goals on a 2-core machine: 20,000 public and 10,000 signed requests/s, and at least half the peer's
+signed requests/s. The last line printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from loadgen import (
     V2,
+    Peer,
     Server,
     add_wrk_arguments,
     load_average,
@@ -63,7 +71,7 @@ end
 """
 
 
-def measure(server: Server, path: str, args: argparse.Namespace, script: Any = None) -> dict[str, Any]:
+def measure(server: Server | Peer, path: str, args: argparse.Namespace, script: Any = None) -> dict[str, Any]:
     runs = []
     for _ in range(args.runs):
         cpu_before = server.cpu_seconds()
@@ -96,11 +104,33 @@ def main(argv: list[str] | None = None) -> int:
         signed = measure(server, BALANCE_PATH, args, lambda: signed_script(server, traders))
         print(f"signed GET balance      {signed['requests_per_s']:>8,} req/s  p50 {signed['p50_ms']} ms  p99 {signed['p99_ms']} ms  "
               f"server CPU {signed['server_cpu_us_per_request']} µs/request  runs {signed['runs']}")
+        # The peer answers the same bodies predictex just gave (serialized again for every request).
+        status, book = server.call("GET", BOOK_PATH)
+        assert status == 200, book
+        balance = server.signed(traders[0].credentials, "GET", BALANCE_PATH)
+        print("peer: a raw httptools server answering the same bodies, with the same signature check on the signed route")
+        with Peer(traders, {("GET", BOOK_PATH): "public", ("GET", BALANCE_PATH): "signed"},
+                  {("GET", BOOK_PATH): book, ("GET", BALANCE_PATH): balance}) as peer:
+            peer_public = measure(peer, BOOK_PATH, args)
+            print(f"peer public            {peer_public['requests_per_s']:>8,} req/s  p50 {peer_public['p50_ms']} ms  "
+                  f"p99 {peer_public['p99_ms']} ms  server CPU {peer_public['server_cpu_us_per_request']} µs/request")
+            peer_signed = measure(peer, BALANCE_PATH, args, lambda: signed_script(server, traders))
+            print(f"peer signed            {peer_signed['requests_per_s']:>8,} req/s  p50 {peer_signed['p50_ms']} ms  "
+                  f"p99 {peer_signed['p99_ms']} ms  server CPU {peer_signed['server_cpu_us_per_request']} µs/request")
     report["public_orderbook"] = public
     report["signed_balance"] = signed
+    report["peer"] = {"name": "raw httptools server: the same bodies (orjson per request), the same RSA-PSS check on the signed route",
+                      "public_orderbook": peer_public, "signed_balance": peer_signed}
+    report["ratios"] = {  # predictex / peer
+        "public_requests_per_s": round(public["requests_per_s"] / max(1, peer_public["requests_per_s"]), 2),
+        "signed_requests_per_s": round(signed["requests_per_s"] / max(1, peer_signed["requests_per_s"]), 2),
+    }
+    print(f"ratios (predictex / peer): public req/s {report['ratios']['public_requests_per_s']}x, "
+          f"signed req/s {report['ratios']['signed_requests_per_s']}x")
     report["goals"] = {
         "public_20k_per_s": public["requests_per_s"] >= GOALS["public_requests_per_s"] and public["non_2xx"] == 0,
         "signed_10k_per_s": signed["requests_per_s"] >= GOALS["signed_requests_per_s"] and signed["non_2xx"] == 0,
+        "signed_half_the_peer_or_more": report["ratios"]["signed_requests_per_s"] >= 0.5 and signed["non_2xx"] == 0,
     }
     report["wall_s"] = round(time.perf_counter() - started, 1)
     print("goals: " + ", ".join(f"{k} {'PASS' if v else 'FAIL'}" for k, v in report["goals"].items()))

@@ -22,7 +22,9 @@ from typing import Any
 import orjson
 
 from predictex.accounts import Accounts
-from predictex.gateways.rest import admin, members, openapi
+from predictex.gateways.rest import admin, admin_catalog, members, openapi
+from predictex.gateways.rest.kalshi_v2 import fee_changes as v2_fee_changes
+from predictex.gateways.rest.kalshi_v2 import historical as v2_historical
 from predictex.gateways.rest.kalshi_v2 import keys as v2_keys
 from predictex.gateways.rest.kalshi_v2 import market_data as v2_market_data
 from predictex.gateways.rest.kalshi_v2 import order_groups as v2_order_groups
@@ -68,6 +70,9 @@ def build_router(exchange: Exchange) -> Router:
     v1_trading.register(router, exchange)
     members.register(router, exchange)
     admin.register(router, exchange)
+    v2_fee_changes.register(router, exchange)
+    v2_historical.register(router, exchange)
+    admin_catalog.register(router, exchange)
 
     def health_check(request: Request, params: dict[str, str]) -> Response:
         """Liveness and readiness: the journal, the sequencer and the last committed sequence"""

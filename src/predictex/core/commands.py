@@ -334,6 +334,39 @@ class FinalizeMarket(Command):
         return [self.ticker]
 
 
+class ScheduleFeeChange(Command):
+    """A series fee change (`event_ticker` empty) or an event fee override (fee_type "" and/or
+    multiplier -1 clear that part of the override), effective at `effective_ms` (now if past)."""
+
+    TYPE = "schedule_fee_change"
+    FIELDS = ("series_ticker", "event_ticker", "fee_type", "fee_multiplier_bps", "effective_ms")
+
+    def __init__(self, series_ticker: str, event_ticker: str, fee_type: str, fee_multiplier_bps: int, effective_ms: int) -> None:
+        self.series_ticker = series_ticker
+        self.event_ticker = event_ticker
+        self.fee_type = fee_type
+        self.fee_multiplier_bps = fee_multiplier_bps
+        self.effective_ms = effective_ms
+
+    def values(self) -> list[object]:
+        return [self.series_ticker, self.event_ticker, self.fee_type, self.fee_multiplier_bps, self.effective_ms]
+
+
+class SetArchiveCutoff(Command):
+    """Move the historical tier's boundaries (ms). They only move forward and never past now."""
+
+    TYPE = "set_archive_cutoff"
+    FIELDS = ("market_settled_ms", "trades_created_ms", "orders_updated_ms")
+
+    def __init__(self, market_settled_ms: int, trades_created_ms: int, orders_updated_ms: int) -> None:
+        self.market_settled_ms = market_settled_ms
+        self.trades_created_ms = trades_created_ms
+        self.orders_updated_ms = orders_updated_ms
+
+    def values(self) -> list[object]:
+        return [self.market_settled_ms, self.trades_created_ms, self.orders_updated_ms]
+
+
 # --- orders ---------------------------------------------------------------------------------------
 
 
@@ -698,5 +731,6 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         BatchCreateOrders, BatchCancelOrders, CancelAllOrders, CreateOrderGroup, ChangeOrderGroup,
         CreateRfq, DeleteRfq, CreateQuote, DeleteQuote, AcceptQuote, ConfirmQuote, ProposeBlockTrade, AcceptBlockTrade,
         RejectBlockTrade,
+        ScheduleFeeChange, SetArchiveCutoff,
     )
 }

@@ -14,6 +14,7 @@ from predictex.core import commands as c
 from predictex.core.communications import Communications
 from predictex.core.events import (
     AccountOpened,
+    ArchiveCutoffChanged,
     BalanceChanged,
     Deposited,
     Event,
@@ -27,6 +28,7 @@ from predictex.core.events import (
     SeriesCreated,
     WithdrawalChanged,
 )
+from predictex.core.fee_changes import FeeSchedule
 from predictex.core.instruments import (
     ACTIVE,
     AMENDED,
@@ -64,7 +66,7 @@ from predictex.core.rejects import Reject, RejectCode, Rejected, Subject, naming
 from predictex.core.scope import Scope
 from predictex.core.settlement import settle_market
 from predictex.core.subaccounts import create_subaccount, refuse_money_movement, transfer
-from predictex.core.timers import CLOSE_MARKET, EXPIRE_ORDER, EXPIRE_RFQ, OPEN_MARKET, SETTLE_MARKET, Timers
+from predictex.core.timers import APPLY_FEE_CHANGE, CLOSE_MARKET, EXPIRE_ORDER, EXPIRE_RFQ, OPEN_MARKET, SETTLE_MARKET, Timers
 from predictex.core.trading import Trading
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS, format_money_dollars
 
@@ -99,6 +101,7 @@ class Engine:
         self.timers = Timers()
         self.trading = Trading(self.scope, self.ledger, self.markets, self.timers)
         self.communications = Communications(self.scope, self.ledger, self.markets, self.timers, self.trading)
+        self.fees = FeeSchedule(self.scope, self.markets, self.trading, self.timers)
         self.now_ms = 0
         self._handlers: dict[type[c.Command], Handler] = {
             c.Tick: self._tick,
@@ -129,6 +132,8 @@ class Engine:
             c.CancelAllOrders: self._cancel_all_orders,
             c.CreateOrderGroup: self._create_order_group,
             c.ChangeOrderGroup: self._change_order_group,
+            c.ScheduleFeeChange: self._schedule_fee_change,
+            c.SetArchiveCutoff: self._set_archive_cutoff,
             c.CreateRfq: self._create_rfq,
             c.DeleteRfq: self._delete_rfq,
             c.CreateQuote: self._create_quote,
@@ -202,6 +207,9 @@ class Engine:
             self.now_ms = due_ms
             if kind == EXPIRE_ORDER:
                 self.trading.expire(order_id, due_ms)
+                continue
+            if kind == APPLY_FEE_CHANGE:
+                self.fees.apply(order_id)
                 continue
             if kind >= EXPIRE_RFQ:
                 self.communications.on_timer(kind, order_id, due_ms)
@@ -351,6 +359,26 @@ class Engine:
         else:
             self.timers.schedule(m.open_time_ms, OPEN_MARKET, 0, m.ticker)
         self.timers.schedule(m.close_time_ms, CLOSE_MARKET, 0, m.ticker)
+
+    def _schedule_fee_change(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.ScheduleFeeChange)
+        outcome.value = self.fees.schedule(
+            command.series_ticker, command.event_ticker, command.fee_type, command.fee_multiplier_bps,
+            command.effective_ms, self.now_ms,
+        ).change_id
+
+    def _set_archive_cutoff(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.SetArchiveCutoff)
+        markets = self.markets
+        wanted = [command.market_settled_ms, command.trades_created_ms, command.orders_updated_ms]
+        for ms, before, what in zip(wanted, markets.archive_cutoff_ms, ("market_settled", "trades_created", "orders_updated"), strict=True):
+            check_time(ms, what)
+            if ms > self.now_ms:
+                raise Rejected(RejectCode.INVALID_PARAMETERS, f"the {what} cutoff cannot be in the future")
+            if ms < before:
+                raise Rejected(RejectCode.INVALID_PARAMETERS, f"the {what} cutoff only moves forward: what is archived stays archived")
+        markets.archive_cutoff_ms = wanted
+        self.scope.emit(ArchiveCutoffChanged(wanted[0], wanted[1], wanted[2]))
 
     # --- lifecycle ------------------------------------------------------------------------------
 

@@ -357,6 +357,60 @@ class ExchangeStatusChanged(Event):
         return [self.exchange_active, self.trading_active]
 
 
+class FeeChangeScheduled(Event):
+    """The operator scheduled a series fee change (`event_ticker` empty) or an event fee override
+    ("" / -1 in an override: cleared, the series' applies). It takes effect at `effective_ms`."""
+
+    TYPE = "fee_change_scheduled"
+    FIELDS = ("change_id", "series_ticker", "event_ticker", "fee_type", "fee_multiplier_bps", "effective_ms")
+
+    def __init__(
+        self, change_id: int, series_ticker: str, event_ticker: str, fee_type: str, fee_multiplier_bps: int, effective_ms: int,
+    ) -> None:
+        self.change_id = change_id
+        self.series_ticker = series_ticker
+        self.event_ticker = event_ticker
+        self.fee_type = fee_type
+        self.fee_multiplier_bps = fee_multiplier_bps
+        self.effective_ms = effective_ms
+
+    def values(self) -> list[object]:
+        return [self.change_id, self.series_ticker, self.event_ticker, self.fee_type, self.fee_multiplier_bps, self.effective_ms]
+
+
+class FeeChangeApplied(Event):
+    """A scheduled fee change took effect (its markets' fee terms are the new ones from here on)."""
+
+    TYPE = "fee_change_applied"
+    FIELDS = ("change_id", "series_ticker", "event_ticker", "fee_type", "fee_multiplier_bps")
+
+    def __init__(self, change_id: int, series_ticker: str, event_ticker: str, fee_type: str, fee_multiplier_bps: int) -> None:
+        self.change_id = change_id
+        self.series_ticker = series_ticker
+        self.event_ticker = event_ticker
+        self.fee_type = fee_type
+        self.fee_multiplier_bps = fee_multiplier_bps
+
+    def values(self) -> list[object]:
+        return [self.change_id, self.series_ticker, self.event_ticker, self.fee_type, self.fee_multiplier_bps]
+
+
+class ArchiveCutoffChanged(Event):
+    """The historical tier's boundaries (ms; 0 = nothing archived): markets settled, trades made and
+    orders closed before them are served under /historical and leave the live listings."""
+
+    TYPE = "archive_cutoff_changed"
+    FIELDS = ("market_settled_ms", "trades_created_ms", "orders_updated_ms")
+
+    def __init__(self, market_settled_ms: int, trades_created_ms: int, orders_updated_ms: int) -> None:
+        self.market_settled_ms = market_settled_ms
+        self.trades_created_ms = trades_created_ms
+        self.orders_updated_ms = orders_updated_ms
+
+    def values(self) -> list[object]:
+        return [self.market_settled_ms, self.trades_created_ms, self.orders_updated_ms]
+
+
 # --- orders, trades and the book ------------------------------------------------------------------
 
 
@@ -741,6 +795,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AccountOpened, Deposited, WithdrawalChanged, BalanceChanged, PositionChanged, SeriesCreated, EventCreated,
         MarketCreated, MarketTimesChanged, MarketStatusChanged, MarketDetermined, PositionSettled,
         ExchangeStatusChanged, OrderAccepted, OrderAmended, OrderClosed, Trade, BookChanged, OrderGroupChanged,
+        FeeChangeScheduled, FeeChangeApplied, ArchiveCutoffChanged,
         RfqChanged, QuoteChanged, BlockTradeChanged, OffBookTrade,
         SubaccountCreated, SubaccountTransferred,
     )

@@ -131,6 +131,9 @@ class Event:
         self.created_ms = created_ms
         self.updated_ms = created_ms
         self.market_tickers: list[str] = []
+        # the event's fee override ("" / -1: none, the series' applies), set by fee changes
+        self.fee_type_override = ""
+        self.fee_multiplier_override_bps = -1
 
 
 class Market:

@@ -56,6 +56,7 @@ TEXT_LENGTH_MAX: Final = 10_000  # titles, rules, sources
 MARKETS_PER_EVENT_MAX: Final = 10_000
 SETTLEMENT_TIMER_SECONDS_MAX: Final = 30 * 24 * 3600
 FEE_MULTIPLIER_BPS_MAX: Final = 100_000  # 10x
+FEE_CHANGES_MAX: Final = 100_000  # series fee changes and event fee overrides the exchange keeps (applied ones too)
 
 # --- the sequencer ------------------------------------------------------------------------------
 SEQUENCER_QUEUE_MAX: Final = 100_000  # commands waiting to be applied; past it, SequencerBusy (503 / busy)

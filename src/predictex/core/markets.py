@@ -46,6 +46,8 @@ class Markets:
         self.exchange_active = True
         self.trading_active = True
         self.next_market_number = 1
+        # the historical tier's boundaries: market settled, trade created, order updated (0 = none)
+        self.archive_cutoff_ms = [0, 0, 0]
 
     def market(self, ticker: str) -> Market:
         market = self.markets.get(ticker)

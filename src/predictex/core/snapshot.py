@@ -20,6 +20,7 @@ from typing import Any
 
 from predictex.core.communications import BlockProposal, Communications, Quote, Rfq, accounts_of
 from predictex.core.engine import Engine
+from predictex.core.fee_changes import FeeChange
 from predictex.core.instruments import Event, Market, Series
 from predictex.core.ledger import Account, AccountMarket, Withdrawal
 from predictex.core.orders import ACTION_BY_VALUE, TIME_IN_FORCE_BY_VALUE, Order
@@ -108,7 +109,37 @@ def take_snapshot(engine: Engine) -> dict[str, Any]:
     if comms.next_rfq_id > 1 or comms.next_quote_id > 1 or comms.next_proposal_id > 1:
         # only once used, so the state (and hash) of an exchange that never used them is as it always was
         data["communications"] = _communications(comms)
+    _add_schedules(engine, data)
     return data
+
+
+def _add_schedules(engine: Engine, data: dict[str, Any]) -> None:
+    """Fee changes and the archive cutoff, under keys of their own present only once used: a state
+    without them snapshots (and hashes) exactly as it did before they existed."""
+    fees = engine.fees
+    if fees.changes:
+        data["fee_changes"] = [[change.as_list() for change in fees.changes.values()], fees.next_change_id]
+        data["fee_overrides"] = [
+            [e.event_ticker, e.fee_type_override, e.fee_multiplier_override_bps] for e in engine.markets.events.values()
+            if e.fee_type_override or e.fee_multiplier_override_bps != -1
+        ]
+    if any(engine.markets.archive_cutoff_ms):
+        data["archive_cutoff"] = list(engine.markets.archive_cutoff_ms)
+
+
+def _restore_schedules(engine: Engine, data: dict[str, Any]) -> None:
+    if "fee_changes" in data:
+        changes, engine.fees.next_change_id = data["fee_changes"]
+        for change_id, series, event, fee_type, multiplier, effective_ms, scheduled_ms, applied in changes:
+            change = FeeChange(change_id, series, event, fee_type, multiplier, effective_ms, scheduled_ms)
+            change.applied = applied
+            engine.fees.changes[change_id] = change
+        for event_ticker, fee_type, multiplier in data["fee_overrides"]:
+            found = engine.markets.events[event_ticker]
+            found.fee_type_override = fee_type
+            found.fee_multiplier_override_bps = multiplier
+    if "archive_cutoff" in data:
+        engine.markets.archive_cutoff_ms = list(data["archive_cutoff"])
 
 
 def _take(engine: Engine) -> dict[str, Any]:
@@ -221,6 +252,7 @@ def restore_snapshot(data: dict[str, Any]) -> Engine:
     _restore_instruments(engine, data)
     _restore_ledger(engine, data)
     _restore_orders(engine, data)
+    _restore_schedules(engine, data)
     trading = engine.trading
     for group_id, account_id, limit, triggered, window, total, order_ids in data["groups"]:
         group = OrderGroup(group_id, account_id, limit)

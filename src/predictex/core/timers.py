@@ -1,5 +1,5 @@
 """Everything that happens because time passed: markets opening and closing, orders expiring and
-settlement timers running out. Entries are checked when they fall due, so a stale one (a market
+settlement timers running out, fee changes taking effect. Entries are checked when they fall due, so a stale one (a market
 whose close time moved, an order already gone) is simply dropped; ties fall due in the order they
 were scheduled, which keeps replay deterministic."""
 
@@ -16,6 +16,7 @@ EXPIRE_RFQ: Final = 4  # the id slot holds the RFQ's number
 EXPIRE_QUOTE: Final = 5  # the quote's number
 CONFIRM_DEADLINE: Final = 6  # the accepted quote's number
 EXPIRE_BLOCK_TRADE: Final = 7  # the proposal's number
+APPLY_FEE_CHANGE: Final = 8  # the entry's order_id slot holds the fee change's id
 
 NEVER_MS: Final = 2**62
 

@@ -17,6 +17,7 @@ from predictex.core.instruments import DISPUTED, FINALIZED, INITIALIZED
 from predictex.core.orders import REASON_NONE, RESTING, Action, CloseReason, Order, OrderStatus, TimeInForce
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
 from predictex.readmodel.depth import DepthBook
+from predictex.readmodel.schedules import Schedules
 
 
 class OrderView:
@@ -221,6 +222,7 @@ class LiveState:
         self.balances: dict[int, Balance] = {}
         self.holdings: dict[int, dict[str, Holding]] = {}
         self.order_groups: dict[int, tuple[int, int, bool]] = {}  # id -> (account, limit, triggered)
+        self.schedules = Schedules()  # fee changes and the archive cutoff
         self.subaccounts: dict[int, dict[int, int]] = {}  # primary account -> {subaccount number -> account}
         self.subaccount_of: dict[int, tuple[int, int]] = {}  # a subaccount's account -> (primary account, number)
 
@@ -266,6 +268,12 @@ class LiveState:
                 self._exchange_status(event, seq, time_ms)
             elif isinstance(event, ev.OrderGroupChanged):
                 self._order_group(event, seq, time_ms)
+            elif isinstance(event, ev.FeeChangeScheduled):
+                self.schedules.fee_change_scheduled(event)
+            elif isinstance(event, ev.FeeChangeApplied):
+                self._fee_change_applied(event, time_ms)
+            elif isinstance(event, ev.ArchiveCutoffChanged):
+                self.schedules.archive_cutoff_changed(event)
             elif isinstance(event, ev.SubaccountCreated):
                 self._subaccount_created(event.account_id, event.subaccount_number, event.subaccount_account_id)
 
@@ -455,6 +463,15 @@ class LiveState:
             triggered = e.change == "triggered" or (e.change != "reset" and self.order_groups.get(e.order_group_id, (0, 0, False))[2])
             self.order_groups[e.order_group_id] = (e.account_id, e.contracts_limit_centicontracts, triggered)
 
+    def _fee_change_applied(self, e: ev.FeeChangeApplied, time_ms: int) -> None:
+        self.schedules.fee_change_applied(e)
+        if not e.event_ticker:
+            s = self.series[e.series_ticker]
+            self.series[s.ticker] = ev.SeriesCreated(
+                s.ticker, s.title, s.category, s.frequency, e.fee_type, e.fee_multiplier_bps, s.tags, s.settlement_sources,
+                s.contract_url, s.contract_terms_url,
+            )
+
     # --- loading from a recovered engine --------------------------------------------------------
 
     def load_day(self, rows: list[tuple[Any, ...]], now_ms: int) -> None:
@@ -479,6 +496,7 @@ class LiveState:
         state.exchange_active = engine.markets.exchange_active
         state.trading_active = engine.markets.trading_active
         _load_instruments(state, engine)
+        state.schedules = Schedules.load_from_engine(engine)
         for order in sorted(engine.trading.orders.values(), key=_priority):
             view = OrderView.from_engine(order)
             state.orders[order.order_id] = view

@@ -63,17 +63,18 @@ class Queries:
 
     def orders(
         self, account_id: int, *, status: str = "", tickers: frozenset[str] | None = None,
-        min_ms: int = 0, max_ms: int = 1 << 62, limit: int, before: tuple[int, int] | None = None,
+        min_ms: int = 0, max_ms: int = 1 << 62, limit: int, before: tuple[int, int] | None = None, closed_since_ms: int = 0,
     ) -> list[OrderView]:
-        """An account's orders, newest first (by creation time, then id), after the `before` key."""
+        """An account's orders, newest first (by creation time, then id), after the `before` key; closed
+        ones only if they closed at or after `closed_since_ms` (older ones are archived)."""
         found: list[OrderView] = []
         if status in ("", RESTING):
             for view in self.live.orders_by_account.get(account_id, {}).values():
                 if (tickers is None or view.ticker in tickers) and min_ms <= view.created_ms <= max_ms:
                     found.append(view)
         if status != RESTING:
-            conditions = ["account_id = ?", "created_ms >= ?", "created_ms <= ?"]
-            values: list[Any] = [account_id, min_ms, max_ms]
+            conditions = ["account_id = ?", "created_ms >= ?", "created_ms <= ?", "updated_ms >= ?"]
+            values: list[Any] = [account_id, min_ms, max_ms, closed_since_ms]
             if status:
                 conditions.append("status = ?")
                 values.append(status)

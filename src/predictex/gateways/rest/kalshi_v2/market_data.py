@@ -87,9 +87,12 @@ def user_data_timestamp(exchange: Exchange, query: Query, params: dict[str, str]
 
 
 def historical_cutoff(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
-    # predictex keeps everything live: nothing is archived
-    epoch = "1970-01-01T00:00:00Z"
-    return {"market_settled_ts": epoch, "trades_created_ts": epoch, "orders_updated_ts": epoch, "market_positions_last_updated_ts": epoch}
+    """The historical tier's boundaries as the operator set them (the epoch while nothing is archived)."""
+    settled, trades, orders = exchange.live.schedules.archive_cutoff_ms
+    return {
+        "market_settled_ts": rfc3339(settled), "trades_created_ts": rfc3339(trades), "orders_updated_ts": rfc3339(orders),
+        "market_positions_last_updated_ts": rfc3339(settled),
+    }
 
 
 # --- series and events --------------------------------------------------------------------------------
@@ -177,8 +180,9 @@ def _time_window(query: Query, name: str) -> tuple[int, int]:
     return low * 1000, high * 1000
 
 
-def _market_filter(exchange: Exchange, query: Query) -> Any:
+def _market_filter(exchange: Exchange, query: Query, archived: bool) -> Any:
     statuses = _statuses(query)
+    schedules = exchange.live.schedules
     event_ticker = query.text("event_ticker")
     series_ticker = query.text("series_ticker")
     tickers = set(query.texts("tickers")) or None
@@ -189,7 +193,8 @@ def _market_filter(exchange: Exchange, query: Query) -> Any:
 
     def wanted(m: MarketView) -> bool:
         return (
-            (statuses is None or m.status in statuses)
+            schedules.is_archived_market(m.settled_ms) == archived
+            and (statuses is None or m.status in statuses)
             and (not event_ticker or m.event_ticker == event_ticker)
             and (not series_ticker or m.series_ticker == series_ticker)
             and (tickers is None or m.ticker in tickers)
@@ -202,8 +207,13 @@ def _market_filter(exchange: Exchange, query: Query) -> Any:
 
 
 def list_markets(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
+    return markets_page(exchange, query, archived=False)
+
+
+def markets_page(exchange: Exchange, query: Query, *, archived: bool) -> dict[str, Any]:
+    """A page of markets of the live tier, or of the historical one (settled before the cutoff)."""
     limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
-    wanted = _market_filter(exchange, query)
+    wanted = _market_filter(exchange, query, archived)
     after = decode_cursor(query.text("cursor"), (int,))
     now = exchange.clock.now_ms()
     markets = exchange.live.markets
@@ -225,7 +235,15 @@ def list_markets(exchange: Exchange, query: Query, params: dict[str, str]) -> di
 
 
 def get_market(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
-    return {"market": shapes.market(_market(exchange, params["ticker"]), exchange.clock.now_ms())}
+    return {"market": shapes.market(_live_tier_market(exchange, params["ticker"]), exchange.clock.now_ms())}
+
+
+def _live_tier_market(exchange: Exchange, ticker: str) -> MarketView:
+    """A market of the live tier: one archived by the cutoff is served under /historical only."""
+    market = _market(exchange, ticker)
+    if exchange.live.schedules.is_archived_market(market.settled_ms):
+        raise ApiError(404, "market_not_found", f"market {ticker} is archived: GET /trade-api/v2/historical/markets/{ticker}")
+    return market
 
 
 def _depth(query: Query) -> int:
@@ -279,9 +297,15 @@ def get_orderbooks(exchange: Exchange, query: Query, params: dict[str, str]) -> 
 # --- trades -------------------------------------------------------------------------------------------
 
 def list_trades(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
+    return trades_page(exchange, query, historical=False)
+
+
+def trades_page(exchange: Exchange, query: Query, *, historical: bool) -> dict[str, Any]:
+    """Public trades, newest first: those made since the trades cutoff, or (historical) before it."""
     limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
-    conditions = ["1 = 1"]
-    values: list[Any] = []
+    cutoff = exchange.live.schedules.archive_cutoff_ms[1]
+    conditions = ["time_ms < ?" if historical else "time_ms >= ?"]
+    values: list[Any] = [cutoff]
     ticker = query.text("ticker")
     if ticker:
         conditions.append("ticker = ?")
@@ -311,7 +335,7 @@ def list_trades(exchange: Exchange, query: Query, params: dict[str, str]) -> dic
 
 # --- candlesticks -------------------------------------------------------------------------------------
 
-def _candle_window(query: Query) -> tuple[int, int, int]:
+def candle_window(query: Query) -> tuple[int, int, int]:
     start = query.integer("start_ts", None, 0)
     end = query.integer("end_ts", None, 0)
     period = query.integer("period_interval", None)
@@ -365,10 +389,10 @@ def candlesticks(exchange: Exchange, ticker: str, start_ms: int, end_ms: int, pe
 
 
 def market_candlesticks(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
-    market = _market(exchange, params["ticker"])
+    market = _live_tier_market(exchange, params["ticker"])
     if market.series_ticker != params["series_ticker"]:
         raise ApiError(404, "market_not_found", f"market {market.ticker} is not in series {params['series_ticker']}")
-    start, end, period = _candle_window(query)
+    start, end, period = candle_window(query)
     return {"ticker": market.ticker, "candlesticks": candlesticks(exchange, market.ticker, start, end, period)}
 
 
@@ -376,7 +400,7 @@ def batch_candlesticks(exchange: Exchange, query: Query, params: dict[str, str])
     tickers = query.texts("market_tickers")
     if not tickers or len(tickers) > TICKERS_PER_REQUEST_MAX:
         raise bad_request(f"market_tickers must name 1 to {TICKERS_PER_REQUEST_MAX} markets")
-    start, end, period = _candle_window(query)
+    start, end, period = candle_window(query)
     return {"markets": [
         {"market_ticker": _market(exchange, t).ticker, "candlesticks": candlesticks(exchange, t, start, end, period)} for t in tickers
     ]}
@@ -387,7 +411,7 @@ def event_candlesticks(exchange: Exchange, query: Query, params: dict[str, str])
     event = live.events.get(params["event_ticker"])
     if event is None or event.series_ticker != params["series_ticker"]:
         raise not_found(f"no event {params['event_ticker']!r} in series {params['series_ticker']!r}")
-    start, end, period = _candle_window(query)
+    start, end, period = candle_window(query)
     tickers = live.event_markets.get(event.event_ticker, [])
     return {
         "market_tickers": tickers,

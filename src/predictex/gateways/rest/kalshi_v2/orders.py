@@ -354,6 +354,7 @@ def list_orders(exchange: Exchange, principal: Principal, request: Request, para
         principal.account_id, status=status, tickers=frozenset(tickers) if tickers else None,
         min_ms=(query.integer("min_ts", 0, 0) or 0) * 1000, max_ms=(query.integer("max_ts", 1 << 40, 0) or 0) * 1000 + 999,
         limit=limit, before=(cursor[0], cursor[1]) if cursor else None,
+        closed_since_ms=exchange.live.schedules.archive_cutoff_ms[2],  # older ones: /historical/orders
     )
     page = found[:limit]
     member = member_uuid(exchange, principal)

@@ -70,8 +70,11 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
     rows: list[tuple[str, Holding]] = []
     if status in ("unsettled", "all"):
         rows += live.holdings.get(principal.account_id, {}).items()
-    if status in ("settled", "all"):
-        rows += portfolio.settled_holdings(live, exchange.store, principal.account_id)
+    if status in ("settled", "all"):  # those in archived markets are under /historical/positions
+        rows += [
+            (t, h) for t, h in portfolio.settled_holdings(live, exchange.store, principal.account_id)
+            if not live.schedules.is_archived_market(live.markets[t].settled_ms)
+        ]
     rows.sort(key=lambda row: row[0])  # the cursor is the last ticker of a page
     after = decode_cursor(query.text("cursor"), (str,))
     selected = [
@@ -109,7 +112,8 @@ def fills(exchange: Exchange, principal: Principal, request: Request, params: di
     cursor = decode_cursor(query.text("cursor"), (int,))
     rows = Queries(exchange.live, exchange.store).fills(
         principal.account_id, tickers=frozenset(tickers) if tickers else None, order_id=order_id,
-        min_ms=(query.integer("min_ts", 0, 0) or 0) * 1000, max_ms=(query.integer("max_ts", 1 << 40, 0) or 0) * 1000 + 999,
+        # fills before the trades cutoff are under /historical/fills
+        min_ms=max((query.integer("min_ts", 0, 0) or 0) * 1000, exchange.live.schedules.archive_cutoff_ms[1]), max_ms=(query.integer("max_ts", 1 << 40, 0) or 0) * 1000 + 999,
         limit=limit, before=(cursor[0], 0) if cursor else None,
     )
     page = rows[:limit]

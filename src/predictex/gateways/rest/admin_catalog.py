@@ -1,0 +1,70 @@
+"""The operator's API for what is scheduled and archived, under /predictex/v1/admin: fee changes (a
+series' fee, or an event's override, from a given time) and the historical tier's cutoff. Each is a
+journaled engine command, like the rest of the operator's API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from predictex.accounts import Lane
+from predictex.core import commands as c
+from predictex.core.fees import FEE_TYPES
+from predictex.core.limits import TICKER_LENGTH_MAX
+from predictex.gateways.rest.admin import fee_multiplier_field, time_field
+from predictex.gateways.rest.handlers import Principal, execute, private
+from predictex.gateways.rest.kalshi_v2.fee_changes import change_id, event_fee_change, series_fee_change
+from predictex.gateways.rest.wire import bad_request, json_body, refuse_unknown_fields, str_field
+from predictex.gateways.shapes.text import rfc3339
+from predictex.server.context import Exchange
+from predictex.server.http import Request, Response, json_response
+from predictex.server.router import Router
+
+PREFIX = "/predictex/v1/admin"
+
+_FEE_CHANGE_FIELDS = frozenset({"series_ticker", "event_ticker", "fee_type", "fee_multiplier", "scheduled_ts"})
+_CUTOFF_FIELDS = frozenset({"market_settled_ts", "trades_created_ts", "orders_updated_ts"})
+
+
+def register(router: Router, exchange: Exchange) -> None:
+    def admin(handler: Any) -> Any:
+        return private(exchange, handler, scope="write", lane=Lane.WRITE, admin=True)
+
+    router.add("POST", PREFIX + "/fee_changes", admin(schedule_fee_change))
+    router.add("PUT", PREFIX + "/historical/cutoff", admin(set_archive_cutoff))
+
+
+async def schedule_fee_change(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    """Schedule a series fee change (series_ticker, fee_type, fee_multiplier) or an event fee override
+    (event_ticker; a null or absent fee_type / fee_multiplier clears that part), from scheduled_ts
+    (Unix seconds or RFC 3339; now when absent or past)"""
+    body = json_body(request.body)
+    refuse_unknown_fields(body, _FEE_CHANGE_FIELDS)
+    event_ticker = str_field(body, "event_ticker", "", TICKER_LENGTH_MAX)
+    series_ticker = str_field(body, "series_ticker", "", TICKER_LENGTH_MAX)
+    if not event_ticker and not series_ticker:
+        raise bad_request("name a series_ticker (a series fee change) or an event_ticker (an event fee override)")
+    fee_type = str_field(body, "fee_type", "", 64) if body.get("fee_type") is not None else ""
+    if fee_type and fee_type not in FEE_TYPES:
+        raise bad_request(f"fee_type must be one of {', '.join(FEE_TYPES)}")
+    multiplier = fee_multiplier_field(body) if body.get("fee_multiplier") is not None else -1
+    now = exchange.clock.now_ms()
+    effective = time_field(body, "scheduled_ts", now) if body.get("scheduled_ts") is not None else now
+    outcome = await execute(exchange, c.ScheduleFeeChange(series_ticker, event_ticker, fee_type, multiplier, effective))
+    change = exchange.live.schedules.fee_changes[outcome.value]
+    shape = event_fee_change(change) if change.event_ticker else series_fee_change(change)
+    return json_response(201, {**shape, "id": change_id(change), "applied": change.applied})
+
+
+async def set_archive_cutoff(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """Move the historical tier's cutoffs (each Unix seconds or RFC 3339, at most now, never back):
+    markets settled, trades made and orders closed before them move to /trade-api/v2/historical"""
+    body = json_body(request.body)
+    refuse_unknown_fields(body, _CUTOFF_FIELDS)
+    current = exchange.live.schedules.archive_cutoff_ms
+    wanted = [
+        time_field(body, name, before) if body.get(name) is not None else before
+        for name, before in zip(("market_settled_ts", "trades_created_ts", "orders_updated_ts"), current, strict=True)
+    ]
+    await execute(exchange, c.SetArchiveCutoff(wanted[0], wanted[1], wanted[2]))
+    settled, trades, orders = exchange.live.schedules.archive_cutoff_ms
+    return {"market_settled_ts": rfc3339(settled), "trades_created_ts": rfc3339(trades), "orders_updated_ts": rfc3339(orders)}
