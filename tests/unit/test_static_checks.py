@@ -61,7 +61,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "gateways": {"core", "journal", "readmodel", "accounts", "server", ""},
     "app": {"core", "journal", "readmodel", "accounts", "server", "gateways"},
     "client": {""},
-    "cli": {"core", "journal", "readmodel", "accounts", "server", "gateways", "app", "client", ""},
+    "sim": {"client"},
+    "cli": {"core", "journal", "readmodel", "accounts", "server", "gateways", "app", "client", "sim", ""},
     "__main__": {"cli"},
     "__init__": set(),
 }

@@ -259,6 +259,7 @@ def _member_json(exchange: Exchange, member: Any) -> dict[str, Any]:
     return {
         "member_id": exchange.ids.to_uuid(ids.MEMBER, member.member_id), "email": member.email, "role": member.role.value,
         "tier": member.tier.value, "created_time": rfc3339(member.created_ms), "suspended": member.suspended,
+        "simulated": member.simulated,
     }
 
 
@@ -281,8 +282,10 @@ async def create_member(exchange: Exchange, principal: Principal, request: Reque
         tier = Tier(str_field(body, "tier", "basic", 16))
     except ValueError as error:
         raise bad_request(str(error)) from error
+    simulated = bool_field(body, "simulated")
     try:
-        member = await sign_up(exchange, str_field(body, "email", None, 320), str_field(body, "password", None, 1024), role=role, tier=tier)
+        member = await sign_up(exchange, str_field(body, "email", None, 320), str_field(body, "password", None, 1024), role=role, tier=tier,
+                               simulated=simulated)  # the market simulator's traders, marked for operators
     except MembershipError as error:
         raise ApiError(409 if error.code == "duplicate_email" else 400, error.code, error.message) from error
     return json_response(201, _member_json(exchange, member))
