@@ -22,7 +22,7 @@ import orjson
 
 from predictex.core import events as ev
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS
-from predictex.core.instruments import PRICE_LEVEL_STRUCTURES, RESULT_VOID
+from predictex.core.instruments import ACTIVE, CLOSED, FINALIZED, INACTIVE, PRICE_LEVEL_STRUCTURES, RESULT_VOID
 from predictex.core.orders import Action, book_side, contract_side, outcome_side
 from predictex.core.units import (
     PRICE_ONE_DOLLAR_CENTICENTS,
@@ -630,17 +630,17 @@ def event_created(e: ev.EventCreated) -> dict[str, Any]:
 
 def status_changed(e: ev.MarketStatusChanged, time_ms: int) -> dict[str, Any] | None:
     """The lifecycle message for a status change (see the module docstring), or None."""
-    if e.status == "active":
+    if e.status == ACTIVE:
         body: dict[str, Any] = {"event_type": "activated", "market_ticker": e.ticker}
-        if e.previous_status == "inactive":
+        if e.previous_status == INACTIVE:
             body["is_deactivated"] = False
         return body
-    if e.status in ("inactive", "closed"):
+    if e.status in (INACTIVE, CLOSED):
         body = {"event_type": "deactivated", "market_ticker": e.ticker}
-        if e.status == "inactive":
+        if e.status == INACTIVE:
             body["is_deactivated"] = True
         return body
-    if e.status == "finalized":
+    if e.status == FINALIZED:
         return {"event_type": "settled", "market_ticker": e.ticker, "settled_ts": time_ms // 1000}
     return None
 
