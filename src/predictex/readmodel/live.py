@@ -13,8 +13,10 @@ from typing import Any
 
 from predictex.core import events as ev
 from predictex.core.engine import Engine
+from predictex.core.instruments import DISPUTED, FINALIZED, INITIALIZED
 from predictex.core.orders import REASON_NONE, RESTING, Action, CloseReason, Order, OrderStatus, TimeInForce
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
+from predictex.readmodel.communications import CommunicationsView
 from predictex.readmodel.depth import DepthBook
 from predictex.readmodel.schedules import Schedules
 
@@ -188,7 +190,7 @@ class MarketView:
         self.close_time_ms = created.close_time_ms
         self.created_ms = time_ms
         self.updated_ms = time_ms
-        self.status = "initialized"
+        self.status = INITIALIZED
         self.result = ""
         self.settlement_value_centicents = -1
         self.settlement_source = ""
@@ -224,6 +226,7 @@ class LiveState:
         self.schedules = Schedules()  # fee changes and the archive cutoff
         self.subaccounts: dict[int, dict[int, int]] = {}  # primary account -> {subaccount number -> account}
         self.subaccount_of: dict[int, tuple[int, int]] = {}  # a subaccount's account -> (primary account, number)
+        self.communications = CommunicationsView()  # RFQs, quotes, block-trade proposals
 
     # --- applying committed events --------------------------------------------------------------
 
@@ -247,6 +250,8 @@ class LiveState:
                 self._position_changed(event, seq, time_ms)
             elif isinstance(event, ev.Trade):
                 self._trade(event, seq, time_ms)
+                if self.communications.awaits_trade:
+                    self.communications.trade(event)
             elif isinstance(event, ev.AccountOpened):
                 self._account_opened(event, seq, time_ms)
             elif isinstance(event, ev.SeriesCreated):
@@ -275,6 +280,8 @@ class LiveState:
                 self.schedules.archive_cutoff_changed(event)
             elif isinstance(event, ev.SubaccountCreated):
                 self._subaccount_created(event.account_id, event.subaccount_number, event.subaccount_account_id)
+            elif isinstance(event, (ev.QuoteChanged, ev.RfqChanged, ev.OffBookTrade, ev.BlockTradeChanged)):
+                self.communications.apply(event, time_ms)
 
     def _order_accepted(self, e: ev.OrderAccepted, seq: int, time_ms: int) -> None:
         view = OrderView.accepted(e, time_ms)
@@ -393,7 +400,7 @@ class LiveState:
         holding.volume_centicontracts = e.volume_centicontracts
         holding.total_traded_microdollars = e.total_traded_microdollars
         holding.updated_ms = time_ms
-        if market.status == "finalized" and e.position_centicontracts == 0:
+        if market.status == FINALIZED and e.position_centicontracts == 0:
             del holdings[e.ticker]
 
     def _subaccount_created(self, primary: int, number: int, account_id: int) -> None:
@@ -433,11 +440,11 @@ class LiveState:
         market = self.markets[e.ticker]
         market.status = e.status
         market.updated_ms = time_ms
-        if e.status == "finalized":
+        if e.status == FINALIZED:
             market.settled_ms = time_ms
             market.settle_at_ms = 0
             market.open_interest_centicontracts = 0
-        elif e.status == "disputed":
+        elif e.status == DISPUTED:
             market.settle_at_ms = 0
 
     def _market_determined(self, e: ev.MarketDetermined, seq: int, time_ms: int) -> None:
@@ -522,6 +529,7 @@ class LiveState:
         for primary, numbered in engine.ledger.subaccounts.by_primary.items():
             for number, account_id in numbered.items():
                 state._subaccount_created(primary, number, account_id)
+        state.communications = CommunicationsView.from_engine(engine.communications)
         return state
 
 

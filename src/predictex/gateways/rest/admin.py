@@ -11,6 +11,7 @@ from predictex.accounts import AccountsError, Lane
 from predictex.accounts.members import Role, Tier
 from predictex.core import commands as c
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS, FEE_TYPES
+from predictex.core.instruments import ACTIVE, INACTIVE
 from predictex.core.limits import SETTLEMENT_TIMER_SECONDS_MAX, TICKER_LENGTH_MAX, TIME_MS_MAX
 from predictex.core.text import is_ascii_digits
 from predictex.core.units import UnitError, money_from_cents, parse_price_dollars
@@ -193,12 +194,12 @@ def _strike(body: dict[str, Any], name: str) -> str:
 
 async def pause_market(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     await execute(exchange, c.PauseMarket(params["ticker"]))
-    return {"ticker": params["ticker"], "status": "inactive"}
+    return {"ticker": params["ticker"], "status": INACTIVE}
 
 
 async def resume_market(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     await execute(exchange, c.ResumeMarket(params["ticker"]))
-    return {"ticker": params["ticker"], "status": "active"}
+    return {"ticker": params["ticker"], "status": ACTIVE}
 
 
 async def set_times(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
