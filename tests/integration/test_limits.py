@@ -455,6 +455,7 @@ ENFORCED_IN: dict[str, str] = {
     "ACCOUNTS_MAX": "core/engine.py:Engine._open_account",
     "FEE_CHANGES_MAX": "core/fee_changes.py:FeeSchedule.schedule",
     "QUOTES_PER_RFQ_MAX": "core/communications.py:Communications.create_quote",
+    "COMMUNICATIONS_CLOSED_KEPT_MAX": "readmodel/communications.py:CommunicationsView._retire",
     "SUBACCOUNTS_PER_MEMBER_MAX": "core/subaccounts.py:create_subaccount",  # its edge: tests/unit/test_subaccounts.py
     "SUBACCOUNT_TRANSFERS_PER_MEMBER_MAX": "core/subaccounts.py:transfer",
     "SUBACCOUNT_TRANSFER_MICRODOLLARS_MAX": "core/subaccounts.py:transfer",
