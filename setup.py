@@ -10,16 +10,21 @@ native/ directory beside this file when there is one (a checkout), else predicte
 from the package index (an sdist)."""
 
 import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 from setuptools import setup
+from setuptools.command.build_py import build_py
 
 VERSION = "0.1.0"  # predictex-native must be built from the same sources: native/pyproject.toml pins it back
 
 # What the exchange needs at run time, beyond the SDK's dependencies (pyproject.toml).
 SERVER = [
     "httptools>=0.8",
-    "isal>=1.6",  # CRC-32 of journal records: ISA-L's, 3-5x quicker than zlib's on 100-1,000 bytes, same values
+    "isal>=1.6",
+    "jinja2>=3.1",  # the web pages' templates (autoescaping HTML)  # CRC-32 of journal records: ISA-L's, 3-5x quicker than zlib's on 100-1,000 bytes, same values
     "orjson>=3.10",
     "psycopg[binary]>=3.2",
     "uvloop>=0.21; sys_platform != 'win32'",
@@ -37,6 +42,7 @@ TEST = [
     "openapi-spec-validator>=0.7",  # checks the /openapi.json the server builds
     "pyyaml>=6",  # reads Kalshi's OpenAPI document in the trading tests
     "requests>=2.31",  # the seed's own Python example uses it
+    "playwright>=1.49",  # the web pages' browser tests, driving Debian's chromium (never a downloaded browser)
 ]
 BENCH = ["liquibook==2.0.1", "lightmatchingengine==2019.1.4", "uvicorn>=0.30"]  # uvicorn: the peer in bench/http_server.py
 
@@ -50,7 +56,46 @@ def _native() -> list[str]:
     return [f"predictex-native=={VERSION}"]
 
 
+# The web pages' third-party front-end code: npm packages pinned by web-assets/package-lock.json,
+# fetched by the build and put into the package (static/vendor/), never committed. Without npm (or
+# without the registry) the build goes on and the pages say that the chart is missing.
+WEB_ASSETS = Path(__file__).resolve().parent / "web-assets"
+WEB_VENDOR = ("lightweight-charts/dist/lightweight-charts.standalone.production.js",)
+WEB_PACKAGE = Path("predictex", "gateways", "web", "static", "vendor")
+
+
+def fetch_web_assets(target: Path) -> None:
+    npm = shutil.which("npm")
+    if npm is None or not (WEB_ASSETS / "package-lock.json").is_file():
+        print("predictex: npm not found: the web pages are built without their chart (lightweight-charts)", flush=True)
+        return
+    with tempfile.TemporaryDirectory() as work:
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(WEB_ASSETS / name, work)
+        done = subprocess.run([npm, "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund"], cwd=work,
+                              capture_output=True, text=True, timeout=300, check=False)
+        if done.returncode != 0:
+            print(f"predictex: npm ci failed; the web pages are built without their chart:\n{done.stderr[-2000:]}", flush=True)
+            return
+        target.mkdir(parents=True, exist_ok=True)
+        for name in WEB_VENDOR:
+            shutil.copy(Path(work, "node_modules", name), target / Path(name).name)
+    print(f"predictex: web assets from npm ({', '.join(WEB_VENDOR)}) in {target}", flush=True)
+
+
+class BuildPy(build_py):
+    """build_py, plus the web pages' npm assets (into the source tree for an editable install)."""
+
+    def run(self) -> None:
+        super().run()
+        if getattr(self, "editable_mode", False):
+            fetch_web_assets(Path(__file__).resolve().parent / "src" / WEB_PACKAGE)
+        else:
+            fetch_web_assets(Path(self.build_lib) / WEB_PACKAGE)
+
+
 setup(
+    cmdclass={"build_py": BuildPy},
     extras_require={
         "server": SERVER + _native(),
         # The test tools with the server's dependencies but not the compiled modules: an editable install

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from predictex.accounts import Accounts
+from predictex.gateways import web
 from predictex.gateways.rest import admin, admin_catalog, members, openapi
 from predictex.gateways.rest.kalshi_v2 import fee_changes as v2_fee_changes
 from predictex.gateways.rest.kalshi_v2 import historical as v2_historical
@@ -57,7 +58,9 @@ SHUTDOWN_GRACE_S = 10.0
 LOCK_CHECK_INTERVAL_S = 5.0  # how often a lock held in a PostgreSQL session is checked
 
 
-def build_router(exchange: Exchange) -> Router:
+def build_router(exchange: Exchange, site: web.Site | None = None) -> Router:
+    """Every route: the REST surfaces, the service routes, then the web pages (which mount the REST
+    routes again under /web/api for the pages' scripts)."""
     router = Router(
         not_found=lambda request: error_response(404, "not_found", f"no such endpoint: {request.method} {request.path}"),
         method_not_allowed=None,
@@ -89,13 +92,14 @@ def build_router(exchange: Exchange) -> Router:
 
     @functools.cache
     def spec() -> bytes:  # built at the first request, when every route is in
-        return orjson.dumps(openapi.document(router))
+        return orjson.dumps(openapi.document(router, exclude=web.is_page_route))
 
     def openapi_json(request: Request, params: dict[str, str]) -> Response:
         """This document: every REST route the server answers"""
         return Response(200, spec(), [])
 
     router.add("GET", "/openapi.json", openapi_json)
+    web.register(router, exchange, site)
     return router
 
 
@@ -187,8 +191,9 @@ class Application:
     async def _listen(self) -> None:
         config = self.config
         assert self.exchange is not None
-        router = self.router = build_router(self.exchange)
-        self.ws = WebSocketGateway(self.exchange)
+        site = web.Site(self.exchange)
+        router = self.router = build_router(self.exchange, site)
+        self.ws = WebSocketGateway(self.exchange, cookie_principal=functools.partial(web.cookie_principal, site))
         self.http = HttpServer(self._timed(router), upgrade_handler=self.ws.upgrade)
         try:
             await self.http.start(config.host, config.port)
@@ -321,7 +326,7 @@ def banner(app: Application) -> str:
         f"  REST base URLs: Kalshi Trade API v2 {base}/trade-api/v2    the seed's API {base}/v1",
         f"  WebSocket: {ws}/trade-api/ws/v2 (Kalshi v2)    {ws}/v1/ws (the seed's)",
         f"  open: {base}/trade-api/v2/markets    API reference: {base}/openapi.json    health: {base}/health    metrics: {base}/metrics",
-        # the web pages' line goes here, once they exist: f"  web: {base}/"
+        f"  web: {base}/ (the markets and trading, in a browser)",
         f"  journal: {app.store.description if app.store else ''}",
     ]
     if app.fix is not None:

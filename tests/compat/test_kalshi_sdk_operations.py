@@ -31,8 +31,7 @@ from integration.trading_helpers import Trader, new_trader
 
 NOT_YET_SERVED: frozenset[str] = frozenset({
     # accounts
-    "create_subaccount", "get_subaccount_balances", "apply_subaccount_transfer", "get_subaccount_transfers",
-    "get_subaccount_netting", "update_subaccount_netting", "intra_exchange_instance_transfer",
+    "intra_exchange_instance_transfer",
     "get_intra_exchange_instance_transfers", "get_intra_exchange_instance_transfer", "get_target_balance_allocation",
     "set_target_balance_allocation", "get_portfolio_resting_order_total_value",
     "get_account_api_usage_level_volume_progress", "upgrade_account_api_usage_level",

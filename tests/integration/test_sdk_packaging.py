@@ -15,7 +15,7 @@ import predictex.client
 
 SERVER_PACKAGES = ("predictex.server", "predictex.gateways", "predictex.journal", "predictex.readmodel", "predictex.accounts",
                    "predictex.core")
-SERVER_DEPENDENCIES = ("httptools", "uvloop", "psycopg", "orjson")
+SERVER_DEPENDENCIES = ("httptools", "uvloop", "psycopg", "orjson", "jinja2")
 
 
 def run_blocked(blocked: tuple[str, ...], code: str) -> subprocess.CompletedProcess[str]:
@@ -89,6 +89,9 @@ def test_the_base_install_compiles_nothing_and_the_server_extra_brings_the_compi
         names = archive.namelist()
         metadata = archive.read(next(name for name in names if name.endswith(".dist-info/METADATA"))).decode()
     assert "predictex/core/engine.py" in names
+    # the web pages' templates and scripts, and the charting library the build fetched from npm (web-assets/)
+    assert {"predictex/gateways/web/templates/market.html", "predictex/gateways/web/static/market.js"} <= set(names)
+    assert "predictex/gateways/web/static/vendor/lightweight-charts.standalone.production.js" in names
     assert not [name for name in names if name.endswith((".so", ".pyd", ".c"))]
     requirements = [line for line in metadata.splitlines() if line.startswith("Requires-Dist: predictex-native")]
     assert requirements == [f'Requires-Dist: predictex-native @ {(root / "native").as_uri()} ; extra == "server"',

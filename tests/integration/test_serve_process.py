@@ -160,9 +160,10 @@ def test_serve_prints_a_banner_answers_health_logs_json_and_exits_0_on_sigterm(t
     assert banner[2] == f"  WebSocket: ws://127.0.0.1:{server.port}/trade-api/ws/v2 (Kalshi v2)    ws://127.0.0.1:{server.port}/v1/ws (the seed's)"
     assert banner[3] == (f"  open: {base}/trade-api/v2/markets    API reference: {base}/openapi.json    health: {base}/health    "
                          f"metrics: {base}/metrics")
-    assert banner[4] == f"  journal: sqlite:{tmp_path / 'predictex.db'}"
+    assert banner[4] == f"  web: {base}/ (the markets and trading, in a browser)"
+    assert banner[5] == f"  journal: sqlite:{tmp_path / 'predictex.db'}"
     details = json.loads((tmp_path / "operator.json").read_text())
-    assert banner[5] == (f"  operator: new credentials (API key and password) in {tmp_path / 'operator.json'}, readable only by you; "
+    assert banner[6] == (f"  operator: new credentials (API key and password) in {tmp_path / 'operator.json'}, readable only by you; "
                          f"try: predictex admin --url {base} --data-dir {tmp_path} member list")
     assert not any(details["password"] in line for line in banner)  # no secret on standard output
     assert stat.S_IMODE((tmp_path / "operator.json").stat().st_mode) == 0o600
@@ -318,7 +319,7 @@ def test_prod_on_postgresql_with_text_logs(tmp_path: Path, processes: list[Serve
         url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
         server = _start(processes, tmp_path, "--env", "prod", "--host", "127.0.0.1", "--database-url", url)
         assert server.banner[0].startswith("predictex is running (prod) on http://127.0.0.1:")
-        assert server.banner[4].startswith("  journal: postgresql://***@127.0.0.1:5432/test")  # no credentials shown
+        assert server.banner[5].startswith("  journal: postgresql://***@127.0.0.1:5432/test")  # no credentials shown
         health = server.get_ok("/health")
         assert (health["environment"], health["status"]) == ("prod", "ok")
         assert server.get_ok(V2 + "/markets")["markets"] == []  # no demo markets in prod

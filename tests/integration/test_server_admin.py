@@ -269,3 +269,15 @@ def test_amounts_that_are_refused(server: RunningServer, member: Member, body: d
 def test_money_for_an_unknown_member_or_withdrawal(server: RunningServer) -> None:
     assert server.admin("POST", "/members/not-a-member/deposits", {"amount_dollars": "10.00"}).status == 404
     assert server.admin("POST", "/withdrawals/00000000-0000-4000-8000-000000000000/complete").status == 404
+
+
+def test_simulated_traders_are_marked_for_operators(server: RunningServer) -> None:
+    made = server.admin("POST", "/members", {"email": "maker-0@sim.example.com", "password": "a fine password", "simulated": True},
+                        expect=201).json()
+    person = server.admin("POST", "/members", {"email": "person@example.com", "password": "a fine password"}, expect=201).json()
+    assert (made["simulated"], person["simulated"]) == (True, False)
+    listed = {m["email"]: m["simulated"] for m in server.admin("GET", "/members", expect=200).json()["members"]}
+    assert listed["maker-0@sim.example.com"] is True and listed["person@example.com"] is False
+    wrong = server.admin("POST", "/members", {"email": "x@sim.example.com", "password": "a fine password", "simulated": "yes"})
+    assert wrong.status == 400 and "simulated" in wrong.error["message"], wrong
+    assert "x@sim.example.com" not in {m["email"] for m in server.admin("GET", "/members", expect=200).json()["members"]}

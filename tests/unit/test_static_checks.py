@@ -61,7 +61,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "gateways": {"core", "journal", "readmodel", "accounts", "server", ""},
     "app": {"core", "journal", "readmodel", "accounts", "server", "gateways"},
     "client": {""},
-    "cli": {"core", "journal", "readmodel", "accounts", "server", "gateways", "app", "client", ""},
+    "sim": {"client"},
+    "cli": {"core", "journal", "readmodel", "accounts", "server", "gateways", "app", "client", "sim", ""},
     "__main__": {"cli"},
     "__init__": set(),
 }
@@ -200,6 +201,9 @@ SURFACES_APART: dict[str, set[str]] = {
     "predictex.gateways.ws": {"predictex.gateways.rest.kalshi_v2", "predictex.gateways.rest.seed_v1", "predictex.gateways.fix"},
     "predictex.gateways.fix": {"predictex.gateways.rest", "predictex.gateways.ws", "predictex.gateways.shapes"},
     "predictex.gateways.shapes": {"predictex.gateways.rest", "predictex.gateways.ws", "predictex.gateways.fix"},
+    # the pages reach REST's handlers through the router (/web/api), never by importing a surface
+    "predictex.gateways.web": {"predictex.gateways.rest.kalshi_v2", "predictex.gateways.rest.seed_v1", "predictex.gateways.ws",
+                               "predictex.gateways.fix"},
 }
 
 
@@ -327,3 +331,56 @@ def test_tests_fail_rather_than_skip_when_something_is_missing() -> None:
                     and isinstance(node.value, (ast.Name, ast.Attribute)) and ast.unparse(node.value) in ("pytest", "pytest.mark"):
                 skipping.add(path.relative_to(ROOT).as_posix())
     assert skipping <= SKIPS_ALLOWED, "tests that skip when something is missing (make them fail, naming what to install)"
+
+
+# --- domain values: the core's names, never their strings, outside the core ------------------------------
+
+# A market's status and an order's status, time in force, action and close reason are the core's values
+# (core/instruments.py, core/orders.py); everywhere else compares them by those names, never by a
+# string literal, so that a value's wire spelling stays an edge's business. The SDK and the command
+# line are edges: they compare what the wire says.
+DOMAIN_FIELDS = {"status", "previous_status", "reason", "close_reason", "time_in_force", "action"}
+DOMAIN_VALUES_DEFINED_IN = {"core/instruments.py", "core/orders.py"}
+EDGES = ("client/", "cli/")
+
+
+def _domain_values() -> set[str]:
+    from predictex.core import instruments, orders
+
+    values = {value for value in vars(instruments).values() if isinstance(value, str) and value in instruments.MARKET_STATUSES}
+    for kind in (orders.OrderStatus, orders.TimeInForce, orders.Action, orders.CloseReason):
+        values |= {member.value for member in kind if member.value}
+    return values
+
+
+def _domain_literals(package: Path, values: set[str]) -> list[str]:
+    found: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).as_posix()
+        if relative in DOMAIN_VALUES_DEFINED_IN or relative.startswith(EDGES):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Compare):
+                continue
+            sides = [node.left, *node.comparators]
+            if not any(isinstance(side, ast.Attribute) and side.attr in DOMAIN_FIELDS for side in sides):
+                continue
+            literals = [element for side in sides for element in (side.elts if isinstance(side, (ast.Tuple, ast.Set, ast.List)) else [side])
+                        if isinstance(element, ast.Constant) and element.value in values]
+            if literals:
+                found.append(f"{relative}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_domain_values_are_compared_by_the_cores_names() -> None:
+    values = _domain_values()
+    assert {"finalized", "resting", "good_till_canceled", "buy", "self_trade_maker"} <= values
+    assert _domain_literals(source_file("src/predictex"), values) == []
+
+
+def test_the_domain_value_check_sees_a_status_written_as_a_string(tmp_path: Path) -> None:
+    (tmp_path / "readmodel").mkdir()
+    (tmp_path / "readmodel" / "view.py").write_text(
+        "def settled(market):\n    return market.status == 'finalized'\n"
+        "def fine(market, query):\n    return market.status == FINALIZED or query in ('resting', 'all')\n")
+    assert _domain_literals(tmp_path, _domain_values()) == ["readmodel/view.py:2: market.status == 'finalized'"]

@@ -77,7 +77,10 @@ def test_bad_transfers_are_refused_and_change_nothing(exchange: Harness) -> None
     exchange.refused(c.TransferBetweenSubaccounts(me, 0, 1, usd("1") + 1, "x4"), RejectCode.INVALID_PARAMETERS)  # a fraction of a cent
     exchange.refused(_transfer(me, 1, 1, "1", "x5"), RejectCode.INVALID_PARAMETERS)
     exchange.refused(_transfer(me, 0, 2, "1", "x6"), RejectCode.ACCOUNT_NOT_FOUND)  # no subaccount 2
-    exchange.refused(_transfer(me, 0, 1, "1", "used"), RejectCode.ALREADY_EXISTS)
+    exchange.refused(_transfer(me, 0, 1, "2", "used"), RejectCode.ALREADY_EXISTS)  # another transfer, same id
+    before = (exchange.cash(me), exchange.cash(sub))
+    again = exchange.ok(_transfer(me, 0, 1, "1", "used"))  # the same one retried: done already
+    assert (again.value, again.events, (exchange.cash(me), exchange.cash(sub))) == (1, [], before)
     exchange.refused(_transfer(me, 0, 1, "1", ""), RejectCode.INVALID_PARAMETERS)
     exchange.refused(_transfer(me, 0, 1, "1", "x" * 65), RejectCode.INVALID_PARAMETERS)
     exchange.refused(_transfer(sub, 0, 1, "1", "x7"), RejectCode.INVALID_PARAMETERS)  # a subaccount is no member

@@ -2,7 +2,7 @@
 statements run on SQLite and PostgreSQL. Rows are never deleted: a deleted key or a logged-out session
 is marked (the store offers inserts and upserts, and the marks are an audit trail). A member's
 suspension is a row of its own (set and lifted by upsert), so that databases made before it existed
-need no change to the members table."""
+need no change to the members table; so is the mark of a simulated trader (predictex.sim's)."""
 
 from __future__ import annotations
 
@@ -44,5 +44,10 @@ ACCOUNTS_SCHEMA: tuple[str, ...] = (
         suspended BOOLEAN NOT NULL,
         changed_ms BIGINT NOT NULL,
         reason TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS accounts_simulated (
+        member_id BIGINT PRIMARY KEY,
+        simulated BOOLEAN NOT NULL,
+        changed_ms BIGINT NOT NULL
     )""",
 )

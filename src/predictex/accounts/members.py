@@ -67,6 +67,7 @@ class Member:
     engine_account_id: int
     created_ms: int
     suspended: bool = False
+    simulated: bool = False  # a simulated trader (the market simulator's), to be told apart from people
 
 
 # --- passwords ------------------------------------------------------------------------------------
@@ -170,12 +171,14 @@ def parse_tier(value: str | Tier) -> Tier:
 
 _COLUMNS = ("member_id", "email", "email_key", "password_hash", "role", "tier", "engine_account_id", "created_ms")
 _SUSPENSION_COLUMNS = ("member_id", "suspended", "changed_ms", "reason")
-_SELECT = ("SELECT m.member_id, m.email, m.role, m.tier, m.engine_account_id, m.created_ms, s.suspended "
-           "FROM accounts_members m LEFT JOIN accounts_suspensions s ON s.member_id = m.member_id")
+_SIMULATED_COLUMNS = ("member_id", "simulated", "changed_ms")
+_SELECT = ("SELECT m.member_id, m.email, m.role, m.tier, m.engine_account_id, m.created_ms, s.suspended, x.simulated "
+           "FROM accounts_members m LEFT JOIN accounts_suspensions s ON s.member_id = m.member_id "
+           "LEFT JOIN accounts_simulated x ON x.member_id = m.member_id")
 
 
 def _member(row: tuple[Any, ...]) -> Member:
-    return Member(int(row[0]), str(row[1]), Role(row[2]), Tier(row[3]), int(row[4]), int(row[5]), bool(row[6]))
+    return Member(int(row[0]), str(row[1]), Role(row[2]), Tier(row[3]), int(row[4]), int(row[5]), bool(row[6]), bool(row[7]))
 
 
 class Members:
@@ -205,9 +208,10 @@ class Members:
         hash_password(password[:PASSWORD_LENGTH_MAX], self._cost)
 
     def create(self, email: str, password: str, engine_account_id: int, *, role: str | Role = Role.MEMBER,
-               tier: str | Tier = Tier.BASIC) -> Member:
+               tier: str | Tier = Tier.BASIC, simulated: bool = False) -> Member:
         """A new member. Refuses (AccountsError) a malformed email, a password shorter than 8
-        characters, an email already taken (in any case), an unknown role or tier."""
+        characters, an email already taken (in any case), an unknown role or tier. A simulated
+        trader's mark is written with the member, in the same transaction."""
         email = _check_email(email)
         _check_password(password)
         role, tier = parse_role(role), parse_tier(tier)
@@ -215,9 +219,12 @@ class Members:
         with self._lock:
             if self.get_by_email(email) is not None:
                 raise AccountsError("duplicate_email", f"a member with email {email!r} already exists")
-            member = Member(self._next_id(), email, role, tier, engine_account_id, self._clock())
+            member = Member(self._next_id(), email, role, tier, engine_account_id, self._clock(), simulated=simulated)
+            writes = [self._row(member, password_hash)]
+            if simulated:
+                writes.append(TableWrite("accounts_simulated", _SIMULATED_COLUMNS, [(member.member_id, True, member.created_ms)]))
             try:
-                self._store.write([self._row(member, password_hash)])
+                self._store.write(writes)
             except JournalError:
                 if self.get_by_email(email) is not None:  # another process took it between check and write
                     raise AccountsError("duplicate_email", f"a member with email {email!r} already exists") from None

@@ -216,7 +216,7 @@ def _check_subaccounts(engine: Engine) -> None:
     for primary, used in index.client_transfer_ids.items():
         if primary not in index.by_primary:
             _fail(f"account {primary} made transfers without subaccounts")
-        for transfer_id in used.values():
+        for transfer_id, _, _, _ in used.values():
             if not 0 < transfer_id < index.next_transfer_id:
                 _fail(f"transfer {transfer_id} is numbered beyond the counter {index.next_transfer_id}")
         transfers += len(used)

@@ -199,7 +199,9 @@ class SubaccountIndex:
     def __init__(self) -> None:
         self.by_primary: dict[int, dict[int, int]] = {}  # primary account -> {subaccount number -> account}
         self.owner: dict[int, tuple[int, int]] = {}  # subaccount's account -> (primary account, number)
-        self.client_transfer_ids: dict[int, dict[str, int]] = {}  # primary account -> {client id -> transfer id}
+        # primary account -> {client_transfer_id -> (transfer id, from, to, amount)}: a retried transfer
+        # with the same terms is answered with the first one's number and moves nothing again
+        self.client_transfer_ids: dict[int, dict[str, tuple[int, int, int, int]]] = {}
         self.next_transfer_id = 1
 
     def is_empty(self) -> bool:

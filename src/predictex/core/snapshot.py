@@ -184,7 +184,7 @@ def _take(engine: Engine) -> dict[str, Any]:
         data["subaccounts"] = [
             [[primary, [[number, account_id] for number, account_id in numbered.items()]]
              for primary, numbered in index.by_primary.items()],
-            [[primary, [[client_id, transfer_id] for client_id, transfer_id in used.items()]]
+            [[primary, [[client_id, *terms] for client_id, terms in used.items()]]
              for primary, used in index.client_transfer_ids.items()],
             index.next_transfer_id,
         ]
@@ -328,7 +328,7 @@ def _restore_ledger(engine: Engine, data: dict[str, Any]) -> None:
             for number, account_id in numbered:
                 index.owner[account_id] = (primary, number)
         for primary, used in transfer_rows:
-            index.client_transfer_ids[primary] = {client_id: transfer_id for client_id, transfer_id in used}
+            index.client_transfer_ids[primary] = {row[0]: (row[1], row[2], row[3], row[4]) for row in used}
         index.next_transfer_id = next_transfer_id
 
 

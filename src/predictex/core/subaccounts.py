@@ -95,8 +95,11 @@ def transfer(ledger: Ledger, scope: Scope, command: TransferBetweenSubaccounts) 
     target = subaccount(ledger, command.account_id, command.to_subaccount)
     index = ledger.subaccounts
     used = index.client_transfer_ids.get(command.account_id, {})
-    if client_id in used:
-        raise Rejected(RejectCode.ALREADY_EXISTS, f"client_transfer_id {client_id} was used already")
+    earlier = used.get(client_id)
+    if earlier is not None:
+        if earlier[1:] != (command.from_subaccount, command.to_subaccount, amount):
+            raise Rejected(RejectCode.ALREADY_EXISTS, f"client_transfer_id {client_id} was used for another transfer")
+        return earlier[0]  # the same transfer again: done already, nothing moves
     if len(used) >= SUBACCOUNT_TRANSFERS_PER_MEMBER_MAX:
         raise Rejected(RejectCode.INVALID_PARAMETERS, f"a member makes at most {SUBACCOUNT_TRANSFERS_PER_MEMBER_MAX} transfers")
     if amount > source.cash_microdollars:
@@ -108,7 +111,7 @@ def transfer(ledger: Ledger, scope: Scope, command: TransferBetweenSubaccounts) 
     index.next_transfer_id += 1
     if not used:
         index.client_transfer_ids[command.account_id] = used
-    used[client_id] = transfer_id
+    used[client_id] = (transfer_id, command.from_subaccount, command.to_subaccount, amount)
     source.cash_microdollars -= amount
     target.cash_microdollars += amount
     scope.emit(SubaccountTransferred(

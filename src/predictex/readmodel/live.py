@@ -13,6 +13,7 @@ from typing import Any
 
 from predictex.core import events as ev
 from predictex.core.engine import Engine
+from predictex.core.instruments import DISPUTED, FINALIZED, INITIALIZED
 from predictex.core.orders import REASON_NONE, RESTING, Action, CloseReason, Order, OrderStatus, TimeInForce
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
 from predictex.readmodel.depth import DepthBook
@@ -188,7 +189,7 @@ class MarketView:
         self.close_time_ms = created.close_time_ms
         self.created_ms = time_ms
         self.updated_ms = time_ms
-        self.status = "initialized"
+        self.status = INITIALIZED
         self.result = ""
         self.settlement_value_centicents = -1
         self.settlement_source = ""
@@ -395,7 +396,7 @@ class LiveState:
         holding.volume_centicontracts = e.volume_centicontracts
         holding.total_traded_microdollars = e.total_traded_microdollars
         holding.updated_ms = time_ms
-        if market.status == "finalized" and e.position_centicontracts == 0:
+        if market.status == FINALIZED and e.position_centicontracts == 0:
             del holdings[e.ticker]
 
     def _subaccount_created(self, primary: int, number: int, account_id: int) -> None:
@@ -435,11 +436,11 @@ class LiveState:
         market = self.markets[e.ticker]
         market.status = e.status
         market.updated_ms = time_ms
-        if e.status == "finalized":
+        if e.status == FINALIZED:
             market.settled_ms = time_ms
             market.settle_at_ms = 0
             market.open_interest_centicontracts = 0
-        elif e.status == "disputed":
+        elif e.status == DISPUTED:
             market.settle_at_ms = 0
 
     def _market_determined(self, e: ev.MarketDetermined, seq: int, time_ms: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from predictex.core.instruments import FINALIZED
 from predictex.core.units import average_price_centicents, notional_microdollars, price_complement
 from predictex.journal.base import JournalStore
 from predictex.readmodel.live import Holding, LiveState
@@ -124,7 +125,7 @@ def totals(holdings: Iterable[Holding]) -> Totals:
 def settled_holdings(live: LiveState, store: JournalStore, account_id: int) -> list[tuple[str, Holding]]:
     """The account's record in every finalized market it traded: flat, with the P&L of the whole life
     of the position (round trips before settlement included), its fees, volume and amount traded."""
-    settled = sorted(t for t, m in live.markets.items() if m.status == "finalized")
+    settled = sorted(t for t, m in live.markets.items() if m.status == FINALIZED)
     found = []
     for ticker, volume, traded, fees, realized, last_ms in Queries(live, store).settled_positions(account_id, settled):
         holding = Holding()

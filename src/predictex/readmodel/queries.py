@@ -62,19 +62,22 @@ class Queries:
         return closed_order_view(rows[0]) if rows else None
 
     def orders(
-        self, account_id: int, *, status: str = "", tickers: frozenset[str] | None = None,
+        self, account_id: int | Sequence[int], *, status: str = "", tickers: frozenset[str] | None = None,
         min_ms: int = 0, max_ms: int = 1 << 62, limit: int, before: tuple[int, int] | None = None, closed_since_ms: int = 0,
     ) -> list[OrderView]:
-        """An account's orders, newest first (by creation time, then id), after the `before` key; closed
-        ones only if they closed at or after `closed_since_ms` (older ones are archived)."""
+        """An account's orders (or several accounts'), newest first (by creation time, then id), after
+        the `before` key; closed ones only if they closed at or after `closed_since_ms` (older ones are
+        archived)."""
+        accounts = _accounts(account_id)
         found: list[OrderView] = []
         if status in ("", RESTING):
-            for view in self.live.orders_by_account.get(account_id, {}).values():
-                if (tickers is None or view.ticker in tickers) and min_ms <= view.created_ms <= max_ms:
-                    found.append(view)
+            for account in accounts:
+                for view in self.live.orders_by_account.get(account, {}).values():
+                    if (tickers is None or view.ticker in tickers) and min_ms <= view.created_ms <= max_ms:
+                        found.append(view)
         if status != RESTING:
-            conditions = ["account_id = ?", "created_ms >= ?", "created_ms <= ?", "updated_ms >= ?"]
-            values: list[Any] = [account_id, min_ms, max_ms, closed_since_ms]
+            conditions = [_account_condition(accounts), "created_ms >= ?", "created_ms <= ?", "updated_ms >= ?"]
+            values: list[Any] = [*accounts, min_ms, max_ms, closed_since_ms]
             if status:
                 conditions.append("status = ?")
                 values.append(status)
@@ -138,12 +141,16 @@ class Queries:
         return found
 
     def fills(
-        self, account_id: int, *, tickers: frozenset[str] | None = None, order_id: int | None = None,
+        self, account_id: int | Sequence[int], *, tickers: frozenset[str] | None = None, order_id: int | None = None,
         min_ms: int = 0, max_ms: int = 1 << 62, limit: int, before: tuple[int, int] | None = None,
+        with_account: bool = False,
     ) -> list[tuple[Any, ...]]:
-        """(trade_id, is_taker, time_ms, order_id, ticker, is_bid, price, count, fee) newest first."""
-        conditions = ["account_id = ?", "time_ms >= ?", "time_ms <= ?"]
-        values: list[Any] = [account_id, min_ms, max_ms]
+        """(trade_id, is_taker, time_ms, order_id, ticker, is_bid, price, count, fee) newest first, and
+        the account last `with_account`. Both sides of a trade between two of the accounts asked for
+        are listed, the taker's first."""
+        accounts = _accounts(account_id)
+        conditions = [_account_condition(accounts), "time_ms >= ?", "time_ms <= ?"]
+        values: list[Any] = [*accounts, min_ms, max_ms]
         if order_id is not None:
             conditions.append("order_id = ?")
             values.append(order_id)
@@ -151,21 +158,24 @@ class Queries:
             conditions.append(f"ticker IN ({', '.join('?' for _ in tickers)})")
             values += sorted(tickers)
         if before is not None:
-            conditions.append("trade_id < ?")
-            values.append(before[0])
+            conditions.append("(trade_id < ? OR (trade_id = ? AND is_taker < ?))")
+            values += [before[0], before[0], before[1]]
         return self.store.query(
             "SELECT trade_id, is_taker, time_ms, order_id, ticker, is_bid, price_centicents, count_centicontracts, "
-            f"fee_microdollars FROM fills WHERE {' AND '.join(conditions)} ORDER BY trade_id DESC LIMIT ?",
+            f"fee_microdollars{', account_id' if with_account else ''} FROM fills WHERE {' AND '.join(conditions)} "
+            "ORDER BY trade_id DESC, is_taker DESC LIMIT ?",
             [*values, limit + 1],
         )
 
     def settlements(
-        self, account_id: int, *, ticker: str = "", event_ticker: str = "", min_ms: int = 0, max_ms: int = 1 << 62,
-        limit: int, before: tuple[int, str] | None = None,
+        self, account_id: int | Sequence[int], *, ticker: str = "", event_ticker: str = "", min_ms: int = 0,
+        max_ms: int = 1 << 62, limit: int, before: tuple[int, str] | tuple[int, str, int] | None = None,
     ) -> list[tuple[Any, ...]]:
-        """(ticker, time_ms, result, position, cost, payout, fees) newest first."""
-        conditions = ["account_id = ?", "time_ms >= ?", "time_ms <= ?"]
-        values: list[Any] = [account_id, min_ms, max_ms]
+        """(ticker, time_ms, result, position, cost, payout, fees, account) newest first (then by ticker
+        and account, descending: the key `before` continues from)."""
+        accounts = _accounts(account_id)
+        conditions = [_account_condition(accounts), "time_ms >= ?", "time_ms <= ?"]
+        values: list[Any] = [*accounts, min_ms, max_ms]
         if ticker:
             conditions.append("ticker = ?")
             values.append(ticker)
@@ -176,10 +186,20 @@ class Queries:
             conditions.append(f"ticker IN ({', '.join('?' for _ in tickers)})")
             values += tickers
         if before is not None:
-            conditions.append("(time_ms < ? OR (time_ms = ? AND ticker < ?))")
-            values += [before[0], before[0], before[1]]
+            last_account = before[2] if len(before) == 3 else 1 << 62
+            conditions.append("(time_ms < ? OR (time_ms = ? AND (ticker < ? OR (ticker = ? AND account_id < ?))))")
+            values += [before[0], before[0], before[1], before[1], last_account]
         return self.store.query(
             "SELECT ticker, time_ms, result, position_centicontracts, position_cost_microdollars, payout_microdollars, "
-            f"fees_paid_microdollars FROM settlements WHERE {' AND '.join(conditions)} ORDER BY time_ms DESC, ticker DESC LIMIT ?",
+            f"fees_paid_microdollars, account_id FROM settlements WHERE {' AND '.join(conditions)} "
+            "ORDER BY time_ms DESC, ticker DESC, account_id DESC LIMIT ?",
             [*values, limit + 1],
         )
+
+
+def _accounts(account_id: int | Sequence[int]) -> list[int]:
+    return [account_id] if isinstance(account_id, int) else list(account_id)
+
+
+def _account_condition(accounts: list[int]) -> str:
+    return "account_id = ?" if len(accounts) == 1 else f"account_id IN ({', '.join('?' for _ in accounts)})"

@@ -17,6 +17,7 @@ ACCOUNT: Final = 7
 RFQ: Final = 8
 QUOTE: Final = 9
 BLOCK_TRADE: Final = 10
+SUBACCOUNT_TRANSFER: Final = 11
 
 _NUMBER_BITS: Final = 62
 _NUMBER_MASK: Final = (1 << _NUMBER_BITS) - 1

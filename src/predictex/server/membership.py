@@ -26,7 +26,8 @@ async def _apply(exchange: Exchange, command: c.Command) -> int:
     return committed.outcome.value
 
 
-async def sign_up(exchange: Exchange, email: str, password: str, *, role: Role = Role.MEMBER, tier: Tier = Tier.BASIC) -> Member:
+async def sign_up(exchange: Exchange, email: str, password: str, *, role: Role = Role.MEMBER, tier: Tier = Tier.BASIC,
+                  simulated: bool = False) -> Member:
     """A new member with an engine account (funded with play money in demo). For the operator: an email
     already taken is refused by name (duplicate_email); a stranger signing up goes through
     `sign_up_quietly`."""
@@ -40,7 +41,8 @@ async def sign_up(exchange: Exchange, email: str, password: str, *, role: Role =
     account_id = await _apply(exchange, c.OpenAccount())
     loop = asyncio.get_running_loop()
     try:
-        member: Member = await loop.run_in_executor(None, lambda: members.create(email, password, account_id, role=role, tier=tier))
+        member: Member = await loop.run_in_executor(None, lambda: members.create(email, password, account_id, role=role, tier=tier,
+                                                                                    simulated=simulated))
     except AccountsError as error:
         raise MembershipError(error.code, error.message) from error
     if exchange.config.is_demo:

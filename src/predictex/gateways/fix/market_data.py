@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from predictex.core import events as ev
+from predictex.core.instruments import ACTIVE, AMENDED, CLOSED, DETERMINED, DISPUTED, FINALIZED, INACTIVE
 from predictex.core.limits import FIX_SUBSCRIPTIONS_PER_SESSION_MAX, FIX_SYMBOLS_PER_REQUEST_MAX
 from predictex.core.units import format_count_fix as qty
 from predictex.core.units import format_price_fix_dollars as dollars_price
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
     from predictex.server.context import Exchange
 
 # MarketStatusChanged.status -> SecurityTradingStatus(326)
-_TRADING_STATUS = {"active": b"3", "inactive": b"2", "closed": b"2", "determined": b"100", "amended": b"100",
-                   "disputed": b"2", "finalized": b"101"}
+_TRADING_STATUS = {ACTIVE: b"3", INACTIVE: b"2", CLOSED: b"2", DETERMINED: b"100", AMENDED: b"100", DISPUTED: b"2",
+                   FINALIZED: b"101"}
 
 
 class MarketData:
@@ -148,9 +149,9 @@ class MarketData:
 
     def status_changed(self, event: ev.MarketStatusChanged, time_ms: int) -> None:
         status = _TRADING_STATUS.get(event.status)
-        if status is None or (event.status == "active" and event.previous_status != "inactive"):
+        if status is None or (event.status == ACTIVE and event.previous_status != INACTIVE):
             return  # scheduled opens and closes are not sent (reference §11.6)
-        if event.status == "closed" and event.reason == "close_time":
+        if event.status == CLOSED and event.reason == "close_time":
             return
         for connection, request_id in self.statuses.get(event.ticker, ()):
             connection.send(t.SECURITY_STATUS, self._status_body(request_id, event.ticker, status, time_ms))

@@ -11,6 +11,7 @@ from predictex.accounts import AccountsError, Lane
 from predictex.accounts.members import Role, Tier
 from predictex.core import commands as c
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS, FEE_TYPES
+from predictex.core.instruments import ACTIVE, INACTIVE
 from predictex.core.limits import SETTLEMENT_TIMER_SECONDS_MAX, TICKER_LENGTH_MAX, TIME_MS_MAX
 from predictex.core.text import is_ascii_digits
 from predictex.core.units import UnitError, money_from_cents, parse_price_dollars
@@ -193,12 +194,12 @@ def _strike(body: dict[str, Any], name: str) -> str:
 
 async def pause_market(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     await execute(exchange, c.PauseMarket(params["ticker"]))
-    return {"ticker": params["ticker"], "status": "inactive"}
+    return {"ticker": params["ticker"], "status": INACTIVE}
 
 
 async def resume_market(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     await execute(exchange, c.ResumeMarket(params["ticker"]))
-    return {"ticker": params["ticker"], "status": "active"}
+    return {"ticker": params["ticker"], "status": ACTIVE}
 
 
 async def set_times(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
@@ -258,6 +259,7 @@ def _member_json(exchange: Exchange, member: Any) -> dict[str, Any]:
     return {
         "member_id": exchange.ids.to_uuid(ids.MEMBER, member.member_id), "email": member.email, "role": member.role.value,
         "tier": member.tier.value, "created_time": rfc3339(member.created_ms), "suspended": member.suspended,
+        "simulated": member.simulated,
     }
 
 
@@ -280,8 +282,10 @@ async def create_member(exchange: Exchange, principal: Principal, request: Reque
         tier = Tier(str_field(body, "tier", "basic", 16))
     except ValueError as error:
         raise bad_request(str(error)) from error
+    simulated = bool_field(body, "simulated")
     try:
-        member = await sign_up(exchange, str_field(body, "email", None, 320), str_field(body, "password", None, 1024), role=role, tier=tier)
+        member = await sign_up(exchange, str_field(body, "email", None, 320), str_field(body, "password", None, 1024), role=role, tier=tier,
+                               simulated=simulated)  # the market simulator's traders, marked for operators
     except MembershipError as error:
         raise ApiError(409 if error.code == "duplicate_email" else 400, error.code, error.message) from error
     return json_response(201, _member_json(exchange, member))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from predictex.core.instruments import ACTIVE, AMENDED, CLOSED, DETERMINED, DISPUTED, FINALIZED, INACTIVE, INITIALIZED
 from predictex.core.limits import SUBACCOUNTS_PER_MEMBER_MAX
 from predictex.gateways.rest.handlers import Principal
 from predictex.gateways.rest.wire import Query, bad_request, not_found
@@ -16,11 +17,11 @@ from predictex.server.context import Exchange
 
 # the `status` filter's words (reference §5.3) and the market statuses each one means
 MARKET_STATUS_FILTER: dict[str, frozenset[str]] = {
-    "unopened": frozenset({"initialized"}),
-    "open": frozenset({"active"}),
-    "paused": frozenset({"inactive"}),
-    "closed": frozenset({"closed", "determined", "disputed", "amended"}),
-    "settled": frozenset({"finalized"}),
+    "unopened": frozenset({INITIALIZED}),
+    "open": frozenset({ACTIVE}),
+    "paused": frozenset({INACTIVE}),
+    "closed": frozenset({CLOSED, DETERMINED, DISPUTED, AMENDED}),
+    "settled": frozenset({FINALIZED}),
 }
 
 

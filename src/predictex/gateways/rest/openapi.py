@@ -7,6 +7,7 @@ docs/, not here."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from predictex import __version__
@@ -78,10 +79,12 @@ def _operation(method: str, pattern: str, route: Any) -> dict[str, Any]:
     return operation
 
 
-def document(router: Router) -> dict[str, Any]:
-    """The OpenAPI document of the routes `router` holds."""
+def document(router: Router, exclude: Callable[[str], bool] | None = None) -> dict[str, Any]:
+    """The OpenAPI document of the routes `router` holds (but those whose pattern `exclude` names)."""
     paths: dict[str, dict[str, Any]] = {}
     for method, pattern, route in router.routes():
+        if exclude is not None and exclude(pattern):
+            continue
         paths.setdefault(pattern, {})[method.lower()] = _operation(method, pattern, route)
     return {
         "openapi": "3.0.3",

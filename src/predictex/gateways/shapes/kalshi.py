@@ -22,7 +22,7 @@ import orjson
 
 from predictex.core import events as ev
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS
-from predictex.core.instruments import PRICE_LEVEL_STRUCTURES, RESULT_VOID
+from predictex.core.instruments import ACTIVE, CLOSED, FINALIZED, INACTIVE, PRICE_LEVEL_STRUCTURES, RESULT_VOID
 from predictex.core.orders import Action, book_side, contract_side, outcome_side
 from predictex.core.units import (
     PRICE_ONE_DOLLAR_CENTICENTS,
@@ -278,7 +278,7 @@ def candlestick(
 
 # --- trading objects ---------------------------------------------------------------------------------------
 
-def order(view: OrderView, member_uuid: str, identities: Ids) -> dict[str, Any]:
+def order(view: OrderView, member_uuid: str, identities: Ids, subaccount: int = 0) -> dict[str, Any]:
     price = view.price_centicents
     total = view.filled_centicontracts + view.remaining_centicontracts
     initial = max(view.initial_count_centicontracts, total)
@@ -323,16 +323,18 @@ def order(view: OrderView, member_uuid: str, identities: Ids) -> dict[str, Any]:
         "reduce_only": view.reduce_only,
         "last_update_reason": view.close_reason or None,
         "queue_position": 0,
-        "subaccount_number": 0,
+        "subaccount_number": subaccount,
         "exchange_index": 0,
     }
 
 
-def fill(row: tuple[Any, ...], identities: Ids, action: Action = Action.BUY, client_order_id: str = "") -> dict[str, Any]:
+def fill(
+    row: tuple[Any, ...], identities: Ids, action: Action = Action.BUY, client_order_id: str = "", subaccount: int = 0,
+) -> dict[str, Any]:
     """A fill from the history row (trade_id, is_taker, time_ms, order_id, ticker, is_bid, price, count, fee);
     `side` and `action` in the words its order was placed with (a sell of YES fills as side yes,
     action sell), `outcome_side`/`book_side` the direction."""
-    trade_id, is_taker, time_ms, order_id, ticker, is_bid, price, count, fee = row
+    trade_id, is_taker, time_ms, order_id, ticker, is_bid, price, count, fee = row[:9]
     is_bid = bool(is_bid)
     trade_uuid = identities.to_uuid(ids.TRADE, trade_id)
     order_uuid = identities.to_uuid(ids.ORDER, order_id)
@@ -361,7 +363,7 @@ def fill(row: tuple[Any, ...], identities: Ids, action: Action = Action.BUY, cli
         "fee_cost": money(fee),
         "created_time": rfc3339(time_ms),
         "ts": time_ms // 1000,
-        "subaccount_number": 0,
+        "subaccount_number": subaccount,
     }
 
 
@@ -405,7 +407,7 @@ def event_position(event_ticker: str, holdings: list[Holding], resting_centicont
 def settlement(row: tuple[Any, ...], event_ticker: str, settlement_value_centicents: int) -> dict[str, Any]:
     """From (ticker, time_ms, result, position, cost, payout, fees). A void market (refunded at cost)
     reports `scalar` with no value: SDK 3.x accepts only yes, no and scalar; `predictex_result` says void."""
-    ticker, time_ms, result, position, cost, payout, fees = row
+    ticker, time_ms, result, position, cost, payout, fees = row[:7]
     yes_count = position if position > 0 else 0
     no_count = -position if position < 0 else 0
     body: dict[str, Any] = {
@@ -628,17 +630,17 @@ def event_created(e: ev.EventCreated) -> dict[str, Any]:
 
 def status_changed(e: ev.MarketStatusChanged, time_ms: int) -> dict[str, Any] | None:
     """The lifecycle message for a status change (see the module docstring), or None."""
-    if e.status == "active":
+    if e.status == ACTIVE:
         body: dict[str, Any] = {"event_type": "activated", "market_ticker": e.ticker}
-        if e.previous_status == "inactive":
+        if e.previous_status == INACTIVE:
             body["is_deactivated"] = False
         return body
-    if e.status in ("inactive", "closed"):
+    if e.status in (INACTIVE, CLOSED):
         body = {"event_type": "deactivated", "market_ticker": e.ticker}
-        if e.status == "inactive":
+        if e.status == INACTIVE:
             body["is_deactivated"] = True
         return body
-    if e.status == "finalized":
+    if e.status == FINALIZED:
         return {"event_type": "settled", "market_ticker": e.ticker, "settled_ts": time_ms // 1000}
     return None
 

@@ -4,7 +4,9 @@ fan-out hub on the exchange's bus, and the timer that pings every connection.
 Authentication happens once, on the upgrade request, exactly as for REST: Kalshi's signed headers
 (signed path `/trade-api/ws/v2`), the seed's signed form, or a session's bearer token. Credentials
 that fail are refused with the REST error (401/403) and no upgrade; no credentials at all make a
-public connection, whose private subscriptions are refused on the socket. An authenticated connection
+public connection, whose private subscriptions are refused on the socket. A browser cannot send
+headers on an upgrade: the web pages' sockets are known by their session cookie, through the
+`cookie_principal` the app gives (gateways/web; it checks the Origin too). An authenticated connection
 watches its credential: when its key is deleted, its session logged out or its member suspended, it
 is told why and closed at once (accounts/revocation.py).
 """
@@ -35,8 +37,10 @@ _CREDENTIAL_HEADERS = ("kalshi-access-key", "kalshi-access-signature", "kalshi-a
 
 
 class WebSocketGateway:
-    def __init__(self, exchange: Exchange, limits: WsLimits | None = None) -> None:
+    def __init__(self, exchange: Exchange, limits: WsLimits | None = None,
+                 cookie_principal: Callable[[Request], Principal | None] | None = None) -> None:
         self.exchange = exchange
+        self.cookie_principal = cookie_principal
         self.limits = limits or WsLimits()
         self.hub = Hub(exchange)
         self.accepting = True
@@ -66,6 +70,8 @@ class WebSocketGateway:
                 principal = authenticate(self.exchange, request, "read")
             except ApiError as error:
                 return json_response(error.status, error.body(), error.headers)
+        elif self.cookie_principal is not None:
+            principal = self.cookie_principal(request)
         self._accept(request, transport, protocol, key, session_factory, principal)
         return None
 

@@ -10,7 +10,8 @@ from predictex.core import commands as c
 from predictex.core.units import count_from_contracts
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2.order_requests import check_routing
-from predictex.gateways.rest.wire import ApiError, bad_request, int_field, json_body, not_found, parse_count_field
+from predictex.gateways.rest.lookups import body_account, owner, query_accounts
+from predictex.gateways.rest.wire import ApiError, Query, bad_request, int_field, json_body, not_found, parse_count_field
 from predictex.gateways.shapes.text import contracts, count_fp
 from predictex.server import ids
 from predictex.server.context import Exchange
@@ -45,7 +46,7 @@ def _limit(body: dict[str, Any]) -> int:
 def _group(exchange: Exchange, principal: Principal, text: str) -> tuple[int, tuple[int, int, bool]]:
     number = exchange.ids.from_uuid(ids.ORDER_GROUP, text)
     group = exchange.live.order_groups.get(number) if number is not None else None
-    if number is None or group is None or group[0] != principal.account_id:
+    if number is None or group is None or owner(exchange, group[0]) != principal.account_id:
         raise not_found(f"no order group {text}")
     return number, group
 
@@ -60,15 +61,19 @@ def _json(exchange: Exchange, number: int, group: tuple[int, int, bool]) -> dict
 
 def list_groups(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     groups = exchange.live.order_groups
-    return {"order_groups": [_json(exchange, n, g) for n, g in groups.items() if g[0] == principal.account_id]}
+    query = Query(request.query_params())
+    accounts = set(query_accounts(exchange, principal, query))
+    return {"order_groups": [_json(exchange, n, g) for n, g in groups.items() if g[0] in accounts]}
 
 
 async def create_group(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
     body = json_body(request.body)
     check_routing(body)
-    committed = await commit(exchange, c.CreateOrderGroup(principal.account_id, _limit(body)))
+    account = body_account(exchange, principal, body)
+    committed = await commit(exchange, c.CreateOrderGroup(account, _limit(body)))
     return json_response(201, {
-        "order_group_id": exchange.ids.to_uuid(ids.ORDER_GROUP, committed.outcome.value), "subaccount": 0, "exchange_index": 0,
+        "order_group_id": exchange.ids.to_uuid(ids.ORDER_GROUP, committed.outcome.value),
+        "subaccount": exchange.live.subaccount_number(account), "exchange_index": 0,
     })
 
 
@@ -76,13 +81,13 @@ def get_group(exchange: Exchange, principal: Principal, request: Request, params
     number, group = _group(exchange, principal, params["group_id"])
     members = [
         exchange.ids.to_uuid(ids.ORDER, view.order_id)
-        for view in exchange.live.orders_by_account.get(principal.account_id, {}).values() if view.order_group_id == number
+        for view in exchange.live.orders_by_account.get(group[0], {}).values() if view.order_group_id == number
     ]
     return {**_json(exchange, number, group), "orders": members}
 
 
 async def change(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str], what: str) -> dict[str, Any]:
-    number, _ = _group(exchange, principal, params["group_id"])
+    number, group = _group(exchange, principal, params["group_id"])
     limit = 0
     if what == "limit":
         body = json_body(request.body)
@@ -91,5 +96,5 @@ async def change(exchange: Exchange, principal: Principal, request: Request, par
         body = json_body(request.body, required=False)
         if body:
             raise bad_request(f"{what} takes no fields")
-    await commit(exchange, c.ChangeOrderGroup(principal.account_id, number, what, limit))
+    await commit(exchange, c.ChangeOrderGroup(group[0], number, what, limit))
     return {}

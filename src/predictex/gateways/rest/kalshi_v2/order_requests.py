@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from predictex.core import commands as c
 from predictex.core.instruments import PRICE_LEVEL_STRUCTURES, grid_ticks
-from predictex.core.limits import CLIENT_ORDER_ID_LENGTH_MAX, TICKER_LENGTH_MAX
+from predictex.core.limits import CLIENT_ORDER_ID_LENGTH_MAX, SUBACCOUNTS_PER_MEMBER_MAX, TICKER_LENGTH_MAX
 from predictex.core.orders import STP_TAKER_AT_CROSS, STP_TYPES, Action, BookSide, Side, TimeInForce
 from predictex.core.units import (
     PRICE_ONE_CENT_CENTICENTS,
@@ -58,10 +58,9 @@ def client_order_id(body: dict[str, Any]) -> str:
 
 
 def check_routing(body: dict[str, Any]) -> None:
-    """One exchange and one subaccount: shard 0 (or "route by ticker") and subaccount 0 only."""
-    subaccount = body.get("subaccount")
-    if subaccount is not None and subaccount != 0:
-        raise bad_request("this exchange has no subaccounts: subaccount must be 0")
+    """One exchange: shard 0 (or "route by ticker") only. (The caller resolves `subaccount` to the
+    account the command names; here it is checked for shape.)"""
+    int_field(body, "subaccount", 0, 0, SUBACCOUNTS_PER_MEMBER_MAX)
     index = body.get("exchange_index")
     if index is not None and index not in (0, -1):
         raise bad_request("this exchange has one shard: exchange_index must be 0 (or -1 to route by ticker)")

@@ -18,7 +18,15 @@ from predictex.core.orders import OrderStatus
 from predictex.gateways.rest.errors import reject_body
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2 import order_requests as requests
-from predictex.gateways.rest.lookups import order_number, own_order, queries
+from predictex.gateways.rest.lookups import (
+    body_account,
+    order_number,
+    own_order,
+    owner,
+    queries,
+    query_account,
+    query_accounts,
+)
 from predictex.gateways.rest.wire import ApiError, Query, bad_request, decode_cursor, encode_cursor, json_body
 from predictex.gateways.shapes import kalshi as shapes
 from predictex.gateways.shapes.text import contracts, count_fp
@@ -64,7 +72,17 @@ def member_uuid(exchange: Exchange, principal: Principal) -> str:
 
 
 def order_json(exchange: Exchange, principal: Principal, order_id: int) -> dict[str, Any]:
-    return shapes.order(own_order(exchange, principal, order_id), member_uuid(exchange, principal), exchange.ids)
+    view = own_order(exchange, principal, order_id)
+    return shapes.order(view, member_uuid(exchange, principal), exchange.ids, exchange.live.subaccount_number(view.account_id))
+
+
+def order_account(exchange: Exchange, principal: Principal, order_id: int) -> int:
+    """The account holding the caller's open order (whichever subaccount placed it); the caller's
+    primary account for anything else, which the engine then refuses as not found."""
+    view = exchange.live.orders.get(order_id)
+    if view is not None and owner(exchange, view.account_id) == principal.account_id:
+        return view.account_id
+    return principal.account_id
 
 
 def reduced_by(events: list[ev.Event], order_id: int) -> int:
@@ -93,14 +111,14 @@ def _error_body(error: ApiError) -> dict[str, str]:
 
 async def legacy_create(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
     body = json_body(request.body)
-    command = requests.legacy_create(body, principal.account_id, _market(exchange, body), exchange.ids)
+    command = requests.legacy_create(body, body_account(exchange, principal, body), _market(exchange, body), exchange.ids)
     committed = await commit(exchange, command)
     return json_response(201, {"order": order_json(exchange, principal, committed.outcome.value)})
 
 
 async def legacy_cancel(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     order_id = order_number(exchange, params["order_id"])
-    committed = await commit(exchange, c.CancelOrder(principal.account_id, order_id))
+    committed = await commit(exchange, c.CancelOrder(order_account(exchange, principal, order_id), order_id))
     reduced = reduced_by(committed.outcome.events, order_id)
     return {"order": order_json(exchange, principal, order_id), "reduced_by": contracts(reduced), "reduced_by_fp": count_fp(reduced)}
 
@@ -117,7 +135,7 @@ async def legacy_amend(exchange: Exchange, principal: Principal, request: Reques
     order_id = order_number(exchange, params["order_id"])
     old = order_json(exchange, principal, order_id)
     body = json_body(request.body)
-    command = requests.legacy_amend(body, principal.account_id, order_id)
+    command = requests.legacy_amend(body, order_account(exchange, principal, order_id), order_id)
     _check_client_order_id(body, old)
     await commit(exchange, command)
     return {"old_order": old, "order": order_json(exchange, principal, order_id)}
@@ -125,7 +143,7 @@ async def legacy_amend(exchange: Exchange, principal: Principal, request: Reques
 
 async def legacy_decrease(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     order_id = order_number(exchange, params["order_id"])
-    await commit(exchange, requests.decrease(json_body(request.body), principal.account_id, order_id, v2=False))
+    await commit(exchange, requests.decrease(json_body(request.body), order_account(exchange, principal, order_id), order_id, v2=False))
     return {"order": order_json(exchange, principal, order_id)}
 
 
@@ -138,13 +156,16 @@ async def _batch_create(exchange: Exchange, principal: Principal, items: list[An
         try:
             if not isinstance(item, dict):
                 raise bad_request("each order is an object")
-            commands.append(parse(item))
+            command = parse(item, body_account(exchange, principal, item))
+            if commands and command.account_id != commands[0].account_id:
+                raise bad_request("the orders of one batch are placed in one subaccount")
+            commands.append(command)
             results.append(len(commands) - 1)
         except ApiError as error:
             results.append(error)
     if not commands:
         return results, exchange.clock.now_ms()
-    committed = await commit(exchange, c.BatchCreateOrders(principal.account_id, commands))
+    committed = await commit(exchange, c.BatchCreateOrders(commands[0].account_id, commands))
     outcome = committed.outcome
     return [r if isinstance(r, ApiError) else outcome.items[r] for r in results], committed.time_ms
 
@@ -154,7 +175,7 @@ async def legacy_batch_create(exchange: Exchange, principal: Principal, request:
     items = _check_batch(body, "orders")
     results, _ = await _batch_create(
         exchange, principal, items,
-        lambda item: requests.legacy_create(item, principal.account_id, _market(exchange, item), exchange.ids),
+        lambda item, account: requests.legacy_create(item, account, _market(exchange, item), exchange.ids),
     )
     answers = []
     for item, result in zip(items, results, strict=True):
@@ -186,18 +207,26 @@ def _cancel_targets(exchange: Exchange, body: dict[str, Any]) -> list[tuple[str,
 
 
 async def _batch_cancel(exchange: Exchange, principal: Principal, targets: list[tuple[str, int | None]]) -> list[Any]:
-    known = [number for _, number in targets if number is not None]
-    outcome = (await commit(exchange, c.BatchCancelOrders(principal.account_id, known))).outcome if known else None
+    """Cancel the known orders, one batch per subaccount holding them; each target's item Outcome
+    (None for an id that names no order)."""
+    by_account: dict[int, list[int]] = {}
+    for _, number in targets:
+        if number is not None:
+            by_account.setdefault(order_account(exchange, principal, number), []).append(number)
+    outcomes: dict[int, list[Any]] = {}
+    for account, numbers in by_account.items():
+        outcomes[account] = list(reversed((await commit(exchange, c.BatchCancelOrders(account, numbers))).outcome.items))
     results: list[Any] = []
-    position = 0
     for _text, number in targets:
         if number is None:
             results.append(None)
         else:
-            assert outcome is not None
-            results.append(outcome.items[position])
-            position += 1
+            results.append(outcomes[order_account_of(by_account, number)].pop())
     return results
+
+
+def order_account_of(by_account: dict[int, list[int]], number: int) -> int:
+    return next(account for account, numbers in by_account.items() if number in numbers)
 
 
 async def legacy_batch_cancel(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
@@ -221,7 +250,7 @@ async def legacy_batch_cancel(exchange: Exchange, principal: Principal, request:
 def own_live_order(exchange: Exchange, principal: Principal, order_id: int) -> OrderView | None:
     """The caller's order if it is resting, from the live state (no SQL)."""
     view = exchange.live.orders.get(order_id)
-    return view if view is not None and view.account_id == principal.account_id else None
+    return view if view is not None and owner(exchange, view.account_id) == principal.account_id else None
 
 
 def _v2_result(exchange: Exchange, principal: Principal, order_id: int, events: list[ev.Event], ts_ms: int,
@@ -248,7 +277,8 @@ def _v2_result(exchange: Exchange, principal: Principal, order_id: int, events: 
 
 
 async def v2_create(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
-    command = requests.v2_create(json_body(request.body), principal.account_id, exchange.ids)
+    body = json_body(request.body)
+    command = requests.v2_create(body, body_account(exchange, principal, body), exchange.ids)
     committed = await commit(exchange, command)
     outcome = committed.outcome
     return json_response(201, _v2_result(exchange, principal, outcome.value, outcome.events, committed.time_ms, command.client_order_id))
@@ -257,7 +287,7 @@ async def v2_create(exchange: Exchange, principal: Principal, request: Request, 
 async def v2_cancel(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     order_id = order_number(exchange, params["order_id"])
     resting = own_live_order(exchange, principal, order_id)  # before it closes
-    committed = await commit(exchange, c.CancelOrder(principal.account_id, order_id))
+    committed = await commit(exchange, c.CancelOrder(order_account(exchange, principal, order_id), order_id))
     view = resting or own_order(exchange, principal, order_id)
     order_uuid = params["order_id"]
     return {
@@ -269,7 +299,7 @@ async def v2_cancel(exchange: Exchange, principal: Principal, request: Request, 
 async def v2_amend(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     order_id = order_number(exchange, params["order_id"])
     body = json_body(request.body)
-    command = requests.v2_amend(body, principal.account_id, order_id)
+    command = requests.v2_amend(body, order_account(exchange, principal, order_id), order_id)
     _check_client_order_id(body, order_json(exchange, principal, order_id))
     committed = await commit(exchange, command)
     return _v2_result(exchange, principal, order_id, committed.outcome.events, committed.time_ms)
@@ -277,7 +307,7 @@ async def v2_amend(exchange: Exchange, principal: Principal, request: Request, p
 
 async def v2_decrease(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     order_id = order_number(exchange, params["order_id"])
-    committed = await commit(exchange, requests.decrease(json_body(request.body), principal.account_id, order_id, v2=True))
+    committed = await commit(exchange, requests.decrease(json_body(request.body), order_account(exchange, principal, order_id), order_id, v2=True))
     view = own_order(exchange, principal, order_id)
     return {
         "order_id": params["order_id"], "client_order_id": view.client_order_id or params["order_id"],
@@ -289,7 +319,7 @@ async def v2_batch_create(exchange: Exchange, principal: Principal, request: Req
     body = json_body(request.body)
     items = _check_batch(body, "orders")
     results, applied_ms = await _batch_create(
-        exchange, principal, items, lambda item: requests.v2_create(item, principal.account_id, exchange.ids),
+        exchange, principal, items, lambda item, account: requests.v2_create(item, account, exchange.ids),
     )
     answers = []
     for item, result in zip(items, results, strict=True):
@@ -324,10 +354,7 @@ async def v2_batch_cancel(exchange: Exchange, principal: Principal, request: Req
 
 async def v2_cancel_all(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
     query = Query(request.query_params())
-    subaccount = query.integer("subaccount", 0)
-    if subaccount not in (0, None):
-        raise bad_request("this exchange has no subaccounts: subaccount must be 0")
-    await commit(exchange, c.CancelAllOrders(principal.account_id, query.text("ticker")))
+    await commit(exchange, c.CancelAllOrders(query_account(exchange, principal, query), query.text("ticker")))
     return empty_response(204)
 
 
@@ -351,7 +378,7 @@ def list_orders(exchange: Exchange, principal: Principal, request: Request, para
         tickers.update(exchange.live.event_markets.get(event, []) or [f"\0{event}"])
     cursor = decode_cursor(query.text("cursor"), (int, int))
     found = queries(exchange).orders(
-        principal.account_id, status=status, tickers=frozenset(tickers) if tickers else None,
+        query_accounts(exchange, principal, query), status=status, tickers=frozenset(tickers) if tickers else None,
         min_ms=(query.integer("min_ts", 0, 0) or 0) * 1000, max_ms=(query.integer("max_ts", 1 << 40, 0) or 0) * 1000 + 999,
         limit=limit, before=(cursor[0], cursor[1]) if cursor else None,
         closed_since_ms=exchange.live.schedules.archive_cutoff_ms[2],  # older ones: /historical/orders
@@ -360,7 +387,7 @@ def list_orders(exchange: Exchange, principal: Principal, request: Request, para
     member = member_uuid(exchange, principal)
     more = len(found) > limit
     return {
-        "orders": [shapes.order(view, member, exchange.ids) for view in page],
+        "orders": [shapes.order(view, member, exchange.ids, exchange.live.subaccount_number(view.account_id)) for view in page],
         "cursor": encode_cursor([page[-1].created_ms, page[-1].order_id]) if more and page else "",
     }
 
@@ -393,7 +420,8 @@ def queue_positions(exchange: Exchange, principal: Principal, request: Request, 
     if not tickers:
         raise ApiError(400, "missing_parameters", "market_tickers or event_ticker is required")
     answers = []
-    for view in exchange.live.orders_by_account.get(principal.account_id, {}).values():
+    views = [view for account in query_accounts(exchange, principal, query) for view in exchange.live.orders_by_account.get(account, {}).values()]
+    for view in views:
         if view.ticker in tickers:
             ahead = _queue_position(exchange, view.order_id)
             answers.append({

@@ -1,5 +1,7 @@
 """Kalshi v2 portfolio reads (reference §4.3, §7): balance, positions (market and event), fills
-(newest first, with fees), settlements, deposits and withdrawals."""
+(newest first, with fees), settlements, deposits and withdrawals. Balance and positions are one
+subaccount's (`subaccount`, 0 = the primary account, by default); fills and settlements cover every
+subaccount of the member unless `subaccount` names one."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from typing import Any
 from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, TICKERS_PER_REQUEST_MAX, TRANSFERS_LISTED_MAX
 from predictex.core.orders import Action
 from predictex.gateways.rest.handlers import Principal, private
+from predictex.gateways.rest.kalshi_v2 import subaccounts
+from predictex.gateways.rest.lookups import query_account, query_accounts
 from predictex.gateways.rest.wire import Query, bad_request, decode_cursor, encode_cursor
 from predictex.gateways.shapes import kalshi as shapes
 from predictex.gateways.shapes.text import money, money_cents, rfc3339
@@ -30,18 +34,13 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("GET", PREFIX + "/settlements", private(exchange, settlements))
     router.add("GET", PREFIX + "/deposits", private(exchange, lambda e, p, r, a: transfers(e, p, r, "deposit", "deposits")))
     router.add("GET", PREFIX + "/withdrawals", private(exchange, lambda e, p, r, a: transfers(e, p, r, "withdrawal", "withdrawals")))
-
-
-def _check_subaccount(query: Query) -> None:
-    if query.integer("subaccount", 0) not in (0, None):
-        raise bad_request("this exchange has no subaccounts: subaccount must be 0")
+    subaccounts.register(router, exchange)
 
 
 def balance(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    if request.query:
-        _check_subaccount(Query(request.query_params()))
+    account = query_account(exchange, principal, Query(request.query_params())) if request.query else principal.account_id
     live = exchange.live
-    found = portfolio.balances(live, principal.account_id)
+    found = portfolio.balances(live, account)
     cash_text = money(found.cash_microdollars)
     return {
         "balance": money_cents(found.cash_microdollars),
@@ -57,7 +56,7 @@ def balance(exchange: Exchange, principal: Principal, request: Request, params: 
 
 def positions(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
-    _check_subaccount(query)
+    account = query_account(exchange, principal, query)
     limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
     status = query.text("settlement_status", "unsettled")
     if status not in ("unsettled", "settled", "all"):
@@ -69,10 +68,10 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
     live = exchange.live
     rows: list[tuple[str, Holding]] = []
     if status in ("unsettled", "all"):
-        rows += live.holdings.get(principal.account_id, {}).items()
+        rows += live.holdings.get(account, {}).items()
     if status in ("settled", "all"):  # those in archived markets are under /historical/positions
         rows += [
-            (t, h) for t, h in portfolio.settled_holdings(live, exchange.store, principal.account_id)
+            (t, h) for t, h in portfolio.settled_holdings(live, exchange.store, account)
             if not live.schedules.is_archived_market(live.markets[t].settled_ms)
         ]
     rows.sort(key=lambda row: row[0])  # the cursor is the last ticker of a page
@@ -86,7 +85,7 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
     ]
     page = selected[:limit]
     by_event: dict[str, list[Holding]] = defaultdict(list)
-    resting = portfolio.resting_by_market(live, principal.account_id)
+    resting = portfolio.resting_by_market(live, account)
     for t, h in page:
         by_event[live.markets[t].event_ticker].append(h)
     return {
@@ -109,29 +108,31 @@ def fills(exchange: Exchange, principal: Principal, request: Request, params: di
         order_id = exchange.ids.from_uuid(ids.ORDER, query.text("order_id"))
         if order_id is None:
             return {"fills": [], "cursor": ""}
-    cursor = decode_cursor(query.text("cursor"), (int,))
+    cursor = decode_cursor(query.text("cursor"), (int, int))
     rows = Queries(exchange.live, exchange.store).fills(
-        principal.account_id, tickers=frozenset(tickers) if tickers else None, order_id=order_id,
+        query_accounts(exchange, principal, query), tickers=frozenset(tickers) if tickers else None, order_id=order_id,
         # fills before the trades cutoff are under /historical/fills
-        min_ms=max((query.integer("min_ts", 0, 0) or 0) * 1000, exchange.live.schedules.archive_cutoff_ms[1]), max_ms=(query.integer("max_ts", 1 << 40, 0) or 0) * 1000 + 999,
-        limit=limit, before=(cursor[0], 0) if cursor else None,
+        min_ms=max((query.integer("min_ts", 0, 0) or 0) * 1000, exchange.live.schedules.archive_cutoff_ms[1]),
+        max_ms=(query.integer("max_ts", 1 << 40, 0) or 0) * 1000 + 999,
+        limit=limit, before=(cursor[0], cursor[1]) if cursor else None, with_account=True,
     )
     page = rows[:limit]
     labels = Queries(exchange.live, exchange.store).order_labels([row[3] for row in page])
+    number = exchange.live.subaccount_number
     return {
-        "fills": [shapes.fill(row, exchange.ids, *labels.get(row[3], (Action.BUY, ""))) for row in page],
-        "cursor": encode_cursor([page[-1][0]]) if len(rows) > limit and page else "",
+        "fills": [shapes.fill(row, exchange.ids, *labels.get(row[3], (Action.BUY, "")), number(row[9])) for row in page],
+        "cursor": encode_cursor([page[-1][0], int(page[-1][1])]) if len(rows) > limit and page else "",
     }
 
 
 def settlements(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     query = Query(request.query_params())
     limit = query.limit(PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX)
-    cursor = decode_cursor(query.text("cursor"), (int, str))
+    cursor = decode_cursor(query.text("cursor"), (int, str, int))
     rows = Queries(exchange.live, exchange.store).settlements(
-        principal.account_id, ticker=query.text("ticker"), event_ticker=query.text("event_ticker"),
+        query_accounts(exchange, principal, query), ticker=query.text("ticker"), event_ticker=query.text("event_ticker"),
         min_ms=(query.integer("min_ts", 0, 0) or 0) * 1000, max_ms=(query.integer("max_ts", 1 << 40, 0) or 0) * 1000 + 999,
-        limit=limit, before=(cursor[0], cursor[1]) if cursor else None,
+        limit=limit, before=(cursor[0], cursor[1], cursor[2]) if cursor else None,
     )
     page = rows[:limit]
     live = exchange.live
@@ -139,7 +140,8 @@ def settlements(exchange: Exchange, principal: Principal, request: Request, para
     for row in page:
         market = live.markets.get(row[0])
         answers.append(shapes.settlement(row, market.event_ticker if market else "", market.settlement_value_centicents if market else -1))
-    return {"settlements": answers, "cursor": encode_cursor([page[-1][1], page[-1][0]]) if len(rows) > limit and page else ""}
+    return {"settlements": answers,
+            "cursor": encode_cursor([page[-1][1], page[-1][0], page[-1][7]]) if len(rows) > limit and page else ""}
 
 
 def transfers(exchange: Exchange, principal: Principal, request: Request, kind: str, key: str) -> dict[str, Any]:

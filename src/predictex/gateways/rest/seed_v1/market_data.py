@@ -10,6 +10,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from predictex.accounts import AuthFailure, Session
+from predictex.core.instruments import FINALIZED
 from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from predictex.core.orders import outcome_side
 from predictex.core.units import price_to_seed_units
@@ -90,7 +91,7 @@ def get_settlement(exchange: Exchange, request: Request, params: dict[str, str])
     body: dict[str, Any] = {
         "market_id": market.ticker,
         "status": market.status,
-        "settled": market.status == "finalized",
+        "settled": market.status == FINALIZED,
         "result": market.result,
         "settlement_value": price_to_seed_units(value) if value >= 0 else None,
         "settlement_value_dollars": dollars(value) if value >= 0 else None,

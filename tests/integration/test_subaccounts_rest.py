@@ -1,0 +1,163 @@
+"""Subaccounts over real HTTP (Kalshi v2 paths and shapes; SDK 3.34.0's models): a member creates two,
+moves cash into them, trades in one, and every figure per subaccount is checked to the cent: balances,
+positions, fills and orders (labelled with their subaccount), settlements, the transfers' history,
+idempotent retries of a transfer, netting, and clear refusals that change nothing.
+
+The story: alice deposits $1,000.00 and opens subaccounts 1 and 2; moves $300.00 to 1 and $100.00 to 2.
+Bob rests an ask of 10 at $0.40; alice's subaccount 1 buys them as taker: cost $4.00, fee
+0.07 x 10 x 0.40 x 0.60 = $0.168, rounded up to $0.17: subaccount 1 holds $295.83 and 10 YES. Subaccount 2
+rests a bid of 5 at $0.10 ($0.50 locked: no maker fee on a quadratic series). The market settles YES:
+subaccount 1 is paid $10.00."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from integration.server_fixture import RunningServer
+from integration.trading_helpers import Trader, make_markets, new_trader, prod_server, settle
+
+server = prod_server("subaccounts")
+
+
+def _transfer(alice: Trader, source: int, target: int, cents: int, client_id: str | None = None) -> Any:
+    return alice.call("POST", "/portfolio/subaccounts/transfer", {
+        "client_transfer_id": client_id or str(uuid.uuid4()), "from_subaccount": source, "to_subaccount": target, "amount_cents": cents,
+    })
+
+
+def _balances(alice: Trader) -> dict[int, str]:
+    found = alice.ok("/portfolio/subaccounts/balances")["subaccount_balances"]
+    assert all(entry["exchange_index"] == 0 and isinstance(entry["updated_ts"], int) for entry in found)
+    return {entry["subaccount_number"]: entry["balance"] for entry in found}
+
+
+@pytest.fixture(scope="module")
+def story(server: RunningServer) -> dict[str, Any]:
+    alice, bob = new_trader(server, "alice", 100_000), new_trader(server, "bob", 100_000)
+    [ticker] = make_markets(server)
+    assert _balances(alice) == {0: "1000.0000"}
+    first = alice.call("POST", "/portfolio/subaccounts", {})
+    second = alice.call("POST", "/portfolio/subaccounts", {"exchange_index": 0})
+    assert (first.status, first.json(), second.status, second.json()) == (201, {"subaccount_number": 1}, 201, {"subaccount_number": 2})
+    moved = [str(uuid.uuid4()), str(uuid.uuid4())]
+    assert _transfer(alice, 0, 1, 30_000, moved[0]).json() == {}
+    assert _transfer(alice, 0, 2, 10_000, moved[1]).status == 200
+    bob.rest(ticker, "ask", "10", "0.4000")
+    bought = alice.v2(ticker, "bid", "10", "0.4000", subaccount=1, client_order_id="sub1-buy")
+    assert bought.status == 201, bought
+    resting = alice.rest(ticker, "bid", "5", "0.1000", subaccount=2)
+    return {"alice": alice, "bob": bob, "ticker": ticker, "moved": moved, "bought": bought.json()["order_id"], "resting": resting}
+
+
+def test_each_subaccount_has_its_own_balance_to_the_cent(story: dict[str, Any]) -> None:
+    alice: Trader = story["alice"]
+    assert _balances(alice) == {0: "600.0000", 1: "295.8300", 2: "99.5000"}
+    assert alice.ok("/portfolio/balance?subaccount=1")["balance"] == 29_583
+    assert alice.ok("/portfolio/balance?subaccount=2")["balance_dollars"] == "99.5000"
+    assert alice.ok("/portfolio/balance")["balance"] == 60_000  # the primary account, by default
+    assert alice.ok("/portfolio/balance?subaccount=0")["balance"] == 60_000
+
+
+def test_positions_belong_to_the_subaccount_that_traded(story: dict[str, Any]) -> None:
+    alice: Trader = story["alice"]
+    [held] = alice.ok("/portfolio/positions?subaccount=1")["market_positions"]
+    assert (held["ticker"], held["position_fp"], held["market_exposure_dollars"], held["fees_paid_dollars"]) == (
+        story["ticker"], "10.00", "4.0000", "0.1700")
+    assert alice.ok("/portfolio/positions")["market_positions"] == []
+    assert alice.ok("/portfolio/positions?subaccount=2")["market_positions"] == []
+
+
+def test_fills_and_orders_carry_their_subaccount(story: dict[str, Any]) -> None:
+    alice: Trader = story["alice"]
+    fills = alice.fills()
+    assert [(f["subaccount_number"], f["count_fp"], f["yes_price_dollars"], f["fee_cost"]) for f in fills] == [(1, "10.00", "0.4000", "0.1700")]
+    assert alice.fills("subaccount=1") == fills
+    assert alice.fills("subaccount=2") == [] and alice.fills("subaccount=0") == []
+    orders = {o["order_id"]: o["subaccount_number"] for o in alice.orders()}
+    assert orders == {story["bought"]: 1, story["resting"]: 2}
+    assert [o["order_id"] for o in alice.orders("subaccount=2")] == [story["resting"]]
+    assert alice.order(story["resting"])["subaccount_number"] == 2
+
+
+def test_transfers_are_listed_newest_first_with_a_cursor(story: dict[str, Any]) -> None:
+    alice: Trader = story["alice"]
+    listed = alice.ok("/portfolio/subaccounts/transfers")
+    assert [(t["from_subaccount"], t["to_subaccount"], t["amount_cents"], t["exchange_index"]) for t in listed["transfers"]] == [
+        (0, 2, 10_000, 0), (0, 1, 30_000, 0)]
+    assert "cursor" not in listed
+    page = alice.ok("/portfolio/subaccounts/transfers?limit=1")
+    assert len(page["transfers"]) == 1 and page["cursor"]
+    rest = alice.ok(f"/portfolio/subaccounts/transfers?limit=1&cursor={page['cursor']}")
+    assert [t["amount_cents"] for t in rest["transfers"]] == [30_000]
+    assert story["bob"].ok("/portfolio/subaccounts/transfers") == {"transfers": []}
+
+
+def test_a_retried_transfer_moves_nothing_and_a_reused_id_is_refused(story: dict[str, Any]) -> None:
+    alice: Trader = story["alice"]
+    before = _balances(alice)
+    assert _transfer(alice, 0, 1, 30_000, story["moved"][0]).status == 200  # the same request again
+    reused = _transfer(alice, 0, 1, 1, story["moved"][0])
+    assert reused.status == 409 and reused.json()["error"]["code"] == "already_exists", reused
+    assert _balances(alice) == before
+    assert len(alice.ok("/portfolio/subaccounts/transfers")["transfers"]) == 2
+
+
+@pytest.mark.parametrize(("body", "status"), [
+    ({"from_subaccount": 0, "to_subaccount": 3, "amount_cents": 100}, 400),  # no subaccount 3
+    ({"from_subaccount": 0, "to_subaccount": 64, "amount_cents": 100}, 400),
+    ({"from_subaccount": 1, "to_subaccount": 1, "amount_cents": 100}, 400),
+    ({"from_subaccount": 2, "to_subaccount": 0, "amount_cents": 10_000}, 400),  # $99.50 is available
+    ({"from_subaccount": 0, "to_subaccount": 1, "amount_cents": 0}, 400),
+    ({"from_subaccount": 0, "to_subaccount": 1, "amount_cents": "100"}, 400),
+    ({"from_subaccount": 0, "to_subaccount": 1, "amount_cents": 100, "client_transfer_id": "not-a-uuid"}, 400),
+    ({"from_subaccount": 0, "to_subaccount": 1, "amount_cents": 100, "exchange_index": 2}, 400),
+    ({"from_subaccount": 0, "to_subaccount": 1, "amount_cents": 100, "surprise": 1}, 400),
+    ({"to_subaccount": 1, "amount_cents": 100}, 400),
+])
+def test_bad_transfers_are_refused_and_change_nothing(story: dict[str, Any], body: dict[str, Any], status: int) -> None:
+    alice: Trader = story["alice"]
+    before = _balances(alice)
+    reply = alice.call("POST", "/portfolio/subaccounts/transfer", {"client_transfer_id": str(uuid.uuid4()), **body})
+    assert reply.status == status and reply.json()["error"]["message"], reply
+    assert _balances(alice) == before
+
+
+def test_orders_name_only_existing_subaccounts(story: dict[str, Any]) -> None:
+    alice: Trader = story["alice"]
+    for subaccount in (3, 64, -1, "1"):
+        reply = alice.v2(story["ticker"], "bid", "1", "0.1000", subaccount=subaccount)
+        assert reply.status == 400, reply
+    assert alice.call("GET", "/portfolio/balance?subaccount=3").status == 400
+
+
+def test_netting_is_on_for_every_subaccount(story: dict[str, Any]) -> None:
+    alice: Trader = story["alice"]
+    assert alice.ok("/portfolio/subaccounts/netting") == {"netting_configs": [
+        {"subaccount_number": n, "enabled": True, "exchange_index": 0} for n in (0, 1, 2)]}
+    assert alice.call("PUT", "/portfolio/subaccounts/netting", {"subaccount_number": 1, "enabled": True}).status == 200
+    off = alice.call("PUT", "/portfolio/subaccounts/netting", {"subaccount_number": 1, "enabled": False})
+    assert off.status == 400 and "netting" in off.json()["error"]["message"], off
+    assert alice.call("PUT", "/portfolio/subaccounts/netting", {"subaccount_number": 5, "enabled": True}).status == 400
+
+
+def test_an_order_in_a_subaccount_is_cancelled_by_its_id(story: dict[str, Any], server: RunningServer) -> None:
+    alice: Trader = story["alice"]
+    order_id = alice.rest(story["ticker"], "bid", "1", "0.0500", subaccount=2)
+    assert _balances(alice)[2] == "99.4500"
+    reply = alice.call("DELETE", f"/portfolio/events/orders/{order_id}")
+    assert reply.status == 200, reply
+    assert _balances(alice)[2] == "99.5000"
+    assert story["bob"].call("DELETE", f"/portfolio/events/orders/{story['resting']}").status == 404
+
+
+def test_settlement_pays_the_subaccount(story: dict[str, Any], server: RunningServer) -> None:
+    alice: Trader = story["alice"]
+    settle(server, story["ticker"], "yes")
+    assert _balances(alice) == {0: "600.0000", 1: "305.8300", 2: "100.0000"}  # 2's resting bid was cancelled at the close
+    [settled] = alice.ok("/portfolio/settlements")["settlements"]
+    assert (settled["ticker"], settled["market_result"], settled["yes_count_fp"], settled["revenue"]) == (story["ticker"], "yes", "10.00", 1000)
+    assert alice.ok("/portfolio/settlements?subaccount=1")["settlements"] == [settled]
+    assert alice.ok("/portfolio/settlements?subaccount=2")["settlements"] == []
