@@ -24,6 +24,7 @@ import orjson
 from predictex.accounts import Accounts
 from predictex.gateways import web
 from predictex.gateways.rest import admin, admin_catalog, members, openapi
+from predictex.gateways.rest.kalshi_v2 import communications as v2_communications
 from predictex.gateways.rest.kalshi_v2 import fee_changes as v2_fee_changes
 from predictex.gateways.rest.kalshi_v2 import historical as v2_historical
 from predictex.gateways.rest.kalshi_v2 import keys as v2_keys
@@ -69,6 +70,7 @@ def build_router(exchange: Exchange, site: web.Site | None = None) -> Router:
     v2_keys.register(router, exchange)
     v2_orders.register(router, exchange)
     v2_order_groups.register(router, exchange)
+    v2_communications.register(router, exchange)
     v2_portfolio.register(router, exchange)
     v1_market_data.register(router, exchange)
     v1_trading.register(router, exchange)

@@ -39,10 +39,6 @@ NOT_YET_SERVED: frozenset[str] = frozenset({
     "create_fcm_subtrader", "list_fcm_subtraders", "get_fcm_orders", "get_fcm_positions", "get_fcm_fills",
     "get_fcm_event_contract_daily_cap", "update_fcm_event_contract_daily_cap", "delete_fcm_event_contract_daily_cap",
     "get_fcm_subtrader_blocked_categories", "update_fcm_subtrader_blocked_categories", "create_fcm_position_transfer",
-    # communications
-    "get_communications_id", "get_rfqs", "create_rfq", "get_rfq", "delete_rfq", "get_quotes", "create_quote", "get_quote",
-    "delete_quote", "accept_quote", "confirm_quote", "get_rfq_quote", "delete_rfq_quote", "accept_rfq_quote",
-    "confirm_rfq_quote", "get_block_trade_proposals", "propose_block_trade", "accept_block_trade_proposal",
     # market and event data
     "get_multivariate_events", "get_multivariate_event_collections", "get_multivariate_event_collection",
     "create_market_in_multivariate_event_collection",

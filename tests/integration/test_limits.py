@@ -457,6 +457,7 @@ ENFORCED_IN: dict[str, str] = {
     "CONTENT_ITEMS_MAX": "core/content.py:Content.publish",
     "CONTENT_BYTES_MAX": "core/content.py:Content.publish",
     "QUOTES_PER_RFQ_MAX": "core/communications.py:Communications.create_quote",
+    "COMMUNICATIONS_CLOSED_KEPT_MAX": "readmodel/communications.py:CommunicationsView._retire",
     "SUBACCOUNTS_PER_MEMBER_MAX": "core/subaccounts.py:create_subaccount",  # its edge: tests/unit/test_subaccounts.py
     "SUBACCOUNT_TRANSFERS_PER_MEMBER_MAX": "core/subaccounts.py:transfer",
     "SUBACCOUNT_TRANSFER_MICRODOLLARS_MAX": "core/subaccounts.py:transfer",

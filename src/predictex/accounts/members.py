@@ -243,6 +243,11 @@ class Members:
         self._remember(member)
         return member
 
+    def get_by_account(self, engine_account_id: int) -> Member | None:
+        """The member who trades with an engine account (None for an account no member holds)."""
+        rows = self._store.query(f"{_SELECT} WHERE m.engine_account_id = ?", (engine_account_id,))
+        return _member(rows[0]) if rows else None
+
     def get_by_email(self, email: str) -> Member | None:
         rows = self._store.query(f"{_SELECT} WHERE m.email_key = ?", (_email_key(email),))
         return _member(rows[0]) if rows else None

@@ -184,6 +184,11 @@ def money_to_cents(amount_microdollars: int) -> int:
     return amount_microdollars // MONEY_ONE_CENT_MICRODOLLARS
 
 
+def money_from_centicents(centicents: int) -> int:
+    """An amount given in whole centicents (Kalshi's legacy `target_cost_centi_cents`)."""
+    return centicents * MONEY_ONE_CENTICENT_MICRODOLLARS
+
+
 def money_to_centicents(amount_microdollars: int) -> int:
     """Whole centicents for the legacy integer money fields of Kalshi's WebSocket (`position_cost`,
     `realized_pnl`, ...), rounded toward negative infinity."""

@@ -16,6 +16,7 @@ from predictex.core.engine import Engine
 from predictex.core.instruments import DISPUTED, FINALIZED, INITIALIZED
 from predictex.core.orders import REASON_NONE, RESTING, Action, CloseReason, Order, OrderStatus, TimeInForce
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
+from predictex.readmodel.communications import CommunicationsView
 from predictex.readmodel.depth import DepthBook
 from predictex.readmodel.schedules import Schedules
 
@@ -225,6 +226,7 @@ class LiveState:
         self.schedules = Schedules()  # fee changes and the archive cutoff
         self.subaccounts: dict[int, dict[int, int]] = {}  # primary account -> {subaccount number -> account}
         self.subaccount_of: dict[int, tuple[int, int]] = {}  # a subaccount's account -> (primary account, number)
+        self.communications = CommunicationsView()  # RFQs, quotes, block-trade proposals
 
     # --- applying committed events --------------------------------------------------------------
 
@@ -248,6 +250,8 @@ class LiveState:
                 self._position_changed(event, seq, time_ms)
             elif isinstance(event, ev.Trade):
                 self._trade(event, seq, time_ms)
+                if self.communications.awaits_trade:
+                    self.communications.trade(event)
             elif isinstance(event, ev.AccountOpened):
                 self._account_opened(event, seq, time_ms)
             elif isinstance(event, ev.SeriesCreated):
@@ -278,6 +282,8 @@ class LiveState:
                 self.schedules.content_published(event)
             elif isinstance(event, ev.SubaccountCreated):
                 self._subaccount_created(event.account_id, event.subaccount_number, event.subaccount_account_id)
+            elif isinstance(event, (ev.QuoteChanged, ev.RfqChanged, ev.OffBookTrade, ev.BlockTradeChanged)):
+                self.communications.apply(event, time_ms)
 
     def _order_accepted(self, e: ev.OrderAccepted, seq: int, time_ms: int) -> None:
         view = OrderView.accepted(e, time_ms)
@@ -525,6 +531,7 @@ class LiveState:
         for primary, numbered in engine.ledger.subaccounts.by_primary.items():
             for number, account_id in numbered.items():
                 state._subaccount_created(primary, number, account_id)
+        state.communications = CommunicationsView.from_engine(engine.communications)
         return state
 
 

@@ -36,6 +36,7 @@ class Config:
         environment: str = "demo", fix_port: int = 0, snapshot_every: int = 100_000, log_format: str = "text",
         demo_markets: bool = True, rate_limits: bool = True, timestamp_window_ms: int = 30_000,
         fix_ports: str = "", fix_tls_cert: str = "", fix_tls_key: str = "",
+        rfq_lifetime_ms: int = 3_600_000, quote_confirm_window_ms: int = 30_000,
     ) -> None:
         if environment not in ENVIRONMENTS:
             raise ConfigError(f"environment must be one of {', '.join(ENVIRONMENTS)}")
@@ -58,6 +59,10 @@ class Config:
         self.fix_ports = fix_ports
         self.fix_tls_cert = fix_tls_cert
         self.fix_tls_key = fix_tls_key
+        # communications: how long an RFQ stays open, how long a maker has to confirm an accepted quote
+        # (the engine refuses more than RFQ_LIFETIME_MS_MAX and QUOTE_CONFIRM_WINDOW_MS_MAX)
+        self.rfq_lifetime_ms = rfq_lifetime_ms
+        self.quote_confirm_window_ms = quote_confirm_window_ms
 
     @property
     def is_demo(self) -> bool:

@@ -1,0 +1,395 @@
+"""Kalshi v2 communications: the communications id, RFQs, quotes (in the per-RFQ paths and the older
+flat ones the SDK still carries) and block-trade proposals, exactly as the official SDK 3.34.0 calls
+them. Writes go through the engine (core/communications.py); reads come from the read model
+(readmodel/communications.py) and are written for the caller (gateways/shapes/communications.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from predictex.accounts import Lane
+from predictex.core import commands as c
+from predictex.core.units import count_from_contracts, money_from_centicents
+from predictex.gateways.rest.handlers import Principal, commit, private
+from predictex.gateways.rest.kalshi_v2.order_requests import check_routing
+from predictex.gateways.rest.wire import (
+    ApiError,
+    Query,
+    bad_request,
+    bool_field,
+    decode_cursor,
+    encode_cursor,
+    int_field,
+    json_body,
+    not_found,
+    parse_count_field,
+    parse_dollars_field,
+    parse_money_field,
+    str_field,
+)
+from predictex.gateways.shapes.communications import communications_id, proposal_json, quote_json, rfq_json
+from predictex.readmodel.communications import CommunicationsView, ProposalView, QuoteView, RfqView
+from predictex.server import ids
+from predictex.server.context import Exchange
+from predictex.server.http import Request, Response, empty_response, json_response
+from predictex.server.router import Router
+
+PREFIX = "/trade-api/v2/communications"
+RFQS_PAGE_MAX = 100  # Kalshi: limit 1-100, default 100
+QUOTES_PAGE_MAX = 500  # Kalshi: limit 1-500, default 500
+PROPOSALS_PAGE_MAX = 100
+
+
+def register(router: Router, exchange: Exchange) -> None:
+    def write(handler: Any) -> Any:
+        return private(exchange, handler, scope="write", lane=Lane.WRITE)
+
+    def read(handler: Any) -> Any:
+        return private(exchange, handler)
+
+    router.add("GET", PREFIX + "/id", read(get_communications_id))
+    router.add("GET", PREFIX + "/rfqs", read(get_rfqs))
+    router.add("POST", PREFIX + "/rfqs", write(create_rfq))
+    router.add("GET", PREFIX + "/rfqs/{rfq_id}", read(get_rfq))
+    router.add("DELETE", PREFIX + "/rfqs/{rfq_id}", write(delete_rfq))
+    router.add("GET", PREFIX + "/quotes", read(get_quotes))
+    router.add("POST", PREFIX + "/quotes", write(create_quote))
+    router.add("GET", PREFIX + "/quotes/{quote_id}", read(get_quote))
+    router.add("DELETE", PREFIX + "/quotes/{quote_id}", write(delete_quote))
+    router.add("PUT", PREFIX + "/quotes/{quote_id}/accept", write(accept_quote))
+    router.add("PUT", PREFIX + "/quotes/{quote_id}/confirm", write(confirm_quote))
+    router.add("GET", PREFIX + "/rfqs/{rfq_id}/quotes/{quote_id}", read(get_quote))
+    router.add("DELETE", PREFIX + "/rfqs/{rfq_id}/quotes/{quote_id}", write(delete_quote))
+    router.add("PUT", PREFIX + "/rfqs/{rfq_id}/quotes/{quote_id}/accept", write(accept_quote))
+    router.add("PUT", PREFIX + "/rfqs/{rfq_id}/quotes/{quote_id}/confirm", write(confirm_quote))
+    router.add("GET", PREFIX + "/block-trade-proposals", read(get_block_trade_proposals))
+    router.add("POST", PREFIX + "/block-trade-proposals", write(propose_block_trade))
+    router.add("POST", PREFIX + "/block-trade-proposals/{proposal_id}/accept", write(accept_block_trade_proposal))
+    router.add("POST", PREFIX + "/block-trade-proposals/{proposal_id}/reject", write(reject_block_trade_proposal))
+
+
+# --- who and what ---------------------------------------------------------------------------------
+
+def _user_id(exchange: Exchange, principal: Principal) -> str:
+    return exchange.ids.to_uuid(ids.MEMBER, principal.member.member_id)
+
+
+def _views(exchange: Exchange) -> CommunicationsView:
+    return exchange.live.communications
+
+
+def _number(exchange: Exchange, kind: int, text: str, what: str) -> int:
+    number = exchange.ids.from_uuid(kind, text)
+    if number is None:
+        raise bad_request(f"{what} {text!r} is not an id this exchange issued")
+    return number
+
+
+def _visible_quote(exchange: Exchange, principal: Principal, params: dict[str, str]) -> QuoteView:
+    """The quote a path names, if the caller made it or it answers the caller's RFQ (and, in the
+    per-RFQ paths, it answers that RFQ)."""
+    number = _number(exchange, ids.QUOTE, params["quote_id"], "quote_id")
+    view = _views(exchange).quotes.get(number)
+    mine = view is not None and principal.account_id in (view.event.account_id, view.event.rfq_account_id)
+    if view is None or not mine or ("rfq_id" in params and exchange.ids.from_uuid(ids.RFQ, params["rfq_id"]) != view.event.rfq_id):
+        raise not_found(f"no quote {params['quote_id']}")
+    return view
+
+
+def _no_fields(request: Request, what: str) -> None:
+    body = request.body.strip()
+    if body and body != b"{}":
+        if json_body(request.body, required=False):
+            raise bad_request(f"{what} takes no fields")
+
+
+def _page(items: Iterable[tuple[int, Any]], query: Query, maximum: int) -> tuple[list[Any], str]:
+    """Newest first from the cursor on: (the page, the next cursor or "")."""
+    limit = query.limit(maximum, maximum)
+    cursor = decode_cursor(query.text("cursor"), (int,))
+    below = cursor[0] if cursor else None
+    page: list[tuple[int, Any]] = []
+    for number, item in sorted(items, key=lambda pair: -pair[0]):
+        if below is not None and number >= below:
+            continue
+        page.append((number, item))
+        if len(page) > limit:
+            break
+    more = len(page) > limit
+    page = page[:limit]
+    return [item for _, item in page], encode_cursor([page[-1][0]]) if more else ""
+
+
+# --- the communications id ------------------------------------------------------------------------
+
+def get_communications_id(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """Your public communications id."""
+    return {"communications_id": communications_id(exchange.ids, principal.account_id)}
+
+
+# --- RFQs -----------------------------------------------------------------------------------------
+
+def _rfq_count(body: dict[str, Any]) -> int:
+    fp = body.get("contracts_fp")
+    whole = body.get("contracts")
+    count = parse_count_field(fp, "contracts_fp") if fp is not None else 0
+    if whole is not None:
+        from_whole = count_from_contracts(int_field(body, "contracts", None, 1))
+        if fp is not None and from_whole != count:
+            raise bad_request("contracts and contracts_fp disagree")
+        count = from_whole
+    return count
+
+
+def _target_cost(body: dict[str, Any]) -> int:
+    dollars = body.get("target_cost_dollars")
+    centicents = body.get("target_cost_centi_cents")
+    cost = parse_money_field(dollars, "target_cost_dollars") if dollars is not None else 0
+    if centicents is not None:
+        legacy = money_from_centicents(int_field(body, "target_cost_centi_cents", None, 1))
+        if dollars is not None and legacy != cost:
+            raise bad_request("target_cost_dollars and target_cost_centi_cents disagree")
+        cost = legacy
+    return cost
+
+
+async def create_rfq(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    """Create an RFQ (at most 100 open at a time)."""
+    body = json_body(request.body)
+    check_routing(body)
+    if body.get("subtrader_id"):
+        raise bad_request("subtrader_id is for FCM members; this exchange has none")
+    if "rest_remainder" not in body:
+        raise ApiError(400, "missing_parameters", "rest_remainder is required")
+    count, cost = _rfq_count(body), _target_cost(body)
+    if (count == 0) == (cost == 0):
+        raise ApiError(400, "missing_parameters", "give exactly one of contracts (contracts_fp) and target_cost_dollars")
+    command = c.CreateRfq(
+        principal.account_id, str_field(body, "market_ticker", None, 200), count, cost,
+        bool_field(body, "target_cost_excludes_fees"), bool_field(body, "rest_remainder"), bool_field(body, "replace_existing"),
+        bool_field(body, "obscure_creator_id"), exchange.clock.now_ms() + exchange.config.rfq_lifetime_ms,
+    )
+    committed = await commit(exchange, command)
+    return json_response(201, {"id": exchange.ids.to_uuid(ids.RFQ, committed.outcome.value)})
+
+
+def get_rfqs(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """List RFQs: every open one, and your own closed ones."""
+    query = Query(request.query_params())
+    if query.integer("subaccount", 0) not in (0, None):
+        raise bad_request("subaccount must be 0")
+    market, event, status = query.text("market_ticker"), query.text("event_ticker"), query.text("status")
+    creator = query.text("creator_user_id")
+    mine_only = query.text("user_filter") == "self" or (creator != "" and creator == _user_id(exchange, principal))
+    if creator and not mine_only:
+        return {"rfqs": [], "cursor": ""}  # other members' user ids are private: nothing matches them
+    live = exchange.live
+
+    def wanted(view: RfqView) -> bool:
+        e = view.event
+        if market and e.ticker != market:
+            return False
+        if event and (live.markets.get(e.ticker) is None or live.markets[e.ticker].event_ticker != event):
+            return False
+        if status and e.status != status:
+            return False
+        if mine_only and e.account_id != principal.account_id:
+            return False
+        return view.is_open or e.account_id == principal.account_id  # others' closed RFQs are not broadcast
+    page, cursor = _page(((n, v) for n, v in _views(exchange).rfqs.items() if wanted(v)), query, RFQS_PAGE_MAX)
+    user_id = _user_id(exchange, principal)
+    return {"rfqs": [rfq_json(exchange.ids, view, principal.account_id, user_id) for view in page], "cursor": cursor}
+
+
+def get_rfq(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """One RFQ."""
+    number = _number(exchange, ids.RFQ, params["rfq_id"], "rfq_id")
+    view = _views(exchange).rfqs.get(number)
+    if view is None or not (view.is_open or view.event.account_id == principal.account_id):
+        raise not_found(f"no RFQ {params['rfq_id']}")
+    return {"rfq": rfq_json(exchange.ids, view, principal.account_id, _user_id(exchange, principal))}
+
+
+async def delete_rfq(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    """Delete your RFQ."""
+    number = _number(exchange, ids.RFQ, params["rfq_id"], "rfq_id")
+    await commit(exchange, c.DeleteRfq(principal.account_id, number))
+    return empty_response(204)
+
+
+# --- quotes ---------------------------------------------------------------------------------------
+
+async def create_quote(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    """Quote on an RFQ (replaces your open quote on it)."""
+    body = json_body(request.body)
+    check_routing(body)
+    for name in ("rfq_id", "yes_bid", "no_bid", "rest_remainder"):
+        if name not in body:
+            raise ApiError(400, "missing_parameters", f"{name} is required")
+    rfq = _number(exchange, ids.RFQ, str_field(body, "rfq_id", None, 64), "rfq_id")
+    command = c.CreateQuote(
+        principal.account_id, rfq, parse_dollars_field(body["yes_bid"], "yes_bid"), parse_dollars_field(body["no_bid"], "no_bid"),
+        bool_field(body, "rest_remainder"), bool_field(body, "post_only"),
+    )
+    committed = await commit(exchange, command)
+    return json_response(201, {"id": exchange.ids.to_uuid(ids.QUOTE, committed.outcome.value)})
+
+
+def get_quotes(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """List quotes you made or received."""
+    query = Query(request.query_params())
+    market, event, status = query.text("market_ticker"), query.text("event_ticker"), query.text("status")
+    me = _user_id(exchange, principal)
+    quote_creator, rfq_creator = query.text("quote_creator_user_id"), query.text("rfq_creator_user_id")
+    if (quote_creator and quote_creator != me) or (rfq_creator and rfq_creator != me):
+        return {"quotes": [], "cursor": ""}  # only the caller's own user id names quotes it may see
+    rfq_text = query.text("rfq_id")
+    rfq = _number(exchange, ids.RFQ, rfq_text, "rfq_id") if rfq_text else 0
+    min_ts, max_ts = query.integer("min_ts", 0, 0), query.integer("max_ts", 0, 0)
+    live = exchange.live
+    account = principal.account_id
+
+    def wanted(view: QuoteView) -> bool:
+        e = view.event
+        if account not in (e.account_id, e.rfq_account_id):
+            return False
+        if (quote_creator and e.account_id != account) or (rfq_creator and e.rfq_account_id != account):
+            return False
+        if (rfq and e.rfq_id != rfq) or (market and e.ticker != market) or (status and e.status != status):
+            return False
+        if event and (live.markets.get(e.ticker) is None or live.markets[e.ticker].event_ticker != event):
+            return False
+        return not ((min_ts and e.created_ms < min_ts * 1000) or (max_ts and e.created_ms > max_ts * 1000))
+    views = _views(exchange)
+    page, cursor = _page(((n, v) for n, v in views.quotes.items() if wanted(v)), query, QUOTES_PAGE_MAX)
+    return {"quotes": [quote_json(exchange.ids, v, views.rfqs.get(v.event.rfq_id), account, me) for v in page], "cursor": cursor}
+
+
+def get_quote(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """One quote you made or received."""
+    view = _visible_quote(exchange, principal, params)
+    rfq = _views(exchange).rfqs.get(view.event.rfq_id)
+    return {"quote": quote_json(exchange.ids, view, rfq, principal.account_id, _user_id(exchange, principal))}
+
+
+def _quote_command(summary: str, make: Callable[[Principal, int, dict[str, Any] | None], c.Command], takes_body: bool = False) -> Any:
+    async def handler(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+        number = _number(exchange, ids.QUOTE, params["quote_id"], "quote_id")
+        if "rfq_id" in params:  # the per-RFQ paths: the quote must answer that RFQ
+            _visible_quote(exchange, principal, params)
+        body = json_body(request.body) if takes_body else None
+        if not takes_body:
+            _no_fields(request, "this request")
+        command = make(principal, number, body)
+        if isinstance(command, c.AcceptQuote):
+            command.confirm_deadline_ms = exchange.clock.now_ms() + exchange.config.quote_confirm_window_ms
+        await commit(exchange, command)
+        return empty_response(204)
+    handler.__doc__ = summary
+    return handler
+
+
+def _accept(principal: Principal, number: int, body: dict[str, Any] | None) -> c.Command:
+    assert body is not None
+    side = str_field(body, "accepted_side", None, 8)
+    if side not in ("yes", "no"):
+        raise bad_request("accepted_side must be yes or no")
+    return c.AcceptQuote(principal.account_id, number, side, 0)
+
+
+delete_quote = _quote_command("Delete a quote (it can no longer be accepted)",
+                              lambda principal, number, body: c.DeleteQuote(principal.account_id, number))
+accept_quote = _quote_command("Accept one side of a quote on your RFQ (its maker must confirm)", _accept, takes_body=True)
+confirm_quote = _quote_command("Confirm your accepted quote: it executes off the book",
+                               lambda principal, number, body: c.ConfirmQuote(principal.account_id, number))
+
+
+# --- block trades ---------------------------------------------------------------------------------
+
+def _account_of_user(exchange: Exchange, text: str, name: str) -> int:
+    number = exchange.ids.from_uuid(ids.MEMBER, text)
+    member = exchange.accounts.members.get(number) if number is not None else None
+    if member is None:
+        raise not_found(f"{name}: no member {text}")
+    account: int = member.engine_account_id
+    return account
+
+
+def _time_ms(value: Any, name: str) -> int:
+    if not isinstance(value, str):
+        raise bad_request(f"{name} must be an RFC 3339 time")
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise bad_request(f"{name} must be an RFC 3339 time, not {value[:40]!r}") from error
+    if moment.tzinfo is None:
+        raise bad_request(f"{name} needs a time zone (Z or an offset)")
+    return int(moment.timestamp() * 1000)
+
+
+async def propose_block_trade(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    """Propose a block trade as its buyer or seller."""
+    body = json_body(request.body)
+    for party in ("buyer", "seller"):
+        if body.get(f"{party}_subtrader_id"):
+            raise bad_request(f"{party}_subtrader_id is for FCM members; this exchange has none")
+        if body.get(f"{party}_subaccount") not in (None, 0):
+            raise bad_request(f"{party}_subaccount must be 0")
+    for name in ("buyer_user_id", "seller_user_id", "market_ticker", "price_centi_cents", "centicount", "maker_side", "expiration_ts"):
+        if name not in body:
+            raise ApiError(400, "missing_parameters", f"{name} is required")
+    command = c.ProposeBlockTrade(
+        principal.account_id, _account_of_user(exchange, str_field(body, "buyer_user_id", None, 64), "buyer_user_id"),
+        _account_of_user(exchange, str_field(body, "seller_user_id", None, 64), "seller_user_id"),
+        str_field(body, "market_ticker", None, 200), int_field(body, "price_centi_cents", None, 1),
+        int_field(body, "centicount", None, 1), str_field(body, "maker_side", None, 8),
+        _time_ms(body["expiration_ts"], "expiration_ts"),
+    )
+    committed = await commit(exchange, command)
+    return json_response(201, {"block_trade_proposal_id": exchange.ids.to_uuid(ids.BLOCK_TRADE, committed.outcome.value)})
+
+
+def get_block_trade_proposals(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """List block trade proposals you are a party to."""
+    query = Query(request.query_params())
+    market, status = query.text("market_ticker"), query.text("status")
+    account = principal.account_id
+
+    def wanted(view: ProposalView) -> bool:
+        e = view.event
+        if account not in (e.buyer_account_id, e.seller_account_id):
+            return False
+        return not ((market and e.ticker != market) or (status and e.status != status))
+    page, cursor = _page(((n, v) for n, v in _views(exchange).proposals.items() if wanted(v)), query, PROPOSALS_PAGE_MAX)
+    user_ids = _party_user_ids(exchange, page)
+    return {"block_trade_proposals": [proposal_json(exchange.ids, v, account, user_ids) for v in page], "cursor": cursor}
+
+
+def _party_user_ids(exchange: Exchange, views: list[ProposalView]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for view in views:
+        e = view.event
+        for account in (e.proposer_account_id, e.buyer_account_id, e.seller_account_id):
+            if account not in found:
+                member = exchange.accounts.members.get_by_account(account)
+                found[account] = exchange.ids.to_uuid(ids.MEMBER, member.member_id) if member is not None else ""
+    return found
+
+
+def _proposal_command(summary: str, make: Callable[[int, int], c.Command]) -> Any:
+    async def handler(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+        number = _number(exchange, ids.BLOCK_TRADE, params["proposal_id"], "block_trade_proposal_id")
+        body = json_body(request.body, required=False) if request.body.strip() else {}
+        if body.get("subtrader_id") or body.get("subaccount") not in (None, 0):
+            raise bad_request("this exchange has no subtraders or subaccounts for block trades: subaccount must be 0")
+        await commit(exchange, make(principal.account_id, number))
+        return empty_response(204)
+    handler.__doc__ = summary
+    return handler
+
+
+accept_block_trade_proposal = _proposal_command("Accept a block trade proposed to you: it executes off the book", c.AcceptBlockTrade)
+reject_block_trade_proposal = _proposal_command("Reject a block trade proposal (predictex's; the SDK has no call for it)",
+                                                c.RejectBlockTrade)

@@ -1,0 +1,139 @@
+"""Kalshi's communications objects (RFQ, Quote, BlockTradeProposal, as the official SDK 3.34.0's models
+read them), for REST and the WebSocket, each written for one viewer: what Kalshi hides from the other
+side stays hidden.
+
+- A member's public communications id is pseudonymous: a hash of the exchange's instance id and the
+  engine account, so it names nobody and reveals no account number, user id or email.
+- An RFQ made with `obscure_creator_id` shows every viewer but its creator the shared placeholder (the
+  SHA-256 of empty input) as its creator, in RFQs and in quotes, until a quote on it executes.
+- Private fields (user ids, order ids, subaccounts, post_only) appear only for the member they belong to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from predictex.gateways.shapes.text import count_fp, dollars, money, optional_rfc3339, rfc3339
+from predictex.readmodel.communications import ProposalView, QuoteView, RfqView
+from predictex.server import ids
+from predictex.server.ids import Ids
+
+OBSCURED_ID = hashlib.sha256(b"").hexdigest()
+
+
+def communications_id(identities: Ids, account_id: int) -> str:
+    return hashlib.sha256(f"predictex-communications:{identities.instance}:{account_id}".encode("ascii")).hexdigest()[:32]
+
+
+def _creator_id(identities: Ids, rfq: RfqView | None, creator_account_id: int, viewer: int, executed: bool) -> str:
+    if rfq is not None and rfq.event.obscure_creator and viewer != creator_account_id and not executed:
+        return OBSCURED_ID
+    return communications_id(identities, creator_account_id)
+
+
+def rfq_json(identities: Ids, view: RfqView, viewer: int, viewer_user_id: str) -> dict[str, Any]:
+    e = view.event
+    out: dict[str, Any] = {
+        "id": identities.to_uuid(ids.RFQ, e.rfq_id),
+        "creator_id": _creator_id(identities, view, e.account_id, viewer, view.executed),
+        "market_ticker": e.ticker,
+        "contracts_fp": count_fp(e.count_centicontracts),
+        "status": e.status,
+        "created_ts": rfc3339(e.created_ms),
+        "updated_ts": rfc3339(view.updated_ms),
+        "rest_remainder": e.rest_remainder,
+    }
+    if e.target_cost_microdollars:
+        out["target_cost_dollars"] = money(e.target_cost_microdollars)
+        out["target_cost_excludes_fees"] = e.target_cost_excludes_fees
+    if e.status == "closed":
+        out["cancellation_reason"] = "" if view.executed else view.closed_by
+        if view.cancelled_ms:
+            out["cancelled_ts"] = rfc3339(view.cancelled_ms)
+    if viewer == e.account_id:
+        out["creator_user_id"] = viewer_user_id
+        out["creator_subaccount"] = 0
+    return out
+
+
+def quote_json(identities: Ids, view: QuoteView, rfq: RfqView | None, viewer: int, viewer_user_id: str) -> dict[str, Any]:
+    e = view.event
+    executed = e.status == "executed"
+    side = e.accepted_side
+    if side:
+        count = e.yes_count_centicontracts if side == "yes" else e.no_count_centicontracts
+    else:
+        count = e.yes_count_centicontracts or e.no_count_centicontracts
+    out: dict[str, Any] = {
+        "id": identities.to_uuid(ids.QUOTE, e.quote_id),
+        "rfq_id": identities.to_uuid(ids.RFQ, e.rfq_id),
+        "creator_id": communications_id(identities, e.account_id),
+        "rfq_creator_id": _creator_id(identities, rfq, e.rfq_account_id, viewer, executed),
+        "market_ticker": e.ticker,
+        "contracts_fp": count_fp(count),
+        "yes_bid_dollars": dollars(e.yes_bid_centicents),
+        "no_bid_dollars": dollars(e.no_bid_centicents),
+        "yes_contracts_fp": count_fp(e.yes_count_centicontracts),
+        "no_contracts_fp": count_fp(e.no_count_centicontracts),
+        "created_ts": rfc3339(e.created_ms),
+        "updated_ts": rfc3339(view.updated_ms),
+        "status": e.status,
+        "rest_remainder": e.rest_remainder,
+    }
+    if side:
+        out["accepted_side"] = side
+    for name, ms in (("accepted_ts", view.accepted_ms), ("confirmed_ts", view.executed_ms), ("executed_ts", view.executed_ms),
+                     ("cancelled_ts", view.cancelled_ms)):
+        text = optional_rfc3339(ms)
+        if text is not None:
+            out[name] = text
+    if view.cancellation_reason:
+        out["cancellation_reason"] = view.cancellation_reason
+    if rfq is not None and rfq.event.target_cost_microdollars:
+        out["rfq_target_cost_dollars"] = money(rfq.event.target_cost_microdollars)
+        out["target_cost_excludes_fees"] = rfq.event.target_cost_excludes_fees
+    if viewer == e.account_id:
+        out["creator_user_id"] = viewer_user_id
+        out["post_only"] = e.post_only
+        out["creator_subaccount"] = 0
+        if view.maker_order_id:
+            out["creator_order_id"] = identities.to_uuid(ids.ORDER, view.maker_order_id)
+    if viewer == e.rfq_account_id:
+        out["rfq_creator_user_id"] = viewer_user_id
+        out["rfq_creator_subaccount"] = 0
+        if view.requester_order_id:
+            out["rfq_creator_order_id"] = identities.to_uuid(ids.ORDER, view.requester_order_id)
+    return out
+
+
+def proposal_json(identities: Ids, view: ProposalView, viewer: int, user_ids: dict[int, str]) -> dict[str, Any]:
+    """`user_ids`: the member (user) id of each party's account; a party sees only its own side's."""
+    e = view.event
+    out: dict[str, Any] = {
+        "id": identities.to_uuid(ids.BLOCK_TRADE, e.proposal_id),
+        "proposer_user_id": user_ids.get(e.proposer_account_id, ""),
+        "buyer_user_id": user_ids.get(e.buyer_account_id, "") if viewer == e.buyer_account_id else "",
+        "seller_user_id": user_ids.get(e.seller_account_id, "") if viewer == e.seller_account_id else "",
+        "market_ticker": e.ticker,
+        "price_centi_cents": e.price_centicents,
+        "centicount": e.count_centicontracts,
+        "maker_side": e.maker_side,
+        "expiration_ts": rfc3339(e.expiration_ms),
+        "status": e.status,
+        "created_ts": rfc3339(e.created_ms),
+        "updated_ts": rfc3339(view.updated_ms),
+        "buyer_accepted": e.buyer_accepted_ms > 0,
+        "seller_accepted": e.seller_accepted_ms > 0,
+    }
+    for name, ms in (("buyer_accepted_ts", e.buyer_accepted_ms), ("seller_accepted_ts", e.seller_accepted_ms),
+                     ("executed_ts", view.executed_ms)):
+        text = optional_rfc3339(ms)
+        if text is not None:
+            out[name] = text
+    if viewer == e.buyer_account_id and view.buyer_order_id:
+        out["buyer_order_id"] = identities.to_uuid(ids.ORDER, view.buyer_order_id)
+    if viewer == e.seller_account_id and view.seller_order_id:
+        out["seller_order_id"] = identities.to_uuid(ids.ORDER, view.seller_order_id)
+    return out
+
