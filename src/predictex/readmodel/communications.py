@@ -12,7 +12,17 @@ from collections import deque
 from typing import TypeVar
 
 from predictex.core import events as ev
-from predictex.core.communications import BlockProposal, Communications, Quote, Rfq
+from predictex.core.communications import (
+    BLOCK_EXECUTED,
+    BLOCK_PENDING,
+    QUOTE_CANCELLED,
+    QUOTE_EXECUTED,
+    RFQ_CLOSED,
+    BlockProposal,
+    Communications,
+    Quote,
+    Rfq,
+)
 from predictex.core.limits import COMMUNICATIONS_CLOSED_KEPT_MAX
 
 V = TypeVar("V")
@@ -115,7 +125,7 @@ class CommunicationsView:
             view = self.rfqs[e.rfq_id] = RfqView(e, time_ms)
         view.event = e
         view.updated_ms = time_ms
-        if e.status == "closed":
+        if e.status == RFQ_CLOSED:
             view.closed_by = e.change
             if e.change == "executed":
                 view.executed = True
@@ -133,10 +143,10 @@ class CommunicationsView:
             view.accepted_ms = time_ms
         elif e.change == "executed":
             view.executed_ms = time_ms
-        if e.status == "cancelled" and not view.cancelled_ms:
+        if e.status == QUOTE_CANCELLED and not view.cancelled_ms:
             view.cancelled_ms = time_ms
             view.cancellation_reason = e.change
-        if e.status == "executed" or (e.status == "cancelled" and e.change != "confirm_timeout"):
+        if e.status == QUOTE_EXECUTED or (e.status == QUOTE_CANCELLED and e.change != "confirm_timeout"):
             self._retire(self._closed_quotes, e.quote_id, self.quotes)
 
     def _proposal(self, e: ev.BlockTradeChanged, time_ms: int) -> None:
@@ -145,9 +155,9 @@ class CommunicationsView:
             view = self.proposals[e.proposal_id] = ProposalView(e, time_ms)
         view.event = e
         view.updated_ms = time_ms
-        if e.status == "executed":
+        if e.status == BLOCK_EXECUTED:
             view.executed_ms = time_ms
-        if e.status != "pending":
+        if e.status != BLOCK_PENDING:
             self._retire(self._closed_proposals, e.proposal_id, self.proposals)
 
     @staticmethod
