@@ -6,6 +6,7 @@
     predictex profile list|show|set|use  which exchange and which API key
     predictex keys create      get an API key (signing up on a demo exchange)
     predictex serve            run the exchange (needs the `server` extra)
+    predictex sim              run simulated traders against an exchange (scenarios for bots)
     predictex admin ...        the operator's commands
     predictex journal verify   replay the journal into a fresh engine and check everything
     predictex journal export   write the journal as JSON lines
@@ -18,7 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from predictex.cli import admin, journal_commands, keys, profiles, serve, trader
+from predictex.cli import admin, journal_commands, keys, profiles, serve, sim, trader
 
 
 def default_database() -> str:
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     trader.register(commands)
     profiles.register(commands)
     serve.register(commands)
+    sim.register(commands)
     keys.register(commands)
     admin.register(commands)
     journal_commands.register(commands, default_database)

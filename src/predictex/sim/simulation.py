@@ -40,6 +40,11 @@ log = logging.getLogger("predictex.sim")
 DETERMINE_GRACE_S = 1.0  # after a market's close time, before the simulator determines it
 FUNDING_CHECK_S = 30.0  # how often each trader's cash is looked at
 DECISIONS_KEPT_MAX = 100_000  # a recorded decision log's bound (tests record; a demo run does not)
+LAG_STEPS_MAX = 8  # a run this far behind the clock (a stalled exchange) skips ahead rather than rush
+
+
+class VenueUnavailable(Exception):
+    """The venue did not answer (an exchange restarting, say): the step's operator work is tried again later."""
 
 
 class Venue(Protocol):
@@ -137,17 +142,21 @@ class Simulation:
 
     async def setup(self) -> None:
         log.info("simulation starting: %s", self.describe())
-        self.start_s = self.venue.now_s()
         for series in self.config.series:
             await self.venue.create_series(series)
         for agent in self.agents:
             await self.venue.add_trader(agent.name, agent.role)
+        self.start_s = self.venue.now_s()  # the schedule starts once everyone is ready
 
     async def run(self, steps: int | None = None, until: Callable[[], bool] | None = None) -> None:
         """Step until `steps` are done, `until()` is true, or `stop()` is called."""
         await self.setup()
         while not self.stopping.is_set() and (steps is None or self.step < steps) and not (until is not None and until()):
             await self.venue.sleep_until(self.start_s + self.step * self.config.tick_s)
+            behind = int((self.venue.now_s() - self.start_s) / self.config.tick_s) - self.step
+            if behind > LAG_STEPS_MAX:  # the paths walk every step skipped; the agents just do not act on them
+                log.info("the simulation is %d steps behind the clock; skipping ahead", behind)
+                self.step += behind
             await self.run_step()
             self.step += 1
 
@@ -170,13 +179,18 @@ class Simulation:
                 planned = plan(series, self.start_s, self.next_ordinal[series.ticker])
                 if planned.open_s > now:
                     break
-                self.next_ordinal[series.ticker] += 1
                 if planned.close_s <= now:
+                    self.next_ordinal[series.ticker] += 1
                     continue  # its time went by (a restart): nothing to trade
                 seed = f"{self.seed}/{series.ticker}/{planned.ordinal}"
                 underlying = Underlying(seed, series, planned.close_s - now, self.config.tick_s)
                 strike_levels = [underlying.strike_level(index) for index in range(len(series.strikes))]
-                tickers = await self.venue.open_event(planned, strike_levels)
+                try:
+                    tickers = await self.venue.open_event(planned, strike_levels)
+                except VenueUnavailable as error:
+                    log.info("cannot open %s yet: %s", planned.event_ticker, error)
+                    return
+                self.next_ordinal[series.ticker] += 1
                 self.events.append(LiveEvent(planned, underlying, self.step, tickers))
                 log.info("opened %s (%s), closing %s", planned.event_ticker, ", ".join(tickers), planned.close_s)
 

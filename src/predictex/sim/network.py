@@ -1,0 +1,383 @@
+"""The venue that is a real exchange: the simulator's operator work and every trader's orders go over
+REST, and the books and fills come over the WebSocket, all through the project's SDK.
+
+- The operator (the exchange's operator key, from its `operator.json`) makes the series, events and
+  markets, determines closed markets and tops traders up, through `/predictex/v1/admin`.
+- Each trader is an ordinary member created by the operator and marked `simulated`, with an Ed25519
+  API key of its own (cheap to sign with). Their credentials are kept in the state directory, so a
+  restarted simulator trades on as the same members.
+- One WebSocket (the operator's) follows every simulated market's book; each trader's own WebSocket
+  brings its fills. The SDK's stream reconnects and resubscribes by itself and resyncs a book after
+  a gap or a reconnect; the venue also reloads every trader's resting orders and positions over REST
+  every `RESYNC_S` and after a failed request, so a server restart costs a few steps, not the run.
+
+A refused order is counted by its code and otherwise ignored (the next step decides again); a
+request that got no answer marks the trader for a resync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from predictex.client import ApiError, AsyncClient, AsyncStream, Count, LiveBook, Money, PredictexError, Price
+from predictex.client._core import RetryPolicy
+from predictex.sim.agents import Action, Amend, Cancel, Place, Quote, Resting
+from predictex.sim.config import SeriesConfig, SimConfig
+from predictex.sim.schedule import PlannedEvent
+from predictex.sim.simulation import VenueUnavailable
+
+log = logging.getLogger("predictex.sim")
+
+ADMIN = "/predictex/v1/admin"
+RESYNC_S = 30.0
+TRADERS_FILE = "traders.json"
+RETRY = RetryPolicy(attempts_max=2, backoff_s=0.1, backoff_max_s=0.5, retry_after_max_s=2.0)
+TRADING_STATUSES = ("active", "open")
+
+
+@dataclass
+class OwnOrder:
+    ticker: str
+    is_bid: bool
+    price_cents: int
+    remaining: int
+    filled: int
+    tag: str
+
+
+@dataclass
+class Trader:
+    name: str
+    member_id: str
+    client: AsyncClient
+    stream: AsyncStream | None = None
+    orders: dict[str, OwnOrder] = field(default_factory=dict)
+    positions: dict[str, int] = field(default_factory=dict)
+    stale: bool = True  # orders and positions need reloading over REST
+    last_sync_s: float = 0.0
+    listener: asyncio.Task[None] | None = None
+
+
+def _cents(price: Price) -> int:
+    return price.centicents // Price.CENT
+
+
+def _contracts(count: Count) -> int:
+    return count.contracts  # the simulator trades whole contracts only
+
+
+def _tag(client_order_id: str) -> str:
+    return client_order_id.split(".", 1)[0] if "." in client_order_id else ""
+
+
+class NetworkVenue:
+    def __init__(self, url: str, config: SimConfig, operator: AsyncClient, state_dir: Path) -> None:
+        self.url = url
+        self.config = config
+        self.operator = operator
+        self.state_dir = state_dir
+        self.traders: dict[str, Trader] = {}
+        self.books: dict[str, LiveBook] = {}
+        self.refusals: Counter[str] = Counter()
+        self.requests = 0
+        self.failures = 0  # requests that got no answer
+        self._market_stream: AsyncStream | None = None
+        self._saved: dict[str, dict[str, str]] = {}
+
+    @property
+    def reconnects(self) -> int:
+        """How often the market-data WebSocket was made again (each time, every book resynced)."""
+        return self._market_stream.reconnects if self._market_stream is not None else 0
+
+    # --- time ------------------------------------------------------------------------------------------
+
+    def now_s(self) -> float:
+        return time.time()
+
+    async def sleep_until(self, time_s: float) -> None:
+        delay = time_s - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    # --- set-up and the operator's work ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        saved = self.state_dir / TRADERS_FILE
+        if saved.exists():
+            self._saved = json.loads(saved.read_text(encoding="utf-8"))
+        self._market_stream = self.operator.stream(heartbeat_s=5.0, reconnect_backoff_max_s=1.0)
+        await self._market_stream.start()
+
+    async def close(self) -> None:
+        for trader in self.traders.values():
+            if trader.listener is not None:
+                trader.listener.cancel()
+            if trader.stream is not None:
+                await trader.stream.close()
+            await trader.client.aclose()
+        if self._market_stream is not None:
+            await self._market_stream.close()
+
+    async def _admin(self, method: str, path: str, body: Any = None) -> Any:
+        self.requests += 1
+        return await self.operator.request(method, ADMIN + path, body)
+
+    async def create_series(self, series: SeriesConfig) -> None:
+        try:
+            await self._admin("POST", "/series", {"ticker": series.ticker, "title": series.title, "category": "Simulated",
+                                                  "frequency": _frequency(series.period_s)})
+        except ApiError as error:
+            if error.status != 409 and error.code != "already_exists":
+                raise
+
+    async def open_event(self, event: PlannedEvent, strike_levels: list[float]) -> list[str]:
+        try:
+            return await self._open_event(event, strike_levels)
+        except ApiError:
+            raise
+        except PredictexError as error:  # no answer
+            raise VenueUnavailable(str(error)) from error
+
+    async def _open_event(self, event: PlannedEvent, strike_levels: list[float]) -> list[str]:
+        if event.close_s <= self.now_s() + 1.0:
+            return []  # too late to open (the simulation fell behind the clock)
+        try:
+            await self._admin("POST", "/events", {"event_ticker": event.event_ticker, "series_ticker": event.series.ticker,
+                                                  "title": event.title})
+        except ApiError as error:
+            if error.status != 409 and error.code != "already_exists":
+                raise
+        opened: list[str] = []
+        for ticker, level in zip(event.market_tickers(), strike_levels):
+            body = {"ticker": ticker, "event_ticker": event.event_ticker, "title": f"Above {level:.1f}?",
+                    "yes_sub_title": f"Above {level:.1f}", "no_sub_title": f"{level:.1f} or below",
+                    "rules_primary": f"If the simulated index is above {level:.1f} at the close, the market resolves to Yes.",
+                    "open_time": int(self.now_s()), "close_time": int(event.close_s),
+                    "settlement_timer_seconds": event.series.settlement_timer_s, "strike_type": "greater",
+                    "floor_strike": f"{level:.1f}" if level >= 0 else None}
+            try:
+                await self._admin("POST", "/markets", body)
+            except ApiError as error:
+                if error.status != 409 and error.code != "already_exists":
+                    log.warning("cannot open market %s: %s", ticker, error)
+                    continue
+                market = await self.operator.market(ticker)  # made by an earlier run: trade it if it still trades
+                if market.status not in TRADING_STATUSES:
+                    continue
+            assert self._market_stream is not None
+            self.books[ticker] = await self._market_stream.book(ticker)
+            opened.append(ticker)
+        return opened
+
+    async def determine(self, ticker: str, yes: bool) -> bool:
+        try:
+            await self._admin("POST", f"/markets/{ticker}/determine",
+                              {"result": "yes" if yes else "no", "source": "predictex simulator (the hidden underlying)"})
+        except ApiError as error:
+            if error.status >= 500:
+                return False
+            try:
+                market = await self.operator.market(ticker)
+            except PredictexError:
+                return False
+            if market.status in ("determined", "finalized", "settled", "disputed", "amended"):
+                return True  # determined already (by an earlier run, or an operator)
+            log.debug("cannot determine %s yet (%s): %s", ticker, market.status, error)
+            return False
+        except PredictexError:  # no answer: next step
+            return False
+        self.books.pop(ticker, None)
+        return True
+
+    # --- traders --------------------------------------------------------------------------------------
+
+    def _email(self, name: str, attempt: int) -> str:
+        suffix = f"-{attempt}" if attempt else ""
+        return f"{self.config.member_prefix}-{name}{suffix}@{self.config.member_domain}"
+
+    async def add_trader(self, name: str, role: str) -> None:
+        saved = self._saved.get(name)
+        if saved is not None:
+            client = AsyncClient(self.url, key_id=saved["key_id"], private_key=Path(saved["key_file"]), retry=RETRY)
+            try:
+                await client.balance()
+            except ApiError as error:
+                log.warning("the saved key of %s no longer works (%s); making a new member", name, error)
+                await client.aclose()
+                saved = None
+            else:
+                await self._connect(name, saved["member_id"], client)
+                return
+        await self._create_trader(name)
+
+    async def _create_trader(self, name: str) -> None:
+        password = secrets.token_urlsafe(24)
+        for attempt in range(100):
+            try:
+                made = await self._admin("POST", "/members", {"email": self._email(name, attempt), "password": password,
+                                                              "simulated": True, "tier": "advanced"})
+                break
+            except ApiError as error:
+                if error.code != "duplicate_email":
+                    raise
+        else:
+            raise RuntimeError(f"no free email for simulated trader {name}")
+        email = self._email(name, attempt)
+        async with AsyncClient(self.url, retry=RETRY) as login:
+            await login.log_in_with_password(email, password)
+            generated = await login.generate_api_key(f"simulator {name}", "ed25519")
+        key_file = self.state_dir / f"{name}.pem"
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(generated.private_key_pem)
+        self._saved[name] = {"email": email, "member_id": str(made["member_id"]), "key_id": generated.api_key_id,
+                             "key_file": str(key_file)}
+        temporary = self.state_dir / (TRADERS_FILE + ".tmp")
+        temporary.write_text(json.dumps(self._saved, indent=2), encoding="utf-8")
+        temporary.replace(self.state_dir / TRADERS_FILE)
+        log.info("simulated trader %s is member %s (%s)", name, made["member_id"], email)
+        client = AsyncClient(self.url, key_id=generated.api_key_id, private_key=generated.private_key_pem, retry=RETRY)
+        await self._connect(name, str(made["member_id"]), client)
+        await self._top_up(self.traders[name], force=True)
+
+    async def _connect(self, name: str, member_id: str, client: AsyncClient) -> None:
+        trader = self.traders[name] = Trader(name, member_id, client)
+        trader.stream = client.stream(heartbeat_s=5.0, reconnect_backoff_max_s=1.0)
+        await trader.stream.start()
+        fills = await trader.stream.fills()
+        trader.listener = asyncio.get_running_loop().create_task(self._follow_fills(trader, fills), name=f"sim-fills-{name}")
+
+    async def _follow_fills(self, trader: Trader, fills: Any) -> None:
+        async for fill in fills:
+            contracts = _contracts(fill.count)
+            if fill.post_position is not None:  # the position after the fill, as the exchange counts it
+                trader.positions[fill.ticker] = _contracts(fill.post_position)
+            else:
+                bought = fill.book_side == "bid" if fill.book_side else (fill.side == "yes") == (fill.action == "buy")
+                trader.positions[fill.ticker] = trader.positions.get(fill.ticker, 0) + (contracts if bought else -contracts)
+            own = trader.orders.get(fill.order_id)
+            if own is not None and not fill.is_taker:  # a taker's fills are in its order's answer already
+                own.remaining -= contracts
+                own.filled += contracts
+                if own.remaining <= 0:
+                    del trader.orders[fill.order_id]
+
+    async def fund(self, name: str) -> None:
+        trader = self.traders[name]
+        with contextlib.suppress(PredictexError):
+            await self._top_up(trader)
+
+    async def _top_up(self, trader: Trader, *, force: bool = False) -> None:
+        funding = self.config.funding
+        cash = (await trader.client.balance()).balance
+        self.requests += 1
+        if force or cash < Money(str(funding.top_up_below_dollars)):
+            missing = Money(str(funding.deposit_dollars)) - cash
+            if missing > Money("0"):
+                whole_cents = Money.of_units(-(-missing.microdollars // Money.CENT) * Money.CENT)  # rounded up to the cent
+                await self._admin("POST", f"/members/{trader.member_id}/deposits",
+                                  {"amount_dollars": str(whole_cents), "reference": "simulator funding"})
+
+    # --- reads ------------------------------------------------------------------------------------------
+
+    def top(self, ticker: str) -> tuple[Quote | None, Quote | None]:
+        book = self.books.get(ticker)
+        if book is None or not book.fresh:
+            return None, None
+        snapshot = book.snapshot()
+        bid, ask = snapshot.best_bid, snapshot.best_ask
+        return (None if bid is None else Quote(_cents(bid.price), _contracts(bid.count)),
+                None if ask is None else Quote(_cents(ask.price), _contracts(ask.count)))
+
+    def resting(self, name: str, ticker: str) -> tuple[Resting, ...]:
+        orders = self.traders[name].orders
+        return tuple(Resting(key, own.is_bid, own.price_cents, own.remaining, own.tag)
+                     for key, own in orders.items() if own.ticker == ticker)
+
+    def position(self, name: str, ticker: str) -> int:
+        return self.traders[name].positions.get(ticker, 0)
+
+    # --- orders ------------------------------------------------------------------------------------------
+
+    async def execute(self, name: str, actions: list[Action]) -> None:
+        trader = self.traders[name]
+        if trader.stale or time.time() - trader.last_sync_s > RESYNC_S:
+            if not await self._resync(trader):
+                return
+        for action in actions:
+            self.requests += 1
+            try:
+                await self._send(trader, action)
+            except ApiError as error:
+                self.refusals[error.code] += 1
+                if error.code in ("not_found", "order_not_found", "order_not_open"):
+                    trader.orders.pop(getattr(action, "key", ""), None)
+            except PredictexError as error:  # no answer: the server may be restarting
+                self.failures += 1
+                trader.stale = True
+                log.info("simulated trader %s: %s; resyncing", name, error)
+                return
+
+    async def _send(self, trader: Trader, action: Action) -> None:
+        client = trader.client
+        if isinstance(action, Place):
+            ack = await client.create_order(
+                action.ticker, "bid" if action.is_bid else "ask", count=action.contracts, price=Price.from_cents(action.price_cents),
+                client_order_id=f"{action.tag}.{uuid.uuid4().hex[:20]}",
+                time_in_force="immediate_or_cancel" if action.take else "good_till_canceled",
+            )
+            if not action.take and _contracts(ack.remaining_count) > 0:
+                trader.orders[ack.order_id] = OwnOrder(action.ticker, action.is_bid, action.price_cents,
+                                                       _contracts(ack.remaining_count), _contracts(ack.fill_count), action.tag)
+        elif isinstance(action, Cancel):
+            trader.orders.pop(action.key, None)
+            await client.cancel_order(action.key)
+        elif isinstance(action, Amend):
+            own = trader.orders.get(action.key)
+            if own is None:
+                return
+            ack = await client.amend_order(action.key, ticker=action.ticker, side="bid" if action.is_bid else "ask",
+                                           price=Price.from_cents(action.price_cents), count=own.filled + action.contracts)
+            trader.orders.pop(action.key, None)
+            remaining = _contracts(ack.remaining_count)
+            if remaining > 0:
+                trader.orders[ack.order_id] = OwnOrder(action.ticker, action.is_bid, action.price_cents, remaining,
+                                                       _contracts(ack.fill_count), action.tag)
+
+    async def _resync(self, trader: Trader) -> bool:
+        """Reload the trader's resting orders and positions (after a failure, and now and then)."""
+        try:
+            orders: dict[str, OwnOrder] = {}
+            async for order in trader.client.orders(status="resting"):
+                orders[order.order_id] = OwnOrder(order.ticker, order.book_side == "bid", _cents(order.yes_price),
+                                                  _contracts(order.remaining_count), _contracts(order.fill_count),
+                                                  _tag(order.client_order_id))
+            positions = {position.ticker: _contracts(position.position) async for position in trader.client.positions()}
+        except PredictexError as error:
+            self.failures += 1
+            log.info("simulated trader %s cannot resync yet: %s", trader.name, error)
+            return False
+        trader.orders, trader.positions = orders, positions
+        trader.stale = False
+        trader.last_sync_s = time.time()
+        return True
+
+
+def _frequency(period_s: float) -> str:
+    if period_s >= 86_400:
+        return "daily"
+    if period_s >= 3_600:
+        return "hourly"
+    return "custom"

@@ -1,0 +1,103 @@
+"""The market simulator against a real exchange over the network (the SDK's REST and WebSocket): its
+traders are members marked simulated, its markets open, trade, close, are determined and finalized
+with nobody else acting; the exchange restarts mid-run and the simulator reconnects, resyncs its
+books over the WebSocket and trades on; afterwards the engine's invariants hold and `predictex
+journal verify` replays the journal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from integration.server_fixture import V2, RunningServer
+from predictex.core.invariants import check_invariants
+from predictex.server.config import Config
+from predictex.sim.config import SeriesConfig, SimConfig
+from predictex.sim.run import Summary, simulate
+
+# markets of ten seconds, so half a minute sees two of them through to settlement
+FAST = SimConfig(
+    name="network-test", tick_s=0.25,
+    series=(SeriesConfig(ticker="PXNET", title="test", period_s=10.0, lead_s=2.0, align=False, strikes=(0.5, 0.4),
+                         settlement_timer_s=1, jumps_per_hour=60.0),),
+)
+RUN_S = 26.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _server(data_dir: Path, port: int) -> RunningServer:
+    return RunningServer(Config(port=port, data_dir=str(data_dir), environment="demo")).start()
+
+
+def _predictex(*arguments: str) -> list[str]:
+    script = Path(sys.executable).with_name("predictex")
+    return [str(script), *arguments] if script.exists() else [sys.executable, "-m", "predictex", *arguments]
+
+
+def _wait_for_a_finalized_market(server: RunningServer, simulator: threading.Thread) -> None:
+    deadline = time.monotonic() + 120.0
+    while time.monotonic() < deadline and simulator.is_alive():
+        markets = server.get_ok(f"{V2}/markets?series_ticker=PXNET&limit=200")["markets"]
+        if any(m["status"] == "finalized" for m in markets):
+            return
+        time.sleep(0.2)
+    raise AssertionError("no market was finalized")
+
+
+def test_the_simulator_runs_markets_to_settlement_through_a_restart(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", _free_port()
+    server = _server(data_dir, port)
+    operator = json.loads((data_dir / "operator.json").read_text())
+    results: list[Summary] = []
+
+    def run_simulator() -> None:
+        results.append(asyncio.run(simulate(f"http://127.0.0.1:{port}", operator["api_key_id"], Path(operator["private_key_path"]),
+                                            FAST, 7, tmp_path / "sim", RUN_S, handle_signals=False)))
+
+    simulator = threading.Thread(target=run_simulator, name="simulator")
+    simulator.start()
+    try:
+        _wait_for_a_finalized_market(server, simulator)
+        server.stop()
+        time.sleep(1.0)
+        server = _server(data_dir, port)  # the same journal, the same port
+        simulator.join(RUN_S + 60.0)
+        assert not simulator.is_alive() and results, "the simulator did not finish"
+        time.sleep(2.0)  # the last settlement timers
+        summary = results[0]
+        assert summary.reconnects >= 1 and summary.determined >= 4, summary
+        assert summary.refusals.get("insufficient_balance", 0) == 0, summary
+
+        markets = server.get_ok(f"{V2}/markets?series_ticker=PXNET&limit=200")["markets"]
+        finalized = [m for m in markets if m["status"] == "finalized"]
+        assert len(finalized) >= 4, [(m["ticker"], m["status"]) for m in markets]
+        assert all(m["result"] in ("yes", "no") for m in finalized)
+        traded = [m for m in finalized if float(m["volume_fp"]) > 0]
+        assert len(traded) >= 4, [(m["ticker"], m["volume_fp"]) for m in finalized]
+        opened_after_restart = [m for m in markets if m["open_time"] > finalized[0]["close_time"]]
+        assert any(float(m["volume_fp"]) > 0 for m in opened_after_restart), "nothing traded after the restart"
+
+        members = server.admin("GET", "/members", expect=200).json()["members"]
+        simulated = {m["email"].split("@")[0] for m in members if m["simulated"]}
+        assert simulated == {"sim-maker-0", "sim-maker-1", "sim-maker-2", "sim-amender-0", "sim-noise-0", "sim-noise-1",
+                             "sim-informed-0"}
+        assert not any(m["simulated"] for m in members if m["role"] == "admin")
+        server.on_loop(lambda: check_invariants(server.app.sequencer.engine))  # type: ignore[union-attr]
+    finally:
+        server.stop()
+        simulator.join(5.0)
+    verify = subprocess.run(_predictex("journal", "verify"), capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "PREDICTEX_DATA_DIR": str(data_dir)})
+    assert verify.returncode == 0 and "journal OK" in verify.stdout, verify.stdout + verify.stderr
