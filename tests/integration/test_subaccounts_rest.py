@@ -125,6 +125,14 @@ def test_bad_transfers_are_refused_and_change_nothing(story: dict[str, Any], bod
     assert _balances(alice) == before
 
 
+def test_subaccounts_start_at_the_advanced_tier(server: RunningServer) -> None:
+    basic = new_trader(server, "basic", 100, tier="basic")
+    reply = basic.call("POST", "/portfolio/subaccounts", {})
+    assert reply.status == 403 and "Advanced" in reply.json()["error"]["details"], reply
+    assert basic.ok("/portfolio/subaccounts/balances") == {"subaccount_balances": [
+        {"subaccount_number": 0, "exchange_index": 0, "balance": "1.0000", "updated_ts": basic.ok("/portfolio/balance")["updated_ts"]}]}
+
+
 def test_orders_name_only_existing_subaccounts(story: dict[str, Any]) -> None:
     alice: Trader = story["alice"]
     for subaccount in (3, 64, -1, "1"):
