@@ -23,8 +23,8 @@ VERSION = "0.1.0"  # predictex-native must be built from the same sources: nativ
 # What the exchange needs at run time, beyond the SDK's dependencies (pyproject.toml).
 SERVER = [
     "httptools>=0.8",
-    "isal>=1.6",
-    "jinja2>=3.1",  # the web pages' templates (autoescaping HTML)  # CRC-32 of journal records: ISA-L's, 3-5x quicker than zlib's on 100-1,000 bytes, same values
+    "isal>=1.6",  # CRC-32 of journal records: ISA-L's, 3-5x quicker than zlib's on 100-1,000 bytes, same values
+    "jinja2>=3.1",  # the web pages' templates (autoescaping HTML)
     "orjson>=3.10",
     "psycopg[binary]>=3.2",
     "uvloop>=0.21; sys_platform != 'win32'",

@@ -40,13 +40,8 @@ NOT_YET_SERVED: frozenset[str] = frozenset({
     "get_fcm_event_contract_daily_cap", "update_fcm_event_contract_daily_cap", "delete_fcm_event_contract_daily_cap",
     "get_fcm_subtrader_blocked_categories", "update_fcm_subtrader_blocked_categories", "create_fcm_position_transfer",
     # market and event data
-    "get_event_metadata", "get_multivariate_events", "get_event_forecast_percentiles_history",
-    "get_multivariate_event_collections", "get_multivariate_event_collection",
+    "get_multivariate_events", "get_multivariate_event_collections", "get_multivariate_event_collection",
     "create_market_in_multivariate_event_collection",
-    "get_milestones", "get_milestone", "get_structured_targets",
-    "get_structured_target", "get_incentive_programs", "get_live_data", "get_live_datas", "get_live_data_by_milestone",
-    "get_event_live_data", "get_game_stats", "get_weather_index", "get_weather_index_calibrations",
-    "get_tags_for_series_categories", "get_filters_for_sports",
 })
 
 _SERIALIZE = re.compile(r"def _(\w+)_serialize\(.*?method='(\w+)',\s*resource_path='([^']+)'", re.S)

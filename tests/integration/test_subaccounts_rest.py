@@ -18,6 +18,7 @@ import pytest
 
 from integration.server_fixture import RunningServer
 from integration.trading_helpers import Trader, make_markets, new_trader, prod_server, settle
+from integration.ws_support import barrier, kalshi_ws, subscribe
 
 server = prod_server("subaccounts")
 
@@ -125,6 +126,14 @@ def test_bad_transfers_are_refused_and_change_nothing(story: dict[str, Any], bod
     assert _balances(alice) == before
 
 
+def test_subaccounts_start_at_the_advanced_tier(server: RunningServer) -> None:
+    basic = new_trader(server, "basic", 100, tier="basic")
+    reply = basic.call("POST", "/portfolio/subaccounts", {})
+    assert reply.status == 403 and "Advanced" in reply.json()["error"]["details"], reply
+    assert basic.ok("/portfolio/subaccounts/balances") == {"subaccount_balances": [
+        {"subaccount_number": 0, "exchange_index": 0, "balance": "1.0000", "updated_ts": basic.ok("/portfolio/balance")["updated_ts"]}]}
+
+
 def test_orders_name_only_existing_subaccounts(story: dict[str, Any]) -> None:
     alice: Trader = story["alice"]
     for subaccount in (3, 64, -1, "1"):
@@ -151,6 +160,28 @@ def test_an_order_in_a_subaccount_is_cancelled_by_its_id(story: dict[str, Any], 
     assert reply.status == 200, reply
     assert _balances(alice)[2] == "99.5000"
     assert story["bob"].call("DELETE", f"/portfolio/events/orders/{story['resting']}").status == 404
+
+
+def test_the_members_stream_carries_its_subaccounts_trades(server: RunningServer) -> None:
+    """The private channels are the member's: a subaccount's order, fill and position reach the
+    member's WebSocket labelled with the subaccount, as REST labels them."""
+    carol, dave = new_trader(server, "carol", 10_000), new_trader(server, "dave", 10_000)
+    [ticker] = make_markets(server)
+    assert carol.call("POST", "/portfolio/subaccounts", {}).status == 201
+    assert _transfer(carol, 0, 1, 5_000).status == 200
+    with kalshi_ws(server, carol.member) as ws:
+        subscribe(ws, ["fill", "user_orders", "market_positions"], market_ticker=ticker)
+        dave.rest(ticker, "ask", "3", "0.6000")
+        assert carol.v2(ticker, "bid", "3", "0.6000", subaccount=1).status == 201
+        got = barrier(ws)
+    [fill] = [m["msg"] for m in got if m["type"] == "fill"]
+    [rest_fill] = carol.fills()
+    assert (fill["subaccount"], fill["subaccount_number"], fill["count_fp"]) == (1, 1, "3.00")
+    assert {k: fill[k] for k in rest_fill} == rest_fill
+    orders = [m["msg"] for m in got if m["type"] == "user_order"]
+    assert orders and all(o["subaccount_number"] == 1 for o in orders)
+    positions = [m["msg"] for m in got if m["type"] == "market_position"]
+    assert [(p["subaccount"], p["position_fp"]) for p in positions] == [(1, "3.00")]
 
 
 def test_settlement_pays_the_subaccount(story: dict[str, Any], server: RunningServer) -> None:

@@ -130,7 +130,12 @@ def test_operator_and_member_strings_render_as_text(server: RunningServer) -> No
     assert "&lt;img src=x onerror=alert(2)&gt;" in client.get(f"/markets/{ticker}").body.decode()
 
 
-def test_login_attempts_are_throttled_per_account_and_per_address(server: RunningServer) -> None:
+def test_login_attempts_are_throttled_per_account_and_per_address(tmp_path: Path) -> None:
+    with running_server(tmp_path, rate_limits=False, demo_markets=False) as server:  # its own: the address stays throttled
+        _throttled(server)
+
+
+def _throttled(server: RunningServer) -> None:
     email = unique("guess") + "@example.com"
     server.new_member(email, password=PASSWORD)
     client = WebClient(server.port)
@@ -210,3 +215,70 @@ def test_the_pages_websocket_is_known_by_its_cookie_from_our_origin_only(server:
         ws.send_json(subscribe)
         answer, _ = ws.recv_until(lambda m: m.get("type") in ("subscribed", "error"))
         assert answer["type"] == "error" and answer["msg"]["code"] == 9, answer
+
+
+def operator_client(server: RunningServer) -> WebClient:
+    details = json.loads((server.data_dir / "operator.json").read_text())
+    client = WebClient(server.port)
+    assert client.log_in(details["email"], details["password"]).status == 303
+    return client
+
+
+def test_a_member_gets_403_on_every_operator_page_and_a_visitor_is_sent_to_log_in(server: RunningServer) -> None:
+    member, _ = logged_in(server)
+    visitor = WebClient(server.port)
+    for path in ("/operator", "/operator/members", "/operator/health"):
+        assert member.get(path).status == 403, path
+        reply = visitor.get(path)
+        assert reply.status == 303 and reply.headers["location"].startswith("/login?next=%2Foperator"), reply
+    refused = member.request("POST", "/web/operator/verify", b"", {"Origin": member.origin, "X-CSRF-Token": member.csrf()})
+    assert refused.status == 403
+    # and the operator API through /web/api is refused as REST refuses it
+    assert member.api("POST", "/predictex/v1/admin/series", {"ticker": "NOPE", "title": "no"}).status == 403
+
+
+def test_the_operator_sees_the_console_and_journal_verify_passes(server: RunningServer) -> None:
+    operator = operator_client(server)
+    for path in ("/operator", "/operator/members", "/operator/health"):
+        reply = operator.get(path)
+        assert reply.status == 200, (path, reply)
+        labels = set(re.findall(r'<label for="([^"]+)"', reply.body.decode()))
+        fields = set(re.findall(r'<(?:input|select|textarea) id="([^"]+)"', reply.body.decode()))
+        assert fields <= labels, f"unlabelled fields on {path}: {fields - labels}"
+    health = operator.request("GET", "/operator/health", headers={"Accept": "application/json"}).json()
+    assert health["status"] == "ok" and health["committed_seq"] > 0
+    verified = operator.request("POST", "/web/operator/verify", b"", {"Origin": operator.origin, "X-CSRF-Token": operator.csrf()})
+    assert verified.status == 200 and verified.json()["ok"], verified
+
+
+def test_portfolio_and_settings_need_a_session(server: RunningServer) -> None:
+    visitor = WebClient(server.port)
+    for path in ("/portfolio", "/settings"):
+        assert visitor.get(path).status == 303
+    client, _ = logged_in(server)
+    page = client.get("/portfolio").body.decode()
+    assert "Cash" in page and "Add play money" in page
+    summary = client.get("/web/portfolio/summary").json()
+    assert summary["cash"] == client.api("GET", "/trade-api/v2/portfolio/balance").json()["balance_dollars"]
+
+
+def test_settings_lists_keys_and_a_password_change_ends_the_other_sessions(server: RunningServer) -> None:
+    client, email = logged_in(server)
+    generated = client.api("POST", "/trade-api/v2/api_keys/generate", {"name": "<b>bot</b>"})
+    assert generated.status == 201 and "PRIVATE KEY-----" in generated.json()["private_key"]
+    page = client.get("/settings").body.decode()
+    assert generated.json()["api_key_id"] in page and "&lt;b&gt;bot&lt;/b&gt;" in page
+    other = WebClient(server.port)
+    assert other.log_in(email, PASSWORD).status == 303
+    changed = client.post_form("/settings/password", {"current_password": PASSWORD, "new_password": "a new password 2",
+                                                     "new_password_again": "a new password 2"})
+    assert changed.status == 200 and "1 other session(s) logged out" in changed.body.decode(), changed
+    assert other.api("GET", "/trade-api/v2/portfolio/balance").status == 401
+    assert client.api("GET", "/trade-api/v2/portfolio/balance").status == 200
+    wrong = client.post_form("/settings/password", {"current_password": "not it", "new_password": "x" * 9, "new_password_again": "x" * 9})
+    assert wrong.status == 400 and "current password is wrong" in wrong.body.decode()
+    third = WebClient(server.port)
+    assert third.log_in(email, "a new password 2").status == 303
+    ended = client.post_form("/settings/sessions/end-others", {})
+    assert ended.status == 200 and "1 other session(s) logged out" in ended.body.decode()
+    assert third.api("GET", "/trade-api/v2/portfolio/balance").status == 401

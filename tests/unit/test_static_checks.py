@@ -337,11 +337,11 @@ def test_tests_fail_rather_than_skip_when_something_is_missing() -> None:
 
 # A market's status and an order's status, time in force, action and close reason are the core's values
 # (core/instruments.py, core/orders.py); everywhere else compares them by those names, never by a
-# string literal, so that a value's wire spelling stays an edge's business. The SDK and the command
-# line are edges: they compare what the wire says.
+# string literal, so that a value's wire spelling stays an edge's business. The SDK, the command line
+# and the simulator (a client of the SDK) are edges: they compare what the wire says.
 DOMAIN_FIELDS = {"status", "previous_status", "reason", "close_reason", "time_in_force", "action"}
 DOMAIN_VALUES_DEFINED_IN = {"core/instruments.py", "core/orders.py"}
-EDGES = ("client/", "cli/", "sim/")  # the wire's words, read as a client reads them (sim/ may import only client/)
+EDGES = ("client/", "cli/", "sim/")
 
 
 def _domain_values() -> set[str]:

@@ -220,6 +220,23 @@ class Sessions:
             self._save(str(row[0]), replace(_stored(row[1:]), revoked=True))
         return len(rows)
 
+    def end_others(self, member_id: int, keep_session_id: str | None) -> int:
+        """End every live session of a member but `keep_session_id` (the web's "log out other
+        sessions", and a password change): each is revoked and published, so what it opened ends at
+        once. Returns how many ended."""
+        rows = self._store.query(
+            "SELECT token_hash, member_id, key_id, scopes, created_ms, expires_ms, revoked FROM accounts_sessions "
+            "WHERE member_id = ? AND revoked = ?", (member_id, False))
+        ended = 0
+        for row in rows:
+            token_hash = str(row[0])
+            if token_hash == keep_session_id:
+                continue
+            self._save(token_hash, replace(_stored(row[1:]), revoked=True))
+            self.revocations.publish(Revocation(RevokedWhat.SESSION, token_hash, member_id, "logged out from another session"))
+            ended += 1
+        return ended
+
     # --- helpers ----------------------------------------------------------------------------------
 
     def _open(self, member_id: int, key_id: str | None, scopes: tuple[str, ...]) -> Session:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from predictex.core.communications import QUOTE_EXECUTED, RFQ_CLOSED
 from predictex.gateways.shapes.text import count_fp, dollars, money, optional_rfc3339, rfc3339
 from predictex.readmodel.communications import ProposalView, QuoteView, RfqView
 from predictex.server import ids
@@ -47,7 +48,7 @@ def rfq_json(identities: Ids, view: RfqView, viewer: int, viewer_user_id: str) -
     if e.target_cost_microdollars:
         out["target_cost_dollars"] = money(e.target_cost_microdollars)
         out["target_cost_excludes_fees"] = e.target_cost_excludes_fees
-    if e.status == "closed":
+    if e.status == RFQ_CLOSED:
         out["cancellation_reason"] = "" if view.executed else view.closed_by
         if view.cancelled_ms:
             out["cancelled_ts"] = rfc3339(view.cancelled_ms)
@@ -59,7 +60,7 @@ def rfq_json(identities: Ids, view: RfqView, viewer: int, viewer_user_id: str) -
 
 def quote_json(identities: Ids, view: QuoteView, rfq: RfqView | None, viewer: int, viewer_user_id: str) -> dict[str, Any]:
     e = view.event
-    executed = e.status == "executed"
+    executed = e.status == QUOTE_EXECUTED
     side = e.accepted_side
     if side:
         count = e.yes_count_centicontracts if side == "yes" else e.no_count_centicontracts

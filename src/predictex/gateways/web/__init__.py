@@ -9,7 +9,7 @@ way to know a browser by its session cookie. Modules: security (cookies, CSRF, h
 from __future__ import annotations
 
 from predictex.gateways.rest.handlers import Principal
-from predictex.gateways.web import pages, proxy, security
+from predictex.gateways.web import account, operator, pages, proxy, security
 from predictex.gateways.web.site import Site
 from predictex.server.context import Exchange
 from predictex.server.http import Request
@@ -24,6 +24,8 @@ def register(router: Router, exchange: Exchange, site: Site | None = None) -> Si
     site = site or Site(exchange)
     proxy.mount(router)
     pages.register(router, site)
+    account.register(router, site)
+    operator.register(router, site)
     return site
 
 

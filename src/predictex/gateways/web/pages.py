@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from predictex.accounts import AuthFailure, Session
+from predictex.core.instruments import ACTIVE
 from predictex.gateways.shapes import kalshi as shapes
 from predictex.gateways.web import quote as ticket_quote
 from predictex.gateways.web import security
@@ -156,7 +157,7 @@ class Pages:
                 continue
             for ticker in tickers:
                 view = live.markets.get(ticker)
-                if view is None or (status and view.status != status) or (not status and view.status != "active"):
+                if view is None or (status and view.status != status) or (not status and view.status != ACTIVE):
                     continue
                 text = f"{ticker} {view.definition.title} {event.title} {series.title if series else ''}".lower()
                 if search and search not in text:

@@ -11,7 +11,7 @@ import mimetypes
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlencode
 
 import jinja2
 
@@ -88,6 +88,11 @@ class Site:
 
     def redirect(self, location: str, headers: list[tuple[str, str]] | None = None) -> Response:
         return Response(303, b"", [("location", location), *security.PAGE_HEADERS, *(headers or [])], None)
+
+    def to_login(self, request: Request) -> Response:
+        """Where a visitor who is not logged in goes from a member's page: the login, then back."""
+        target = request.path + ("?" + request.query if request.query else "")
+        return self.redirect("/login?" + urlencode({"next": target}))
 
     def forbidden(self, request: Request, visitor: Visitor, message: str) -> Response:
         return self.page(request, visitor, "error.html", 403, title="Forbidden", message=message)

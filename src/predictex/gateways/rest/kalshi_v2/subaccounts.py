@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from predictex.accounts import Lane
+from predictex.accounts import Lane, Tier
 from predictex.core import commands as c
 from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SUBACCOUNTS_PER_MEMBER_MAX
 from predictex.core.units import money_from_cents
@@ -58,7 +58,9 @@ def check_exchange_index(body: dict[str, Any]) -> None:
 
 
 async def create_subaccount(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
-    """Create a subaccount (numbered 1 to 63, in order)."""
+    """Create a subaccount (numbered 1 to 63, in order): from the Advanced API tier up, as on Kalshi."""
+    if principal.member.tier is Tier.BASIC:
+        raise ApiError(403, "permission_denied", "permission denied", "subaccounts are available from the Advanced API tier up")
     body = json_body(request.body, required=False)
     refuse_unknown_fields(body, frozenset({"exchange_index"}))
     check_exchange_index(body)

@@ -1,0 +1,68 @@
+"""Kalshi's official Python SDK 3.34.0 (sync and async, unchanged) working with subaccounts on a running
+predictex exchange: the script side of test_kalshi_sdk_subaccounts.py.
+
+Run inside the SDK's virtualenv (kalshi_sdk.py makes it), it drives each SDK through one plan for two
+members, A and B, in a market of their own, with kalshi_sdk_trading.py's drivers, and prints, for every
+call, the SDK model it parsed into and that model's `to_dict()`. Nothing here imports predictex.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import kalshi_sdk_trading as trading
+from kalshi_sdk_trading import Plan, Recorder, _ok
+
+RUN_TIMEOUT_S = 300
+
+
+def run_subaccounts(python: Path, context: dict[str, Any]) -> dict[str, Any]:
+    """Run this file in the SDK virtualenv with `context` (JSON on stdin); its JSON summary."""
+    done = subprocess.run([str(python), __file__], input=json.dumps(context), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    if done.returncode != 0:
+        raise AssertionError(f"the SDK script failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
+    summary: dict[str, Any] = json.loads(done.stdout)
+    return summary
+
+
+def plan_subaccounts(context: dict[str, Any], out: Recorder) -> Plan:
+    """A opens subaccount 1 and moves $30.00 into it (then retries the same transfer); B offers 10 YES at
+    $0.40; A's subaccount 1 buys them; then every read, per subaccount and for all of them."""
+    ticker = context["ticker"]
+    created = out.keep("create_subaccount", (yield ("a", "create_subaccount", {})))
+    number = created.subaccount_number if _ok(created) else 1
+    transfer = {"client_transfer_id": context["client_transfer_id"], "from_subaccount": 0, "to_subaccount": number, "amount_cents": 3000}
+    out.keep("transfer", (yield ("a", "apply_subaccount_transfer", transfer)))
+    out.keep("transfer_again", (yield ("a", "apply_subaccount_transfer", transfer)))
+    out.keep("offer", (yield ("b", "create_order_v2", {
+        "ticker": ticker, "side": "ask", "count": "10.00", "price": "0.4000", "time_in_force": "good_till_canceled",
+        "self_trade_prevention_type": "taker_at_cross"})))
+    out.keep("buy", (yield ("a", "create_order_v2", {
+        "ticker": ticker, "side": "bid", "count": "10.00", "price": "0.4000", "time_in_force": "immediate_or_cancel",
+        "self_trade_prevention_type": "taker_at_cross", "subaccount": number, "client_order_id": context["client_order_id"]})))
+    out.keep("balances", (yield ("a", "get_subaccount_balances", {})))
+    out.keep("balance_sub", (yield ("a", "get_balance", {"subaccount": number})))
+    out.keep("balance_primary", (yield ("a", "get_balance", {})))
+    out.keep("positions_sub", (yield ("a", "get_positions", {"subaccount": number, "ticker": ticker})))
+    out.keep("positions_primary", (yield ("a", "get_positions", {"ticker": ticker})))
+    out.keep("fills_all", (yield ("a", "get_fills", {"ticker": ticker})))
+    out.keep("fills_primary", (yield ("a", "get_fills", {"ticker": ticker, "subaccount": 0})))
+    out.keep("orders_sub", (yield ("a", "get_orders", {"ticker": ticker, "subaccount": number})))
+    out.keep("transfers", (yield ("a", "get_subaccount_transfers", {})))
+    out.keep("netting", (yield ("a", "get_subaccount_netting", {})))
+    out.keep("netting_on", (yield ("a", "update_subaccount_netting", {"subaccount_number": number, "enabled": True})))
+    out.keep("netting_off", (yield ("a", "update_subaccount_netting", {"subaccount_number": number, "enabled": False})))
+    out.keep("transfer_too_much", (yield ("a", "apply_subaccount_transfer", {
+        **transfer, "client_transfer_id": str(uuid.uuid5(uuid.NAMESPACE_URL, context["client_transfer_id"])), "amount_cents": 10_000})))
+
+
+if __name__ == "__main__":
+    trading.PHASES["subaccounts"] = plan_subaccounts
+    trading.main()

@@ -1,0 +1,88 @@
+"""Kalshi's official Python SDK 3.34.0 (sync and async, unchanged) with subaccounts on predictex: a member
+creates a subaccount, moves cash into it, trades in it, and reads balances, positions, fills, orders,
+transfers and netting per subaccount; every answer parses into the SDK's own model and every figure is
+the hand calculation below, to the cent.
+
+  A and B deposit $100.00 each (series fee type quadratic: makers pay nothing)
+  A opens subaccount 1 and moves $30.00 into it (and retries that transfer: nothing moves again)
+  B offers 10 YES at $0.40; A's subaccount 1 buys them (taker): $4.00, fee 0.07 x 10 x 0.4 x 0.6 = $0.168
+    -> $0.17; subaccount 1 holds $25.83 and 10 YES costing $4.00; the primary account $70.00 and nothing.
+  A asks to switch netting off: refused (predictex always nets); a transfer of $100.00 from the primary
+    account (it holds $70.00) is refused.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kalshi_sdk import SdkUnavailable, sdk_python
+from kalshi_sdk_subaccounts import run_subaccounts
+
+from integration.server_fixture import V2, RunningServer, running_server
+from integration.trading_helpers import Trader, make_markets, new_trader
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with running_server(tmp_path_factory.mktemp("sdk-subaccounts"), environment="prod") as running:
+        yield running
+
+
+def _pem(trader: Trader) -> str:
+    return trader.member.credentials.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+
+
+@pytest.fixture(scope="module")
+def summary(server: RunningServer) -> dict[str, Any]:
+    try:
+        python = sdk_python()
+    except SdkUnavailable as error:  # a compat test that cannot run has not passed
+        pytest.fail(f"the official Kalshi SDK could not be set up: {error}", pytrace=False)
+    context: dict[str, Any] = {"host": server.base_url + V2, "mode": "v2", "phase": "subaccounts"}
+    for sdk in ("sync", "async"):
+        [ticker] = make_markets(server, prefix="KXSUB")
+        a, b = (new_trader(server, f"sub-{sdk}-{who}", 10_000) for who in ("a", "b"))
+        context[sdk] = {"ticker": ticker, "client_order_id": f"sub-{sdk}", "client_transfer_id": str(uuid.uuid4()), "members": {
+            who: {"key_id": t.member.credentials.key_id, "private_key_pem": _pem(t)} for who, t in (("a", a), ("b", b))}}
+    return run_subaccounts(python, context)
+
+
+@pytest.mark.parametrize("sdk", ["sync", "async"])
+def test_a_subaccount_trades_with_its_own_cash_to_the_cent(summary: dict[str, Any], sdk: str) -> None:
+    calls = summary[sdk]
+    errors = {name: call for name, call in calls.items() if "error" in call and name not in ("netting_off", "transfer_too_much")}
+    assert errors == {}, errors
+    assert calls["create_subaccount"] == {"model": "CreateSubaccountResponse", "data": {"subaccount_number": 1}}
+    assert calls["transfer"]["data"] == {} and calls["transfer_again"]["data"] == {}
+    balances = calls["balances"]
+    assert balances["model"] == "GetSubaccountBalancesResponse"
+    assert [(b["subaccount_number"], b["balance"], b["exchange_index"]) for b in balances["data"]["subaccount_balances"]] == [
+        (0, "70.0000", 0), (1, "25.8300", 0)]
+    assert (calls["balance_sub"]["data"]["balance"], calls["balance_primary"]["data"]["balance"]) == (2583, 7000)
+    [held] = calls["positions_sub"]["data"]["market_positions"]
+    assert (held["position_fp"], held["market_exposure_dollars"], held["fees_paid_dollars"]) == ("10.00", "4.0000", "0.1700")
+    assert calls["positions_primary"]["data"]["market_positions"] == []
+    [fill] = calls["fills_all"]["data"]["fills"]
+    assert (fill["subaccount_number"], fill["count_fp"], fill["yes_price_dollars"], fill["fee_cost"], fill["is_taker"]) == (
+        1, "10.00", "0.4000", "0.1700", True)
+    assert calls["fills_primary"]["data"]["fills"] == []
+    [order] = calls["orders_sub"]["data"]["orders"]
+    assert (order["subaccount_number"], order["status"], order["client_order_id"]) == (1, "executed", f"sub-{sdk}")
+    assert calls["transfers"]["model"] == "GetSubaccountTransfersResponse"
+    [moved] = calls["transfers"]["data"]["transfers"]
+    assert (moved["from_subaccount"], moved["to_subaccount"], moved["amount_cents"]) == (0, 1, 3000)
+    assert calls["netting"]["data"] == {"netting_configs": [
+        {"subaccount_number": 0, "enabled": True, "exchange_index": 0}, {"subaccount_number": 1, "enabled": True, "exchange_index": 0}]}
+    assert calls["netting_on"]["model"] is None
+    assert calls["netting_off"]["status"] == 400 and calls["transfer_too_much"]["status"] == 400
