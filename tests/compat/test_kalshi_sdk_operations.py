@@ -40,8 +40,6 @@ NOT_YET_SERVED: frozenset[str] = frozenset({
     "get_fcm_event_contract_daily_cap", "update_fcm_event_contract_daily_cap", "delete_fcm_event_contract_daily_cap",
     "get_fcm_subtrader_blocked_categories", "update_fcm_subtrader_blocked_categories", "create_fcm_position_transfer",
     # market and event data
-    "get_multivariate_events", "get_multivariate_event_collections", "get_multivariate_event_collection",
-    "create_market_in_multivariate_event_collection",
 })
 
 _SERIALIZE = re.compile(r"def _(\w+)_serialize\(.*?method='(\w+)',\s*resource_path='([^']+)'", re.S)
