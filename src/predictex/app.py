@@ -32,6 +32,7 @@ from predictex.gateways.rest.kalshi_v2 import market_data as v2_market_data
 from predictex.gateways.rest.kalshi_v2 import order_groups as v2_order_groups
 from predictex.gateways.rest.kalshi_v2 import orders as v2_orders
 from predictex.gateways.rest.kalshi_v2 import portfolio as v2_portfolio
+from predictex.gateways.rest.kalshi_v2 import published as v2_published
 from predictex.gateways.rest.seed_v1 import market_data as v1_market_data
 from predictex.gateways.rest.seed_v1 import trading as v1_trading
 from predictex.gateways.ws import WebSocketGateway
@@ -77,6 +78,7 @@ def build_router(exchange: Exchange, site: web.Site | None = None) -> Router:
     admin.register(router, exchange)
     v2_fee_changes.register(router, exchange)
     v2_historical.register(router, exchange)
+    v2_published.register(router, exchange)
     admin_catalog.register(router, exchange)
 
     def health_check(request: Request, params: dict[str, str]) -> Response:

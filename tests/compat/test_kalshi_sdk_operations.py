@@ -33,20 +33,11 @@ NOT_YET_SERVED: frozenset[str] = frozenset({
     # accounts
     "intra_exchange_instance_transfer",
     "get_intra_exchange_instance_transfers", "get_intra_exchange_instance_transfer", "get_target_balance_allocation",
-    "set_target_balance_allocation", "get_portfolio_resting_order_total_value",
+    "set_target_balance_allocation",
     "get_account_api_usage_level_volume_progress", "upgrade_account_api_usage_level",
-    # FCM
-    "create_fcm_subtrader", "list_fcm_subtraders", "get_fcm_orders", "get_fcm_positions", "get_fcm_fills",
-    "get_fcm_event_contract_daily_cap", "update_fcm_event_contract_daily_cap", "delete_fcm_event_contract_daily_cap",
-    "get_fcm_subtrader_blocked_categories", "update_fcm_subtrader_blocked_categories", "create_fcm_position_transfer",
     # market and event data
-    "get_event_metadata", "get_multivariate_events", "get_event_forecast_percentiles_history",
-    "get_multivariate_event_collections", "get_multivariate_event_collection",
+    "get_multivariate_events", "get_multivariate_event_collections", "get_multivariate_event_collection",
     "create_market_in_multivariate_event_collection",
-    "get_milestones", "get_milestone", "get_structured_targets",
-    "get_structured_target", "get_incentive_programs", "get_live_data", "get_live_datas", "get_live_data_by_milestone",
-    "get_event_live_data", "get_game_stats", "get_weather_index", "get_weather_index_calibrations",
-    "get_tags_for_series_categories", "get_filters_for_sports",
 })
 
 _SERIALIZE = re.compile(r"def _(\w+)_serialize\(.*?method='(\w+)',\s*resource_path='([^']+)'", re.S)

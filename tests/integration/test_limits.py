@@ -454,6 +454,8 @@ ENFORCED_IN: dict[str, str] = {
     "LOGIN_FAILURES_FORGOTTEN_AFTER_MS": "accounts/throttle.py:LoginThrottle._wait",
     "ACCOUNTS_MAX": "core/engine.py:Engine._open_account",
     "FEE_CHANGES_MAX": "core/fee_changes.py:FeeSchedule.schedule",
+    "CONTENT_ITEMS_MAX": "core/content.py:Content.publish",
+    "CONTENT_BYTES_MAX": "core/content.py:Content.publish",
     "QUOTES_PER_RFQ_MAX": "core/communications.py:Communications.create_quote",
     "COMMUNICATIONS_CLOSED_KEPT_MAX": "readmodel/communications.py:CommunicationsView._retire",
     "SUBACCOUNTS_PER_MEMBER_MAX": "core/subaccounts.py:create_subaccount",  # its edge: tests/unit/test_subaccounts.py

@@ -18,6 +18,7 @@ import pytest
 
 from integration.server_fixture import RunningServer
 from integration.trading_helpers import Trader, make_markets, new_trader, prod_server, settle
+from integration.ws_support import barrier, kalshi_ws, subscribe
 
 server = prod_server("subaccounts")
 
@@ -161,6 +162,28 @@ def test_an_order_in_a_subaccount_is_cancelled_by_its_id(story: dict[str, Any], 
     assert story["bob"].call("DELETE", f"/portfolio/events/orders/{story['resting']}").status == 404
 
 
+def test_the_members_stream_carries_its_subaccounts_trades(server: RunningServer) -> None:
+    """The private channels are the member's: a subaccount's order, fill and position reach the
+    member's WebSocket labelled with the subaccount, as REST labels them."""
+    carol, dave = new_trader(server, "carol", 10_000), new_trader(server, "dave", 10_000)
+    [ticker] = make_markets(server)
+    assert carol.call("POST", "/portfolio/subaccounts", {}).status == 201
+    assert _transfer(carol, 0, 1, 5_000).status == 200
+    with kalshi_ws(server, carol.member) as ws:
+        subscribe(ws, ["fill", "user_orders", "market_positions"], market_ticker=ticker)
+        dave.rest(ticker, "ask", "3", "0.6000")
+        assert carol.v2(ticker, "bid", "3", "0.6000", subaccount=1).status == 201
+        got = barrier(ws)
+    [fill] = [m["msg"] for m in got if m["type"] == "fill"]
+    [rest_fill] = carol.fills()
+    assert (fill["subaccount"], fill["subaccount_number"], fill["count_fp"]) == (1, 1, "3.00")
+    assert {k: fill[k] for k in rest_fill} == rest_fill
+    orders = [m["msg"] for m in got if m["type"] == "user_order"]
+    assert orders and all(o["subaccount_number"] == 1 for o in orders)
+    positions = [m["msg"] for m in got if m["type"] == "market_position"]
+    assert [(p["subaccount"], p["position_fp"]) for p in positions] == [(1, "3.00")]
+
+
 def test_settlement_pays_the_subaccount(story: dict[str, Any], server: RunningServer) -> None:
     alice: Trader = story["alice"]
     settle(server, story["ticker"], "yes")
@@ -169,3 +192,14 @@ def test_settlement_pays_the_subaccount(story: dict[str, Any], server: RunningSe
     assert (settled["ticker"], settled["market_result"], settled["yes_count_fp"], settled["revenue"]) == (story["ticker"], "yes", "10.00", 1000)
     assert alice.ok("/portfolio/settlements?subaccount=1")["settlements"] == [settled]
     assert alice.ok("/portfolio/settlements?subaccount=2")["settlements"] == []
+
+
+def test_fcm_operations_answer_as_kalshi_answers_a_member_who_is_not_an_fcm(server: RunningServer, story: dict[str, Any]) -> None:
+    from predictex.gateways.rest.kalshi_v2.fcm import FCM_ROUTES
+
+    alice: Trader = story["alice"]
+    assert len(FCM_ROUTES) == 12
+    for method, path in FCM_ROUTES:
+        reply = alice.call(method, path, {} if method in ("POST", "PUT") else None)
+        assert reply.status == 403 and reply.json()["error"]["code"] == "permission_denied", (method, path, reply)
+        assert server.request(method, "/trade-api/v2" + path).status == 401, (method, path)

@@ -352,6 +352,22 @@ class ScheduleFeeChange(Command):
         return [self.series_ticker, self.event_ticker, self.fee_type, self.fee_multiplier_bps, self.effective_ms]
 
 
+class PublishContent(Command):
+    """Publish (or, with an empty body, withdraw) a document of a kind under a key: JSON text whose
+    shape the operator's API checked (core/content.py)."""
+
+    TYPE = "publish_content"
+    FIELDS = ("kind", "key", "body")
+
+    def __init__(self, kind: str, key: str, body: str) -> None:
+        self.kind = kind
+        self.key = key
+        self.body = body
+
+    def values(self) -> list[object]:
+        return [self.kind, self.key, self.body]
+
+
 class SetArchiveCutoff(Command):
     """Move the historical tier's boundaries (ms). They only move forward and never past now."""
 
@@ -731,6 +747,6 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         BatchCreateOrders, BatchCancelOrders, CancelAllOrders, CreateOrderGroup, ChangeOrderGroup,
         CreateRfq, DeleteRfq, CreateQuote, DeleteQuote, AcceptQuote, ConfirmQuote, ProposeBlockTrade, AcceptBlockTrade,
         RejectBlockTrade,
-        ScheduleFeeChange, SetArchiveCutoff,
+        ScheduleFeeChange, SetArchiveCutoff, PublishContent,
     )
 }

@@ -12,10 +12,12 @@ from collections.abc import Callable
 
 from predictex.core import commands as c
 from predictex.core.communications import Communications
+from predictex.core.content import Content
 from predictex.core.events import (
     AccountOpened,
     ArchiveCutoffChanged,
     BalanceChanged,
+    ContentPublished,
     Deposited,
     Event,
     EventCreated,
@@ -102,6 +104,7 @@ class Engine:
         self.trading = Trading(self.scope, self.ledger, self.markets, self.timers)
         self.communications = Communications(self.scope, self.ledger, self.markets, self.timers, self.trading)
         self.fees = FeeSchedule(self.scope, self.markets, self.trading, self.timers)
+        self.content = Content()
         self.now_ms = 0
         self._handlers: dict[type[c.Command], Handler] = {
             c.Tick: self._tick,
@@ -134,6 +137,7 @@ class Engine:
             c.ChangeOrderGroup: self._change_order_group,
             c.ScheduleFeeChange: self._schedule_fee_change,
             c.SetArchiveCutoff: self._set_archive_cutoff,
+            c.PublishContent: self._publish_content,
             c.CreateRfq: self._create_rfq,
             c.DeleteRfq: self._delete_rfq,
             c.CreateQuote: self._create_quote,
@@ -366,6 +370,11 @@ class Engine:
             command.series_ticker, command.event_ticker, command.fee_type, command.fee_multiplier_bps,
             command.effective_ms, self.now_ms,
         ).change_id
+
+    def _publish_content(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.PublishContent)
+        self.content.publish(command.kind, command.key, command.body)
+        self.scope.emit(ContentPublished(command.kind, command.key, command.body))
 
     def _set_archive_cutoff(self, command: c.Command, outcome: Outcome) -> None:
         assert isinstance(command, c.SetArchiveCutoff)

@@ -395,6 +395,21 @@ class FeeChangeApplied(Event):
         return [self.change_id, self.series_ticker, self.event_ticker, self.fee_type, self.fee_multiplier_bps]
 
 
+class ContentPublished(Event):
+    """A document the operator published (an empty body: withdrawn)."""
+
+    TYPE = "content_published"
+    FIELDS = ("kind", "key", "body")
+
+    def __init__(self, kind: str, key: str, body: str) -> None:
+        self.kind = kind
+        self.key = key
+        self.body = body
+
+    def values(self) -> list[object]:
+        return [self.kind, self.key, self.body]
+
+
 class ArchiveCutoffChanged(Event):
     """The historical tier's boundaries (ms; 0 = nothing archived): markets settled, trades made and
     orders closed before them are served under /historical and leave the live listings."""
@@ -795,7 +810,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AccountOpened, Deposited, WithdrawalChanged, BalanceChanged, PositionChanged, SeriesCreated, EventCreated,
         MarketCreated, MarketTimesChanged, MarketStatusChanged, MarketDetermined, PositionSettled,
         ExchangeStatusChanged, OrderAccepted, OrderAmended, OrderClosed, Trade, BookChanged, OrderGroupChanged,
-        FeeChangeScheduled, FeeChangeApplied, ArchiveCutoffChanged,
+        FeeChangeScheduled, FeeChangeApplied, ArchiveCutoffChanged, ContentPublished,
         RfqChanged, QuoteChanged, BlockTradeChanged, OffBookTrade,
         SubaccountCreated, SubaccountTransferred,
     )

@@ -125,6 +125,8 @@ def _add_schedules(engine: Engine, data: dict[str, Any]) -> None:
         ]
     if any(engine.markets.archive_cutoff_ms):
         data["archive_cutoff"] = list(engine.markets.archive_cutoff_ms)
+    if engine.content.items:
+        data["content"] = [[kind, [[key, body] for key, body in items.items()]] for kind, items in engine.content.items.items()]
 
 
 def _restore_schedules(engine: Engine, data: dict[str, Any]) -> None:
@@ -140,6 +142,9 @@ def _restore_schedules(engine: Engine, data: dict[str, Any]) -> None:
             found.fee_multiplier_override_bps = multiplier
     if "archive_cutoff" in data:
         engine.markets.archive_cutoff_ms = list(data["archive_cutoff"])
+    for kind, items in data.get("content", []):
+        engine.content.items[kind] = {key: body for key, body in items}
+        engine.content.count += len(items)
 
 
 def _take(engine: Engine) -> dict[str, Any]:

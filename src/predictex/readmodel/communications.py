@@ -15,9 +15,12 @@ from predictex.core import events as ev
 from predictex.core.communications import (
     BLOCK_EXECUTED,
     BLOCK_PENDING,
+    QUOTE_ACCEPTED,
     QUOTE_CANCELLED,
     QUOTE_EXECUTED,
+    QUOTE_OPEN,
     RFQ_CLOSED,
+    RFQ_OPEN,
     BlockProposal,
     Communications,
     Quote,
@@ -40,7 +43,7 @@ class RfqView:
 
     @property
     def is_open(self) -> bool:
-        return self.event.status == "open"
+        return self.event.status == RFQ_OPEN
 
 
 class QuoteView:
@@ -177,9 +180,9 @@ class CommunicationsView:
             view.rfqs[rfq.rfq_id] = RfqView(_rfq_event(rfq), rfq.created_ms)
         for quote in comms.quotes.values():
             quote_view = view.quotes[quote.quote_id] = QuoteView(_quote_event(quote), quote.created_ms)
-            if quote.status != "open":
+            if quote.status != QUOTE_OPEN:
                 quote_view.accepted_ms = quote.created_ms  # the acceptance's own time is in the journal, not the engine
-            if quote.status == "cancelled":
+            if quote.status == QUOTE_CANCELLED:
                 quote_view.cancelled_ms = quote.confirm_deadline_ms
                 quote_view.cancellation_reason = "confirm_timeout"
         for proposal in comms.proposals.values():
@@ -190,7 +193,7 @@ class CommunicationsView:
 def _rfq_event(rfq: Rfq) -> ev.RfqChanged:
     return ev.RfqChanged(
         rfq.rfq_id, rfq.account_id, rfq.ticker, rfq.count_centicontracts, rfq.target_cost_microdollars,
-        rfq.target_cost_excludes_fees, rfq.rest_remainder, rfq.obscure_creator, rfq.expiration_ms, rfq.created_ms, "open",
+        rfq.target_cost_excludes_fees, rfq.rest_remainder, rfq.obscure_creator, rfq.expiration_ms, rfq.created_ms, RFQ_OPEN,
         "created",
     )
 
@@ -200,7 +203,7 @@ def _quote_event(quote: Quote) -> ev.QuoteChanged:
         quote.quote_id, quote.rfq_id, quote.account_id, quote.rfq_account_id, quote.ticker, quote.yes_bid_centicents,
         quote.no_bid_centicents, quote.yes_count_centicontracts, quote.no_count_centicontracts, quote.rest_remainder,
         quote.post_only, quote.expiration_ms, quote.created_ms, quote.status, quote.accepted_side, quote.confirm_deadline_ms,
-        "created" if quote.status == "open" else "accepted" if quote.status == "accepted" else "confirm_timeout",
+        "created" if quote.status == QUOTE_OPEN else "accepted" if quote.status == QUOTE_ACCEPTED else "confirm_timeout",
     )
 
 
@@ -208,5 +211,5 @@ def _proposal_event(p: BlockProposal) -> ev.BlockTradeChanged:
     return ev.BlockTradeChanged(
         p.proposal_id, p.proposer_account_id, p.buyer_account_id, p.seller_account_id, p.ticker, p.price_centicents,
         p.count_centicontracts, p.maker_side, p.expiration_ms, p.created_ms, p.buyer_accepted_ms, p.seller_accepted_ms,
-        "pending", "proposed",
+        BLOCK_PENDING, "proposed",
     )

@@ -278,6 +278,8 @@ class LiveState:
                 self._fee_change_applied(event, time_ms)
             elif isinstance(event, ev.ArchiveCutoffChanged):
                 self.schedules.archive_cutoff_changed(event)
+            elif isinstance(event, ev.ContentPublished):
+                self.schedules.content_published(event)
             elif isinstance(event, ev.SubaccountCreated):
                 self._subaccount_created(event.account_id, event.subaccount_number, event.subaccount_account_id)
             elif isinstance(event, (ev.QuoteChanged, ev.RfqChanged, ev.OffBookTrade, ev.BlockTradeChanged)):

@@ -1,8 +1,12 @@
-"""The read model's part for what the operator schedules: fee changes (series changes and event
-overrides, applied or still pending), each event's fee override in force, and the archive cutoff.
+"""The read model's part for what the operator schedules and publishes: fee changes (series changes
+and event overrides, applied or still pending), each event's fee override in force, the archive
+cutoff, and the published documents (core/content.py), parsed once when they are committed.
 Built from committed events, or loaded from a recovered engine; both give the same state."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
 
 from predictex.core import events as ev
 from predictex.core.engine import Engine
@@ -37,6 +41,17 @@ class Schedules:
         self.fee_changes: dict[int, FeeChangeView] = {}
         self.fee_overrides: dict[str, tuple[str, int]] = {}  # event -> (fee type or "", multiplier bps or -1)
         self.archive_cutoff_ms = (0, 0, 0)  # market settled, trade created, order updated
+        self.content: dict[str, dict[str, dict[str, Any]]] = {}  # kind -> key -> document, in publication order
+
+    def content_published(self, e: ev.ContentPublished) -> None:
+        of_kind = self.content.setdefault(e.kind, {})
+        if e.body:
+            of_kind[e.key] = json.loads(e.body)
+        else:
+            of_kind.pop(e.key, None)
+
+    def documents(self, kind: str) -> dict[str, dict[str, Any]]:
+        return self.content.get(kind, {})
 
     def fee_change_scheduled(self, e: ev.FeeChangeScheduled) -> None:
         self.fee_changes[e.change_id] = FeeChangeView(
@@ -69,6 +84,8 @@ class Schedules:
         for event in engine.markets.events.values():
             if event.fee_type_override or event.fee_multiplier_override_bps != -1:
                 state.fee_overrides[event.event_ticker] = (event.fee_type_override, event.fee_multiplier_override_bps)
+        for kind, items in engine.content.items.items():
+            state.content[kind] = {key: json.loads(body) for key, body in items.items()}
         cutoff = engine.markets.archive_cutoff_ms
         state.archive_cutoff_ms = (cutoff[0], cutoff[1], cutoff[2])
         return state

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from predictex.accounts import Lane
 from predictex.core import commands as c
 from predictex.core.fees import FEE_TYPES
 from predictex.core.limits import TICKER_LENGTH_MAX
 from predictex.gateways.rest.admin import fee_multiplier_field, time_field
+from predictex.gateways.rest.content_shapes import SCHEMAS, check_document
 from predictex.gateways.rest.handlers import Principal, execute, private
 from predictex.gateways.rest.kalshi_v2.fee_changes import change_id, event_fee_change, series_fee_change
-from predictex.gateways.rest.wire import bad_request, json_body, refuse_unknown_fields, str_field
+from predictex.gateways.rest.wire import ApiError, bad_request, json_body, not_found, refuse_unknown_fields, str_field
 from predictex.gateways.shapes.text import rfc3339
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
@@ -31,6 +34,8 @@ def register(router: Router, exchange: Exchange) -> None:
 
     router.add("POST", PREFIX + "/fee_changes", admin(schedule_fee_change))
     router.add("PUT", PREFIX + "/historical/cutoff", admin(set_archive_cutoff))
+    router.add("PUT", PREFIX + "/content/{kind}/{key}", admin(publish_content))
+    router.add("DELETE", PREFIX + "/content/{kind}/{key}", admin(withdraw_content))
 
 
 async def schedule_fee_change(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
@@ -68,3 +73,53 @@ async def set_archive_cutoff(exchange: Exchange, principal: Principal, request: 
     await execute(exchange, c.SetArchiveCutoff(wanted[0], wanted[1], wanted[2]))
     settled, trades, orders = exchange.live.schedules.archive_cutoff_ms
     return {"market_settled_ts": rfc3339(settled), "trades_created_ts": rfc3339(trades), "orders_updated_ts": rfc3339(orders)}
+
+
+# --- published documents ------------------------------------------------------------------------------
+
+_EVENT_KEYED = frozenset({"event_metadata", "forecast_history", "event_live_data"})
+_STAMPED = frozenset({"milestone", "structured_target"})  # their documents carry last_updated_ts
+
+
+def _kind(params: dict[str, str]) -> str:
+    kind = params["kind"]
+    if kind not in SCHEMAS:
+        raise not_found(f"no kind of document {kind!r}: publish one of {', '.join(SCHEMAS)}")
+    return kind
+
+
+def _check_references(exchange: Exchange, kind: str, key: str, document: dict[str, Any]) -> None:
+    live = exchange.live
+    if kind in _EVENT_KEYED:
+        if key not in live.events:
+            raise ApiError(404, "event_not_found", f"no event {key!r}")
+        for detail in document.get("market_details", []):
+            if detail["market_ticker"] not in live.event_markets.get(key, []):
+                raise bad_request(f"market {detail['market_ticker']!r} is not in event {key}")
+    if kind == "incentive_program" and document["market_ticker"] not in live.markets:
+        raise ApiError(404, "market_not_found", f"no market {document['market_ticker']!r}")
+    if kind == "incentive_program" and document["end_date"] < document["start_date"]:
+        raise bad_request("end_date must not be before start_date")
+
+
+async def publish_content(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """Publish (or replace) a document members read through Kalshi's API: event_metadata, forecast_history
+    and event_live_data under an event ticker, milestone, structured_target, live_data and game_stats
+    under an id, weather_index and weather_calibrations under a city, sport_filters under a sport,
+    incentive_program under an id; the fields are those of Kalshi's models"""
+    kind = _kind(params)
+    document = check_document(kind, json_body(request.body))
+    _check_references(exchange, kind, params["key"], document)
+    if kind in _STAMPED:
+        document["last_updated_ts"] = rfc3339(exchange.clock.now_ms())
+    await execute(exchange, c.PublishContent(kind, params["key"], orjson.dumps(document).decode()))
+    return {"kind": kind, "key": params["key"], "document": exchange.live.schedules.documents(kind)[params["key"]]}
+
+
+async def withdraw_content(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """Withdraw a published document"""
+    kind = _kind(params)
+    if params["key"] not in exchange.live.schedules.documents(kind):
+        raise not_found(f"no {kind} {params['key']!r} is published")
+    await execute(exchange, c.PublishContent(kind, params["key"], ""))
+    return {"kind": kind, "key": params["key"], "withdrawn": True}

@@ -546,8 +546,11 @@ def trade_message(e: ev.Trade, identities: Ids, time_ms: int) -> dict[str, Any]:
     return body
 
 
-def fill_message(e: ev.Trade, is_taker: bool, identities: Ids, client_order_id: str, time_ms: int) -> dict[str, Any]:
-    body = fill(fill_row(e, is_taker, time_ms), identities)
+def fill_message(
+    e: ev.Trade, is_taker: bool, identities: Ids, client_order_id: str, time_ms: int, subaccount: int = 0,
+) -> dict[str, Any]:
+    """`fill.msg`; `subaccount` (and `subaccount_number`) say which of the member's subaccounts traded."""
+    body = fill(fill_row(e, is_taker, time_ms), identities, subaccount=subaccount)
     position = e.taker_position_centicontracts if is_taker else e.maker_position_centicontracts
     body["purchased_side"] = body["outcome_side"]
     body["post_position_fp"] = count_fp(position)
@@ -555,12 +558,15 @@ def fill_message(e: ev.Trade, is_taker: bool, identities: Ids, client_order_id: 
     body["ts_ms"] = time_ms
     if client_order_id:
         body["client_order_id"] = client_order_id
+    if subaccount:
+        body["subaccount"] = subaccount
     return body
 
 
-def position_message(e: ev.PositionChanged, member_uuid: str) -> dict[str, Any]:
-    """`market_position.msg`. The position's fee cost is the fees paid in the market."""
-    return {
+def position_message(e: ev.PositionChanged, member_uuid: str, subaccount: int = 0) -> dict[str, Any]:
+    """`market_position.msg`. The position's fee cost is the fees paid in the market; `subaccount`
+    is there for a numbered subaccount's position."""
+    body = {
         "user_id": member_uuid,
         "market_ticker": e.ticker,
         "position_fp": count_fp(e.position_centicontracts),
@@ -577,11 +583,14 @@ def position_message(e: ev.PositionChanged, member_uuid: str) -> dict[str, Any]:
         "fees_paid": money_to_centicents(e.fees_paid_microdollars),
         "position_fee_cost": money_to_centicents(e.fees_paid_microdollars),
     }
+    if subaccount:
+        body["subaccount"] = subaccount
+    return body
 
 
-def user_order(view: OrderView, member_uuid: str, identities: Ids) -> dict[str, Any]:
+def user_order(view: OrderView, member_uuid: str, identities: Ids, subaccount: int = 0) -> dict[str, Any]:
     """`user_order.msg`: the REST order object plus the stream's own fields, without empty ones."""
-    body = {k: v for k, v in order(view, member_uuid, identities).items() if v is not None}
+    body = {k: v for k, v in order(view, member_uuid, identities, subaccount).items() if v is not None}
     body["is_yes"] = view.is_bid
     body["created_ts_ms"] = view.created_ms
     body["last_updated_ts_ms"] = view.updated_ms

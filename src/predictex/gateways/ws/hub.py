@@ -161,7 +161,7 @@ class BookDelta(Message):
 
     def kalshi_body(self, sub: Subscription, use_yes_price: bool) -> bytes:
         e = self._event
-        if sub.account_id == e.account_id:
+        if sub.account_id == self._drain.member(e.account_id):
             client_order_id = self._drain.client_order_id(e.order_id)
             if client_order_id:
                 return self._build(use_yes_price and not e.is_bid, client_order_id)
@@ -376,6 +376,12 @@ class _Drain:
             self._time_text = rfc3339(self.time_ms)
         return self._time_text
 
+    def member(self, account_id: int) -> int:
+        """The primary account of the member an account belongs to (private streams are the member's:
+        they carry what every one of its subaccounts does)."""
+        found = self.live.subaccount_of.get(account_id)
+        return account_id if found is None else found[0]
+
     def client_order_id(self, order_id: int) -> str:
         view = self.live.orders.get(order_id)
         if view is not None:
@@ -411,7 +417,7 @@ class _Drain:
         if subs:
             message = BookDelta(self, e)
             plain = message.plain_frame
-            account_id = e.account_id
+            account_id = self.member(e.account_id)
             for sub in tuple(subs):
                 if sub.plain_book and sub.account_id != account_id:
                     # the usual case, written out here (the loop runs once per delta and subscriber):
@@ -441,35 +447,40 @@ class _Drain:
             self._fill(e, False, e.maker_account_id, e.maker_order_id)
 
     def _fill(self, e: ev.Trade, is_taker: bool, account_id: int, order_id: int) -> None:
-        subs = self.hub.private.get(account_id)
+        member = self.member(account_id)
+        subs = self.hub.private.get(member)
         if not subs:
             return
-        self.touched_orders[(account_id, order_id)] = None
+        self.touched_orders[(member, order_id)] = None
         exchange, identities, time_ms = self.hub.exchange, self.identities, self.time_ms
         client_order_id = self.client_order_id(order_id)
-        message = Message(b"fill", lambda: kalshi.fill_message(e, is_taker, identities, client_order_id, time_ms),
+        subaccount = self.live.subaccount_number(account_id)
+        message = Message(b"fill", lambda: kalshi.fill_message(e, is_taker, identities, client_order_id, time_ms, subaccount),
                           b"user_fill", lambda: seed.fill(fill_row(e, is_taker, time_ms), identities, _action_of(exchange, order_id)))
         _send_private(message, subs, FILL, e.ticker)
 
     def _order_event(self, e: ev.OrderAccepted | ev.OrderAmended) -> None:
-        if e.account_id in self.hub.private:
-            self.touched_orders[(e.account_id, e.order_id)] = None
+        member = self.member(e.account_id)
+        if member in self.hub.private:
+            self.touched_orders[(member, e.order_id)] = None
 
     def _order_closed(self, e: ev.OrderClosed) -> None:
-        if e.account_id in self.hub.private:
+        member = self.member(e.account_id)
+        if member in self.hub.private:
             self.closed[e.order_id] = e
             self.closed_ms[e.order_id] = self.time_ms
-            self.touched_orders[(e.account_id, e.order_id)] = None
+            self.touched_orders[(member, e.order_id)] = None
 
     def _position(self, e: ev.PositionChanged) -> None:
         self.touched_markets.add(e.ticker)
-        subs = self.hub.private.get(e.account_id)
+        subs = self.hub.private.get(self.member(e.account_id))
         if subs:
-            message = MemberMessage(b"market_position", lambda member: kalshi.position_message(e, member))
+            subaccount = self.live.subaccount_number(e.account_id)
+            message = MemberMessage(b"market_position", lambda member: kalshi.position_message(e, member, subaccount))
             _send_private(message, subs, POSITION, e.ticker)
 
     def _group(self, e: ev.OrderGroupChanged) -> None:
-        subs = self.hub.private.get(e.account_id)
+        subs = self.hub.private.get(self.member(e.account_id))
         if subs:
             identities, time_ms = self.identities, self.time_ms
             message = Message(b"order_group_updates", lambda: kalshi.order_group_update(e, identities, time_ms))
@@ -546,7 +557,8 @@ class _Drain:
             view = OrderView.closed(closed, self.closed_ms[order_id])
         found = view
         exchange = self.hub.exchange
-        message = MemberMessage(b"user_order", lambda member: kalshi.user_order(found, member, exchange.ids),
+        subaccount = self.live.subaccount_number(view.account_id)
+        message = MemberMessage(b"user_order", lambda member: kalshi.user_order(found, member, exchange.ids, subaccount),
                                 b"user_order", lambda: seed.order(found, exchange.ids))
         _send_private(message, subs, ORDER, view.ticker)
 

@@ -98,6 +98,13 @@ def _visible_quote(exchange: Exchange, principal: Principal, params: dict[str, s
     return view
 
 
+def _primary_only(body: dict[str, Any]) -> None:
+    """Communications trade from the member's primary account here (subaccount 0)."""
+    check_routing(body)
+    if body.get("subaccount") not in (None, 0):
+        raise bad_request("RFQs, quotes and block trades use the primary account here: subaccount must be 0")
+
+
 def _no_fields(request: Request, what: str) -> None:
     body = request.body.strip()
     if body and body != b"{}":
@@ -158,7 +165,7 @@ def _target_cost(body: dict[str, Any]) -> int:
 async def create_rfq(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
     """Create an RFQ (at most 100 open at a time)."""
     body = json_body(request.body)
-    check_routing(body)
+    _primary_only(body)
     if body.get("subtrader_id"):
         raise bad_request("subtrader_id is for FCM members; this exchange has none")
     if "rest_remainder" not in body:
@@ -224,7 +231,7 @@ async def delete_rfq(exchange: Exchange, principal: Principal, request: Request,
 async def create_quote(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
     """Quote on an RFQ (replaces your open quote on it)."""
     body = json_body(request.body)
-    check_routing(body)
+    _primary_only(body)
     for name in ("rfq_id", "yes_bid", "no_bid", "rest_remainder"):
         if name not in body:
             raise ApiError(400, "missing_parameters", f"{name} is required")
