@@ -61,6 +61,9 @@ def plan_subaccounts(context: dict[str, Any], out: Recorder) -> Plan:
     out.keep("netting_off", (yield ("a", "update_subaccount_netting", {"subaccount_number": number, "enabled": False})))
     out.keep("transfer_too_much", (yield ("a", "apply_subaccount_transfer", {
         **transfer, "client_transfer_id": str(uuid.uuid5(uuid.NAMESPACE_URL, context["client_transfer_id"])), "amount_cents": 10_000})))
+    # what Kalshi answers a member who is not an FCM
+    out.keep("fcm_resting_value", (yield ("a", "get_portfolio_resting_order_total_value", {})))
+    out.keep("fcm_subtraders", (yield ("a", "list_fcm_subtraders", {})))
 
 
 if __name__ == "__main__":

@@ -205,7 +205,11 @@ def test_admin_commands_print_tables_or_json(server: ServeProcess, tmp_path: Pat
     admin = ("admin", "--url", server.base_url)
     table = run(home, tmp_path, *admin, "member", "create", "t@example.com", "--password", "a fine password")
     header, row = table.stdout.splitlines()
-    assert header.split() == ["member_id", "email", "role", "tier", "created_time", "suspended"] and row.split()[1:4] == ["t@example.com", "member", "basic"]
+    # as the trader's tables: headers in words, times to the minute, yes/no
+    assert re.split(r"\s{2,}", header)[:6] == ["member id", "email", "role", "tier", "created time", "suspended"], header
+    cells = re.split(r"\s{2,}", row)
+    assert cells[1:4] == ["t@example.com", "member", "basic"] and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", cells[4]), row
+    assert cells[5] == "no", row
     member_id = row.split()[0]
     as_json = run(home, tmp_path, *admin, "member", "deposit", member_id, "25.00", "--json")
     assert json.loads(as_json.stdout) == {"member_id": member_id, "status": "completed"}

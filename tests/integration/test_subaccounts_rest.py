@@ -192,3 +192,14 @@ def test_settlement_pays_the_subaccount(story: dict[str, Any], server: RunningSe
     assert (settled["ticker"], settled["market_result"], settled["yes_count_fp"], settled["revenue"]) == (story["ticker"], "yes", "10.00", 1000)
     assert alice.ok("/portfolio/settlements?subaccount=1")["settlements"] == [settled]
     assert alice.ok("/portfolio/settlements?subaccount=2")["settlements"] == []
+
+
+def test_fcm_operations_answer_as_kalshi_answers_a_member_who_is_not_an_fcm(server: RunningServer, story: dict[str, Any]) -> None:
+    from predictex.gateways.rest.kalshi_v2.fcm import FCM_ROUTES
+
+    alice: Trader = story["alice"]
+    assert len(FCM_ROUTES) == 12
+    for method, path in FCM_ROUTES:
+        reply = alice.call(method, path, {} if method in ("POST", "PUT") else None)
+        assert reply.status == 403 and reply.json()["error"]["code"] == "permission_denied", (method, path, reply)
+        assert server.request(method, "/trade-api/v2" + path).status == 401, (method, path)

@@ -9,6 +9,8 @@ directly, with the server stopped (see credentials.py)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import json
 import os
 import time
@@ -230,18 +232,28 @@ def run(arguments: argparse.Namespace) -> int:
 
 
 def print_result(result: Any) -> None:
-    """A list (the only list in an answer) as a table of its items; an object as a one-row table."""
+    """A list (the only list in an answer) as a table of its items; an object as a one-row table. As the
+    trader's tables: headers in words ("member id"), times as "2026-12-07 14:08", yes/no, "-" for none."""
     if isinstance(result, dict):
         lists = [value for value in result.values() if isinstance(value, list)]
         if len(result) == 1 and len(lists) == 1 and all(isinstance(item, dict) for item in lists[0]):
             rows = lists[0]
-            headers = list(rows[0]) if rows else ["(none)"]
-            out.table(headers, ([out.plain(row.get(h)) for h in headers] for row in rows))
+            keys = list(rows[0]) if rows else []
+            out.table([_header(key) for key in keys] or ["(none)"], ([_cell(row.get(key)) for key in keys] for row in rows))
             return
-        out.table(list(result), [[_cell(value) for value in result.values()]])
+        out.table([_header(key) for key in result], [[_cell(value) for value in result.values()]])
         return
     print(json.dumps(result, indent=2))
 
 
+def _header(key: str) -> str:
+    return key.replace("_", " ")
+
+
 def _cell(value: Any) -> Any:
-    return json.dumps(value) if isinstance(value, (dict, list)) else value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    if isinstance(value, str) and value[10:11] == "T" and value.endswith("Z"):  # the server's RFC 3339 times
+        with contextlib.suppress(ValueError):
+            return dt.datetime.fromisoformat(value.removesuffix("Z") + "+00:00")
+    return value
