@@ -33,8 +33,6 @@ NOT_YET_SERVED: frozenset[str] = frozenset({
     # accounts
     "get_account_api_usage_level_volume_progress", "upgrade_account_api_usage_level",
     # market and event data
-    "get_multivariate_events", "get_multivariate_event_collections", "get_multivariate_event_collection",
-    "create_market_in_multivariate_event_collection",
 })
 
 _SERIALIZE = re.compile(r"def _(\w+)_serialize\(.*?method='(\w+)',\s*resource_path='([^']+)'", re.S)
