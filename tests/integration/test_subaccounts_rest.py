@@ -203,3 +203,38 @@ def test_fcm_operations_answer_as_kalshi_answers_a_member_who_is_not_an_fcm(serv
         reply = alice.call(method, path, {} if method in ("POST", "PUT") else None)
         assert reply.status == 403 and reply.json()["error"]["code"] == "permission_denied", (method, path, reply)
         assert server.request(method, "/trade-api/v2" + path).status == 401, (method, path)
+
+
+def test_one_instance_one_shard_moves_between_subaccounts_and_allocates_everything_to_shard_0(server: RunningServer) -> None:
+    erin = new_trader(server, "erin", 10_000)
+    assert erin.call("POST", "/portfolio/subaccounts", {}).status == 201
+    body = {"source": "event_contract", "destination": "event_contract", "amount": 12_300, "destination_subaccount": 1}
+    moved = erin.call("POST", "/portfolio/intra_exchange_instance_transfer", body)
+    assert moved.status == 200, moved
+    transfer_id = moved.json()["transfer_id"]
+    assert _balances(erin) == {0: "98.7700", 1: "1.2300"}
+    listed = erin.ok("/portfolio/intra_exchange_instance_transfers")["transfers"]
+    expected = {"transfer_id": transfer_id, "source": "event_contract", "destination": "event_contract", "source_exchange_shard": 0,
+                "destination_exchange_shard": 0, "amount": "1.2300", "status": "complete"}
+    assert len(listed) == 1 and {k: listed[0][k] for k in expected} == expected
+    assert erin.ok(f"/portfolio/intra_exchange_instance_transfers/{transfer_id}")["transfer"] == listed[0]
+    assert erin.ok("/portfolio/subaccounts/transfers")["transfers"][0]["amount_cents"] == 123
+    assert erin.call("GET", f"/portfolio/intra_exchange_instance_transfers/{uuid.uuid4()}").status == 404
+    assert server.request("GET", f"/trade-api/v2/portfolio/intra_exchange_instance_transfers/{transfer_id}").status == 401
+    for bad in ({**body, "destination": "margined"}, {**body, "destination_exchange_shard": 1}, {**body, "amount": 12_345},
+                {**body, "destination_subaccount": 0}, {**body, "client_transfer_id": str(uuid.uuid4())},
+                {**body, "amount": 1_000_000_000}, {**body, "destination_subaccount": 2}, {**body, "source": "spot"}):
+        reply = erin.call("POST", "/portfolio/intra_exchange_instance_transfer", bad)
+        assert reply.status == 400, (bad, reply)
+    assert _balances(erin) == {0: "98.7700", 1: "1.2300"}
+    assert erin.ok("/portfolio/target_balance_allocation") == {
+        "allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "sum"}
+    allocate = "/portfolio/target_balance_allocation"
+    assert erin.call("POST", allocate, {"allocations": [{"exchange_index": 0, "percent": 100}]}).status == 200
+    assert erin.call("POST", allocate, {"allocations": [{"exchange_index": 0, "percent": 100}, {"exchange_index": 2, "percent": 0}],
+                                        "resting_margin_reservation": "sum"}).status == 200
+    for bad_allocation in ({"allocations": [{"exchange_index": 0, "percent": 60}, {"exchange_index": 1, "percent": 40}]},
+                           {"allocations": [{"exchange_index": 0, "percent": 90}]}, {"allocations": []},
+                           {"allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "max"},
+                           {"allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "all"}):
+        assert erin.call("POST", allocate, bad_allocation).status == 400, bad_allocation
