@@ -371,6 +371,7 @@ class _Drain:
         self.touched_markets: set[str] = set()
         self.seed_levels: dict[str, dict[tuple[bool, int], int]] = {}
         self.seed_statuses: dict[str, list[Any]] = {}
+        self.off_book: set[int] = set()  # trades announced by an OffBookTrade (RFQs, block trades)
 
     def time_text(self) -> str:
         if self._time_text_ms != self.time_ms:
@@ -441,7 +442,8 @@ class _Drain:
         every = hub.public_all[TRADE]
         if specific or every:
             identities, time_ms = self.identities, self.time_ms
-            message = Message(b"trade", lambda: kalshi.trade_message(e, identities, time_ms),
+            block = e.trade_id in self.off_book
+            message = Message(b"trade", lambda: kalshi.trade_message(e, identities, time_ms, block),
                               b"trade", lambda: seed.trade_message(e, identities, time_ms))
             _send_all(message, specific, every)
         if hub.private:
@@ -505,6 +507,9 @@ class _Drain:
         creator = self.member(e.account_id)
         for account, subs in tuple(private.items()):
             _send_private(for_creator if account == creator else for_others, subs, COMMS, None)
+
+    def _off_book(self, e: ev.OffBookTrade) -> None:
+        self.off_book.add(e.trade_id)
 
     def _quote(self, e: ev.QuoteChanged) -> None:
         """quote_created / quote_accepted / quote_executed to the quote's maker and its requester (each
@@ -637,6 +642,7 @@ _HANDLERS: dict[type[ev.Event], Callable[[_Drain, Any], None]] = {
     ev.MarketTimesChanged: _Drain._times,
     ev.FeeChangeApplied: _Drain._fee_change,
     ev.RfqChanged: _Drain._rfq,
+    ev.OffBookTrade: _Drain._off_book,
     ev.QuoteChanged: _Drain._quote,
 }
 
