@@ -8,7 +8,8 @@ the hand calculation below, to the cent.
   B offers 10 YES at $0.40; A's subaccount 1 buys them (taker): $4.00, fee 0.07 x 10 x 0.4 x 0.6 = $0.168
     -> $0.17; subaccount 1 holds $25.83 and 10 YES costing $4.00; the primary account $70.00 and nothing.
   A asks to switch netting off: refused (predictex always nets); a transfer of $100.00 from the primary
-    account (it holds $70.00) is refused.
+    account (it holds $70.00) is refused; FCM operations answer 403, as Kalshi answers a member who is
+    not an FCM.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def summary(server: RunningServer) -> dict[str, Any]:
 @pytest.mark.parametrize("sdk", ["sync", "async"])
 def test_a_subaccount_trades_with_its_own_cash_to_the_cent(summary: dict[str, Any], sdk: str) -> None:
     calls = summary[sdk]
-    errors = {name: call for name, call in calls.items() if "error" in call and name not in ("netting_off", "transfer_too_much")}
+    refused = ("netting_off", "transfer_too_much", "fcm_resting_value", "fcm_subtraders")
+    errors = {name: call for name, call in calls.items() if "error" in call and name not in refused}
     assert errors == {}, errors
     assert calls["create_subaccount"] == {"model": "CreateSubaccountResponse", "data": {"subaccount_number": 1}}
     assert calls["transfer"]["data"] == {} and calls["transfer_again"]["data"] == {}
@@ -86,3 +88,16 @@ def test_a_subaccount_trades_with_its_own_cash_to_the_cent(summary: dict[str, An
         {"subaccount_number": 0, "enabled": True, "exchange_index": 0}, {"subaccount_number": 1, "enabled": True, "exchange_index": 0}]}
     assert calls["netting_on"]["model"] is None
     assert calls["netting_off"]["status"] == 400 and calls["transfer_too_much"]["status"] == 400
+    assert calls["intra_transfer"]["model"] == "IntraExchangeInstanceTransferResponse"
+    [intra, *_] = calls["intra_transfers"]["data"]["transfers"]  # newest first: the $0.01 back to the primary account
+    assert (intra["transfer_id"], intra["amount"], intra["status"], intra["source"]) == (
+        calls["intra_transfer"]["data"]["transfer_id"], "0.0100", "complete", "event_contract")
+    assert calls["intra_transfer_one"]["data"]["transfer"] == intra
+    assert calls["allocation"] == {"model": "GetTargetBalanceAllocationResponse", "data": {
+        "allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "sum"}}
+    assert calls["allocation_set"]["data"] == {}
+    [progress] = calls["volume_progress"]["data"]["volume_progress"]
+    assert progress["trailing_30d_volume_fp"] == "10.00" and [g["level"] for g in progress["goals"]] == ["premier", "prime"]
+    assert calls["upgrade"] == {"model": None, "data": None}
+    assert calls["fcm_resting_value"]["status"] == calls["fcm_subtraders"]["status"] == 403
+    assert "ForbiddenException" in calls["fcm_resting_value"]["error"]

@@ -15,6 +15,7 @@ import hashlib
 from typing import Any
 
 from predictex.core.communications import QUOTE_EXECUTED, RFQ_CLOSED
+from predictex.core.events import QuoteChanged, RfqChanged
 from predictex.gateways.shapes.text import count_fp, dollars, money, optional_rfc3339, rfc3339
 from predictex.readmodel.communications import ProposalView, QuoteView, RfqView
 from predictex.server import ids
@@ -138,3 +139,61 @@ def proposal_json(identities: Ids, view: ProposalView, viewer: int, user_ids: di
         out["seller_order_id"] = identities.to_uuid(ids.ORDER, view.seller_order_id)
     return out
 
+
+
+# --- the WebSocket `communications` channel (Kalshi's AsyncAPI: rfq_created, rfq_deleted, quote_created,
+# quote_accepted, quote_executed), each body written for one viewer ------------------------------------
+
+def _target(cost_microdollars: int, out: dict[str, Any], name: str) -> None:
+    if cost_microdollars:
+        out[name] = money(cost_microdollars)
+
+
+def rfq_message(identities: Ids, e: RfqChanged, event_ticker: str, viewer: int, time_ms: int) -> dict[str, Any]:
+    """rfq_created (status open) or rfq_deleted (closed, for any reason)."""
+    executed = e.change == "executed"
+    obscured = e.obscure_creator and viewer != e.account_id and not executed
+    out: dict[str, Any] = {
+        "id": identities.to_uuid(ids.RFQ, e.rfq_id),
+        "creator_id": OBSCURED_ID if obscured else communications_id(identities, e.account_id),
+        "market_ticker": e.ticker,
+        "event_ticker": event_ticker,
+        "contracts_fp": count_fp(e.count_centicontracts),
+    }
+    _target(e.target_cost_microdollars, out, "target_cost_dollars")
+    if e.status == RFQ_CLOSED:
+        out["deleted_ts"] = rfc3339(time_ms)
+    else:
+        out["created_ts"] = rfc3339(e.created_ms)
+    return out
+
+
+def quote_message(identities: Ids, e: QuoteChanged, event_ticker: str, rfq_target_cost: int, obscure_requester: bool,
+                  viewer: int, time_ms: int, order_id: int = 0, client_order_id: str = "") -> dict[str, Any]:
+    """quote_created, quote_accepted or quote_executed (by the quote's change), for the quote's maker or
+    its requester; an executed one carries the viewer's own order."""
+    hidden = obscure_requester and viewer != e.rfq_account_id and e.status != QUOTE_EXECUTED
+    out: dict[str, Any] = {
+        "quote_id": identities.to_uuid(ids.QUOTE, e.quote_id),
+        "rfq_id": identities.to_uuid(ids.RFQ, e.rfq_id),
+        "quote_creator_id": communications_id(identities, e.account_id),
+        "rfq_creator_id": OBSCURED_ID if hidden else communications_id(identities, e.rfq_account_id),
+        "market_ticker": e.ticker,
+    }
+    if e.status == QUOTE_EXECUTED:
+        out["order_id"] = identities.to_uuid(ids.ORDER, order_id) if order_id else ""
+        out["client_order_id"] = client_order_id
+        out["executed_ts"] = rfc3339(time_ms)
+        return out
+    out["event_ticker"] = event_ticker
+    out["yes_bid_dollars"] = dollars(e.yes_bid_centicents)
+    out["no_bid_dollars"] = dollars(e.no_bid_centicents)
+    if e.accepted_side:
+        out["accepted_side"] = e.accepted_side
+        out["contracts_accepted_fp"] = count_fp(e.yes_count_centicontracts if e.accepted_side == "yes" else e.no_count_centicontracts)
+    out["yes_contracts_offered_fp"] = count_fp(e.yes_count_centicontracts)
+    out["no_contracts_offered_fp"] = count_fp(e.no_count_centicontracts)
+    _target(rfq_target_cost, out, "rfq_target_cost_dollars")
+    if not e.accepted_side:
+        out["created_ts"] = rfc3339(e.created_ms)
+    return out

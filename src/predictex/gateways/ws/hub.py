@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from predictex.core import events as ev
+from predictex.core.communications import RFQ_OPEN
 from predictex.core.orders import Action
-from predictex.gateways.shapes import kalshi, seed
+from predictex.gateways.shapes import communications, kalshi, seed
 from predictex.gateways.shapes.text import rfc3339
 from predictex.gateways.ws.frames import CLOSE_INTERNAL_ERROR
 from predictex.readmodel.live import MarketView, OrderView
@@ -49,13 +50,14 @@ TRADE = "trade"
 TICKER = "ticker"
 LIFECYCLE = "lifecycle"  # Kalshi market_lifecycle_v2 (every market)
 SEED_STATUS = "seed_status"
-SILENT = "silent"  # channels this exchange accepts but never has anything for (RFQs, multivariate markets)
+SILENT = "silent"  # channels this exchange accepts but never has anything for (multivariate markets)
 FILL = "fill"
 ORDER = "order"
 POSITION = "position"
 GROUP = "group"
+COMMS = "comms"  # Kalshi communications: RFQs to every subscriber, quotes to their maker and requester
 PUBLIC_KINDS = (BOOK, SEED_BOOK, TRADE, TICKER, LIFECYCLE, SEED_STATUS, SILENT)
-PRIVATE_KINDS = (FILL, ORDER, POSITION, GROUP)
+PRIVATE_KINDS = (FILL, ORDER, POSITION, GROUP, COMMS)
 
 
 class Subscription:
@@ -369,6 +371,7 @@ class _Drain:
         self.touched_markets: set[str] = set()
         self.seed_levels: dict[str, dict[tuple[bool, int], int]] = {}
         self.seed_statuses: dict[str, list[Any]] = {}
+        self.off_book: set[int] = set()  # trades announced by an OffBookTrade (RFQs, block trades)
 
     def time_text(self) -> str:
         if self._time_text_ms != self.time_ms:
@@ -439,7 +442,8 @@ class _Drain:
         every = hub.public_all[TRADE]
         if specific or every:
             identities, time_ms = self.identities, self.time_ms
-            message = Message(b"trade", lambda: kalshi.trade_message(e, identities, time_ms),
+            block = e.trade_id in self.off_book
+            message = Message(b"trade", lambda: kalshi.trade_message(e, identities, time_ms, block),
                               b"trade", lambda: seed.trade_message(e, identities, time_ms))
             _send_all(message, specific, every)
         if hub.private:
@@ -486,6 +490,51 @@ class _Drain:
             message = Message(b"order_group_updates", lambda: kalshi.order_group_update(e, identities, time_ms))
             _send_private(message, subs, GROUP, None)
 
+    def _event_ticker(self, ticker: str) -> str:
+        market = self.live.markets.get(ticker)
+        return market.event_ticker if market is not None else ""
+
+    def _rfq(self, e: ev.RfqChanged) -> None:
+        """rfq_created / rfq_deleted to every communications subscriber; only its creator sees an
+        obscured creator's id."""
+        private = self.hub.private
+        if not private:
+            return
+        identities, time_ms, event_ticker = self.identities, self.time_ms, self._event_ticker(e.ticker)
+        kind = b"rfq_created" if e.status == RFQ_OPEN else b"rfq_deleted"
+        for_others = Message(kind, lambda: communications.rfq_message(identities, e, event_ticker, 0, time_ms))
+        for_creator = Message(kind, lambda: communications.rfq_message(identities, e, event_ticker, e.account_id, time_ms))
+        creator = self.member(e.account_id)
+        for account, subs in tuple(private.items()):
+            _send_private(for_creator if account == creator else for_others, subs, COMMS, None)
+
+    def _off_book(self, e: ev.OffBookTrade) -> None:
+        self.off_book.add(e.trade_id)
+
+    def _quote(self, e: ev.QuoteChanged) -> None:
+        """quote_created / quote_accepted / quote_executed to the quote's maker and its requester (each
+        with its own order once executed)."""
+        kind = _QUOTE_MESSAGES.get(e.change)
+        if kind is None:
+            return
+        private = self.hub.private
+        rfq = self.live.communications.rfqs.get(e.rfq_id)
+        view = self.live.communications.quotes.get(e.quote_id)
+        target = rfq.event.target_cost_microdollars if rfq is not None else 0
+        obscure = rfq is not None and rfq.event.obscure_creator
+        identities, time_ms, event_ticker = self.identities, self.time_ms, self._event_ticker(e.ticker)
+        for viewer in (e.account_id, e.rfq_account_id):
+            subs = private.get(self.member(viewer))
+            if not subs:
+                continue
+            order_id = 0
+            if view is not None:
+                order_id = view.maker_order_id if viewer == e.account_id else view.requester_order_id
+
+            def body(viewer: int = viewer, order_id: int = order_id) -> dict[str, Any]:
+                return communications.quote_message(identities, e, event_ticker, target, obscure, viewer, time_ms, order_id)
+            _send_private(Message(kind, body), subs, COMMS, None)
+
     def _lifecycle(self, kind: bytes, build: Callable[[], dict[str, Any] | None]) -> None:
         subs = self.hub.public_all[LIFECYCLE]
         if subs:
@@ -511,6 +560,10 @@ class _Drain:
 
     def _times(self, e: ev.MarketTimesChanged) -> None:
         self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.times_changed(e))
+
+    def _fee_change(self, e: ev.FeeChangeApplied) -> None:
+        if e.event_ticker:  # an event override; series changes have no message of their own
+            self._lifecycle(b"event_fee_update", lambda: kalshi.event_fee_update(e))
 
     def _seed_status(self, ticker: str, slot: int, event: ev.Event) -> None:
         if ticker in self.hub.public[SEED_STATUS]:
@@ -587,4 +640,10 @@ _HANDLERS: dict[type[ev.Event], Callable[[_Drain, Any], None]] = {
     ev.MarketStatusChanged: _Drain._status,
     ev.MarketDetermined: _Drain._determined,
     ev.MarketTimesChanged: _Drain._times,
+    ev.FeeChangeApplied: _Drain._fee_change,
+    ev.RfqChanged: _Drain._rfq,
+    ev.OffBookTrade: _Drain._off_book,
+    ev.QuoteChanged: _Drain._quote,
 }
+
+_QUOTE_MESSAGES = {"created": b"quote_created", "accepted": b"quote_accepted", "executed": b"quote_executed"}

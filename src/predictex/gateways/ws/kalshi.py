@@ -80,7 +80,7 @@ CHANNELS: dict[str, Channel] = {
     "market_lifecycle_v2": Channel(h.LIFECYCLE, False, "ignored", True),
     "multivariate_market_lifecycle": Channel(h.SILENT, False, "ignored", True),
     "order_group_updates": Channel(h.GROUP, True, "ignored", True),
-    "communications": Channel(h.SILENT, True, "ignored", True),
+    "communications": Channel(h.COMMS, True, "ignored", True),
 }
 ACTIONS = ("add_markets", "delete_markets", "get_snapshot")
 

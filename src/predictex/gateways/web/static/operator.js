@@ -13,6 +13,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const value = input.type === "checkbox" ? input.checked : input.value.trim();
       if (kind === "path") { path = path.replace("{" + input.name + "}", encodeURIComponent(value)); continue; }
       if (kind === "bool") { json[input.name] = value; continue; }
+      if (kind === "now") { json[input.name] = new Date().toISOString().replace(/\.[0-9]{3}Z$/, "Z"); continue; }
       if (kind === "source-name") { sourceName = value; continue; }
       if (kind === "source-url") { sourceUrl = value; continue; }
       if (value === "") continue;
