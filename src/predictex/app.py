@@ -29,6 +29,7 @@ from predictex.gateways.rest.kalshi_v2 import fee_changes as v2_fee_changes
 from predictex.gateways.rest.kalshi_v2 import historical as v2_historical
 from predictex.gateways.rest.kalshi_v2 import keys as v2_keys
 from predictex.gateways.rest.kalshi_v2 import market_data as v2_market_data
+from predictex.gateways.rest.kalshi_v2 import multivariate as v2_multivariate
 from predictex.gateways.rest.kalshi_v2 import order_groups as v2_order_groups
 from predictex.gateways.rest.kalshi_v2 import orders as v2_orders
 from predictex.gateways.rest.kalshi_v2 import portfolio as v2_portfolio
@@ -79,6 +80,7 @@ def build_router(exchange: Exchange, site: web.Site | None = None) -> Router:
     v2_fee_changes.register(router, exchange)
     v2_historical.register(router, exchange)
     v2_published.register(router, exchange)
+    v2_multivariate.register(router, exchange)
     admin_catalog.register(router, exchange)
 
     def health_check(request: Request, params: dict[str, str]) -> Response:

@@ -61,6 +61,18 @@ def plan_subaccounts(context: dict[str, Any], out: Recorder) -> Plan:
     out.keep("netting_off", (yield ("a", "update_subaccount_netting", {"subaccount_number": number, "enabled": False})))
     out.keep("transfer_too_much", (yield ("a", "apply_subaccount_transfer", {
         **transfer, "client_transfer_id": str(uuid.uuid5(uuid.NAMESPACE_URL, context["client_transfer_id"])), "amount_cents": 10_000})))
+    # one exchange instance with one shard: a move between subaccounts, its history, the one allocation
+    moved = out.keep("intra_transfer", (yield ("a", "intra_exchange_instance_transfer", {
+        "source": "event_contract", "destination": "event_contract", "amount": 100, "source_subaccount": number,
+        "destination_subaccount": 0})))
+    out.keep("intra_transfers", (yield ("a", "get_intra_exchange_instance_transfers", {})))
+    out.keep("intra_transfer_one", (yield ("a", "get_intra_exchange_instance_transfer", {
+        "transfer_id": moved.transfer_id if _ok(moved) else "none"})))
+    out.keep("allocation", (yield ("a", "get_target_balance_allocation", {})))
+    out.keep("allocation_set", (yield ("a", "set_target_balance_allocation", {
+        "allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "sum"})))
+    out.keep("volume_progress", (yield ("a", "get_account_api_usage_level_volume_progress", {})))
+    out.keep("upgrade", (yield ("a", "upgrade_account_api_usage_level", {})))
     # what Kalshi answers a member who is not an FCM
     out.keep("fcm_resting_value", (yield ("a", "get_portfolio_resting_order_total_value", {})))
     out.keep("fcm_subtraders", (yield ("a", "list_fcm_subtraders", {})))

@@ -30,14 +30,7 @@ from integration.server_fixture import V2, RunningServer, running_server
 from integration.trading_helpers import Trader, new_trader
 
 NOT_YET_SERVED: frozenset[str] = frozenset({
-    # accounts
-    "intra_exchange_instance_transfer",
-    "get_intra_exchange_instance_transfers", "get_intra_exchange_instance_transfer", "get_target_balance_allocation",
-    "set_target_balance_allocation",
-    "get_account_api_usage_level_volume_progress", "upgrade_account_api_usage_level",
     # market and event data
-    "get_multivariate_events", "get_multivariate_event_collections", "get_multivariate_event_collection",
-    "create_market_in_multivariate_event_collection",
 })
 
 _SERIALIZE = re.compile(r"def _(\w+)_serialize\(.*?method='(\w+)',\s*resource_path='([^']+)'", re.S)

@@ -88,5 +88,16 @@ def test_a_subaccount_trades_with_its_own_cash_to_the_cent(summary: dict[str, An
         {"subaccount_number": 0, "enabled": True, "exchange_index": 0}, {"subaccount_number": 1, "enabled": True, "exchange_index": 0}]}
     assert calls["netting_on"]["model"] is None
     assert calls["netting_off"]["status"] == 400 and calls["transfer_too_much"]["status"] == 400
+    assert calls["intra_transfer"]["model"] == "IntraExchangeInstanceTransferResponse"
+    [intra, *_] = calls["intra_transfers"]["data"]["transfers"]  # newest first: the $0.01 back to the primary account
+    assert (intra["transfer_id"], intra["amount"], intra["status"], intra["source"]) == (
+        calls["intra_transfer"]["data"]["transfer_id"], "0.0100", "complete", "event_contract")
+    assert calls["intra_transfer_one"]["data"]["transfer"] == intra
+    assert calls["allocation"] == {"model": "GetTargetBalanceAllocationResponse", "data": {
+        "allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "sum"}}
+    assert calls["allocation_set"]["data"] == {}
+    [progress] = calls["volume_progress"]["data"]["volume_progress"]
+    assert progress["trailing_30d_volume_fp"] == "10.00" and [g["level"] for g in progress["goals"]] == ["premier", "prime"]
+    assert calls["upgrade"] == {"model": None, "data": None}
     assert calls["fcm_resting_value"]["status"] == calls["fcm_subtraders"]["status"] == 403
     assert "ForbiddenException" in calls["fcm_resting_value"]["error"]

@@ -219,3 +219,41 @@ def test_markets_show_watch_redraws_from_the_websocket(server: RunningServer, tr
         assert watch.wait(30) == 0
     finally:
         watch.kill()
+
+
+def test_markets_show_watch_says_when_it_is_not_live(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A watch whose exchange goes away does not keep showing the last book as live: it redraws saying
+    since when it is not, and reconnects (the SDK's stream) when the exchange is back."""
+    with running_server(tmp_path / "going", rate_limits=False) as going:
+        member = funded_member(going, "watch")
+        assert cli(capsys, "profile", "set", "mine", "--url", going.base_url, "--key-id", member.credentials.key_id,
+                   "--key-file", str(key_file(tmp_path, member)), "--default")[0] == 0
+        watch = subprocess.Popen([sys.executable, "-m", "predictex", "markets", "show", DEMO_TICKER, "--watch", "--depth", "1"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+        try:
+            assert watch.stdout is not None
+            screen = _screen(watch.stdout)
+            assert screen[-1].startswith("live from the WebSocket, "), screen
+            going.stop()  # the exchange goes away
+            screen = _screen(watch.stdout)
+            assert screen[-1].startswith("NOT LIVE: the connection was lost at "), screen
+            assert screen[-1].endswith("; reconnecting (this is the book as it was then); Ctrl-C to stop")
+            assert "  100.00  0.4900  0.5100    100.00" in screen  # the book as it was
+        finally:
+            watch.kill()
+            watch.wait()
+
+
+def _screen(stdout: Any) -> list[str]:
+    """The lines of the next screen a watch writes when its output is not a terminal ("---" begins each)."""
+    lines: list[str] = []
+    while True:
+        line = stdout.readline()
+        assert line, f"the watch ended: {lines}"
+        if line.strip() == "---":
+            if lines:
+                raise AssertionError(f"a screen without its last line: {lines}")
+            continue
+        lines.append(line.rstrip("\n"))
+        if line.startswith(("live from the WebSocket", "NOT LIVE")):
+            return lines

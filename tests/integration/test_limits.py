@@ -455,6 +455,7 @@ ENFORCED_IN: dict[str, str] = {
     "ACCOUNTS_MAX": "core/engine.py:Engine._open_account",
     "FEE_CHANGES_MAX": "core/fee_changes.py:FeeSchedule.schedule",
     "CONTENT_ITEMS_MAX": "core/content.py:Content.publish",
+    "COMBO_LEGS_MAX": "core/combos.py:Combos.check_legs",
     "CONTENT_BYTES_MAX": "core/content.py:Content.publish",
     "QUOTES_PER_RFQ_MAX": "core/communications.py:Communications.create_quote",
     "COMMUNICATIONS_CLOSED_KEPT_MAX": "readmodel/communications.py:CommunicationsView._retire",

@@ -203,3 +203,65 @@ def test_fcm_operations_answer_as_kalshi_answers_a_member_who_is_not_an_fcm(serv
         reply = alice.call(method, path, {} if method in ("POST", "PUT") else None)
         assert reply.status == 403 and reply.json()["error"]["code"] == "permission_denied", (method, path, reply)
         assert server.request(method, "/trade-api/v2" + path).status == 401, (method, path)
+
+
+def test_one_instance_one_shard_moves_between_subaccounts_and_allocates_everything_to_shard_0(server: RunningServer) -> None:
+    erin = new_trader(server, "erin", 10_000)
+    assert erin.call("POST", "/portfolio/subaccounts", {}).status == 201
+    body = {"source": "event_contract", "destination": "event_contract", "amount": 12_300, "destination_subaccount": 1}
+    moved = erin.call("POST", "/portfolio/intra_exchange_instance_transfer", body)
+    assert moved.status == 200, moved
+    transfer_id = moved.json()["transfer_id"]
+    assert _balances(erin) == {0: "98.7700", 1: "1.2300"}
+    listed = erin.ok("/portfolio/intra_exchange_instance_transfers")["transfers"]
+    expected = {"transfer_id": transfer_id, "source": "event_contract", "destination": "event_contract", "source_exchange_shard": 0,
+                "destination_exchange_shard": 0, "amount": "1.2300", "status": "complete"}
+    assert len(listed) == 1 and {k: listed[0][k] for k in expected} == expected
+    assert erin.ok(f"/portfolio/intra_exchange_instance_transfers/{transfer_id}")["transfer"] == listed[0]
+    assert erin.ok("/portfolio/subaccounts/transfers")["transfers"][0]["amount_cents"] == 123
+    assert erin.call("GET", f"/portfolio/intra_exchange_instance_transfers/{uuid.uuid4()}").status == 404
+    assert server.request("GET", f"/trade-api/v2/portfolio/intra_exchange_instance_transfers/{transfer_id}").status == 401
+    for bad in ({**body, "destination": "margined"}, {**body, "destination_exchange_shard": 1}, {**body, "amount": 12_345},
+                {**body, "destination_subaccount": 0}, {**body, "client_transfer_id": str(uuid.uuid4())},
+                {**body, "amount": 1_000_000_000}, {**body, "destination_subaccount": 2}, {**body, "source": "spot"}):
+        reply = erin.call("POST", "/portfolio/intra_exchange_instance_transfer", bad)
+        assert reply.status == 400, (bad, reply)
+    assert _balances(erin) == {0: "98.7700", 1: "1.2300"}
+    assert erin.ok("/portfolio/target_balance_allocation") == {
+        "allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "sum"}
+    allocate = "/portfolio/target_balance_allocation"
+    assert erin.call("POST", allocate, {"allocations": [{"exchange_index": 0, "percent": 100}]}).status == 200
+    assert erin.call("POST", allocate, {"allocations": [{"exchange_index": 0, "percent": 100}, {"exchange_index": 2, "percent": 0}],
+                                        "resting_margin_reservation": "sum"}).status == 200
+    for bad_allocation in ({"allocations": [{"exchange_index": 0, "percent": 60}, {"exchange_index": 1, "percent": 40}]},
+                           {"allocations": [{"exchange_index": 0, "percent": 90}]}, {"allocations": []},
+                           {"allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "max"},
+                           {"allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "all"}):
+        assert erin.call("POST", allocate, bad_allocation).status == 400, bad_allocation
+
+
+def test_usage_level_volume_progress_and_the_upgrade_to_advanced(server: RunningServer, story: dict[str, Any]) -> None:
+    """alice traded 10 contracts (in subaccount 1) against bob's 10: her 30-day volume is 10.00; the
+    exchange's includes every test's trades in this module, and the goals are its 3.75% and 7.5%."""
+    alice: Trader = story["alice"]
+    [progress] = alice.ok("/account/api_usage_level/volume_progress")["volume_progress"]
+    assert progress["trailing_30d_volume_fp"] == "10.00" and isinstance(progress["computed_ts"], int)
+    exchange = server.app.exchange
+    assert exchange is not None
+    [(total,)] = exchange.store.query("SELECT SUM(count_centicontracts) FROM trades", [])
+    def goal(share_bps: int) -> str:  # centicontracts, rounded up, as a 2-decimal count
+        centi = -(-total * share_bps // 10_000)
+        return f"{centi // 100}.{centi % 100:02d}"
+
+    assert total >= 1_000 and [(g["level"], g["earn_volume_goal_fp"], g["keep_volume_goal_fp"]) for g in progress["goals"]] == [
+        ("premier", goal(375), goal(375)), ("prime", goal(750), goal(750))]
+    newcomer = new_trader(server, "newcomer", 1_000, tier="basic")
+    refused = newcomer.call("POST", "/account/api_usage_level/upgrade")
+    assert refused.status == 403 and newcomer.ok("/account/limits")["usage_tier"] == "basic", refused
+    [ticker] = make_markets(server)
+    newcomer.rest(ticker, "bid", "1", "0.0100")
+    assert newcomer.call("POST", "/account/api_usage_level/upgrade").status == 201
+    assert newcomer.ok("/account/limits")["usage_tier"] == "advanced"
+    assert newcomer.call("POST", "/account/api_usage_level/upgrade").status == 201  # already there: nothing changes
+    assert alice.call("POST", "/account/api_usage_level/upgrade").status == 201
+    assert alice.ok("/account/limits")["usage_tier"] == "prestige"

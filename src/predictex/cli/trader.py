@@ -179,6 +179,7 @@ def run_markets_show(arguments: argparse.Namespace) -> int:
 TICKER_CHANNEL = "ticker"
 LIFECYCLE_CHANNEL = "market_lifecycle_v2"
 CLEAR_SCREEN = "\x1b[H\x1b[2J"  # cursor home, then erase the screen
+WATCH_CONNECTION_CHECK_S = 1.0  # how often a quiet watch checks that its connection is still up
 
 
 async def _watch(arguments: argparse.Namespace) -> int:
@@ -197,15 +198,23 @@ async def _watch(arguments: argparse.Namespace) -> int:
             await stream.subscribe(LIFECYCLE_CHANNEL)
             changes.clear()  # the snapshot is already in the book, and the market was just read
             redraws = 0
+            lost_at: dt.datetime | None = None  # when the connection was lost, while it is
             while True:
-                _draw(market, book.snapshot(), arguments, stream.reconnects)
+                _draw(market, book.snapshot(), arguments, stream.reconnects, lost_at)
                 redraws += 1
                 if arguments.updates and redraws >= arguments.updates:
                     return out.EXIT_OK
                 while True:  # until something shown changes (JSON lines show only the book)
-                    change = await changes.__anext__()
+                    try:
+                        change = await asyncio.wait_for(changes.__anext__(), WATCH_CONNECTION_CHECK_S)
+                    except TimeoutError:
+                        if (lost_at is None) == stream.connected or arguments.json:
+                            continue
+                        lost_at = None if stream.connected else dt.datetime.now()
+                        break  # the screen says whether it is live
                     if change.msg.get("market_ticker") != ticker:
                         continue
+                    lost_at = None
                     if change.channel == TICKER_CHANNEL:
                         market = _with_ticker(market, change.msg)
                     elif change.channel == LIFECYCLE_CHANNEL:
@@ -223,7 +232,7 @@ def _with_ticker(market: Market, message: Any) -> Market:
         return market  # a message without them changes nothing shown
 
 
-def _draw(market: Market, book: Orderbook, arguments: argparse.Namespace, reconnects: int) -> None:
+def _draw(market: Market, book: Orderbook, arguments: argparse.Namespace, reconnects: int, lost_at: dt.datetime | None) -> None:
     if arguments.json:
         out.print_json({"ticker": book.ticker, "bids": book.bids, "asks": book.asks}, one_line=True)  # JSON lines
         return
@@ -232,7 +241,11 @@ def _draw(market: Market, book: Orderbook, arguments: argparse.Namespace, reconn
         print_market(market, book, arguments.depth)
         if reconnects:
             print(f"(reconnected {reconnects} time{'s' if reconnects > 1 else ''})")
-        print(f"live from the WebSocket, {dt.datetime.now().strftime('%H:%M:%S')}; Ctrl-C to stop")
+        if lost_at is not None:
+            print(f"NOT LIVE: the connection was lost at {lost_at.strftime('%H:%M:%S')}; reconnecting (this is the book as it was then); "
+                  "Ctrl-C to stop")
+        else:
+            print(f"live from the WebSocket, {dt.datetime.now().strftime('%H:%M:%S')}; Ctrl-C to stop")
     if sys.stdout.isatty():
         sys.stdout.write(CLEAR_SCREEN + screen.getvalue())  # one write: the screen never shows half a redraw
     else:

@@ -155,6 +155,11 @@ class AsyncStream:
         return max(0, self.connections - 1)
 
     @property
+    def connected(self) -> bool:
+        """Whether a connection is up (False from a loss until the reconnect has resubscribed)."""
+        return self._connected.is_set()
+
+    @property
     def gaps(self) -> list[Gap]:
         return self.state.gaps
 

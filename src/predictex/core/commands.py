@@ -352,6 +352,32 @@ class ScheduleFeeChange(Command):
         return [self.series_ticker, self.event_ticker, self.fee_type, self.fee_multiplier_bps, self.effective_ms]
 
 
+class CreateComboMarket(Command):
+    """A combination market in a multivariate event collection: its event (made if new) in the
+    collection's series, the market, and its legs ([market ticker, side]); it settles from them."""
+
+    TYPE = "create_combo_market"
+    FIELDS = ("collection_ticker", "series_ticker", "event_ticker", "market_ticker", "title", "close_time_ms", "legs")
+
+    def __init__(
+        self, collection_ticker: str, series_ticker: str, event_ticker: str, market_ticker: str, title: str,
+        close_time_ms: int, legs: list[list[str]],
+    ) -> None:
+        self.collection_ticker = collection_ticker
+        self.series_ticker = series_ticker
+        self.event_ticker = event_ticker
+        self.market_ticker = market_ticker
+        self.title = title
+        self.close_time_ms = close_time_ms
+        self.legs = [list(leg) for leg in legs]
+
+    def values(self) -> list[object]:
+        return [
+            self.collection_ticker, self.series_ticker, self.event_ticker, self.market_ticker, self.title,
+            self.close_time_ms, self.legs,
+        ]
+
+
 class PublishContent(Command):
     """Publish (or, with an empty body, withdraw) a document of a kind under a key: JSON text whose
     shape the operator's API checked (core/content.py)."""
@@ -747,6 +773,6 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         BatchCreateOrders, BatchCancelOrders, CancelAllOrders, CreateOrderGroup, ChangeOrderGroup,
         CreateRfq, DeleteRfq, CreateQuote, DeleteQuote, AcceptQuote, ConfirmQuote, ProposeBlockTrade, AcceptBlockTrade,
         RejectBlockTrade,
-        ScheduleFeeChange, SetArchiveCutoff, PublishContent,
+        ScheduleFeeChange, SetArchiveCutoff, PublishContent, CreateComboMarket,
     )
 }

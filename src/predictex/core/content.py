@@ -1,6 +1,6 @@
 """What the operator publishes for members to read: event metadata, forecast histories, milestones,
-structured targets, live data, game stats, the weather index and its calibrations, sport filters and
-incentive programs. Each item is a JSON document under a kind and a key, checked for its shape by the
+structured targets, live data, game stats, the weather index and its calibrations, sport filters,
+incentive programs and multivariate event collections. Each item is a JSON document under a kind and a key, checked for its shape by the
 operator's API and stored here as text, so that it is journaled, snapshotted and replayed like any
 other state; an empty document withdraws the item. The engine keeps them in publication order (a
 republished item keeps its place) and bounds their number and size."""
@@ -14,7 +14,7 @@ from predictex.core.rejects import RejectCode, Rejected
 
 CONTENT_KINDS: Final = (
     "event_metadata", "forecast_history", "milestone", "structured_target", "live_data", "game_stats",
-    "event_live_data", "weather_index", "weather_calibrations", "sport_filters", "incentive_program",
+    "event_live_data", "weather_index", "weather_calibrations", "sport_filters", "incentive_program", "mve_collection",
 )
 
 

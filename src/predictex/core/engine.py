@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from predictex.core import commands as c
+from predictex.core.combos import Combos
 from predictex.core.communications import Communications
 from predictex.core.content import Content
 from predictex.core.events import (
     AccountOpened,
     ArchiveCutoffChanged,
     BalanceChanged,
+    ComboMarketCreated,
     ContentPublished,
     Deposited,
     Event,
@@ -53,10 +55,11 @@ from predictex.core.limits import (
     BALANCE_INCREMENT_MICRODOLLARS,
     BATCH_ORDERS_MAX,
     DEPOSIT_MICRODOLLARS_MAX,
+    MARKETS_PER_EVENT_MAX,
     TEXT_LENGTH_MAX,
     WITHDRAWAL_MICRODOLLARS_MIN,
 )
-from predictex.core.markets import Markets, check_time
+from predictex.core.markets import Markets, check_text, check_ticker, check_time
 from predictex.core.orders import (
     REASON_CANCEL_ALL,
     REASON_CANCELED,
@@ -105,6 +108,7 @@ class Engine:
         self.communications = Communications(self.scope, self.ledger, self.markets, self.timers, self.trading)
         self.fees = FeeSchedule(self.scope, self.markets, self.trading, self.timers)
         self.content = Content()
+        self.combos = Combos(self.markets)
         self.now_ms = 0
         self._handlers: dict[type[c.Command], Handler] = {
             c.Tick: self._tick,
@@ -138,6 +142,7 @@ class Engine:
             c.ScheduleFeeChange: self._schedule_fee_change,
             c.SetArchiveCutoff: self._set_archive_cutoff,
             c.PublishContent: self._publish_content,
+            c.CreateComboMarket: self._create_combo_market,
             c.CreateRfq: self._create_rfq,
             c.DeleteRfq: self._delete_rfq,
             c.CreateQuote: self._create_quote,
@@ -371,6 +376,43 @@ class Engine:
             command.effective_ms, self.now_ms,
         ).change_id
 
+    def _create_combo_market(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.CreateComboMarket)
+        markets = self.markets
+        legs = self.combos.check_legs(command.legs)
+        check_ticker(command.event_ticker, "event ticker")
+        check_ticker(command.market_ticker, "market ticker")
+        check_text(command.title, "title")
+        check_time(command.close_time_ms, "close_time")
+        if command.market_ticker in markets.markets:
+            raise Rejected(RejectCode.ALREADY_EXISTS, f"market {command.market_ticker} already exists")
+        event = markets.events.get(command.event_ticker)
+        if event is None and command.series_ticker not in markets.series:
+            raise Rejected(RejectCode.SERIES_NOT_FOUND, f"no series {command.series_ticker!r}")
+        if event is not None and event.series_ticker != command.series_ticker:
+            raise Rejected(RejectCode.INVALID_PARAMETERS, f"event {event.event_ticker} is not in series {command.series_ticker}")
+        if event is not None and len(event.market_tickers) >= MARKETS_PER_EVENT_MAX:
+            raise Rejected(RejectCode.INVALID_PARAMETERS, f"event {event.event_ticker} has {MARKETS_PER_EVENT_MAX} markets already")
+        if command.close_time_ms <= self.now_ms:
+            raise Rejected(RejectCode.INVALID_PARAMETERS, "the collection is closed: close_time must be in the future")
+        if event is None:
+            self._create_event(c.CreateEvent(command.event_ticker, command.series_ticker, command.title), outcome)
+        self._create_market(c.CreateMarket(
+            command.market_ticker, command.event_ticker, command.title, self.now_ms, command.close_time_ms,
+        ), outcome)
+        self.combos.add(command.collection_ticker, command.market_ticker, legs)
+        self.scope.emit(ComboMarketCreated(
+            command.collection_ticker, command.event_ticker, command.market_ticker, [[t, side] for t, side in legs],
+        ))
+
+    def _decide_combinations(self, leg: Market) -> None:
+        """Settle the combinations a leg's settlement decides (their own settlement timers apply)."""
+        for combination, result in self.combos.decided(leg.ticker):
+            if combination.status == ACTIVE or combination.status == INACTIVE:
+                self._close(combination, "legs_decided")
+            if combination.status == CLOSED:
+                self._set_result(combination, result, -1, f"legs of {combination.ticker}", DETERMINED)
+
     def _publish_content(self, command: c.Command, outcome: Outcome) -> None:
         assert isinstance(command, c.PublishContent)
         self.content.publish(command.kind, command.key, command.body)
@@ -523,6 +565,8 @@ class Engine:
         market.settle_at_ms = 0
         market.settled_ms = self.now_ms
         settle_market(self.ledger, self.scope, market)
+        if market.ticker in self.combos.of_leg:
+            self._decide_combinations(market)
 
     # --- orders ---------------------------------------------------------------------------------
 

@@ -395,6 +395,22 @@ class FeeChangeApplied(Event):
         return [self.change_id, self.series_ticker, self.event_ticker, self.fee_type, self.fee_multiplier_bps]
 
 
+class ComboMarketCreated(Event):
+    """A combination market was made (its EventCreated, when new, and MarketCreated come first)."""
+
+    TYPE = "combo_market_created"
+    FIELDS = ("collection_ticker", "event_ticker", "market_ticker", "legs")
+
+    def __init__(self, collection_ticker: str, event_ticker: str, market_ticker: str, legs: list[list[str]]) -> None:
+        self.collection_ticker = collection_ticker
+        self.event_ticker = event_ticker
+        self.market_ticker = market_ticker
+        self.legs = legs
+
+    def values(self) -> list[object]:
+        return [self.collection_ticker, self.event_ticker, self.market_ticker, self.legs]
+
+
 class ContentPublished(Event):
     """A document the operator published (an empty body: withdrawn)."""
 
@@ -810,7 +826,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AccountOpened, Deposited, WithdrawalChanged, BalanceChanged, PositionChanged, SeriesCreated, EventCreated,
         MarketCreated, MarketTimesChanged, MarketStatusChanged, MarketDetermined, PositionSettled,
         ExchangeStatusChanged, OrderAccepted, OrderAmended, OrderClosed, Trade, BookChanged, OrderGroupChanged,
-        FeeChangeScheduled, FeeChangeApplied, ArchiveCutoffChanged, ContentPublished,
+        FeeChangeScheduled, FeeChangeApplied, ArchiveCutoffChanged, ContentPublished, ComboMarketCreated,
         RfqChanged, QuoteChanged, BlockTradeChanged, OffBookTrade,
         SubaccountCreated, SubaccountTransferred,
     )

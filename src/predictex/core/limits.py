@@ -59,6 +59,7 @@ SETTLEMENT_TIMER_SECONDS_MAX: Final = 30 * 24 * 3600
 FEE_MULTIPLIER_BPS_MAX: Final = 100_000  # 10x
 CONTENT_ITEMS_MAX: Final = 100_000  # documents the operator publishes (milestones, live data, metadata, ...)
 CONTENT_BYTES_MAX: Final = 200_000  # characters in one published document
+COMBO_LEGS_MAX: Final = 20  # legs of one combination market (a multivariate event collection's size_max is at most this)
 FEE_CHANGES_MAX: Final = 100_000  # series fee changes and event fee overrides the exchange keeps (applied ones too)
 
 # --- the sequencer ------------------------------------------------------------------------------

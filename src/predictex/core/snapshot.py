@@ -125,6 +125,11 @@ def _add_schedules(engine: Engine, data: dict[str, Any]) -> None:
         ]
     if any(engine.markets.archive_cutoff_ms):
         data["archive_cutoff"] = list(engine.markets.archive_cutoff_ms)
+    if engine.combos.legs:
+        combos = engine.combos
+        data["combos"] = [
+            [ticker, combos.collection[ticker], [list(leg) for leg in legs]] for ticker, legs in combos.legs.items()
+        ]
     if engine.content.items:
         data["content"] = [[kind, [[key, body] for key, body in items.items()]] for kind, items in engine.content.items.items()]
 
@@ -142,6 +147,8 @@ def _restore_schedules(engine: Engine, data: dict[str, Any]) -> None:
             found.fee_multiplier_override_bps = multiplier
     if "archive_cutoff" in data:
         engine.markets.archive_cutoff_ms = list(data["archive_cutoff"])
+    for ticker, collection, legs in data.get("combos", []):
+        engine.combos.add(collection, ticker, [(leg[0], leg[1]) for leg in legs])
     for kind, items in data.get("content", []):
         engine.content.items[kind] = {key: body for key, body in items}
         engine.content.count += len(items)

@@ -280,6 +280,8 @@ class LiveState:
                 self.schedules.archive_cutoff_changed(event)
             elif isinstance(event, ev.ContentPublished):
                 self.schedules.content_published(event)
+            elif isinstance(event, ev.ComboMarketCreated):
+                self.schedules.combo_market_created(event)
             elif isinstance(event, ev.SubaccountCreated):
                 self._subaccount_created(event.account_id, event.subaccount_number, event.subaccount_account_id)
             elif isinstance(event, (ev.QuoteChanged, ev.RfqChanged, ev.OffBookTrade, ev.BlockTradeChanged)):

@@ -42,6 +42,12 @@ class Schedules:
         self.fee_overrides: dict[str, tuple[str, int]] = {}  # event -> (fee type or "", multiplier bps or -1)
         self.archive_cutoff_ms = (0, 0, 0)  # market settled, trade created, order updated
         self.content: dict[str, dict[str, dict[str, Any]]] = {}  # kind -> key -> document, in publication order
+        self.combos: dict[str, tuple[str, list[list[str]]]] = {}  # combination market -> (collection, legs)
+        self.combo_events: dict[str, str] = {}  # a combination's event -> its collection, in creation order
+
+    def combo_market_created(self, e: ev.ComboMarketCreated) -> None:
+        self.combos[e.market_ticker] = (e.collection_ticker, [list(leg) for leg in e.legs])
+        self.combo_events.setdefault(e.event_ticker, e.collection_ticker)
 
     def content_published(self, e: ev.ContentPublished) -> None:
         of_kind = self.content.setdefault(e.kind, {})
@@ -84,6 +90,10 @@ class Schedules:
         for event in engine.markets.events.values():
             if event.fee_type_override or event.fee_multiplier_override_bps != -1:
                 state.fee_overrides[event.event_ticker] = (event.fee_type_override, event.fee_multiplier_override_bps)
+        for ticker, legs in engine.combos.legs.items():
+            collection = engine.combos.collection[ticker]
+            state.combos[ticker] = (collection, [[leg, side] for leg, side in legs])
+            state.combo_events.setdefault(engine.markets.markets[ticker].event_ticker, collection)
         for kind, items in engine.content.items.items():
             state.content[kind] = {key: json.loads(body) for key, body in items.items()}
         cutoff = engine.markets.archive_cutoff_ms

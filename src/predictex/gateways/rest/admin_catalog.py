@@ -11,7 +11,7 @@ import orjson
 from predictex.accounts import Lane
 from predictex.core import commands as c
 from predictex.core.fees import FEE_TYPES
-from predictex.core.limits import TICKER_LENGTH_MAX
+from predictex.core.limits import COMBO_LEGS_MAX, TICKER_LENGTH_MAX
 from predictex.gateways.rest.admin import fee_multiplier_field, time_field
 from predictex.gateways.rest.content_shapes import SCHEMAS, check_document
 from predictex.gateways.rest.handlers import Principal, execute, private
@@ -100,6 +100,23 @@ def _check_references(exchange: Exchange, kind: str, key: str, document: dict[st
         raise ApiError(404, "market_not_found", f"no market {document['market_ticker']!r}")
     if kind == "incentive_program" and document["end_date"] < document["start_date"]:
         raise bad_request("end_date must not be before start_date")
+    if kind == "mve_collection":
+        _check_collection(exchange, key, document)
+
+
+def _check_collection(exchange: Exchange, key: str, document: dict[str, Any]) -> None:
+    live = exchange.live
+    if document["series_ticker"] not in live.series:
+        raise ApiError(404, "series_not_found", f"no series {document['series_ticker']!r}")
+    if not key.isupper() or not key.replace("-", "").isalnum():
+        raise bad_request("a collection ticker is upper-case letters, digits and '-'")
+    for associated in document["associated_events"]:
+        if associated["ticker"] not in live.events:
+            raise ApiError(404, "event_not_found", f"no event {associated['ticker']!r}")
+    if not 1 <= document["size_min"] <= document["size_max"] <= COMBO_LEGS_MAX:
+        raise bad_request(f"size_min and size_max must satisfy 1 <= size_min <= size_max <= {COMBO_LEGS_MAX}")
+    if document["close_date"] <= document["open_date"]:
+        raise bad_request("close_date must be after open_date")
 
 
 async def publish_content(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:

@@ -71,6 +71,16 @@ SCHEMAS: dict[str, Schema] = {
         }], True),
     },
     "sport_filters": {"scopes": ("list[str]", True), "competitions": ("dict[scopes]", True)},
+    "mve_collection": {
+        "series_ticker": ("str", True), "title": ("str", True), "description": ("str", True), "open_date": ("time", True),
+        "close_date": ("time", True),
+        "associated_events": ([{
+            "ticker": ("str", True), "is_yes_only": ("bool", True), "size_max": ("int", False), "size_min": ("int", False),
+            "active_quoters": ("list[str]", True),
+        }], True),
+        "is_ordered": ("bool", True), "is_single_market_per_event": ("bool", True), "is_all_yes": ("bool", True),
+        "size_min": ("int", True), "size_max": ("int", True), "functional_description": ("str", True),
+    },
     "incentive_program": {
         "market_ticker": ("str", True), "incentive_type": ("str", True), "incentive_description": ("str", True),
         "start_date": ("time", True), "end_date": ("time", True), "period_reward": ("int", True), "paid_out": ("bool", False),
