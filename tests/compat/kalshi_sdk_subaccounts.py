@@ -71,6 +71,8 @@ def plan_subaccounts(context: dict[str, Any], out: Recorder) -> Plan:
     out.keep("allocation", (yield ("a", "get_target_balance_allocation", {})))
     out.keep("allocation_set", (yield ("a", "set_target_balance_allocation", {
         "allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "sum"})))
+    out.keep("volume_progress", (yield ("a", "get_account_api_usage_level_volume_progress", {})))
+    out.keep("upgrade", (yield ("a", "upgrade_account_api_usage_level", {})))
     # what Kalshi answers a member who is not an FCM
     out.keep("fcm_resting_value", (yield ("a", "get_portfolio_resting_order_total_value", {})))
     out.keep("fcm_subtraders", (yield ("a", "list_fcm_subtraders", {})))

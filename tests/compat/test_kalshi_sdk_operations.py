@@ -30,8 +30,6 @@ from integration.server_fixture import V2, RunningServer, running_server
 from integration.trading_helpers import Trader, new_trader
 
 NOT_YET_SERVED: frozenset[str] = frozenset({
-    # accounts
-    "get_account_api_usage_level_volume_progress", "upgrade_account_api_usage_level",
     # market and event data
 })
 

@@ -96,5 +96,8 @@ def test_a_subaccount_trades_with_its_own_cash_to_the_cent(summary: dict[str, An
     assert calls["allocation"] == {"model": "GetTargetBalanceAllocationResponse", "data": {
         "allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "sum"}}
     assert calls["allocation_set"]["data"] == {}
+    [progress] = calls["volume_progress"]["data"]["volume_progress"]
+    assert progress["trailing_30d_volume_fp"] == "10.00" and [g["level"] for g in progress["goals"]] == ["premier", "prime"]
+    assert calls["upgrade"] == {"model": None, "data": None}
     assert calls["fcm_resting_value"]["status"] == calls["fcm_subtraders"]["status"] == 403
     assert "ForbiddenException" in calls["fcm_resting_value"]["error"]

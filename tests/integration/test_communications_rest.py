@@ -86,6 +86,10 @@ def test_an_obscured_creator_is_hidden_from_others_until_execution(server: Runni
     assert b.call("PUT", f"/communications/rfqs/{rfq}/quotes/{quote}/confirm").status == 204
     executed = b.ok(f"/communications/quotes/{quote}")["quote"]
     assert executed["status"] == "executed" and executed["rfq_creator_id"] == mine["creator_id"]
+    [trade] = a.ok(f"/markets/trades?ticker={ticker}")["trades"]
+    assert (trade["is_block_trade"], trade["count_fp"], trade["yes_price_dollars"]) == (True, "3.00", "0.5000")
+    assert a.ok(f"/markets/trades?ticker={ticker}&is_block_trade=false")["trades"] == []
+    assert [t["trade_id"] for t in a.ok(f"/markets/trades?ticker={ticker}&is_block_trade=true")["trades"]] == [trade["trade_id"]]
 
 
 def test_a_restart_keeps_open_rfqs_and_quotes(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -238,3 +238,30 @@ def test_one_instance_one_shard_moves_between_subaccounts_and_allocates_everythi
                            {"allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "max"},
                            {"allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "all"}):
         assert erin.call("POST", allocate, bad_allocation).status == 400, bad_allocation
+
+
+def test_usage_level_volume_progress_and_the_upgrade_to_advanced(server: RunningServer, story: dict[str, Any]) -> None:
+    """alice traded 10 contracts (in subaccount 1) against bob's 10: her 30-day volume is 10.00; the
+    exchange's includes every test's trades in this module, and the goals are its 3.75% and 7.5%."""
+    alice: Trader = story["alice"]
+    [progress] = alice.ok("/account/api_usage_level/volume_progress")["volume_progress"]
+    assert progress["trailing_30d_volume_fp"] == "10.00" and isinstance(progress["computed_ts"], int)
+    exchange = server.app.exchange
+    assert exchange is not None
+    [(total,)] = exchange.store.query("SELECT SUM(count_centicontracts) FROM trades", [])
+    def goal(share_bps: int) -> str:  # centicontracts, rounded up, as a 2-decimal count
+        centi = -(-total * share_bps // 10_000)
+        return f"{centi // 100}.{centi % 100:02d}"
+
+    assert total >= 1_000 and [(g["level"], g["earn_volume_goal_fp"], g["keep_volume_goal_fp"]) for g in progress["goals"]] == [
+        ("premier", goal(375), goal(375)), ("prime", goal(750), goal(750))]
+    newcomer = new_trader(server, "newcomer", 1_000, tier="basic")
+    refused = newcomer.call("POST", "/account/api_usage_level/upgrade")
+    assert refused.status == 403 and newcomer.ok("/account/limits")["usage_tier"] == "basic", refused
+    [ticker] = make_markets(server)
+    newcomer.rest(ticker, "bid", "1", "0.0100")
+    assert newcomer.call("POST", "/account/api_usage_level/upgrade").status == 201
+    assert newcomer.ok("/account/limits")["usage_tier"] == "advanced"
+    assert newcomer.call("POST", "/account/api_usage_level/upgrade").status == 201  # already there: nothing changes
+    assert alice.call("POST", "/account/api_usage_level/upgrade").status == 201
+    assert alice.ok("/account/limits")["usage_tier"] == "prestige"

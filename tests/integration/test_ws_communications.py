@@ -44,8 +44,9 @@ def test_rfqs_reach_everyone_quotes_only_their_two_sides(server: RunningServer) 
     ids = {who: _call(server, m, "GET", "/communications/id")["communications_id"]
            for who, m in (("requester", requester), ("maker", maker), ("other", other))}
     with kalshi_ws(server, requester) as r_ws, kalshi_ws(server, maker) as m_ws, kalshi_ws(server, other) as o_ws:
-        for ws in (r_ws, m_ws, o_ws):
+        for ws in (r_ws, m_ws):
             subscribe(ws, ["communications"])
+        subscribe(o_ws, ["communications", "trade"])
         rfq = _call(server, requester, "POST", "/communications/rfqs",
                     {"market_ticker": ticker, "contracts": 4, "rest_remainder": False, "obscure_creator_id": True})["id"]
         quote = _call(server, maker, "POST", "/communications/quotes",
@@ -54,7 +55,13 @@ def test_rfqs_reach_everyone_quotes_only_their_two_sides(server: RunningServer) 
         _call(server, maker, "PUT", f"/communications/rfqs/{rfq}/quotes/{quote}/confirm")
         got = {who: barrier(ws) for who, ws in (("requester", r_ws), ("maker", m_ws), ("other", o_ws))}
     for messages in got.values():
-        assert [m["seq"] for m in messages] == list(range(1, len(messages) + 1))
+        by_sid: dict[int, list[int]] = {}
+        for m in messages:
+            by_sid.setdefault(m["sid"], []).append(m["seq"])
+        assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in by_sid.values())
+    trades = [m for m in got["other"] if m["type"] == "trade"]
+    assert [(t["msg"]["is_block_trade"], t["msg"]["count_fp"], t["msg"]["yes_price_dollars"]) for t in trades] == [(True, "4.00", "0.4500")]
+    got["other"] = [m for m in got["other"] if m["type"] != "trade"]
     assert [m["type"] for m in got["other"]] == ["rfq_created", "rfq_deleted"]
     assert [m["type"] for m in got["maker"]] == ["rfq_created", "quote_created", "quote_accepted", "quote_executed", "rfq_deleted"]
     assert [m["type"] for m in got["requester"]] == ["rfq_created", "quote_created", "quote_accepted", "quote_executed", "rfq_deleted"]

@@ -24,7 +24,7 @@ from predictex.journal.base import TableWrite
 from predictex.readmodel.depth import DepthBook
 
 HISTORY_TABLES = ("fills", "trades", "orders", "settlements", "money", "candles", "subaccount_transfers")
-HISTORY_VERSION = "2"  # 1: flags as BOOLEAN
+HISTORY_VERSION = "3"  # 1: flags as BOOLEAN; 2: trades without is_block_trade
 MINUTE_MS = 60_000
 
 HISTORY_SCHEMA = (
@@ -37,7 +37,8 @@ HISTORY_SCHEMA = (
     "CREATE INDEX IF NOT EXISTS fills_by_account ON fills (account_id, trade_id)",
     """CREATE TABLE IF NOT EXISTS trades (
         trade_id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, time_ms BIGINT NOT NULL, ticker TEXT NOT NULL,
-        price_centicents BIGINT NOT NULL, count_centicontracts BIGINT NOT NULL, taker_is_bid SMALLINT NOT NULL)""",
+        price_centicents BIGINT NOT NULL, count_centicontracts BIGINT NOT NULL, taker_is_bid SMALLINT NOT NULL,
+        is_block_trade SMALLINT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS trades_by_ticker ON trades (ticker, trade_id)",
     """CREATE TABLE IF NOT EXISTS orders (
         order_id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, account_id BIGINT NOT NULL, ticker TEXT NOT NULL,
@@ -80,7 +81,9 @@ _FILL_COLUMNS = (
     "trade_id", "is_taker", "seq", "time_ms", "account_id", "order_id", "ticker", "is_bid", "price_centicents",
     "count_centicontracts", "fee_microdollars", "cash_delta_microdollars", "position_after_centicontracts",
 )
-_TRADE_COLUMNS = ("trade_id", "seq", "time_ms", "ticker", "price_centicents", "count_centicontracts", "taker_is_bid")
+_TRADE_COLUMNS = (
+    "trade_id", "seq", "time_ms", "ticker", "price_centicents", "count_centicontracts", "taker_is_bid", "is_block_trade",
+)
 ORDER_COLUMNS = (
     "order_id", "seq", "account_id", "ticker", "status", "close_reason", "reduced_by_centicontracts", "is_bid",
     "price_centicents", "initial_count_centicontracts", "filled_centicontracts", "time_in_force", "expiration_ms",
@@ -229,13 +232,14 @@ class HistoryProjector:
     ) -> None:
         minute_ms = time_ms - time_ms % MINUTE_MS
         quoted: set[str] = set()
+        off_book = 0  # the trade an OffBookTrade just announced (an RFQ's or a block trade's)
         for position, event in enumerate(events):
             if isinstance(event, ev.BookChanged):
                 tape = self._tape(event.ticker)
                 tape.depth.set_level(event.is_bid, event.price_centicents, event.size_after_centicontracts)
                 quoted.add(event.ticker)
             elif isinstance(event, ev.Trade):
-                _trade_rows(seq, time_ms, event, fills, trades)
+                _trade_rows(seq, time_ms, event, fills, trades, event.trade_id == off_book)
                 candle = self._candle(event.ticker, minute_ms, candles)
                 candle.trade(event.price_centicents, event.count_centicontracts)
             elif isinstance(event, ev.OrderClosed):
@@ -255,6 +259,8 @@ class HistoryProjector:
                               event.amount_microdollars, event.status, ""))
             elif isinstance(event, ev.MarketCreated):
                 self._tape(event.ticker)
+            elif isinstance(event, ev.OffBookTrade):
+                off_book = event.trade_id
             elif isinstance(event, ev.SubaccountTransferred):
                 moved.append((
                     event.transfer_id, seq, time_ms, event.account_id, event.from_subaccount, event.to_subaccount,
@@ -285,9 +291,11 @@ class HistoryProjector:
         candle.open_interest_centicontracts = tape.open_interest
 
 
-def _trade_rows(seq: int, time_ms: int, event: ev.Trade, fills: list[tuple[Any, ...]], trades: list[tuple[Any, ...]]) -> None:
+def _trade_rows(seq: int, time_ms: int, event: ev.Trade, fills: list[tuple[Any, ...]], trades: list[tuple[Any, ...]],
+                is_block_trade: bool) -> None:
     taker_is_bid = int(event.taker_is_bid)
-    trades.append((event.trade_id, seq, time_ms, event.ticker, event.price_centicents, event.count_centicontracts, taker_is_bid))
+    trades.append((event.trade_id, seq, time_ms, event.ticker, event.price_centicents, event.count_centicontracts, taker_is_bid,
+                   int(is_block_trade)))
     taker_fee = event.taker_fee_microdollars + event.taker_rounding_microdollars - event.taker_rebate_microdollars
     maker_fee = event.maker_fee_microdollars + event.maker_rounding_microdollars - event.maker_rebate_microdollars
     fills.append((

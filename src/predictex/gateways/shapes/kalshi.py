@@ -225,8 +225,9 @@ def _levels(levels: list[tuple[int, int]]) -> tuple[list[list[Any]], list[list[A
 
 
 def trade(row: tuple[Any, ...], trade_uuid: str) -> dict[str, Any]:
-    """A public trade from the history row (trade_id, time_ms, ticker, price, count, taker_is_bid)."""
-    _, time_ms, ticker, price, count, taker_is_bid = row
+    """A public trade from the history row (trade_id, time_ms, ticker, price, count, taker_is_bid,
+    is_block_trade: matched off the book, by an RFQ or a block trade)."""
+    _, time_ms, ticker, price, count, taker_is_bid, is_block_trade = row
     taker_outcome = outcome_side(bool(taker_is_bid))
     return {
         "trade_id": trade_uuid,
@@ -241,7 +242,7 @@ def trade(row: tuple[Any, ...], trade_uuid: str) -> dict[str, Any]:
         "taker_book_side": book_side(bool(taker_is_bid)),
         "taker_side": taker_outcome,
         "created_time": rfc3339(time_ms),
-        "is_block_trade": False,
+        "is_block_trade": bool(is_block_trade),
     }
 
 
@@ -537,8 +538,8 @@ def ticker_state(market: MarketView, last_trade_size: int) -> tuple[int, ...]:
     )
 
 
-def trade_message(e: ev.Trade, identities: Ids, time_ms: int) -> dict[str, Any]:
-    body = trade((e.trade_id, time_ms, e.ticker, e.price_centicents, e.count_centicontracts, e.taker_is_bid),
+def trade_message(e: ev.Trade, identities: Ids, time_ms: int, is_block_trade: bool = False) -> dict[str, Any]:
+    body = trade((e.trade_id, time_ms, e.ticker, e.price_centicents, e.count_centicontracts, e.taker_is_bid, is_block_trade),
                         identities.to_uuid(ids.TRADE, e.trade_id))
     body["market_ticker"] = e.ticker
     body["ts"] = time_ms // 1000
@@ -662,6 +663,14 @@ def determined(e: ev.MarketDetermined, time_ms: int) -> dict[str, Any]:
     if e.settlement_value_centicents >= 0:
         body["settlement_value"] = dollars(e.settlement_value_centicents)
     return body
+
+
+def event_fee_update(e: ev.FeeChangeApplied) -> dict[str, Any]:
+    """An event's fee override set or (null fields) cleared, as it takes effect."""
+    return {
+        "event_ticker": e.event_ticker, "fee_type_override": e.fee_type or None,
+        "fee_multiplier_override": fee_multiplier(e.fee_multiplier_bps) if e.fee_multiplier_bps >= 0 else None,
+    }
 
 
 def times_changed(e: ev.MarketTimesChanged) -> dict[str, Any]:

@@ -371,6 +371,7 @@ class _Drain:
         self.touched_markets: set[str] = set()
         self.seed_levels: dict[str, dict[tuple[bool, int], int]] = {}
         self.seed_statuses: dict[str, list[Any]] = {}
+        self.off_book: set[int] = set()  # trades announced by an OffBookTrade (RFQs, block trades)
 
     def time_text(self) -> str:
         if self._time_text_ms != self.time_ms:
@@ -441,7 +442,8 @@ class _Drain:
         every = hub.public_all[TRADE]
         if specific or every:
             identities, time_ms = self.identities, self.time_ms
-            message = Message(b"trade", lambda: kalshi.trade_message(e, identities, time_ms),
+            block = e.trade_id in self.off_book
+            message = Message(b"trade", lambda: kalshi.trade_message(e, identities, time_ms, block),
                               b"trade", lambda: seed.trade_message(e, identities, time_ms))
             _send_all(message, specific, every)
         if hub.private:
@@ -506,6 +508,9 @@ class _Drain:
         for account, subs in tuple(private.items()):
             _send_private(for_creator if account == creator else for_others, subs, COMMS, None)
 
+    def _off_book(self, e: ev.OffBookTrade) -> None:
+        self.off_book.add(e.trade_id)
+
     def _quote(self, e: ev.QuoteChanged) -> None:
         """quote_created / quote_accepted / quote_executed to the quote's maker and its requester (each
         with its own order once executed)."""
@@ -555,6 +560,10 @@ class _Drain:
 
     def _times(self, e: ev.MarketTimesChanged) -> None:
         self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.times_changed(e))
+
+    def _fee_change(self, e: ev.FeeChangeApplied) -> None:
+        if e.event_ticker:  # an event override; series changes have no message of their own
+            self._lifecycle(b"event_fee_update", lambda: kalshi.event_fee_update(e))
 
     def _seed_status(self, ticker: str, slot: int, event: ev.Event) -> None:
         if ticker in self.hub.public[SEED_STATUS]:
@@ -631,7 +640,9 @@ _HANDLERS: dict[type[ev.Event], Callable[[_Drain, Any], None]] = {
     ev.MarketStatusChanged: _Drain._status,
     ev.MarketDetermined: _Drain._determined,
     ev.MarketTimesChanged: _Drain._times,
+    ev.FeeChangeApplied: _Drain._fee_change,
     ev.RfqChanged: _Drain._rfq,
+    ev.OffBookTrade: _Drain._off_book,
     ev.QuoteChanged: _Drain._quote,
 }
 

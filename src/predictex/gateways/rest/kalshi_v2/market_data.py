@@ -316,14 +316,15 @@ def trades_page(exchange: Exchange, query: Query, *, historical: bool) -> dict[s
     if query.text("max_ts"):
         conditions.append("time_ms <= ?")
         values.append((query.integer("max_ts", 0, 0) or 0) * 1000)
-    if query.boolean("is_block_trade"):
-        return {"trades": [], "cursor": ""}
+    if query.text("is_block_trade"):  # off the book (RFQs, block trades) or on it
+        conditions.append("is_block_trade = ?")
+        values.append(int(query.boolean("is_block_trade")))
     after = decode_cursor(query.text("cursor"), (int,))
     if after is not None:
         conditions.append("trade_id < ?")
         values.append(after[0])
     rows = exchange.store.query(
-        "SELECT trade_id, time_ms, ticker, price_centicents, count_centicontracts, taker_is_bid FROM trades "
+        "SELECT trade_id, time_ms, ticker, price_centicents, count_centicontracts, taker_is_bid, is_block_trade FROM trades "
         f"WHERE {' AND '.join(conditions)} ORDER BY trade_id DESC LIMIT ?",
         [*values, limit + 1],
     )

@@ -11,7 +11,7 @@ from typing import Any
 from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, TICKERS_PER_REQUEST_MAX, TRANSFERS_LISTED_MAX
 from predictex.core.orders import Action
 from predictex.gateways.rest.handlers import Principal, private
-from predictex.gateways.rest.kalshi_v2 import exchange_instances, fcm, subaccounts
+from predictex.gateways.rest.kalshi_v2 import exchange_instances, fcm, subaccounts, usage_level
 from predictex.gateways.rest.lookups import query_account, query_accounts
 from predictex.gateways.rest.wire import Query, bad_request, decode_cursor, encode_cursor
 from predictex.gateways.shapes import kalshi as shapes
@@ -37,6 +37,7 @@ def register(router: Router, exchange: Exchange) -> None:
     subaccounts.register(router, exchange)
     fcm.register(router, exchange)
     exchange_instances.register(router, exchange)
+    usage_level.register(router, exchange)
 
 
 def balance(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
