@@ -249,12 +249,12 @@ def test_usage_level_volume_progress_and_the_upgrade_to_advanced(server: Running
     exchange = server.app.exchange
     assert exchange is not None
     [(total,)] = exchange.store.query("SELECT SUM(count_centicontracts) FROM trades", [])
-    def goal(share_bps: int) -> str:  # centicontracts, rounded up, as a 2-decimal count
-        centi = -(-total * share_bps // 10_000)
+    def goal(numerator: int, denominator: int) -> str:  # centicontracts, rounded up, as a 2-decimal count
+        centi = -(-total * numerator // denominator)
         return f"{centi // 100}.{centi % 100:02d}"
 
     assert total >= 1_000 and [(g["level"], g["earn_volume_goal_fp"], g["keep_volume_goal_fp"]) for g in progress["goals"]] == [
-        ("premier", goal(375), goal(375)), ("prime", goal(750), goal(750))]
+        ("premier", goal(3, 80), goal(3, 80)), ("prime", goal(3, 40), goal(3, 40))]
     newcomer = new_trader(server, "newcomer", 1_000, tier="basic")
     refused = newcomer.call("POST", "/account/api_usage_level/upgrade")
     assert refused.status == 403 and newcomer.ok("/account/limits")["usage_tier"] == "basic", refused

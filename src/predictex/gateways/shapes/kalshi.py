@@ -665,5 +665,13 @@ def determined(e: ev.MarketDetermined, time_ms: int) -> dict[str, Any]:
     return body
 
 
+def event_fee_update(e: ev.FeeChangeApplied) -> dict[str, Any]:
+    """An event's fee override set or (null fields) cleared, as it takes effect."""
+    return {
+        "event_ticker": e.event_ticker, "fee_type_override": e.fee_type or None,
+        "fee_multiplier_override": fee_multiplier(e.fee_multiplier_bps) if e.fee_multiplier_bps >= 0 else None,
+    }
+
+
 def times_changed(e: ev.MarketTimesChanged) -> dict[str, Any]:
     return {"event_type": "close_date_updated", "market_ticker": e.ticker, "close_ts": e.close_time_ms // 1000}

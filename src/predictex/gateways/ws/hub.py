@@ -561,6 +561,10 @@ class _Drain:
     def _times(self, e: ev.MarketTimesChanged) -> None:
         self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.times_changed(e))
 
+    def _fee_change(self, e: ev.FeeChangeApplied) -> None:
+        if e.event_ticker:  # an event override; series changes have no message of their own
+            self._lifecycle(b"event_fee_update", lambda: kalshi.event_fee_update(e))
+
     def _seed_status(self, ticker: str, slot: int, event: ev.Event) -> None:
         if ticker in self.hub.public[SEED_STATUS]:
             self.seed_statuses.setdefault(ticker, [None, None])[slot] = event
@@ -636,6 +640,7 @@ _HANDLERS: dict[type[ev.Event], Callable[[_Drain, Any], None]] = {
     ev.MarketStatusChanged: _Drain._status,
     ev.MarketDetermined: _Drain._determined,
     ev.MarketTimesChanged: _Drain._times,
+    ev.FeeChangeApplied: _Drain._fee_change,
     ev.RfqChanged: _Drain._rfq,
     ev.OffBookTrade: _Drain._off_book,
     ev.QuoteChanged: _Drain._quote,

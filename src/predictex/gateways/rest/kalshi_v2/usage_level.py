@@ -24,8 +24,9 @@ from predictex.server.router import Router
 
 PREFIX = "/trade-api/v2/account/api_usage_level"
 WINDOW_MS = 30 * 24 * 3600 * 1000
-# level -> share of the exchange's traded volume, in basis points (Kalshi's published qualification)
-VOLUME_GOALS_BPS = (("premier", 375), ("prime", 750))
+# level -> share of the exchange's traded volume as a fraction (Kalshi's published qualification:
+# Premier 3.75% = 3/80, Prime 7.5% = 3/40)
+VOLUME_GOALS = (("premier", 3, 80), ("prime", 3, 40))
 
 
 def register(router: Router, exchange: Exchange) -> None:
@@ -47,8 +48,8 @@ def volume_progress(exchange: Exchange, principal: Principal, request: Request, 
         "AND time_ms > ?", [*accounts, since])
     [(everyone,)] = exchange.store.query("SELECT COALESCE(SUM(count_centicontracts), 0) FROM trades WHERE time_ms > ?", [since])
     goals = []
-    for level, share_bps in VOLUME_GOALS_BPS:
-        goal = -(-int(everyone) * share_bps // 10_000)  # rounded up: the goal is reached, never missed by rounding
+    for level, numerator, denominator in VOLUME_GOALS:
+        goal = -(-int(everyone) * numerator // denominator)  # rounded up: the goal is reached, never missed by rounding
         goals.append({"level": level, "earn_volume_goal_fp": count_fp(goal), "keep_volume_goal_fp": count_fp(goal)})
     return {"volume_progress": [{"computed_ts": now_ms // 1000, "trailing_30d_volume_fp": count_fp(int(mine)), "goals": goals}]}
 
