@@ -368,6 +368,36 @@ def fill(
     }
 
 
+def balance(found: portfolio.Balances, time_ms: int) -> dict[str, Any]:
+    """GET /portfolio/balance: cash in cents and dollars, the positions' value marked to market."""
+    cash_text = money(found.cash_microdollars)
+    return {
+        "balance": money_cents(found.cash_microdollars),
+        "balance_dollars": cash_text,
+        "portfolio_value": money_cents(found.portfolio_value_microdollars),
+        "portfolio_value_dollars": money(found.portfolio_value_microdollars),
+        "locked_dollars": money(found.locked_microdollars),
+        "pending_withdrawal_dollars": money(found.pending_withdrawal_microdollars),
+        "updated_ts": time_ms // 1000,
+        "balance_breakdown": [{"exchange_index": 0, "balance": cash_text}],
+    }
+
+
+def transfer(transfer_id: str, amount_microdollars: int, status: str, time_ms: int, reference: str) -> dict[str, Any]:
+    """A deposit or a withdrawal in GET /portfolio/deposits and /withdrawals."""
+    return {
+        "id": transfer_id, "amount_cents": money_cents(amount_microdollars), "amount_dollars": money(amount_microdollars),
+        "status": status, "created_time": rfc3339(time_ms), "reference": reference,
+    }
+
+
+def order_group(group_uuid: str, limit_centicontracts: int, triggered: bool) -> dict[str, Any]:
+    return {
+        "id": group_uuid, "contracts_limit_fp": count_fp(limit_centicontracts), "contracts_limit": contracts(limit_centicontracts),
+        "is_auto_cancel_enabled": True, "triggered": triggered, "exchange_index": 0,
+    }
+
+
 def market_position(ticker: str, holding: Holding, resting_centicontracts: int = 0) -> dict[str, Any]:
     return {
         "ticker": ticker,
