@@ -198,3 +198,16 @@ def test_account_limits_and_endpoint_costs(server: RunningServer, story: dict[st
     assert costs["default_cost"] == 10
     for entry in costs["endpoint_costs"]:
         assert set(entry) == {"method", "path", "cost"} and isinstance(entry["cost"], int)
+
+
+def test_deposits_and_withdrawals_newest_first(server: RunningServer) -> None:
+    dana = new_trader(server, "dana", 12_345)  # $123.45 deposited by the operator
+    reply = server.admin("POST", f"/members/{dana.member.member_id}/withdrawals", {"amount_cents": 2_500}, expect=201)
+    withdrawal_id = reply.json()["withdrawal_id"]
+    [deposit] = dana.ok("/portfolio/deposits")["deposits"]
+    assert (deposit["amount_cents"], deposit["amount_dollars"], deposit["status"]) == (12_345, "123.4500", "completed")
+    assert deposit["id"].startswith("deposit-") and deposit["created_time"].endswith("Z")
+    [withdrawal] = dana.ok("/portfolio/withdrawals")["withdrawals"]
+    assert (withdrawal["id"], withdrawal["amount_cents"], withdrawal["amount_dollars"], withdrawal["status"]) == (
+        withdrawal_id, 2_500, "25.0000", "pending")
+    assert dana.ok("/portfolio/deposits")["cursor"] == ""

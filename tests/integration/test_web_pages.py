@@ -282,3 +282,33 @@ def test_settings_lists_keys_and_a_password_change_ends_the_other_sessions(serve
     ended = client.post_form("/settings/sessions/end-others", {})
     assert ended.status == 200 and "1 other session(s) logged out" in ended.body.decode()
     assert third.api("GET", "/trade-api/v2/portfolio/balance").status == 401
+
+
+def test_the_pages_amend_and_cancel_bodies_are_what_rest_takes(server: RunningServer) -> None:
+    """market.js amends with {ticker, side, action, count, <side>_price_dollars} and cancels with DELETE."""
+    client, _ = logged_in(server)
+    placed = client.api("POST", "/trade-api/v2/portfolio/orders", {
+        "ticker": DEMO_TICKER, "action": "buy", "side": "no", "type": "limit", "count": 2, "no_price_dollars": "0.20"})
+    assert placed.status == 201, placed
+    order_id = placed.json()["order"]["order_id"]
+    amended = client.api("POST", f"/trade-api/v2/portfolio/orders/{order_id}/amend", {
+        "ticker": DEMO_TICKER, "side": "no", "action": "buy", "count": 5, "no_price_dollars": "0.25"})
+    assert amended.status == 200, amended
+    resting = client.api("GET", f"/trade-api/v2/portfolio/orders?ticker={DEMO_TICKER}&status=resting").json()["orders"]
+    assert [(o["no_price_dollars"], o["remaining_count_fp"]) for o in resting] == [("0.2500", "5.00")]
+    new_id = resting[0]["order_id"]
+    assert client.api("DELETE", f"/trade-api/v2/portfolio/orders/{new_id}").status == 200
+    assert client.api("GET", f"/trade-api/v2/portfolio/orders?ticker={DEMO_TICKER}&status=resting").json()["orders"] == []
+
+
+def test_a_market_page_follows_its_market_after_it_changes(server: RunningServer) -> None:
+    """The cached body of a market's page is made again when the market's status changes."""
+    series, event, ticker = unique("CACHE").upper(), unique("CACHEE").upper(), unique("CACHEM").upper()
+    server.admin("POST", "/series", {"ticker": series, "title": "Cache", "frequency": "daily"}, expect=201)
+    server.admin("POST", "/events", {"event_ticker": event, "series_ticker": series, "title": "Cache"}, expect=201)
+    server.admin("POST", "/markets", {"ticker": ticker, "event_ticker": event, "title": "Cache", "close_time": 4_000_000_000}, expect=201)
+    client = WebClient(server.port)
+    before = client.get(f"/markets/{ticker}").body.decode()
+    server.admin("POST", f"/markets/{ticker}/pause", expect=200)
+    after = client.get(f"/markets/{ticker}").body.decode()
+    assert '<strong id="market-status">inactive</strong>' in after and '<strong id="market-status">inactive</strong>' not in before

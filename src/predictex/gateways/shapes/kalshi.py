@@ -368,6 +368,36 @@ def fill(
     }
 
 
+def balance(found: portfolio.Balances, time_ms: int) -> dict[str, Any]:
+    """GET /portfolio/balance: cash in cents and dollars, the positions' value marked to market."""
+    cash_text = money(found.cash_microdollars)
+    return {
+        "balance": money_cents(found.cash_microdollars),
+        "balance_dollars": cash_text,
+        "portfolio_value": money_cents(found.portfolio_value_microdollars),
+        "portfolio_value_dollars": money(found.portfolio_value_microdollars),
+        "locked_dollars": money(found.locked_microdollars),
+        "pending_withdrawal_dollars": money(found.pending_withdrawal_microdollars),
+        "updated_ts": time_ms // 1000,
+        "balance_breakdown": [{"exchange_index": 0, "balance": cash_text}],
+    }
+
+
+def transfer(transfer_id: str, amount_microdollars: int, status: str, time_ms: int, reference: str) -> dict[str, Any]:
+    """A deposit or a withdrawal in GET /portfolio/deposits and /withdrawals."""
+    return {
+        "id": transfer_id, "amount_cents": money_cents(amount_microdollars), "amount_dollars": money(amount_microdollars),
+        "status": status, "created_time": rfc3339(time_ms), "reference": reference,
+    }
+
+
+def order_group(group_uuid: str, limit_centicontracts: int, triggered: bool) -> dict[str, Any]:
+    return {
+        "id": group_uuid, "contracts_limit_fp": count_fp(limit_centicontracts), "contracts_limit": contracts(limit_centicontracts),
+        "is_auto_cancel_enabled": True, "triggered": triggered, "exchange_index": 0,
+    }
+
+
 def market_position(ticker: str, holding: Holding, resting_centicontracts: int = 0) -> dict[str, Any]:
     return {
         "ticker": ticker,
@@ -663,6 +693,25 @@ def determined(e: ev.MarketDetermined, time_ms: int) -> dict[str, Any]:
     if e.settlement_value_centicents >= 0:
         body["settlement_value"] = dollars(e.settlement_value_centicents)
     return body
+
+
+def terms_changed(e: ev.MarketTermsChanged) -> list[dict[str, Any]]:
+    """market_lifecycle_v2 messages for changed terms: price_level_structure_updated with the new
+    grid, metadata_updated with the other changed fields (strikes as numbers)."""
+    changed = dict((field, value) for field, value in e.changes)
+    messages: list[dict[str, Any]] = []
+    structure = changed.pop("price_level_structure", None)
+    if structure is not None:
+        messages.append({
+            "market_ticker": e.ticker, "event_type": "price_level_structure_updated", "price_level_structure": structure,
+            "price_ranges": price_ranges(structure),
+        })
+    if changed:
+        body: dict[str, Any] = {"market_ticker": e.ticker, "event_type": "metadata_updated"}
+        for field, value in changed.items():
+            body[field] = number(value) if field in ("floor_strike", "cap_strike") else value
+        messages.append(body)
+    return messages
 
 
 def event_fee_update(e: ev.FeeChangeApplied) -> dict[str, Any]:

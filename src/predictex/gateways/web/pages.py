@@ -9,6 +9,8 @@ import asyncio
 import logging
 from typing import Any
 
+from markupsafe import Markup
+
 from predictex.accounts import AuthFailure, Session
 from predictex.core.instruments import ACTIVE
 from predictex.gateways.shapes import kalshi as shapes
@@ -23,6 +25,7 @@ log = logging.getLogger("predictex.web")
 
 EMAIL_LENGTH_MAX = 320
 PASSWORD_LENGTH_MAX = 1024
+MARKET_BODIES_CACHED_MAX = 4096  # rendered market bodies kept (all dropped at once when full)
 STATUSES = ("initialized", "active", "inactive", "closed", "determined", "disputed", "amended", "finalized")
 
 
@@ -51,6 +54,7 @@ class Pages:
     def __init__(self, site: Site) -> None:
         self.site = site
         self.exchange = site.exchange
+        self._bodies: dict[tuple[Any, ...], Markup] = {}
 
     # --- sessions -------------------------------------------------------------------------------
 
@@ -177,14 +181,27 @@ class Pages:
         if view is None:
             return self.site.page(request, visitor, "error.html", 404, title="No such market",
                                   message=f"There is no market {params['ticker']}.")
-        now_ms = self.exchange.clock.now_ms()
-        event = live.events.get(view.event_ticker)
+        return self.site.page(request, visitor, "market.html", title=view.definition.title,
+                              body=self._market_body(view, visitor.principal is not None), charts=self.site.charts_bundled)
+
+    def _market_body(self, view: Any, member: bool) -> Markup:
+        """The page's body, the same for every member until the market's status, result or times
+        change (the book, trades and the member's own orders are filled in by the script)."""
+        key = (view.ticker, view.status, view.result, view.settlement_value_centicents, view.open_time_ms, view.close_time_ms,
+               view.determined_ms, view.settled_ms, member)
+        found = self._bodies.get(key)
+        if found is not None:
+            return found
+        live = self.exchange.live
         series = live.series.get(view.series_ticker)
-        return self.site.page(
-            request, visitor, "market.html", title=view.definition.title, market=shapes.market(view, now_ms),
-            event=event, series=shapes.series(series) if series is not None else None,
-            timeline=_timeline(view), charts=self.site.charts_bundled,
-        )
+        html = Markup(self.site.templates.get_template("market_body.html").render(
+            market=shapes.market(view, self.exchange.clock.now_ms()), event=live.events.get(view.event_ticker),
+            series=shapes.series(series) if series is not None else None, timeline=_timeline(view),
+            charts=self.site.charts_bundled, member=member))
+        if len(self._bodies) >= MARKET_BODIES_CACHED_MAX:
+            self._bodies.clear()
+        self._bodies[key] = html
+        return html
 
     def quote(self, request: Request, params: dict[str, str]) -> Response:
         """The order ticket's preview: cost, fee and payout of an order against the live book."""

@@ -50,6 +50,7 @@ class Site:
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("predictex.gateways.web", "templates"),
             autoescape=True,
+            auto_reload=False,  # the package's templates do not change under a running server
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

@@ -12,7 +12,7 @@ from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2.order_requests import check_routing
 from predictex.gateways.rest.lookups import body_account, owner, query_accounts
 from predictex.gateways.rest.wire import ApiError, Query, bad_request, int_field, json_body, not_found, parse_count_field
-from predictex.gateways.shapes.text import contracts, count_fp
+from predictex.gateways.shapes import kalshi as shapes
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
@@ -53,10 +53,7 @@ def _group(exchange: Exchange, principal: Principal, text: str) -> tuple[int, tu
 
 def _json(exchange: Exchange, number: int, group: tuple[int, int, bool]) -> dict[str, Any]:
     _account, limit, triggered = group
-    return {
-        "id": exchange.ids.to_uuid(ids.ORDER_GROUP, number), "contracts_limit_fp": count_fp(limit),
-        "contracts_limit": contracts(limit), "is_auto_cancel_enabled": True, "triggered": triggered, "exchange_index": 0,
-    }
+    return shapes.order_group(exchange.ids.to_uuid(ids.ORDER_GROUP, number), limit, triggered)
 
 
 def list_groups(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:

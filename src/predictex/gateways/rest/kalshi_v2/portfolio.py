@@ -15,7 +15,6 @@ from predictex.gateways.rest.kalshi_v2 import exchange_instances, fcm, subaccoun
 from predictex.gateways.rest.lookups import query_account, query_accounts
 from predictex.gateways.rest.wire import Query, bad_request, decode_cursor, encode_cursor
 from predictex.gateways.shapes import kalshi as shapes
-from predictex.gateways.shapes.text import money, money_cents, rfc3339
 from predictex.readmodel import portfolio
 from predictex.readmodel.live import Holding
 from predictex.readmodel.queries import Queries
@@ -44,17 +43,7 @@ def balance(exchange: Exchange, principal: Principal, request: Request, params: 
     account = query_account(exchange, principal, Query(request.query_params())) if request.query else principal.account_id
     live = exchange.live
     found = portfolio.balances(live, account)
-    cash_text = money(found.cash_microdollars)
-    return {
-        "balance": money_cents(found.cash_microdollars),
-        "balance_dollars": cash_text,
-        "portfolio_value": money_cents(found.portfolio_value_microdollars),
-        "portfolio_value_dollars": money(found.portfolio_value_microdollars),
-        "locked_dollars": money(found.locked_microdollars),
-        "pending_withdrawal_dollars": money(found.pending_withdrawal_microdollars),
-        "updated_ts": (found.updated_ms or live.time_ms) // 1000,
-        "balance_breakdown": [{"exchange_index": 0, "balance": cash_text}],
-    }
+    return shapes.balance(found, found.updated_ms or live.time_ms)
 
 
 def positions(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
@@ -153,10 +142,7 @@ def transfers(exchange: Exchange, principal: Principal, request: Request, kind: 
         "WHERE account_id = ? AND kind = ? ORDER BY seq DESC, position DESC LIMIT ?", [principal.account_id, kind, TRANSFERS_LISTED_MAX],
     )
     return {key: [
-        {
-            "id": exchange.ids.to_uuid(ids.WITHDRAWAL, withdrawal_id) if kind == "withdrawal" else f"deposit-{seq}",
-            "amount_cents": money_cents(amount), "amount_dollars": money(amount), "status": status,
-            "created_time": rfc3339(time_ms), "reference": reference,
-        }
+        shapes.transfer(exchange.ids.to_uuid(ids.WITHDRAWAL, withdrawal_id) if kind == "withdrawal" else f"deposit-{seq}",
+                        amount, status, time_ms, reference)
         for seq, time_ms, withdrawal_id, amount, status, reference in rows
     ], "cursor": ""}
