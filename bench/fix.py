@@ -19,8 +19,9 @@ Two measures, each the median of --runs runs:
   before it starts (as the REST benchmarks pre-sign), so the client measures the exchange, not its
   own message building; the client waits in select(), whose timeout has microsecond resolution.
 
-It starts its own server on free ports (in a subprocess, so client and server do not share a GIL;
-the installed predictex, compiled where it was built so) and stops it afterwards. The last line printed is one JSON object.
+It starts its own servers on free ports (in subprocesses, so client and server do not share a GIL;
+the installed predictex, compiled where it was built so) and stops them afterwards. The last line
+printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loadgen import engine_compiled, sources_unless_installed, yardstick
+from loadgen import engine_compiled, load_average, prefer_sources, sources_unless_installed, yardstick
 
 TICKER = "INXCHI-25JAN31-T69.5"
 
@@ -48,6 +49,7 @@ TICKER = "INXCHI-25JAN31-T69.5"
 
 def serve(data_dir: str, kind: str) -> None:
     """Run an exchange with FIX on free ports; print one JSON line with the ports and a member's key."""
+    prefer_sources()
     from predictex.app import Application
     from predictex.core import commands as c
     from predictex.gateways.fix import Kind
@@ -77,6 +79,12 @@ def serve(data_dir: str, kind: str) -> None:
 
     asyncio.run(main())
 
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 # --- the client -------------------------------------------------------------------------------------
 
@@ -136,7 +144,8 @@ class Client:
         self.order_number += 1
         number = self.order_number
         price = 100 + (number % 40) * 100  # 1-40 cents, below the demo market's asks
-        body = b"11=b%d\x0155=%s\x0154=1\x0138=1\x0140=2\x0144=%d\x0159=1\x01" % (number, TICKER.encode(), price // 100)
+        body = b"11=b%d\x0155=%s\x0154=1\x0138=1\x0140=2\x0144=%d\x0159=1\x0160=%s\x01" % (number, TICKER.encode(), price // 100,
+                                                                                       self._stamp())
         return self._message(b"D", body), number
 
     def read_acks(self, timeout_s: float | None) -> list[int]:
@@ -152,6 +161,9 @@ class Client:
         found: list[int] = []
         position = 0
         while True:
+            rejected = data.find(b"\x0135=3\x01", position)
+            if rejected >= 0:
+                raise RuntimeError(f"a message was rejected: {data[rejected:rejected + 300]!r}")
             start = data.find(b"\x0135=8\x01", position)
             if start < 0:
                 break
@@ -230,19 +242,29 @@ def main() -> None:
         serve(arguments.serve, arguments.kind)
         return
     measured_yardstick = yardstick()
+    load = load_average()
+    compiled = engine_compiled()
+    target = "KalshiNR" if arguments.kind == "nr" else "KalshiRT"
     with tempfile.TemporaryDirectory(prefix="predictex-fix-bench-") as data_dir:
         server = subprocess.Popen([sys.executable, __file__, "--serve", data_dir, "--kind", arguments.kind],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_server_environment())
         try:
             assert server.stdout is not None
-            details = json.loads(server.stdout.readline())
-            result = run(details, arguments)
+            details = {**json.loads(server.stdout.readline()), "pid": server.pid}
+            result = run(details, target, "predictex", arguments)
         finally:
             if server.stdin is not None:
                 server.stdin.close()
             server.wait(60)
-    result = {"bench": "fix", "yardstick_us": measured_yardstick, **result}
-    print(json.dumps(result))
+    trip = result["round_trip_us"]
+    print(f"  predictex {result['orders_per_s']:,} orders/s  server CPU {result['server_cpu_us_per_order']} µs an order  round trip at "
+          f"{arguments.rate}/s: p50 {trip['p50']} µs, p99 {trip['p99']} µs, max {trip['max']} µs")
+    report = {
+        "bench": "fix", "yardstick_us": measured_yardstick, "load_average_at_start": load, "compiled": compiled, "session": arguments.kind,
+        "workload": "GTC limit bids, 1 contract, 1-40c, resting, one ER (New) each", "orders_per_run": arguments.orders,
+        "window": arguments.window, "runs": arguments.runs, "round_trip_rate_per_s": arguments.rate, **result,
+    }
+    print(json.dumps(report))
 
 
 def _server_environment() -> dict[str, str]:
@@ -250,35 +272,36 @@ def _server_environment() -> dict[str, str]:
     return dict(os.environ) if sources is None else {**os.environ, "PYTHONPATH": sources}
 
 
-def run(details: dict[str, Any], arguments: argparse.Namespace) -> dict[str, Any]:
-    compiled = engine_compiled()
-    target = "KalshiNR" if arguments.kind == "nr" else "KalshiRT"
+def run(details: dict[str, Any], target: str, label: str, arguments: argparse.Namespace) -> dict[str, Any]:
+    """Throughput runs then round-trip runs on one session: the medians."""
     client = Client(details["port"], details["key_id"], details["key_path"], target)
     client.logon(reset=True)
     throughput(client, 2_000, arguments.window)  # warm-up
     rates = []
+    cpu_per_order = []
     for run_number in range(arguments.runs):
+        cpu_before = cpu_seconds(details["pid"])
         rates.append(throughput(client, arguments.orders, arguments.window))
-        print(f"throughput run {run_number + 1}: {rates[-1]:,.0f} orders/s", flush=True)
+        cpu_per_order.append((cpu_seconds(details["pid"]) - cpu_before) / arguments.orders * 1e6)
+        print(f"{label} throughput run {run_number + 1}: {rates[-1]:,.0f} orders/s, server CPU {cpu_per_order[-1]:.1f} µs an order", flush=True)
     summaries = []
     for run_number in range(arguments.runs):
         latencies = round_trip(client, arguments.rate, arguments.seconds)
         summary = {name: percentile(latencies, q) for name, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999))}
         summary["max"] = max(latencies)
         summaries.append(summary)
-        print(f"round trip run {run_number + 1} at {arguments.rate}/s: p50 {summary['p50']:.0f} µs, p99 {summary['p99']:.0f} µs, "
+        print(f"{label} round trip run {run_number + 1} at {arguments.rate}/s: p50 {summary['p50']:.0f} µs, p99 {summary['p99']:.0f} µs, "
               f"p99.9 {summary['p999']:.0f} µs, max {summary['max']:.0f} µs", flush=True)
     client.close()
     median = {name: statistics.median(s[name] for s in summaries) for name in ("p50", "p99", "p999", "max")}
-    result = {
-        "benchmark": "fix", "compiled": compiled, "session": arguments.kind, "workload": "GTC limit bids, 1 contract, 1-40c, resting, one ER (New) each",
-        "orders_per_run": arguments.orders, "window": arguments.window, "runs": arguments.runs,
-        "orders_per_s": round(statistics.median(rates)), "round_trip_rate_per_s": arguments.rate,
-        "round_trip_us": {name: round(value) for name, value in median.items()},
-    }
-    print(f"FIX {arguments.kind}: {result['orders_per_s']:,} orders/s (median of {arguments.runs}); round trip at "
-          f"{arguments.rate}/s: p50 {median['p50']:.0f} µs, p99 {median['p99']:.0f} µs, max {median['max']:.0f} µs")
-    return result
+    return {"orders_per_s": round(statistics.median(rates)), "server_cpu_us_per_order": round(statistics.median(cpu_per_order), 1),
+            "round_trip_us": {name: round(value) for name, value in median.items()}}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

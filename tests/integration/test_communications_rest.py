@@ -4,12 +4,13 @@ a restart keeps open RFQs and quotes readable and their deadlines running."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from integration.server_fixture import RunningServer, running_server
-from integration.trading_helpers import Trader, make_markets, new_trader
+from integration.trading_helpers import Trader, make_markets, new_trader, settle
 
 OBSCURED = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -109,3 +110,31 @@ def test_a_restart_keeps_open_rfqs_and_quotes(tmp_path_factory: pytest.TempPathF
         assert a.ok(f"/communications/rfqs/{rfq}")["rfq"]["status"] == "open"
         assert b.call("PUT", f"/communications/quotes/{quote}/confirm").status == 204
         assert a.position(ticker) is not None and a.position(ticker)["position_fp"] == "-3.00"  # type: ignore[index]
+
+
+def test_rfq_and_block_trades_reach_candlesticks_and_settle(server: RunningServer, traders: tuple[Trader, Trader]) -> None:
+    """A quote's execution and a block trade are trades like any other: in the market's candle for
+    their minute (volume, close), and paid out when the market settles."""
+    a, b = traders
+    [ticker] = make_markets(server, prefix="KXRFQSET")
+    series = ticker.split("-")[0]
+    start = int(time.time()) - 60
+    rfq = _rfq(a, ticker)
+    quote = b.call("POST", "/communications/quotes", {"rfq_id": rfq, "yes_bid": "0.30", "no_bid": "0.60", "rest_remainder": False}).json()["id"]
+    assert a.call("PUT", f"/communications/quotes/{quote}/accept", {"accepted_side": "yes"}).status == 204
+    assert b.call("PUT", f"/communications/quotes/{quote}/confirm").status == 204  # A buys 3 YES at $0.30
+    expiration = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 300))
+    proposed = a.call("POST", "/communications/block-trade-proposals", {
+        "buyer_user_id": a.member.member_id, "seller_user_id": b.member.member_id, "market_ticker": ticker,
+        "price_centi_cents": 4000, "centicount": 200, "maker_side": "yes", "expiration_ts": expiration})
+    assert proposed.status == 201, proposed
+    assert b.call("POST", f"/communications/block-trade-proposals/{proposed.json()['block_trade_proposal_id']}/accept").status == 204
+    end = int(time.time()) + 60
+    candles = a.ok(f"/series/{series}/markets/{ticker}/candlesticks?start_ts={start}&end_ts={end}&period_interval=1")["candlesticks"]
+    assert sum(float(c["volume_fp"]) for c in candles) == 5.0
+    assert [c["price"]["close_dollars"] for c in candles if float(c["volume_fp"])][-1] == "0.4000"
+    before = a.cash_cents()
+    settle(server, ticker, "yes")
+    [settled] = [s for s in a.ok("/portfolio/settlements")["settlements"] if s["ticker"] == ticker]
+    assert (settled["yes_count_fp"], settled["revenue"]) == ("5.00", 500)
+    assert a.cash_cents() == before + 500

@@ -561,6 +561,10 @@ class _Drain:
     def _times(self, e: ev.MarketTimesChanged) -> None:
         self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.times_changed(e))
 
+    def _terms(self, e: ev.MarketTermsChanged) -> None:
+        for body in kalshi.terms_changed(e):
+            self._lifecycle(b"market_lifecycle_v2", functools.partial(_same, body))
+
     def _fee_change(self, e: ev.FeeChangeApplied) -> None:
         if e.event_ticker:  # an event override; series changes have no message of their own
             self._lifecycle(b"event_fee_update", lambda: kalshi.event_fee_update(e))
@@ -627,6 +631,10 @@ def _send_private(message: Message, subs: dict[Subscription, None], kind: str, t
             sub.send(message)
 
 
+def _same(body: dict[str, Any]) -> dict[str, Any]:
+    return body
+
+
 _HANDLERS: dict[type[ev.Event], Callable[[_Drain, Any], None]] = {
     ev.BookChanged: _Drain._book,
     ev.Trade: _Drain._trade,
@@ -641,6 +649,7 @@ _HANDLERS: dict[type[ev.Event], Callable[[_Drain, Any], None]] = {
     ev.MarketDetermined: _Drain._determined,
     ev.MarketTimesChanged: _Drain._times,
     ev.FeeChangeApplied: _Drain._fee_change,
+    ev.MarketTermsChanged: _Drain._terms,
     ev.RfqChanged: _Drain._rfq,
     ev.OffBookTrade: _Drain._off_book,
     ev.QuoteChanged: _Drain._quote,
