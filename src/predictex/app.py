@@ -330,7 +330,7 @@ def banner(app: Application) -> str:
         f"  REST base URLs: Kalshi Trade API v2 {base}/trade-api/v2    the seed's API {base}/v1",
         f"  WebSocket: {ws}/trade-api/ws/v2 (Kalshi v2)    {ws}/v1/ws (the seed's)",
         f"  open: {base}/trade-api/v2/markets    API reference: {base}/openapi.json    health: {base}/health    metrics: {base}/metrics",
-        f"  web: {base}/ (the markets and trading, in a browser)",
+        f"  web: {base}/ (markets, trading, portfolio, API keys)    operator's console: {base}/operator",
         f"  journal: {app.store.description if app.store else ''}",
     ]
     if app.fix is not None:
