@@ -531,8 +531,11 @@ class _Drain:
             if view is not None:
                 order_id = view.maker_order_id if viewer == e.account_id else view.requester_order_id
 
-            def body(viewer: int = viewer, order_id: int = order_id) -> dict[str, Any]:
-                return communications.quote_message(identities, e, event_ticker, target, obscure, viewer, time_ms, order_id)
+            client_order_id = self.client_order_id(order_id) if order_id else ""
+
+            def body(viewer: int = viewer, order_id: int = order_id, client_order_id: str = client_order_id) -> dict[str, Any]:
+                return communications.quote_message(identities, e, event_ticker, target, obscure, viewer, time_ms, order_id,
+                                                    client_order_id)
             _send_private(Message(kind, body), subs, COMMS, None)
 
     def _lifecycle(self, kind: bytes, build: Callable[[], dict[str, Any] | None]) -> None:
