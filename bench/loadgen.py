@@ -199,8 +199,9 @@ class Server:
         if os.environ.get(PURE_ENVIRONMENT):
             start = ["-c", f"import sys, runpy; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); import loadgen; "
                            "loadgen.prefer_sources(); sys.argv[0] = 'predictex'; runpy.run_module('predictex', run_name='__main__')"]
+        simulator = () if any(flag.startswith("--sim") for flag in self.extra) else ("--no-sim",)  # only a bench that asks
         command = [sys.executable, *start, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-                   "--env", "demo", *self.extra]
+                   "--env", "demo", *simulator, *self.extra]
         if self.database_url:
             command += ["--database-url", self.database_url]
         self._log = open(self.data_dir / "server.log", "wb")

@@ -14,7 +14,7 @@
    when chromium or playwright is missing.
 3. 1,000 live subscribers on one market: --subscribers WebSocket connections made as the page makes
    them (the session cookie, the page's Origin, Kalshi's /trade-api/ws/v2, `orderbook_delta` on the
-   market), in two worker processes (the `websockets` library, every message JSON-decoded); a producer
+   market), in two worker processes (frames read by hand, every message decoded with orjson); a producer
    places --events orders one at a time, --gap apart (each a new level: a bid of a distinct size at
    $0.05, so the delta names its event). Latency from the
    moment the producer sends the order (so it includes the HTTP request, the sequencer, the journal's
@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import gc
 import json
 import os
 import subprocess
@@ -36,6 +38,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -105,42 +109,85 @@ def navigation(server: loadgen.Server, token: str, args: argparse.Namespace) -> 
 
 # --- 3. subscribers --------------------------------------------------------------------------------------
 
+class _Page(asyncio.Protocol):
+    """One page-like subscriber: the upgrade with the session cookie and the page's Origin, the page's
+    subscription, then every delta of the producer's price timed as it is decoded (frames read here,
+    JSON by orjson: the client should cost little next to what is measured)."""
+
+    def __init__(self, port: int, token: str, received: dict[int, list[int]], ready: asyncio.Event, counter: list[int],
+                 count: int) -> None:
+        self.port, self.token, self.received, self.ready, self.counter, self.count = port, token, received, ready, counter, count
+        self.transport: Any = None
+        self.buffer = b""
+        self.upgraded = False
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write((f"GET /trade-api/ws/v2 HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                         f"Origin: http://127.0.0.1:{self.port}\r\nCookie: px_session={self.token}\r\n\r\n").encode())
+
+    def _send_text(self, payload: bytes) -> None:
+        mask = os.urandom(4)
+        masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+        self.transport.write(bytes((0x81, 0x80 | len(payload))) + mask + masked)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic_ns()
+        buffer = self.buffer + data
+        if not self.upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                self.buffer = buffer
+                return
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                raise RuntimeError(f"upgrade refused: {buffer[:200]!r}")
+            self.upgraded = True
+            buffer = buffer[end + 4:]
+            self._send_text(json.dumps({"id": 1, "cmd": "subscribe",
+                                        "params": {"channels": ["orderbook_delta"], "market_tickers": [TICKER]}}).encode())
+        position = 0
+        while len(buffer) - position >= 2:
+            opcode, length, start = buffer[position] & 0x0F, buffer[position + 1] & 0x7F, position + 2
+            if length == 126:
+                length, start = int.from_bytes(buffer[start:start + 2], "big"), start + 2
+            elif length == 127:
+                length, start = int.from_bytes(buffer[start:start + 8], "big"), start + 8
+            if len(buffer) < start + length:
+                break
+            payload, position = buffer[start:start + length], start + length
+            if opcode != 0x1:
+                continue
+            message = orjson.loads(payload)
+            kind = message.get("type")
+            if kind == "orderbook_delta":
+                msg = message["msg"]
+                if msg.get("price") == PRICE_CENTS and msg.get("delta", 0) > 0:
+                    self.received.setdefault(int(msg["delta"]), []).append(now)
+            elif kind == "orderbook_snapshot":
+                self.counter[0] += 1
+                if self.counter[0] == self.count:
+                    self.ready.set()
+            elif kind == "error":
+                raise RuntimeError(f"refused: {message}")
+        self.buffer = buffer[position:]
+
+
 async def _subscribe(port: int, token: str, count: int) -> None:
-    """Worker process: `count` page-like subscribers; prints READY, then one line per delta received
-    ({size: [monotonic ns, ...]}) when stdin closes."""
-    import websockets
-
+    """Worker process: `count` page-like subscribers; prints READY, then, when stdin closes, what each
+    delta's arrival times were ({size: [monotonic ns, ...]})."""
     received: dict[int, list[int]] = {}
-    ready = 0
-    everyone = asyncio.Event()
-
-    async def one() -> None:
-        nonlocal ready
-        async with websockets.connect(f"ws://127.0.0.1:{port}/trade-api/ws/v2", origin=f"http://127.0.0.1:{port}",
-                                      additional_headers={"Cookie": f"px_session={token}"}, max_size=None,
-                                      ping_interval=None) as socket:
-            await socket.send(json.dumps({"id": 1, "cmd": "subscribe",
-                                          "params": {"channels": ["orderbook_delta"], "market_tickers": [TICKER]}}))
-            while True:
-                message = json.loads(await socket.recv())
-                if message.get("type") == "orderbook_snapshot":
-                    ready += 1
-                    if ready == count:
-                        everyone.set()
-                elif message.get("type") == "orderbook_delta":
-                    now = time.monotonic_ns()
-                    msg = message["msg"]
-                    if msg.get("price") == PRICE_CENTS and msg.get("delta", 0) > 0:
-                        received.setdefault(int(msg["delta"]), []).append(now)
-
-    tasks = [asyncio.create_task(one()) for _ in range(count)]
-    await asyncio.wait_for(everyone.wait(), 120)
-    print("READY", flush=True)
+    ready = asyncio.Event()
+    counter = [0]
     loop = asyncio.get_running_loop()
+    for _ in range(count):
+        await loop.create_connection(lambda: _Page(port, token, received, ready, counter, count), "127.0.0.1", port)
+    await asyncio.wait_for(ready.wait(), 120)
+    gc.freeze()
+    print("READY", flush=True)
     await loop.run_in_executor(None, sys.stdin.read)
     print(json.dumps(received), flush=True)
-    for task in tasks:
-        task.cancel()
 
 
 def subscribers(server: loadgen.Server, token: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -16,6 +16,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 from builds import BUILD_ENV, running_build
 from harness import Harness
 
+# `predictex serve` runs the market simulator in demo by default; a test's server gets one only if the
+# test asks (tests/integration/test_sim_serve.py takes this out of its server's environment)
+os.environ["PREDICTEX_NO_SIM"] = "1"
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     import predictex.core.engine as engine

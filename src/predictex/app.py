@@ -14,6 +14,7 @@ import functools
 import logging
 import secrets
 import signal
+import sys
 import time
 from collections.abc import Awaitable
 from pathlib import Path
@@ -57,6 +58,7 @@ from predictex.server.writer_lock import EXIT_PORT, Claim, Holder, StartRefused,
 log = logging.getLogger("predictex.server")
 
 SHUTDOWN_GRACE_S = 10.0
+SIMULATOR_STOP_GRACE_S = 5.0
 LOCK_CHECK_INTERVAL_S = 5.0  # how often a lock held in a PostgreSQL session is checked
 
 
@@ -140,6 +142,7 @@ class Application:
         self._claim = Claim()  # the locks on the data directory and journal
         self._lock_guard: asyncio.Task[None] | None = None
         self.failure = ""  # why the server stopped on its own (the journal failed, a lock was lost)
+        self.simulator: asyncio.subprocess.Process | None = None  # the market simulator's child process (demo)
 
     @property
     def port(self) -> int:
@@ -155,6 +158,7 @@ class Application:
         try:
             await self._open()
             await self._listen()
+            await self._start_simulator()
         except BaseException:
             await self.stop()
             raise
@@ -216,6 +220,35 @@ class Application:
             self._lock_guard = asyncio.get_running_loop().create_task(self._guard_locks(), name="lock-guard")
         step("listening")
 
+    async def _start_simulator(self) -> None:
+        """The market simulator (`predictex sim`) in a child process of its own: its traders reach the
+        exchange over the network like anyone's bot, and its work never holds this interpreter's GIL."""
+        config = self.config
+        if not config.simulator:
+            return
+        command = [sys.executable, "-m", "predictex", "sim", "--url", _base_url(config.host, self.port),
+                   "--data-dir", str(config.data_dir.absolute()), "--log-format", config.log_format]
+        if config.sim_config:
+            command += ["--config", config.sim_config]
+        if config.sim_seed >= 0:
+            command += ["--seed", str(config.sim_seed)]
+        self.simulator = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.DEVNULL,
+                                                              stdout=asyncio.subprocess.DEVNULL)
+        log.info("started the market simulator (process %d)", self.simulator.pid)
+
+    async def _stop_simulator(self) -> None:
+        simulator, self.simulator = self.simulator, None
+        if simulator is None:
+            return
+        if simulator.returncode is None:
+            simulator.terminate()  # it stops at the end of its step and closes its connections
+            try:
+                await asyncio.wait_for(simulator.wait(), SIMULATOR_STOP_GRACE_S)
+            except TimeoutError:
+                simulator.kill()
+                await simulator.wait()
+        log.info("the market simulator ended (exit code %s)", simulator.returncode)
+
     def _timed(self, router: Router) -> Any:
         """The router with every answer counted and timed. A route answered without suspending (most
         reads) stays a plain call: no coroutine is made for it."""
@@ -270,6 +303,7 @@ class Application:
 
     async def stop(self) -> None:
         """Stop taking requests, finish the batch in flight, leave a snapshot, close the journal."""
+        await self._stop_simulator()
         if self._lock_guard is not None:
             self._lock_guard.cancel()
             self._lock_guard = None
@@ -318,19 +352,23 @@ def _fix_ports(config: Config) -> dict[str, int]:
     return {f"FIX {kind.value.replace('_', ' ')}": port for kind, port in parse_ports(config.fix_ports).items()}
 
 
+def _base_url(host: str, port: int) -> str:
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
 def banner(app: Application) -> str:
     """What `predictex serve` prints once it listens: where everything is, and commands that work as
     printed. No secret: the operator's credentials are in the file it names."""
     config = app.config
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(config.host, config.host)
-    base = f"http://{f'[{host}]' if ':' in host else host}:{app.port}"
+    base = _base_url(config.host, app.port)
     ws = base.replace("http://", "ws://", 1)
     lines = [
         f"predictex is running ({config.environment}) on {base}",
         f"  REST base URLs: Kalshi Trade API v2 {base}/trade-api/v2    the seed's API {base}/v1",
         f"  WebSocket: {ws}/trade-api/ws/v2 (Kalshi v2)    {ws}/v1/ws (the seed's)",
         f"  open: {base}/trade-api/v2/markets    API reference: {base}/openapi.json    health: {base}/health    metrics: {base}/metrics",
-        f"  web: {base}/ (the markets and trading, in a browser)",
+        f"  web: {base}/ (markets, trading, portfolio, API keys)    operator's console: {base}/operator",
         f"  journal: {app.store.description if app.store else ''}",
     ]
     if app.fix is not None:
@@ -345,6 +383,9 @@ def banner(app: Application) -> str:
     else:
         lines.append(f"  members: predictex admin{_admin_flags(app, base)} member create EMAIL --password PASSWORD; each then gets a key "
                      f"with predictex keys create --url {base} --email EMAIL --profile local")
+    if app.simulator is not None:
+        lines.append("  simulator: simulated traders on rolling markets that open, trade, close and settle "
+                     "(members marked simulated; --no-sim turns it off)")
     lines.append("  stop: Ctrl-C or SIGTERM (finishes the batch in flight and writes a snapshot)")
     return "\n".join(lines)
 

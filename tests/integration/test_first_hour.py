@@ -172,6 +172,9 @@ def test_ordinary_mishaps_give_one_line_and_an_exit_code(server: ServeProcess, t
                                                           "give --password or set PREDICTEX_PASSWORD")
     nothing_saved = run(home, tmp_path, "balance")
     assert nothing_saved.returncode == 2 and "needs an API key" in one_line_error(nothing_saved, "balance")
+    assert nothing_saved.stderr.rstrip().endswith(  # what a newcomer does next
+        "no key yet? on a predictex exchange, predictex keys create --url http://127.0.0.1:8000 --email YOU@EXAMPLE.COM "
+        "--profile local makes one"), nothing_saved.stderr
     missing_key = run(home, tmp_path, "balance", "--url", server.base_url, "--key-id", "demo_x", "--key-file", str(tmp_path / "gone.pem"))
     assert missing_key.returncode == 2 and "does not exist" in one_line_error(missing_key, "balance")
     admin_elsewhere = run(home, tmp_path / "predictex-data", "admin", "--url", server.base_url, "member", "list")

@@ -371,3 +371,29 @@ def test_fuzzed_input_changes_nothing_and_disturbs_no_one(server: RunningServer)
     # mutated orders (wrong checksum or fields) never became orders
     orders = server.get_ok(f"{V2}/portfolio/orders", auth=auth)["orders"]
     assert orders == [], orders
+
+
+# --- RFQ executions ---------------------------------------------------------------------------------
+
+def test_rfq_executions_reach_order_entry_and_drop_copy(server: RunningServer) -> None:
+    """An RFQ's execution books an order for each side (core/communications.py): the requester's
+    order-entry session and the maker's drop copy get its ExecutionReports like any other order's."""
+    requester, maker = member(server), member(server)
+    for who in (requester, maker):
+        server.admin("POST", f"/members/{who.member_id}/deposits", {"amount_cents": 10_000}, expect=201)
+    mine, theirs = kalshi_v2(requester.credentials), kalshi_v2(maker.credentials)
+    with client(server, requester) as entry, client(server, maker, Kind.DROP_COPY) as drop:
+        entry.logon()
+        drop.logon()
+        rfq = server.request("POST", f"{V2}/communications/rfqs", {"market_ticker": DEMO_TICKER, "contracts": 3,
+                                                                  "rest_remainder": False}, auth=mine).json()["id"]
+        quote = server.request("POST", f"{V2}/communications/quotes", {"rfq_id": rfq, "yes_bid": "0.20", "no_bid": "0.70",
+                                                                      "rest_remainder": False}, auth=theirs).json()["id"]
+        assert server.request("PUT", f"{V2}/communications/quotes/{quote}/accept", {"accepted_side": "no"}, auth=mine).status == 204
+        assert server.request("PUT", f"{V2}/communications/quotes/{quote}/confirm", auth=theirs).status == 204
+        executed = server.request("GET", f"{V2}/communications/quotes/{quote}", auth=mine).json()["quote"]
+        fill = entry.wait(lambda m: m.msg_type == "8" and m.get(37) == executed["rfq_creator_order_id"] and m.get(150) == "F")
+        assert (Decimal(fill[32]), fill[39], fill[54]) == (Decimal(3), "2", "2")  # 3 filled, the order done, NO bought
+        made = server.request("GET", f"{V2}/communications/quotes/{quote}", auth=theirs).json()["quote"]
+        copied = drop.wait(lambda m: m.msg_type == "8" and m.get(37) == made["creator_order_id"] and m.get(150) == "F")
+        assert (Decimal(copied[32]), copied[39], copied[54]) == (Decimal(3), "2", "1")

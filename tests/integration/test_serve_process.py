@@ -160,7 +160,7 @@ def test_serve_prints_a_banner_answers_health_logs_json_and_exits_0_on_sigterm(t
     assert banner[2] == f"  WebSocket: ws://127.0.0.1:{server.port}/trade-api/ws/v2 (Kalshi v2)    ws://127.0.0.1:{server.port}/v1/ws (the seed's)"
     assert banner[3] == (f"  open: {base}/trade-api/v2/markets    API reference: {base}/openapi.json    health: {base}/health    "
                          f"metrics: {base}/metrics")
-    assert banner[4] == f"  web: {base}/ (the markets and trading, in a browser)"
+    assert banner[4] == f"  web: {base}/ (markets, trading, portfolio, API keys)    operator's console: {base}/operator"
     assert banner[5] == f"  journal: sqlite:{tmp_path / 'predictex.db'}"
     details = json.loads((tmp_path / "operator.json").read_text())
     assert banner[6] == (f"  operator: new credentials (API key and password) in {tmp_path / 'operator.json'}, readable only by you; "

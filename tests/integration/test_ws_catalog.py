@@ -35,3 +35,24 @@ def test_event_fee_overrides_reach_the_lifecycle_channel_when_they_take_effect(s
         ("event_fee_update", {"event_ticker": event, "fee_type_override": "quadratic", "fee_multiplier_override": 0.5}),
         ("event_fee_update", {"event_ticker": event, "fee_type_override": None, "fee_multiplier_override": None}),
     ]
+
+
+def test_changed_terms_reach_the_lifecycle_channel_and_the_market(server: RunningServer) -> None:
+    ticker = make_markets(server, prefix="KXTERMS")[0]
+    with kalshi_ws(server) as ws:
+        subscribe(ws, ["market_lifecycle_v2"])
+        server.admin("POST", f"/markets/{ticker}/terms", {"price_level_structure": "deci_cent"}, expect=200)
+        server.admin("POST", f"/markets/{ticker}/terms", {"strike_type": "between", "floor_strike": "95000", "cap_strike": 95250},
+                     expect=200)
+        got = [m["msg"] for m in barrier(ws)]
+    assert got == [
+        {"market_ticker": ticker, "event_type": "price_level_structure_updated", "price_level_structure": "deci_cent",
+         "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0010"}]},
+        {"market_ticker": ticker, "event_type": "metadata_updated", "strike_type": "between", "floor_strike": 95000,
+         "cap_strike": 95250},
+    ]
+    market = server.get_ok(f"/trade-api/v2/markets/{ticker}")["market"]
+    assert (market["price_level_structure"], market["floor_strike"], market["cap_strike"]) == ("deci_cent", 95000, 95250)
+    for body in ({}, {"price_level_structure": "nope"}, {"status": "active"}, {"floor_strike": "high"}):
+        assert server.admin("POST", f"/markets/{ticker}/terms", body).status == 400, body
+    assert server.admin("POST", "/markets/NOPE/terms", {"title": "x"}).status == 404

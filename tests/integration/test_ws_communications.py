@@ -78,6 +78,7 @@ def test_rfqs_reach_everyone_quotes_only_their_two_sides(server: RunningServer) 
     executed = {who: got[who][3]["msg"] for who in ("requester", "maker")}
     assert executed["maker"]["rfq_creator_id"] == ids["requester"], "execution reveals the requester"
     assert executed["requester"]["order_id"] != executed["maker"]["order_id"]
+    assert executed["requester"]["client_order_id"].startswith("rfq-quote-")
     for who, member in (("requester", requester), ("maker", maker)):
         [fill] = _call(server, member, "GET", f"/portfolio/fills?ticker={ticker}")["fills"]
         assert fill["order_id"] == executed[who]["order_id"]

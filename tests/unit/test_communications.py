@@ -68,7 +68,8 @@ def test_one_requests_two_quote_the_requester_accepts_the_maker_confirms(exchang
     assert (marker.trade_id, marker.kind, marker.source_id) == (trade.trade_id, "rfq", chosen)
     orders = of_type(done, OrderAccepted)
     assert sorted(o.account_id for o in orders) == sorted([requester, maker])
-    assert {(e.status, e.filled_centicontracts) for e in of_type(done, OrderClosed)} == {("executed", contracts(10))}
+    assert {(e.status, e.filled_centicontracts, e.client_order_id) for e in of_type(done, OrderClosed)} == {
+        ("executed", contracts(10), f"rfq-quote-{chosen}")}
     assert not of_type(done, BookChanged), "an RFQ trade never touches the book"
     assert exchange.is_open(resting) and exchange.book(ticker)["bids"] == [(price("0.30"), contracts(5))]
     assert [(q.quote_id, q.status, q.change) for q in of_type(done, QuoteChanged)] == [
@@ -78,6 +79,16 @@ def test_one_requests_two_quote_the_requester_accepts_the_maker_confirms(exchang
     market = exchange.engine.markets.markets[ticker]
     assert (market.volume_centicontracts, market.last_price_centicents) == (contracts(10), price("0.60"))
     exchange.refused(c.ConfirmQuote(maker, chosen), RejectCode.QUOTE_NOT_FOUND)
+
+
+def test_an_executions_client_order_id_leaves_the_members_own_order_alone(exchange: Harness) -> None:
+    ticker = exchange.market()
+    requester, maker = exchange.account(), exchange.account()
+    quote = _quote(exchange, maker, _rfq(exchange, requester, ticker, 2), "0.25", "0")
+    own = exchange.placed(requester, ticker, "bid", "0.10", 1, client_order_id=f"rfq-quote-{quote}")
+    exchange.ok(_accept(exchange, requester, quote, "yes"))
+    exchange.ok(c.ConfirmQuote(maker, quote))
+    assert exchange.engine.ledger.accounts[requester].open_client_order_ids == {f"rfq-quote-{quote}": own}
 
 
 def test_accepting_yes_buys_yes_at_the_yes_bid(exchange: Harness) -> None:

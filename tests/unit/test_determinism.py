@@ -66,6 +66,7 @@ SAMPLES: list[c.Command] = [
     c.CancelAllOrders(1, "M"), c.CreateOrderGroup(1, 500), c.ChangeOrderGroup(1, 2, "limit", 600),
     c.ScheduleFeeChange("S", "S-E", "", -1, 7), c.SetArchiveCutoff(1, 2, 3), c.PublishContent("milestone", "m-1", "{}"),
     c.CreateComboMarket("KXC", "S", "KXC-E", "KXC-E-M", "combo", 9, [["A", "yes"], ["B", "no"]]),
+    c.UpdateMarketTerms("M", [["yes_sub_title", "above 5"], ["price_level_structure", "deci_cent"]]),
     c.CreateRfq(1, "M", 0, 5_000_000, True, True, False, True, 9), c.DeleteRfq(1, 2), c.CreateQuote(1, 2, 4000, 0, True, False, 7),
     c.DeleteQuote(1, 3), c.AcceptQuote(1, 3, "yes", 8), c.ConfirmQuote(2, 3), c.ProposeBlockTrade(1, 1, 2, "M", 5000, 100, "no", 9),
     c.AcceptBlockTrade(2, 1), c.RejectBlockTrade(2, 4),

@@ -5,9 +5,12 @@ are in docs/operations.md)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
+from predictex.cli import output as out
 from predictex.cli.extras import server_extra_missing
 from predictex.server.config import ENVIRONMENTS, Config, ConfigError
 
@@ -28,6 +31,11 @@ def register(commands: Any) -> None:
     serve.add_argument("--fix-ports", default=None, help="FIX session kinds and ports, e.g. nr=8228,rt=8230,dc=8229,md=8233 (0 picks one)")
     serve.add_argument("--fix-tls-cert", default=None, help="serve FIX over TLS with this certificate chain (PEM)")
     serve.add_argument("--fix-tls-key", default=None, help="the certificate's private key (PEM), if not in the chain file")
+    serve.add_argument("--no-sim", action="store_true",
+                       help="do not run the market simulator (demo runs it by default: simulated traders on rolling markets; "
+                            "PREDICTEX_NO_SIM=1 does the same)")
+    serve.add_argument("--sim-config", default=None, help="the simulator's scenario file (TOML; examples in examples/sim/)")
+    serve.add_argument("--sim-seed", type=out.whole_number(0), default=None, help="the simulator's random seed (default: a new one)")
     serve.set_defaults(handler=run_serve)
 
 
@@ -46,7 +54,14 @@ def run_serve(arguments: argparse.Namespace) -> int:
             environment=arguments.env, log_format=arguments.log_format, demo_markets=not arguments.no_demo_markets,
             rate_limits=not arguments.no_rate_limits, fix_ports=_fix_ports(arguments),
             fix_tls_cert=arguments.fix_tls_cert or "", fix_tls_key=arguments.fix_tls_key or "",
+            simulator=not (arguments.no_sim or os.environ.get("PREDICTEX_NO_SIM", "") not in ("", "0")),
+            sim_config=str(Path(arguments.sim_config).absolute()) if arguments.sim_config else "",
+            sim_seed=-1 if arguments.sim_seed is None else arguments.sim_seed,
         )
+        if config.sim_config:
+            from predictex.sim.config import load_config
+
+            load_config(config.sim_config)  # a bad scenario is refused now, not in the child
         parse_ports(config.fix_ports)  # a ValueError naming the bad part
     except (ConfigError, ValueError) as error:
         print(f"predictex serve: {error}", file=sys.stderr)

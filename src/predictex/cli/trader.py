@@ -65,7 +65,8 @@ def client_settings(arguments: argparse.Namespace, need_key: bool) -> dict[str, 
         settings.update(key_id=key_id, private_key=path)
     elif need_key:
         raise ConfigError(f"this needs an API key: give --key-id and --key-file, or save them in a profile with "
-                          f"predictex profile set {profile.name} --key-id ID --key-file PATH")
+                          f"predictex profile set {profile.name} --key-id ID --key-file PATH; no key yet? on a predictex exchange, "
+                          f"predictex keys create --url {url} --email YOU@EXAMPLE.COM --profile {profile.name} makes one")
     return settings
 
 

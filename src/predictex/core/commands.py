@@ -378,6 +378,21 @@ class CreateComboMarket(Command):
         ]
 
 
+class UpdateMarketTerms(Command):
+    """Change a market's descriptive terms or its price grid: `changes` is [field, new value] pairs
+    (core/market_terms.py lists the fields). Resting orders off a new grid are cancelled."""
+
+    TYPE = "update_market_terms"
+    FIELDS = ("ticker", "changes")
+
+    def __init__(self, ticker: str, changes: list[list[str]]) -> None:
+        self.ticker = ticker
+        self.changes = [list(change) for change in changes]
+
+    def values(self) -> list[object]:
+        return [self.ticker, self.changes]
+
+
 class PublishContent(Command):
     """Publish (or, with an empty body, withdraw) a document of a kind under a key: JSON text whose
     shape the operator's API checked (core/content.py)."""
@@ -773,6 +788,6 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         BatchCreateOrders, BatchCancelOrders, CancelAllOrders, CreateOrderGroup, ChangeOrderGroup,
         CreateRfq, DeleteRfq, CreateQuote, DeleteQuote, AcceptQuote, ConfirmQuote, ProposeBlockTrade, AcceptBlockTrade,
         RejectBlockTrade,
-        ScheduleFeeChange, SetArchiveCutoff, PublishContent, CreateComboMarket,
+        ScheduleFeeChange, SetArchiveCutoff, PublishContent, CreateComboMarket, UpdateMarketTerms,
     )
 }

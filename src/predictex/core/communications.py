@@ -411,7 +411,7 @@ class Communications:
         self.trading.check_off_book(maker, market, not buys_yes, yes_price, count, False)
         # --- nothing below refuses ---
         self.scope.emit(OffBookTrade(self.trading.next_trade_id, KIND_RFQ, quote.quote_id))
-        self.trading.execute_off_book(requester, buys_yes, maker, market, yes_price, count)
+        self.trading.execute_off_book(requester, buys_yes, maker, market, yes_price, count, f"rfq-quote-{quote.quote_id}")
         quote.status = QUOTE_EXECUTED
         del self.quotes[quote.quote_id]
         rfq = self.rfqs[quote.rfq_id]
@@ -478,7 +478,7 @@ class Communications:
             proposal.seller_accepted_ms = now
         self.scope.emit(OffBookTrade(self.trading.next_trade_id, KIND_BLOCK, proposal.proposal_id))
         taker, maker = (seller, buyer) if buyer_is_maker else (buyer, seller)
-        self.trading.execute_off_book(taker, taker is buyer, maker, market, price, count)
+        self.trading.execute_off_book(taker, taker is buyer, maker, market, price, count, f"block-trade-{proposal.proposal_id}")
         self._end_proposal(proposal, BLOCK_EXECUTED, "executed")
         return proposal
 

@@ -27,6 +27,7 @@ from predictex.core.events import (
     MarketCreated,
     MarketDetermined,
     MarketStatusChanged,
+    MarketTermsChanged,
     MarketTimesChanged,
     PositionChanged,
     SeriesCreated,
@@ -59,6 +60,7 @@ from predictex.core.limits import (
     TEXT_LENGTH_MAX,
     WITHDRAWAL_MICRODOLLARS_MIN,
 )
+from predictex.core.market_terms import apply_changes, check_changes
 from predictex.core.markets import Markets, check_text, check_ticker, check_time
 from predictex.core.orders import (
     REASON_CANCEL_ALL,
@@ -143,6 +145,7 @@ class Engine:
             c.SetArchiveCutoff: self._set_archive_cutoff,
             c.PublishContent: self._publish_content,
             c.CreateComboMarket: self._create_combo_market,
+            c.UpdateMarketTerms: self._update_market_terms,
             c.CreateRfq: self._create_rfq,
             c.DeleteRfq: self._delete_rfq,
             c.CreateQuote: self._create_quote,
@@ -412,6 +415,13 @@ class Engine:
                 self._close(combination, "legs_decided")
             if combination.status == CLOSED:
                 self._set_result(combination, result, -1, f"legs of {combination.ticker}", DETERMINED)
+
+    def _update_market_terms(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.UpdateMarketTerms)
+        market = self.markets.market(command.ticker)
+        check_changes(market, command.changes)
+        self.scope.emit(MarketTermsChanged(market.ticker, [list(change) for change in command.changes]))
+        apply_changes(market, command.changes, self.trading, self.now_ms)
 
     def _publish_content(self, command: c.Command, outcome: Outcome) -> None:
         assert isinstance(command, c.PublishContent)

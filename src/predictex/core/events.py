@@ -411,6 +411,20 @@ class ComboMarketCreated(Event):
         return [self.collection_ticker, self.event_ticker, self.market_ticker, self.legs]
 
 
+class MarketTermsChanged(Event):
+    """A market's terms changed: [field, new value] pairs (a price_level_structure among them: a new grid)."""
+
+    TYPE = "market_terms_changed"
+    FIELDS = ("ticker", "changes")
+
+    def __init__(self, ticker: str, changes: list[list[str]]) -> None:
+        self.ticker = ticker
+        self.changes = changes
+
+    def values(self) -> list[object]:
+        return [self.ticker, self.changes]
+
+
 class ContentPublished(Event):
     """A document the operator published (an empty body: withdrawn)."""
 
@@ -827,6 +841,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MarketCreated, MarketTimesChanged, MarketStatusChanged, MarketDetermined, PositionSettled,
         ExchangeStatusChanged, OrderAccepted, OrderAmended, OrderClosed, Trade, BookChanged, OrderGroupChanged,
         FeeChangeScheduled, FeeChangeApplied, ArchiveCutoffChanged, ContentPublished, ComboMarketCreated,
+        MarketTermsChanged,
         RfqChanged, QuoteChanged, BlockTradeChanged, OffBookTrade,
         SubaccountCreated, SubaccountTransferred,
     )

@@ -510,13 +510,15 @@ class Trading:
         self._check_collateral(account, account.markets.get(market.ticker), is_bid, price, count, 0, is_taker, None, market.fee_terms)
 
     def execute_off_book(self, taker_account: Account, taker_is_bid: bool, maker_account: Account, market: Market,
-                         price: int, count: int) -> tuple[Order, Order]:
+                         price: int, count: int, client_order_id: str) -> tuple[Order, Order]:
         """One trade at `price` between two accounts, away from the book: each side gets a fill-or-kill
         order of its own (as Kalshi books RFQ and block executions), which fills in full at once and
-        closes as executed; fees as for any trade (taker's and maker's). Checked by the caller first
-        (`require_trading`, `check_off_book` for both): nothing here refuses."""
-        taker = self._off_book_order(taker_account, market, taker_is_bid, price, count)
-        maker = self._off_book_order(maker_account, market, not taker_is_bid, price, count)
+        closes as executed; fees as for any trade (taker's and maker's). Both orders carry
+        `client_order_id` (named after the quote or proposal; the engine makes no random ids), which
+        never enters the accounts' index of open ids: an order of the member's own may hold it.
+        Checked by the caller first (`require_trading`, `check_off_book` for both): nothing here refuses."""
+        taker = self._off_book_order(taker_account, market, taker_is_bid, price, count, client_order_id)
+        maker = self._off_book_order(maker_account, market, not taker_is_bid, price, count, client_order_id)
         self._execute(taker_account, taker, maker, market, None, count)
         terms = market.fee_terms
         for account in (taker_account, maker_account):
@@ -526,18 +528,20 @@ class Trading:
             self._assert_solvent(account)
         return taker, maker
 
-    def _off_book_order(self, account: Account, market: Market, is_bid: bool, price: int, count: int) -> Order:
+    def _off_book_order(self, account: Account, market: Market, is_bid: bool, price: int, count: int, client_order_id: str) -> Order:
         order = Order(
             self.next_order_id, account, market, is_bid, price, count, FILL_OR_KILL, 0, False, False, STP_TAKER_AT_CROSS,
-            ORDER_TYPE_LIMIT, False, "", 0, ACTION_BUY, self.scope.now_ms,
+            ORDER_TYPE_LIMIT, False, client_order_id, 0, ACTION_BUY, self.scope.now_ms,
         )
         order.priority = self.next_priority
         self.next_order_id += 1
         self.next_priority += 1
-        self._register(account, order, None)
+        self.orders[order.order_id] = order
+        account.open_order_count += 1
+        self.scope.touch(account)
         self.scope.emit(OrderAccepted(
             order.order_id, order.account_id, order.ticker, is_bid, price, count, FILL_OR_KILL, 0, False, False,
-            STP_TAKER_AT_CROSS, ORDER_TYPE_LIMIT, False, "", 0, ACTION_BUY,
+            STP_TAKER_AT_CROSS, ORDER_TYPE_LIMIT, False, client_order_id, 0, ACTION_BUY,
         ))
         return order
 

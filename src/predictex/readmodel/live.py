@@ -282,6 +282,8 @@ class LiveState:
                 self.schedules.content_published(event)
             elif isinstance(event, ev.ComboMarketCreated):
                 self.schedules.combo_market_created(event)
+            elif isinstance(event, ev.MarketTermsChanged):
+                self._market_terms(event, time_ms)
             elif isinstance(event, ev.SubaccountCreated):
                 self._subaccount_created(event.account_id, event.subaccount_number, event.subaccount_account_id)
             elif isinstance(event, (ev.QuoteChanged, ev.RfqChanged, ev.OffBookTrade, ev.BlockTradeChanged)):
@@ -472,6 +474,13 @@ class LiveState:
         else:
             triggered = e.change == "triggered" or (e.change != "reset" and self.order_groups.get(e.order_group_id, (0, 0, False))[2])
             self.order_groups[e.order_group_id] = (e.account_id, e.contracts_limit_centicontracts, triggered)
+
+    def _market_terms(self, e: ev.MarketTermsChanged, time_ms: int) -> None:
+        market = self.markets[e.ticker]
+        values: dict[str, Any] = dict(zip(ev.MarketCreated.FIELDS, market.definition.values(), strict=True))
+        values.update({field: value for field, value in e.changes})
+        market.definition = ev.MarketCreated(**values)
+        market.updated_ms = time_ms
 
     def _fee_change_applied(self, e: ev.FeeChangeApplied, time_ms: int) -> None:
         self.schedules.fee_change_applied(e)

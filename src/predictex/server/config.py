@@ -37,6 +37,7 @@ class Config:
         demo_markets: bool = True, rate_limits: bool = True, timestamp_window_ms: int = 30_000,
         fix_ports: str = "", fix_tls_cert: str = "", fix_tls_key: str = "",
         rfq_lifetime_ms: int = 3_600_000, quote_confirm_window_ms: int = 30_000,
+        simulator: bool = False, sim_config: str = "", sim_seed: int = -1,
     ) -> None:
         if environment not in ENVIRONMENTS:
             raise ConfigError(f"environment must be one of {', '.join(ENVIRONMENTS)}")
@@ -63,6 +64,10 @@ class Config:
         # (the engine refuses more than RFQ_LIFETIME_MS_MAX and QUOTE_CONFIRM_WINDOW_MS_MAX)
         self.rfq_lifetime_ms = rfq_lifetime_ms
         self.quote_confirm_window_ms = quote_confirm_window_ms
+        # the market simulator (`predictex sim`, in a child process), demo only; -1: a new seed each start
+        self.simulator = simulator and environment == "demo"
+        self.sim_config = sim_config
+        self.sim_seed = sim_seed
 
     @property
     def is_demo(self) -> bool:

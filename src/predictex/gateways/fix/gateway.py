@@ -200,7 +200,9 @@ class FixGateway:
 
     def _cancel_on_disconnect(self, account: int, order_ids: list[int]) -> None:
         try:
-            future = self.exchange.sequencer.submit_many([c.CancelOrder(account, order_id) for order_id in order_ids])
+            orders = self.exchange.live.orders
+            future = self.exchange.sequencer.submit_many([
+                c.CancelOrder(orders[order_id].account_id if order_id in orders else account, order_id) for order_id in order_ids])
         except (SequencerBusy, SequencerStopped) as error:
             log.error("could not cancel %d orders of account %d on disconnect: %s", len(order_ids), account, error)
             return
@@ -240,12 +242,20 @@ class FixGateway:
         else:
             del self.offline_sessions[account]
 
+    def _member(self, account_id: int) -> int:
+        """The primary account of the member an engine account belongs to: sessions, tracked orders
+        and drop copies are the member's, and cover every one of its subaccounts."""
+        found = self.exchange.live.subaccount_of.get(account_id)
+        return account_id if found is None else found[0]
+
     def _track(self, account: int) -> None:
         book = self.tracked.get(account)
         if book is None:
             book = self.tracked[account] = AccountOrders()
-            for view in self.exchange.live.orders_by_account.get(account, {}).values():
-                book.add(TrackedOrder.from_view(view))
+            live = self.exchange.live
+            for held_by in live.member_accounts(account).values():
+                for view in live.orders_by_account.get(held_by, {}).values():
+                    book.add(TrackedOrder.from_view(view))
         book.users += 1
 
     def _untrack(self, account: int) -> None:
@@ -316,7 +326,7 @@ class FixGateway:
         return stored
 
     def _on_accepted(self, event: ev.OrderAccepted, entry: Entry, index: int, answer: Answer | None) -> bool:
-        book = self.tracked.get(event.account_id)
+        book = self.tracked.get(self._member(event.account_id))
         if book is None:
             return False
         order = TrackedOrder.accepted(event)
@@ -331,7 +341,7 @@ class FixGateway:
         tracked = self.tracked
         for order_id, account, is_taker in ((event.taker_order_id, event.taker_account_id, True),
                                             (event.maker_order_id, event.maker_account_id, False)):
-            book = tracked.get(account)
+            book = tracked.get(self._member(account))
             order = book.orders.get(order_id) if book is not None else None
             if order is not None:
                 stored |= self._fill(order, event, is_taker, entry, index)
@@ -345,12 +355,12 @@ class FixGateway:
         return False
 
     def _on_closed(self, event: ev.OrderClosed, entry: Entry, index: int, answer: Answer | None) -> bool:
-        book = self.tracked.get(event.account_id)
+        book = self.tracked.get(self._member(event.account_id))
         order = book.pop(event.order_id) if book is not None else None
         return order is not None and self._closed(order, event, entry, index, answer)
 
     def _on_amended(self, event: ev.OrderAmended, entry: Entry, index: int, answer: Answer | None) -> bool:
-        book = self.tracked.get(event.account_id)
+        book = self.tracked.get(self._member(event.account_id))
         order = book.orders.get(event.order_id) if book is not None else None
         return order is not None and book is not None and self._amended(book, order, event, entry, index)
 
@@ -381,7 +391,7 @@ class FixGateway:
             return False
         order.leaves = 0
         status = CANCELED
-        connections = self.order_sessions.get(order.account_id, ())
+        connections = self.order_sessions.get(self._member(order.account_id), ())
         if closed.reason is CloseReason.EXPIRED and any(conn.flags.get(t.USE_EXPIRED_ORD_STATUS) for conn in connections):
             status = EXPIRED
         report = self._base(order, status, status, entry, index)
@@ -411,12 +421,14 @@ class FixGateway:
             exec_type.decode(), status.decode(), order.ticker, order.is_bid, order.price,
             tif_code(order.time_in_force, order.expiration_ms).decode(), order.expiration_ms, order.post_only,
             max(order.leaves, 0), order.filled, order.avg_px, transact_ms=entry.time_ms, group_uuid=group,
+            alloc_account=self.exchange.live.subaccount_number(order.account_id),
         )
 
     def _report(self, order: TrackedOrder, exec_type: bytes, status: bytes, entry: Entry, index: int) -> bool:
         return self._send(order.account_id, self._base(order, exec_type, status, entry, index), entry, index)
 
     def _send(self, account: int, report: ExecReport, entry: Entry, index: int) -> bool:
+        account = self._member(account)
         for connection in self.order_sessions.get(account, ()):
             connection.send_report(report)
         stored = account in self.offline_sessions and self._keep_offline(account, report, entry.time_ms)

@@ -99,7 +99,8 @@ def _new_order(gateway: FixGateway, connection: Peer, message: Message, now_ms: 
         answer.failed(gateway, "RATE_LIMIT_EXCEEDED: too many requests")
         return
     try:
-        command = r.new_order(message, principal.account_id, connection.use_dollars, gateway.exchange.ids, now_ms)
+        account = _subaccount(gateway, principal.account_id, r.alloc_account(message))
+        command = r.new_order(message, account, connection.use_dollars, gateway.exchange.ids, now_ms)
     except r.RequestError as error:
         answer._reject(error.reason, error.text, "-1;-1", now_ms)
         return
@@ -141,9 +142,19 @@ def cancel_reject(connection: Peer, message: Message, order_uuid: str, reason: i
     connection.send(t.ORDER_CANCEL_REJECT, body)
 
 
-def _find_order(gateway: FixGateway, connection: Peer, message: Message) -> tuple[int, str] | r.RequestError:
-    """(order id, its current ClOrdID) from OrderID (37) or OrigClOrdID (41), or why not (with its
-    CxlRejReason)."""
+def _subaccount(gateway: FixGateway, primary: int, number: int) -> int:
+    """The engine account of the member's subaccount `number` (0: the primary account)."""
+    if number == 0:
+        return primary
+    found = gateway.exchange.live.subaccounts.get(primary, {}).get(number)
+    if found is None:
+        raise r.RequestError(15, f"AllocAccount (79): there is no subaccount {number}")
+    return found
+
+
+def _find_order(gateway: FixGateway, connection: Peer, message: Message) -> tuple[int, str, int] | r.RequestError:
+    """(order id, its current ClOrdID, the account holding it) from OrderID (37) or OrigClOrdID (41),
+    or why not (with its CxlRejReason)."""
     principal = connection.principal
     assert principal is not None
     book = gateway.tracked.get(principal.account_id)
@@ -161,7 +172,7 @@ def _find_order(gateway: FixGateway, connection: Peer, message: Message) -> tupl
         return r.RequestError(1, "ORDER_NOT_FOUND: no open order with that id")
     if message.text(t.SYMBOL) != order.ticker:
         return r.RequestError(99, "INVALID_ORDER: Symbol (55) does not match the order")
-    return order.order_id, order.cl_ord_id
+    return order.order_id, order.cl_ord_id, order.account_id
 
 
 def _cancel_or_replace(gateway: FixGateway, connection: Peer, message: Message) -> None:
@@ -178,12 +189,12 @@ def _cancel_or_replace(gateway: FixGateway, connection: Peer, message: Message) 
     if isinstance(found, r.RequestError):
         cancel_reject(connection, message, message.text(t.ORDER_ID)[:64] or "NONE", found.reason, found.text)
         return
-    order_id, current = found
+    order_id, current, account = found
     if message.msg_type == t.ORDER_CANCEL_REQUEST:
-        command: c.Command = c.CancelOrder(principal.account_id, order_id)
+        command: c.Command = c.CancelOrder(account, order_id)
     else:
         try:
-            command = r.replace(message, principal.account_id, order_id, connection.use_dollars)
+            command = r.replace(message, account, order_id, connection.use_dollars)
         except r.RequestError as error:
             cancel_reject(connection, message, gateway.exchange.ids.to_uuid(ids.ORDER, order_id), 99, error.text)
             return

@@ -100,14 +100,15 @@ class ExecReport:
 
     FIELDS = ("order_uuid", "cl_ord_id", "orig_cl_ord_id", "exec_id", "exec_type", "ord_status", "ticker", "is_bid",
               "price", "time_in_force", "expiration_ms", "post_only", "leaves", "cum", "avg_px", "last_qty", "last_px",
-              "transact_ms", "text", "ord_rej_reason", "fee", "trade_uuid", "aggressor", "position", "group_uuid")
+              "transact_ms", "text", "ord_rej_reason", "fee", "trade_uuid", "aggressor", "position", "group_uuid",
+              "alloc_account")  # new fields go last, with a default: drop-copy storage keeps older rows as lists
     __slots__ = FIELDS
 
     def __init__(self, order_uuid: str, cl_ord_id: str, orig_cl_ord_id: str, exec_id: str, exec_type: str, ord_status: str,
                  ticker: str, is_bid: bool, price: int, time_in_force: str, expiration_ms: int, post_only: bool,
                  leaves: int, cum: int, avg_px: int, last_qty: int = 0, last_px: int = 0, transact_ms: int = 0,
                  text: str = "", ord_rej_reason: int = -1, fee: int = -1, trade_uuid: str = "", aggressor: int = -1,
-                 position: int | None = None, group_uuid: str = "") -> None:
+                 position: int | None = None, group_uuid: str = "", alloc_account: int = 0) -> None:
         self.order_uuid = order_uuid
         self.cl_ord_id = cl_ord_id
         self.orig_cl_ord_id = orig_cl_ord_id
@@ -133,6 +134,7 @@ class ExecReport:
         self.aggressor = aggressor
         self.position = position
         self.group_uuid = group_uuid
+        self.alloc_account = alloc_account  # the member's subaccount holding the order (0: the primary account)
 
     def values(self) -> list[Any]:
         return [getattr(self, name) for name in self.FIELDS]
@@ -173,6 +175,8 @@ def render(report: ExecReport, dollars: bool) -> bytes:
         parts += [b"58=", report.text.replace("\x01", " ")[:500].encode("utf-8"), b"\x01"]
     if report.group_uuid:
         parts += [b"526=", report.group_uuid.encode(), b"\x01"]
+    if report.alloc_account:
+        parts.append(b"79=%d\x01" % report.alloc_account)
     if report.trade_uuid:
         parts += [b"880=", report.trade_uuid.encode(), b"\x01"]
     if report.aggressor >= 0:

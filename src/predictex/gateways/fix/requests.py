@@ -15,6 +15,7 @@ from predictex.core.limits import (
     ORDER_COUNT_CENTICONTRACTS_MAX,
     ORDER_GROUP_CONTRACTS_LIMIT_MAX_CENTICONTRACTS,
     ORDER_MAX_COST_MICRODOLLARS_MAX,
+    SUBACCOUNTS_PER_MEMBER_MAX,
 )
 from predictex.core.orders import (
     ACTION_BUY,
@@ -26,6 +27,7 @@ from predictex.core.orders import (
     STP_TAKER_AT_CROSS,
     book_side,
 )
+from predictex.core.text import ascii_int
 from predictex.core.units import (
     COUNT_ONE_CONTRACT_CENTICONTRACTS,
     PRICE_ONE_DOLLAR_CENTICENTS,
@@ -96,13 +98,23 @@ def is_bid(message: Message) -> bool:
 
 
 def check_routing(message: Message) -> None:
-    """One exchange and one subaccount (as the REST gateway: shard 0 or route by symbol, subaccount 0)."""
+    """One exchange (as the REST gateway: shard 0 or route by symbol); AllocAccount (79), when given,
+    names a subaccount by number (the caller resolves it)."""
     destination = message.get(t.EX_DESTINATION)
     if destination not in (None, b"0", b"-1"):
         raise RequestError(99, "this exchange has one shard: ExDestination (100) must be 0 or -1")
-    account = message.get(t.ALLOC_ACCOUNT)
-    if account not in (None, b"0"):
-        raise RequestError(15, "this exchange has no subaccounts: AllocAccount (79) must be 0")
+    alloc_account(message)
+
+
+def alloc_account(message: Message) -> int:
+    """The subaccount number AllocAccount (79) names: 0 (the primary account, also when absent) to 63."""
+    raw = message.get(t.ALLOC_ACCOUNT)
+    if raw is None:
+        return 0
+    number = ascii_int(raw, 2)
+    if number is None or number > SUBACCOUNTS_PER_MEMBER_MAX:
+        raise RequestError(15, f"AllocAccount (79) must be a subaccount number from 0 to {SUBACCOUNTS_PER_MEMBER_MAX}")
+    return number
 
 
 def _end_of_day_ms(now_ms: int) -> int:

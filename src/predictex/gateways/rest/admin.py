@@ -170,8 +170,8 @@ async def create_market(exchange: Exchange, principal: Principal, request: Reque
         settlement_timer_s=int_field(body, "settlement_timer_seconds", 0, 0, SETTLEMENT_TIMER_SECONDS_MAX),
         price_level_structure=str_field(body, "price_level_structure", "linear_cent", 64),
         fractional_trading=bool_field(body, "fractional_trading_enabled"), can_close_early=bool_field(body, "can_close_early"),
-        strike_type=str_field(body, "strike_type", "", 32), floor_strike=_strike(body, "floor_strike"),
-        cap_strike=_strike(body, "cap_strike"),
+        strike_type=str_field(body, "strike_type", "", 32), floor_strike=strike_field(body, "floor_strike"),
+        cap_strike=strike_field(body, "cap_strike"),
         fee_waiver_expiration_ms=time_field(body, "fee_waiver_expiration_time", 0) if body.get("fee_waiver_expiration_time") else 0,
     ))
     return json_response(201, {
@@ -179,7 +179,7 @@ async def create_market(exchange: Exchange, principal: Principal, request: Reque
     })
 
 
-def _strike(body: dict[str, Any], name: str) -> str:
+def strike_field(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if value is None:
         return ""

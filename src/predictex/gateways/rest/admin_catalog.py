@@ -12,7 +12,7 @@ from predictex.accounts import Lane
 from predictex.core import commands as c
 from predictex.core.fees import FEE_TYPES
 from predictex.core.limits import COMBO_LEGS_MAX, TICKER_LENGTH_MAX
-from predictex.gateways.rest.admin import fee_multiplier_field, time_field
+from predictex.gateways.rest.admin import fee_multiplier_field, strike_field, time_field
 from predictex.gateways.rest.content_shapes import SCHEMAS, check_document
 from predictex.gateways.rest.handlers import Principal, execute, private
 from predictex.gateways.rest.kalshi_v2.fee_changes import change_id, event_fee_change, series_fee_change
@@ -34,6 +34,7 @@ def register(router: Router, exchange: Exchange) -> None:
 
     router.add("POST", PREFIX + "/fee_changes", admin(schedule_fee_change))
     router.add("PUT", PREFIX + "/historical/cutoff", admin(set_archive_cutoff))
+    router.add("POST", PREFIX + "/markets/{ticker}/terms", admin(update_market_terms))
     router.add("PUT", PREFIX + "/content/{kind}/{key}", admin(publish_content))
     router.add("DELETE", PREFIX + "/content/{kind}/{key}", admin(withdraw_content))
 
@@ -73,6 +74,30 @@ async def set_archive_cutoff(exchange: Exchange, principal: Principal, request: 
     await execute(exchange, c.SetArchiveCutoff(wanted[0], wanted[1], wanted[2]))
     settled, trades, orders = exchange.live.schedules.archive_cutoff_ms
     return {"market_settled_ts": rfc3339(settled), "trades_created_ts": rfc3339(trades), "orders_updated_ts": rfc3339(orders)}
+
+
+# --- a market's terms ---------------------------------------------------------------------------------
+
+_TERMS = ("title", "subtitle", "yes_sub_title", "no_sub_title", "rules_primary", "rules_secondary", "strike_type",
+          "floor_strike", "cap_strike", "price_level_structure")
+
+
+async def update_market_terms(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """Change a market's titles, rules, strikes or price grid (resting orders off a new grid are
+    cancelled); members see metadata_updated / price_level_structure_updated on market_lifecycle_v2"""
+    body = json_body(request.body)
+    refuse_unknown_fields(body, frozenset(_TERMS))
+    changes = []
+    for name in _TERMS:
+        if name not in body:
+            continue
+        value = strike_field(body, name) if name in ("floor_strike", "cap_strike") else str_field(body, name, None, 10_000)
+        changes.append([name, value])
+    if not changes:
+        raise ApiError(400, "missing_parameters", f"give one or more of {', '.join(_TERMS)}")
+    await execute(exchange, c.UpdateMarketTerms(params["ticker"], changes))
+    market = exchange.live.markets[params["ticker"]]
+    return {"ticker": market.ticker, **{name: getattr(market.definition, name) for name, _ in changes}}
 
 
 # --- published documents ------------------------------------------------------------------------------

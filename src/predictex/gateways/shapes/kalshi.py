@@ -695,6 +695,25 @@ def determined(e: ev.MarketDetermined, time_ms: int) -> dict[str, Any]:
     return body
 
 
+def terms_changed(e: ev.MarketTermsChanged) -> list[dict[str, Any]]:
+    """market_lifecycle_v2 messages for changed terms: price_level_structure_updated with the new
+    grid, metadata_updated with the other changed fields (strikes as numbers)."""
+    changed = dict((field, value) for field, value in e.changes)
+    messages: list[dict[str, Any]] = []
+    structure = changed.pop("price_level_structure", None)
+    if structure is not None:
+        messages.append({
+            "market_ticker": e.ticker, "event_type": "price_level_structure_updated", "price_level_structure": structure,
+            "price_ranges": price_ranges(structure),
+        })
+    if changed:
+        body: dict[str, Any] = {"market_ticker": e.ticker, "event_type": "metadata_updated"}
+        for field, value in changed.items():
+            body[field] = number(value) if field in ("floor_strike", "cap_strike") else value
+        messages.append(body)
+    return messages
+
+
 def event_fee_update(e: ev.FeeChangeApplied) -> dict[str, Any]:
     """An event's fee override set or (null fields) cleared, as it takes effect."""
     return {

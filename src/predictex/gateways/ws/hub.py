@@ -531,8 +531,11 @@ class _Drain:
             if view is not None:
                 order_id = view.maker_order_id if viewer == e.account_id else view.requester_order_id
 
-            def body(viewer: int = viewer, order_id: int = order_id) -> dict[str, Any]:
-                return communications.quote_message(identities, e, event_ticker, target, obscure, viewer, time_ms, order_id)
+            client_order_id = self.client_order_id(order_id) if order_id else ""
+
+            def body(viewer: int = viewer, order_id: int = order_id, client_order_id: str = client_order_id) -> dict[str, Any]:
+                return communications.quote_message(identities, e, event_ticker, target, obscure, viewer, time_ms, order_id,
+                                                    client_order_id)
             _send_private(Message(kind, body), subs, COMMS, None)
 
     def _lifecycle(self, kind: bytes, build: Callable[[], dict[str, Any] | None]) -> None:
@@ -560,6 +563,10 @@ class _Drain:
 
     def _times(self, e: ev.MarketTimesChanged) -> None:
         self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.times_changed(e))
+
+    def _terms(self, e: ev.MarketTermsChanged) -> None:
+        for body in kalshi.terms_changed(e):
+            self._lifecycle(b"market_lifecycle_v2", functools.partial(_same, body))
 
     def _fee_change(self, e: ev.FeeChangeApplied) -> None:
         if e.event_ticker:  # an event override; series changes have no message of their own
@@ -627,6 +634,10 @@ def _send_private(message: Message, subs: dict[Subscription, None], kind: str, t
             sub.send(message)
 
 
+def _same(body: dict[str, Any]) -> dict[str, Any]:
+    return body
+
+
 _HANDLERS: dict[type[ev.Event], Callable[[_Drain, Any], None]] = {
     ev.BookChanged: _Drain._book,
     ev.Trade: _Drain._trade,
@@ -641,6 +652,7 @@ _HANDLERS: dict[type[ev.Event], Callable[[_Drain, Any], None]] = {
     ev.MarketDetermined: _Drain._determined,
     ev.MarketTimesChanged: _Drain._times,
     ev.FeeChangeApplied: _Drain._fee_change,
+    ev.MarketTermsChanged: _Drain._terms,
     ev.RfqChanged: _Drain._rfq,
     ev.OffBookTrade: _Drain._off_book,
     ev.QuoteChanged: _Drain._quote,

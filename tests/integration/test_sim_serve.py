@@ -1,0 +1,73 @@
+"""`predictex serve` runs the market simulator in the demo environment by default, in a child process:
+its members (marked simulated) trade its markets; `--no-sim` turns it off; a bad `--sim-config` is
+refused at the start; SIGTERM stops the simulator with the server, and the server exits 0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from integration.server_fixture import V2
+from integration.test_serve_process import ServeProcess, run_cli
+
+SCENARIO = """
+name = "serve-test"
+tick_s = 0.25
+[[series]]
+ticker = "PXSERVE"
+title = "test"
+period_s = 600
+lead_s = 0
+align = false
+strikes = [0.5]
+"""
+
+
+def _environment_with_simulator() -> dict[str, str]:
+    environment = dict(os.environ)
+    environment.pop("PREDICTEX_NO_SIM", None)  # tests/conftest.py turns the simulator off for every other test
+    return environment
+
+
+def test_serve_runs_the_simulator_in_demo_and_stops_it_on_sigterm(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(SCENARIO)
+    server = ServeProcess(tmp_path / "data", "--sim-config", str(scenario), "--sim-seed", "5", env=_environment_with_simulator())
+    try:
+        assert any(line.startswith("  simulator: ") for line in server.banner)
+        deadline = time.monotonic() + 120.0
+        traded = False
+        while time.monotonic() < deadline and not traded:
+            markets = server.get_ok(f"{V2}/markets?series_ticker=PXSERVE")["markets"]
+            traded = any(float(market["volume_fp"]) > 0 for market in markets)
+            time.sleep(0.5)
+        assert traded, "the simulator's market never traded"
+        members = server.admin("GET", "/members", expect=200).json()["members"]
+        assert sum(member["simulated"] for member in members) == 7
+    finally:
+        code = server.stop(signal.SIGTERM)
+    assert code == 0
+    assert any("the market simulator ended" in line for line in server.log_lines)
+    assert any("seed 5, config" in line for line in server.log_lines)  # the run says its seed and config
+
+
+def test_no_sim_and_the_test_environment_leave_the_simulator_out(tmp_path: Path) -> None:
+    server = ServeProcess(tmp_path / "a", "--no-sim", env=_environment_with_simulator())
+    try:
+        assert not any(line.startswith("  simulator: ") for line in server.banner)
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
+    quiet = ServeProcess(tmp_path / "b")  # PREDICTEX_NO_SIM=1, as every test's server
+    try:
+        assert not any(line.startswith("  simulator: ") for line in quiet.banner)
+    finally:
+        assert quiet.stop(signal.SIGTERM) == 0
+
+
+def test_a_bad_scenario_is_refused_at_the_start(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text("[makers]\ncout = 3\n")
+    done = run_cli("serve", "--port", "0", "--data-dir", str(tmp_path / "data"), "--sim-config", str(scenario))
+    assert done.returncode == 2 and "unknown key makers.cout" in done.stderr, done.stderr
