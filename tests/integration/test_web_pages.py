@@ -312,3 +312,16 @@ def test_a_market_page_follows_its_market_after_it_changes(server: RunningServer
     server.admin("POST", f"/markets/{ticker}/pause", expect=200)
     after = client.get(f"/markets/{ticker}").body.decode()
     assert '<strong id="market-status">inactive</strong>' in after and '<strong id="market-status">inactive</strong>' not in before
+
+
+def test_the_tickets_market_orders_are_what_rest_takes(server: RunningServer) -> None:
+    """market.js sends a market buy with buy_max_cost_dollars (count x $1.00) and a market sell with neither price nor cap."""
+    client, _ = logged_in(server)
+    bought = client.api("POST", "/trade-api/v2/portfolio/orders", {
+        "ticker": DEMO_TICKER, "action": "buy", "side": "yes", "type": "market", "count": 2, "buy_max_cost_dollars": "2.00"})
+    assert bought.status == 201 and bought.json()["order"]["status"] == "executed", bought
+    sold = client.api("POST", "/trade-api/v2/portfolio/orders", {
+        "ticker": DEMO_TICKER, "action": "sell", "side": "yes", "type": "market", "count": 2})
+    assert sold.status == 201 and sold.json()["order"]["status"] == "executed", sold
+    position = client.api("GET", f"/trade-api/v2/portfolio/positions?ticker={DEMO_TICKER}").json()["market_positions"]
+    assert [p["position_fp"] for p in position] == ["0.00"]

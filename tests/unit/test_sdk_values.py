@@ -131,3 +131,17 @@ def test_long_listings_show_progress(capsys: pytest.CaptureFixture[str]) -> None
     assert list(with_progress(range(1200), "markets", every=500, enabled=True)) == list(range(1200))
     err = capsys.readouterr().err
     assert "500 markets..." in err and "1,000 markets..." in err and err.rstrip().endswith("1,200 markets.")
+
+
+def test_an_answer_that_is_not_the_apis_json_reads_as_one_line() -> None:
+    from predictex.client.errors import NotFound, ServerError, error_from_response
+
+    page = b"<!DOCTYPE HTML>\n<html>\n  <body>\n    <h1>Error response</h1>\n  </body>\n</html>\n"
+    error = error_from_response(404, page)
+    assert isinstance(error, NotFound) and (error.code, error.message) == (
+        "http_error", "the answer is an HTML page, not the API's JSON: is the URL the exchange's?")
+    assert "\n" not in str(error)
+    error = error_from_response(502, b"  bad\n\tgateway  " + b"x" * 400)
+    assert isinstance(error, ServerError) and error.message.startswith("bad gateway x") and len(error.message) == 300
+    error = error_from_response(400, b'{"error": {"code": "invalid_parameters", "message": "invalid parameters", "details": "count"}}')
+    assert (error.code, error.message, error.details) == ("invalid_parameters", "invalid parameters", "count")

@@ -98,7 +98,7 @@ def error_from_response(status: int, body: bytes, retry_after: str | None = None
         parsed = json.loads(body) if body else None
     except ValueError:
         parsed = None
-    code, message, details = "http_error", body.decode("utf-8", "replace")[:300], ""
+    code, message, details = "http_error", _text_of(body), ""
     if isinstance(parsed, dict):
         inner = parsed.get("error", parsed)
         if isinstance(inner, dict):
@@ -110,6 +110,15 @@ def error_from_response(status: int, body: bytes, retry_after: str | None = None
             message = inner
     kind = _BY_STATUS.get(status, ServerError if status >= 500 else ApiError)
     return kind(status, code, message, details, parsed, retry_after_seconds(retry_after))
+
+
+def _text_of(body: bytes) -> str:
+    """A body that is not the API's JSON, as one line: an HTML page (a proxy's, or another server's) is
+    named as one rather than shown; other text is shown with its whitespace squeezed, cut at 300."""
+    text = body.decode("utf-8", "replace")
+    if text.lstrip()[:1] == "<":
+        return "the answer is an HTML page, not the API's JSON: is the URL the exchange's?"
+    return " ".join(text.split())[:300]
 
 
 def retry_after_seconds(value: str | None) -> float | None:
