@@ -270,6 +270,9 @@ def test_operator_creates_a_market_two_members_trade_and_settlement_is_right_to_
     for page in (buyer, seller):
         page.wait_for_function("() => document.querySelectorAll('#trade-rows tr').length === 1", timeout=WAIT_MS)
     buyer.wait_for_function("() => document.getElementById('position-count').textContent === '10.00'", timeout=WAIT_MS)
+    buyer.wait_for_selector("#candle-rows tr", timeout=WAIT_MS)  # the trade's candle, drawn by the chart too
+    assert buyer.inner_text("#live-status") == "live"  # no script error was reported
+    shoot(buyer, "market-traded")
     # the operator determines YES and finalizes
     console.goto(base + "/operator")
     submit("close-form", {"ticker": ticker})
