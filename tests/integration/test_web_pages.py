@@ -246,7 +246,7 @@ def test_the_operator_sees_the_console_and_journal_verify_passes(server: Running
         fields = set(re.findall(r'<(?:input|select|textarea) id="([^"]+)"', reply.body.decode()))
         assert fields <= labels, f"unlabelled fields on {path}: {fields - labels}"
     health = operator.request("GET", "/operator/health", headers={"Accept": "application/json"}).json()
-    assert health["status"] == "ok" and health["committed_seq"] > 0
+    assert health["status"] == "ok" and health["committed_seq"] > 0 and health["journal_bytes"] > 0 and health["journal_batches"] > 0
     verified = operator.request("POST", "/web/operator/verify", b"", {"Origin": operator.origin, "X-CSRF-Token": operator.csrf()})
     assert verified.status == 200 and verified.json()["ok"], verified
 

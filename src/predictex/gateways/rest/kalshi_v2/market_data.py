@@ -148,7 +148,7 @@ def list_events(exchange: Exchange, query: Query, params: dict[str, str]) -> dic
             more = True
             break
         markets = [shapes.market(live.markets[t], now) for t in tickers] if nested else None
-        page.append(shapes.event(event, live.series.get(event.series_ticker), markets))
+        page.append(shapes.event(event, live.series.get(event.series_ticker), markets, live.schedules.fee_overrides.get(event_ticker)))
         last = position
     return {"events": page, "milestones": [], "cursor": encode_cursor([last]) if more else ""}
 
@@ -161,7 +161,8 @@ def get_event(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[
     now = exchange.clock.now_ms()
     markets = [shapes.market(live.markets[t], now) for t in live.event_markets.get(event.event_ticker, [])]
     nested = query.boolean("with_nested_markets")
-    return {"event": shapes.event(event, live.series.get(event.series_ticker), markets if nested else None), "markets": markets}
+    override = live.schedules.fee_overrides.get(event.event_ticker)
+    return {"event": shapes.event(event, live.series.get(event.series_ticker), markets if nested else None, override), "markets": markets}
 
 
 # --- markets ------------------------------------------------------------------------------------------
