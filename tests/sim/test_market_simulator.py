@@ -90,6 +90,16 @@ def test_quotes_follow_the_fair_value_and_both_sides_stay_quoted() -> None:
     assert misses[len(misses) // 2] <= 3.0  # the mid tracks the hidden fair value
 
 
+def test_in_the_default_config_no_trader_goes_negative_or_is_refused_for_money() -> None:
+    simulation, venue = run(SimConfig(), 2, 1200)  # ten minutes of the living demo
+    assert simulation.actions_sent > 1000
+    refused = Counter(code for _agent, _kind, code in venue.refusals)
+    assert refused["insufficient_balance"] == 0, refused
+    for name, account_id in venue.accounts.items():
+        account = venue.engine.ledger.accounts[account_id]
+        assert account.cash_microdollars >= 0 and account.locked_microdollars >= 0, name
+
+
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda path: path.stem)
 def test_each_shipped_scenario_runs(path: Path) -> None:
     config = load_config(path)
