@@ -28,6 +28,7 @@ from predictex.core.units import (
     PRICE_ONE_DOLLAR_CENTICENTS,
     average_per_contract_microdollars,
     money_to_centicents,
+    notional_microdollars,
     price_complement,
     price_to_cents,
     price_to_float_dollars,
@@ -485,7 +486,7 @@ def fills_summary(events: list[ev.Event], order_id: int) -> tuple[int, int, int]
             else:
                 continue
             count += event.count_centicontracts
-            notional += event.price_centicents * event.count_centicontracts
+            notional += notional_microdollars(event.price_centicents, event.count_centicontracts)
     return count, notional, fees
 
 
