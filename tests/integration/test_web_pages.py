@@ -325,3 +325,20 @@ def test_the_tickets_market_orders_are_what_rest_takes(server: RunningServer) ->
     assert sold.status == 201 and sold.json()["order"]["status"] == "executed", sold
     position = client.api("GET", f"/trade-api/v2/portfolio/positions?ticker={DEMO_TICKER}").json()["market_positions"]
     assert [p["position_fp"] for p in position] == ["0.00"]
+
+
+def test_a_pages_socket_ends_when_its_member_is_suspended(server: RunningServer) -> None:
+    from integration.ws_client import Closed, WsClient
+
+    client, email = logged_in(server)
+    cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    with WsClient.connect(server.port, "/trade-api/ws/v2", {"Cookie": cookie, "Origin": client.origin}) as ws:
+        ws.send_json({"id": 1, "cmd": "subscribe", "params": {"channels": ["user_orders"]}})
+        answer, _ = ws.recv_until(lambda m: m.get("type") in ("subscribed", "error"))
+        assert answer["type"] == "subscribed", answer
+        member_id = next(m["member_id"] for m in server.admin("GET", "/members?limit=1000", expect=200).json()["members"]
+                         if m["email"] == email)
+        server.admin("POST", f"/members/{member_id}/suspend", {"reason": "test"}, expect=200)
+        with pytest.raises(Closed) as closed:
+            ws.recv_until(lambda m: False)
+        assert closed.value.code == 1008
