@@ -19,6 +19,13 @@ Two measures, each the median of --runs runs:
   before it starts (as the REST benchmarks pre-sign), so the client measures the exchange, not its
   own message building; the client waits in select(), whose timeout has microsecond resolution.
 
+The peer, in the same run: a QuickFIX 1.16 acceptor (the C++ engine through its Python binding, as
+the compatibility tests install it) holding the same session, validating every message against its
+FIX 4.4 data dictionary, keeping messages and sequence numbers in its file store (not fsynced: predictex
+commits each batch of orders to its journal with an fsync before it answers), and answering each of
+the same orders with an ExecutionReport (New): no order book, no balances. Printed side by side, with
+the ratios predictex / peer of the throughput and of the round trip's p50 and p99.
+
 It starts its own servers on free ports (in subprocesses, so client and server do not share a GIL;
 the installed predictex, compiled where it was built so) and stops them afterwards. The last line
 printed is one JSON object.
@@ -80,11 +87,72 @@ def serve(data_dir: str, kind: str) -> None:
     asyncio.run(main())
 
 
+# --- the peer: a QuickFIX acceptor answering the same orders (in its own process) --------------------
+
+def serve_peer(data_dir: str, sender: str, target: str) -> None:
+    """The peer: QuickFIX 1.16 (the C++ engine, through its Python binding) as the acceptor of the same
+    session, with its FIX 4.4 data dictionary checking every message, its file store keeping the
+    messages and sequence numbers (written to the file system, not fsynced), and an application that
+    answers each NewOrderSingle with an ExecutionReport (New) from a running count: no order book, no
+    balances, no journal. Run only by this bench, after predictex and on the same orders."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from compat.quickfix_setup import dictionaries, quickfix
+
+    fix = quickfix()
+    fix44 = __import__("quickfix44")
+
+    class Answer(fix.Application):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.orders = 0
+
+        def onCreate(self, session_id: Any) -> None: ...
+
+        def onLogon(self, session_id: Any) -> None: ...
+
+        def onLogout(self, session_id: Any) -> None: ...
+
+        def toAdmin(self, message: Any, session_id: Any) -> None: ...
+
+        def fromAdmin(self, message: Any, session_id: Any) -> None: ...
+
+        def toApp(self, message: Any, session_id: Any) -> None: ...
+
+        def fromApp(self, message: Any, session_id: Any) -> None:
+            if message.getHeader().getField(35) != "D":
+                return
+            self.orders += 1
+            quantity = float(message.getField(38))
+            report = fix44.ExecutionReport()
+            for field in (fix.OrderID(str(self.orders)), fix.ExecID(str(self.orders)), fix.ExecType(fix.ExecType_NEW),
+                          fix.OrdStatus(fix.OrdStatus_NEW), fix.Side(message.getField(54)), fix.LeavesQty(quantity), fix.CumQty(0),
+                          fix.AvgPx(0)):
+                report.setField(field)
+            report.setField(fix.ClOrdID(message.getField(11)))
+            report.setField(fix.Symbol(message.getField(55)))
+            report.setField(fix.OrderQty(quantity))
+            report.setField(fix.Price(float(message.getField(44))))
+            fix.Session.sendToTarget(report, session_id)
+
+    port = _free_port()
+    settings_path = Path(data_dir) / "quickfix.cfg"
+    settings_path.write_text(
+        f"[DEFAULT]\nConnectionType=acceptor\nSocketAcceptPort={port}\nSocketNodelay=Y\nStartTime=00:00:00\nEndTime=00:00:00\n"
+        f"FileStorePath={data_dir}/quickfix-store\nUseDataDictionary=Y\nDataDictionary={dictionaries() / 'FIX44.xml'}\n"
+        f"ResetOnLogon=Y\nCheckLatency=N\n\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID={target}\nTargetCompID={sender}\n")
+    settings = fix.SessionSettings(str(settings_path))
+    acceptor = fix.SocketAcceptor(Answer(), fix.FileStoreFactory(settings), settings, fix.ScreenLogFactory(False, False, False))
+    acceptor.start()
+    print(json.dumps({"port": port}), flush=True)
+    sys.stdin.read()  # until the parent closes our stdin
+    acceptor.stop()
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
 
 # --- the client -------------------------------------------------------------------------------------
 
@@ -194,7 +262,10 @@ def throughput(client: Client, orders: int, window: int) -> float:
             sent += 1
         if batch:
             client.sock.sendall(b"".join(batch))
-        acked += len(client.read_acks(None))
+        found = client.read_acks(30.0)
+        if not found:
+            raise RuntimeError("no ExecutionReport in 30 s")
+        acked += len(found)
     return orders / (time.perf_counter() - started)
 
 
@@ -237,9 +308,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--kind", choices=("nr", "rt"), default="nr", help="order entry without (nr) or with (rt) retransmission")
     parser.add_argument("--serve", metavar="DATA_DIR", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-peer", nargs=3, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.serve:
         serve(arguments.serve, arguments.kind)
+        return
+    if arguments.serve_peer:
+        serve_peer(*arguments.serve_peer)
         return
     measured_yardstick = yardstick()
     load = load_average()
@@ -256,13 +331,36 @@ def main() -> None:
             if server.stdin is not None:
                 server.stdin.close()
             server.wait(60)
-    trip = result["round_trip_us"]
-    print(f"  predictex {result['orders_per_s']:,} orders/s  server CPU {result['server_cpu_us_per_order']} µs an order  round trip at "
-          f"{arguments.rate}/s: p50 {trip['p50']} µs, p99 {trip['p99']} µs, max {trip['max']} µs")
+        peer = subprocess.Popen([sys.executable, __file__, "--serve-peer", data_dir, details["key_id"], target],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            assert peer.stdout is not None
+            line = peer.stdout.readline()
+            while line and not line.startswith("{"):  # QuickFIX's first install (from the wheel cache) says what pip did
+                line = peer.stdout.readline()
+            peer_result = run({**details, **json.loads(line), "pid": peer.pid}, target, "peer (QuickFIX acceptor)", arguments)
+        finally:
+            if peer.stdin is not None:
+                peer.stdin.close()
+            peer.wait(60)
+    ratios = {  # predictex / peer
+        "orders_per_s": round(result["orders_per_s"] / peer_result["orders_per_s"], 2),
+        "server_cpu_per_order": round(result["server_cpu_us_per_order"] / peer_result["server_cpu_us_per_order"], 2),
+        "round_trip_p50": round(result["round_trip_us"]["p50"] / peer_result["round_trip_us"]["p50"], 2),
+        "round_trip_p99": round(result["round_trip_us"]["p99"] / peer_result["round_trip_us"]["p99"], 2),
+    }
+    for label, figures in (("predictex", result), ("peer: QuickFIX acceptor", peer_result)):
+        trip = figures["round_trip_us"]
+        print(f"  {label:<24} {figures['orders_per_s']:>8,} orders/s  server CPU {figures['server_cpu_us_per_order']} µs an order  round trip at {arguments.rate}/s: p50 {trip['p50']} µs, "
+              f"p99 {trip['p99']} µs, max {trip['max']} µs")
+    print(f"  ratios (predictex / peer): orders/s {ratios['orders_per_s']}x, server CPU an order {ratios['server_cpu_per_order']}x, round-trip p50 {ratios['round_trip_p50']}x, "
+          f"p99 {ratios['round_trip_p99']}x")
     report = {
         "bench": "fix", "yardstick_us": measured_yardstick, "load_average_at_start": load, "compiled": compiled, "session": arguments.kind,
         "workload": "GTC limit bids, 1 contract, 1-40c, resting, one ER (New) each", "orders_per_run": arguments.orders,
         "window": arguments.window, "runs": arguments.runs, "round_trip_rate_per_s": arguments.rate, **result,
+        "peer": {"name": "QuickFIX 1.16 acceptor, FIX44 dictionary, file store, an ER (New) per order, no book, no journal", **peer_result},
+        "ratios": ratios,
     }
     print(json.dumps(report))
 

@@ -79,6 +79,14 @@ async function main() {
   const group = await call(out, "group_create", () => a.groups.createOrderGroup({ contracts_limit: 5 }), (d) => d.order_group_id);
   await call(out, "group_get", () => a.groups.getOrderGroup(group.value), (d) => d);
   await call(out, "group_delete", () => a.groups.deleteOrderGroup(group.value), (d) => d);
+  await call(out, "sub_create", () => a.portfolio.createSubaccount({}), (d) => d.subaccount_number);
+  await call(out, "sub_transfer", () => a.portfolio.applySubaccountTransfer({
+    client_transfer_id: context.client_transfer_id, from_subaccount: 0, to_subaccount: 1, amount_cents: 1000 }), (d) => d);
+  await call(out, "sub_balances", () => a.portfolio.getSubaccountBalances(),
+    (d) => d.subaccount_balances.map((b) => [b.subaccount_number, b.balance]));
+  await call(out, "sub_balance", () => a.portfolio.getBalance(1), (d) => d.balance);
+  await call(out, "sub_transfers", () => a.portfolio.getSubaccountTransfers(),
+    (d) => d.transfers.map((t) => [t.from_subaccount, t.to_subaccount, t.amount_cents]));
   await call(out, "wrong_market", () => a.market.getMarket(ticker + "-NOPE"), (d) => d);
   process.stdout.write(JSON.stringify(out));
 }

@@ -87,6 +87,17 @@ def test_a_combination_is_made_read_traded_and_settled_from_its_legs(server: tup
         [event] = events["events"]
         assert (event["event_ticker"], [m["ticker"] for m in event["markets"]]) == (created["event_ticker"], [combo])
     combo = made["sync"][0]["value"]["market_ticker"]
+    read = _run(running, member, python313, [
+        ["get_market", {"ticker": combo}], ["get_markets", {"series_ticker": SERIES, "mve_filter": "only"}],
+        ["get_markets", {"series_ticker": SERIES, "mve_filter": "exclude"}], ["get_events", {"series_ticker": SERIES}],
+    ])
+    for flavour in ("sync", "async"):
+        single, only, excluded, events_listed = (a["value"] for a in read[flavour])
+        assert single["market"]["mve_collection_ticker"] == COLLECTION
+        assert [leg["event_ticker"] for leg in single["market"]["mve_selected_legs"]] == list(EVENTS)
+        assert [m["ticker"] for m in only["markets"]] == [combo]
+        assert combo not in [m["ticker"] for m in excluded["markets"]] and len(excluded["markets"]) == 4
+        assert [e["event_ticker"] for e in events_listed["events"]] == list(EVENTS)  # combinations: /events/multivariate
     buyer = running.account_of(member)
     seller = running.funded_account()
     running.trade(seller, combo, False, 2500, 4)

@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,7 @@ def session(server: RunningServer) -> dict[str, Any]:
     event = ticker.rsplit("-", 1)[0]
     context = {
         "base_path": server.base_url + V2, "ticker": ticker, "event": event, "series": event.rsplit("-", 1)[0],
-        "client_order_id": "ts-first-bid",
+        "client_order_id": "ts-first-bid", "client_transfer_id": str(uuid.uuid4()),
         "a": {"key_id": a.member.credentials.key_id, "private_key_pem": _pem(a)},
         "b": {"key_id": b.member.credentials.key_id, "private_key_pem": _pem(b)},
     }
@@ -146,6 +147,15 @@ def test_keys_account_and_order_groups(session: dict[str, Any]) -> None:
     fetched = value(session, "group_get")
     assert (fetched["id"], fetched["contracts_limit_fp"], fetched["triggered"], fetched["orders"]) == (group, "5.00", False, [])
     assert value(session, "group_delete") == {}
+
+
+def test_subaccounts_through_the_typescript_sdk(session: dict[str, Any]) -> None:
+    """A opens subaccount 1 and moves $10.00 of its $98.40 into it."""
+    assert value(session, "sub_create") == 1
+    assert value(session, "sub_transfer") == {}
+    assert value(session, "sub_balances") == [[0, "88.4000"], [1, "10.0000"]]
+    assert value(session, "sub_balance") == 1000
+    assert value(session, "sub_transfers") == [[0, 1, 1000]]
 
 
 def test_errors_reach_the_typescript_sdk_as_kalshi_sends_them(session: dict[str, Any]) -> None:

@@ -270,11 +270,18 @@ def test_operator_creates_a_market_two_members_trade_and_settlement_is_right_to_
     for page in (buyer, seller):
         page.wait_for_function("() => document.querySelectorAll('#trade-rows tr').length === 1", timeout=WAIT_MS)
     buyer.wait_for_function("() => document.getElementById('position-count').textContent === '10.00'", timeout=WAIT_MS)
+    buyer.wait_for_selector("#candle-rows tr", timeout=WAIT_MS)  # the trade's candle, drawn by the chart too
+    assert buyer.inner_text("#live-status") == "live"  # no script error was reported
+    shoot(buyer, "market-traded")
     # the operator determines YES and finalizes
     console.goto(base + "/operator")
     submit("close-form", {"ticker": ticker})
     submit("determine-form", {"ticker": ticker, "source": "National Weather Service"}, {"result": "yes"})
     submit("finalize-form", {"ticker": ticker})
+    # the members' market pages follow the market's life without a reload
+    for page in (buyer, seller):
+        page.wait_for_function("() => document.getElementById('market-status').textContent === 'finalized'", timeout=WAIT_MS)
+        assert page.inner_text("#market-result") == "result yes"
     # both portfolios: the settlement and the balances to the cent. The buyer (maker, no maker fee on a
     # quadratic series) paid 10 x $0.40 = $4.00 and is paid $10.00; the seller bought 10 NO at $0.60 for
     # $6.00 + the taker fee roundup(0.07 x 10 x 0.4 x 0.6) = $0.1680, $6.1680 floored to the cent: $6.17.

@@ -246,7 +246,7 @@ def test_the_operator_sees_the_console_and_journal_verify_passes(server: Running
         fields = set(re.findall(r'<(?:input|select|textarea) id="([^"]+)"', reply.body.decode()))
         assert fields <= labels, f"unlabelled fields on {path}: {fields - labels}"
     health = operator.request("GET", "/operator/health", headers={"Accept": "application/json"}).json()
-    assert health["status"] == "ok" and health["committed_seq"] > 0
+    assert health["status"] == "ok" and health["committed_seq"] > 0 and health["journal_bytes"] > 0 and health["journal_batches"] > 0
     verified = operator.request("POST", "/web/operator/verify", b"", {"Origin": operator.origin, "X-CSRF-Token": operator.csrf()})
     assert verified.status == 200 and verified.json()["ok"], verified
 
@@ -325,3 +325,20 @@ def test_the_tickets_market_orders_are_what_rest_takes(server: RunningServer) ->
     assert sold.status == 201 and sold.json()["order"]["status"] == "executed", sold
     position = client.api("GET", f"/trade-api/v2/portfolio/positions?ticker={DEMO_TICKER}").json()["market_positions"]
     assert [p["position_fp"] for p in position] == ["0.00"]
+
+
+def test_a_pages_socket_ends_when_its_member_is_suspended(server: RunningServer) -> None:
+    from integration.ws_client import Closed, WsClient
+
+    client, email = logged_in(server)
+    cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    with WsClient.connect(server.port, "/trade-api/ws/v2", {"Cookie": cookie, "Origin": client.origin}) as ws:
+        ws.send_json({"id": 1, "cmd": "subscribe", "params": {"channels": ["user_orders"]}})
+        answer, _ = ws.recv_until(lambda m: m.get("type") in ("subscribed", "error"))
+        assert answer["type"] == "subscribed", answer
+        member_id = next(m["member_id"] for m in server.admin("GET", "/members?limit=1000", expect=200).json()["members"]
+                         if m["email"] == email)
+        server.admin("POST", f"/members/{member_id}/suspend", {"reason": "test"}, expect=200)
+        with pytest.raises(Closed) as closed:
+            ws.recv_until(lambda m: False)
+        assert closed.value.code == 1008

@@ -31,6 +31,10 @@ def test_event_fee_overrides_reach_the_lifecycle_channel_when_they_take_effect(s
                      expect=201)  # not yet: no message
         server.admin("POST", "/fee_changes", {"event_ticker": event}, expect=201)
         got = [(m["type"], m["msg"]) for m in barrier(ws)]
+    assert server.get_ok(f"/trade-api/v2/events/{event}")["event"].get("fee_type_override") is None  # cleared again
+    server.admin("POST", "/fee_changes", {"event_ticker": event, "fee_multiplier": 3}, expect=201)
+    shown = server.get_ok(f"/trade-api/v2/events/{event}")["event"]
+    assert (shown["fee_type_override"], shown["fee_multiplier_override"]) == (None, 3)
     assert got == [
         ("event_fee_update", {"event_ticker": event, "fee_type_override": "quadratic", "fee_multiplier_override": 0.5}),
         ("event_fee_update", {"event_ticker": event, "fee_type_override": None, "fee_multiplier_override": None}),

@@ -42,6 +42,8 @@ BATCH_ITEMS_MAX = 20
 WITHDRAWAL_MIN_MICRODOLLARS = 10 * 1_000_000
 DEPOSIT_MAX_MICRODOLLARS = 1_000_000_000 * 1_000_000
 ORDER_GROUP_WINDOW_MS = 15_000
+SUBACCOUNTS_MAX = 63
+CLIENT_TRANSFER_ID_LENGTH_MAX = 64
 
 GTC = "good_till_canceled"
 IOC = "immediate_or_cancel"
@@ -262,6 +264,12 @@ class ReferenceModel:
         self.next_trade_id = 1
         self.next_group_id = 1
         self.next_withdrawal_id = 1
+        # subaccounts: primary -> {number -> account}, account -> (primary, number), and each member's
+        # client_transfer_id -> (transfer id, from, to, amount)
+        self.subaccounts: dict[int, dict[int, int]] = {}
+        self.subaccount_owner: dict[int, tuple[int, int]] = {}
+        self.transfer_ids: dict[int, dict[str, tuple[int, int, int, int]]] = {}
+        self.next_transfer_id = 1
         self.next_market_number = 1
         self.next_priority = 1
         self.next_timer_sequence = 1
@@ -273,6 +281,8 @@ class ReferenceModel:
             c.RequestWithdrawal: self._request_withdrawal,
             c.CompleteWithdrawal: self._complete_withdrawal,
             c.CancelWithdrawal: self._cancel_withdrawal,
+            c.CreateSubaccount: self._create_subaccount,
+            c.TransferBetweenSubaccounts: self._transfer_between_subaccounts,
             c.CreateSeries: self._create_series,
             c.CreateEvent: self._create_event,
             c.CreateMarket: self._create_market,
@@ -401,6 +411,8 @@ class ReferenceModel:
 
     def _deposit(self, command: c.Deposit) -> int:
         account = self._account(command.account_id)
+        if account.account_id in self.subaccount_owner:  # money enters through the primary account
+            raise Refused(RejectCode.INVALID_PARAMETERS)
         if not 0 < command.amount_microdollars <= DEPOSIT_MAX_MICRODOLLARS:
             raise Refused(RejectCode.INVALID_PARAMETERS)
         if command.amount_microdollars % CENT_MICRODOLLARS:
@@ -411,6 +423,8 @@ class ReferenceModel:
 
     def _request_withdrawal(self, command: c.RequestWithdrawal) -> int:
         account = self._account(command.account_id)
+        if account.account_id in self.subaccount_owner:  # and leaves through it
+            raise Refused(RejectCode.INVALID_PARAMETERS)
         if not self.exchange_active:
             raise Refused(RejectCode.EXCHANGE_PAUSED)
         if command.amount_microdollars % CENT_MICRODOLLARS:
@@ -425,6 +439,62 @@ class ReferenceModel:
         self.next_withdrawal_id += 1
         self.withdrawals[withdrawal_id] = (account.account_id, command.amount_microdollars, "pending")
         return withdrawal_id
+
+    # Subaccounts (docs/engine.md): numbered 1 to 63 under a primary account, each an account of its own;
+    # a transfer moves available cash between two of one member's accounts (0 = the primary account).
+
+    def _primary(self, account_id: int) -> Account:
+        account = self._account(account_id)
+        if account_id in self.subaccount_owner:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        return account
+
+    def _numbered(self, primary: int, number: int) -> Account:
+        if number == 0:
+            return self._primary(primary)
+        account_id = self.subaccounts.get(primary, {}).get(number)
+        if account_id is None:
+            raise Refused(RejectCode.ACCOUNT_NOT_FOUND)
+        return self.accounts[account_id]
+
+    def _create_subaccount(self, command: c.CreateSubaccount) -> int:
+        self._primary(command.account_id)
+        mine = self.subaccounts.get(command.account_id, {})
+        if len(mine) >= SUBACCOUNTS_MAX:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        number = len(mine) + 1
+        account_id = self._open_account(c.OpenAccount())
+        self.subaccounts.setdefault(command.account_id, {})[number] = account_id
+        self.subaccount_owner[account_id] = (command.account_id, number)
+        return number
+
+    def _transfer_between_subaccounts(self, command: c.TransferBetweenSubaccounts) -> int:
+        if not self.exchange_active:
+            raise Refused(RejectCode.EXCHANGE_PAUSED)
+        self._primary(command.account_id)
+        amount = command.amount_microdollars
+        if not 0 < amount <= DEPOSIT_MAX_MICRODOLLARS or amount % CENT_MICRODOLLARS:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        if not 0 < len(command.client_transfer_id) <= CLIENT_TRANSFER_ID_LENGTH_MAX:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        if command.from_subaccount == command.to_subaccount:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        source = self._numbered(command.account_id, command.from_subaccount)
+        target = self._numbered(command.account_id, command.to_subaccount)
+        earlier = self.transfer_ids.get(command.account_id, {}).get(command.client_transfer_id)
+        if earlier is not None:
+            if earlier[1:] != (command.from_subaccount, command.to_subaccount, amount):
+                raise Refused(RejectCode.ALREADY_EXISTS)
+            return earlier[0]  # the same transfer again: nothing moves
+        if amount > self.cash_microdollars(source.account_id):
+            raise Refused(RejectCode.INSUFFICIENT_BALANCE)
+        source.total_microdollars -= amount
+        target.total_microdollars += amount
+        transfer_id = self.next_transfer_id
+        self.next_transfer_id += 1
+        self.transfer_ids.setdefault(command.account_id, {})[command.client_transfer_id] = (
+            transfer_id, command.from_subaccount, command.to_subaccount, amount)
+        return transfer_id
 
     def _take_pending_withdrawal(self, withdrawal_id: int) -> tuple[Account, int]:
         entry = self.withdrawals.get(withdrawal_id)
@@ -707,6 +777,7 @@ class ReferenceModel:
             "books": self.books(),
             "orders": {o.order_id: o.remaining_centicontracts for o in self.orders.values()},
             "money": (self.revenue_microdollars, self.deposited_microdollars, self.withdrawn_microdollars),
+            "subaccounts": (self.subaccounts, self.next_transfer_id),
         }
 
     def books(self) -> dict[str, tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]]:

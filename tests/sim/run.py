@@ -93,6 +93,7 @@ def engine_state(engine: Engine) -> dict[str, Any]:
         "books": dict(sorted(books.items())),
         "orders": {order_id: o.remaining_centicontracts for order_id, o in engine.trading.orders.items()},
         "money": (ledger.revenue_microdollars, ledger.deposited_microdollars, ledger.withdrawn_microdollars),
+        "subaccounts": (ledger.subaccounts.by_primary, ledger.subaccounts.next_transfer_id),
     }
 
 

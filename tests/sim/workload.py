@@ -132,7 +132,7 @@ class Workload:
                 return self._new_market(slot, opens_later=self.rng.random() < 0.3)
         if (not model.exchange_active or not model.trading_active) and self.rng.random() < 0.12:
             return c.SetExchangeStatus(True, True)
-        account_id = self._account()
+        account_id = self.rng.randint(1, ACCOUNTS)  # a primary account: money enters there
         if account_id not in model.accounts or self.rng.random() < 0.5:
             return None
         cash = model.cash_microdollars(account_id)
@@ -159,6 +159,7 @@ class Workload:
             (self._exchange_status, 2),
             (self._tick, 25),
             (self._money, 12),
+            (self._subaccounts, 10),
             (self._invalid_misc, 12),
         ]
         total = sum(weight for _, weight in choices)
@@ -172,7 +173,30 @@ class Workload:
     # --- orders -----------------------------------------------------------------------------------
 
     def _account(self) -> int:
+        """A member's primary account, or now and then one of the subaccounts opened so far."""
+        owned = self.model.subaccount_owner
+        if owned and self.rng.random() < 0.15:
+            return self.rng.choice(sorted(owned))
         return self.rng.randint(1, ACCOUNTS)
+
+    def _subaccounts(self) -> c.Command:
+        """Open subaccounts and move cash between a member's accounts: valid transfers mostly, with
+        retries of a used client_transfer_id (the same terms or others) and every kind of bad one."""
+        rng = self.rng
+        model = self.model
+        if not model.subaccounts or rng.random() < 0.15:
+            return c.CreateSubaccount(self._account() if rng.random() < 0.9 else rng.choice((0, 999)))
+        primary = rng.choice(sorted(model.subaccounts)) if rng.random() < 0.95 else self._account()
+        numbers = [0, *model.subaccounts.get(primary, {})]
+        source = rng.choice(numbers)
+        target = rng.choice([n for n in numbers if n != source] or numbers)
+        if rng.random() < 0.05:
+            target = rng.choice((source, 64, len(numbers)))
+        account_id = model.subaccounts.get(primary, {}).get(source, primary) if source else primary
+        cash = model.cash_microdollars(account_id) if account_id in model.accounts else 0
+        amount = rng.choice((rng.randint(1, 5_000) * 10_000, cash, cash // 2 - cash // 2 % 10_000, cash + 10_000, 0, 5_001))
+        client_id = f"t{rng.randint(1, 400)}" if rng.random() < 0.97 else rng.choice(("", "x" * 65))
+        return c.TransferBetweenSubaccounts(primary, source, target, amount, client_id)
 
     def _trading_ticker(self) -> str:
         active = self._tickers("active")

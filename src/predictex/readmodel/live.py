@@ -201,6 +201,8 @@ class MarketView:
         self.volume_centicontracts = 0
         self.open_interest_centicontracts = 0
         self.book = DepthBook()
+        # a multivariate combination's collection and legs (event, market, side); None for other markets
+        self.combination: tuple[str, list[tuple[str, str, str]]] | None = None
         # price -> the open orders at that price in time priority (what queue positions are counted
         # from), keyed by the view itself: identity hashing, no boxed ids
         self.bid_queues: dict[int, dict[OrderView, None]] = {}
@@ -282,6 +284,7 @@ class LiveState:
                 self.schedules.content_published(event)
             elif isinstance(event, ev.ComboMarketCreated):
                 self.schedules.combo_market_created(event)
+                self._combination(event.market_ticker, event.collection_ticker, event.legs)
             elif isinstance(event, ev.MarketTermsChanged):
                 self._market_terms(event, time_ms)
             elif isinstance(event, ev.SubaccountCreated):
@@ -475,6 +478,11 @@ class LiveState:
             triggered = e.change == "triggered" or (e.change != "reset" and self.order_groups.get(e.order_group_id, (0, 0, False))[2])
             self.order_groups[e.order_group_id] = (e.account_id, e.contracts_limit_centicontracts, triggered)
 
+    def _combination(self, ticker: str, collection_ticker: str, legs: list[list[str]]) -> None:
+        self.markets[ticker].combination = (
+            collection_ticker, [(self.markets[leg].event_ticker, leg, side) for leg, side in legs],
+        )
+
     def _market_terms(self, e: ev.MarketTermsChanged, time_ms: int) -> None:
         market = self.markets[e.ticker]
         values: dict[str, Any] = dict(zip(ev.MarketCreated.FIELDS, market.definition.values(), strict=True))
@@ -516,6 +524,8 @@ class LiveState:
         state.trading_active = engine.markets.trading_active
         _load_instruments(state, engine)
         state.schedules = Schedules.load_from_engine(engine)
+        for ticker, (collection, legs) in state.schedules.combos.items():
+            state._combination(ticker, collection, legs)
         for order in sorted(engine.trading.orders.values(), key=_priority):
             view = OrderView.from_engine(order)
             state.orders[order.order_id] = view

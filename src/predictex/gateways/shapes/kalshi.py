@@ -28,6 +28,7 @@ from predictex.core.units import (
     PRICE_ONE_DOLLAR_CENTICENTS,
     average_per_contract_microdollars,
     money_to_centicents,
+    notional_microdollars,
     price_complement,
     price_to_cents,
     price_to_float_dollars,
@@ -87,7 +88,7 @@ def series(s: Any) -> dict[str, Any]:
     }
 
 
-def event(e: Any, series_def: Any, markets: list[dict[str, Any]] | None) -> dict[str, Any]:
+def event(e: Any, series_def: Any, markets: list[dict[str, Any]] | None, fee_override: tuple[str, int] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "event_ticker": e.event_ticker,
         "series_ticker": e.series_ticker,
@@ -102,6 +103,9 @@ def event(e: Any, series_def: Any, markets: list[dict[str, Any]] | None) -> dict
         "available_on_brokers": False,
         "exchange_index": 0,
     }
+    if fee_override is not None:  # the event's fee override in force ("" / -1: that part is the series')
+        body["fee_type_override"] = fee_override[0] or None
+        body["fee_multiplier_override"] = fee_multiplier(fee_override[1]) if fee_override[1] >= 0 else None
     if markets is not None:
         body["markets"] = markets
     return body
@@ -186,6 +190,11 @@ def market(m: MarketView, now_ms: int) -> dict[str, Any]:
     }
     if settled:
         body["settlement_value"] = cents(m.settlement_value_centicents)
+    if m.combination is not None:  # a multivariate combination: its collection and legs
+        body["mve_collection_ticker"] = m.combination[0]
+        body["mve_selected_legs"] = [
+            {"event_ticker": event, "market_ticker": ticker, "side": side} for event, ticker, side in m.combination[1]
+        ]
     return body
 
 
@@ -477,7 +486,7 @@ def fills_summary(events: list[ev.Event], order_id: int) -> tuple[int, int, int]
             else:
                 continue
             count += event.count_centicontracts
-            notional += event.price_centicents * event.count_centicontracts
+            notional += notional_microdollars(event.price_centicents, event.count_centicontracts)
     return count, notional, fees
 
 

@@ -85,11 +85,11 @@ class Console:
         sequencer = exchange.sequencer
         store = exchange.store
         snapshot = store.query("SELECT MAX(seq) FROM snapshots", ())
-        batches = store.query("SELECT COUNT(*), COALESCE(MAX(last_seq), 0) FROM journal_batches", ())
+        batches = store.query("SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM journal_batches", ())
         return {
             "status": "failed" if sequencer.failed else "ok", "environment": exchange.config.environment,
             "journal": store.description, "committed_seq": sequencer.committed_seq, "applied_seq": sequencer.last_seq,
-            "last_snapshot_seq": int(snapshot[0][0] or 0), "journal_batches": int(batches[0][0]),
+            "last_snapshot_seq": int(snapshot[0][0] or 0), "journal_batches": int(batches[0][0]), "journal_bytes": int(batches[0][1]),
             "batches_committed": sequencer.batches_committed, "queued": sequencer.queued,
             "markets": len(exchange.live.markets), "open_orders": len(exchange.live.orders),
             "exchange_active": exchange.live.exchange_active, "trading_active": exchange.live.trading_active,

@@ -60,11 +60,6 @@ def _archived_market(exchange: Exchange, ticker: str) -> MarketView:
 
 def historical_markets(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
     """Markets settled before the archive cutoff, with the live listing's filters and paging"""
-    mve_filter = query.text("mve_filter")
-    if mve_filter not in ("", "only", "exclude"):
-        raise bad_request("mve_filter must be only or exclude")
-    if mve_filter == "only":  # no archived market is a multivariate combination
-        return {"markets": [], "cursor": ""}
     return markets_page(exchange, query, archived=True)
 
 

@@ -141,6 +141,8 @@ def list_events(exchange: Exchange, query: Query, params: dict[str, str]) -> dic
             continue
         if (series_ticker and event.series_ticker != series_ticker) or (wanted is not None and event_ticker not in wanted):
             continue
+        if event_ticker in live.schedules.combo_events:  # combinations are listed by /events/multivariate
+            continue
         tickers = live.event_markets.get(event_ticker, [])
         if statuses is not None and not any(live.markets[t].status in statuses for t in tickers):
             continue
@@ -148,7 +150,7 @@ def list_events(exchange: Exchange, query: Query, params: dict[str, str]) -> dic
             more = True
             break
         markets = [shapes.market(live.markets[t], now) for t in tickers] if nested else None
-        page.append(shapes.event(event, live.series.get(event.series_ticker), markets))
+        page.append(shapes.event(event, live.series.get(event.series_ticker), markets, live.schedules.fee_overrides.get(event_ticker)))
         last = position
     return {"events": page, "milestones": [], "cursor": encode_cursor([last]) if more else ""}
 
@@ -161,7 +163,8 @@ def get_event(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[
     now = exchange.clock.now_ms()
     markets = [shapes.market(live.markets[t], now) for t in live.event_markets.get(event.event_ticker, [])]
     nested = query.boolean("with_nested_markets")
-    return {"event": shapes.event(event, live.series.get(event.series_ticker), markets if nested else None), "markets": markets}
+    override = live.schedules.fee_overrides.get(event.event_ticker)
+    return {"event": shapes.event(event, live.series.get(event.series_ticker), markets if nested else None, override), "markets": markets}
 
 
 # --- markets ------------------------------------------------------------------------------------------
@@ -190,10 +193,14 @@ def _market_filter(exchange: Exchange, query: Query, archived: bool) -> Any:
     closes = _time_window(query, "close")
     settled = _time_window(query, "settled")
     settled_filter = bool(query.text("min_settled_ts") or query.text("max_settled_ts"))
+    mve_filter = query.text("mve_filter")
+    if mve_filter not in ("", "only", "exclude"):
+        raise bad_request("mve_filter must be only or exclude")
 
     def wanted(m: MarketView) -> bool:
         return (
             schedules.is_archived_market(m.settled_ms) == archived
+            and (not mve_filter or (m.combination is not None) == (mve_filter == "only"))
             and (statuses is None or m.status in statuses)
             and (not event_ticker or m.event_ticker == event_ticker)
             and (not series_ticker or m.series_ticker == series_ticker)

@@ -105,15 +105,8 @@ def collection(exchange: Exchange, query: Query, params: dict[str, str]) -> dict
 
 
 def combination_market(exchange: Exchange, market: MarketView) -> dict[str, Any]:
-    """A combination market in Kalshi's shape, with its collection and legs."""
-    body = shapes.market(market, exchange.clock.now_ms())
-    collection_ticker, legs = exchange.live.schedules.combos[market.ticker]
-    live = exchange.live
-    body["mve_collection_ticker"] = collection_ticker
-    body["mve_selected_legs"] = [
-        {"event_ticker": live.markets[leg].event_ticker, "market_ticker": leg, "side": side} for leg, side in legs
-    ]
-    return body
+    """A combination market in Kalshi's shape (with its collection and legs, as every read shows it)."""
+    return shapes.market(market, exchange.clock.now_ms())
 
 
 def multivariate_events(exchange: Exchange, query: Query, params: dict[str, str]) -> dict[str, Any]:
@@ -132,7 +125,7 @@ def multivariate_events(exchange: Exchange, query: Query, params: dict[str, str]
     for ticker in page:
         event = live.events[ticker]
         markets = [combination_market(exchange, live.markets[t]) for t in live.event_markets.get(ticker, [])] if nested else None
-        events.append(shapes.event(event, live.series.get(event.series_ticker), markets))
+        events.append(shapes.event(event, live.series.get(event.series_ticker), markets, live.schedules.fee_overrides.get(ticker)))
     return {"events": events, "cursor": cursor}
 
 

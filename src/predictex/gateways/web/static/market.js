@@ -216,7 +216,14 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   // --- live -----------------------------------------------------------------------------------
-  const subscriptions = [{channels: ["ticker", "trade"], market_tickers: [ticker]}];
+  // the market's status and result, read again when its lifecycle says it changed
+  const refreshStatus = px.refresher(async () => {
+    const answer = await px.api("GET", "/trade-api/v2/markets/" + path);
+    document.getElementById("market-status").textContent = answer.market.status;
+    const result = document.getElementById("market-result");
+    if (result) result.textContent = answer.market.result ? "result " + answer.market.result : "";
+  });
+  const subscriptions = [{channels: ["ticker", "trade"], market_tickers: [ticker]}, {channels: ["market_lifecycle_v2"]}];
   if (member) {
     subscriptions.push({channels: ["orderbook_delta", "user_orders", "market_positions", "fill"], market_tickers: [ticker]});
   }
@@ -224,7 +231,8 @@ document.addEventListener("DOMContentLoaded", () => {
   px.live(subscriptions, (message) => {
     switch (message.type) {
       case "orderbook_snapshot": case "orderbook_delta": refreshBook(); break;
-      case "ticker": if (!member) refreshBook(); document.getElementById("market-status"); break;
+      case "ticker": if (!member) refreshBook(); break;
+      case "market_lifecycle_v2": if (message.msg && message.msg.market_ticker === ticker) { refreshStatus(); refreshOrders(); refreshPosition(); } break;
       case "trade": refreshTrades(); refreshCandles(); if (!member) refreshBook(); break;
       case "user_order": refreshOrders(); break;
       case "fill": case "market_position": refreshPosition(); refreshOrders(); break;
