@@ -4,12 +4,13 @@ message of its own, as on Kalshi)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from integration.server_fixture import RunningServer, running_server
+from integration.server_fixture import RunningServer, iso_timestamp, kalshi_v2, running_server
 from integration.ws_support import barrier, kalshi_ws, make_markets, subscribe
 
 
@@ -60,3 +61,33 @@ def test_changed_terms_reach_the_lifecycle_channel_and_the_market(server: Runnin
     for body in ({}, {"price_level_structure": "nope"}, {"status": "active"}, {"floor_strike": "high"}):
         assert server.admin("POST", f"/markets/{ticker}/terms", body).status == 400, body
     assert server.admin("POST", "/markets/NOPE/terms", {"title": "x"}).status == 404
+
+
+def test_a_combination_lives_on_the_multivariate_lifecycle_channel(server: RunningServer) -> None:
+    legs = make_markets(server, count=2, prefix="KXMVEWS")
+    event = legs[0].rsplit("-", 1)[0]
+    series = legs[0].split("-")[0]
+    now_s = int(time.time())
+    server.admin("PUT", "/content/mve_collection/KXMVEWSCOL", {
+        "series_ticker": series, "title": "combo", "description": "", "open_date": now_s - 60, "close_date": now_s + 3600,
+        "associated_events": [{"ticker": event, "is_yes_only": False, "active_quoters": []}], "is_ordered": True,
+        "is_single_market_per_event": False, "is_all_yes": False, "size_min": 2, "size_max": 2, "functional_description": "",
+    }, expect=200)
+    member = server.new_member("mve-ws@example.com")
+    with kalshi_ws(server) as plain, kalshi_ws(server) as combos:
+        subscribe(plain, ["market_lifecycle_v2"])
+        subscribe(combos, ["multivariate_market_lifecycle"])
+        reply = server.request("POST", "/trade-api/v2/multivariate_event_collections/KXMVEWSCOL", {"selected_markets": [
+            {"market_ticker": legs[0], "event_ticker": event, "side": "yes"},
+            {"market_ticker": legs[1], "event_ticker": event, "side": "yes"}]}, auth=kalshi_v2(member.credentials))
+        assert reply.status == 200, reply
+        combo = reply.json()["market_ticker"]
+        server.admin("POST", f"/markets/{legs[0]}/times", {"close_time": iso_timestamp()}, expect=200)
+        server.admin("POST", f"/markets/{legs[0]}/determine", {"result": "no"}, expect=200)
+        on_combos = [(m["type"], m["msg"]["event_type"]) for m in barrier(combos) if m["msg"].get("market_ticker") == combo]
+        on_plain = [m["msg"] for m in barrier(plain)]
+    assert on_combos == [("multivariate_market_lifecycle", event_type) for event_type in
+                         ("created", "activated", "deactivated", "determined", "settled")]
+    assert all(m.get("market_ticker") != combo for m in on_plain)
+    assert [m["event_type"] for m in on_plain if m.get("market_ticker") == legs[0]] == ["close_date_updated", "deactivated",
+                                                                                       "determined", "settled"]

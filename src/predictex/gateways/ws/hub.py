@@ -50,13 +50,14 @@ TRADE = "trade"
 TICKER = "ticker"
 LIFECYCLE = "lifecycle"  # Kalshi market_lifecycle_v2 (every market)
 SEED_STATUS = "seed_status"
-SILENT = "silent"  # channels this exchange accepts but never has anything for (multivariate markets)
+SILENT = "silent"  # channels this exchange accepts but never has anything for
+MVE_LIFECYCLE = "mve_lifecycle"  # Kalshi multivariate_market_lifecycle (combination markets)
 FILL = "fill"
 ORDER = "order"
 POSITION = "position"
 GROUP = "group"
 COMMS = "comms"  # Kalshi communications: RFQs to every subscriber, quotes to their maker and requester
-PUBLIC_KINDS = (BOOK, SEED_BOOK, TRADE, TICKER, LIFECYCLE, SEED_STATUS, SILENT)
+PUBLIC_KINDS = (BOOK, SEED_BOOK, TRADE, TICKER, LIFECYCLE, SEED_STATUS, SILENT, MVE_LIFECYCLE)
 PRIVATE_KINDS = (FILL, ORDER, POSITION, GROUP, COMMS)
 
 
@@ -538,35 +539,44 @@ class _Drain:
                                                     client_order_id)
             _send_private(Message(kind, body), subs, COMMS, None)
 
-    def _lifecycle(self, kind: bytes, build: Callable[[], dict[str, Any] | None]) -> None:
-        subs = self.hub.public_all[LIFECYCLE]
+    def _lifecycle(self, kind: bytes, build: Callable[[], dict[str, Any] | None], channel: str = LIFECYCLE) -> None:
+        subs = self.hub.public_all[channel]
         if subs:
             body = build()
             if body is not None:
                 _send_all(Message(kind, lambda: body), subs)
 
+    def _market_lifecycle(self, ticker: str, build: Callable[[], dict[str, Any] | None]) -> None:
+        """A market's lifecycle message: on multivariate_market_lifecycle for a combination, else on
+        market_lifecycle_v2 (the read model has applied the whole batch: a new combination is known)."""
+        market = self.live.markets.get(ticker)
+        if market is not None and market.combination is not None:
+            self._lifecycle(b"multivariate_market_lifecycle", build, MVE_LIFECYCLE)
+        else:
+            self._lifecycle(b"market_lifecycle_v2", build)
+
     def _market_created(self, e: ev.MarketCreated) -> None:
-        self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.market_created(e))
+        self._market_lifecycle(e.ticker, lambda: kalshi.market_created(e))
 
     def _event_created(self, e: ev.EventCreated) -> None:
         self._lifecycle(b"event_lifecycle", lambda: kalshi.event_created(e))
 
     def _status(self, e: ev.MarketStatusChanged) -> None:
         time_ms = self.time_ms
-        self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.status_changed(e, time_ms))
+        self._market_lifecycle(e.ticker, lambda: kalshi.status_changed(e, time_ms))
         self._seed_status(e.ticker, 0, e)
 
     def _determined(self, e: ev.MarketDetermined) -> None:
         time_ms = self.time_ms
-        self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.determined(e, time_ms))
+        self._market_lifecycle(e.ticker, lambda: kalshi.determined(e, time_ms))
         self._seed_status(e.ticker, 1, e)
 
     def _times(self, e: ev.MarketTimesChanged) -> None:
-        self._lifecycle(b"market_lifecycle_v2", lambda: kalshi.times_changed(e))
+        self._market_lifecycle(e.ticker, lambda: kalshi.times_changed(e))
 
     def _terms(self, e: ev.MarketTermsChanged) -> None:
         for body in kalshi.terms_changed(e):
-            self._lifecycle(b"market_lifecycle_v2", functools.partial(_same, body))
+            self._market_lifecycle(e.ticker, functools.partial(_same, body))
 
     def _fee_change(self, e: ev.FeeChangeApplied) -> None:
         if e.event_ticker:  # an event override; series changes have no message of their own

@@ -11,8 +11,8 @@ Private channels need the connection to have been authenticated on the upgrade (
 so does `orderbook_delta`, as Kalshi's documentation says. When that credential is revoked (its key
 deleted, its session logged out, its member suspended) the connection gets error 9 with the reason
 in `details`, then a Close frame (1008). The index feeds (cfbenchmarks, pyth) are
-not offered (error 8); `communications` (RFQs) and `multivariate_market_lifecycle` are accepted and
-stay silent, since this exchange has neither RFQs nor multivariate markets.
+not offered (error 8). `multivariate_market_lifecycle` carries the lifecycle of combination markets
+(multivariate event collections), which `market_lifecycle_v2` leaves to it.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ CHANNELS: dict[str, Channel] = {
     "market_positions": Channel(h.POSITION, True, "optional", False),
     "user_orders": Channel(h.ORDER, True, "optional", False),
     "market_lifecycle_v2": Channel(h.LIFECYCLE, False, "ignored", True),
-    "multivariate_market_lifecycle": Channel(h.SILENT, False, "ignored", True),
+    "multivariate_market_lifecycle": Channel(h.MVE_LIFECYCLE, False, "ignored", True),
     "order_group_updates": Channel(h.GROUP, True, "ignored", True),
     "communications": Channel(h.COMMS, True, "ignored", True),
 }
