@@ -90,6 +90,16 @@ def test_quotes_follow_the_fair_value_and_both_sides_stay_quoted() -> None:
     assert misses[len(misses) // 2] <= 3.0  # the mid tracks the hidden fair value
 
 
+def test_in_the_default_config_no_trader_goes_negative_or_is_refused_for_money() -> None:
+    simulation, venue = run(SimConfig(), 2, 1200)  # ten minutes of the living demo
+    assert simulation.actions_sent > 1000
+    refused = Counter(code for _agent, _kind, code in venue.refusals)
+    assert refused["insufficient_balance"] == 0, refused
+    for name, account_id in venue.accounts.items():
+        account = venue.engine.ledger.accounts[account_id]
+        assert account.cash_microdollars >= 0 and account.locked_microdollars >= 0, name
+
+
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda path: path.stem)
 def test_each_shipped_scenario_runs(path: Path) -> None:
     config = load_config(path)
@@ -99,3 +109,30 @@ def test_each_shipped_scenario_runs(path: Path) -> None:
     assert traded > 0
     refused = Counter(code for _agent, _kind, code in venue.refusals)
     assert refused["insufficient_balance"] == 0, refused
+
+
+def _decisions(simulation: Simulation, agent_prefix: str, first_s: float, last_s: float) -> list[list[str]]:
+    """The recorded decisions of the agents whose names start with `agent_prefix`, in [first_s, last_s)."""
+    tick = simulation.config.tick_s
+    rows = [line.split() for line in simulation.decisions]
+    return [row for row in rows if row[1].startswith(agent_prefix) and first_s <= int(row[0]) * tick < last_s]
+
+
+def test_the_shipped_scenarios_do_what_they_say() -> None:
+    withdrawn, venue = run(load_config(EXAMPLES / "maker-withdraws.toml"), 1, 300 * 2)  # to 5:00, maker 0 out from 2:00
+    out = _decisions(withdrawn, "maker-0", 120.0, 300.0)  # it cancels everything once, then does nothing
+    assert out and all(row[2] == "cancel" for row in out)
+    assert any(row[2] == "place" for row in _decisions(withdrawn, "maker-0", 0.0, 120.0))
+    assert not venue.resting("maker-0", next(iter(venue.engine.markets.markets))) and _decisions(withdrawn, "maker-1", 121.0, 300.0)
+
+    thin, _ = run(load_config(EXAMPLES / "thin-book.toml"), 1, 200 * 2)  # a fifth of 20 contracts from 1:00 to 3:00
+    sizes = {token.split("@")[0] for row in _decisions(thin, "maker", 61.0, 180.0) for token in row if "@" in token}
+    assert sizes == {"4"}
+
+    rush, _ = run(load_config(EXAMPLES / "run-on-yes.toml"), 1, 130 * 2)  # noise takers all buy YES from 1:00 to 2:00
+    during = _decisions(rush, "noise", 60.0, 120.0)
+    assert len(during) > len(_decisions(rush, "noise", 0.0, 60.0)) and all(row[4] == "bid" for row in during)
+
+    news, _ = run(load_config(EXAMPLES / "news-jump.toml"), 1, 200 * 2)  # the underlying jumps at 3:00
+    assert any(jump == (360, 1.0) for live in news.events for jump in live.underlying.jumps)
+    assert _decisions(news, "informed", 180.0, 190.0), "nobody took the stale quotes after the news"
