@@ -25,7 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,17 @@ def sdk_python() -> Path:
     if not _has_sdks(python):
         raise SdkUnavailable(f"the SDKs are not importable in {directory} after installing them")
     return python
+
+
+def sdk_or_fail(make: Callable[[], Path]) -> Path:
+    """`make()` (sdk_python, or kalshi_sdk_trading's legacy_sdk_python): its virtualenv's interpreter, or the
+    test fails naming why, since a compat test that cannot run has not passed."""
+    import pytest  # pytest side only: the SDK virtualenv has no pytest
+
+    try:
+        return make()
+    except SdkUnavailable as error:
+        pytest.fail(f"the official Kalshi SDK could not be set up: {error}", pytrace=False)
 
 
 def run_sdks(python: Path, context: dict[str, Any]) -> dict[str, Any]:

@@ -10,23 +10,20 @@ decides what each call must give; nothing here imports predictex.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import subprocess
 import sys
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-RUN_TIMEOUT_S = 300
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import kalshi_sdk_runner as runner
+from kalshi_sdk_runner import Step
 
 
 def run_calls(python: Path, context: dict[str, Any]) -> dict[str, Any]:
     """Run this file in the SDK virtualenv with `context` (JSON on stdin); its JSON summary."""
-    done = subprocess.run([str(python), __file__], input=json.dumps(context), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    if done.returncode != 0:
-        raise AssertionError(f"the SDK script failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    summary: dict[str, Any] = json.loads(done.stdout)
-    return summary
+    return runner.run_script(python, __file__, context)
 
 
 def _record(result: Any) -> dict[str, Any]:
@@ -35,47 +32,35 @@ def _record(result: Any) -> dict[str, Any]:
     return {"model": type(result).__name__, "value": result.to_dict()}
 
 
-def _client(module: Any, context: dict[str, Any]) -> Any:
-    configuration = module.Configuration(host=context["host"])
-    configuration.api_key_id = context["api_key_id"]
-    configuration.private_key_pem = context["private_key_pem"]
-    return module.KalshiClient(configuration)
+def plan(context: dict[str, Any]) -> Generator[Step, Any, list[dict[str, Any]]]:
+    """Every call of the context, in order, by its one member; each answer recorded."""
+    answers = []
+    for method, arguments in context["calls"]:
+        result = yield ("member", method, arguments)
+        try:
+            answers.append(_record(result))
+        except Exception as error:  # an answer that cannot be recorded is recorded as the error it raised
+            answers.append(_record(error))
+    return answers
+
+
+def _member(context: dict[str, Any]) -> dict[str, str]:
+    return {"key_id": context["api_key_id"], "private_key_pem": context["private_key_pem"]}
 
 
 def run_sync(context: dict[str, Any]) -> list[dict[str, Any]]:
     import kalshi_python_sync as sdk
 
-    client = _client(sdk, context)
-    answers = []
-    for method, arguments in context["calls"]:
-        try:
-            answers.append(_record(getattr(client, method)(**arguments)))
-        except Exception as error:
-            answers.append(_record(error))
+    answers: list[dict[str, Any]] = runner.drive_sync({"member": runner.client(sdk, context, _member(context))}, plan(context))
     return answers
 
 
 async def run_async(context: dict[str, Any]) -> list[dict[str, Any]]:
     import kalshi_python_async as sdk
 
-    client = _client(sdk, context)
-    answers = []
-    try:
-        for method, arguments in context["calls"]:
-            try:
-                answers.append(_record(await getattr(client, method)(**arguments)))
-            except Exception as error:
-                answers.append(_record(error))
-    finally:
-        await client.close()
+    answers: list[dict[str, Any]] = await runner.drive_async({"member": runner.client(sdk, context, _member(context))}, plan(context))
     return answers
 
 
-def main() -> None:
-    context = json.load(sys.stdin)
-    summary = {"sync": run_sync(context), "async": asyncio.run(run_async(context))}
-    json.dump(summary, sys.stdout, default=str)
-
-
 if __name__ == "__main__":
-    main()
+    runner.main(run_sync, run_async)

@@ -11,30 +11,26 @@ SDK raised with its HTTP status. Nothing here imports predictex.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import subprocess
 import sys
-import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
-RUN_TIMEOUT_S = 300
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import kalshi_sdk_runner as runner
+
 MEMBERS = ("r", "m1", "m2", "p")  # the requester, two makers, a requester with too little cash
 
-Step = tuple[str, str, dict[str, Any]]  # (who, SDK method or "sleep", keyword arguments)
+Step = runner.Step  # (who, SDK method or "sleep", keyword arguments)
 Plan = Generator[Step, Any, None]
 
 
 def run_communications(python: Path, context: dict[str, Any]) -> dict[str, Any]:
     """Run this file in the SDK virtualenv with `context` (JSON on stdin); its JSON summary."""
-    done = subprocess.run([str(python), __file__], input=json.dumps(context), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    if done.returncode != 0:
-        raise AssertionError(f"the SDK script failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    summary: dict[str, Any] = json.loads(done.stdout)
-    return summary
+    return runner.run_script(python, __file__, context)
 
 
 def plan(context: dict[str, Any], out: Any) -> Plan:
@@ -119,72 +115,21 @@ class Recorder:
         return result
 
 
-def _client(module: Any, context: dict[str, Any], member: dict[str, str]) -> Any:
-    configuration = module.Configuration(host=context["host"])
-    configuration.api_key_id = member["key_id"]
-    configuration.private_key_pem = member["private_key_pem"]
-    return module.KalshiClient(configuration)
-
-
 def run_sync(context: dict[str, Any]) -> dict[str, Any]:
     import kalshi_python_sync as sdk
 
-    clients = {who: _client(sdk, context, context["members"][who]) for who in MEMBERS}
     out = Recorder()
-    steps = plan(context, out)
-    result: Any = None
-    try:
-        while True:
-            who, method, arguments = steps.send(result)
-            if method == "sleep":
-                time.sleep(arguments["seconds"])
-                result = None
-                continue
-            try:
-                result = getattr(clients[who], method)(**arguments)
-            except Exception as error:
-                result = error
-    except StopIteration:
-        return out.calls
+    runner.drive_sync({who: runner.client(sdk, context, context["members"][who]) for who in MEMBERS}, plan(context, out))
+    return out.calls
 
 
 async def run_async(context: dict[str, Any]) -> dict[str, Any]:
     import kalshi_python_async as sdk
 
-    clients = {who: _client(sdk, context, context["members"][who]) for who in MEMBERS}
     out = Recorder()
-    steps = plan(context, out)
-    result: Any = None
-    try:
-        while True:
-            who, method, arguments = steps.send(result)
-            if method == "sleep":
-                await asyncio.sleep(arguments["seconds"])
-                result = None
-                continue
-            try:
-                result = await getattr(clients[who], method)(**arguments)
-            except Exception as error:
-                result = error
-    except StopIteration:
-        return out.calls
-    finally:
-        for client in clients.values():
-            await client.close()
-
-
-def main() -> None:
-    context = json.load(sys.stdin)
-    import kalshi_python_async
-    import kalshi_python_sync
-
-    summary = {
-        "versions": {"sync": kalshi_python_sync.__version__, "async": kalshi_python_async.__version__},
-        "sync": run_sync({**context, **context["sync"]}),
-        "async": asyncio.run(run_async({**context, **context["async"]})),
-    }
-    json.dump(summary, sys.stdout, default=str)
+    await runner.drive_async({who: runner.client(sdk, context, context["members"][who]) for who in MEMBERS}, plan(context, out))
+    return out.calls
 
 
 if __name__ == "__main__":
-    main()
+    runner.main(run_sync, run_async)

@@ -8,8 +8,6 @@ call, the SDK model it parsed into and that model's `to_dict()`. Nothing here im
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -17,19 +15,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import kalshi_sdk_runner as runner
 import kalshi_sdk_trading as trading
 from kalshi_sdk_trading import Plan, Recorder, _ok
-
-RUN_TIMEOUT_S = 300
 
 
 def run_subaccounts(python: Path, context: dict[str, Any]) -> dict[str, Any]:
     """Run this file in the SDK virtualenv with `context` (JSON on stdin); its JSON summary."""
-    done = subprocess.run([str(python), __file__], input=json.dumps(context), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    if done.returncode != 0:
-        raise AssertionError(f"the SDK script failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    summary: dict[str, Any] = json.loads(done.stdout)
-    return summary
+    return runner.run_script(python, __file__, context)
 
 
 def plan_subaccounts(context: dict[str, Any], out: Recorder) -> Plan:

@@ -18,16 +18,17 @@ model's `to_dict()`. Nothing here imports predictex.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import subprocess
 import sys
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import kalshi_sdk_runner as runner
+
 LEGACY_SDK_VERSION = "3.21.0"  # the last kalshi-python-sync/-async with POST /portfolio/orders
-RUN_TIMEOUT_S = 300
 
 
 # --- the virtualenvs (pytest side) -------------------------------------------------------------------
@@ -67,16 +68,12 @@ def _has_version(python: Path, version: str) -> bool:
 
 def run_trading(python: Path, context: dict[str, Any]) -> dict[str, Any]:
     """Run this file in an SDK virtualenv with `context` (JSON on stdin); its JSON summary."""
-    done = subprocess.run([str(python), __file__], input=json.dumps(context), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    if done.returncode != 0:
-        raise AssertionError(f"the SDK script failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
-    summary: dict[str, Any] = json.loads(done.stdout)
-    return summary
+    return runner.run_script(python, __file__, context)
 
 
 # --- the plan (script side) ----------------------------------------------------------------------------
 
-Step = tuple[str, str, dict[str, Any]]  # (who: "a" or "b", SDK method, keyword arguments)
+Step = runner.Step  # (who: "a" or "b", SDK method, keyword arguments)
 Plan = Generator[Step, Any, None]
 
 
@@ -216,63 +213,26 @@ PHASES = {"trade": plan_trade, "settled": plan_settled}
 
 # --- drivers (script side) -------------------------------------------------------------------------------
 
-def _client(module: Any, context: dict[str, Any], member: dict[str, str]) -> Any:
-    configuration = module.Configuration(host=context["host"])
-    configuration.api_key_id = member["key_id"]
-    configuration.private_key_pem = member["private_key_pem"]
-    return module.KalshiClient(configuration)
-
-
 def run_sync(context: dict[str, Any]) -> dict[str, Any]:
     import kalshi_python_sync as sdk
 
-    clients = {who: _client(sdk, context, context["members"][who]) for who in ("a", "b")}
     out = Recorder()
-    steps = PHASES[context["phase"]](context, out)
-    result: Any = None
-    try:
-        while True:
-            who, method, arguments = steps.send(result)
-            try:
-                result = getattr(clients[who], method)(**arguments)
-            except Exception as error:
-                result = error
-    except StopIteration:
-        return out.calls
+    runner.drive_sync({who: runner.client(sdk, context, context["members"][who]) for who in ("a", "b")},
+                      PHASES[context["phase"]](context, out))
+    return out.calls
 
 
 async def run_async(context: dict[str, Any]) -> dict[str, Any]:
     import kalshi_python_async as sdk
 
-    clients = {who: _client(sdk, context, context["members"][who]) for who in ("a", "b")}
     out = Recorder()
-    steps = PHASES[context["phase"]](context, out)
-    result: Any = None
-    try:
-        while True:
-            who, method, arguments = steps.send(result)
-            try:
-                result = await getattr(clients[who], method)(**arguments)
-            except Exception as error:
-                result = error
-    except StopIteration:
-        return out.calls
-    finally:
-        for client in clients.values():
-            await client.close()
+    await runner.drive_async({who: runner.client(sdk, context, context["members"][who]) for who in ("a", "b")},
+                             PHASES[context["phase"]](context, out))
+    return out.calls
 
 
 def main() -> None:
-    context = json.load(sys.stdin)
-    import kalshi_python_async
-    import kalshi_python_sync
-
-    summary = {
-        "versions": {"sync": kalshi_python_sync.__version__, "async": kalshi_python_async.__version__},
-        "sync": run_sync({**context, **context["sync"]}),
-        "async": asyncio.run(run_async({**context, **context["async"]})),
-    }
-    json.dump(summary, sys.stdout, default=str)
+    runner.main(run_sync, run_async)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from compat.kalshi_sdk import SdkUnavailable, sdk_python
 from compat.kalshi_sdk_calls import run_calls
 from integration.server_fixture import V2, Member, RunningServer, iso_timestamp, kalshi_v2, now_ms, running_server
 
@@ -26,14 +25,6 @@ EVENT = "KXCAT-27JAN"
 OLD = "KXCAT-27JAN-OLD"  # settled, then archived
 NEW = "KXCAT-27JAN-NEW"  # traded after the cutoff
 FUTURE = "2099-01-01T00:00:00Z"
-
-
-@pytest.fixture(scope="module")
-def python313() -> Path:
-    try:
-        return sdk_python()
-    except SdkUnavailable as error:  # a compat test that cannot run has not passed
-        pytest.fail(f"the official Kalshi SDK could not be set up: {error}", pytrace=False)
 
 
 class Scene:

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kalshi_sdk import SDK_VERSION, SdkUnavailable, sdk_python
+from kalshi_sdk import SDK_VERSION
 from kalshi_sdk_communications import MEMBERS, run_communications
 
 from integration.server_fixture import V2, RunningServer, running_server
@@ -34,14 +34,6 @@ SDKS = ("sync", "async")
 CONFIRM_WINDOW_S = 2
 RFQ_LIFETIME_S = 12
 OBSCURED = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-
-
-@pytest.fixture(scope="module")
-def python() -> Path:
-    try:
-        return sdk_python()
-    except SdkUnavailable as error:  # a compat test that cannot run has not passed
-        pytest.fail(f"the official Kalshi SDK could not be set up: {error}", pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +49,7 @@ def _pem(trader: Trader) -> str:
 
 
 @pytest.fixture(scope="module")
-def summary(server: RunningServer, python: Path) -> dict[str, Any]:
+def summary(server: RunningServer, python313: Path) -> dict[str, Any]:
     context: dict[str, Any] = {"host": server.base_url + V2, "confirm_window_s": CONFIRM_WINDOW_S, "rfq_lifetime_s": RFQ_LIFETIME_S}
     for sdk in SDKS:
         ticker, block_ticker = make_markets(server, 2, prefix="KXRFQ", fee_type="quadratic_with_maker_fees")
@@ -67,7 +59,7 @@ def summary(server: RunningServer, python: Path) -> dict[str, Any]:
             "members": {who: {"key_id": t.member.credentials.key_id, "private_key_pem": _pem(t)} for who, t in traders.items()},
             "user_ids": {who: t.member.member_id for who, t in traders.items()},
         }
-    result = run_communications(python, context)
+    result = run_communications(python313, context)
     result["context"] = context
     return result
 

@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from compat.kalshi_sdk import SDK_VERSION, SdkUnavailable, run_sdks, sdk_python
+from compat.kalshi_sdk import SDK_VERSION, run_sdks
 from integration.server_fixture import DEMO_TICKER, V2, RunningServer, running_server
 
 SERIES = "KXSDK"
@@ -30,14 +30,6 @@ EVENTS_PAGE = 2
 TRADES_PAGE = 2
 DEPTH = 3
 SDKS = ("sync", "async")
-
-
-@pytest.fixture(scope="module")
-def python313() -> Path:
-    try:
-        return sdk_python()
-    except SdkUnavailable as error:  # a compat test that cannot run has not passed
-        pytest.fail(f"the official Kalshi SDK could not be set up: {error}", pytrace=False)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from compat.kalshi_sdk import SdkUnavailable, sdk_python
 from compat.kalshi_sdk_calls import run_calls
 from integration.server_fixture import V2, Member, RunningServer, iso_timestamp, kalshi_v2, running_server
 
@@ -29,14 +28,6 @@ COLLECTION_DOCUMENT = {
     "size_min": 2, "size_max": 2, "functional_description": "all legs must win",
     "associated_events": [{"ticker": event, "is_yes_only": False, "active_quoters": []} for event in EVENTS],
 }
-
-
-@pytest.fixture(scope="module")
-def python313() -> Path:
-    try:
-        return sdk_python()
-    except SdkUnavailable as error:  # a compat test that cannot run has not passed
-        pytest.fail(f"the official Kalshi SDK could not be set up: {error}", pytrace=False)
 
 
 @pytest.fixture(scope="module")

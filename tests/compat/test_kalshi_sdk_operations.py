@@ -24,7 +24,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kalshi_sdk import SdkUnavailable, sdk_python
+from kalshi_sdk import sdk_or_fail, sdk_python
 
 from integration.server_fixture import V2, RunningServer, running_server
 from integration.trading_helpers import Trader, new_trader
@@ -38,10 +38,7 @@ _SERIALIZE = re.compile(r"def _(\w+)_serialize\(.*?method='(\w+)',\s*resource_pa
 
 def sdk_operations() -> dict[str, tuple[str, str]]:
     """{operation: (HTTP method, path under /trade-api/v2)} from the installed sync SDK's sources."""
-    try:
-        python = sdk_python()
-    except SdkUnavailable as error:  # a compat test that cannot run has not passed
-        pytest.fail(f"the official Kalshi SDK could not be set up: {error}", pytrace=False)
+    python = sdk_or_fail(sdk_python)
     [api] = python.parent.parent.glob("lib/python3*/site-packages/kalshi_python_sync/api")
     operations: dict[str, tuple[str, str]] = {}
     for module in sorted(api.glob("*_api.py")):

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from compat.kalshi_sdk import SdkUnavailable, sdk_python
 from compat.kalshi_sdk_calls import run_calls
 from integration.server_fixture import V2, Member, RunningServer, kalshi_v2, running_server
 
@@ -84,14 +83,6 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
     ("get_incentive_programs", {"status": "active"}),
     ("get_incentive_programs", {}),
 ]
-
-
-@pytest.fixture(scope="module")
-def python313() -> Path:
-    try:
-        return sdk_python()
-    except SdkUnavailable as error:  # a compat test that cannot run has not passed
-        pytest.fail(f"the official Kalshi SDK could not be set up: {error}", pytrace=False)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives import serialization
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kalshi_sdk import SdkUnavailable, sdk_python
 from kalshi_sdk_subaccounts import run_subaccounts
 
 from integration.server_fixture import V2, RunningServer, running_server
@@ -45,18 +44,14 @@ def _pem(trader: Trader) -> str:
 
 
 @pytest.fixture(scope="module")
-def summary(server: RunningServer) -> dict[str, Any]:
-    try:
-        python = sdk_python()
-    except SdkUnavailable as error:  # a compat test that cannot run has not passed
-        pytest.fail(f"the official Kalshi SDK could not be set up: {error}", pytrace=False)
+def summary(server: RunningServer, python313: Path) -> dict[str, Any]:
     context: dict[str, Any] = {"host": server.base_url + V2, "mode": "v2", "phase": "subaccounts"}
     for sdk in ("sync", "async"):
         [ticker] = make_markets(server, prefix="KXSUB")
         a, b = (new_trader(server, f"sub-{sdk}-{who}", 10_000) for who in ("a", "b"))
         context[sdk] = {"ticker": ticker, "client_order_id": f"sub-{sdk}", "client_transfer_id": str(uuid.uuid4()), "members": {
             who: {"key_id": t.member.credentials.key_id, "private_key_pem": _pem(t)} for who, t in (("a", a), ("b", b))}}
-    return run_subaccounts(python, context)
+    return run_subaccounts(python313, context)
 
 
 @pytest.mark.parametrize("sdk", ["sync", "async"])

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import serialization
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kalshi_sdk import SDK_VERSION, SdkUnavailable, sdk_python
+from kalshi_sdk import SDK_VERSION, sdk_or_fail
 from kalshi_sdk_trading import LEGACY_SDK_VERSION, legacy_sdk_python, run_trading
 
 from integration.server_fixture import V2, RunningServer, running_server
@@ -45,11 +45,8 @@ SDKS = ("sync", "async")
 
 
 @pytest.fixture(scope="module")
-def pythons() -> dict[str, Path]:
-    try:
-        return {"v2": sdk_python(), "legacy": legacy_sdk_python()}
-    except SdkUnavailable as error:  # a compat test that cannot run has not passed
-        pytest.fail(f"the official Kalshi SDK could not be set up: {error}", pytrace=False)
+def pythons(python313: Path) -> dict[str, Path]:
+    return {"v2": python313, "legacy": sdk_or_fail(legacy_sdk_python)}
 
 
 @pytest.fixture(scope="module")
