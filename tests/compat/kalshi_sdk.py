@@ -115,6 +115,14 @@ def sdk_or_fail(make: Callable[[], Path]) -> Path:
         pytest.fail(f"the official Kalshi SDK could not be set up: {error}", pytrace=False)
 
 
+def private_key_pem(member: Any) -> str:
+    """A predictex member's private key as the SDK's configuration takes it: PKCS8 PEM (pytest side)."""
+    from cryptography.hazmat.primitives import serialization
+
+    return str(member.credentials.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode())
+
+
 def run_sdks(python: Path, context: dict[str, Any]) -> dict[str, Any]:
     """Run this file in the SDK virtualenv with `context` (JSON on stdin); its JSON summary."""
     done = subprocess.run([str(python), __file__], input=json.dumps(context), capture_output=True, text=True,

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
+from compat.kalshi_sdk import private_key_pem
 from compat.kalshi_sdk_calls import run_calls
 from integration.server_fixture import V2, Member, RunningServer, iso_timestamp, kalshi_v2, now_ms, running_server
 
@@ -83,8 +83,7 @@ CALLS: list[tuple[str, dict[str, Any]]] = [
 @pytest.fixture(scope="module")
 def answers(scene: Scene, python313: Path) -> dict[str, list[dict[str, Any]]]:
     member = scene.member
-    pem = member.credentials.private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    pem = private_key_pem(member)
     today = now_ms() // 1000
     calls = [
         [name, {**arguments, "start_ts": today - 86_400, "end_ts": today + 86_400} if "start_ts" in arguments else arguments]

@@ -19,16 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kalshi_sdk import SDK_VERSION
+from kalshi_sdk import SDK_VERSION, private_key_pem
 from kalshi_sdk_communications import MEMBERS, run_communications
 
 from integration.server_fixture import V2, RunningServer, running_server
-from integration.trading_helpers import Trader, make_markets, new_trader
+from integration.trading_helpers import make_markets, new_trader
 
 SDKS = ("sync", "async")
 CONFIRM_WINDOW_S = 2
@@ -43,11 +42,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         yield running
 
 
-def _pem(trader: Trader) -> str:
-    return trader.member.credentials.private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-
-
 @pytest.fixture(scope="module")
 def summary(server: RunningServer, python313: Path) -> dict[str, Any]:
     context: dict[str, Any] = {"host": server.base_url + V2, "confirm_window_s": CONFIRM_WINDOW_S, "rfq_lifetime_s": RFQ_LIFETIME_S}
@@ -56,7 +50,7 @@ def summary(server: RunningServer, python313: Path) -> dict[str, Any]:
         traders = {who: new_trader(server, f"rfq-{sdk}-{who}", 200 if who == "p" else 10_000, key_type="rsa") for who in MEMBERS}
         context[sdk] = {
             "ticker": ticker, "block_ticker": block_ticker,
-            "members": {who: {"key_id": t.member.credentials.key_id, "private_key_pem": _pem(t)} for who, t in traders.items()},
+            "members": {who: {"key_id": t.member.credentials.key_id, "private_key_pem": private_key_pem(t.member)} for who, t in traders.items()},
             "user_ids": {who: t.member.member_id for who, t in traders.items()},
         }
     result = run_communications(python313, context)

@@ -19,7 +19,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from compat.kalshi_sdk import SDK_VERSION, run_sdks
+from compat.kalshi_sdk import SDK_VERSION, private_key_pem, run_sdks
 from integration.server_fixture import DEMO_TICKER, V2, RunningServer, running_server
 
 SERIES = "KXSDK"
@@ -55,8 +55,7 @@ def _public_pem(key_type: str) -> str:
 def run(server: RunningServer, python313: Path) -> dict[str, Any]:
     """The ground truth over plain HTTP, then both SDKs' summaries."""
     member = server.new_member("sdk@example.com", tier="premier")
-    pem = member.credentials.private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    pem = private_key_pem(member)
     now = int(time.time())
     context = {
         "host": server.base_url + V2, "api_key_id": member.credentials.key_id, "private_key_pem": pem,

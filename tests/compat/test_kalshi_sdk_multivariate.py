@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
+from compat.kalshi_sdk import private_key_pem
 from compat.kalshi_sdk_calls import run_calls
 from integration.server_fixture import V2, Member, RunningServer, iso_timestamp, kalshi_v2, running_server
 
@@ -46,8 +46,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSe
 
 
 def _run(running: RunningServer, member: Member, python313: Path, calls: list[list[Any]]) -> dict[str, Any]:
-    pem = member.credentials.private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    pem = private_key_pem(member)
     summary = run_calls(python313, {"host": running.base_url + V2, "api_key_id": member.credentials.key_id,
                                     "private_key_pem": pem, "calls": calls})
     for flavour in ("sync", "async"):

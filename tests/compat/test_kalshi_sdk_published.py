@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
+from compat.kalshi_sdk import private_key_pem
 from compat.kalshi_sdk_calls import run_calls
 from integration.server_fixture import V2, Member, RunningServer, kalshi_v2, running_server
 
@@ -102,8 +102,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSe
 @pytest.fixture(scope="module")
 def answers(server: tuple[RunningServer, Member], python313: Path) -> dict[str, list[dict[str, Any]]]:
     running, member = server
-    pem = member.credentials.private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    pem = private_key_pem(member)
     context = {"host": running.base_url + V2, "api_key_id": member.credentials.key_id, "private_key_pem": pem,
                "calls": [list(call) for call in CALLS]}
     summary = run_calls(python313, context)

@@ -21,26 +21,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from kalshi_sdk import private_key_pem
 from kalshi_sdk_subaccounts import run_subaccounts
 
 from integration.server_fixture import V2, RunningServer, running_server
-from integration.trading_helpers import Trader, make_markets, new_trader
+from integration.trading_helpers import make_markets, new_trader
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     with running_server(tmp_path_factory.mktemp("sdk-subaccounts"), environment="prod") as running:
         yield running
-
-
-def _pem(trader: Trader) -> str:
-    return trader.member.credentials.private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +45,7 @@ def summary(server: RunningServer, python313: Path) -> dict[str, Any]:
         [ticker] = make_markets(server, prefix="KXSUB")
         a, b = (new_trader(server, f"sub-{sdk}-{who}", 10_000) for who in ("a", "b"))
         context[sdk] = {"ticker": ticker, "client_order_id": f"sub-{sdk}", "client_transfer_id": str(uuid.uuid4()), "members": {
-            who: {"key_id": t.member.credentials.key_id, "private_key_pem": _pem(t)} for who, t in (("a", a), ("b", b))}}
+            who: {"key_id": t.member.credentials.key_id, "private_key_pem": private_key_pem(t.member)} for who, t in (("a", a), ("b", b))}}
     return run_subaccounts(python313, context)
 
 

@@ -29,16 +29,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kalshi_sdk import SDK_VERSION, sdk_or_fail
+from kalshi_sdk import SDK_VERSION, private_key_pem, sdk_or_fail
 from kalshi_sdk_trading import LEGACY_SDK_VERSION, legacy_sdk_python, run_trading
 
 from integration.server_fixture import V2, RunningServer, running_server
-from integration.trading_helpers import Trader, make_markets, new_trader, settle
+from integration.trading_helpers import make_markets, new_trader, settle
 
 GENERATIONS = {"v2": SDK_VERSION, "legacy": LEGACY_SDK_VERSION}
 SDKS = ("sync", "async")
@@ -55,11 +54,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         yield running
 
 
-def _pem(trader: Trader) -> str:
-    return trader.member.credentials.private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
-
-
 @pytest.fixture(scope="module")
 def sessions(server: RunningServer, pythons: dict[str, Path]) -> dict[str, dict[str, Any]]:
     """Both phases of every session: {"v2"|"legacy": {"trade": summary, "settled": summary, "setup": ...}}."""
@@ -71,8 +65,8 @@ def sessions(server: RunningServer, pythons: dict[str, Path]) -> dict[str, dict[
             [ticker] = make_markets(server, prefix="KXSDK")
             a, b = (new_trader(server, f"{mode}-{sdk}-{who}", 10_000, key_type="rsa") for who in ("a", "b"))
             context[sdk] = {"ticker": ticker, "client_order_id": f"{mode}-{sdk}-first", "members": {
-                "a": {"key_id": a.member.credentials.key_id, "private_key_pem": _pem(a)},
-                "b": {"key_id": b.member.credentials.key_id, "private_key_pem": _pem(b)}}}
+                "a": {"key_id": a.member.credentials.key_id, "private_key_pem": private_key_pem(a.member)},
+                "b": {"key_id": b.member.credentials.key_id, "private_key_pem": private_key_pem(b.member)}}}
             setup[sdk] = {"ticker": ticker, "a": a, "b": b}
         trade = run_trading(python, {**context, "phase": "trade"})
         for sdk in SDKS:
