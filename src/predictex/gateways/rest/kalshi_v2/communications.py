@@ -14,6 +14,7 @@ from predictex.core import commands as c
 from predictex.core.units import count_from_contracts, money_from_centicents
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2.order_requests import check_routing
+from predictex.gateways.rest.kalshi_v2.orders import member_uuid
 from predictex.gateways.rest.wire import (
     ApiError,
     Query,
@@ -71,10 +72,6 @@ def register(router: Router, exchange: Exchange) -> None:
 
 
 # --- who and what ---------------------------------------------------------------------------------
-
-def _user_id(exchange: Exchange, principal: Principal) -> str:
-    return exchange.ids.to_uuid(ids.MEMBER, principal.member.member_id)
-
 
 def _views(exchange: Exchange) -> CommunicationsView:
     return exchange.live.communications
@@ -189,7 +186,7 @@ def get_rfqs(exchange: Exchange, principal: Principal, request: Request, params:
         raise bad_request("subaccount must be 0")
     market, event, status = query.text("market_ticker"), query.text("event_ticker"), query.text("status")
     creator = query.text("creator_user_id")
-    mine_only = query.text("user_filter") == "self" or (creator != "" and creator == _user_id(exchange, principal))
+    mine_only = query.text("user_filter") == "self" or (creator != "" and creator == member_uuid(exchange, principal))
     if creator and not mine_only:
         return {"rfqs": [], "cursor": ""}  # other members' user ids are private: nothing matches them
     live = exchange.live
@@ -206,7 +203,7 @@ def get_rfqs(exchange: Exchange, principal: Principal, request: Request, params:
             return False
         return view.is_open or e.account_id == principal.account_id  # others' closed RFQs are not broadcast
     page, cursor = _page(((n, v) for n, v in _views(exchange).rfqs.items() if wanted(v)), query, RFQS_PAGE_MAX)
-    user_id = _user_id(exchange, principal)
+    user_id = member_uuid(exchange, principal)
     return {"rfqs": [rfq_json(exchange.ids, view, principal.account_id, user_id) for view in page], "cursor": cursor}
 
 
@@ -216,7 +213,7 @@ def get_rfq(exchange: Exchange, principal: Principal, request: Request, params: 
     view = _views(exchange).rfqs.get(number)
     if view is None or not (view.is_open or view.event.account_id == principal.account_id):
         raise not_found(f"no RFQ {params['rfq_id']}")
-    return {"rfq": rfq_json(exchange.ids, view, principal.account_id, _user_id(exchange, principal))}
+    return {"rfq": rfq_json(exchange.ids, view, principal.account_id, member_uuid(exchange, principal))}
 
 
 async def delete_rfq(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
@@ -248,7 +245,7 @@ def get_quotes(exchange: Exchange, principal: Principal, request: Request, param
     """List quotes you made or received."""
     query = Query(request.query_params())
     market, event, status = query.text("market_ticker"), query.text("event_ticker"), query.text("status")
-    me = _user_id(exchange, principal)
+    me = member_uuid(exchange, principal)
     quote_creator, rfq_creator = query.text("quote_creator_user_id"), query.text("rfq_creator_user_id")
     if (quote_creator and quote_creator != me) or (rfq_creator and rfq_creator != me):
         return {"quotes": [], "cursor": ""}  # only the caller's own user id names quotes it may see
@@ -278,7 +275,7 @@ def get_quote(exchange: Exchange, principal: Principal, request: Request, params
     """One quote you made or received."""
     view = _visible_quote(exchange, principal, params)
     rfq = _views(exchange).rfqs.get(view.event.rfq_id)
-    return {"quote": quote_json(exchange.ids, view, rfq, principal.account_id, _user_id(exchange, principal))}
+    return {"quote": quote_json(exchange.ids, view, rfq, principal.account_id, member_uuid(exchange, principal))}
 
 
 def _quote_command(summary: str, make: Callable[[Principal, int, dict[str, Any] | None], c.Command], takes_body: bool = False) -> Any:
