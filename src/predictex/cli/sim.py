@@ -75,6 +75,9 @@ def run_sim(arguments: argparse.Namespace) -> int:
 
 
 def _configure_logs(log_format: str) -> None:
+    # The HTTP client logs every request at INFO: dozens a second from the traders, which buried the
+    # server's own log under `predictex serve`. The simulator's own lines say what happens.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         from predictex.server.logs import configure
     except ImportError:  # the SDK alone (no server extra): plain logging
