@@ -114,7 +114,7 @@ RESTING_PER_CLIENT_MAX = 100  # a client over this cancels instead of placing mo
 BUILD_RESTING_MAX = 5_000
 BUILD_BATCH = 1_000
 COPY_BATCHES = 50
-BATCH_COLUMNS = ("first_seq", "last_seq", "record_count", "data")
+BATCH_COLUMNS = ("first_seq", "last_seq", "record_count", "data", "chain_hash")
 SNAPSHOT_EVERY = 100_000
 SNAPSHOT_OFFSET = 50_000  # snapshots at 50,000, 150,000, ...: a crash leaves a tail of 50,000 commands
 PACER_TICK_S = 0.001
@@ -474,11 +474,11 @@ def sqlite_peer(source: Path, appended: list[tuple[StoredBatch, list[TableWrite]
             db.execute(f"PRAGMA {pragma}")
         for statement in schema:
             db.execute(statement)
-        insert_batch = "INSERT INTO journal_batches (first_seq, last_seq, record_count, data) VALUES (?, ?, ?, ?)"
+        insert_batch = "INSERT INTO journal_batches (first_seq, last_seq, record_count, data, chain_hash) VALUES (?, ?, ?, ?, ?)"
         started = time.perf_counter()
         for batch, writes in appended:
             db.execute("BEGIN IMMEDIATE")
-            db.execute(insert_batch, (batch.first_seq, batch.last_seq, batch.record_count, batch.data))
+            db.execute(insert_batch, (batch.first_seq, batch.last_seq, batch.record_count, batch.data, batch.chain_hash))
             for write in writes:
                 if write.rows:
                     db.executemany(write.sql("?"), write.rows)
@@ -802,7 +802,7 @@ def copy_journal(source: JournalStore, target: JournalStore) -> float:
     create_history_tables(target)
     rows: list[tuple[Any, ...]] = []
     for batch in source.batches():
-        rows.append((batch.first_seq, batch.last_seq, batch.record_count, batch.data))
+        rows.append((batch.first_seq, batch.last_seq, batch.record_count, batch.data, batch.chain_hash))
         if len(rows) == COPY_BATCHES:
             target.write([TableWrite("journal_batches", BATCH_COLUMNS, rows)])
             rows = []

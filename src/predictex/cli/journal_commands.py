@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def register(commands: Any, default_database: Callable[[], str]) -> None:
     journal = commands.add_parser("journal", help="verify or export the journal")
     actions = journal.add_subparsers(dest="action", required=True, metavar="ACTION")
-    check = actions.add_parser("verify", help="replay the journal into a fresh engine and check every event and invariant")
+    check = actions.add_parser("verify", help="check the chain of batch hashes, then replay the journal into a fresh engine and check every event and invariant")
     check.add_argument("--database", default=None, help="SQLite path or postgresql:// URL (default: the data directory's)")
     check.set_defaults(handler=out.command("journal verify", lambda a: run_verify(a.database or default_database())))
     dump = actions.add_parser("export", help="write the journal as JSON lines")
@@ -35,7 +35,7 @@ def _open(location: str) -> Journal:
     if not location.startswith(("postgres://", "postgresql://")) and not _exists(location):
         raise ConfigError(f"no journal at {location}: give --database (the SQLite file in the server's data directory, "
                           "or its postgresql:// URL)")
-    return Journal(open_store(location))
+    return Journal(open_store(location), reading_only=True)
 
 
 def _exists(path: str) -> bool:
@@ -55,6 +55,11 @@ def run_verify(location: str) -> int:
     except JournalError as error:
         print(f"predictex journal verify: FAILED: {error}", file=sys.stderr)
         return 1
+    if journal.unchained:
+        print("audit chain: none yet (a format-2 journal, written before chain hashes: the server chains it when it next starts)")
+    else:
+        print(f"batches: {result.batches} (audit chain intact)")
+        print(f"chain head: {result.chain_head}")
     print(f"commands: {result.commands}")
     print(f"events: {result.events}")
     print(f"last sequence: {result.last_seq}")

@@ -36,13 +36,17 @@ class TableWrite:
 
 
 class StoredBatch:
-    __slots__ = ("data", "first_seq", "last_seq", "record_count")
+    """A stored batch: its sequence numbers, record count, blob and chain hash (journal.records:
+    `chain_hash`; empty for a batch of a journal written before hashes, until it is migrated)."""
 
-    def __init__(self, first_seq: int, last_seq: int, record_count: int, data: bytes) -> None:
+    __slots__ = ("chain_hash", "data", "first_seq", "last_seq", "record_count")
+
+    def __init__(self, first_seq: int, last_seq: int, record_count: int, data: bytes, chain_hash: bytes = b"") -> None:
         self.first_seq = first_seq
         self.last_seq = last_seq
         self.record_count = record_count
         self.data = data
+        self.chain_hash = chain_hash
 
 
 class StoredSnapshot:
@@ -100,12 +104,21 @@ def read_ahead(scan: Callable[[], Iterator[StoredBatch]], depth: int = READ_AHEA
         thread.join()
 
 
+BATCH_SELECT = "SELECT first_seq, last_seq, record_count, data, chain_hash FROM journal_batches"
+
+
+def stored_batch(row: tuple[Any, ...]) -> StoredBatch:
+    """A batch from a row of BATCH_SELECT."""
+    return StoredBatch(row[0], row[1], row[2], bytes(row[3]), b"" if row[4] is None else bytes(row[4]))
+
+
 JOURNAL_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS journal_batches (
         first_seq BIGINT PRIMARY KEY,
         last_seq BIGINT NOT NULL,
         record_count BIGINT NOT NULL,
-        data {blob} NOT NULL
+        data {blob} NOT NULL,
+        chain_hash {blob}
     )""",
     """CREATE TABLE IF NOT EXISTS snapshots (
         seq BIGINT PRIMARY KEY,
@@ -138,6 +151,11 @@ class JournalStore(abc.ABC):
     @abc.abstractmethod
     def delete_batches_from(self, first_seq: int) -> None:
         """Discard a torn tail: the batch starting at `first_seq` and anything after it."""
+
+    @abc.abstractmethod
+    def set_chain_hashes(self, hashes: list[tuple[int, bytes]]) -> None:
+        """Store `(first_seq, chain_hash)` for existing batches in one transaction (the migration of a
+        journal written before chain hashes)."""
 
     @abc.abstractmethod
     def save_snapshot(self, snapshot: StoredSnapshot, keep: int) -> None:
@@ -198,20 +216,35 @@ class SqlStore(JournalStore):
     @abc.abstractmethod
     def _execute_ddl(self, statement: str) -> None: ...
 
+    @abc.abstractmethod
+    def _has_column(self, table: str, column: str) -> bool: ...
+
+    def _add_chain_column(self) -> None:
+        """A journal created before chain hashes gets the column (empty until `Journal` migrates it)."""
+        if not self._has_column("journal_batches", "chain_hash"):
+            self._execute_ddl(f"ALTER TABLE journal_batches ADD COLUMN chain_hash {self.blob_type}")
+
     def _sql(self, text: str) -> str:
         return text if self.placeholder == "?" else text.replace("?", self.placeholder)
 
     def append(self, batch: StoredBatch, writes: list[TableWrite]) -> None:
         statements: list[tuple[str, list[tuple[Any, ...]]]] = [(
-            self._sql("INSERT INTO journal_batches (first_seq, last_seq, record_count, data) VALUES (?, ?, ?, ?)"),
-            [(batch.first_seq, batch.last_seq, batch.record_count, batch.data)],
+            self._sql("INSERT INTO journal_batches (first_seq, last_seq, record_count, data, chain_hash) VALUES (?, ?, ?, ?, ?)"),
+            [(batch.first_seq, batch.last_seq, batch.record_count, batch.data, batch.chain_hash or None)],
         )]
         statements.extend((w.sql(self.placeholder), w.rows) for w in writes if w.rows)
         self._transaction(statements)
 
     def last_batch(self) -> StoredBatch | None:
-        rows = self._fetch("SELECT first_seq, last_seq, record_count, data FROM journal_batches ORDER BY first_seq DESC LIMIT 1", ())
-        return None if not rows else StoredBatch(rows[0][0], rows[0][1], rows[0][2], bytes(rows[0][3]))
+        rows = self._fetch(
+            "SELECT first_seq, last_seq, record_count, data, chain_hash FROM journal_batches ORDER BY first_seq DESC LIMIT 1", (),
+        )
+        return None if not rows else stored_batch(rows[0])
+
+    def set_chain_hashes(self, hashes: list[tuple[int, bytes]]) -> None:
+        if hashes:
+            self._transaction([(self._sql("UPDATE journal_batches SET chain_hash = ? WHERE first_seq = ?"),
+                                [(chain, first_seq) for first_seq, chain in hashes])])
 
     def delete_batches_from(self, first_seq: int) -> None:
         self._transaction([(self._sql("DELETE FROM journal_batches WHERE first_seq >= ?"), [(first_seq,)])])

@@ -38,7 +38,7 @@ class FaultyStore(JournalStore):
             raise JournalError("injected write error")
         if fault == TORN_WRITE:
             cut = max(1, len(batch.data) * self.torn_fraction_percent // 100)
-            self.inner.append(StoredBatch(batch.first_seq, batch.last_seq, batch.record_count, batch.data[:cut]), [])
+            self.inner.append(StoredBatch(batch.first_seq, batch.last_seq, batch.record_count, batch.data[:cut], batch.chain_hash), [])
             raise JournalError("injected torn write")
         self.inner.append(batch, writes)
         if fault == FSYNC_ERROR:
@@ -52,6 +52,9 @@ class FaultyStore(JournalStore):
 
     def delete_batches_from(self, first_seq: int) -> None:
         self.inner.delete_batches_from(first_seq)
+
+    def set_chain_hashes(self, hashes: list[tuple[int, bytes]]) -> None:
+        self.inner.set_chain_hashes(hashes)
 
     def save_snapshot(self, snapshot: StoredSnapshot, keep: int) -> None:
         self.inner.save_snapshot(snapshot, keep)

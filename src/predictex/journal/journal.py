@@ -5,6 +5,11 @@ state it left.
 rebuilds an engine: the newest good snapshot, then every record after it replayed, with the
 regenerated events compared to the stored ones. A torn last batch (a crash mid-write; never
 acknowledged) is discarded; damage anywhere else stops recovery with the sequence number.
+
+Every batch is stored with its chain hash (journal.records: `chain_hash`), computed from the hash of the
+batch before it, which the journal keeps as its `head`. A journal of format 2 (before chain hashes) is
+migrated when it is opened: its batches are chained in order as they stand, so the chain attests to
+them from that moment on; `journal.verify.check_chain` checks the chain.
 """
 
 from __future__ import annotations
@@ -23,11 +28,22 @@ from predictex.core.codec import decode_command, encode_events
 from predictex.core.engine import Engine
 from predictex.core.snapshot import canonical_json, restore_snapshot, snapshot_hash, state_hash, take_snapshot
 from predictex.journal.base import JournalStore, StoredBatch, StoredSnapshot, TableWrite
-from predictex.journal.records import JournalDamaged, JournalError, Record, TornBatch, decode_batch, encode_batch
+from predictex.journal.records import (
+    GENESIS_HASH,
+    JournalDamaged,
+    JournalError,
+    Record,
+    TornBatch,
+    chain_hash,
+    decode_batch,
+    encode_batch,
+)
 
 log = logging.getLogger("predictex.journal")
 
-JOURNAL_FORMAT = "2"
+JOURNAL_FORMAT = "3"  # 3: batches carry chain hashes; 2 (without) is migrated on opening
+UNCHAINED_FORMAT = "2"
+MIGRATION_BATCHES = 500  # chain hashes written per transaction when a format-2 journal is migrated
 SNAPSHOTS_KEPT = 3
 
 
@@ -62,21 +78,54 @@ def open_store(location: str) -> JournalStore:
 
 
 class Journal:
-    def __init__(self, store: JournalStore) -> None:
+    """A journal on a store. `reading_only` (the `journal verify` and `export` commands, which take no
+    lock) writes nothing: a format-2 journal is left unchained (`unchained`) for the server to migrate."""
+
+    def __init__(self, store: JournalStore, reading_only: bool = False) -> None:
         self.store = store
         found = store.get_meta("journal_format")
-        if found is None:
+        self.unchained = found == UNCHAINED_FORMAT and reading_only
+        if found == UNCHAINED_FORMAT:
+            if not reading_only:
+                self._chain_unhashed_batches()
+                store.set_meta("journal_format", JOURNAL_FORMAT)
+        elif found is None and reading_only:
+            pass  # an empty store the command was pointed at: nothing to mark
+        elif found is None:
             store.set_meta("journal_format", JOURNAL_FORMAT)
         elif found != JOURNAL_FORMAT:
             raise JournalError(f"journal format {found} is not supported (this build reads {JOURNAL_FORMAT})")
+        self.head = self._stored_head()
+
+    def _stored_head(self) -> bytes:
+        last = self.store.last_batch()
+        return GENESIS_HASH if last is None else last.chain_hash
+
+    def _chain_unhashed_batches(self) -> None:
+        """The migration from format 2: every batch without a chain hash gets one, in order."""
+        previous = GENESIS_HASH
+        pending: list[tuple[int, bytes]] = []
+        for batch in self.store.batches():
+            if not batch.chain_hash:
+                batch.chain_hash = chain_hash(previous, batch.first_seq, batch.last_seq, batch.record_count, batch.data)
+                pending.append((batch.first_seq, batch.chain_hash))
+            previous = batch.chain_hash
+            if len(pending) == MIGRATION_BATCHES:
+                self.store.set_chain_hashes(pending)
+                pending = []
+        self.store.set_chain_hashes(pending)
+        log.warning("journal migrated to format %s: its batches now carry chain hashes", JOURNAL_FORMAT)
 
     # --- writing --------------------------------------------------------------------------------
 
     def append(self, records: list[Record], writes: list[TableWrite]) -> None:
+        """Store a batch chained to the one before (one writer at a time: the sequencer's)."""
         if not records:
             return
-        batch = StoredBatch(records[0].seq, records[-1].seq, len(records), encode_batch(records))
-        self.store.append(batch, writes)
+        first_seq, last_seq, data = records[0].seq, records[-1].seq, encode_batch(records)
+        hashed = chain_hash(self.head, first_seq, last_seq, len(records), data)
+        self.store.append(StoredBatch(first_seq, last_seq, len(records), data, hashed), writes)
+        self.head = hashed
 
     def save_snapshot(self, seq: int, snapshot: dict[str, Any]) -> None:
         """Store a snapshot taken by `capture` with its state hash. The snapshot is plain data of its own,
@@ -124,6 +173,7 @@ class Journal:
         started = time.perf_counter()
         recovery = Recovery()
         recovery.torn_records_discarded = self._discard_torn_tail()
+        self.head = self._stored_head()
         last_committed = self.last_seq()
         self._load_snapshot(recovery, last_committed)
         expected = recovery.last_seq + 1

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from predictex.journal.base import JOURNAL_SCHEMA, SqlStore, StoredBatch, read_ahead
+from predictex.journal.base import BATCH_SELECT, JOURNAL_SCHEMA, SqlStore, StoredBatch, read_ahead, stored_batch
 from predictex.journal.records import JournalError
 
 
@@ -32,6 +32,7 @@ class PostgresStore(SqlStore):
         self._readers = threading.local()
         self._reader_connections: list[psycopg.Connection[Any]] = []
         self.execute_schema(JOURNAL_SCHEMA)
+        self._add_chain_column()
         # Batch blobs are JSON already packed tight; PostgreSQL's own compression of them (pglz) cost
         # more time than the bytes it saved. Stored out of line, uncompressed.
         self.execute_schema(("ALTER TABLE journal_batches ALTER COLUMN data SET STORAGE EXTERNAL",))
@@ -75,11 +76,10 @@ class PostgresStore(SqlStore):
         with self._connect() as connection, connection.transaction(), connection.cursor(name="journal_scan") as cursor:
             cursor.itersize = 4  # batches hold up to SEQUENCER_BATCH_MAX records: a few per round trip is plenty
             cursor.execute(  # binary: the batches come as they are stored, not hex-encoded and decoded again
-                "SELECT first_seq, last_seq, record_count, data FROM journal_batches WHERE last_seq > %s ORDER BY first_seq",
-                (after_seq,), binary=True,
+                f"{BATCH_SELECT} WHERE last_seq > %s ORDER BY first_seq", (after_seq,), binary=True,
             )
-            for first_seq, last_seq, count, data in cursor:
-                yield StoredBatch(first_seq, last_seq, count, bytes(data))
+            for row in cursor:
+                yield stored_batch(row)
 
     def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = self._reader().execute(sql, params).fetchall()
@@ -88,6 +88,14 @@ class PostgresStore(SqlStore):
     def _execute_ddl(self, statement: str) -> None:
         with self._write_lock:
             self._writer.execute(statement)
+
+    def _has_column(self, table: str, column: str) -> bool:
+        with self._write_lock:
+            rows = self._writer.execute(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = %s AND column_name = %s",
+                (table, column),
+            ).fetchall()
+        return bool(rows)
 
     def drop_schema(self) -> None:
         """Remove everything this store created (tests use a schema of their own)."""

@@ -15,10 +15,16 @@ time. Decoding a blob distinguishes two failures:
   that batch, whose commands were never acknowledged.
 - damaged: a record is complete but fails its checksum, or sequence numbers do not follow on. That is
   never a torn write, and recovery stops, naming the sequence number.
+
+The audit trail: each stored batch carries a chain hash, SHA-256 over the previous batch's chain hash
+and the batch's canonical bytes (its first and last sequence numbers and record count as three
+big-endian u64, then the blob). The first batch chains from 32 zero bytes. Changing, removing or
+reordering any batch breaks the chain at that batch (`chain_hash`, and `journal.verify.check_chain`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from typing import Any
 
@@ -30,6 +36,8 @@ HEADER_BYTES = _HEADER.size
 _CHECKED = struct.Struct(">QqII")  # what the CRC covers besides the payload
 _pack_header = _HEADER.pack  # bound once: compiled code would look the method up on every call
 _pack_checked = _CHECKED.pack
+_CANONICAL = struct.Struct(">QQQ")  # a batch's first seq, last seq and record count, ahead of its blob in the chain hash
+GENESIS_HASH = bytes(32)  # what the first batch chains from
 
 
 class JournalError(Exception):
@@ -99,6 +107,15 @@ class Record:
 def _checksum(seq: int, time_ms: int, command_length: int, event_count: int, payload: bytes | memoryview) -> int:
     checksum: int = crc32(payload, crc32(_pack_checked(seq, time_ms, command_length, event_count)))
     return checksum
+
+
+def chain_hash(previous: bytes, first_seq: int, last_seq: int, record_count: int, data: bytes) -> bytes:
+    """The chain hash of a batch: SHA-256 over the previous batch's chain hash and this batch's
+    canonical bytes."""
+    digest = hashlib.sha256(previous)
+    digest.update(_CANONICAL.pack(first_seq, last_seq, record_count))
+    digest.update(data)
+    return digest.digest()
 
 
 def encode_batch(records: list[Record]) -> bytes:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from predictex.journal.base import JOURNAL_SCHEMA, SqlStore, StoredBatch
+from predictex.journal.base import BATCH_SELECT, JOURNAL_SCHEMA, SqlStore, StoredBatch, stored_batch
 from predictex.journal.records import JournalError
 
 PAGE_BYTES = 16_384
@@ -46,6 +46,7 @@ class SqliteStore(SqlStore):
         self._readers = threading.local()
         self._reader_connections: list[sqlite3.Connection] = []
         self.execute_schema(JOURNAL_SCHEMA)
+        self._add_chain_column()
 
     @property
     def description(self) -> str:
@@ -74,12 +75,9 @@ class SqliteStore(SqlStore):
                 raise JournalError(f"SQLite write failed: {error}") from error
 
     def batches(self, after_seq: int = 0) -> Iterator[StoredBatch]:
-        cursor = self._reader().execute(
-            "SELECT first_seq, last_seq, record_count, data FROM journal_batches WHERE last_seq > ? ORDER BY first_seq",
-            (after_seq,),
-        )
-        for first_seq, last_seq, count, data in cursor:
-            yield StoredBatch(first_seq, last_seq, count, bytes(data))
+        cursor = self._reader().execute(f"{BATCH_SELECT} WHERE last_seq > ? ORDER BY first_seq", (after_seq,))
+        for row in cursor:
+            yield stored_batch(row)
 
     def _fetch(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return self._reader().execute(sql, params).fetchall()
@@ -87,6 +85,11 @@ class SqliteStore(SqlStore):
     def _execute_ddl(self, statement: str) -> None:
         with self._write_lock:
             self._writer.execute(statement)
+
+    def _has_column(self, table: str, column: str) -> bool:
+        with self._write_lock:
+            rows = self._writer.execute("SELECT 1 FROM pragma_table_info(?) WHERE name = ?", (table, column)).fetchall()
+        return bool(rows)
 
     def close(self) -> None:
         with self._write_lock:
