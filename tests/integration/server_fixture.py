@@ -393,11 +393,24 @@ def postgres_available() -> bool:
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, *, environment: str = "demo", postgres: bool = False, **settings: Any) -> Iterator[RunningServer]:
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL schema of its own for the length of the `with` block, as a database URL: for
+    servers started one after another on the same journal (`running_server(database_url=...)`)."""
+    schema, database_url = _new_schema_url()
+    try:
+        yield database_url
+    finally:
+        _drop_schema(schema)
+
+
+@contextlib.contextmanager
+def running_server(
+    data_dir: Path, *, environment: str = "demo", postgres: bool = False, database_url: str = "", **settings: Any,
+) -> Iterator[RunningServer]:
     """A server for the length of the `with` block (see the module docstring). `settings` go to
-    Config (rate_limits, demo_markets, timestamp_window_ms, ...)."""
+    Config (rate_limits, demo_markets, timestamp_window_ms, ...). `database_url` names a journal that
+    outlives the server (the data directory's SQLite file is the default)."""
     schema = ""
-    database_url = ""
     if postgres:
         schema, database_url = _new_schema_url()
     config = Config(port=0, data_dir=str(data_dir), database_url=database_url, environment=environment, **settings)

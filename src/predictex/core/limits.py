@@ -34,7 +34,7 @@ QUOTE_CONFIRM_WINDOW_MS_MAX: Final = 30_000  # Kalshi's FIX guide: the quoter co
 QUOTES_PER_RFQ_MAX: Final = 1_000  # quotes open (or lapsed, awaiting the RFQ's close) on one RFQ
 BLOCK_TRADE_LIFETIME_MS_MAX: Final = 7 * 24 * 3600 * 1000  # a block-trade proposal expires within a week
 BLOCK_TRADES_PENDING_PER_ACCOUNT_MAX: Final = 1_000  # proposals an account has made that are still pending
-COMMUNICATIONS_CLOSED_KEPT_MAX: Final = 100_000  # closed RFQs (and quotes, proposals) the read model keeps for reads
+COMMUNICATIONS_CLOSED_KEPT_MAX: Final = 100_000  # closed RFQs, quotes, proposals kept in memory (for the WS hub)
 
 # --- accounts and money -------------------------------------------------------------------------
 ACCOUNTS_MAX: Final = 10_000_000

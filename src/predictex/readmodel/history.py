@@ -3,8 +3,9 @@ in the same transaction as the journal batch that produced them (so history is n
 behind the journal), and rebuilt from the journal if it is missing.
 
 Tables: fills (one row per side of a trade), trades, orders (closed orders: open ones are live),
-settlements, money (deposits and withdrawals), subaccount transfers, and one-minute candles (trade prices, best bid and
-ask, volume, open interest) from which 60- and 1440-minute candles are aggregated.
+settlements, money (deposits and withdrawals), subaccount transfers, one-minute candles (trade prices, best bid and
+ask, volume, open interest) from which 60- and 1440-minute candles are aggregated, and every RFQ, quote and
+block-trade proposal in its latest state (readmodel/communications.py).
 
 Flags (is_bid, is_taker, post_only, ...) are SMALLINT 0/1, not BOOLEAN: SQLite stores a bool as the
 integer anyway, but binds a Python bool only after looking for an adapter (Python's sqlite3 checks
@@ -20,11 +21,12 @@ from typing import Any
 
 from predictex.core import events as ev
 from predictex.core.orders import Action, CloseReason, OrderStatus, TimeInForce
-from predictex.journal.base import TableWrite
+from predictex.journal.base import JournalStore, TableWrite
+from predictex.readmodel.communications import COMMUNICATIONS_SCHEMA, COMMUNICATIONS_TABLES, CommunicationsRows
 from predictex.readmodel.depth import DepthBook
 
-HISTORY_TABLES = ("fills", "trades", "orders", "settlements", "money", "candles", "subaccount_transfers")
-HISTORY_VERSION = "3"  # 1: flags as BOOLEAN; 2: trades without is_block_trade
+HISTORY_TABLES = ("fills", "trades", "orders", "settlements", "money", "candles", "subaccount_transfers", *COMMUNICATIONS_TABLES)
+HISTORY_VERSION = "4"  # 1: flags as BOOLEAN; 2: trades without is_block_trade; 3: without the communications tables
 MINUTE_MS = 60_000
 
 HISTORY_SCHEMA = (
@@ -75,6 +77,7 @@ HISTORY_SCHEMA = (
         ask_open BIGINT NOT NULL, ask_high BIGINT NOT NULL, ask_low BIGINT NOT NULL, ask_close BIGINT NOT NULL,
         open_interest_centicontracts BIGINT NOT NULL,
         PRIMARY KEY (ticker, minute_ms))""",
+    *COMMUNICATIONS_SCHEMA,
 )
 
 _FILL_COLUMNS = (
@@ -178,13 +181,16 @@ class HistoryProjector:
     def __init__(self) -> None:
         self.tapes: dict[str, _MarketTape] = {}
         self.positions: dict[tuple[int, str], int] = {}
+        self.communications = CommunicationsRows()
 
     def prime(
         self, books: Iterable[tuple[str, dict[int, int], dict[int, int], int]], positions: dict[tuple[int, str], int],
-        last_candles: Iterable[tuple[Any, ...]],
+        last_candles: Iterable[tuple[Any, ...]], store: JournalStore,
     ) -> None:
-        """Start from the current books, open interest, positions and each market's latest candle (at
-        start-up), so the next batch continues exactly where the history left off."""
+        """Start from the current books, open interest, positions, each market's latest candle and the
+        open RFQs, quotes and proposals (at start-up), so the next batch continues exactly where the
+        history left off."""
+        self.communications.prime(store)
         for ticker, bids, asks, open_interest in books:
             tape = self._tape(ticker)
             for price, size in bids.items():
@@ -211,8 +217,9 @@ class HistoryProjector:
         money: list[tuple[Any, ...]] = []
         candles: dict[tuple[str, int], Candle] = {}
         moved: list[tuple[Any, ...]] = []
+        communications: dict[tuple[str, int], tuple[Any, ...]] = {}
         for seq, time_ms, events in applied:
-            self._project(seq, time_ms, events, fills, trades, orders, settlements, money, candles, moved)
+            self._project(seq, time_ms, events, fills, trades, orders, settlements, money, candles, moved, communications)
         last_seq = applied[-1][0] if applied else 0
         return [
             TableWrite("fills", _FILL_COLUMNS, fills),
@@ -222,6 +229,7 @@ class HistoryProjector:
             TableWrite("money", _MONEY_COLUMNS, money),
             TableWrite("subaccount_transfers", SUBACCOUNT_TRANSFER_COLUMNS, moved),
             TableWrite("candles", CANDLE_COLUMNS, [c.row(t, m) for (t, m), c in candles.items()], key=("ticker", "minute_ms")),
+            *CommunicationsRows.writes(communications),
             TableWrite("meta", ("key", "value"), [("history_seq", str(last_seq))] if applied else [], key=("key",)),
         ]
 
@@ -229,6 +237,7 @@ class HistoryProjector:
         self, seq: int, time_ms: int, events: list[ev.Event], fills: list[tuple[Any, ...]], trades: list[tuple[Any, ...]],
         orders: list[tuple[Any, ...]], settlements: list[tuple[Any, ...]], money: list[tuple[Any, ...]],
         candles: dict[tuple[str, int], Candle], moved: list[tuple[Any, ...]],
+        communications: dict[tuple[str, int], tuple[Any, ...]],
     ) -> None:
         minute_ms = time_ms - time_ms % MINUTE_MS
         quoted: set[str] = set()
@@ -242,6 +251,8 @@ class HistoryProjector:
                 _trade_rows(seq, time_ms, event, fills, trades, event.trade_id == off_book)
                 candle = self._candle(event.ticker, minute_ms, candles)
                 candle.trade(event.price_centicents, event.count_centicontracts)
+                if event.trade_id == off_book:
+                    self.communications.trade(event)
             elif isinstance(event, ev.OrderClosed):
                 orders.append(_order_row(seq, time_ms, event))
             elif isinstance(event, ev.PositionChanged):
@@ -261,6 +272,9 @@ class HistoryProjector:
                 self._tape(event.ticker)
             elif isinstance(event, ev.OffBookTrade):
                 off_book = event.trade_id
+                self.communications.event(seq, event, time_ms, communications)
+            elif isinstance(event, (ev.RfqChanged, ev.QuoteChanged, ev.BlockTradeChanged)):
+                self.communications.event(seq, event, time_ms, communications)
             elif isinstance(event, ev.SubaccountTransferred):
                 moved.append((
                     event.transfer_id, seq, time_ms, event.account_id, event.from_subaccount, event.to_subaccount,

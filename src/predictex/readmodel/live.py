@@ -3,7 +3,9 @@
 Built from committed events (never from the engine, which may be ahead of the journal), so every read
 shows only durable state: open orders, balances, positions, order books with the sequence number
 they reflect, market statistics, instruments, order groups and the exchange's switches. At start-up
-it is loaded from the recovered engine (`load_from_engine`); the tests prove both ways agree.
+it is loaded from the recovered engine (`load_from_engine`); the tests prove both ways agree. The
+open RFQs, quotes and proposals are the exception: `ReadModel.open` loads them from their history
+tables, which hold the times of their changes that the engine does not keep.
 """
 
 from __future__ import annotations
@@ -552,7 +554,6 @@ class LiveState:
         for primary, numbered in engine.ledger.subaccounts.by_primary.items():
             for number, account_id in numbered.items():
                 state._subaccount_created(primary, number, account_id)
-        state.communications = CommunicationsView.from_engine(engine.communications)
         return state
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from predictex.core.codec import decode_event
 from predictex.journal.base import JournalStore, TableWrite
 from predictex.journal.journal import Journal, Recovery
+from predictex.readmodel.communications import CommunicationsView
 from predictex.readmodel.history import CANDLE_COLUMNS, HISTORY_SCHEMA, HISTORY_TABLES, HISTORY_VERSION, HistoryProjector
 from predictex.readmodel.live import LiveState
 
@@ -52,7 +53,9 @@ class ReadModel:
                 f"SELECT {', '.join(CANDLE_COLUMNS)} FROM candles c WHERE minute_ms = "
                 "(SELECT MAX(minute_ms) FROM candles WHERE ticker = c.ticker)"
             ),
+            store,
         )
+        live.communications = CommunicationsView.load(store)
         return cls(store, live, projector)
 
     # --- the sequencer's hooks ------------------------------------------------------------------

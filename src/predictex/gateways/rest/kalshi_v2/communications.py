@@ -6,8 +6,8 @@ them. Writes go through the engine (core/communications.py); reads come from the
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from predictex.accounts import Lane
 from predictex.core import commands as c
@@ -31,7 +31,7 @@ from predictex.gateways.rest.wire import (
     str_field,
 )
 from predictex.gateways.shapes.communications import communications_id, proposal_json, quote_json, rfq_json
-from predictex.readmodel.communications import CommunicationsView, ProposalView, QuoteView, RfqView
+from predictex.readmodel.communications import CommunicationsQueries, ProposalView, QuoteView
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, empty_response, json_response
@@ -41,6 +41,8 @@ PREFIX = "/trade-api/v2/communications"
 RFQS_PAGE_MAX = 100  # Kalshi: limit 1-100, default 100
 QUOTES_PAGE_MAX = 500  # Kalshi: limit 1-500, default 500
 PROPOSALS_PAGE_MAX = 100
+
+V = TypeVar("V")
 
 
 def register(router: Router, exchange: Exchange) -> None:
@@ -73,8 +75,8 @@ def register(router: Router, exchange: Exchange) -> None:
 
 # --- who and what ---------------------------------------------------------------------------------
 
-def _views(exchange: Exchange) -> CommunicationsView:
-    return exchange.live.communications
+def _queries(exchange: Exchange) -> CommunicationsQueries:
+    return CommunicationsQueries(exchange.store)
 
 
 def _number(exchange: Exchange, kind: int, text: str, what: str) -> int:
@@ -88,7 +90,7 @@ def _visible_quote(exchange: Exchange, principal: Principal, params: dict[str, s
     """The quote a path names, if the caller made it or it answers the caller's RFQ (and, in the
     per-RFQ paths, it answers that RFQ)."""
     number = _number(exchange, ids.QUOTE, params["quote_id"], "quote_id")
-    view = _views(exchange).quotes.get(number)
+    view = _queries(exchange).quote(number)
     mine = view is not None and principal.account_id in (view.event.account_id, view.event.rfq_account_id)
     if view is None or not mine or ("rfq_id" in params and exchange.ids.from_uuid(ids.RFQ, params["rfq_id"]) != view.event.rfq_id):
         raise not_found(f"no quote {params['quote_id']}")
@@ -109,21 +111,22 @@ def _no_fields(request: Request, what: str) -> None:
             raise bad_request(f"{what} takes no fields")
 
 
-def _page(items: Iterable[tuple[int, Any]], query: Query, maximum: int) -> tuple[list[Any], str]:
-    """Newest first from the cursor on: (the page, the next cursor or "")."""
+def _page_query(query: Query, maximum: int) -> tuple[int, int | None]:
+    """(the page size, the id the page starts below, or None for the newest)."""
     limit = query.limit(maximum, maximum)
     cursor = decode_cursor(query.text("cursor"), (int,))
-    below = cursor[0] if cursor else None
-    page: list[tuple[int, Any]] = []
-    for number, item in sorted(items, key=lambda pair: -pair[0]):
-        if below is not None and number >= below:
-            continue
-        page.append((number, item))
-        if len(page) > limit:
-            break
-    more = len(page) > limit
-    page = page[:limit]
-    return [item for _, item in page], encode_cursor([page[-1][0]]) if more else ""
+    return limit, (cursor[0] if cursor else None)
+
+
+def _page(found: list[V], limit: int, number: Callable[[V], int]) -> tuple[list[V], str]:
+    """A page of at most `limit` of what a query found (it asks for one more), and the next cursor or ""."""
+    page = found[:limit]
+    return page, encode_cursor([number(page[-1])]) if len(found) > limit else ""
+
+
+def _event_tickers(exchange: Exchange, event: str) -> list[str] | None:
+    """The markets of the event a listing is filtered by (none for an unknown event), or None: no filter."""
+    return list(exchange.live.event_markets.get(event, [])) if event else None
 
 
 # --- the communications id ------------------------------------------------------------------------
@@ -186,31 +189,24 @@ def get_rfqs(exchange: Exchange, principal: Principal, request: Request, params:
         raise bad_request("subaccount must be 0")
     market, event, status = query.text("market_ticker"), query.text("event_ticker"), query.text("status")
     creator = query.text("creator_user_id")
-    mine_only = query.text("user_filter") == "self" or (creator != "" and creator == member_uuid(exchange, principal))
+    user_id = member_uuid(exchange, principal)
+    mine_only = query.text("user_filter") == "self" or (creator != "" and creator == user_id)
     if creator and not mine_only:
         return {"rfqs": [], "cursor": ""}  # other members' user ids are private: nothing matches them
-    live = exchange.live
-
-    def wanted(view: RfqView) -> bool:
-        e = view.event
-        if market and e.ticker != market:
-            return False
-        if event and (live.markets.get(e.ticker) is None or live.markets[e.ticker].event_ticker != event):
-            return False
-        if status and e.status != status:
-            return False
-        if mine_only and e.account_id != principal.account_id:
-            return False
-        return view.is_open or e.account_id == principal.account_id  # others' closed RFQs are not broadcast
-    page, cursor = _page(((n, v) for n, v in _views(exchange).rfqs.items() if wanted(v)), query, RFQS_PAGE_MAX)
-    user_id = member_uuid(exchange, principal)
+    tickers = _event_tickers(exchange, event)
+    if market:
+        tickers = [market] if tickers is None or market in tickers else []
+    limit, below = _page_query(query, RFQS_PAGE_MAX)
+    found = _queries(exchange).rfqs(principal.account_id, mine_only=mine_only, tickers=tickers, status=status, below=below,
+                                    limit=limit)
+    page, cursor = _page(found, limit, lambda view: view.event.rfq_id)
     return {"rfqs": [rfq_json(exchange.ids, view, principal.account_id, user_id) for view in page], "cursor": cursor}
 
 
 def get_rfq(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     """One RFQ."""
     number = _number(exchange, ids.RFQ, params["rfq_id"], "rfq_id")
-    view = _views(exchange).rfqs.get(number)
+    view = _queries(exchange).rfq(number)
     if view is None or not (view.is_open or view.event.account_id == principal.account_id):
         raise not_found(f"no RFQ {params['rfq_id']}")
     return {"rfq": rfq_json(exchange.ids, view, principal.account_id, member_uuid(exchange, principal))}
@@ -252,29 +248,25 @@ def get_quotes(exchange: Exchange, principal: Principal, request: Request, param
     rfq_text = query.text("rfq_id")
     rfq = _number(exchange, ids.RFQ, rfq_text, "rfq_id") if rfq_text else 0
     min_ts, max_ts = query.integer("min_ts", 0, 0), query.integer("max_ts", 0, 0)
-    live = exchange.live
+    tickers = _event_tickers(exchange, event)
+    if market:
+        tickers = [market] if tickers is None or market in tickers else []
+    limit, below = _page_query(query, QUOTES_PAGE_MAX)
     account = principal.account_id
-
-    def wanted(view: QuoteView) -> bool:
-        e = view.event
-        if account not in (e.account_id, e.rfq_account_id):
-            return False
-        if (quote_creator and e.account_id != account) or (rfq_creator and e.rfq_account_id != account):
-            return False
-        if (rfq and e.rfq_id != rfq) or (market and e.ticker != market) or (status and e.status != status):
-            return False
-        if event and (live.markets.get(e.ticker) is None or live.markets[e.ticker].event_ticker != event):
-            return False
-        return not ((min_ts and e.created_ms < min_ts * 1000) or (max_ts and e.created_ms > max_ts * 1000))
-    views = _views(exchange)
-    page, cursor = _page(((n, v) for n, v in views.quotes.items() if wanted(v)), query, QUOTES_PAGE_MAX)
-    return {"quotes": [quote_json(exchange.ids, v, views.rfqs.get(v.event.rfq_id), account, me) for v in page], "cursor": cursor}
+    queries = _queries(exchange)
+    found = queries.quotes(
+        account, as_maker=bool(quote_creator), as_requester=bool(rfq_creator), rfq_id=rfq, tickers=tickers, status=status,
+        min_created_ms=(min_ts or 0) * 1000, max_created_ms=(max_ts or 0) * 1000, below=below, limit=limit,
+    )
+    page, cursor = _page(found, limit, lambda view: view.event.quote_id)
+    rfqs = queries.rfqs_by_id([view.event.rfq_id for view in page])
+    return {"quotes": [quote_json(exchange.ids, v, rfqs.get(v.event.rfq_id), account, me) for v in page], "cursor": cursor}
 
 
 def get_quote(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     """One quote you made or received."""
     view = _visible_quote(exchange, principal, params)
-    rfq = _views(exchange).rfqs.get(view.event.rfq_id)
+    rfq = _queries(exchange).rfq(view.event.rfq_id)
     return {"quote": quote_json(exchange.ids, view, rfq, principal.account_id, member_uuid(exchange, principal))}
 
 
@@ -360,13 +352,9 @@ def get_block_trade_proposals(exchange: Exchange, principal: Principal, request:
     query = Query(request.query_params())
     market, status = query.text("market_ticker"), query.text("status")
     account = principal.account_id
-
-    def wanted(view: ProposalView) -> bool:
-        e = view.event
-        if account not in (e.buyer_account_id, e.seller_account_id):
-            return False
-        return not ((market and e.ticker != market) or (status and e.status != status))
-    page, cursor = _page(((n, v) for n, v in _views(exchange).proposals.items() if wanted(v)), query, PROPOSALS_PAGE_MAX)
+    limit, below = _page_query(query, PROPOSALS_PAGE_MAX)
+    found = _queries(exchange).proposals(account, ticker=market, status=status, below=below, limit=limit)
+    page, cursor = _page(found, limit, lambda view: view.event.proposal_id)
     user_ids = _party_user_ids(exchange, page)
     return {"block_trade_proposals": [proposal_json(exchange.ids, v, account, user_ids) for v in page], "cursor": cursor}
 
