@@ -232,9 +232,23 @@ class Application:
             command += ["--config", config.sim_config]
         if config.sim_seed >= 0:
             command += ["--seed", str(config.sim_seed)]
+        command += self._simulator_fix()
         self.simulator = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.DEVNULL,
                                                               stdout=asyncio.subprocess.DEVNULL)
         log.info("started the market simulator (process %d)", self.simulator.pid)
+
+    def _simulator_fix(self) -> list[str]:
+        """`--fix HOST:PORT` when FIX order entry (without retransmission) is served in the clear: the
+        simulator's first maker then quotes over FIX, as the issue asks of one maker."""
+        from predictex.gateways.fix import Kind, parse_ports
+
+        if self.fix is None or Kind.ORDER_ENTRY not in parse_ports(self.config.fix_ports):
+            return []
+        if self.config.fix_tls_cert:
+            log.info("the simulator's makers quote over REST: FIX is served over TLS only")
+            return []
+        host = _base_url(self.config.host, 0).removeprefix("http://").rpartition(":")[0]
+        return ["--fix", f"{host}:{self.fix.port(Kind.ORDER_ENTRY)}"]
 
     async def _stop_simulator(self) -> None:
         simulator, self.simulator = self.simulator, None

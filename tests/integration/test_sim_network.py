@@ -2,7 +2,8 @@
 traders are members marked simulated, its markets open, trade, close, are determined and finalized
 with nobody else acting; the exchange restarts mid-run and the simulator reconnects, resyncs its
 books over the WebSocket and trades on; afterwards the engine's invariants hold and `predictex
-journal verify` replays the journal."""
+journal verify` replays the journal. With the exchange's FIX order-entry address, the first maker
+quotes over FIX, and logs on again when the exchange ends its session."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import threading
 import time
 from pathlib import Path
 
-from integration.server_fixture import V2, RunningServer
+from integration.server_fixture import V2, RunningServer, running_server
+from predictex.client import Client
 from predictex.core.invariants import check_invariants
+from predictex.gateways.fix import Kind
 from predictex.server.config import Config
 from predictex.sim.config import SeriesConfig, SimConfig
 from predictex.sim.run import Summary, simulate
@@ -101,3 +104,49 @@ def test_the_simulator_runs_markets_to_settlement_through_a_restart(tmp_path: Pa
     verify = subprocess.run(_predictex("journal", "verify"), capture_output=True, text=True, timeout=300,
                             env={**os.environ, "PREDICTEX_DATA_DIR": str(data_dir)})
     assert verify.returncode == 0 and "journal OK" in verify.stdout, verify.stdout + verify.stderr
+
+
+def _wait(condition: object, what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_a_maker_quotes_over_fix_and_logs_on_again_after_the_exchange_ends_its_session(tmp_path: Path) -> None:
+    with running_server(tmp_path / "data", fix_ports="nr=0") as server:
+        operator = json.loads((server.data_dir / "operator.json").read_text())
+        address = ("127.0.0.1", server.app.fix.port(Kind.ORDER_ENTRY))
+        results: list[Summary] = []
+
+        def run_simulator() -> None:
+            results.append(asyncio.run(simulate(server.base_url, operator["api_key_id"], Path(operator["private_key_path"]),
+                                                FAST, 11, tmp_path / "sim", 14.0, handle_signals=False, fix_address=address)))
+
+        simulator = threading.Thread(target=run_simulator, name="simulator")
+        simulator.start()
+        try:
+            saved = tmp_path / "sim" / "traders.json"
+            _wait(lambda: saved.exists() and "maker-0" in json.loads(saved.read_text()), "the simulated makers")
+            maker = json.loads(saved.read_text())["maker-0"]
+            sessions = server.app.fix.gateway.sessions
+            _wait(lambda: server.on_loop(lambda: len(getattr(sessions.get(maker["key_id"]), "placed", ()))) >= 3,
+                  "maker-0's orders on its FIX session")
+            first = server.on_loop(lambda: sessions[maker["key_id"]])
+            server.on_loop(lambda: first.revoked("the test ended it"))
+            _wait(lambda: server.on_loop(lambda: sessions.get(maker["key_id"]) not in (None, first)), "a second FIX logon")
+            _wait(lambda: server.on_loop(lambda: len(sessions[maker["key_id"]].placed)) >= 1, "orders on the second session")
+            simulator.join(60.0)
+            assert not simulator.is_alive() and results, "the simulator did not finish"
+            summary = results[0]
+            assert summary.fix_logons >= 2 and summary.fix_requests >= 10, summary
+            assert summary.refusals.get("insufficient_balance", 0) == 0, summary
+            with Client(server.base_url, key_id=maker["key_id"], private_key=Path(maker["key_file"])) as client:
+                orders = list(client.orders())
+            assert len(orders) >= 10 and all(order.client_order_id[:1] in ("a", "b") for order in orders), orders[:3]
+            others = [name for name in json.loads(saved.read_text()) if name != "maker-0"]
+            assert server.on_loop(lambda: [n for n in others if json.loads(saved.read_text())[n]["key_id"] in sessions]) == []
+            server.on_loop(lambda: check_invariants(server.app.sequencer.engine))  # type: ignore[union-attr]
+        finally:
+            simulator.join(5.0)

@@ -1,5 +1,6 @@
 """`predictex serve` runs the market simulator in the demo environment by default, in a child process:
-its members (marked simulated) trade its markets; `--no-sim` turns it off; a bad `--sim-config` is
+its members (marked simulated) trade its markets, the first maker over FIX order entry when FIX is
+served; `--no-sim` turns it off; a bad `--sim-config` is
 refused at the start; SIGTERM stops the simulator with the server, and the server exits 0."""
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def _environment_with_simulator() -> dict[str, str]:
 def test_serve_runs_the_simulator_in_demo_and_stops_it_on_sigterm(tmp_path: Path) -> None:
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(SCENARIO)
-    server = ServeProcess(tmp_path / "data", "--sim-config", str(scenario), "--sim-seed", "5", env=_environment_with_simulator())
+    server = ServeProcess(tmp_path / "data", "--sim-config", str(scenario), "--sim-seed", "5", "--fix-ports", "nr=0",
+                          env=_environment_with_simulator())
     try:
         assert any(line.startswith("  simulator: ") for line in server.banner)
         deadline = time.monotonic() + 120.0
@@ -51,6 +53,7 @@ def test_serve_runs_the_simulator_in_demo_and_stops_it_on_sigterm(tmp_path: Path
     assert code == 0
     assert any("the market simulator ended" in line for line in server.log_lines)
     assert any("seed 5, config" in line for line in server.log_lines)  # the run says its seed and config
+    assert any("simulated trader maker-0 sends its orders over FIX order entry" in line for line in server.log_lines)
 
 
 def test_no_sim_and_the_test_environment_leave_the_simulator_out(tmp_path: Path) -> None:

@@ -240,6 +240,7 @@ SCALE_LITERALS = {100, 10_000, 1_000_000, 100_000_000}
 SCALE_LITERALS_ALLOWED = {
     ("accounts/_common.py", "time.time_ns() // 1000000"),  # nanoseconds to milliseconds
     ("client/signing.py", "time.time_ns() // 1000000"),
+    ("client/fix.py", "time.time_ns() // 1000000"),
     ("gateways/fix/acceptor.py", "time.time_ns() // 1000000"),
     ("server/clock.py", "time.time_ns() // 1000000"),
     ("accounts/signing.py", "year_of_era // 100"),  # the Gregorian calendar's centuries

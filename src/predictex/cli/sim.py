@@ -33,9 +33,19 @@ def register(commands: Any) -> None:
     sim.add_argument("--key-id", default=None, help="an admin API key id (default: the operator's, from operator.json)")
     sim.add_argument("--key-file", default=None, help="that key's private key file (default: the operator's)")
     sim.add_argument("--state-dir", default=None, help="where the simulated traders' keys are kept (default: DATA_DIR/sim)")
+    sim.add_argument("--fix", type=_address, default=None, metavar="HOST:PORT",
+                     help="the exchange's FIX order-entry address (KalshiNR, e.g. 127.0.0.1:8228): the first maker quotes over FIX "
+                          "(default: every trader uses REST)")
     sim.add_argument("--duration", type=out.seconds, default=None, help="stop after this many seconds (default: run until stopped)")
     sim.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines on stderr: text or JSON")
     sim.set_defaults(handler=run_sim)
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"a FIX address is HOST:PORT, not {text!r}")
+    return host.strip("[]"), int(port)
 
 
 def _operator_key(arguments: argparse.Namespace) -> tuple[str, Path]:
@@ -64,7 +74,8 @@ def run_sim(arguments: argparse.Namespace) -> int:
     seed = arguments.seed if arguments.seed is not None else secrets.randbelow(2**31)
     state_dir = Path(arguments.state_dir) if arguments.state_dir else Path(arguments.data_dir) / "sim"
     try:
-        summary = asyncio.run(simulate(arguments.url, key_id, key_file, config, seed, state_dir, arguments.duration))
+        summary = asyncio.run(simulate(arguments.url, key_id, key_file, config, seed, state_dir, arguments.duration,
+                                        fix_address=arguments.fix))
     except PredictexError as error:
         print(f"predictex sim: {error}", file=sys.stderr)
         return 3

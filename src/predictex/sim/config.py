@@ -69,6 +69,7 @@ class MakerConfig:
     estimate_noise_cents: float = 0.7  # each maker's own error, persistent
     requote_cents: int = 1  # move a level when its price is this far off
     inventory_max_contracts: int = 300  # past it, a maker quotes only the side that reduces it
+    over_fix: int = 1  # the first this many makers quote over FIX order entry when the exchange serves it (`--fix`)
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,8 @@ def _check(config: SimConfig) -> None:
         if getattr(config, name).count < 0:
             raise SimConfigError(f"{name}.count cannot be negative")
     makers = config.makers
+    if makers.over_fix < 0:
+        raise SimConfigError("makers.over_fix cannot be negative")
     if makers.levels < 1 or makers.level_contracts < 1 or makers.level_step_cents < 1 or makers.requote_cents < 1:
         raise SimConfigError("makers: levels, level_contracts, level_step_cents and requote_cents must be at least 1")
     for name, value in (("makers.risk_aversion", makers.risk_aversion), ("makers.arrival_decay_k", makers.arrival_decay_k),

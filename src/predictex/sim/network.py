@@ -6,6 +6,11 @@ REST, and the books and fills come over the WebSocket, all through the project's
 - Each trader is an ordinary member created by the operator and marked `simulated`, with an Ed25519
   API key of its own (cheap to sign with). Their credentials are kept in the state directory, so a
   restarted simulator trades on as the same members.
+- The first `makers.over_fix` makers send their orders over FIX order entry (the SDK's
+  `AsyncFixSession`, signed with the same key) when the exchange's FIX address is given: their own
+  orders are tracked from the ExecutionReports (LeavesQty is absolute, so a report is never counted
+  twice), their positions from their WebSocket's fills, as every trader's. A session that breaks is
+  made again at the trader's next step.
 - One WebSocket (the operator's) follows every simulated market's book; each trader's own WebSocket
   brings its fills. The SDK's stream reconnects and resubscribes by itself and resyncs a book after
   a gap or a reconnect; the venue also reloads every trader's resting orders and positions over REST
@@ -30,8 +35,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from predictex.client import ApiError, AsyncClient, AsyncStream, Count, LiveBook, Money, PredictexError, Price
+from predictex.client import (
+    ApiError,
+    AsyncClient,
+    AsyncStream,
+    Count,
+    LiveBook,
+    Money,
+    PredictexError,
+    Price,
+    Signer,
+    load_private_key,
+)
 from predictex.client._core import RetryPolicy
+from predictex.client.fix import AsyncFixSession, FixMessage
 from predictex.sim.agents import Action, Amend, Cancel, Place, Quote, Resting
 from predictex.sim.config import SeriesConfig, SimConfig
 from predictex.sim.schedule import PlannedEvent
@@ -44,6 +61,8 @@ RESYNC_S = 30.0
 TRADERS_FILE = "traders.json"
 RETRY = RetryPolicy(attempts_max=2, backoff_s=0.1, backoff_max_s=0.5, retry_after_max_s=2.0)
 TRADING_STATUSES = ("active", "open")
+NOT_OPEN = ("not_found", "order_not_found", "order_not_open")  # refusals that mean the order is gone
+FIX_DONE_STATUSES = ("2", "4", "8", "C")  # OrdStatus (39): filled, canceled, rejected, expired
 
 
 @dataclass
@@ -67,6 +86,9 @@ class Trader:
     stale: bool = True  # orders and positions need reloading over REST
     last_sync_s: float = 0.0
     listener: asyncio.Task[None] | None = None
+    signer: Signer | None = None
+    fix_wanted: bool = False  # this trader's orders go over FIX order entry
+    fix: AsyncFixSession | None = None
 
 
 def _cents(price: Price) -> int:
@@ -82,8 +104,11 @@ def _tag(client_order_id: str) -> str:
 
 
 class NetworkVenue:
-    def __init__(self, url: str, config: SimConfig, operator: AsyncClient, state_dir: Path) -> None:
+    def __init__(self, url: str, config: SimConfig, operator: AsyncClient, state_dir: Path,
+                 fix_address: tuple[str, int] | None = None) -> None:
         self.url = url
+        self.fix_address = fix_address
+        self._fix_names = {f"maker-{n}" for n in range(min(config.makers.over_fix, config.makers.count))}
         self.config = config
         self.operator = operator
         self.state_dir = state_dir
@@ -92,6 +117,8 @@ class NetworkVenue:
         self.refusals: Counter[str] = Counter()
         self.requests = 0
         self.failures = 0  # requests that got no answer
+        self.fix_requests = 0  # orders, cancels and amends sent over FIX
+        self.fix_logons = 0
         self._market_stream: AsyncStream | None = None
         self._saved: dict[str, dict[str, str]] = {}
 
@@ -119,6 +146,9 @@ class NetworkVenue:
             self._saved = json.loads(saved.read_text(encoding="utf-8"))
         self._market_stream = self.operator.stream(heartbeat_s=5.0, reconnect_backoff_max_s=1.0)
         await self._market_stream.start()
+        if self._fix_names and self.fix_address is None:
+            log.info("%s quote over REST: no FIX order-entry address was given (predictex sim --fix HOST:PORT)",
+                     ", ".join(sorted(self._fix_names)))
 
     async def close(self) -> None:
         for trader in self.traders.values():
@@ -126,6 +156,8 @@ class NetworkVenue:
                 trader.listener.cancel()
             if trader.stream is not None:
                 await trader.stream.close()
+            if trader.fix is not None:
+                await trader.fix.close()
             await trader.client.aclose()
         if self._market_stream is not None:
             await self._market_stream.close()
@@ -210,7 +242,8 @@ class NetworkVenue:
     async def add_trader(self, name: str, role: str) -> None:
         saved = self._saved.get(name)
         if saved is not None:
-            client = AsyncClient(self.url, key_id=saved["key_id"], private_key=Path(saved["key_file"]), retry=RETRY)
+            key = load_private_key(Path(saved["key_file"]))
+            client = AsyncClient(self.url, key_id=saved["key_id"], private_key=key, retry=RETRY)
             try:
                 await client.balance()
             except ApiError as error:
@@ -218,7 +251,7 @@ class NetworkVenue:
                 await client.aclose()
                 saved = None
             else:
-                await self._connect(name, saved["member_id"], client)
+                await self._connect(name, saved["member_id"], client, Signer(saved["key_id"], key))
                 return
         await self._create_trader(name)
 
@@ -249,11 +282,13 @@ class NetworkVenue:
         temporary.replace(self.state_dir / TRADERS_FILE)
         log.info("simulated trader %s is member %s (%s)", name, made["member_id"], email)
         client = AsyncClient(self.url, key_id=generated.api_key_id, private_key=generated.private_key_pem, retry=RETRY)
-        await self._connect(name, str(made["member_id"]), client)
+        await self._connect(name, str(made["member_id"]), client,
+                            Signer(generated.api_key_id, load_private_key(generated.private_key_pem)))
         await self._top_up(self.traders[name], force=True)
 
-    async def _connect(self, name: str, member_id: str, client: AsyncClient) -> None:
-        trader = self.traders[name] = Trader(name, member_id, client)
+    async def _connect(self, name: str, member_id: str, client: AsyncClient, signer: Signer) -> None:
+        trader = self.traders[name] = Trader(name, member_id, client, signer=signer)
+        trader.fix_wanted = self.fix_address is not None and name in self._fix_names
         trader.stream = client.stream(heartbeat_s=5.0, reconnect_backoff_max_s=1.0)
         await trader.stream.start()
         fills = await trader.stream.fills()
@@ -268,7 +303,7 @@ class NetworkVenue:
                 bought = fill.book_side == "bid" if fill.book_side else (fill.side == "yes") == (fill.action == "buy")
                 trader.positions[fill.ticker] = trader.positions.get(fill.ticker, 0) + (contracts if bought else -contracts)
             own = trader.orders.get(fill.order_id)
-            if own is not None and not fill.is_taker:  # a taker's fills are in its order's answer already
+            if own is not None and not fill.is_taker and not trader.fix_wanted:  # FIX: the reports say  # a taker's fills are in its order's answer already
                 own.remaining -= contracts
                 own.filled += contracts
                 if own.remaining <= 0:
@@ -313,24 +348,29 @@ class NetworkVenue:
 
     async def execute(self, name: str, actions: list[Action]) -> None:
         trader = self.traders[name]
+        if trader.fix_wanted and (trader.fix is None or trader.fix.closed) and not await self._connect_fix(trader):
+            return
         if trader.stale or time.time() - trader.last_sync_s > RESYNC_S:
             if not await self._resync(trader):
                 return
         for action in actions:
             self.requests += 1
             try:
-                await self._send(trader, action)
+                refused = await (self._send_fix(trader, action) if trader.fix is not None else self._send(trader, action))
             except ApiError as error:
-                self.refusals[error.code] += 1
-                if error.code in ("not_found", "order_not_found", "order_not_open"):
-                    trader.orders.pop(getattr(action, "key", ""), None)
+                refused = error.code
             except PredictexError as error:  # no answer: the server may be restarting
                 self.failures += 1
                 trader.stale = True
                 log.info("simulated trader %s: %s; resyncing", name, error)
                 return
+            if refused:
+                self.refusals[refused] += 1
+                if refused in NOT_OPEN:
+                    trader.orders.pop(getattr(action, "key", ""), None)
 
-    async def _send(self, trader: Trader, action: Action) -> None:
+    async def _send(self, trader: Trader, action: Action) -> str | None:
+        """Send the action over REST (a refusal raises ApiError)."""
         client = trader.client
         if isinstance(action, Place):
             ack = await client.create_order(
@@ -355,6 +395,62 @@ class NetworkVenue:
             if remaining > 0:
                 trader.orders[ack.order_id] = OwnOrder(action.ticker, action.is_bid, action.price_cents, remaining,
                                                        _contracts(ack.fill_count), action.tag)
+        return None
+
+    # --- orders over FIX --------------------------------------------------------------------------------
+
+    async def _connect_fix(self, trader: Trader) -> bool:
+        assert self.fix_address is not None and trader.signer is not None
+        if trader.fix is not None:
+            log.info("simulated trader %s: the FIX session ended (%s); logging on again", trader.name, trader.fix.closed_reason)
+        host, port = self.fix_address
+        session = AsyncFixSession(host, port, trader.signer, heartbeat_s=10,
+                                  on_report=lambda report: self._fix_report(trader, report))
+        try:
+            await session.connect()
+        except PredictexError as error:
+            self.failures += 1
+            log.info("simulated trader %s cannot log on to FIX at %s:%d yet: %s", trader.name, host, port, error)
+            return False
+        trader.fix = session
+        self.fix_logons += 1
+        trader.stale = True  # what happened to its orders meanwhile is read again over REST
+        log.info("simulated trader %s sends its orders over FIX order entry (%s:%d)", trader.name, host, port)
+        return True
+
+    def _fix_report(self, trader: Trader, report: FixMessage) -> None:
+        """An ExecutionReport about one of the trader's orders: what rests of it now, from its own values."""
+        order_id, cl_ord_id = report.get(37, "NONE"), report.get(11, "")
+        if order_id == "NONE" or order_id is None:
+            return
+        leaves = _fix_contracts(report.get(151, "0"))
+        if report.get(39) in FIX_DONE_STATUSES or leaves <= 0 or report.get(59) in ("3", "4"):
+            trader.orders.pop(order_id, None)
+            return
+        trader.orders[order_id] = OwnOrder(report.get(55, ""), report.get(54) == "1", _fix_cents(report.get(44, "0")), leaves,
+                                           _fix_contracts(report.get(14, "0")), _tag(cl_ord_id or ""))
+
+    async def _send_fix(self, trader: Trader, action: Action) -> str | None:
+        """Send the action over FIX; the refusal's code (Kalshi's, from the answer's text), or None."""
+        session = trader.fix
+        assert session is not None
+        self.fix_requests += 1
+        if isinstance(action, Place):
+            answer = await session.new_order(f"{action.tag}.{uuid.uuid4().hex[:20]}", action.ticker, action.is_bid,
+                                             action.price_cents, action.contracts, time_in_force="3" if action.take else "1")
+        elif isinstance(action, Cancel):
+            own = trader.orders.pop(action.key, None)
+            answer = await session.cancel(uuid.uuid4().hex[:24], action.key, action.ticker, own.is_bid if own else True)
+        else:
+            own = trader.orders.get(action.key)
+            if own is None:
+                return None
+            answer = await session.replace(f"{action.tag}.{uuid.uuid4().hex[:20]}", action.key, action.ticker, action.is_bid,
+                                           action.price_cents, own.filled + action.contracts)
+        if answer.msg_type == "8" and answer.get(150) != "8":
+            return None
+        text = answer.get(58) or "refused"
+        return text.split(":", 1)[0].strip().lower().replace(" ", "_")
 
     async def _resync(self, trader: Trader) -> bool:
         """Reload the trader's resting orders and positions (after a failure, and now and then)."""
@@ -373,6 +469,17 @@ class NetworkVenue:
         trader.stale = False
         trader.last_sync_s = time.time()
         return True
+
+
+def _fix_contracts(text: str) -> int:
+    """Whole contracts of a FIX quantity ("10.00"; the simulator trades whole contracts)."""
+    return Count(text).contracts
+
+
+def _fix_cents(text: str) -> int:
+    """Whole cents of a FIX price in cents ("45"; the simulator quotes whole cents)."""
+    whole, _, _ = text.partition(".")
+    return int(whole) if whole.isdigit() else 0
 
 
 def _frequency(period_s: float) -> str:

@@ -31,6 +31,8 @@ class Summary:
     failures: int
     determined: int
     reconnects: int
+    fix_requests: int
+    fix_logons: int
     cpu_s: float
     wall_s: float
 
@@ -48,11 +50,12 @@ async def wait_for_exchange(client: AsyncClient, timeout_s: float = CONNECT_TIME
 
 
 async def simulate(url: str, key_id: str, key_file: Path, config: SimConfig, seed: int, state_dir: Path,
-                   duration_s: float | None = None, *, handle_signals: bool = True) -> Summary:
+                   duration_s: float | None = None, *, handle_signals: bool = True,
+                   fix_address: tuple[str, int] | None = None) -> Summary:
     started_wall, started_cpu = time.monotonic(), time.process_time()
     async with AsyncClient(url, key_id=key_id, private_key=key_file, retry=RETRY) as operator:
         await wait_for_exchange(operator)
-        venue = NetworkVenue(url, config, operator, state_dir)
+        venue = NetworkVenue(url, config, operator, state_dir, fix_address)
         simulation = Simulation(config, seed, venue)
         if handle_signals:
             loop = asyncio.get_running_loop()
@@ -66,6 +69,6 @@ async def simulate(url: str, key_id: str, key_file: Path, config: SimConfig, see
             with contextlib.suppress(Exception):
                 await venue.close()
     summary = Summary(simulation.step, simulation.actions_sent, venue.requests, dict(venue.refusals), venue.failures,
-                      len(simulation.determined), venue.reconnects, time.process_time() - started_cpu, time.monotonic() - started_wall)
+                      len(simulation.determined), venue.reconnects, venue.fix_requests, venue.fix_logons, time.process_time() - started_cpu, time.monotonic() - started_wall)
     log.info("simulation ended: %s", summary)
     return summary
