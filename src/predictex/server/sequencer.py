@@ -12,6 +12,9 @@ the batch is written on the event loop's own thread: the two thread hand-offs (a
 only add to the acknowledgement's latency. A second command arriving meanwhile waits in the socket
 and makes the next batch bigger, which goes back to the writer thread.
 
+In a cluster, a `Replicator` (the replicated journal) takes each batch before the local journal, on the
+same path: a batch is durable once both have it.
+
 Listeners (the read model, fan-out) hear about a batch after it has committed and before any of its
 producers are answered, so an acknowledged command is always visible to reads.
 
@@ -42,7 +45,7 @@ from predictex.journal.records import Record
 from predictex.server.clock import Clock
 from predictex.server.sequencer_errors import SequencerBusy, SequencerFailed, SequencerStopped, UnjournalableCommand
 
-__all__ = ["Committed", "Entry", "Listener", "Projector", "Sequencer", "SequencerBusy", "SequencerFailed", "SequencerStopped",
+__all__ = ["Committed", "Entry", "Listener", "Projector", "Replicator", "Sequencer", "SequencerBusy", "SequencerFailed", "SequencerStopped",
            "UnjournalableCommand"]
 
 log = logging.getLogger("predictex.sequencer")
@@ -85,6 +88,14 @@ class Listener(Protocol):
     def committed(self, entries: Sequence[Entry]) -> None: ...
 
 
+class Replicator(Protocol):
+    """Where a batch goes before the local journal when the exchange runs as a cluster
+    (`predictex.cluster.log.ReplicatedLog`): `replicate` returns once the batch is durable on a majority
+    and this process still leads, and raises otherwise (then nothing of the batch is acknowledged)."""
+
+    def replicate(self, records: list[Record]) -> None: ...
+
+
 class _Group:
     """One future for many commands (a producer that sends in bulk), resolved when the last commits."""
 
@@ -117,6 +128,7 @@ class Sequencer:
         projector: Projector | None = None, listeners: Sequence[Listener] = (), batch_max: int = SEQUENCER_BATCH_MAX,
         queue_max: int = SEQUENCER_QUEUE_MAX, snapshot_every: int = 0, on_failure: Callable[[BaseException], None] | None = None,
         inline_writes: bool = True, between_batches: Callable[[bool], None] | None = None,
+        replicator: Replicator | None = None,
     ) -> None:
         self.engine = engine
         self.journal = journal
@@ -140,6 +152,7 @@ class Sequencer:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-writer")
         self.inline_writes = inline_writes
         self.between_batches = between_batches  # called after each batch; True when nothing waits (the collector's sweeps)
+        self.replicator = replicator  # a cluster's replicated log, written before the local journal
         self._one_at_a_time = True  # the last batch held one command
         self.batches_committed = 0
         self.batches_written_inline = 0
@@ -323,7 +336,10 @@ class Sequencer:
     def _write(self, batch: _Batch) -> None:
         """On the writer thread: the batch and its history rows in one transaction, then any snapshot."""
         writes = self.projector.writes(batch.entries) if self.projector is not None else []
-        self.journal.append([entry.record for entry in batch.entries], writes)
+        records = [entry.record for entry in batch.entries]
+        if self.replicator is not None:  # the replicated log first: a local journal is never ahead of it
+            self.replicator.replicate(records)
+        self.journal.append(records, writes)
         if batch.snapshot is not None:
             self.journal.save_snapshot(*batch.snapshot)
 

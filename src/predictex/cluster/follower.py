@@ -1,0 +1,94 @@
+"""A hot standby's copy of the exchange: its own engine and journal, fed from the replicated log.
+
+Each batch of the log is applied to the engine record by record, the regenerated events compared byte
+for byte with the leader's (the engine is deterministic: a difference stops the follower, naming the
+sequence), and then appended to the local journal with its history rows, exactly as the leader's
+sequencer wrote them. The stream sequence of the last message applied is kept in the journal's meta
+(`cluster_stream_seq`), so a restarted standby reads on from there; a batch it already holds (the
+meta is written after the batch) is skipped. A standby that takes over starts the exchange on this
+journal, so its recovery, read model and history are those of a leader that had run all along.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+
+from predictex.cluster.log import LogEntry
+from predictex.core.codec import decode_command, encode_events
+from predictex.core.events import Event
+from predictex.core.snapshot import state_hash
+from predictex.journal.base import JournalStore
+from predictex.journal.journal import Journal
+from predictex.journal.records import JournalError, Record
+from predictex.readmodel.history import HistoryProjector
+from predictex.readmodel.model import create_history_tables
+
+__all__ = ["STREAM_SEQ_META", "Diverged", "Follower"]
+
+log = logging.getLogger("predictex.cluster.follower")
+
+STREAM_SEQ_META = "cluster_stream_seq"
+
+
+class Diverged(JournalError):
+    """The log does not follow on from this journal, or replaying it gave other events than the leader's."""
+
+
+class Follower:
+    def __init__(self, store: JournalStore, snapshot_every: int = 100_000) -> None:
+        self.store = store
+        self.journal = Journal(store)
+        if create_history_tables(store):
+            store.set_meta("history_seq", "0")
+        recovery = self.journal.recover()
+        self.engine = recovery.engine
+        self.last_seq = recovery.last_seq
+        self.last_time_ms = recovery.last_time_ms
+        self.stream_seq = int(store.get_meta(STREAM_SEQ_META) or 0)
+        self.snapshot_every = snapshot_every
+        self._last_snapshot_seq = recovery.last_seq
+        self._projector = HistoryProjector()
+        self.leader = ""  # the node whose marker or batch came last
+
+    def apply(self, entry: LogEntry) -> None:
+        """Apply one message of the log (in stream order)."""
+        if entry.stream_seq <= self.stream_seq:
+            return
+        if entry.stream_seq != self.stream_seq + 1:
+            raise Diverged(f"stream sequence {self.stream_seq + 1} is missing (got {entry.stream_seq})")
+        self.leader = entry.leader
+        if entry.is_marker:
+            if entry.last_seq > self.last_seq:
+                raise Diverged(f"leader {entry.leader} began at record {entry.last_seq}; this journal ends at {self.last_seq}")
+        elif entry.last_seq > self.last_seq:
+            self._apply_batch(entry.records())
+        self.stream_seq = entry.stream_seq
+        self.store.set_meta(STREAM_SEQ_META, str(entry.stream_seq))
+
+    def _apply_batch(self, records: list[Record]) -> None:
+        fresh = [record for record in records if record.seq > self.last_seq]
+        projected: list[tuple[int, int, list[Event]]] = []
+        for record in fresh:
+            if record.seq != self.last_seq + 1:
+                raise Diverged(f"record {self.last_seq + 1} is missing from the log (next is {record.seq})")
+            command = decode_command(orjson.loads(record.command_json))
+            events = self.engine.apply(command, record.time_ms).events
+            if orjson.dumps(encode_events(events)) != record.events_json:
+                raise Diverged(f"replaying record {record.seq} gave other events than the leader's")
+            projected.append((record.seq, record.time_ms, events))
+            self.last_seq = record.seq
+            self.last_time_ms = record.time_ms
+        self.journal.append(fresh, self._projector.project(projected))
+        if self.snapshot_every and self.last_seq - self._last_snapshot_seq >= self.snapshot_every:
+            self.journal.save_snapshot(self.last_seq, Journal.capture(self.engine))
+            self._last_snapshot_seq = self.last_seq
+
+    def state_hash(self) -> str:
+        return state_hash(self.engine)
+
+    def close(self) -> None:
+        if self.last_seq > self._last_snapshot_seq:  # a quick start for the exchange that follows
+            self.journal.save_snapshot(self.last_seq, Journal.capture(self.engine))
+        self.store.close()

@@ -1,0 +1,247 @@
+"""The replicated journal: every committed batch, in order, as one message of a JetStream stream kept
+on three servers.
+
+The leader's sequencer hands each batch to `ReplicatedLog.replicate` before its local journal: the
+batch (the journal's own framed records, `journal.records.encode_batch`) is published with
+`Nats-Expected-Last-Sequence` set to the stream sequence of the message before it, and `replicate`
+returns once the stream acknowledged it (stored on a majority, fsynced: `natsconf.py`) and this
+process still holds the lease. Fencing: a leader that was deposed (paused, cut off) publishes with a
+stale expected sequence, because the new leader's first act is to append a `leader` marker; the
+stream refuses it, `replicate` raises, and the sequencer acknowledges nothing of that batch.
+
+A publish whose answer is lost (a NATS server died, the stream's Raft group changed leader) is sent
+again with the same expected sequence; if the stream refuses it as out of date, the message now at
+that place is read back, and the batch counts as stored when it is byte for byte this one.
+
+NATS runs on a thread and event loop of its own (`NatsThread`): the sequencer writes from a plain
+thread, and the lease is renewed on time whatever the exchange's loop is doing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.client import JetStreamContext
+
+from predictex.journal.records import Record, decode_batch, encode_batch
+
+__all__ = [
+    "BATCH_SUBJECT",
+    "MARKER_SUBJECT",
+    "STREAM",
+    "Fenced",
+    "LeaseLost",
+    "LogEntry",
+    "NatsThread",
+    "ReplicatedLog",
+    "ReplicationFailed",
+]
+
+STREAM = "PREDICTEX_JOURNAL"
+BATCH_SUBJECT = "predictex.journal.batch"
+MARKER_SUBJECT = "predictex.journal.leader"
+WRONG_LAST_SEQUENCE = 10071  # JetStream's error code for a refused Nats-Expected-Last-Sequence
+PUBLISH_TIMEOUT_S = 2.0  # one attempt; `replicate` retries until the lease runs out
+RETRY_PAUSE_S = 0.05
+
+T = TypeVar("T")
+
+
+class ReplicationFailed(RuntimeError):
+    """The batch is not known to be stored: nothing of it may be acknowledged."""
+
+
+class Fenced(ReplicationFailed):
+    """Another leader appended to the log: this process no longer leads."""
+
+
+class LeaseLost(ReplicationFailed):
+    """The lease ran out (the process was paused, or NATS was out of reach) before the batch was stored."""
+
+
+class NatsThread:
+    """One NATS connection, on a daemon thread running an event loop of its own."""
+
+    def __init__(self, servers: Sequence[str], name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name=f"nats-{name}", daemon=True)
+        self._thread.start()
+        self.client: Client = self.call(nats.connect(
+            servers=list(servers), name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.1, connect_timeout=2,
+        ), timeout=10)
+        self.js: JetStreamContext = self.client.jetstream(timeout=PUBLISH_TIMEOUT_S)
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run `coroutine` on the NATS loop and wait for it (from any other thread)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def spawn(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def close(self) -> None:
+        if self.loop.is_closed():
+            return
+        with contextlib.suppress(Exception):  # closing a connection that is already gone
+            self.call(self.client.close(), timeout=5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+
+
+class LogEntry:
+    """One message of the log: a batch of records, or a new leader's marker."""
+
+    __slots__ = ("data", "first_seq", "last_seq", "leader", "record_count", "stream_seq")
+
+    def __init__(self, stream_seq: int, headers: dict[str, str] | None, data: bytes) -> None:
+        found = headers or {}
+        self.stream_seq = stream_seq
+        self.leader = found.get("Predictex-Leader", "")
+        self.first_seq = int(found.get("Predictex-First-Seq", "0"))
+        self.last_seq = int(found.get("Predictex-Last-Seq", "0"))
+        self.record_count = int(found.get("Predictex-Count", "0"))
+        self.data = data
+
+    @property
+    def is_marker(self) -> bool:
+        return self.record_count == 0
+
+    def records(self) -> list[Record]:
+        return decode_batch(self.data, self.first_seq, self.record_count)
+
+
+class ReplicatedLog:
+    """The stream, seen from one node. `replicate` is the sequencer's `Replicator`."""
+
+    def __init__(self, nats_thread: NatsThread, node: str, replicas: int = 3,
+                 lease_held: Callable[[], bool] | None = None) -> None:
+        self.nats = nats_thread
+        self.node = node
+        self.replicas = replicas
+        self.lease_held = lease_held or (lambda: True)
+        self.stream_seq = 0  # the stream sequence of the last message this leader knows is in the log
+        self.published = 0
+
+    # --- set-up ---------------------------------------------------------------------------------
+
+    def ensure_stream(self) -> None:
+        self.nats.call(self._ensure_stream(), timeout=30)
+
+    async def _ensure_stream(self) -> None:
+        """Make the stream unless it exists, waiting for the cluster to be ready (a JetStream cluster just
+        started answers only once its servers elected a meta leader)."""
+        js = self.nats.js
+        while True:
+            try:
+                try:
+                    await js.stream_info(STREAM)
+                except nats.js.errors.NotFoundError:
+                    await js.add_stream(StreamConfig(
+                        name=STREAM, subjects=[BATCH_SUBJECT, MARKER_SUBJECT], storage=StorageType.FILE,
+                        num_replicas=self.replicas,
+                    ))
+                return
+            except (nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.js.errors.ServiceUnavailableError):
+                await asyncio.sleep(RETRY_PAUSE_S * 4)
+
+    def tip(self) -> tuple[int, int]:
+        """The stream sequence of the log's last message, and the last record sequence it holds (0, 0 when empty)."""
+        return self.nats.call(self._tip(), timeout=30)
+
+    async def _tip(self) -> tuple[int, int]:
+        info = await self.nats.js.stream_info(STREAM)
+        last = info.state.last_seq
+        if last == 0:
+            return 0, 0
+        entry = await self._get(last)
+        return last, entry.last_seq
+
+    async def _get(self, stream_seq: int) -> LogEntry:
+        found = await self.nats.js.get_msg(STREAM, stream_seq)
+        return LogEntry(stream_seq, found.headers, found.data or b"")
+
+    def entries(self, after_stream_seq: int) -> AsyncIterator[LogEntry]:
+        """Every message after `after_stream_seq`, as it arrives (an ordered consumer; run on the NATS loop)."""
+        return self._entries(after_stream_seq)
+
+    async def _entries(self, after_stream_seq: int) -> AsyncIterator[LogEntry]:
+        subscription = await self.nats.js.subscribe(
+            "predictex.journal.*", stream=STREAM, ordered_consumer=True,
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after_stream_seq + 1),
+        )
+        try:
+            async for message in subscription.messages:
+                yield LogEntry(message.metadata.sequence.stream, message.headers, message.data)
+        finally:
+            await subscription.unsubscribe()
+
+    async def read(self, after_stream_seq: int, through_stream_seq: int) -> AsyncIterator[LogEntry]:
+        """The messages in (after, through], one request each (the last few, at a takeover)."""
+        for stream_seq in range(after_stream_seq + 1, through_stream_seq + 1):
+            yield await self._get(stream_seq)
+
+    # --- the leader -----------------------------------------------------------------------------
+
+    def begin_term(self, after_stream_seq: int, last_record_seq: int) -> None:
+        """Append this leader's marker right after `after_stream_seq` (raises Fenced if anything else got
+        there first: read up to the new tip and try again). From then on a deposed leader's publish fails."""
+        self.stream_seq = after_stream_seq
+        self._append(MARKER_SUBJECT, b"", {"Predictex-Last-Seq": str(last_record_seq)})
+
+    def replicate(self, records: list[Record]) -> None:
+        """Store `records` as the log's next message; return once a majority has it and the lease holds."""
+        headers = {"Predictex-First-Seq": str(records[0].seq), "Predictex-Last-Seq": str(records[-1].seq),
+                   "Predictex-Count": str(len(records))}
+        self._append(BATCH_SUBJECT, encode_batch(records), headers)
+        self.published += 1
+        if not self.lease_held():  # stored, but this process may have been paused past its lease: the
+            raise LeaseLost("the lease ran out while the batch was replicated; not acknowledging it")  # caller may not say so
+
+    def _append(self, subject: str, data: bytes, headers: dict[str, str]) -> None:
+        headers["Predictex-Leader"] = self.node
+        self.stream_seq = self.nats.call(self._publish(subject, data, headers, self.stream_seq))
+
+    async def _publish(self, subject: str, data: bytes, headers: dict[str, str], expected: int) -> int:
+        """Publish until the stream answers; a lost answer or a moment without a stream leader is tried
+        again with the same expected sequence, for as long as the lease holds."""
+        while True:
+            if not self.lease_held():
+                raise LeaseLost("the lease ran out before the batch was stored")
+            try:
+                return await self._attempt(subject, data, headers, expected)
+            except nats.js.errors.NotFoundError:
+                pass
+            except nats.js.errors.APIError as error:
+                if error.code is None or error.code < 500:
+                    raise ReplicationFailed(f"the stream refused the batch: {error}") from error
+            except (TimeoutError, nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError, nats.js.errors.NoStreamResponseError):
+                pass
+            await asyncio.sleep(RETRY_PAUSE_S)
+
+    async def _attempt(self, subject: str, data: bytes, headers: dict[str, str], expected: int) -> int:
+        try:
+            ack = await self.nats.js.publish(subject, data, headers={**headers, "Nats-Expected-Last-Sequence": str(expected)},
+                                             stream=STREAM, timeout=PUBLISH_TIMEOUT_S)
+        except nats.js.errors.BadRequestError as error:
+            if error.err_code != WRONG_LAST_SEQUENCE:
+                raise
+            # something is already at expected + 1: this batch, if an earlier attempt's answer was lost (a
+            # server not yet caught up may not have it: NotFoundError is tried again, never taken as fenced)
+            found = await self._get(expected + 1)
+            if found.data == data and found.leader == headers["Predictex-Leader"] and \
+                    found.last_seq == int(headers.get("Predictex-Last-Seq", "0")):
+                return expected + 1
+            raise Fenced(f"another leader ({found.leader}) appended after stream sequence {expected}") from error
+        if ack.seq != expected + 1:
+            raise Fenced(f"the stream stored the batch at {ack.seq}, expected {expected + 1}")
+        return expected + 1
+
