@@ -10,6 +10,7 @@ ports, and the database (reachable, and locked). Only then does it create anythi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import secrets
@@ -59,6 +60,8 @@ log = logging.getLogger("predictex.server")
 
 SHUTDOWN_GRACE_S = 10.0
 SIMULATOR_STOP_GRACE_S = 5.0
+SIMULATOR_RESTART_BACKOFF_S = (1.0, 60.0)  # the wait before restarting a simulator that died: first, most (doubling)
+SIMULATOR_HEALTHY_S = 120.0  # a simulator that ran this long before it died is restarted after the first wait again
 LOCK_CHECK_INTERVAL_S = 5.0  # how often a lock held in a PostgreSQL session is checked
 
 
@@ -143,6 +146,7 @@ class Application:
         self._lock_guard: asyncio.Task[None] | None = None
         self.failure = ""  # why the server stopped on its own (the journal failed, a lock was lost)
         self.simulator: asyncio.subprocess.Process | None = None  # the market simulator's child process (demo)
+        self._simulator_guard: asyncio.Task[None] | None = None  # restarts it when it dies
 
     @property
     def port(self) -> int:
@@ -222,20 +226,43 @@ class Application:
 
     async def _start_simulator(self) -> None:
         """The market simulator (`predictex sim`) in a child process of its own: its traders reach the
-        exchange over the network like anyone's bot, and its work never holds this interpreter's GIL."""
-        config = self.config
-        if not config.simulator:
+        exchange over the network like anyone's bot, and its work never holds this interpreter's GIL.
+        If it dies it is started again, after a wait that doubles each time it dies young."""
+        if not self.config.simulator:
             return
+        command = self._simulator_command()
+        self.simulator = await self._spawn_simulator(command)
+        self._simulator_guard = asyncio.get_running_loop().create_task(self._guard_simulator(command), name="simulator-guard")
+
+    def _simulator_command(self) -> list[str]:
+        config = self.config
         command = [sys.executable, "-m", "predictex", "sim", "--url", _base_url(config.host, self.port),
                    "--data-dir", str(config.data_dir.absolute()), "--log-format", config.log_format]
         if config.sim_config:
             command += ["--config", config.sim_config]
         if config.sim_seed >= 0:
             command += ["--seed", str(config.sim_seed)]
-        command += self._simulator_fix()
-        self.simulator = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.DEVNULL,
-                                                              stdout=asyncio.subprocess.DEVNULL)
-        log.info("started the market simulator (process %d)", self.simulator.pid)
+        return command + self._simulator_fix()
+
+    async def _spawn_simulator(self, command: list[str]) -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL)
+        log.info("started the market simulator (process %d)", process.pid)
+        return process
+
+    async def _guard_simulator(self, command: list[str]) -> None:
+        wait_s, wait_max_s = SIMULATOR_RESTART_BACKOFF_S
+        while self.simulator is not None:
+            started = time.monotonic()
+            code = await self.simulator.wait()
+            if code == 0:
+                log.info("the market simulator stopped by itself (exit code 0); it is not started again")
+                return
+            if time.monotonic() - started >= SIMULATOR_HEALTHY_S:
+                wait_s = SIMULATOR_RESTART_BACKOFF_S[0]
+            log.warning("the market simulator died (%s); starting it again in %d s", _exit_description(code), round(wait_s))
+            await asyncio.sleep(wait_s)
+            wait_s = min(wait_s * 2, wait_max_s)
+            self.simulator = await self._spawn_simulator(command)
 
     def _simulator_fix(self) -> list[str]:
         """`--fix HOST:PORT` when FIX order entry (without retransmission) is served in the clear: the
@@ -251,6 +278,11 @@ class Application:
         return ["--fix", f"{host}:{self.fix.port(Kind.ORDER_ENTRY)}"]
 
     async def _stop_simulator(self) -> None:
+        guard, self._simulator_guard = self._simulator_guard, None
+        if guard is not None:  # first, so that what is stopped next is not started again
+            guard.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await guard
         simulator, self.simulator = self.simulator, None
         if simulator is None:
             return
@@ -364,6 +396,15 @@ def _fix_ports(config: Config) -> dict[str, int]:
     from predictex.gateways.fix import parse_ports
 
     return {f"FIX {kind.value.replace('_', ' ')}": port for kind, port in parse_ports(config.fix_ports).items()}
+
+
+def _exit_description(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def _base_url(host: str, port: int) -> str:

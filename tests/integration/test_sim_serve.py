@@ -1,13 +1,16 @@
 """`predictex serve` runs the market simulator in the demo environment by default, in a child process:
 its members (marked simulated) trade its markets, the first maker over FIX order entry when FIX is
-served; `--no-sim` turns it off; a bad `--sim-config` is
-refused at the start; SIGTERM stops the simulator with the server, and the server exits 0."""
+served; a simulator that dies is started again; `--no-sim` turns it off; a bad `--sim-config` is
+refused at the start; SIGTERM stops the simulator with the server, and the server exits 0. The
+simulator's log gives times as RFC 3339, never as float seconds since 1970."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from integration.server_fixture import V2
@@ -48,12 +51,40 @@ def test_serve_runs_the_simulator_in_demo_and_stops_it_on_sigterm(tmp_path: Path
         assert traded, "the simulator's market never traded"
         members = server.admin("GET", "/members", expect=200).json()["members"]
         assert sum(member["simulated"] for member in members) == 7
+        first = _simulator_pids(server)
+        assert len(first) == 1
+        os.kill(first[0], signal.SIGKILL)  # the simulator dies: the server starts it again
+        _wait_for(lambda: len(_simulator_pids(server)) == 2, "a second simulator process")
+        assert any("the market simulator died (killed by SIGKILL); starting it again in 1 s" in line for line in server.log_lines)
+        _wait_for(lambda: any("simulated trader maker-0 sends its orders over FIX" in line
+                              for line in server.log_lines[_line_of(server, "starting it again"):]), "the second simulator trading")
     finally:
         code = server.stop(signal.SIGTERM)
     assert code == 0
     assert any("the market simulator ended" in line for line in server.log_lines)
     assert any("seed 5, config" in line for line in server.log_lines)  # the run says its seed and config
     assert any("simulated trader maker-0 sends its orders over FIX order entry" in line for line in server.log_lines)
+    opened = [line for line in server.log_lines if " opened PXSERVE-" in line]
+    assert opened and all(re.search(r"closing at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", line) for line in opened), opened
+    epochs = [line for line in server.log_lines if re.search(r"\b1[6-9]\d{8}\.\d", line)]
+    assert epochs == []
+
+
+def _simulator_pids(server: ServeProcess) -> list[int]:
+    found = (re.search(r"started the market simulator \(process (\d+)\)", line) for line in list(server.log_lines))
+    return [int(match.group(1)) for match in found if match]
+
+
+def _line_of(server: ServeProcess, text: str) -> int:
+    return next(index for index, line in enumerate(server.log_lines) if text in line)
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
 
 
 def test_no_sim_and_the_test_environment_leave_the_simulator_out(tmp_path: Path) -> None:

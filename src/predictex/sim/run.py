@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import time
@@ -70,5 +71,8 @@ async def simulate(url: str, key_id: str, key_file: Path, config: SimConfig, see
                 await venue.close()
     summary = Summary(simulation.step, simulation.actions_sent, venue.requests, dict(venue.refusals), venue.failures,
                       len(simulation.determined), venue.reconnects, venue.fix_requests, venue.fix_logons, time.process_time() - started_cpu, time.monotonic() - started_wall)
-    log.info("simulation ended: %s", summary)
+    log.info("simulation ended after %d steps (%d ms, %d ms of CPU): %d actions, %d requests (%d over FIX, %d FIX logons), "
+             "%d without an answer, refusals %s, %d markets determined, %d reconnects", summary.steps, round(summary.wall_s * 1000),
+             round(summary.cpu_s * 1000), summary.actions, summary.requests, summary.fix_requests, summary.fix_logons,
+             summary.failures, json.dumps(summary.refusals, sort_keys=True), summary.determined, summary.reconnects)
     return summary

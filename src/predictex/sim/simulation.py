@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -90,6 +91,11 @@ class LiveEvent:
     first_step: int
     tickers: list[str]
     determined: set[str] = field(default_factory=set)
+
+
+def iso_time(time_s: float) -> str:
+    """A time for the log: RFC 3339 in UTC to the second (never a float of seconds since 1970)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time_s))
 
 
 def build_agents(config: SimConfig, seed: int) -> list[Agent]:
@@ -192,7 +198,7 @@ class Simulation:
                     return
                 self.next_ordinal[series.ticker] += 1
                 self.events.append(LiveEvent(planned, underlying, self.step, tickers))
-                log.info("opened %s (%s), closing %s", planned.event_ticker, ", ".join(tickers), planned.close_s)
+                log.info("opened %s (%s), closing at %s", planned.event_ticker, ", ".join(tickers), iso_time(planned.close_s))
 
     def _walk(self) -> None:
         elapsed = self.step * self.config.tick_s
