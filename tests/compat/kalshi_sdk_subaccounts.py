@@ -52,6 +52,17 @@ def plan_subaccounts(context: dict[str, Any], out: Recorder) -> Plan:
     out.keep("netting", (yield ("a", "get_subaccount_netting", {})))
     out.keep("netting_on", (yield ("a", "update_subaccount_netting", {"subaccount_number": number, "enabled": True})))
     out.keep("netting_off", (yield ("a", "update_subaccount_netting", {"subaccount_number": number, "enabled": False})))
+    out.keep("netting_apart", (yield ("a", "get_subaccount_netting", {})))
+    # netting off: buying 10 NO does not close the 10 YES held; both are held, each paid for
+    out.keep("bid", (yield ("b", "create_order_v2", {
+        "ticker": ticker, "side": "bid", "count": "10.00", "price": "0.5500", "time_in_force": "good_till_canceled",
+        "self_trade_prevention_type": "taker_at_cross"})))
+    out.keep("buy_no", (yield ("a", "create_order_v2", {
+        "ticker": ticker, "side": "ask", "count": "10.00", "price": "0.5500", "time_in_force": "immediate_or_cancel",
+        "self_trade_prevention_type": "taker_at_cross", "subaccount": number})))
+    out.keep("positions_apart", (yield ("a", "get_positions", {"subaccount": number, "ticker": ticker})))
+    out.keep("balances_apart", (yield ("a", "get_subaccount_balances", {})))
+    out.keep("netting_on_refused", (yield ("a", "update_subaccount_netting", {"subaccount_number": number, "enabled": True})))
     out.keep("transfer_too_much", (yield ("a", "apply_subaccount_transfer", {
         **transfer, "client_transfer_id": str(uuid.uuid5(uuid.NAMESPACE_URL, context["client_transfer_id"])), "amount_cents": 10_000})))
     # one exchange instance with one shard: a move between subaccounts, its history, the one allocation

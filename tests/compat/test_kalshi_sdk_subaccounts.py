@@ -7,9 +7,11 @@ the hand calculation below, to the cent.
   A opens subaccount 1 and moves $30.00 into it (and retries that transfer: nothing moves again)
   B offers 10 YES at $0.40; A's subaccount 1 buys them (taker): $4.00, fee 0.07 x 10 x 0.4 x 0.6 = $0.168
     -> $0.17; subaccount 1 holds $25.83 and 10 YES costing $4.00; the primary account $70.00 and nothing.
-  A asks to switch netting off: refused (predictex always nets); a transfer of $100.00 from the primary
-    account (it holds $70.00) is refused; FCM operations answer 403, as Kalshi answers a member who is
-    not an FCM.
+  A switches subaccount 1's netting off; B bids 10 at $0.55 and subaccount 1 buys 10 NO at $0.45 (taker,
+    fee 0.07 x 10 x 0.55 x 0.45 = $0.17325 -> $0.18): it holds 10 YES costing $4.00 and 10 NO costing $4.50
+    (two MarketPositions) and $25.83 - $4.68 = $21.15; switching netting back on is refused while both are
+    held. A transfer of $100.00 from the primary account (it holds $70.00) is refused; FCM operations
+    answer 403, as Kalshi answers a member who is not an FCM.
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ def summary(server: RunningServer, python313: Path) -> dict[str, Any]:
 @pytest.mark.parametrize("sdk", ["sync", "async"])
 def test_a_subaccount_trades_with_its_own_cash_to_the_cent(summary: dict[str, Any], sdk: str) -> None:
     calls = summary[sdk]
-    refused = ("netting_off", "transfer_too_much", "fcm_resting_value", "fcm_subtraders")
+    refused = ("netting_on_refused", "transfer_too_much", "fcm_resting_value", "fcm_subtraders")
     errors = {name: call for name, call in calls.items() if "error" in call and name not in refused}
     assert errors == {}, errors
     assert calls["create_subaccount"] == {"model": "CreateSubaccountResponse", "data": {"subaccount_number": 1}}
@@ -76,8 +78,14 @@ def test_a_subaccount_trades_with_its_own_cash_to_the_cent(summary: dict[str, An
     assert (moved["from_subaccount"], moved["to_subaccount"], moved["amount_cents"]) == (0, 1, 3000)
     assert calls["netting"]["data"] == {"netting_configs": [
         {"subaccount_number": 0, "enabled": True, "exchange_index": 0}, {"subaccount_number": 1, "enabled": True, "exchange_index": 0}]}
-    assert calls["netting_on"]["model"] is None
-    assert calls["netting_off"]["status"] == 400 and calls["transfer_too_much"]["status"] == 400
+    assert calls["netting_on"]["model"] is None and calls["netting_off"]["model"] is None
+    assert calls["netting_apart"]["data"]["netting_configs"][1] == {"subaccount_number": 1, "enabled": False, "exchange_index": 0}
+    assert calls["positions_apart"]["model"] == "GetPositionsResponse"
+    apart = calls["positions_apart"]["data"]["market_positions"]
+    assert [(p["position_fp"], p["market_exposure_dollars"], p["fees_paid_dollars"]) for p in apart] == [
+        ("10.00", "4.0000", "0.3500"), ("-10.00", "4.5000", "0.0000")]
+    assert [b["balance"] for b in calls["balances_apart"]["data"]["subaccount_balances"]] == ["70.0000", "21.1500"]
+    assert calls["netting_on_refused"]["status"] == 400 and calls["transfer_too_much"]["status"] == 400
     assert calls["intra_transfer"]["model"] == "IntraExchangeInstanceTransferResponse"
     [intra, *_] = calls["intra_transfers"]["data"]["transfers"]  # newest first: the $0.01 back to the primary account
     assert (intra["transfer_id"], intra["amount"], intra["status"], intra["source"]) == (
@@ -87,7 +95,7 @@ def test_a_subaccount_trades_with_its_own_cash_to_the_cent(summary: dict[str, An
         "allocations": [{"exchange_index": 0, "percent": 100}], "resting_margin_reservation": "sum"}}
     assert calls["allocation_set"]["data"] == {}
     [progress] = calls["volume_progress"]["data"]["volume_progress"]
-    assert progress["trailing_30d_volume_fp"] == "10.00" and [g["level"] for g in progress["goals"]] == ["premier", "prime"]
+    assert progress["trailing_30d_volume_fp"] == "20.00" and [g["level"] for g in progress["goals"]] == ["premier", "prime"]
     assert calls["upgrade"] == {"model": None, "data": None}
     assert calls["fcm_resting_value"]["status"] == calls["fcm_subtraders"]["status"] == 403
     assert "ForbiddenException" in calls["fcm_resting_value"]["error"]

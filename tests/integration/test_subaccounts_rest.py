@@ -1,7 +1,8 @@
 """Subaccounts over real HTTP (Kalshi v2 paths and shapes; SDK 3.34.0's models): a member creates two,
 moves cash into them, trades in one, and every figure per subaccount is checked to the cent: balances,
 positions, fills and orders (labelled with their subaccount), settlements, the transfers' history,
-idempotent retries of a transfer, netting, and clear refusals that change nothing.
+idempotent retries of a transfer, netting switched per subaccount (YES and NO held apart when it is
+off, to settlement), and clear refusals that change nothing.
 
 The story: alice deposits $1,000.00 and opens subaccounts 1 and 2; moves $300.00 to 1 and $100.00 to 2.
 Bob rests an ask of 10 at $0.40; alice's subaccount 1 buys them as taker: cost $4.00, fee
@@ -142,14 +143,46 @@ def test_orders_name_only_existing_subaccounts(story: dict[str, Any]) -> None:
     assert alice.call("GET", "/portfolio/balance?subaccount=3").status == 400
 
 
-def test_netting_is_on_for_every_subaccount(story: dict[str, Any]) -> None:
+def test_netting_switches_per_subaccount_and_refuses_while_orders_rest(story: dict[str, Any]) -> None:
     alice: Trader = story["alice"]
     assert alice.ok("/portfolio/subaccounts/netting") == {"netting_configs": [
         {"subaccount_number": n, "enabled": True, "exchange_index": 0} for n in (0, 1, 2)]}
     assert alice.call("PUT", "/portfolio/subaccounts/netting", {"subaccount_number": 1, "enabled": True}).status == 200
-    off = alice.call("PUT", "/portfolio/subaccounts/netting", {"subaccount_number": 1, "enabled": False})
-    assert off.status == 400 and "netting" in off.json()["error"]["message"], off
+    busy = alice.call("PUT", "/portfolio/subaccounts/netting", {"subaccount_number": 2, "enabled": False})
+    assert busy.status == 400 and "open orders" in busy.json()["error"]["details"], busy  # subaccount 2 has a bid resting
     assert alice.call("PUT", "/portfolio/subaccounts/netting", {"subaccount_number": 5, "enabled": True}).status == 400
+    assert alice.call("PUT", "/portfolio/subaccounts/netting", {"subaccount_number": 1}).status == 400
+    assert all(config["enabled"] for config in alice.ok("/portfolio/subaccounts/netting")["netting_configs"])
+
+
+def test_without_netting_a_subaccount_holds_yes_and_no_apart_to_settlement(server: RunningServer) -> None:
+    """Erin's subaccount 1 switches netting off, buys 10 YES at $0.40 (fee $0.17) and then 10 NO at $0.45
+    (a YES bid of $0.55 hit; fee 0.07 x 10 x 0.55 x 0.45 = $0.17325, $0.18): both held, both paid for
+    ($50.00 - $4.17 - $4.68 = $41.15). Switching netting back on is refused while both are held. YES
+    settles: the 10 YES pay $10.00, the NO nothing, and the settlement lists both sides."""
+    erin, frank = new_trader(server, "erin", 10_000), new_trader(server, "frank", 10_000)
+    [ticker] = make_markets(server)
+    assert erin.call("POST", "/portfolio/subaccounts", {}).status == 201
+    assert _transfer(erin, 0, 1, 5_000).status == 200
+    assert erin.call("PUT", "/portfolio/subaccounts/netting", {"subaccount_number": 1, "enabled": False}).status == 200
+    assert erin.ok("/portfolio/subaccounts/netting")["netting_configs"] == [
+        {"subaccount_number": 0, "enabled": True, "exchange_index": 0}, {"subaccount_number": 1, "enabled": False, "exchange_index": 0}]
+    frank.rest(ticker, "ask", "10", "0.4000")
+    assert erin.v2(ticker, "bid", "10", "0.4000", subaccount=1).status == 201
+    frank.rest(ticker, "bid", "10", "0.5500")
+    assert erin.v2(ticker, "ask", "10", "0.5500", subaccount=1).status == 201
+    assert _balances(erin)[1] == "41.1500"
+    held = erin.ok(f"/portfolio/positions?subaccount=1&ticker={ticker}")["market_positions"]
+    assert [(p["position_fp"], p["market_exposure_dollars"], p["fees_paid_dollars"]) for p in held] == [
+        ("10.00", "4.0000", "0.3500"), ("-10.00", "4.5000", "0.0000")]
+    both = erin.call("PUT", "/portfolio/subaccounts/netting", {"subaccount_number": 1, "enabled": True})
+    assert both.status == 400 and "both YES and NO" in both.json()["error"]["details"], both
+    settle(server, ticker, "yes")
+    [settled] = erin.ok("/portfolio/settlements?subaccount=1")["settlements"]
+    assert (settled["yes_count_fp"], settled["no_count_fp"], settled["yes_total_cost_dollars"], settled["no_total_cost_dollars"],
+            settled["revenue"]) == ("10.00", "10.00", "4.0000", "4.5000", 1000)
+    assert _balances(erin)[1] == "51.1500"
+    assert erin.call("PUT", "/portfolio/subaccounts/netting", {"subaccount_number": 1, "enabled": True}).status == 200
 
 
 def test_an_order_in_a_subaccount_is_cancelled_by_its_id(story: dict[str, Any], server: RunningServer) -> None:

@@ -1,5 +1,6 @@
 """Properties that must hold for every sequence of commands: the invariants after each one (checked by
-the harness), conservation of money and contracts through settlement, and exact unit round trips."""
+the harness), conservation of money and contracts through settlement, and exact unit round trips.
+One account starts with netting off and any may switch, so holdings kept apart meet netted ones."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ create = st.builds(
     post_only=st.booleans(), reduce_only=st.sampled_from([False] * 5 + [True]),
     self_trade_prevention=st.sampled_from(["taker_at_cross", "maker"]),
     cancel_on_pause=st.booleans(), client_order_id=st.sampled_from(["", "", "", "a", "b"]),
+    action=st.sampled_from(["buy", "sell"]),
 )
 order_ids = st.integers(1, 40)
 commands = st.one_of(
@@ -41,6 +43,7 @@ commands = st.one_of(
     st.builds(c.ResumeMarket, st.sampled_from(TICKERS)),
     st.builds(c.SetExchangeStatus, st.booleans(), st.booleans()),
     st.builds(c.Tick),
+    st.builds(c.SetNetting, st.sampled_from(ACCOUNTS), st.just(0), st.booleans()),
 )
 
 
@@ -51,6 +54,7 @@ def _exchange() -> Harness:
     exchange.market("KX-TAPER", structure="tapered_deci_cent")
     for _ in ACCOUNTS:
         exchange.account("25")
+    exchange.ok(c.SetNetting(ACCOUNTS[-1], 0, False))  # one account holds YES and NO apart from the start
     return exchange
 
 

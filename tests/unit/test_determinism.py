@@ -46,6 +46,7 @@ def _session(exchange: Harness) -> None:
     exchange.ok(c.RequestWithdrawal(a, 10_000_000))
     exchange.ok(c.CreateSubaccount(b))
     exchange.ok(c.TransferBetweenSubaccounts(b, 0, 1, 20_000_000, "move"))
+    exchange.ok(c.SetNetting(b, 1, False))
     exchange.placed(exchange.engine.ledger.subaccounts.by_primary[b][1], ticker, "bid", "0.30", 3)
     exchange.ok(c.SetMarketTimes(ticker, close_time_ms=exchange.now_ms))
     exchange.ok(c.DetermineMarket(ticker, "yes"))
@@ -55,6 +56,7 @@ def _session(exchange: Harness) -> None:
 SAMPLES: list[c.Command] = [
     c.Tick(), c.OpenAccount(), c.Deposit(1, 5, "ref"), c.RequestWithdrawal(1, 10), c.CompleteWithdrawal(1),
     c.CancelWithdrawal(2), c.CreateSubaccount(1), c.TransferBetweenSubaccounts(1, 0, 1, 10_000, "t-1"),
+    c.SetNetting(1, 2, False),
     c.CreateSeries("S", "t", "cat", "daily", "flat", 5000, ["a"], [["n", "u"]], "u1", "u2"),
     c.CreateEvent("S-E", "S", "t", "s", True, 5, "week"),
     c.CreateMarket("S-E-M", "S-E", "t", 1, 2, market_type="scalar", fractional_trading=True, floor_strike="69.5"),

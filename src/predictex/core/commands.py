@@ -123,6 +123,21 @@ class TransferBetweenSubaccounts(Command):
         return [self.account_id, self.from_subaccount, self.to_subaccount, self.amount_microdollars, self.client_transfer_id]
 
 
+class SetNetting(Command):
+    """Switch netting on or off for one of a member's subaccounts (0 = the primary account)."""
+
+    TYPE = "set_netting"
+    FIELDS = ("account_id", "subaccount_number", "enabled")
+
+    def __init__(self, account_id: int, subaccount_number: int, enabled: bool) -> None:
+        self.account_id = account_id
+        self.subaccount_number = subaccount_number
+        self.enabled = enabled
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.subaccount_number, self.enabled]
+
+
 # --- instruments (operator) ------------------------------------------------------------------------
 
 
@@ -782,7 +797,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
     cls.TYPE: cls
     for cls in (
         Tick, OpenAccount, Deposit, RequestWithdrawal, CompleteWithdrawal, CancelWithdrawal, CreateSubaccount,
-        TransferBetweenSubaccounts, CreateSeries,
+        TransferBetweenSubaccounts, SetNetting, CreateSeries,
         CreateEvent, CreateMarket, SetMarketTimes, PauseMarket, ResumeMarket, SetExchangeStatus, DetermineMarket,
         DisputeMarket, AmendMarketResult, FinalizeMarket, CreateOrder, CancelOrder, AmendOrder, DecreaseOrder,
         BatchCreateOrders, BatchCancelOrders, CancelAllOrders, CreateOrderGroup, ChangeOrderGroup,

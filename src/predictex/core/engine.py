@@ -30,6 +30,7 @@ from predictex.core.events import (
     MarketTermsChanged,
     MarketTimesChanged,
     PositionChanged,
+    PositionSides,
     SeriesCreated,
     WithdrawalChanged,
 )
@@ -72,7 +73,7 @@ from predictex.core.orders import (
 from predictex.core.rejects import Reject, RejectCode, Rejected, Subject, naming
 from predictex.core.scope import Scope
 from predictex.core.settlement import settle_market
-from predictex.core.subaccounts import create_subaccount, refuse_money_movement, transfer
+from predictex.core.subaccounts import create_subaccount, refuse_money_movement, set_netting, transfer
 from predictex.core.timers import APPLY_FEE_CHANGE, CLOSE_MARKET, EXPIRE_ORDER, EXPIRE_RFQ, OPEN_MARKET, SETTLE_MARKET, Timers
 from predictex.core.trading import Trading
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS, format_money_dollars
@@ -121,6 +122,7 @@ class Engine:
             c.CancelWithdrawal: self._cancel_withdrawal,
             c.CreateSubaccount: self._create_subaccount,
             c.TransferBetweenSubaccounts: self._transfer_between_subaccounts,
+            c.SetNetting: self._set_netting,
             c.CreateSeries: self._create_series,
             c.CreateEvent: self._create_event,
             c.CreateMarket: self._create_market,
@@ -205,6 +207,11 @@ class Engine:
                 am.realized_pnl_microdollars, am.fees_paid_microdollars, am.volume_centicontracts,
                 am.total_traded_microdollars,
             ))
+            if not am.account.netting_enabled:
+                scope.emit(PositionSides(
+                    am.account_id, am.ticker, am.yes_centicontracts, am.no_centicontracts, am.yes_cost_microdollars,
+                    am.no_cost_microdollars,
+                ))
 
     def _advance(self, now_ms: int) -> None:
         """Everything that falls due up to now, in due order, each at its own time."""
@@ -338,6 +345,12 @@ class Engine:
         if not self.markets.exchange_active:
             raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
         outcome.value = transfer(self.ledger, self.scope, command)
+
+    def _set_netting(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.SetNetting)
+        if not self.markets.exchange_active:
+            raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
+        outcome.value = set_netting(self.ledger, self.scope, command)
 
     # --- instruments ----------------------------------------------------------------------------
 

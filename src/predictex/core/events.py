@@ -163,6 +163,65 @@ class PositionChanged(Event):
         ]
 
 
+class PositionSides(Event):
+    """An account without netting: what it holds of each side in one market after the command (follows
+    the PositionChanged that gives their difference and summed cost)."""
+
+    TYPE = "position_sides"
+    FIELDS = ("account_id", "ticker", "yes_centicontracts", "no_centicontracts", "yes_cost_microdollars", "no_cost_microdollars")
+
+    def __init__(self, account_id: int, ticker: str, yes_centicontracts: int, no_centicontracts: int,
+                 yes_cost_microdollars: int, no_cost_microdollars: int) -> None:
+        self.account_id = account_id
+        self.ticker = ticker
+        self.yes_centicontracts = yes_centicontracts
+        self.no_centicontracts = no_centicontracts
+        self.yes_cost_microdollars = yes_cost_microdollars
+        self.no_cost_microdollars = no_cost_microdollars
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.ticker, self.yes_centicontracts, self.no_centicontracts, self.yes_cost_microdollars,
+                self.no_cost_microdollars]
+
+
+class SidesSettled(Event):
+    """An account without netting at settlement: the two sides it held and their costs (the
+    PositionSettled that follows sums them)."""
+
+    TYPE = "sides_settled"
+    FIELDS = PositionSides.FIELDS
+
+    def __init__(self, account_id: int, ticker: str, yes_centicontracts: int, no_centicontracts: int,
+                 yes_cost_microdollars: int, no_cost_microdollars: int) -> None:
+        self.account_id = account_id
+        self.ticker = ticker
+        self.yes_centicontracts = yes_centicontracts
+        self.no_centicontracts = no_centicontracts
+        self.yes_cost_microdollars = yes_cost_microdollars
+        self.no_cost_microdollars = no_cost_microdollars
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.ticker, self.yes_centicontracts, self.no_centicontracts, self.yes_cost_microdollars,
+                self.no_cost_microdollars]
+
+
+class NettingChanged(Event):
+    """Netting switched on or off for a member's subaccount (`account_id` is the subaccount's own
+    account; `primary_account_id` and `subaccount_number` name it at the edges)."""
+
+    TYPE = "netting_changed"
+    FIELDS = ("account_id", "primary_account_id", "subaccount_number", "enabled")
+
+    def __init__(self, account_id: int, primary_account_id: int, subaccount_number: int, enabled: bool) -> None:
+        self.account_id = account_id
+        self.primary_account_id = primary_account_id
+        self.subaccount_number = subaccount_number
+        self.enabled = enabled
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.primary_account_id, self.subaccount_number, self.enabled]
+
+
 # --- instruments and lifecycle --------------------------------------------------------------------
 
 
@@ -837,7 +896,8 @@ class OffBookTrade(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
-        AccountOpened, Deposited, WithdrawalChanged, BalanceChanged, PositionChanged, SeriesCreated, EventCreated,
+        AccountOpened, Deposited, WithdrawalChanged, BalanceChanged, PositionChanged, PositionSides, SidesSettled,
+        NettingChanged, SeriesCreated, EventCreated,
         MarketCreated, MarketTimesChanged, MarketStatusChanged, MarketDetermined, PositionSettled,
         ExchangeStatusChanged, OrderAccepted, OrderAmended, OrderClosed, Trade, BookChanged, OrderGroupChanged,
         FeeChangeScheduled, FeeChangeApplied, ArchiveCutoffChanged, ContentPublished, ComboMarketCreated,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from predictex.core.communications import QUOTE_ACCEPTED, QUOTE_CANCELLED, QUOTE_OPEN, SIDES, accounts_of
-from predictex.core.ledger import designate_closing, fill_priority_key, order_lock_microdollars, worst_fee_per_unit
+from predictex.core.ledger import AccountMarket, designate_closing, fill_priority_key, order_lock_microdollars, worst_fee_per_unit
 from predictex.core.limits import SUBACCOUNTS_PER_MEMBER_MAX
 from predictex.core.orders import RESTING
 from predictex.core.rejects import InvariantViolation
@@ -96,7 +96,7 @@ def _check_orders_and_collateral(engine: Engine) -> None:
                 kept = resting.kept_fill_order()
                 if kept is not None and kept != ordered:
                     _fail(f"account {account.account_id} {ticker} orders are not kept in fill order")
-                closing = designate_closing(ordered, am.closable_centicontracts(is_bid))
+                closing = designate_closing(ordered, am.closable_centicontracts(is_bid), account.netting_enabled)
                 for index, order in enumerate(ordered):
                     close = closing[index]
                     fee = worst_fee_per_unit(terms, is_bid, order.price_centicents, False)
@@ -123,6 +123,13 @@ def _check_positions(engine: Engine) -> None:
         for am in engine.ledger.market_positions.get(ticker, {}).values():
             if engine.ledger.accounts[am.account_id].markets.get(ticker) is not am:
                 _fail(f"position index for {ticker} disagrees with account {am.account_id}")
+            if not engine.ledger.accounts[am.account_id].netting_enabled:
+                yes, no = _held_apart(am, ticker)
+                long_yes += yes
+                long_no += no
+                continue
+            if am.yes_centicontracts or am.no_centicontracts or am.yes_cost_microdollars or am.no_cost_microdollars:
+                _fail(f"account {am.account_id} nets but holds {ticker} apart")
             if am.position_centicontracts > 0:
                 long_yes += am.position_centicontracts
             else:
@@ -131,6 +138,19 @@ def _check_positions(engine: Engine) -> None:
                 _fail(f"account {am.account_id} in {ticker} has cost {am.position_cost_microdollars} for position {am.position_centicontracts}")
         if long_yes != long_no or long_yes != market.open_interest_centicontracts:
             _fail(f"{ticker}: YES outstanding {long_yes}, NO outstanding {long_no}, open interest {market.open_interest_centicontracts}")
+
+
+def _held_apart(am: AccountMarket, ticker: str) -> tuple[int, int]:
+    """An account without netting: each side is held with its own cost, and the signed position and its
+    cost are the two sides' difference and sum."""
+    for count, cost in ((am.yes_centicontracts, am.yes_cost_microdollars), (am.no_centicontracts, am.no_cost_microdollars)):
+        if count < 0 or cost < 0 or (count == 0 and cost != 0):
+            _fail(f"account {am.account_id} in {ticker} holds a side of {count} costing {cost}")
+    if (am.position_centicontracts != am.yes_centicontracts - am.no_centicontracts
+            or am.position_cost_microdollars != am.yes_cost_microdollars + am.no_cost_microdollars):
+        _fail(f"account {am.account_id} in {ticker}: position {am.position_centicontracts} costing {am.position_cost_microdollars} "
+              f"is not YES {am.yes_centicontracts} less NO {am.no_centicontracts}, their costs summed")
+    return am.yes_centicontracts, am.no_centicontracts
 
 
 def _check_conservation(engine: Engine) -> None:

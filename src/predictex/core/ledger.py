@@ -12,6 +12,13 @@ Per order, the lock is that bound minus its rounding accumulator, rounded up to 
 increment; with Kalshi's rounding rules this is never less than what its fills can take, so cash never
 goes negative. Because fills on one side happen in exactly that priority order, a fill only ever
 consumes what was assigned to it, and every lock can only shrink as orders fill.
+
+Netting. An account nets by default (Kalshi's netting on): its position in a market is one signed
+count, and buying either contract first closes the other one held. An account with netting off keeps
+its YES and NO holdings apart (`AccountMarket.yes_centicontracts` and `no_centicontracts`, each with
+its own cost): a buy only opens, and only a sell closes what is held of the contract it sells (then,
+past what is held, opens the other one, as a sell does on Kalshi). So only sell orders are assigned a
+position to close; a YES/NO pair held stays in the market's pool until settlement pays its $1.00.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from bisect import bisect_left, bisect_right
 
 from predictex.core.fees import FeeTerms, worst_fee_price_centicents
 from predictex.core.limits import BALANCE_INCREMENT_MICRODOLLARS
-from predictex.core.orders import Order
+from predictex.core.orders import ACTION_SELL, Order
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
 
 
@@ -40,6 +47,7 @@ class Account:
         self.order_group_count = 0
         self.open_rfq_count = 0  # RFQs it has open (communications)
         self.pending_proposal_count = 0  # block-trade proposals it made that are pending
+        self.netting_enabled = True  # False: YES and NO held apart in every market (see the module's docstring)
         self.touched_epoch = 0  # bookkeeping for the command in flight (see Scope)
 
 
@@ -50,8 +58,13 @@ class AccountMarket:
         self.account = account
         self.account_id = account.account_id
         self.ticker = ticker
-        self.position_centicontracts = 0  # + YES, - NO
-        self.position_cost_microdollars = 0  # what the current position cost, in its own frame
+        self.position_centicontracts = 0  # + YES, - NO (netting off: YES held less NO held)
+        self.position_cost_microdollars = 0  # what the current position cost, in its own frame (netting off: both sides)
+        # netting off only (zero otherwise): the contracts held of each side and what each cost
+        self.yes_centicontracts = 0
+        self.no_centicontracts = 0
+        self.yes_cost_microdollars = 0
+        self.no_cost_microdollars = 0
         self.realized_pnl_microdollars = 0
         self.fees_paid_microdollars = 0
         self.volume_centicontracts = 0
@@ -80,14 +93,22 @@ class AccountMarket:
         order.holder = None
 
     def closable_centicontracts(self, is_bid: bool) -> int:
-        """The position an order on this side would close: NO held for a bid, YES for an ask."""
+        """The position a (sell, when netting is off) order on this side would close: NO held for a
+        bid, YES for an ask."""
+        if not self.account.netting_enabled:
+            return self.no_centicontracts if is_bid else self.yes_centicontracts
         position = self.position_centicontracts
         if is_bid:
             return -position if position < 0 else 0
         return position if position > 0 else 0
 
+    def hedged_centicontracts(self) -> int:
+        """The YES/NO pairs held at once (netting off only; zero when netting)."""
+        return self.yes_centicontracts if self.yes_centicontracts < self.no_centicontracts else self.no_centicontracts
+
     def is_idle(self) -> bool:
-        return self.position_centicontracts == 0 and not self.bids.orders and not self.asks.orders
+        return (self.position_centicontracts == 0 and self.yes_centicontracts == 0
+                and not self.bids.orders and not self.asks.orders)
 
 
 class RestingOrders:
@@ -173,12 +194,15 @@ def fill_priority_key(order: Order) -> tuple[int, int]:
     return (_fill_price_key(order), order.priority)
 
 
-def designate_closing(orders_in_priority: list[Order], closable_centicontracts: int) -> list[int]:
-    """How much of each order's remainder closes the position, assigned in fill order."""
+def designate_closing(orders_in_priority: list[Order], closable_centicontracts: int, netting: bool = True) -> list[int]:
+    """How much of each order's remainder closes the position, assigned in fill order (without
+    netting, to sell orders only)."""
     left = closable_centicontracts
     closing: list[int] = []
     for order in orders_in_priority:
         take = order.remaining_centicontracts if order.remaining_centicontracts < left else left
+        if not netting and order.action is not ACTION_SELL:
+            take = 0
         closing.append(take)
         left -= take
     return closing
@@ -218,11 +242,14 @@ class FillSide:
         self.closed_centicontracts = closed
 
 
-def apply_fill_to_position(am: AccountMarket, is_bid: bool, price_centicents: int, count_centicontracts: int) -> FillSide:
+def apply_fill_to_position(am: AccountMarket, is_bid: bool, sells: bool, price_centicents: int, count_centicontracts: int) -> FillSide:
     """Move a position by one fill and book its cost basis and realized P&L.
 
     A bid buys YES at p: it first closes NO held (a YES/NO pair pays $1.00 back, so each closed
-    contract brings 1 - p), then opens YES at p. An ask is the mirror image."""
+    contract brings 1 - p), then opens YES at p. An ask is the mirror image. Without netting, only a
+    sell (`sells`: a bid selling NO, an ask selling YES) closes, and only the contract it sells."""
+    if not am.account.netting_enabled:
+        return _apply_fill_apart(am, is_bid, sells, price_centicents, count_centicontracts)
     position = am.position_centicontracts
     own_price = price_centicents if is_bid else PRICE_ONE_DOLLAR_CENTICENTS - price_centicents
     held_opposite = (-position if position < 0 else 0) if is_bid else (position if position > 0 else 0)
@@ -242,6 +269,55 @@ def apply_fill_to_position(am: AccountMarket, is_bid: bool, price_centicents: in
     am.volume_centicontracts += count_centicontracts
     am.total_traded_microdollars += own_price * count_centicontracts
     return FillSide(proceeds - cost, opening, closing)
+
+
+def _apply_fill_apart(am: AccountMarket, is_bid: bool, sells: bool, price_centicents: int, count_centicontracts: int) -> FillSide:
+    """A fill on an account that keeps YES and NO apart: a sell closes the contract it sells (NO for
+    a bid, YES for an ask) as far as it is held, and the rest of any fill opens the contract bought."""
+    own_price = price_centicents if is_bid else PRICE_ONE_DOLLAR_CENTICENTS - price_centicents
+    held = (am.no_centicontracts if is_bid else am.yes_centicontracts) if sells else 0
+    closing = count_centicontracts if count_centicontracts < held else held
+    opening = count_centicontracts - closing
+    proceeds = (PRICE_ONE_DOLLAR_CENTICENTS - own_price) * closing
+    if closing:
+        held_cost = am.no_cost_microdollars if is_bid else am.yes_cost_microdollars
+        released = held_cost if closing == held else held_cost * closing // held
+        if is_bid:
+            am.no_centicontracts -= closing
+            am.no_cost_microdollars -= released
+        else:
+            am.yes_centicontracts -= closing
+            am.yes_cost_microdollars -= released
+        am.realized_pnl_microdollars += proceeds - released
+    cost = own_price * opening
+    if is_bid:
+        am.yes_centicontracts += opening
+        am.yes_cost_microdollars += cost
+    else:
+        am.no_centicontracts += opening
+        am.no_cost_microdollars += cost
+    am.position_centicontracts = am.yes_centicontracts - am.no_centicontracts
+    am.position_cost_microdollars = am.yes_cost_microdollars + am.no_cost_microdollars
+    am.volume_centicontracts += count_centicontracts
+    am.total_traded_microdollars += own_price * count_centicontracts
+    return FillSide(proceeds - cost, opening, closing)
+
+
+def hold_apart(am: AccountMarket) -> None:
+    """Netting switched off: the signed position becomes the holding of its one side."""
+    position = am.position_centicontracts
+    am.yes_centicontracts = position if position > 0 else 0
+    am.no_centicontracts = -position if position < 0 else 0
+    am.yes_cost_microdollars = am.position_cost_microdollars if position > 0 else 0
+    am.no_cost_microdollars = am.position_cost_microdollars if position < 0 else 0
+
+
+def net_again(am: AccountMarket) -> None:
+    """Netting switched back on (never with both sides held): the one side held is the position."""
+    am.yes_centicontracts = 0
+    am.no_centicontracts = 0
+    am.yes_cost_microdollars = 0
+    am.no_cost_microdollars = 0
 
 
 class Ledger:
@@ -292,8 +368,11 @@ class Ledger:
                 self._set_lock(account, changed, terms, 0)
             return
         left = closable
+        netting = account.netting_enabled
         for order in (am.bids if is_bid else am.asks).ordered():
             close = order.remaining_centicontracts if order.remaining_centicontracts < left else left
+            if not netting and order.action is not ACTION_SELL:
+                close = 0  # a buy never closes without netting
             left -= close
             self._set_lock(account, order, terms, close)
         self._set_assigned(am, is_bid, closable - left)
@@ -336,12 +415,13 @@ class Ledger:
                     am.ask_closing_centicontracts -= closing
 
     def collateral_needed(
-        self, am: AccountMarket | None, is_bid: bool, price_centicents: int, remaining_centicontracts: int,
+        self, am: AccountMarket | None, is_bid: bool, sells: bool, price_centicents: int, remaining_centicontracts: int,
         rounding_accumulator_microdollars: int, is_taker: bool, replacing: Order | None, terms: FeeTerms,
     ) -> int:
         """How much more the account's locks on this side would hold if an order with these terms
         joined it (taking the place of `replacing`, for an amend). A crossing order fills before any of
-        the account's own resting orders on its side, so it is assigned the position to close first."""
+        the account's own resting orders on its side, so it is assigned the position to close first.
+        Without netting only sell orders (`sells`, for the new one) are assigned a position to close."""
         closable = am.closable_centicontracts(is_bid) if am is not None else 0
         assigned = 0
         if am is not None:
@@ -357,13 +437,15 @@ class Ledger:
         left = closable
         old_total = released
         new_total = 0
+        netting = am.account.netting_enabled
+        own_closes = netting or sells
         pending = True  # the incoming order, not yet placed in the walk
         for order in (am.bids if is_bid else am.asks).ordered():
             if order is replacing:
                 continue
             old_total += order.lock_microdollars
             if pending and (is_taker or (order.price_centicents < price_centicents if is_bid else order.price_centicents > price_centicents)):
-                close = remaining_centicontracts if remaining_centicontracts < left else left
+                close = (remaining_centicontracts if remaining_centicontracts < left else left) if own_closes else 0
                 left -= close
                 new_total += order_lock_microdollars(
                     unit, is_bid, price_centicents, own_fee, remaining_centicontracts - close, close,
@@ -372,13 +454,15 @@ class Ledger:
                 pending = False
             remaining = order.remaining_centicontracts
             close = remaining if remaining < left else left
+            if not netting and order.action is not ACTION_SELL:
+                close = 0
             left -= close
             new_total += order_lock_microdollars(
                 unit, is_bid, order.price_centicents, order.maker_fee_per_unit_microdollars, remaining - close, close,
                 order.rounding_accumulator_microdollars,
             )
         if pending:
-            close = remaining_centicontracts if remaining_centicontracts < left else left
+            close = (remaining_centicontracts if remaining_centicontracts < left else left) if own_closes else 0
             new_total += order_lock_microdollars(
                 unit, is_bid, price_centicents, own_fee, remaining_centicontracts - close, close,
                 rounding_accumulator_microdollars,

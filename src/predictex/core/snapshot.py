@@ -195,7 +195,15 @@ def _take(engine: Engine) -> dict[str, Any]:
              for primary, used in index.client_transfer_ids.items()],
             index.next_transfer_id,
         ]
+    apart = [a for a in ledger.accounts.values() if not a.netting_enabled]
+    if apart:  # absent until an account switches netting off, so older states keep their hashes
+        data["netting_off"] = [
+            [a.account_id, [[am.ticker, *_fields(am, _SIDES_FIELDS)] for am in a.markets.values()]] for a in apart
+        ]
     return data
+
+
+_SIDES_FIELDS = ("yes_centicontracts", "no_centicontracts", "yes_cost_microdollars", "no_cost_microdollars")
 
 
 _RFQ_FIELDS = (
@@ -337,6 +345,11 @@ def _restore_ledger(engine: Engine, data: dict[str, Any]) -> None:
         for primary, used in transfer_rows:
             index.client_transfer_ids[primary] = {row[0]: (row[1], row[2], row[3], row[4]) for row in used}
         index.next_transfer_id = next_transfer_id
+    for account_id, holdings in data.get("netting_off", []):
+        account = ledger.accounts[account_id]
+        account.netting_enabled = False
+        for ticker, *sides in holdings:
+            _assign(account.markets[ticker], _SIDES_FIELDS, sides)
 
 
 def _restore_orders(engine: Engine, data: dict[str, Any]) -> None:

@@ -6,13 +6,18 @@ primary account owns it and under which number (Kalshi's: 1 to 63; 0 names the p
 Money enters and leaves the exchange through the primary account only: deposits and withdrawals of a
 subaccount are refused, and a transfer moves available cash (never locked cash) between two of one
 member's accounts, so the sum the conservation law checks is unchanged by it.
+
+Netting is a setting of each account (`Account.netting_enabled`, on by default; see core/ledger.py for
+what it changes). It is switched only while the account has no resting orders (their locks were
+computed for the other rule), and switched on only while no market is held on both sides (a pair
+held apart is paid by settlement; sell one side first).
 """
 
 from __future__ import annotations
 
-from predictex.core.commands import CreateSubaccount, TransferBetweenSubaccounts
-from predictex.core.events import AccountOpened, SubaccountCreated, SubaccountTransferred
-from predictex.core.ledger import Account, Ledger
+from predictex.core.commands import CreateSubaccount, SetNetting, TransferBetweenSubaccounts
+from predictex.core.events import AccountOpened, NettingChanged, SubaccountCreated, SubaccountTransferred
+from predictex.core.ledger import Account, Ledger, hold_apart, net_again
 from predictex.core.limits import (
     ACCOUNTS_MAX,
     BALANCE_INCREMENT_MICRODOLLARS,
@@ -120,3 +125,31 @@ def transfer(ledger: Ledger, scope: Scope, command: TransferBetweenSubaccounts) 
     scope.touch(source)
     scope.touch(target)
     return transfer_id
+
+
+def set_netting(ledger: Ledger, scope: Scope, command: SetNetting) -> int:
+    """Switch netting of one of the member's accounts; the subaccount's number."""
+    primary_account(ledger, command.account_id)
+    account = subaccount(ledger, command.account_id, command.subaccount_number)
+    if account.netting_enabled == command.enabled:
+        return command.subaccount_number  # already so: nothing changes, nothing is reported
+    if account.open_order_count:
+        raise Rejected(RejectCode.INVALID_PARAMETERS,
+                       f"subaccount {command.subaccount_number} has {account.open_order_count} open orders: "
+                       "cancel them before switching netting")
+    if command.enabled:
+        for ticker, am in account.markets.items():
+            if am.hedged_centicontracts():
+                raise Rejected(RejectCode.INVALID_PARAMETERS,
+                               f"subaccount {command.subaccount_number} holds both YES and NO in {ticker}: "
+                               "sell one side before switching netting on")
+    account.netting_enabled = command.enabled
+    for am in account.markets.values():
+        if command.enabled:
+            net_again(am)
+        else:
+            hold_apart(am)
+        scope.touch_position(am)
+    scope.emit(NettingChanged(account.account_id, command.account_id, command.subaccount_number, command.enabled))
+    scope.touch(account)
+    return command.subaccount_number

@@ -29,6 +29,7 @@ from predictex.core.markets import Markets
 from predictex.core.orders import (
     ACTION_BUY,
     ACTION_BY_VALUE,
+    ACTION_SELL,
     CANCELED,
     EXECUTED,
     FILL_OR_KILL,
@@ -265,9 +266,9 @@ class Trading:
                     f"filling {format_count_fp(count)} would cost {_dollars(cost)}, above buy_max_cost {_dollars(max_cost)}",
                 )
 
-    def _check_collateral(self, account: Account, am: AccountMarket | None, is_bid: bool, price: int, remaining: int,
+    def _check_collateral(self, account: Account, am: AccountMarket | None, is_bid: bool, sells: bool, price: int, remaining: int,
                           accumulator: int, is_taker: bool, replacing: Order | None, terms: FeeTerms) -> None:
-        needed = self.ledger.collateral_needed(am, is_bid, price, remaining, accumulator, is_taker, replacing, terms)
+        needed = self.ledger.collateral_needed(am, is_bid, sells, price, remaining, accumulator, is_taker, replacing, terms)
         if needed > account.cash_microdollars:
             raise Rejected(
                 RejectCode.INSUFFICIENT_BALANCE,
@@ -288,6 +289,8 @@ class Trading:
             time_in_force = IMMEDIATE_OR_CANCEL
         am = account.markets.get(cmd.ticker)
         closable = am.closable_centicontracts(is_bid) if am is not None else 0
+        if not account.netting_enabled and action is ACTION_BUY:
+            closable = 0  # without netting a buy closes nothing
         if cmd.reduce_only:
             if closable == 0:
                 raise Rejected(RejectCode.REDUCE_ONLY_NO_POSITION, f"reduce-only order but no {'NO' if is_bid else 'YES'} position to reduce")
@@ -308,7 +311,7 @@ class Trading:
         if time_in_force is FILL_OR_KILL:
             self._check_fill_or_kill(book, is_bid, cmd.price_centicents, count, cmd.buy_max_cost_microdollars)
         self._check_collateral(
-            account, am, is_bid, cmd.price_centicents, count, 0, crosses, None, market.fee_terms,
+            account, am, is_bid, action is ACTION_SELL, cmd.price_centicents, count, 0, crosses, None, market.fee_terms,
         )
         # --- nothing below refuses ---
         order = Order(
@@ -450,8 +453,8 @@ class Trading:
             terms = market.fee_terms
             taker_fee = terms.trade_fee(True, count, price)
             maker_fee = terms.trade_fee(False, count, price)
-        taker_side = apply_fill_to_position(taker_am, taker.is_bid, price, count)
-        maker_side = apply_fill_to_position(maker_am, maker.is_bid, price, count)
+        taker_side = apply_fill_to_position(taker_am, taker.is_bid, taker.action is ACTION_SELL, price, count)
+        maker_side = apply_fill_to_position(maker_am, maker.is_bid, maker.action is ACTION_SELL, price, count)
         taker_balance = apply_balance_rounding(taker_side.revenue_microdollars, taker_fee, taker.rounding_accumulator_microdollars)
         maker_balance = apply_balance_rounding(maker_side.revenue_microdollars, maker_fee, maker.rounding_accumulator_microdollars)
         taker.rounding_accumulator_microdollars = taker_balance.accumulator_microdollars
@@ -507,7 +510,7 @@ class Trading:
     def check_off_book(self, account: Account, market: Market, is_bid: bool, price: int, count: int, is_taker: bool) -> None:
         """Refuse unless the account's free cash covers its side of a trade off the book (price plus
         the worst fee, less what closing a position it holds brings in)."""
-        self._check_collateral(account, account.markets.get(market.ticker), is_bid, price, count, 0, is_taker, None, market.fee_terms)
+        self._check_collateral(account, account.markets.get(market.ticker), is_bid, False, price, count, 0, is_taker, None, market.fee_terms)
 
     def execute_off_book(self, taker_account: Account, taker_is_bid: bool, maker_account: Account, market: Market,
                          price: int, count: int, client_order_id: str) -> tuple[Order, Order]:
@@ -688,8 +691,8 @@ class Trading:
             raise Rejected(RejectCode.POST_ONLY_CROSS, "post-only order would cross the book")
         am = order.holder
         self._check_collateral(
-            account, am, order.is_bid, price, remaining, order.rounding_accumulator_microdollars, crosses, order,
-            market.fee_terms,
+            account, am, order.is_bid, order.action is ACTION_SELL, price, remaining, order.rounding_accumulator_microdollars,
+            crosses, order, market.fee_terms,
         )
         # --- nothing below refuses ---
         side = book.side(order.is_bid)

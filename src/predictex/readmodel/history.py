@@ -25,7 +25,10 @@ from predictex.journal.base import JournalStore, TableWrite
 from predictex.readmodel.communications import COMMUNICATIONS_SCHEMA, COMMUNICATIONS_TABLES, CommunicationsRows
 from predictex.readmodel.depth import DepthBook
 
-HISTORY_TABLES = ("fills", "trades", "orders", "settlements", "money", "candles", "subaccount_transfers", *COMMUNICATIONS_TABLES)
+HISTORY_TABLES = (
+    "fills", "trades", "orders", "settlements", "money", "candles", "subaccount_transfers", "settlement_sides",
+    *COMMUNICATIONS_TABLES,
+)
 HISTORY_VERSION = "4"  # 1: flags as BOOLEAN; 2: trades without is_block_trade; 3: without the communications tables
 MINUTE_MS = 60_000
 
@@ -69,6 +72,12 @@ HISTORY_SCHEMA = (
         from_subaccount INTEGER NOT NULL, to_subaccount INTEGER NOT NULL, amount_microdollars BIGINT NOT NULL,
         client_transfer_id TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS subaccount_transfers_by_account ON subaccount_transfers (account_id, transfer_id)",
+    # beside layout 4 without a new version, as the transfers: the two sides an account without netting
+    # held when a market settled (its settlements row gives their difference and summed cost)
+    """CREATE TABLE IF NOT EXISTS settlement_sides (
+        account_id BIGINT NOT NULL, ticker TEXT NOT NULL, yes_centicontracts BIGINT NOT NULL,
+        no_centicontracts BIGINT NOT NULL, yes_cost_microdollars BIGINT NOT NULL, no_cost_microdollars BIGINT NOT NULL,
+        PRIMARY KEY (account_id, ticker))""",
     """CREATE TABLE IF NOT EXISTS candles (
         ticker TEXT NOT NULL, minute_ms BIGINT NOT NULL,
         price_open BIGINT NOT NULL, price_high BIGINT NOT NULL, price_low BIGINT NOT NULL, price_close BIGINT NOT NULL,
@@ -97,6 +106,9 @@ ORDER_COLUMNS = (
 _SETTLEMENT_COLUMNS = (
     "account_id", "ticker", "seq", "time_ms", "result", "position_centicontracts", "position_cost_microdollars",
     "payout_microdollars", "fees_paid_microdollars", "rounding_microdollars",
+)
+SETTLEMENT_SIDES_COLUMNS = (
+    "account_id", "ticker", "yes_centicontracts", "no_centicontracts", "yes_cost_microdollars", "no_cost_microdollars",
 )
 SUBACCOUNT_TRANSFER_COLUMNS = (
     "transfer_id", "seq", "time_ms", "account_id", "from_subaccount", "to_subaccount", "amount_microdollars",
@@ -182,10 +194,11 @@ class HistoryProjector:
         self.tapes: dict[str, _MarketTape] = {}
         self.positions: dict[tuple[int, str], int] = {}
         self.communications = CommunicationsRows()
+        self.hedged: dict[tuple[int, str], int] = {}  # YES/NO pairs held apart (netting off), where any
 
     def prime(
         self, books: Iterable[tuple[str, dict[int, int], dict[int, int], int]], positions: dict[tuple[int, str], int],
-        last_candles: Iterable[tuple[Any, ...]], store: JournalStore,
+        last_candles: Iterable[tuple[Any, ...]], store: JournalStore, hedged: dict[tuple[int, str], int] | None = None,
     ) -> None:
         """Start from the current books, open interest, positions, each market's latest candle and the
         open RFQs, quotes and proposals (at start-up), so the next batch continues exactly where the
@@ -199,6 +212,7 @@ class HistoryProjector:
                 tape.depth.set_level(False, price, size)
             tape.open_interest = open_interest
         self.positions = dict(positions)
+        self.hedged = dict(hedged or {})
         for row in last_candles:
             tape = self._tape(row[0])
             tape.minute_ms = row[1]
@@ -218,8 +232,9 @@ class HistoryProjector:
         candles: dict[tuple[str, int], Candle] = {}
         moved: list[tuple[Any, ...]] = []
         communications: dict[tuple[str, int], tuple[Any, ...]] = {}
+        sides: list[tuple[Any, ...]] = []
         for seq, time_ms, events in applied:
-            self._project(seq, time_ms, events, fills, trades, orders, settlements, money, candles, moved, communications)
+            self._project(seq, time_ms, events, fills, trades, orders, settlements, money, candles, moved, communications, sides)
         last_seq = applied[-1][0] if applied else 0
         return [
             TableWrite("fills", _FILL_COLUMNS, fills),
@@ -228,6 +243,7 @@ class HistoryProjector:
             TableWrite("settlements", _SETTLEMENT_COLUMNS, settlements, key=("account_id", "ticker")),
             TableWrite("money", _MONEY_COLUMNS, money),
             TableWrite("subaccount_transfers", SUBACCOUNT_TRANSFER_COLUMNS, moved),
+            TableWrite("settlement_sides", SETTLEMENT_SIDES_COLUMNS, sides, key=("account_id", "ticker")),
             TableWrite("candles", CANDLE_COLUMNS, [c.row(t, m) for (t, m), c in candles.items()], key=("ticker", "minute_ms")),
             *CommunicationsRows.writes(communications),
             TableWrite("meta", ("key", "value"), [("history_seq", str(last_seq))] if applied else [], key=("key",)),
@@ -237,7 +253,7 @@ class HistoryProjector:
         self, seq: int, time_ms: int, events: list[ev.Event], fills: list[tuple[Any, ...]], trades: list[tuple[Any, ...]],
         orders: list[tuple[Any, ...]], settlements: list[tuple[Any, ...]], money: list[tuple[Any, ...]],
         candles: dict[tuple[str, int], Candle], moved: list[tuple[Any, ...]],
-        communications: dict[tuple[str, int], tuple[Any, ...]],
+        communications: dict[tuple[str, int], tuple[Any, ...]], sides: list[tuple[Any, ...]],
     ) -> None:
         minute_ms = time_ms - time_ms % MINUTE_MS
         quoted: set[str] = set()
@@ -257,6 +273,11 @@ class HistoryProjector:
                 orders.append(_order_row(seq, time_ms, event))
             elif isinstance(event, ev.PositionChanged):
                 self._open_interest(event, minute_ms, candles)
+            elif isinstance(event, ev.PositionSides):
+                self._hedged(event, minute_ms, candles)
+            elif isinstance(event, ev.SidesSettled):
+                sides.append((event.account_id, event.ticker, event.yes_centicontracts, event.no_centicontracts,
+                              event.yes_cost_microdollars, event.no_cost_microdollars))
             elif isinstance(event, ev.PositionSettled):
                 settlements.append((
                     event.account_id, event.ticker, seq, time_ms, event.result, event.position_centicontracts,
@@ -303,6 +324,19 @@ class HistoryProjector:
         tape.open_interest += max(event.position_centicontracts, 0) - max(before, 0)
         candle = self._candle(event.ticker, minute_ms, candles)
         candle.open_interest_centicontracts = tape.open_interest
+
+
+    def _hedged(self, event: ev.PositionSides, minute_ms: int, candles: dict[tuple[str, int], Candle]) -> None:
+        """Pairs held apart are open interest beside the difference's YES."""
+        key = (event.account_id, event.ticker)
+        hedged = min(event.yes_centicontracts, event.no_centicontracts)
+        before = self.hedged.pop(key, 0)
+        if hedged:
+            self.hedged[key] = hedged
+        if hedged != before:
+            tape = self._tape(event.ticker)
+            tape.open_interest += hedged - before
+            self._candle(event.ticker, minute_ms, candles).open_interest_centicontracts = tape.open_interest
 
 
 def _trade_rows(seq: int, time_ms: int, event: ev.Trade, fills: list[tuple[Any, ...]], trades: list[tuple[Any, ...]],

@@ -112,9 +112,14 @@ class OrderView:
 
 
 class Holding:
+    """An account's position in one market. With netting off the account holds YES and NO apart:
+    `yes_centicontracts` and `no_centicontracts` (each with its cost) are what it holds of each side,
+    and the position is their difference; with netting on they stay zero."""
+
     __slots__ = (
-        "fees_paid_microdollars", "position_centicontracts", "position_cost_microdollars", "realized_pnl_microdollars",
-        "total_traded_microdollars", "updated_ms", "volume_centicontracts",
+        "fees_paid_microdollars", "no_centicontracts", "no_cost_microdollars", "position_centicontracts",
+        "position_cost_microdollars", "realized_pnl_microdollars", "total_traded_microdollars", "updated_ms",
+        "volume_centicontracts", "yes_centicontracts", "yes_cost_microdollars",
     )
 
     def __init__(self) -> None:
@@ -125,6 +130,21 @@ class Holding:
         self.volume_centicontracts = 0
         self.total_traded_microdollars = 0
         self.updated_ms = 0
+        self.yes_centicontracts = 0
+        self.no_centicontracts = 0
+        self.yes_cost_microdollars = 0
+        self.no_cost_microdollars = 0
+
+    def hedged_centicontracts(self) -> int:
+        """The YES/NO pairs held at once (netting off only)."""
+        return min(self.yes_centicontracts, self.no_centicontracts)
+
+    def sides(self) -> list[tuple[int, int]]:
+        """What is held as (signed count, its cost) per side: one entry for a netted position, two
+        when YES and NO are both held (netting off)."""
+        if self.hedged_centicontracts() == 0:
+            return [(self.position_centicontracts, self.position_cost_microdollars)]
+        return [(self.yes_centicontracts, self.yes_cost_microdollars), (-self.no_centicontracts, self.no_cost_microdollars)]
 
 
 class Balance:
@@ -230,6 +250,7 @@ class LiveState:
         self.schedules = Schedules()  # fee changes and the archive cutoff
         self.subaccounts: dict[int, dict[int, int]] = {}  # primary account -> {subaccount number -> account}
         self.subaccount_of: dict[int, tuple[int, int]] = {}  # a subaccount's account -> (primary account, number)
+        self.netting_off: set[int] = set()  # accounts holding YES and NO apart
         self.communications = CommunicationsView()  # RFQs, quotes, block-trade proposals
 
     # --- applying committed events --------------------------------------------------------------
@@ -291,6 +312,10 @@ class LiveState:
                 self._market_terms(event, time_ms)
             elif isinstance(event, ev.SubaccountCreated):
                 self._subaccount_created(event.account_id, event.subaccount_number, event.subaccount_account_id)
+            elif isinstance(event, ev.PositionSides):
+                self._position_sides(event)
+            elif isinstance(event, ev.NettingChanged):
+                self._netting_changed(event)
             elif isinstance(event, (ev.QuoteChanged, ev.RfqChanged, ev.OffBookTrade, ev.BlockTradeChanged)):
                 self.communications.apply(event, time_ms)
 
@@ -413,6 +438,31 @@ class LiveState:
         holding.updated_ms = time_ms
         if market.status == FINALIZED and e.position_centicontracts == 0:
             del holdings[e.ticker]
+
+    def _position_sides(self, e: ev.PositionSides) -> None:
+        """The two sides of a holding kept apart (after its PositionChanged, which set the difference):
+        the pairs held count in the open interest beside the difference's YES."""
+        holding = self.holdings.get(e.account_id, {}).get(e.ticker)
+        if holding is None:
+            return  # settled: the PositionChanged before it dropped the holding
+        before = holding.hedged_centicontracts()
+        holding.yes_centicontracts = e.yes_centicontracts
+        holding.no_centicontracts = e.no_centicontracts
+        holding.yes_cost_microdollars = e.yes_cost_microdollars
+        holding.no_cost_microdollars = e.no_cost_microdollars
+        self.markets[e.ticker].open_interest_centicontracts += holding.hedged_centicontracts() - before
+
+    def _netting_changed(self, e: ev.NettingChanged) -> None:
+        if e.enabled:
+            self.netting_off.discard(e.account_id)
+            for holding in self.holdings.get(e.account_id, {}).values():
+                holding.yes_centicontracts = holding.no_centicontracts = 0  # never both held when switched on
+                holding.yes_cost_microdollars = holding.no_cost_microdollars = 0
+        else:
+            self.netting_off.add(e.account_id)
+
+    def netting_enabled(self, account_id: int) -> bool:
+        return account_id not in self.netting_off
 
     def _subaccount_created(self, primary: int, number: int, account_id: int) -> None:
         self.subaccounts.setdefault(primary, {})[number] = account_id
@@ -538,8 +588,10 @@ class LiveState:
             balance.cash_microdollars = account.cash_microdollars
             balance.locked_microdollars = account.locked_microdollars
             balance.pending_withdrawal_microdollars = account.pending_withdrawal_microdollars
+            if not account.netting_enabled:
+                state.netting_off.add(account.account_id)
             for ticker, am in account.markets.items():
-                if am.volume_centicontracts == 0 and am.position_centicontracts == 0:
+                if am.volume_centicontracts == 0 and am.position_centicontracts == 0 and am.yes_centicontracts == 0:
                     continue
                 holding = state.holdings.setdefault(account.account_id, {})[ticker] = Holding()
                 holding.position_centicontracts = am.position_centicontracts
@@ -549,6 +601,10 @@ class LiveState:
                 holding.volume_centicontracts = am.volume_centicontracts
                 holding.total_traded_microdollars = am.total_traded_microdollars
                 holding.updated_ms = am.updated_ms
+                holding.yes_centicontracts = am.yes_centicontracts
+                holding.no_centicontracts = am.no_centicontracts
+                holding.yes_cost_microdollars = am.yes_cost_microdollars
+                holding.no_cost_microdollars = am.no_cost_microdollars
         for group in engine.trading.groups.values():
             state.order_groups[group.order_group_id] = (group.account_id, group.contracts_limit_centicontracts, group.triggered)
         for primary, numbered in engine.ledger.subaccounts.by_primary.items():

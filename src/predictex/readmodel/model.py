@@ -54,6 +54,8 @@ class ReadModel:
                 "(SELECT MAX(minute_ms) FROM candles WHERE ticker = c.ticker)"
             ),
             store,
+            {(account, ticker): h.hedged_centicontracts() for account, holdings in live.holdings.items()
+             for ticker, h in holdings.items() if h.hedged_centicontracts()},
         )
         live.communications = CommunicationsView.load(store)
         return cls(store, live, projector)

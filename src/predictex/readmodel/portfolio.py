@@ -13,7 +13,12 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from predictex.core.instruments import FINALIZED
-from predictex.core.units import average_price_centicents, notional_microdollars, price_complement
+from predictex.core.units import (
+    PAYOUT_PER_CENTICONTRACT_MICRODOLLARS,
+    average_price_centicents,
+    notional_microdollars,
+    price_complement,
+)
 from predictex.journal.base import JournalStore
 from predictex.readmodel.live import Holding, LiveState
 from predictex.readmodel.queries import Queries
@@ -30,12 +35,16 @@ def mark_price_centicents(live: LiveState, ticker: str, position_centicontracts:
 
 
 def position_value_microdollars(live: LiveState, ticker: str, holding: Holding) -> int:
-    """A position marked to market at the last traded price (at cost until the market trades)."""
-    position = holding.position_centicontracts
-    mark = mark_price_centicents(live, ticker, position)
-    if mark == 0:
+    """A position marked to market at the last traded price (at cost until the market trades). A
+    YES/NO pair held apart (netting off) is worth its $1.00 at any price."""
+    market = live.markets.get(ticker)
+    if market is None or market.last_price_centicents == 0:
         return holding.position_cost_microdollars
-    return notional_microdollars(mark, abs(position))
+    position = holding.position_centicontracts
+    pairs = holding.hedged_centicontracts() * PAYOUT_PER_CENTICONTRACT_MICRODOLLARS
+    if position == 0:
+        return pairs
+    return notional_microdollars(mark_price_centicents(live, ticker, position), abs(position)) + pairs
 
 
 def portfolio_value_microdollars(live: LiveState, account_id: int) -> int:

@@ -171,28 +171,31 @@ class Queries:
         self, account_id: int | Sequence[int], *, ticker: str = "", event_ticker: str = "", min_ms: int = 0,
         max_ms: int = 1 << 62, limit: int, before: tuple[int, str] | tuple[int, str, int] | None = None,
     ) -> list[tuple[Any, ...]]:
-        """(ticker, time_ms, result, position, cost, payout, fees, account) newest first (then by ticker
-        and account, descending: the key `before` continues from)."""
+        """(ticker, time_ms, result, position, cost, payout, fees, account, then the YES and NO held and
+        their costs for an account without netting, NULL otherwise) newest first (then by ticker and
+        account, descending: the key `before` continues from)."""
         accounts = _accounts(account_id)
-        conditions = [_account_condition(accounts), "time_ms >= ?", "time_ms <= ?"]
+        conditions = ["s." + _account_condition(accounts), "s.time_ms >= ?", "s.time_ms <= ?"]
         values: list[Any] = [*accounts, min_ms, max_ms]
         if ticker:
-            conditions.append("ticker = ?")
+            conditions.append("s.ticker = ?")
             values.append(ticker)
         if event_ticker:
             tickers = self.live.event_markets.get(event_ticker, [])
             if not tickers:
                 return []
-            conditions.append(f"ticker IN ({', '.join('?' for _ in tickers)})")
+            conditions.append(f"s.ticker IN ({', '.join('?' for _ in tickers)})")
             values += tickers
         if before is not None:
             last_account = before[2] if len(before) == 3 else 1 << 62
-            conditions.append("(time_ms < ? OR (time_ms = ? AND (ticker < ? OR (ticker = ? AND account_id < ?))))")
+            conditions.append("(s.time_ms < ? OR (s.time_ms = ? AND (s.ticker < ? OR (s.ticker = ? AND s.account_id < ?))))")
             values += [before[0], before[0], before[1], before[1], last_account]
         return self.store.query(
-            "SELECT ticker, time_ms, result, position_centicontracts, position_cost_microdollars, payout_microdollars, "
-            f"fees_paid_microdollars, account_id FROM settlements WHERE {' AND '.join(conditions)} "
-            "ORDER BY time_ms DESC, ticker DESC, account_id DESC LIMIT ?",
+            "SELECT s.ticker, s.time_ms, s.result, s.position_centicontracts, s.position_cost_microdollars, "
+            "s.payout_microdollars, s.fees_paid_microdollars, s.account_id, d.yes_centicontracts, d.no_centicontracts, "
+            "d.yes_cost_microdollars, d.no_cost_microdollars FROM settlements s LEFT JOIN settlement_sides d "
+            f"ON d.account_id = s.account_id AND d.ticker = s.ticker WHERE {' AND '.join(conditions)} "
+            "ORDER BY s.time_ms DESC, s.ticker DESC, s.account_id DESC LIMIT ?",
             [*values, limit + 1],
         )
 

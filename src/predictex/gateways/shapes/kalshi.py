@@ -407,21 +407,45 @@ def order_group(group_uuid: str, limit_centicontracts: int, triggered: bool) -> 
     }
 
 
+def market_positions(ticker: str, holding: Holding, resting_centicontracts: int = 0) -> list[dict[str, Any]]:
+    """A holding as GET /portfolio/positions lists it: one MarketPosition, or, when YES and NO are both
+    held (netting off), one per side (YES, then NO with a negative `position_fp`), each with its own
+    count and exposure; the market's amount traded, realized P&L, fees and resting orders are given
+    once, on the YES entry, so that adding the entries up gives the market's figures."""
+    sides = holding.sides()
+    shared = (holding.total_traded_microdollars, holding.realized_pnl_microdollars, holding.fees_paid_microdollars,
+              resting_centicontracts)
+    return [
+        _market_position(ticker, holding.updated_ms, position, cost, *(shared if index == 0 else (0, 0, 0, 0)))
+        for index, (position, cost) in enumerate(sides)
+    ]
+
+
 def market_position(ticker: str, holding: Holding, resting_centicontracts: int = 0) -> dict[str, Any]:
+    return _market_position(
+        ticker, holding.updated_ms, holding.position_centicontracts, holding.position_cost_microdollars,
+        holding.total_traded_microdollars, holding.realized_pnl_microdollars, holding.fees_paid_microdollars,
+        resting_centicontracts,
+    )
+
+
+def _market_position(ticker: str, updated_ms: int, position_centicontracts: int, cost_microdollars: int,
+                     traded_microdollars: int, realized_microdollars: int, fees_microdollars: int,
+                     resting_centicontracts: int) -> dict[str, Any]:
     return {
         "ticker": ticker,
         "exchange_index": 0,
-        "total_traded_dollars": money(holding.total_traded_microdollars),
-        "position_fp": count_fp(holding.position_centicontracts),
-        "market_exposure_dollars": money(holding.position_cost_microdollars),
-        "realized_pnl_dollars": money(holding.realized_pnl_microdollars),
-        "fees_paid_dollars": money(holding.fees_paid_microdollars),
-        "last_updated_ts": rfc3339(holding.updated_ms),
-        "total_traded": money_cents(holding.total_traded_microdollars),
-        "position": contracts(holding.position_centicontracts),
-        "market_exposure": money_cents(holding.position_cost_microdollars),
-        "realized_pnl": money_cents(holding.realized_pnl_microdollars),
-        "fees_paid": money_cents(holding.fees_paid_microdollars),
+        "total_traded_dollars": money(traded_microdollars),
+        "position_fp": count_fp(position_centicontracts),
+        "market_exposure_dollars": money(cost_microdollars),
+        "realized_pnl_dollars": money(realized_microdollars),
+        "fees_paid_dollars": money(fees_microdollars),
+        "last_updated_ts": rfc3339(updated_ms),
+        "total_traded": money_cents(traded_microdollars),
+        "position": contracts(position_centicontracts),
+        "market_exposure": money_cents(cost_microdollars),
+        "realized_pnl": money_cents(realized_microdollars),
+        "fees_paid": money_cents(fees_microdollars),
         "resting_orders_count": contracts(resting_centicontracts),
     }
 
@@ -445,11 +469,16 @@ def event_position(event_ticker: str, holdings: list[Holding], resting_centicont
 
 
 def settlement(row: tuple[Any, ...], event_ticker: str, settlement_value_centicents: int) -> dict[str, Any]:
-    """From (ticker, time_ms, result, position, cost, payout, fees). A void market (refunded at cost)
+    """From (ticker, time_ms, result, position, cost, payout, fees[, account, YES held, NO held, YES cost,
+    NO cost]): the sides, where given (an account without netting), are the counts. A void market (refunded at cost)
     reports `scalar` with no value: SDK 3.x accepts only yes, no and scalar; `predictex_result` says void."""
     ticker, time_ms, result, position, cost, payout, fees = row[:7]
     yes_count = position if position > 0 else 0
     no_count = -position if position < 0 else 0
+    yes_cost = cost if yes_count else 0
+    no_cost = cost if no_count else 0
+    if len(row) > 8 and row[8] is not None:  # held apart (netting off): both sides, each with its cost
+        yes_count, no_count, yes_cost, no_cost = row[8:12]
     body: dict[str, Any] = {
         "ticker": ticker,
         "event_ticker": event_ticker,
@@ -458,12 +487,12 @@ def settlement(row: tuple[Any, ...], event_ticker: str, settlement_value_centice
         "predictex_result": result,
         "yes_count_fp": count_fp(yes_count),
         "no_count_fp": count_fp(no_count),
-        "yes_total_cost_dollars": money(cost if yes_count else 0),
-        "no_total_cost_dollars": money(cost if no_count else 0),
+        "yes_total_cost_dollars": money(yes_cost),
+        "no_total_cost_dollars": money(no_cost),
         "yes_count": contracts(yes_count),
         "no_count": contracts(no_count),
-        "yes_total_cost": money_cents(cost if yes_count else 0),
-        "no_total_cost": money_cents(cost if no_count else 0),
+        "yes_total_cost": money_cents(yes_cost),
+        "no_total_cost": money_cents(no_cost),
         "revenue": money_cents(payout),
         "revenue_dollars": money(payout),
         "settled_time": rfc3339(time_ms),

@@ -178,13 +178,15 @@ def v2_create(body: dict[str, Any], account_id: int, identities: Ids) -> c.Creat
     price = parse_dollars_field(body.get("price") if body.get("price") is not None else _missing("price"), "price")
     count = parse_count_field(body.get("count") if body.get("count") is not None else _missing("count"), "count")
     expiration_s = int_field(body, "expiration_time", 0, 0)
+    reduce_only = bool_field(body, "reduce_only")
     return c.CreateOrder(
         account_id, str_field(body, "ticker", None, TICKER_LENGTH_MAX), side is BookSide.BID, price, count,
         time_in_force=_member(body, "time_in_force", _TIMES_IN_FORCE, None), expiration_ms=expiration_s * 1000,
-        post_only=bool_field(body, "post_only"), reduce_only=bool_field(body, "reduce_only"),
+        post_only=bool_field(body, "post_only"), reduce_only=reduce_only,
         self_trade_prevention=_choice(body, "self_trade_prevention_type", STP_TYPES, None),
         cancel_on_pause=bool_field(body, "cancel_order_on_pause"), client_order_id=client_order_id(body),
-        order_group_id=group_number(body, identities), action=Action.BUY,
+        # a book side names no action; a reduce-only order sells what is held (with netting off, only a sell closes)
+        order_group_id=group_number(body, identities), action=Action.SELL if reduce_only else Action.BUY,
     )
 
 

@@ -71,7 +71,7 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
     selected = [
         (t, h) for t, h in rows
         if (not ticker or t == ticker) and (not event_ticker or live.markets[t].event_ticker == event_ticker)
-        and ("position" not in count_filter or h.position_centicontracts != 0)
+        and ("position" not in count_filter or h.position_centicontracts != 0 or h.hedged_centicontracts() != 0)
         and ("total_traded" not in count_filter or h.total_traded_microdollars != 0)
         and (after is None or t > after[0])
     ]
@@ -81,7 +81,7 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
     for t, h in page:
         by_event[live.markets[t].event_ticker].append(h)
     return {
-        "market_positions": [shapes.market_position(t, h, resting.get(t, 0)) for t, h in page],
+        "market_positions": [entry for t, h in page for entry in shapes.market_positions(t, h, resting.get(t, 0))],
         "event_positions": [
             shapes.event_position(e, hs, sum(resting.get(t, 0) for t in live.event_markets.get(e, []))) for e, hs in by_event.items()
         ],

@@ -2,9 +2,9 @@
 balance, cash transfers between them and their history, and the netting setting.
 
 A subaccount is an engine account of its own (core/subaccounts.py); requests name it by number,
-0 being the primary account. Netting: predictex nets every account's YES against its NO in a market
-(a position is one signed count), which is Kalshi's netting switched on; it cannot be switched off
-here, so the setting reads as enabled for every subaccount and a request to disable it is refused."""
+0 being the primary account. Netting is the engine's per-account setting (core/ledger.py): on, a
+position is one signed count and buying one contract closes the other held; off, YES and NO are held
+apart, each paid in full, until a sale or settlement. Switching is a journaled command."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from predictex.accounts import Lane, Tier
 from predictex.core import commands as c
-from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, SUBACCOUNTS_PER_MEMBER_MAX
+from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from predictex.core.units import money_from_cents
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.lookups import member_account, subaccount_number
@@ -130,13 +130,17 @@ def list_transfers(exchange: Exchange, principal: Principal, request: Request, p
 
 
 def get_netting(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    """Netting per subaccount: on for every one (positions are always netted here)."""
-    numbers = exchange.live.member_accounts(principal.account_id)
-    return {"netting_configs": [{"subaccount_number": number, "enabled": True, "exchange_index": 0} for number in numbers]}
+    """Netting per subaccount, as the engine keeps it (on unless the member switched it off)."""
+    live = exchange.live
+    return {"netting_configs": [
+        {"subaccount_number": number, "enabled": live.netting_enabled(account_id), "exchange_index": 0}
+        for number, account_id in live.member_accounts(principal.account_id).items()
+    ]}
 
 
-def update_netting(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
-    """Set a subaccount's netting: on is what it is; off is refused (this exchange always nets)."""
+async def update_netting(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    """Switch a subaccount's netting (an engine command: refused while it has resting orders, and,
+    switching on, while it holds both YES and NO in a market)."""
     body = json_body(request.body)
     refuse_unknown_fields(body, frozenset({"subaccount_number", "enabled"}))
     number = subaccount_number(body.get("subaccount_number"), "subaccount_number")
@@ -144,8 +148,5 @@ def update_netting(exchange: Exchange, principal: Principal, request: Request, p
         raise ApiError(400, "missing_parameters", "enabled is required")
     enabled = bool_field(body, "enabled")
     member_account(exchange, principal, number)
-    if not enabled:
-        raise ApiError(400, "invalid_parameters", "netting cannot be disabled",
-                       f"this exchange nets every account's YES against its NO; subaccount {number} keeps netting on "
-                       f"(0 to {SUBACCOUNTS_PER_MEMBER_MAX})")
+    await commit(exchange, c.SetNetting(principal.account_id, number, enabled))
     return json_response(200, {})
