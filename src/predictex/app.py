@@ -17,7 +17,7 @@ import secrets
 import signal
 import sys
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import orjson
 
 from predictex.accounts import Accounts
 from predictex.gateways import web
-from predictex.gateways.rest import admin, admin_catalog, members, openapi
+from predictex.gateways.rest import admin, admin_catalog, admin_surveillance, members, openapi
 from predictex.gateways.rest.kalshi_v2 import communications as v2_communications
 from predictex.gateways.rest.kalshi_v2 import fee_changes as v2_fee_changes
 from predictex.gateways.rest.kalshi_v2 import historical as v2_historical
@@ -55,6 +55,7 @@ from predictex.server.metrics import Metrics
 from predictex.server.router import Router
 from predictex.server.sequencer import Sequencer
 from predictex.server.writer_lock import EXIT_PORT, Claim, Holder, StartRefused, claim, port_refusal
+from predictex.surveillance.monitor import Surveillance
 
 log = logging.getLogger("predictex.server")
 
@@ -87,6 +88,7 @@ def build_router(exchange: Exchange, site: web.Site | None = None) -> Router:
     v2_published.register(router, exchange)
     v2_multivariate.register(router, exchange)
     admin_catalog.register(router, exchange)
+    admin_surveillance.register(router, exchange)
 
     def health_check(request: Request, params: dict[str, str]) -> Response:
         """Liveness and readiness: the journal, the sequencer and the last committed sequence"""
@@ -182,7 +184,12 @@ class Application:
         step("opened the read model")
         accounts = Accounts(store, environment=config.environment, timestamp_window_ms=config.timestamp_window_ms)
         step("opened the accounts")
+        surveillance = Surveillance(store, config.surveillance, _simulated(accounts), self.clock.now_ms)
+        started = time.perf_counter()
+        read = await loop.run_in_executor(None, surveillance.catch_up, journal, recovery.last_seq)
+        log.info("surveillance read %d entries in %.2fs: %d alerts", read, time.perf_counter() - started, len(surveillance.detector.alerts))
         bus = Bus()
+        bus.subscribe(surveillance.committed)
         self.sequencer = Sequencer(
             recovery.engine, journal, self.clock, last_seq=recovery.last_seq, last_time_ms=recovery.last_time_ms,
             projector=readmodel, listeners=[readmodel, bus], snapshot_every=config.snapshot_every, on_failure=self._journal_failed,
@@ -191,6 +198,7 @@ class Application:
         self.sequencer.start()
         self.exchange = Exchange(
             config, store, readmodel, self.sequencer, accounts, Ids(_instance_id(store)), self.clock, self.metrics, bus,
+            surveillance,
         )
         step("recorded the instance id")
         self._register_gauges()
@@ -380,6 +388,17 @@ class Application:
         await self.stopped.wait()
         log.info("shutting down")
         await self.stop()
+
+
+def _simulated(accounts: Accounts) -> Callable[[int], bool]:
+    """Whether an engine account is a simulated trader's (the market simulator's members), whom
+    surveillance and incentive scoring leave out."""
+
+    def simulated(engine_account_id: int) -> bool:
+        member = accounts.members.get_by_account(engine_account_id)
+        return member is not None and member.simulated
+
+    return simulated
 
 
 def _instance_id(store: JournalStore) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 from predictex.cli import output as out
 from predictex.cli.extras import server_extra_missing
 from predictex.server.config import ENVIRONMENTS, Config, ConfigError
+from predictex.surveillance.config import Thresholds
 
 
 def register(commands: Any) -> None:
@@ -36,6 +37,8 @@ def register(commands: Any) -> None:
                             "PREDICTEX_NO_SIM=1 does the same)")
     serve.add_argument("--sim-config", default=None, help="the simulator's scenario file (TOML; examples in examples/sim/)")
     serve.add_argument("--sim-seed", type=out.whole_number(0), default=None, help="the simulator's random seed (default: a new one)")
+    serve.add_argument("--surveillance-config", default=None,
+                       help="surveillance thresholds: a TOML file with a [surveillance] table (names in predictex/surveillance/config.py)")
     serve.set_defaults(handler=run_serve)
 
 
@@ -57,6 +60,7 @@ def run_serve(arguments: argparse.Namespace) -> int:
             simulator=not (arguments.no_sim or os.environ.get("PREDICTEX_NO_SIM", "") not in ("", "0")),
             sim_config=str(Path(arguments.sim_config).absolute()) if arguments.sim_config else "",
             sim_seed=-1 if arguments.sim_seed is None else arguments.sim_seed,
+            surveillance=Thresholds.from_file(arguments.surveillance_config) if arguments.surveillance_config else None,
         )
         if config.sim_config:
             from predictex.sim.config import load_config

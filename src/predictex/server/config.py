@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from predictex.core.units import MONEY_ONE_DOLLAR_MICRODOLLARS
+from predictex.surveillance.config import Thresholds
 
 ENVIRONMENTS = ("demo", "prod")
 DEMO_STARTING_BALANCE_MICRODOLLARS = 10_000 * MONEY_ONE_DOLLAR_MICRODOLLARS  # $10,000 of play money for a new demo account
@@ -37,7 +38,7 @@ class Config:
         demo_markets: bool = True, rate_limits: bool = True, timestamp_window_ms: int = 30_000,
         fix_ports: str = "", fix_tls_cert: str = "", fix_tls_key: str = "",
         rfq_lifetime_ms: int = 3_600_000, quote_confirm_window_ms: int = 30_000,
-        simulator: bool = False, sim_config: str = "", sim_seed: int = -1,
+        simulator: bool = False, sim_config: str = "", sim_seed: int = -1, surveillance: Thresholds | None = None,
     ) -> None:
         if environment not in ENVIRONMENTS:
             raise ConfigError(f"environment must be one of {', '.join(ENVIRONMENTS)}")
@@ -68,6 +69,8 @@ class Config:
         self.simulator = simulator and environment == "demo"
         self.sim_config = sim_config
         self.sim_seed = sim_seed
+        # what the surveillance detectors count as suspicious (`--surveillance-config FILE`)
+        self.surveillance = surveillance or Thresholds()
 
     @property
     def is_demo(self) -> bool:

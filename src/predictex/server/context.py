@@ -12,6 +12,7 @@ from predictex.server.bus import Bus
 from predictex.server.clock import Clock
 from predictex.server.ids import Ids
 from predictex.server.sequencer import Sequencer
+from predictex.surveillance.monitor import Surveillance
 
 if TYPE_CHECKING:
     from predictex.server.config import Config
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 class Exchange:
     def __init__(
         self, config: Config, store: JournalStore, readmodel: ReadModel, sequencer: Sequencer, accounts: Any,
-        ids: Ids, clock: Clock, metrics: Any, bus: Bus | None = None,
+        ids: Ids, clock: Clock, metrics: Any, bus: Bus | None = None, surveillance: Surveillance | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -31,6 +32,7 @@ class Exchange:
         self.clock = clock
         self.metrics = metrics
         self.bus = bus or Bus()
+        self.surveillance = surveillance  # the surveillance consumer (None in tests that build an Exchange by hand)
 
     @property
     def live(self) -> LiveState:

@@ -1,6 +1,7 @@
 """The operator's console: series, events and markets (create, schedule, pause and resume, determine,
-dispute, amend, finalize), the exchange's status, members (list, deposit, withdraw, suspend) and the
-exchange's health. Every change is the operator API's own route (`/predictex/v1/admin/...`) called by
+dispute, amend, finalize), the exchange's status, members (list, deposit, withdraw, suspend), the
+exchange's health and surveillance (alerts with their evidence, the operator's decision on each, linked
+members). Every change is the operator API's own route (`/predictex/v1/admin/...`) called by
 the page's script through /web/api, so the forms are validated by exactly the rules `predictex admin`
 meets; the browser checks what HTML can (required fields, patterns) before sending. A member who
 opens one of these pages gets 403; a visitor who is not logged in is sent to log in.
@@ -16,14 +17,17 @@ from typing import Any
 
 from predictex.core.fees import FEE_TYPES
 from predictex.core.instruments import PRICE_LEVEL_STRUCTURES
+from predictex.gateways.rest.admin_surveillance import alert_json, member_id
 from predictex.gateways.shapes.text import money, rfc3339
 from predictex.gateways.web import security
 from predictex.gateways.web.site import Site, Visitor
 from predictex.server import ids
 from predictex.server.http import Request, Response, json_response
 from predictex.server.router import Router
+from predictex.surveillance.detectors import STATES
 
 MEMBERS_LISTED_MAX = 500
+ALERTS_LISTED_MAX = 500
 VERIFY_TIMEOUT_S = 300.0
 VERIFY_OUTPUT_CHARS_MAX = 4000
 RESULTS = ("yes", "no", "scalar", "void")
@@ -34,6 +38,7 @@ def register(router: Router, site: Site) -> None:
     router.add("GET", "/operator", console.markets)
     router.add("GET", "/operator/members", console.members)
     router.add("GET", "/operator/health", console.health)
+    router.add("GET", "/operator/surveillance", console.surveillance)
     router.add("POST", "/web/operator/verify", console.verify)
 
 
@@ -79,6 +84,24 @@ class Console:
                 "cash": money(balance.cash_microdollars) if balance else "0.0000",
             })
         return self.site.page(request, visitor, "operator_members.html", title="Operator: members", members=rows)
+
+    def surveillance(self, request: Request, params: dict[str, str]) -> Response:
+        visitor, refused = self._operator(request)
+        if refused is not None:
+            return refused
+        surveillance = self.exchange.surveillance
+        if surveillance is None:
+            return self.site.forbidden(request, visitor, "Surveillance is not running on this server.")
+        state = (request.query_params().get("state") or [""])[-1]
+        found = surveillance.alerts(state=state if state in STATES else "")
+        alerts = [alert_json(self.exchange, a) for a in found[:ALERTS_LISTED_MAX]]
+        links = [{"member_ids": [member_id(self.exchange, x) for x in (link.account_a, link.account_b)], "after_seq": link.after_seq}
+                 for link in surveillance.links]
+        return self.site.page(
+            request, visitor, "operator_surveillance.html", title="Operator: surveillance", alerts=alerts, shown=len(alerts),
+            total=len(found), state=state if state in STATES else "", states=STATES, links=links,
+            processed_seq=surveillance.processed_seq, committed_seq=self.exchange.sequencer.committed_seq,
+        )
 
     def _health(self) -> dict[str, Any]:
         exchange = self.exchange
