@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -17,10 +18,14 @@ import threading
 import time
 from pathlib import Path
 
-from integration.server_fixture import V2, RunningServer, running_server
+import pytest
+
+from integration.server_fixture import V2, RunningServer, running_server, unique
 from predictex.client import Client
+from predictex.core import commands as c
 from predictex.core.invariants import check_invariants
 from predictex.gateways.fix import Kind
+from predictex.server import ids
 from predictex.server.config import Config
 from predictex.sim.config import SeriesConfig, SimConfig
 from predictex.sim.run import Summary, simulate
@@ -150,3 +155,42 @@ def test_a_maker_quotes_over_fix_and_logs_on_again_after_the_exchange_ends_its_s
             server.on_loop(lambda: check_invariants(server.app.sequencer.engine))  # type: ignore[union-attr]
         finally:
             simulator.join(5.0)
+
+
+def test_with_a_members_key_the_simulator_trades_the_open_markets_and_creates_nothing(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="predictex.sim")
+    with running_server(tmp_path / "data") as server:
+        series = unique("PXMEM")
+        ticker = f"{series}-E1-M1"
+        server.create_instruments(series, f"{series}-E1", [ticker], close_in_s=3600)
+        server.trade(server.funded_account(), ticker, True, 6_000, 5)  # someone else's bid and ask: the market is at 62c
+        server.trade(server.funded_account(), ticker, False, 6_400, 5)
+        member = server.new_member(f"sim-{series.lower()}@example.com")
+        exchange = server.app.exchange
+        assert exchange is not None
+        server.value(c.Deposit(server.account_of(member), 50_000 * 1_000_000, "test"))
+        number = exchange.ids.from_uuid(ids.MEMBER, member.member_id)
+        assert number is not None
+        generated = server.on_loop(lambda: exchange.accounts.keys.generate(number, "sim", "ed25519"))
+        key_file = tmp_path / "member.pem"
+        key_file.write_text(generated.private_key_pem)
+        config = SimConfig(name="member-test", tick_s=0.25, series=(SeriesConfig(ticker=series, title="test"),))
+        members_before = len(server.admin("GET", "/members", expect=200).json()["members"])
+
+        summary = asyncio.run(simulate(server.base_url, generated.key.key_id, key_file, config, 3, tmp_path / "sim", 6.0,
+                                       handle_signals=False))
+
+        assert summary.determined == 0 and summary.actions > 0, summary
+        assert not {"permission_denied", "unauthorized"} & set(summary.refusals), summary
+        assert len(server.admin("GET", "/members", expect=200).json()["members"]) == members_before
+        book = server.get_ok(f"{V2}/markets/{ticker}/orderbook")["orderbook"]
+        with Client(server.base_url, key_id=generated.key.key_id, private_key=key_file) as client:
+            resting = list(client.orders(status="resting"))
+        makers = {order.client_order_id.split(".")[1] for order in resting}
+        assert {"maker-0", "maker-1", "maker-2"} <= makers, makers
+        assert book["yes"] and book["no"]
+        messages = [record.getMessage() for record in caplog.records if record.name == "predictex.sim"]
+        assert any(message.startswith("skipped, as they need an operator's key: the schedule") for message in messages)
+        assert any(message.startswith(f"trading {ticker} (at 62%)") for message in messages), messages
+        server.on_loop(lambda: check_invariants(server.app.sequencer.engine))  # type: ignore[union-attr]

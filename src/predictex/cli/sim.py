@@ -1,7 +1,9 @@
 """`predictex sim`: run the market simulator's traders against an exchange (a scenario file and a seed;
 the same seed and file give the same fair values and the same decisions for the same market data).
 It signs in as the exchange's operator (DATA_DIR/operator.json, or --key-id and --key-file) to make
-the simulated markets and members; the traders then trade as ordinary members over the network."""
+the simulated markets and members; the traders then trade as ordinary members over the network. With a
+member's key (--key-id and --key-file), what needs an operator is skipped, and says so in the log:
+the traders all trade as that member on the open markets of the config's series."""
 
 from __future__ import annotations
 
@@ -30,7 +32,9 @@ def register(commands: Any) -> None:
     sim.add_argument("--seed", type=out.whole_number(0), default=None, help="the random seed (default: a new one, printed in the log)")
     sim.add_argument("--data-dir", default=os.environ.get("PREDICTEX_DATA_DIR", "predictex-data"),
                      help="the server's data directory, where operator.json is (default: PREDICTEX_DATA_DIR or ./predictex-data)")
-    sim.add_argument("--key-id", default=None, help="an admin API key id (default: the operator's, from operator.json)")
+    sim.add_argument("--key-id", default=None,
+                     help="an API key id (default: the operator's, from operator.json); with a member's key the traders all "
+                          "trade as that member on the open markets of the config's series, and nothing is created")
     sim.add_argument("--key-file", default=None, help="that key's private key file (default: the operator's)")
     sim.add_argument("--state-dir", default=None, help="where the simulated traders' keys are kept (default: DATA_DIR/sim)")
     sim.add_argument("--fix", type=_address, default=None, metavar="HOST:PORT",

@@ -16,6 +16,11 @@ REST, and the books and fills come over the WebSocket, all through the project's
   a gap or a reconnect; the venue also reloads every trader's resting orders and positions over REST
   every `RESYNC_S` and after a failed request, so a server restart costs a few steps, not the run.
 
+With a member's key instead of the operator's (`operator_powers` false: `GET /predictex/v1/members/me`
+does not say admin, or the server is not a predictex), nothing is created and nothing is determined:
+every trader trades as that one member (its orders told apart by their client order ids, which
+carry the trader's name), on the open markets of the config's series that `open_markets` finds.
+
 A refused order is counted by its code and otherwise ignored (the next step decides again); a
 request that got no answer marks the trader for a resync.
 """
@@ -57,6 +62,7 @@ from predictex.sim.simulation import VenueUnavailable
 log = logging.getLogger("predictex.sim")
 
 ADMIN = "/predictex/v1/admin"
+ME = "/predictex/v1/members/me"
 RESYNC_S = 30.0
 TRADERS_FILE = "traders.json"
 RETRY = RetryPolicy(attempts_max=2, backoff_s=0.1, backoff_max_s=0.5, retry_after_max_s=2.0)
@@ -89,6 +95,18 @@ class Trader:
     signer: Signer | None = None
     fix_wanted: bool = False  # this trader's orders go over FIX order entry
     fix: AsyncFixSession | None = None
+    shared: bool = False  # trades as the simulator's own member (a member's key): its orders are those its ids name
+
+
+@dataclass(frozen=True)
+class OpenMarket:
+    """A market the simulator may trade with a member's key: where it trades now, and when it closes."""
+
+    ticker: str
+    event_ticker: str
+    series_ticker: str
+    close_s: float
+    probability: float  # the midpoint of its best bid and ask, else its last price, else one half
 
 
 def _cents(price: Price) -> int:
@@ -99,14 +117,34 @@ def _contracts(count: Count) -> int:
     return count.contracts  # the simulator trades whole contracts only
 
 
+def _client_order_id(tag: str, name: str) -> str:
+    """The agent's tag, the trader's name and a random part: "b0.maker-1.3f9c..." (at most 48 characters)."""
+    return f"{tag}.{name}.{uuid.uuid4().hex[:16]}"
+
+
 def _tag(client_order_id: str) -> str:
     return client_order_id.split(".", 1)[0] if "." in client_order_id else ""
 
 
+def _owner(client_order_id: str) -> str:
+    parts = client_order_id.split(".")
+    return parts[1] if len(parts) == 3 else ""
+
+
+def _probability(market: Any) -> float:
+    bid, ask, last = _cents(market.yes_bid), _cents(market.yes_ask), _cents(market.last_price)
+    if 0 < bid < ask < 100:
+        return (bid + ask) / 200.0
+    return last / 100.0 if 0 < last < 100 else 0.5
+
+
 class NetworkVenue:
     def __init__(self, url: str, config: SimConfig, operator: AsyncClient, state_dir: Path,
-                 fix_address: tuple[str, int] | None = None) -> None:
+                 fix_address: tuple[str, int] | None = None, signer: Signer | None = None) -> None:
         self.url = url
+        self.signer = signer  # the simulator's own key (the operator's, or the member's)
+        self.operator_powers = True
+        self.member_id = ""
         self.fix_address = fix_address
         self._fix_names = {f"maker-{n}" for n in range(min(config.makers.over_fix, config.makers.count))}
         self.config = config
@@ -146,6 +184,9 @@ class NetworkVenue:
             self._saved = json.loads(saved.read_text(encoding="utf-8"))
         self._market_stream = self.operator.stream(heartbeat_s=5.0, reconnect_backoff_max_s=1.0)
         await self._market_stream.start()
+        self.operator_powers = await self._is_operator()
+        if not self.operator_powers:
+            self._fix_names = {"maker-0"} if self._fix_names and self.signer is not None else set()  # one FIX session a key
         if self._fix_names and self.fix_address is None:
             log.info("%s quote over REST: no FIX order-entry address was given (predictex sim --fix HOST:PORT)",
                      ", ".join(sorted(self._fix_names)))
@@ -158,9 +199,42 @@ class NetworkVenue:
                 await trader.stream.close()
             if trader.fix is not None:
                 await trader.fix.close()
-            await trader.client.aclose()
+            if not trader.shared:
+                await trader.client.aclose()
         if self._market_stream is not None:
             await self._market_stream.close()
+
+    async def _is_operator(self) -> bool:
+        try:
+            me = await self.operator.request("GET", ME)
+        except ApiError as error:  # not a predictex (a Kalshi-like server), or a key it does not know
+            log.info("the simulator's key cannot read %s (%s): it is taken for a member's key", ME, error)
+            return False
+        self.member_id = str(me.get("member_id", ""))
+        return bool(me.get("role") == "admin")
+
+    async def open_markets(self, series_tickers: tuple[str, ...]) -> list[OpenMarket]:
+        """The open markets of these series, each followed from now on (a member's key: nothing is created)."""
+        found: list[OpenMarket] = []
+        for series in series_tickers:
+            try:
+                markets = [market async for market in self.operator.markets(series_ticker=series, status="open")]
+            except PredictexError as error:
+                log.info("cannot list the open markets of %s yet: %s", series, error)
+                continue
+            for market in markets:
+                if market.close_time is None or market.status not in TRADING_STATUSES:
+                    continue
+                if market.ticker not in self.books:
+                    assert self._market_stream is not None
+                    self.books[market.ticker] = await self._market_stream.book(market.ticker)
+                found.append(OpenMarket(market.ticker, market.event_ticker, series, market.close_time.timestamp(),
+                                        _probability(market)))
+        return found
+
+    def forget(self, ticker: str) -> None:
+        """Stop following a market's book (it closed)."""
+        self.books.pop(ticker, None)
 
     async def _admin(self, method: str, path: str, body: Any = None) -> Any:
         self.requests += 1
@@ -240,6 +314,10 @@ class NetworkVenue:
         return f"{self.config.member_prefix}-{name}{suffix}@{self.config.member_domain}"
 
     async def add_trader(self, name: str, role: str) -> None:
+        if not self.operator_powers:  # every trader is the simulator's own member
+            assert self.signer is not None
+            await self._connect(name, self.member_id, self.operator, self.signer, shared=True)
+            return
         saved = self._saved.get(name)
         if saved is not None:
             key = load_private_key(Path(saved["key_file"]))
@@ -286,8 +364,8 @@ class NetworkVenue:
                             Signer(generated.api_key_id, load_private_key(generated.private_key_pem)))
         await self._top_up(self.traders[name], force=True)
 
-    async def _connect(self, name: str, member_id: str, client: AsyncClient, signer: Signer) -> None:
-        trader = self.traders[name] = Trader(name, member_id, client, signer=signer)
+    async def _connect(self, name: str, member_id: str, client: AsyncClient, signer: Signer, *, shared: bool = False) -> None:
+        trader = self.traders[name] = Trader(name, member_id, client, signer=signer, shared=shared)
         trader.fix_wanted = self.fix_address is not None and name in self._fix_names
         trader.stream = client.stream(heartbeat_s=5.0, reconnect_backoff_max_s=1.0)
         await trader.stream.start()
@@ -311,6 +389,8 @@ class NetworkVenue:
 
     async def fund(self, name: str) -> None:
         trader = self.traders[name]
+        if trader.shared:
+            return  # a member's key cannot deposit
         with contextlib.suppress(PredictexError):
             await self._top_up(trader)
 
@@ -375,7 +455,7 @@ class NetworkVenue:
         if isinstance(action, Place):
             ack = await client.create_order(
                 action.ticker, "bid" if action.is_bid else "ask", count=action.contracts, price=Price.from_cents(action.price_cents),
-                client_order_id=f"{action.tag}.{uuid.uuid4().hex[:20]}",
+                client_order_id=_client_order_id(action.tag, trader.name),
                 time_in_force="immediate_or_cancel" if action.take else "good_till_canceled",
             )
             if not action.take and _contracts(ack.remaining_count) > 0:
@@ -436,7 +516,7 @@ class NetworkVenue:
         assert session is not None
         self.fix_requests += 1
         if isinstance(action, Place):
-            answer = await session.new_order(f"{action.tag}.{uuid.uuid4().hex[:20]}", action.ticker, action.is_bid,
+            answer = await session.new_order(_client_order_id(action.tag, trader.name), action.ticker, action.is_bid,
                                              action.price_cents, action.contracts, time_in_force="3" if action.take else "1")
         elif isinstance(action, Cancel):
             own = trader.orders.pop(action.key, None)
@@ -445,7 +525,7 @@ class NetworkVenue:
             own = trader.orders.get(action.key)
             if own is None:
                 return None
-            answer = await session.replace(f"{action.tag}.{uuid.uuid4().hex[:20]}", action.key, action.ticker, action.is_bid,
+            answer = await session.replace(_client_order_id(action.tag, trader.name), action.key, action.ticker, action.is_bid,
                                            action.price_cents, own.filled + action.contracts)
         if answer.msg_type == "8" and answer.get(150) != "8":
             return None
@@ -457,6 +537,8 @@ class NetworkVenue:
         try:
             orders: dict[str, OwnOrder] = {}
             async for order in trader.client.orders(status="resting"):
+                if trader.shared and _owner(order.client_order_id) != trader.name:
+                    continue  # another trader's, on the same member
                 orders[order.order_id] = OwnOrder(order.ticker, order.book_side == "bid", _cents(order.yes_price),
                                                   _contracts(order.remaining_count), _contracts(order.fill_count),
                                                   _tag(order.client_order_id))

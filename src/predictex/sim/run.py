@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from predictex.client import AsyncClient, PredictexError
+from predictex.client import AsyncClient, PredictexError, Signer, load_private_key
 from predictex.sim.config import SimConfig
 from predictex.sim.network import RETRY, NetworkVenue
-from predictex.sim.simulation import Simulation
+from predictex.sim.simulation import AdoptingSimulation, Simulation
 
 log = logging.getLogger("predictex.sim")
 
@@ -54,16 +54,17 @@ async def simulate(url: str, key_id: str, key_file: Path, config: SimConfig, see
                    duration_s: float | None = None, *, handle_signals: bool = True,
                    fix_address: tuple[str, int] | None = None) -> Summary:
     started_wall, started_cpu = time.monotonic(), time.process_time()
-    async with AsyncClient(url, key_id=key_id, private_key=key_file, retry=RETRY) as operator:
+    key = load_private_key(key_file)
+    async with AsyncClient(url, key_id=key_id, private_key=key, retry=RETRY) as operator:
         await wait_for_exchange(operator)
-        venue = NetworkVenue(url, config, operator, state_dir, fix_address)
-        simulation = Simulation(config, seed, venue)
-        if handle_signals:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, simulation.stop)
+        venue = NetworkVenue(url, config, operator, state_dir, fix_address, Signer(key_id, key))
         try:
             await venue.start()
+            simulation = Simulation(config, seed, venue) if venue.operator_powers else AdoptingSimulation(config, seed, venue)
+            if handle_signals:
+                loop = asyncio.get_running_loop()
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(sig, simulation.stop)
             steps = None if duration_s is None else max(1, round(duration_s / config.tick_s))
             await simulation.run(steps=steps)
         finally:

@@ -11,12 +11,13 @@ so a run's decisions are a function of its seed, its config and the market data 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from predictex.sim.agents import (
     NORMAL,
@@ -38,6 +39,7 @@ from predictex.sim.schedule import PlannedEvent, plan
 
 log = logging.getLogger("predictex.sim")
 
+DISCOVER_S = 30.0  # with a member's key: how often the open markets of the config's series are looked for
 DETERMINE_GRACE_S = 1.0  # after a market's close time, before the simulator determines it
 FUNDING_CHECK_S = 30.0  # how often each trader's cash is looked at
 DECISIONS_KEPT_MAX = 100_000  # a recorded decision log's bound (tests record; a demo run does not)
@@ -254,3 +256,62 @@ class Simulation:
             ticker, self.step, live.underlying.seconds_left(), live.underlying.probability(index), bid, ask,
             self.venue.position(agent.name, ticker), self.venue.resting(agent.name, ticker),
         )
+
+
+class AdoptingVenue(Venue, Protocol):
+    """A venue reached with a member's key: it finds markets instead of making them."""
+
+    async def open_markets(self, series_tickers: tuple[str, ...]) -> list[Any]:
+        """The open markets of these series (`network.OpenMarket`: ticker, event_ticker, series_ticker,
+        close_s, probability), each book followed from now on."""
+        ...
+
+    def forget(self, ticker: str) -> None: ...
+
+
+class AdoptingSimulation(Simulation):
+    """The simulation with a member's key, which can create nothing: no series, events, markets or
+    members, no deposits, no results. Every trader trades as that member, on the open markets of the
+    config's series found every `DISCOVER_S`; each market gets an underlying of its own that starts at
+    the probability the market trades at when found (its midpoint) and walks to its close time; a
+    closed market is left to whoever operates the exchange."""
+
+    venue: AdoptingVenue
+
+    def __init__(self, config: SimConfig, seed: int, venue: AdoptingVenue, *, record: bool = False) -> None:
+        super().__init__(config, seed, venue, record=record)
+        self.venue = venue
+
+    async def setup(self) -> None:
+        log.info("simulation starting with a member's key: %s", self.describe())
+        log.info("skipped, as they need an operator's key: the schedule of series, events and markets, determining "
+                 "results, making simulated members and funding them; every trader (%s) trades as this member on the "
+                 "open markets of the series %s", ", ".join(agent.name for agent in self.agents),
+                 ", ".join(series.ticker for series in self.config.series))
+        for agent in self.agents:
+            await self.venue.add_trader(agent.name, agent.role)
+        self.start_s = self.venue.now_s()
+
+    async def _open_due(self, now: float) -> None:
+        if self.step % max(1, round(DISCOVER_S / self.config.tick_s)):
+            return
+        known = {ticker for live in self.events for ticker in live.tickers}
+        series_by_ticker = {series.ticker: series for series in self.config.series}
+        for market in await self.venue.open_markets(tuple(series_by_ticker)):
+            prefix = market.event_ticker + "-"
+            if market.ticker in known or market.close_s <= now + DETERMINE_GRACE_S or not market.ticker.startswith(prefix):
+                continue
+            series = dataclasses.replace(series_by_ticker[market.series_ticker],
+                                         strikes=(min(0.98, max(0.02, market.probability)),))
+            planned = PlannedEvent(series, -1, market.event_ticker, market.ticker, now, market.close_s,
+                                   (market.ticker.removeprefix(prefix),))
+            underlying = Underlying(f"{self.seed}/{market.ticker}", series, market.close_s - now, self.config.tick_s)
+            self.events.append(LiveEvent(planned, underlying, self.step, [market.ticker]))
+            log.info("trading %s (at %d%%), closing at %s", market.ticker, round(market.probability * 100.0), iso_time(market.close_s))
+
+    async def _determine_closed(self, now: float) -> None:
+        for live in [live for live in self.events if now >= live.planned.close_s]:
+            self.events.remove(live)
+            for ticker in live.tickers:
+                self.venue.forget(ticker)
+                log.info("%s closed; its result is for the exchange's operator", ticker)
