@@ -201,3 +201,29 @@ def test_an_order_sent_after_a_revocation_from_another_thread_is_refused(server:
         release.set()
     assert f"API key {doomed.key_id} was deleted" in logged_out(fix)
     assert "raced" not in order_ids(server, who.credentials)
+
+
+def test_a_socket_opened_with_a_session_ends_when_the_session_expires_unless_it_was_refreshed(server: RunningServer) -> None:
+    sessions = server.app.exchange.accounts.sessions
+    who = member(server)
+    lifetime_ms = sessions.lifetime_ms
+    sessions.lifetime_ms = 1_500  # tokens made now live a second and a half
+    try:
+        expiring, refreshed = seed_token(server, who), seed_token(server, who)
+    finally:
+        sessions.lifetime_ms = lifetime_ms
+    kalshi = WsClient.connect(server.port, "/trade-api/ws/v2", {"Authorization": f"Bearer {expiring}"})
+    subscribe(kalshi, ["user_orders"])
+    kept = seed_ws(server, refreshed)
+    kept.send_json({"type": "subscribe", "channels": ["user_orders"]})
+    seed_barrier(kept)
+    reply = server.request("POST", "/v1/log_in", headers={"Authorization": f"Bearer {refreshed}"})
+    assert reply.status == 200, reply  # the refresh moves the second token's expiry 30 minutes on
+
+    error = ended_with_error(kalshi)
+    assert "session expired" in error["msg"]["details"], error
+    assert server.get(V2 + "/portfolio/balance", auth=bearer(expiring)).status == 401
+    time.sleep(1.5)  # past the first expiry: the refreshed token's socket is looked at again, and kept
+    seed_barrier(kept)
+    assert server.get(V2 + "/portfolio/balance", auth=bearer(refreshed)).status == 200
+    kept.close()

@@ -208,8 +208,18 @@ class Sessions:
     def is_live(self, session_id: str) -> bool:
         """Whether the session with this id (`session_id(token)`) exists, is not logged out and has
         not expired."""
+        return self.live_until_ms(session_id) is not None
+
+    def live_until_ms(self, session_id: str) -> int | None:
+        """When the live session with this id expires (a refresh moves it later); None when it does
+        not exist, was logged out or has expired."""
         stored = self._lookup(session_id)
-        return stored is not None and not stored.revoked and self._clock() < stored.expires_ms
+        if stored is None or stored.revoked or self._clock() >= stored.expires_ms:
+            return None
+        return stored.expires_ms
+
+    def now_ms(self) -> int:
+        return self._clock()
 
     def revoke_member(self, member_id: int) -> int:
         """End every live session of a member (a credentials reset); returns how many."""

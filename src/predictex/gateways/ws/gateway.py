@@ -8,7 +8,9 @@ public connection, whose private subscriptions are refused on the socket. A brow
 headers on an upgrade: the web pages' sockets are known by their session cookie, through the
 `cookie_principal` the app gives (gateways/web; it checks the Origin too). An authenticated connection
 watches its credential: when its key is deleted, its session logged out or its member suspended, it
-is told why and closed at once (accounts/revocation.py).
+is told why and closed at once (accounts/revocation.py). A connection opened with a session (a
+bearer token or a web page's cookie) also ends when that session expires: the sweeper looks at the
+session when its expiry comes, and closes the socket unless a refresh moved the expiry later.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class WebSocketGateway:
         self.accepting = True
         self._stop_listening = exchange.bus.subscribe(self.hub.committed)
         self._sweeper: asyncio.Task[None] | None = None
+        self._expiring: dict[Connection, tuple[str, int]] = {}  # a session's connection: (session id, expiry ms)
 
     @property
     def connections(self) -> int:
@@ -87,6 +90,10 @@ class WebSocketGateway:
         if principal is not None:
             connection.watch = self.exchange.accounts.watch(principal.authenticated,
                                                             lambda revocation: connection.revoked(revocation.reason))
+            session_id = principal.authenticated.session_id
+            until_ms = self.exchange.accounts.sessions.live_until_ms(session_id) if session_id is not None else None
+            if session_id is not None and until_ms is not None:
+                self._expiring[connection] = (session_id, until_ms)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -107,6 +114,23 @@ class WebSocketGateway:
             now = hub.now()
             for connection in list(hub.connections):
                 connection.tick(now)
+            if self._expiring:
+                self._end_expired_sessions()
+        self._expiring.clear()
+
+    def _end_expired_sessions(self) -> None:
+        sessions = self.exchange.accounts.sessions
+        now_ms = sessions.now_ms()
+        for connection, (session_id, until_ms) in list(self._expiring.items()):
+            if connection not in self.hub.connections:
+                del self._expiring[connection]
+            elif now_ms >= until_ms:
+                later_ms = sessions.live_until_ms(session_id)
+                if later_ms is None:
+                    del self._expiring[connection]
+                    connection.revoked("the session expired; log in again for a new token")
+                else:
+                    self._expiring[connection] = (session_id, later_ms)
 
     async def close(self, grace_s: float = 2.0) -> None:
         """Stop taking connections, say goodbye to every open one (1001), stop listening to the bus."""
