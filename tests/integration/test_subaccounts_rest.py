@@ -197,16 +197,22 @@ def test_an_order_in_a_subaccount_is_cancelled_by_its_id(story: dict[str, Any], 
 
 def test_the_members_stream_carries_its_subaccounts_trades(server: RunningServer) -> None:
     """The private channels are the member's: a subaccount's order, fill and position reach the
-    member's WebSocket labelled with the subaccount, as REST labels them."""
+    member's WebSocket labelled with the subaccount, as REST labels them, and so does the book change
+    its resting order made (orderbook_delta's `subaccount`, for the member who caused it)."""
     carol, dave = new_trader(server, "carol", 10_000), new_trader(server, "dave", 10_000)
     [ticker] = make_markets(server)
     assert carol.call("POST", "/portfolio/subaccounts", {}).status == 201
     assert _transfer(carol, 0, 1, 5_000).status == 200
     with kalshi_ws(server, carol.member) as ws:
-        subscribe(ws, ["fill", "user_orders", "market_positions"], market_ticker=ticker)
+        subscribe(ws, ["fill", "user_orders", "market_positions", "orderbook_delta"], market_ticker=ticker)
         dave.rest(ticker, "ask", "3", "0.6000")
         assert carol.v2(ticker, "bid", "3", "0.6000", subaccount=1).status == 201
+        carol.rest(ticker, "bid", "2", "0.1000", subaccount=1)
         got = barrier(ws)
+    deltas = [m["msg"] for m in got if m["type"] == "orderbook_delta"]
+    # dave's ask and its fill are dave's; carol's resting bid is hers, from subaccount 1
+    assert [(d["price_dollars"], d["delta_fp"], d.get("subaccount")) for d in deltas] == [
+        ("0.4000", "3.00", None), ("0.4000", "-3.00", None), ("0.1000", "2.00", 1)]
     [fill] = [m["msg"] for m in got if m["type"] == "fill"]
     [rest_fill] = carol.fills()
     assert (fill["subaccount"], fill["subaccount_number"], fill["count_fp"]) == (1, 1, "3.00")

@@ -551,8 +551,11 @@ def book_snapshot(market: MarketView, market_id: str, use_yes_price: bool) -> di
 
 def book_delta(
     e: ev.BookChanged, market_id: str, use_yes_price: bool, client_order_id: str, time_ms: int, time_text: str,
+    subaccount: int = 0,
 ) -> dict[str, Any]:
-    """`orderbook_delta.msg`: one level's change. An ask at YES price p is a NO bid at 1 - p."""
+    """`orderbook_delta.msg`: one level's change. An ask at YES price p is a NO bid at 1 - p. For the
+    member whose order caused it: its `client_order_id`, and `subaccount` when that order was in a
+    numbered subaccount."""
     price = e.price_centicents if e.is_bid or use_yes_price else price_complement(e.price_centicents)
     body: dict[str, Any] = {
         "market_ticker": e.ticker,
@@ -567,6 +570,8 @@ def book_delta(
     }
     if client_order_id:
         body["client_order_id"] = client_order_id
+    if subaccount:
+        body["subaccount"] = subaccount
     return body
 
 

@@ -133,7 +133,8 @@ class MemberMessage(Message):
 
 class BookDelta(Message):
     """A Kalshi orderbook_delta: NO levels at the NO price or (use_yes_price) the YES price, and the
-    client_order_id only for the subscriber whose order caused it."""
+    client_order_id (and subaccount, for an order in a numbered one) only for the subscriber whose
+    order caused it."""
 
     __slots__ = ("_drain", "_event", "_yes_price_body")
 
@@ -155,19 +156,21 @@ class BookDelta(Message):
             body = self._kalshi_body = self._build(False, "")
         return body
 
-    def _build(self, use_yes_price: bool, client_order_id: str) -> bytes:
+    def _build(self, use_yes_price: bool, client_order_id: str, subaccount: int = 0) -> bytes:
         drain = self._drain
         e = self._event
         return orjson.dumps(kalshi.book_delta(
-            e, drain.hub.market_id(e.ticker), use_yes_price, client_order_id, drain.time_ms, drain.time_text(),
+            e, drain.hub.market_id(e.ticker), use_yes_price, client_order_id, drain.time_ms, drain.time_text(), subaccount,
         ))
 
     def kalshi_body(self, sub: Subscription, use_yes_price: bool) -> bytes:
         e = self._event
-        if sub.account_id == self._drain.member(e.account_id):
-            client_order_id = self._drain.client_order_id(e.order_id)
-            if client_order_id:
-                return self._build(use_yes_price and not e.is_bid, client_order_id)
+        drain = self._drain
+        if sub.account_id == drain.member(e.account_id):
+            client_order_id = drain.client_order_id(e.order_id)
+            subaccount = drain.live.subaccount_number(e.account_id)
+            if client_order_id or subaccount:
+                return self._build(use_yes_price and not e.is_bid, client_order_id, subaccount)
         if use_yes_price and not e.is_bid:
             if self._yes_price_body is None:
                 self._yes_price_body = self._build(True, "")
