@@ -213,7 +213,8 @@ class Application:
         assert self.exchange is not None
         site = web.Site(self.exchange)
         router = self.router = build_router(self.exchange, site)
-        self.ws = WebSocketGateway(self.exchange, cookie_principal=functools.partial(web.cookie_principal, site))
+        self.ws = WebSocketGateway(self.exchange, cookie_principal=functools.partial(web.cookie_principal, site),
+                                   page_origin=web.page_origin)
         self.http = HttpServer(self._timed(router), upgrade_handler=self.ws.upgrade)
         try:
             await self.http.start(config.host, config.port)

@@ -317,3 +317,33 @@ def test_every_page_at_both_widths_and_every_field_labelled(browser: Any, server
     page.click("#verify")
     page.wait_for_function("() => document.getElementById('verify-output').textContent.startsWith('OK')", timeout=60_000)
     context.close()
+
+
+def test_a_visitors_pages_follow_the_book_and_the_24_hour_volume_live(browser: Any, server: RunningServer) -> None:
+    """Not logged in: the market page's book shows a deep level as soon as it rests (no ticker or trade
+    message tells of it), and the markets page's 24 h volume moves with a trade, without a reload."""
+    base = server.base_url
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    home = context.new_page()
+    home.goto(base + "/")
+    wait_live(home)
+    row = f"tr[data-ticker='{DEMO_TICKER}'] .volume"
+    before = home.inner_text(row)
+    market = context.new_page()
+    market.goto(f"{base}/markets/{DEMO_TICKER}")
+    wait_live(market)
+    market.wait_for_selector("#book-rows tr.bid", timeout=WAIT_MS)
+    book = server.get_ok(f"{V2}/markets/{DEMO_TICKER}/orderbook")["orderbook_fp"]
+    taken = {price for price, _ in book["yes_dollars"]}
+    deep = next(cents for cents in range(1, 99) if f"0.{cents:02d}00" not in taken)
+    assert deep * 100 < int(book["yes_dollars"][-1][0][2:4]) * 100  # below the best bid
+    trader = server.funded_account()
+    server.trade(trader, DEMO_TICKER, True, deep * 100, 2)
+    market.wait_for_selector(f"#book-rows tr.bid[data-price='0.{deep:02d}00']", timeout=WAIT_MS)
+    best_ask_cents = 100 - int(book["no_dollars"][-1][0][2:4])
+    server.trade(trader, DEMO_TICKER, True, best_ask_cents * 100, 1)  # takes one contract: 24 h volume + 1
+    home.wait_for_function("([selector, before]) => document.querySelector(selector).textContent !== before", arg=[row, before],
+                           timeout=WAIT_MS)
+    after = server.get_ok(f"{V2}/markets/{DEMO_TICKER}")["market"]["volume_24h_fp"]
+    assert home.inner_text(row) == after and float(after) == float(before) + 1
+    context.close()

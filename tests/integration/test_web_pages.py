@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,6 +216,36 @@ def test_the_pages_websocket_is_known_by_its_cookie_from_our_origin_only(server:
         ws.send_json(subscribe)
         answer, _ = ws.recv_until(lambda m: m.get("type") in ("subscribed", "error"))
         assert answer["type"] == "error" and answer["msg"]["code"] == 9, answer
+
+
+def test_a_visitors_page_follows_the_public_book_and_nothing_private(server: RunningServer) -> None:
+    """A page of ours opened by someone not logged in may subscribe to orderbook_delta (the book is
+    public over REST), so its book follows every change, deep levels included; its private channels
+    are still refused, and so is the book to a socket that is not from our pages."""
+    from integration.ws_client import WsClient
+
+    origin = WebClient(server.port).origin
+    subscribe = {"id": 1, "cmd": "subscribe", "params": {"channels": ["orderbook_delta", "fill"], "market_tickers": [DEMO_TICKER]}}
+    with WsClient.connect(server.port, "/trade-api/ws/v2", {"Origin": origin}) as ws:
+        ws.send_json(subscribe)
+        seen: dict[str, dict[str, Any]] = {}
+        while len(seen) < 3:
+            message = ws.recv_json()
+            seen.setdefault(message["type"], message)
+        assert set(seen) == {"subscribed", "error", "orderbook_snapshot"}, seen
+        assert seen["subscribed"]["msg"]["channel"] == "orderbook_delta"
+        assert seen["error"]["msg"]["code"] == 9  # fill: private
+        snapshot = seen["orderbook_snapshot"]
+        levels = {price for price, _ in snapshot["msg"].get("yes_dollars_fp", snapshot["msg"].get("yes_dollars", []))}
+        deep = next(f"0.{cents:02d}00" for cents in range(1, 99) if f"0.{cents:02d}00" not in levels)
+        server.trade(server.funded_account(), DEMO_TICKER, True, int(deep[2:4]) * 100, 3)  # below the best bid: no ticker message
+        delta, _ = ws.recv_until(lambda m: m.get("type") == "orderbook_delta")
+        assert (delta["msg"]["price_dollars"], delta["msg"]["side"]) == (deep, "yes"), delta
+    for headers in ({}, {"Origin": "http://evil.example"}):
+        with WsClient.connect(server.port, "/trade-api/ws/v2", headers) as ws:
+            ws.send_json(subscribe)
+            answers = [ws.recv_until(lambda m: m.get("type") in ("subscribed", "error"))[0] for _ in range(2)]
+            assert [(a["type"], a["msg"].get("code")) for a in answers] == [("error", 9), ("error", 9)], answers
 
 
 def operator_client(server: RunningServer) -> WebClient:

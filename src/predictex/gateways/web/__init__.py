@@ -34,6 +34,11 @@ def is_page_route(pattern: str) -> bool:
     return pattern == "/" or pattern.startswith(PAGE_PREFIXES)
 
 
+def page_origin(request: Request) -> bool:
+    """Whether a WebSocket upgrade comes from one of this exchange's pages (its Origin is ours)."""
+    return bool(request.headers.get("origin")) and security.same_origin(request)
+
+
 def cookie_principal(site: Site, request: Request) -> Principal | None:
     """The member a WebSocket upgrade from one of our pages is made for, by its session cookie; None
     without a live session or when the upgrade comes from a page of another origin (a page elsewhere

@@ -6,7 +6,10 @@ Authentication happens once, on the upgrade request, exactly as for REST: Kalshi
 that fail are refused with the REST error (401/403) and no upgrade; no credentials at all make a
 public connection, whose private subscriptions are refused on the socket. A browser cannot send
 headers on an upgrade: the web pages' sockets are known by their session cookie, through the
-`cookie_principal` the app gives (gateways/web; it checks the Origin too). An authenticated connection
+`cookie_principal` the app gives (gateways/web; it checks the Origin too). A socket from one of those
+pages without a session (a visitor who is not logged in, as `page_origin` says) may follow the public
+order book's `orderbook_delta` too: the book is public over REST, and the page shows it live; any
+other connection without credentials is refused that channel, as Kalshi does. An authenticated connection
 watches its credential: when its key is deleted, its session logged out or its member suspended, it
 is told why and closed at once (accounts/revocation.py). A connection opened with a session (a
 bearer token or a web page's cookie) also ends when that session expires: the sweeper looks at the
@@ -40,9 +43,11 @@ _CREDENTIAL_HEADERS = ("kalshi-access-key", "kalshi-access-signature", "kalshi-a
 
 class WebSocketGateway:
     def __init__(self, exchange: Exchange, limits: WsLimits | None = None,
-                 cookie_principal: Callable[[Request], Principal | None] | None = None) -> None:
+                 cookie_principal: Callable[[Request], Principal | None] | None = None,
+                 page_origin: Callable[[Request], bool] | None = None) -> None:
         self.exchange = exchange
         self.cookie_principal = cookie_principal
+        self.page_origin = page_origin
         self.limits = limits or WsLimits()
         self.hub = Hub(exchange)
         self.accepting = True
@@ -75,11 +80,12 @@ class WebSocketGateway:
                 return json_response(error.status, error.body(), error.headers)
         elif self.cookie_principal is not None:
             principal = self.cookie_principal(request)
-        self._accept(request, transport, protocol, key, session_factory, principal)
+        visitor = principal is None and self.page_origin is not None and self.page_origin(request)
+        self._accept(request, transport, protocol, key, session_factory, principal, visitor)
         return None
 
     def _accept(self, request: Request, transport: asyncio.Transport, protocol: HttpProtocol, key: str,
-                session_factory: SessionFactory, principal: Principal | None) -> None:
+                session_factory: SessionFactory, principal: Principal | None, visitor: bool = False) -> None:
         loop = asyncio.get_running_loop()
         self.hub.attach(loop)
         peer = f"{request.client[0]}:{request.client[1]}" if request.client else "?"
@@ -87,6 +93,8 @@ class WebSocketGateway:
         account_id = principal.account_id if principal is not None else None
         member_uuid = self.exchange.ids.to_uuid(ids.MEMBER, principal.member.member_id) if principal is not None else ""
         connection.session = session_factory(self.hub, connection, self.limits, account_id, member_uuid)
+        if visitor and isinstance(connection.session, kalshi.KalshiSession):
+            connection.session.page_visitor = True
         if principal is not None:
             connection.watch = self.exchange.accounts.watch(principal.authenticated,
                                                             lambda revocation: connection.revoked(revocation.reason))

@@ -8,7 +8,8 @@ idempotent subscribe). Sequenced channels number their messages per subscription
 codes of §9.4, a refused command changes nothing, and the connection goes on.
 
 Private channels need the connection to have been authenticated on the upgrade (error 9 otherwise);
-so does `orderbook_delta`, as Kalshi's documentation says. When that credential is revoked (its key
+so does `orderbook_delta`, as Kalshi's documentation says, except on a socket of this exchange's own
+web page opened by a visitor who is not logged in (`page_visitor`): the book is public over REST. When that credential is revoked (its key
 deleted, its session logged out, its member suspended) the connection gets error 9 with the reason
 in `details`, then a Close frame (1008). The index feeds (cfbenchmarks, pyth) are
 not offered (error 8). `multivariate_market_lifecycle` carries the lifecycle of combination markets
@@ -125,6 +126,7 @@ class KalshiSession:
         self.limits = limits
         self.account_id = account_id
         self.member_uuid = member_uuid
+        self.page_visitor = False  # one of this exchange's pages, without a session: the public book's deltas are allowed
         self.subscriptions: dict[int, KalshiSubscription] = {}
         self.by_channel: dict[str, KalshiSubscription] = {}
         self.next_sid = 1
@@ -205,7 +207,7 @@ class KalshiSession:
         channel = CHANNELS.get(name)
         if channel is None:
             raise Refusal(8, f"no channel {name!r}; channels: {', '.join(CHANNELS)}")
-        if channel.private and self.account_id is None:
+        if channel.private and self.account_id is None and not (self.page_visitor and channel.kind == h.BOOK):
             raise Refusal(9, f"{name} is private: authenticate the connection with the KALSHI-ACCESS-* headers on the upgrade")
         if name == "communications":
             _check_shards(params)

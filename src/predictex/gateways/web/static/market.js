@@ -223,17 +223,17 @@ document.addEventListener("DOMContentLoaded", () => {
     const result = document.getElementById("market-result");
     if (result) result.textContent = answer.market.result ? "result " + answer.market.result : "";
   });
-  const subscriptions = [{channels: ["ticker", "trade"], market_tickers: [ticker]}, {channels: ["market_lifecycle_v2"]}];
+  // the book's deltas come to every page of this exchange, a visitor's too (the socket is known by its Origin)
+  const subscriptions = [{channels: ["ticker", "trade", "orderbook_delta"], market_tickers: [ticker]}, {channels: ["market_lifecycle_v2"]}];
   if (member) {
-    subscriptions.push({channels: ["orderbook_delta", "user_orders", "market_positions", "fill"], market_tickers: [ticker]});
+    subscriptions.push({channels: ["user_orders", "market_positions", "fill"], market_tickers: [ticker]});
   }
   function everything() { markReady(); refreshBook(); refreshTrades(); refreshCandles(); refreshOrders(); refreshPosition(); }
   px.live(subscriptions, (message) => {
     switch (message.type) {
       case "orderbook_snapshot": case "orderbook_delta": refreshBook(); break;
-      case "ticker": if (!member) refreshBook(); break;
       case "market_lifecycle_v2": if (message.msg && message.msg.market_ticker === ticker) { refreshStatus(); refreshOrders(); refreshPosition(); } break;
-      case "trade": refreshTrades(); refreshCandles(); if (!member) refreshBook(); break;
+      case "trade": refreshTrades(); refreshCandles(); break;
       case "user_order": refreshOrders(); break;
       case "fill": case "market_position": refreshPosition(); refreshOrders(); break;
       default: break;
