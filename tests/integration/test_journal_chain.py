@@ -16,6 +16,7 @@ from integration.test_journal_contract import another_trade, run, trading_sessio
 from predictex.cli.main import main
 from predictex.journal import Journal
 from predictex.journal.base import JournalStore, StoredBatch, TableWrite
+from predictex.journal.journal import JOURNAL_FORMAT
 from predictex.journal.postgres import PostgresStore
 from predictex.journal.records import GENESIS_HASH, chain_hash
 from predictex.journal.sqlite import SqliteStore
@@ -127,7 +128,7 @@ def test_a_journal_written_before_chain_hashes_is_chained_when_opened(store_fact
     store.set_meta("journal_format", "2")
     assert all(not b.chain_hash for b in store.batches())
     journal = Journal(store)
-    assert store.get_meta("journal_format") == "3"
+    assert store.get_meta("journal_format") == JOURNAL_FORMAT
     assert [b.chain_hash for b in store.batches()] == [b.chain_hash for b in batches]
     assert journal.head == batches[-1].chain_hash
     assert verify(journal).batches == len(batches)

@@ -29,6 +29,70 @@ def register(commands: Any, default_database: Callable[[], str]) -> None:
     dump.set_defaults(handler=out.command("journal export", lambda a: run_export(a.database or default_database(), a.output, a.after)))
 
 
+def register_audit(commands: Any, default_database: Callable[[], str]) -> None:
+    audit = commands.add_parser("audit", help="the audit trail: a member's order events from the journal")
+    actions = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = actions.add_parser("export", help="every order event of a member, in sequence, with each command's source")
+    export.add_argument("--member", required=True, help="the member's email or number")
+    export.add_argument("--from", dest="from_time", required=True, type=timestamp_ms, help="from this UTC time (ISO 8601, or ms since 1970)")
+    export.add_argument("--to", dest="to_time", required=True, type=timestamp_ms, help="to this UTC time, inclusive")
+    export.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (one row an event) or json (default: csv)")
+    export.add_argument("--database", default=None, help="SQLite path or postgresql:// URL (default: the data directory's)")
+    export.add_argument("--output", "-o", default="-", help="file to write (default: standard output)")
+    export.set_defaults(handler=out.command("audit export", lambda a: run_audit_export(a, a.database or default_database())))
+
+
+def timestamp_ms(text: str) -> int:
+    """An argparse type: ms since 1970, or an ISO 8601 time (UTC unless it says otherwise)."""
+    import argparse
+    from datetime import UTC, datetime
+
+    text = text.strip()
+    if text.isascii() and text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time: give ISO 8601 (2026-12-07T17:00:00Z) or ms since 1970") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def member_account(journal: Journal, member: str) -> int:
+    """The primary engine account of a member named by email or number (the accounts' table)."""
+    rows = journal.store.query("SELECT engine_account_id FROM accounts_members WHERE email = ? OR CAST(member_id AS TEXT) = ?",
+                               (member.strip().lower(), member.strip()))
+    if not rows:
+        raise ConfigError(f"no member {member!r} in this journal's accounts: give the member's email or number")
+    return int(rows[0][0])
+
+
+def run_audit_export(arguments: Any, location: str) -> int:
+    if server_extra_missing("audit"):
+        return 2
+    from predictex.journal import JournalError
+    from predictex.journal.audit import order_events, to_csv, to_json
+
+    if arguments.to_time < arguments.from_time:
+        raise ConfigError("--to is before --from")
+    try:
+        journal = _open(location)
+        rows = list(order_events(journal, member_account(journal, arguments.member), arguments.from_time, arguments.to_time))
+    except JournalError as error:
+        print(f"predictex audit export: FAILED: {error}", file=sys.stderr)
+        return 1
+    data = to_csv(rows).encode() if arguments.format == "csv" else to_json(rows) + b"\n"
+    if arguments.output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        with open(arguments.output, "wb") as stream:
+            stream.write(data)
+    print(f"exported {len(rows)} order events", file=sys.stderr)
+    return 0
+
+
 def _open(location: str) -> Journal:
     from predictex.journal import Journal, open_store
 

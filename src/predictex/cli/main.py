@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys.register(commands)
     admin.register(commands)
     journal_commands.register(commands, default_database)
+    journal_commands.register_audit(commands, default_database)
     return parser
 
 

@@ -41,8 +41,9 @@ from predictex.journal.records import (
 
 log = logging.getLogger("predictex.journal")
 
-JOURNAL_FORMAT = "3"  # 3: batches carry chain hashes; 2 (without) is migrated on opening
-UNCHAINED_FORMAT = "2"
+JOURNAL_FORMAT = "4"  # 4: records may carry their command's source; 3: batches carry chain hashes
+UNCHAINED_FORMAT = "2"  # before chain hashes: chained on opening
+UNSOURCED_FORMAT = "3"  # readable as it is: marked 4 on opening (an older build must not append to it after)
 MIGRATION_BATCHES = 500  # chain hashes written per transaction when a format-2 journal is migrated
 SNAPSHOTS_KEPT = 3
 
@@ -88,6 +89,9 @@ class Journal:
         if found == UNCHAINED_FORMAT:
             if not reading_only:
                 self._chain_unhashed_batches()
+                store.set_meta("journal_format", JOURNAL_FORMAT)
+        elif found == UNSOURCED_FORMAT:
+            if not reading_only:
                 store.set_meta("journal_format", JOURNAL_FORMAT)
         elif found is None and reading_only:
             pass  # an empty store the command was pointed at: nothing to mark

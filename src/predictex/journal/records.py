@@ -8,7 +8,10 @@ batches (group commit); a batch is stored as one blob of framed records:
     [length u32][seq u64][time_ms i64][crc32 u32][command bytes u32][event count u32]
     [command: JSON list][events: JSON list of lists]
 
-`length` counts the command and events bytes. The CRC covers everything after itself and the seq and
+`length` counts the command and events bytes. The command's bytes may be followed by a newline and the
+command's source (a JSON object: where it came from, `server/sources.py`); compact JSON never holds a
+raw newline, so the first one splits them. A record without a source (written before sources, or a
+timer's tick) has no newline. The CRC covers everything after itself and the seq and
 time. Decoding a blob distinguishes two failures:
 - torn: the blob ends early (inside a record, or between two records short of the count the batch
   claims). Only the last batch of a journal may be torn (a write cut by a crash); recovery discards
@@ -67,19 +70,29 @@ class Record:
     events as JSON bytes (of the plain lists of predictex.core.codec), and how many events there are.
     `command` and `events` decode the lists on demand."""
 
-    __slots__ = ("command_json", "event_count", "events_json", "seq", "time_ms")
+    __slots__ = ("command_json", "event_count", "events_json", "seq", "source_json", "time_ms")
 
-    def __init__(self, seq: int, time_ms: int, command_json: bytes, events_json: bytes, event_count: int) -> None:
+    def __init__(self, seq: int, time_ms: int, command_json: bytes, events_json: bytes, event_count: int,
+                 source_json: bytes = b"") -> None:
         self.seq = seq
         self.time_ms = time_ms
         self.command_json = command_json
         self.events_json = events_json
         self.event_count = event_count
+        self.source_json = source_json
 
     @classmethod
-    def of(cls, seq: int, time_ms: int, command: list[Any], events: list[list[Any]]) -> Record:
+    def of(cls, seq: int, time_ms: int, command: list[Any], events: list[list[Any]], source_json: bytes = b"") -> Record:
         """A record from the plain lists."""
-        return cls(seq, time_ms, orjson.dumps(command), orjson.dumps(events), len(events))
+        return cls(seq, time_ms, orjson.dumps(command), orjson.dumps(events), len(events), source_json)
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """Where the command came from (empty when the record does not say)."""
+        if not self.source_json:
+            return {}
+        decoded: dict[str, Any] = orjson.loads(self.source_json)
+        return decoded
 
     @property
     def command(self) -> list[Any]:
@@ -95,10 +108,11 @@ class Record:
         return (
             isinstance(other, Record) and other.seq == self.seq and other.time_ms == self.time_ms
             and other.command_json == self.command_json and other.events_json == self.events_json
+            and other.source_json == self.source_json
         )
 
     def __hash__(self) -> int:
-        return hash((self.seq, self.time_ms, self.command_json, self.events_json))
+        return hash((self.seq, self.time_ms, self.command_json, self.events_json, self.source_json))
 
     def __repr__(self) -> str:
         return f"Record(seq={self.seq}, time_ms={self.time_ms}, command={self.command_json[:60]!r}, events={self.event_count})"
@@ -124,6 +138,8 @@ def encode_batch(records: list[Record]) -> bytes:
     parts: list[bytes] = []
     for record in records:
         command, events = record.command_json, record.events_json
+        if record.source_json:
+            command = command + b"\n" + record.source_json
         seq, time_ms, event_count = record.seq, record.time_ms, record.event_count
         command_length = len(command)
         crc = crc32(events, _checksum(seq, time_ms, command_length, event_count, command))
@@ -157,7 +173,11 @@ def decode_batch(blob: bytes, first_seq: int, record_count: int) -> list[Record]
         if _checksum(seq, time_ms, command_length, event_count, view[start:end]) != crc:
             raise JournalDamaged(seq, "checksum mismatch")
         middle = start + command_length
-        records.append(Record(seq, time_ms, blob[start:middle], blob[middle:end], event_count))
+        split = blob.find(b"\n", start, middle)
+        if split < 0:
+            records.append(Record(seq, time_ms, blob[start:middle], blob[middle:end], event_count))
+        else:
+            records.append(Record(seq, time_ms, blob[start:split], blob[middle:end], event_count, blob[split + 1:middle]))
         expected_seq += 1
         offset = end
     if len(records) < record_count:

@@ -118,6 +118,7 @@ def _verify(journal: Journal, progress: IO[str] | None) -> Verification:
 
 def export_lines(journal: Journal, after_seq: int = 0) -> Iterator[bytes]:
     for record in journal.records(after_seq):
-        yield orjson.dumps({
-            "seq": record.seq, "time_ms": record.time_ms, "command": record.command, "events": record.events,
-        }) + b"\n"
+        line: dict[str, object] = {"seq": record.seq, "time_ms": record.time_ms, "command": record.command, "events": record.events}
+        if record.source_json:
+            line["source"] = record.source
+        yield orjson.dumps(line) + b"\n"

@@ -8,6 +8,7 @@ import logging
 
 from predictex.core import commands as c
 from predictex.core.units import MONEY_ONE_DOLLAR_MICRODOLLARS, PRICE_ONE_CENT_CENTICENTS, count_from_contracts
+from predictex.server import sources
 from predictex.server.context import Exchange
 
 log = logging.getLogger("predictex.demo")
@@ -76,7 +77,7 @@ async def create_demo_markets(exchange: Exchange) -> None:
     commands = demo_commands(provider, exchange.clock.now_ms())
     if sequencer.queued or len(commands) > sequencer.batch_max:
         raise RuntimeError("the demo data must be the only commands of one batch")
-    committed = await sequencer.submit_many(commands)
+    committed = await sequencer.submit_many(commands, sources.SYSTEM)
     refused = [(command.TYPE, entry.outcome.reject) for command, entry in zip(commands, committed) if entry.outcome.reject is not None]
     if refused:
         raise RuntimeError(f"demo setup refused: {refused}")

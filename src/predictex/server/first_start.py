@@ -50,6 +50,7 @@ from predictex.accounts import Accounts, AccountsError, Member
 from predictex.accounts.members import Role, Tier
 from predictex.core import commands as c
 from predictex.journal.base import JournalStore
+from predictex.server import sources
 from predictex.server.config import DEMO_STARTING_BALANCE_MICRODOLLARS
 from predictex.server.context import Exchange
 
@@ -179,7 +180,7 @@ async def _operator_account(exchange: Exchange, state: dict[str, Any]) -> int:
     commands: list[c.Command] = [c.OpenAccount()]
     if exchange.config.is_demo:
         commands.append(c.Deposit(account_id, DEMO_STARTING_BALANCE_MICRODOLLARS, "demo starting balance"))
-    committed = await exchange.sequencer.submit_many(commands)
+    committed = await exchange.sequencer.submit_many(commands, sources.SYSTEM)
     refused = [entry.outcome.reject for entry in committed if entry.outcome.reject is not None]
     if refused or committed[0].outcome.value != account_id:
         raise RuntimeError(f"the operator's account was not opened as {account_id}: {refused or committed[0].outcome.value}")

@@ -27,6 +27,7 @@ from typing import NamedTuple
 from urllib.parse import unquote
 
 from predictex.core.limits import ROUTES_CACHED_MAX
+from predictex.server import sources
 from predictex.server.http import Request, Response, error_response
 
 __all__ = ["RouteHandler", "RouteMatch", "Router"]
@@ -138,6 +139,7 @@ class Router:
         return RouteMatch(*self._lookup(method, raw_path))
 
     def __call__(self, request: Request) -> Awaitable[Response] | Response:
+        sources.current.set(sources.UNSTATED)  # a request's handler states its own source, never inherits the last one's
         key = (request.method, request.raw_path)
         found = self._found.get(key)
         if found is not None:

@@ -42,6 +42,7 @@ from predictex.core.limits import SEQUENCER_BATCH_MAX, SEQUENCER_QUEUE_MAX
 from predictex.journal.base import TableWrite
 from predictex.journal.journal import Journal
 from predictex.journal.records import Record
+from predictex.server import sources
 from predictex.server.clock import Clock
 from predictex.server.sequencer_errors import SequencerBusy, SequencerFailed, SequencerStopped, UnjournalableCommand
 
@@ -143,7 +144,7 @@ class Sequencer:
         self.committed_seq = last_seq  # last durable
         self.last_time_ms = last_time_ms
         self._last_snapshot_seq = last_seq
-        self._queue: deque[tuple[Command, bytes, asyncio.Future[Committed] | tuple[_Group, int]]] = deque()
+        self._queue: deque[tuple[Command, bytes, asyncio.Future[Committed] | tuple[_Group, int], bytes]] = deque()
         self._wakeup: asyncio.Future[None] | None = None  # what the loop waits on when idle
         self._stopping = False
         self._failure: BaseException | None = None
@@ -168,18 +169,20 @@ class Sequencer:
         if len(self._queue) + count > self.queue_max:
             raise SequencerBusy(f"{self.queue_max} commands are waiting")
 
-    def submit(self, command: Command) -> asyncio.Future[Committed]:
-        """Queue one command; the future resolves once it is durable."""
+    def submit(self, command: Command, source: bytes | None = None) -> asyncio.Future[Committed]:
+        """Queue one command; the future resolves once it is durable. `source` (server/sources.py) is
+        journaled with it; by default the one the caller's context holds."""
         self._admit(1)
         command_json = _encoded(command)
         future: asyncio.Future[Committed] = self._event_loop().create_future()
-        self._queue.append((command, command_json, future))
+        self._queue.append((command, command_json, future, sources.current.get() if source is None else source))
         self._wake_up()
         return future
 
-    def submit_many(self, commands: Sequence[Command]) -> asyncio.Future[list[Committed]]:
+    def submit_many(self, commands: Sequence[Command], source: bytes | None = None) -> asyncio.Future[list[Committed]]:
         """Queue several commands, in order, behind one future that resolves once all are durable."""
         self._admit(len(commands))
+        origin = sources.current.get() if source is None else source
         encoded = [_encoded(command) for command in commands]  # all or nothing
         future: asyncio.Future[list[Committed]] = self._event_loop().create_future()
         if not commands:
@@ -188,7 +191,7 @@ class Sequencer:
         group = _Group(future, len(commands))
         queue = self._queue
         for index, command in enumerate(commands):
-            queue.append((command, encoded[index], (group, index)))
+            queue.append((command, encoded[index], (group, index), origin))
         self._wake_up()
         return future
 
@@ -311,23 +314,23 @@ class Sequencer:
         engine = self.engine
         now_ms = max(self.clock.now_ms(), self.last_time_ms)
         if engine.next_deadline_ms() <= now_ms and len(batch.entries) < self.batch_max:
-            self._apply(batch, _TICK, _TICK_JSON, None, now_ms)
+            self._apply(batch, _TICK, _TICK_JSON, None, now_ms, b"")
         queue = self._queue
         while queue and len(batch.entries) < self.batch_max:
-            command, command_json, waiter = queue.popleft()
+            command, command_json, waiter, source = queue.popleft()
             if isinstance(waiter, asyncio.Future) and waiter.cancelled():
                 continue
-            self._apply(batch, command, command_json, waiter, now_ms)
+            self._apply(batch, command, command_json, waiter, now_ms, source)
         if self.snapshot_every and self.last_seq - self._last_snapshot_seq >= self.snapshot_every and batch.snapshot is None:
             batch.snapshot = (self.last_seq, Journal.capture(engine))
             self._last_snapshot_seq = self.last_seq
 
     def _apply(self, batch: _Batch, command: Command, command_json: bytes,
-               waiter: asyncio.Future[Committed] | tuple[_Group, int] | None, now_ms: int) -> None:
+               waiter: asyncio.Future[Committed] | tuple[_Group, int] | None, now_ms: int, source: bytes) -> None:
         seq = self.last_seq + 1
         outcome = self.engine.apply(command, now_ms)
         events = outcome.events
-        record = Record(seq, now_ms, command_json, dumps(encode_events(events)), len(events))
+        record = Record(seq, now_ms, command_json, dumps(encode_events(events)), len(events), source)
         self.last_seq = seq
         self.last_time_ms = now_ms
         batch.entries.append(Entry(seq, now_ms, command, outcome, record))
@@ -368,7 +371,7 @@ class Sequencer:
         self._stopping = True
         log.error("journal write failed at sequence %d; nothing more will be acknowledged: %s", self.committed_seq + 1, error)
         failure = SequencerFailed(f"the journal failed: {error}")
-        waiters = [w for batch in batches for w in batch.waiters] + [w for _, _, w in self._queue]
+        waiters = [w for batch in batches for w in batch.waiters] + [w for _, _, w, _ in self._queue]
         self._queue.clear()
         for waiter in waiters:
             if isinstance(waiter, asyncio.Future):

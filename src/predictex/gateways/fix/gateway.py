@@ -54,7 +54,7 @@ from predictex.gateways.fix.reports import (
 from predictex.gateways.fix.session import LogonGrant, LogonRequest, MemorySeqStore
 from predictex.gateways.fix.store import StoreWriter
 from predictex.journal.base import TableWrite
-from predictex.server import ids
+from predictex.server import ids, sources
 from predictex.server.sequencer import Entry, SequencerBusy, SequencerStopped
 
 if TYPE_CHECKING:
@@ -139,6 +139,10 @@ class FixGateway:
         if request.key_id in self.sessions:
             return "already exists: this API key has a FIX session"
         principal = Principal(verified.member, request.key_id, verified)
+        principal.source = sources.source_json(
+            "sim" if verified.member.simulated else "fix", member=verified.member.member_id, key=request.key_id,
+            fix_session=f"{request.key_id}->{TARGET_COMP_IDS[kind]}",
+        )
         if kind is Kind.ORDER_ENTRY_RT:
             return LogonGrant(principal, self.writer.seq_store(f"{TARGET_COMP_IDS[kind]}:{request.key_id}"))
         return LogonGrant(principal, MemorySeqStore())
@@ -196,13 +200,15 @@ class FixGateway:
         if connection.watch is not None and not any(old is connection for old, _ in self.offline_sessions.get(account, ())):
             connection.watch.cancel()
         if connection.flags.get(t.CANCEL_ORDERS_ON_DISCONNECT) and connection.placed:
-            self._cancel_on_disconnect(account, sorted(connection.placed))
+            self._cancel_on_disconnect(account, sorted(connection.placed),
+                                       connection.principal.source if connection.principal is not None else sources.source_json("fix"))
 
-    def _cancel_on_disconnect(self, account: int, order_ids: list[int]) -> None:
+    def _cancel_on_disconnect(self, account: int, order_ids: list[int], source: bytes) -> None:
         try:
             orders = self.exchange.live.orders
             future = self.exchange.sequencer.submit_many([
-                c.CancelOrder(orders[order_id].account_id if order_id in orders else account, order_id) for order_id in order_ids])
+                c.CancelOrder(orders[order_id].account_id if order_id in orders else account, order_id) for order_id in order_ids],
+                source)
         except (SequencerBusy, SequencerStopped) as error:
             log.error("could not cancel %d orders of account %d on disconnect: %s", len(order_ids), account, error)
             return
@@ -267,9 +273,10 @@ class FixGateway:
 
     # --- commands from FIX -----------------------------------------------------------------------
 
-    def submit(self, command: c.Command, answer: Answer) -> None:
+    def submit(self, command: c.Command, answer: Answer, connection: Peer) -> None:
+        principal = connection.principal
         try:
-            future = self.exchange.sequencer.submit(command)
+            future = self.exchange.sequencer.submit(command, principal.source if principal is not None else sources.source_json("fix"))
         except SequencerBusy:
             answer.failed(self, "EXCHANGE_UNAVAILABLE: the exchange is busy; try again")
             return

@@ -104,7 +104,7 @@ def _new_order(gateway: FixGateway, connection: Peer, message: Message, now_ms: 
     except r.RequestError as error:
         answer._reject(error.reason, error.text, "-1;-1", now_ms)
         return
-    gateway.submit(command, answer)
+    gateway.submit(command, answer, connection)
 
 
 # --- cancel and replace ----------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def _cancel_or_replace(gateway: FixGateway, connection: Peer, message: Message) 
         except r.RequestError as error:
             cancel_reject(connection, message, gateway.exchange.ids.to_uuid(ids.ORDER, order_id), 99, error.text)
             return
-    gateway.submit(command, CancelAnswer(connection, message, order_id, current))
+    gateway.submit(command, CancelAnswer(connection, message, order_id, current), connection)
 
 
 # --- mass cancel -----------------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def _mass_cancel(gateway: FixGateway, connection: Peer, message: Message) -> Non
     if _rate_limited(gateway, connection):
         answer.report(0, "RATE_LIMIT_EXCEEDED: too many requests")
         return
-    gateway.submit(c.CancelAllOrders(principal.account_id, ticker if request_type == b"1" else ""), answer)
+    gateway.submit(c.CancelAllOrders(principal.account_id, ticker if request_type == b"1" else ""), answer, connection)
 
 
 # --- order groups ----------------------------------------------------------------------------------
@@ -295,4 +295,4 @@ def _order_group(gateway: FixGateway, connection: Peer, message: Message) -> Non
     except r.RequestError as error:
         business_reject(connection, message, 1 if error.reason == 1 else 5 if error.reason == 5 else 0, error.text)
         return
-    gateway.submit(command, OrderGroupAnswer(connection, message, message.text(t.ORDER_GROUP_ID)))
+    gateway.submit(command, OrderGroupAnswer(connection, message, message.text(t.ORDER_GROUP_ID)), connection)

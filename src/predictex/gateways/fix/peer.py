@@ -18,13 +18,14 @@ from predictex.gateways.fix.session import Session
 class Principal:
     """Who is logged on: the member, the engine account they trade with, and the API key they used."""
 
-    __slots__ = ("account_id", "authenticated", "key_id", "member")
+    __slots__ = ("account_id", "authenticated", "key_id", "member", "source")
 
     def __init__(self, member: Any, key_id: str, authenticated: Any = None) -> None:
         self.member = member
         self.account_id: int = member.engine_account_id
         self.key_id = key_id
         self.authenticated = authenticated  # what the logon proved (accounts.Authenticated): watched for revocation
+        self.source = b""  # what the session's commands are journaled as coming from (server/sources.py), set at logon
 
 
 class Peer(Protocol):

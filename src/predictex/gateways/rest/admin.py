@@ -4,6 +4,7 @@ command, so it is journaled and replayed like everything else."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -19,6 +20,7 @@ from predictex.gateways.rest.handlers import Principal, execute, private
 from predictex.gateways.rest.kalshi_v2.keys import accounts_error
 from predictex.gateways.rest.wire import (
     ApiError,
+    Query,
     bad_request,
     bool_field,
     int_field,
@@ -28,9 +30,10 @@ from predictex.gateways.rest.wire import (
     str_field,
 )
 from predictex.gateways.shapes.text import rfc3339
+from predictex.journal import audit
 from predictex.server import ids
 from predictex.server.context import Exchange
-from predictex.server.http import Request, Response, empty_response, json_response
+from predictex.server.http import Request, Response, empty_response, json_response, text_response
 from predictex.server.membership import MembershipError, sign_up
 from predictex.server.router import Router
 
@@ -54,6 +57,7 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("POST", PREFIX + "/markets/{ticker}/finalize", admin(finalize))
     router.add("POST", PREFIX + "/exchange/status", admin(exchange_status))
     router.add("GET", PREFIX + "/members", admin(list_members))
+    router.add("GET", PREFIX + "/members/{member_id}/audit", private(exchange, member_audit, admin=True))
     router.add("POST", PREFIX + "/members", admin(create_member))
     router.add("PUT", PREFIX + "/members/{member_id}/tier", admin(set_tier))
     router.add("POST", PREFIX + "/members/{member_id}/suspend", admin(suspend_member))
@@ -269,6 +273,35 @@ def _member(exchange: Exchange, member_id: str) -> Any:
     if member is None:
         raise not_found(f"no member {member_id}")
     return member
+
+
+async def member_audit(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    """The member's order events from the journal, in sequence, with each command's source (the
+    audit export; `predictex audit export` writes the same): `from` and `to` are RFC 3339 times or Unix
+    milliseconds, `format` csv or json."""
+    member = _member(exchange, params["member_id"])
+    query = Query(request.query_params())
+    window = {name: _query_time(name, query.text(name), default) for name, default in (("from", 0), ("to", TIME_MS_MAX))}
+    if window["to"] < window["from"]:
+        raise bad_request("to is before from")
+    form = query.text("format", "json")
+    if form not in ("csv", "json"):
+        raise bad_request("format must be csv or json")
+    journal = exchange.sequencer.journal
+    rows = await asyncio.get_running_loop().run_in_executor(
+        None, lambda: list(audit.order_events(journal, member.engine_account_id, window["from"], window["to"])))
+    if form == "csv":
+        return text_response(200, audit.to_csv(rows), "text/csv; charset=utf-8")
+    return Response(200, audit.to_json(rows))
+
+
+def _query_time(name: str, text: str, default: int) -> int:
+    """A query's time: Unix milliseconds (digits) or an RFC 3339 string."""
+    if not text:
+        return default
+    if is_ascii_digits(text) and len(text) <= 16:
+        return _in_range(name, int(text))
+    return time_field({name: text}, name)
 
 
 def list_members(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ signed form, and bearer tokens from a session (`Authorization: Bearer ...`)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import logging
 import weakref
@@ -19,7 +20,7 @@ from predictex.accounts.members import Role
 from predictex.core.text import strip_http_whitespace
 from predictex.gateways.rest.errors import reject_error
 from predictex.gateways.rest.wire import ApiError, str_field
-from predictex.server import ids
+from predictex.server import ids, sources
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
 from predictex.server.sequencer import Committed, SequencerBusy, SequencerStopped, UnjournalableCommand
@@ -140,6 +141,7 @@ def public(
 
     def run(request: Request, params: dict[str, str]) -> Awaitable[Response] | Response:
         try:
+            sources.current.set(_PUBLIC_SOURCES[WEB_PAGE.get()])
             return _answer(request, handler(exchange, request, params))
         except ApiError as error:
             return error_response(error)
@@ -206,6 +208,7 @@ def private(
             if admin and not principal.is_admin:
                 raise ApiError(403, "permission_denied", "permission denied", "this needs an operator (admin) account")
             _rate_limit(exchange, principal, lane, cost)
+            sources.current.set(command_source(principal, admin))
             return _answer(request, handler(exchange, principal, request, params))
         except RateLimited as limited:
             return error_response(limited, [("Retry-After", limited.retry_after_s)])
@@ -216,6 +219,30 @@ def private(
 
     _DOCS[run] = RouteDoc(summary or summary_of(handler), (SIGNED, SESSION), scope, admin)
     return run
+
+
+WEB_PAGE: contextvars.ContextVar[bool] = contextvars.ContextVar("predictex_web_page", default=False)  # set by web/proxy.py
+_PUBLIC_SOURCES = {False: sources.source_json("rest"), True: sources.source_json("web")}
+
+
+def command_source(principal: Principal, admin: bool) -> bytes:
+    """The journaled source of what this caller's request submits (server/sources.py): the web pages
+    (through /web/api), an operator route, a simulated trader, or REST; the member and the key or
+    session it authenticated with."""
+    authenticated = principal.authenticated
+    member = principal.member.member_id
+    if WEB_PAGE.get():
+        surface = "web"
+    elif admin:
+        surface = "admin"
+    elif principal.member.simulated:
+        surface = "sim"
+    else:
+        surface = "rest"
+    return sources.source_json(
+        surface, member=member, key=authenticated.key.key_id if authenticated.key is not None else "",
+        session=authenticated.session_id or "", operator=member if admin else 0,
+    )
 
 
 async def execute(exchange: Exchange, command: Any) -> Any:

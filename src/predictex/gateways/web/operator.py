@@ -1,9 +1,11 @@
 """The operator's console: series, events and markets (create, schedule, pause and resume, determine,
 dispute, amend, finalize), the exchange's status, members (list, deposit, withdraw, suspend), the
-exchange's health and surveillance (alerts with their evidence, the operator's decision on each, linked
-members). Every change is the operator API's own route (`/predictex/v1/admin/...`) called by
-the page's script through /web/api, so the forms are validated by exactly the rules `predictex admin`
-meets; the browser checks what HTML can (required fields, patterns) before sending. A member who
+exchange's health, surveillance (alerts with their evidence, the operator's decision on each, linked
+members) and a member's audit trail (their order events with each command's source, read from the
+journal as `predictex audit export` reads it). Every change is the operator API's own route
+(`/predictex/v1/admin/...`) called by the page's script through /web/api, so the forms are validated
+by exactly the rules `predictex admin` meets; the browser checks what HTML can (required fields,
+patterns) before sending. A member who
 opens one of these pages gets 403; a visitor who is not logged in is sent to log in.
 
 `journal verify` runs as the command line's own `predictex journal verify` in a child process (it
@@ -12,15 +14,18 @@ opens the store read-only and replays it into a fresh engine), so the server's w
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sys
 from typing import Any
 
 from predictex.core.fees import FEE_TYPES
 from predictex.core.instruments import PRICE_LEVEL_STRUCTURES
+from predictex.core.limits import TIME_MS_MAX
 from predictex.gateways.rest.admin_surveillance import alert_json, member_id
 from predictex.gateways.shapes.text import money, rfc3339
 from predictex.gateways.web import security
 from predictex.gateways.web.site import Site, Visitor
+from predictex.journal import audit as audit_export
 from predictex.server import ids
 from predictex.server.http import Request, Response, json_response
 from predictex.server.router import Router
@@ -28,9 +33,27 @@ from predictex.surveillance.detectors import STATES
 
 MEMBERS_LISTED_MAX = 500
 ALERTS_LISTED_MAX = 500
+AUDIT_ROWS_SHOWN_MAX = 2_000  # on the page; the CSV and JSON links carry every row
+AUDIT_FIELD_CHARS_MAX = 64
 VERIFY_TIMEOUT_S = 300.0
 VERIFY_OUTPUT_CHARS_MAX = 4000
 RESULTS = ("yes", "no", "scalar", "void")
+
+
+def _iso_ms(text: str, default: int) -> int:
+    """A UTC time from the audit form (ISO 8601; no zone means UTC), in ms."""
+    if not text:
+        return default
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a time: write it as 2026-12-07T17:00:00 (UTC).") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    ms = int(moment.timestamp() * 1000)
+    if not 0 <= ms <= TIME_MS_MAX:
+        raise ValueError(f"{text!r} is outside 1970-9999.")
+    return ms
 
 
 def register(router: Router, site: Site) -> None:
@@ -39,6 +62,7 @@ def register(router: Router, site: Site) -> None:
     router.add("GET", "/operator/members", console.members)
     router.add("GET", "/operator/health", console.health)
     router.add("GET", "/operator/surveillance", console.surveillance)
+    router.add("GET", "/operator/audit", console.audit)
     router.add("POST", "/web/operator/verify", console.verify)
 
 
@@ -117,6 +141,45 @@ class Console:
             "markets": len(exchange.live.markets), "open_orders": len(exchange.live.orders),
             "exchange_active": exchange.live.exchange_active, "trading_active": exchange.live.trading_active,
         }
+
+    async def audit(self, request: Request, params: dict[str, str]) -> Response:
+        """A member's order events in a window (times in UTC, ISO 8601; blank: from the start, to now),
+        with links to the operator API's CSV and JSON of the same rows."""
+        visitor, refused = self._operator(request)
+        if refused is not None:
+            return refused
+        query = {name: (values[0] if values else "").strip()[:AUDIT_FIELD_CHARS_MAX] for name, values in request.query_params().items()}
+        chosen = {"member_id": query.get("member_id", ""), "from": query.get("from", ""), "to": query.get("to", "")}
+        rows: list[dict[str, Any]] | None = None
+        problem = ""
+        links: dict[str, str] = {}
+        if chosen["member_id"]:
+            try:
+                account, window = self._audit_terms(chosen)
+            except ValueError as error:
+                problem = str(error)
+            else:
+                journal = self.exchange.sequencer.journal
+                found = await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: list(audit_export.order_events(journal, account, window[0], window[1])))
+                rows = [dict(row, source=audit_export.source_text(row["source"])) for row in found[:AUDIT_ROWS_SHOWN_MAX]]
+                shown = f"from={window[0]}&to={window[1]}"
+                base = f"/web/api/predictex/v1/admin/members/{chosen['member_id']}/audit?{shown}"
+                links = {"csv": base + "&format=csv", "json": base + "&format=json", "total": str(len(found))}
+        members = [{"id": self.exchange.ids.to_uuid(ids.MEMBER, m.member_id), "email": m.email}
+                   for m in self.exchange.accounts.members.list(limit=MEMBERS_LISTED_MAX)]
+        return self.site.page(request, visitor, "operator_audit.html", title="Operator: audit trail", members=members,
+                              chosen=chosen, rows=rows, problem=problem, links=links, columns=audit_export.COLUMNS)
+
+    def _audit_terms(self, chosen: dict[str, str]) -> tuple[int, tuple[int, int]]:
+        number = self.exchange.ids.from_uuid(ids.MEMBER, chosen["member_id"])
+        member = self.exchange.accounts.members.get(number) if number is not None else None
+        if member is None:
+            raise ValueError(f"No member {chosen['member_id']}.")
+        window = (_iso_ms(chosen["from"], 0), _iso_ms(chosen["to"], TIME_MS_MAX))
+        if window[1] < window[0]:
+            raise ValueError("The end of the window is before its start.")
+        return member.engine_account_id, window
 
     def health(self, request: Request, params: dict[str, str]) -> Response:
         visitor, refused = self._operator(request)

@@ -17,6 +17,7 @@ from predictex.gateways.shapes import kalshi as shapes
 from predictex.gateways.web import quote as ticket_quote
 from predictex.gateways.web import security
 from predictex.gateways.web.site import Site, Visitor, form
+from predictex.server import sources
 from predictex.server.http import Request, Response, error_response, json_response
 from predictex.server.membership import MembershipError, sign_up_quietly
 from predictex.server.router import Router
@@ -27,6 +28,8 @@ EMAIL_LENGTH_MAX = 320
 PASSWORD_LENGTH_MAX = 1024
 MARKET_BODIES_CACHED_MAX = 4096  # rendered market bodies kept (all dropped at once when full)
 STATUSES = ("initialized", "active", "inactive", "closed", "determined", "disputed", "amended", "finalized")
+
+WEB_SOURCE = sources.source_json("web")
 
 
 def register(router: Router, site: Site) -> None:
@@ -102,6 +105,7 @@ class Pages:
                               open_to_all=self.exchange.config.is_demo)
 
     async def sign_up(self, request: Request, params: dict[str, str]) -> Response:
+        sources.current.set(WEB_SOURCE)  # the new member's account and play money, journaled as the web pages'
         visitor = self.site.visitor(request)
         fields = form(request)
         if not security.csrf_ok(request, fields.get(security.CSRF_FIELD)):

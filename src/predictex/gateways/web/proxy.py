@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 
+from predictex.gateways.rest.handlers import WEB_PAGE
 from predictex.gateways.web import security
 from predictex.server.http import Request, Response, error_response
 from predictex.server.router import RouteHandler, Router
@@ -36,7 +37,11 @@ def _through_cookie(handler: RouteHandler) -> RouteHandler:
     def run(request: Request, params: dict[str, str]) -> Awaitable[Response] | Response:
         if request.method not in security.SAFE_METHODS and not security.csrf_ok(request, request.headers.get(security.CSRF_HEADER)):
             return error_response(403, "csrf_failed", "this request needs the page's CSRF token (X-CSRF-Token) and the page's origin")
-        return handler(_as_session(request), params)
+        token = WEB_PAGE.set(True)  # the REST wrapper journals what this submits as the web pages'
+        try:
+            return handler(_as_session(request), params)
+        finally:
+            WEB_PAGE.reset(token)
 
     run.__doc__ = handler.__doc__
     return run
