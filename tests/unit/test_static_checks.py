@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -338,41 +339,77 @@ def test_tests_fail_rather_than_skip_when_something_is_missing() -> None:
 
 # --- domain values: the core's names, never their strings, outside the core ------------------------------
 
-# A market's status and an order's status, time in force, action and close reason are the core's values
-# (core/instruments.py, core/orders.py); everywhere else compares them by those names, never by a
-# string literal, so that a value's wire spelling stays an edge's business. The SDK, the command line
-# and the simulator (a client of the SDK) are edges: they compare what the wire says.
+# A market's status and an order's status, time in force, action and close reason are the core's enums
+# (core/instruments.py's MarketStatus, core/orders.py's); everywhere else compares them by those names,
+# never by a string literal, so that a value's wire spelling stays an edge's business. The SDK, the
+# command line and the simulator (a client of the SDK) are edges: they compare what the wire says.
 DOMAIN_FIELDS = {"status", "previous_status", "reason", "close_reason", "time_in_force", "action"}
 DOMAIN_VALUES_DEFINED_IN = {"core/instruments.py", "core/orders.py"}
 EDGES = ("client/", "cli/", "sim/")
+# A list of three market statuses is a surface spelling the lifecycle itself (two words such as
+# "active" and "closed" are common to other vocabularies: FIX session states, incentive programs).
+MARKET_STATUSES_SPELLED_MAX = 2
 
 
 def _domain_values() -> set[str]:
     from predictex.core import instruments, orders
 
-    values = {value for value in vars(instruments).values() if isinstance(value, str) and value in instruments.MARKET_STATUSES}
+    values = {member.value for member in instruments.MarketStatus}
     for kind in (orders.OrderStatus, orders.TimeInForce, orders.Action, orders.CloseReason):
         values |= {member.value for member in kind if member.value}
     return values
 
 
-def _domain_literals(package: Path, values: set[str]) -> list[str]:
-    found: list[str] = []
+def _outside_the_core(package: Path) -> Iterator[tuple[str, ast.AST]]:
     for path in sorted(package.rglob("*.py")):
         relative = path.relative_to(package).as_posix()
         if relative in DOMAIN_VALUES_DEFINED_IN or relative.startswith(EDGES):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Compare):
-                continue
-            sides = [node.left, *node.comparators]
-            if not any(isinstance(side, ast.Attribute) and side.attr in DOMAIN_FIELDS for side in sides):
-                continue
-            literals = [element for side in sides for element in (side.elts if isinstance(side, (ast.Tuple, ast.Set, ast.List)) else [side])
-                        if isinstance(element, ast.Constant) and element.value in values]
-            if literals:
-                found.append(f"{relative}:{node.lineno}: {ast.unparse(node)}")
+            yield relative, node
+
+
+def _domain_literals(package: Path, values: set[str]) -> list[str]:
+    found: list[str] = []
+    for relative, node in _outside_the_core(package):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        if not any(isinstance(side, ast.Attribute) and side.attr in DOMAIN_FIELDS for side in sides):
+            continue
+        literals = [element for side in sides for element in (side.elts if isinstance(side, (ast.Tuple, ast.Set, ast.List)) else [side])
+                    if isinstance(element, ast.Constant) and element.value in values]
+        if literals:
+            found.append(f"{relative}:{node.lineno}: {ast.unparse(node)}")
     return found
+
+
+def _market_statuses_spelled(package: Path) -> list[str]:
+    """Where a module outside the core writes market statuses itself: a `status` given a status
+    word (a keyword argument, a dict entry, an assignment), or a list of several of them."""
+    from predictex.core.instruments import MarketStatus
+
+    words = {member.value for member in MarketStatus}
+
+    def is_word(node: ast.AST | None) -> bool:
+        return isinstance(node, ast.Constant) and node.value in words
+
+    found: list[tuple[str, int, str]] = []
+    for relative, node in _outside_the_core(package):
+        written = False
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            spelled = {element.value for element in node.elts if isinstance(element, ast.Constant) and element.value in words}
+            written = len(spelled) > MARKET_STATUSES_SPELLED_MAX
+        elif isinstance(node, ast.keyword):
+            written = node.arg is not None and node.arg.endswith("status") and is_word(node.value)
+        elif isinstance(node, ast.Dict):
+            written = any(isinstance(key, ast.Constant) and str(key.value).endswith("status") and is_word(value)
+                          for key, value in zip(node.keys, node.values, strict=True))
+        elif isinstance(node, ast.Assign):
+            written = is_word(node.value) and any(ast.unparse(target).endswith("status") for target in node.targets)
+        if written:
+            found.append((relative, getattr(node, "lineno", 0), ast.unparse(node)))
+    return [f"{relative}:{line}: {text}" for relative, line, text in sorted(found)]
 
 
 def test_domain_values_are_compared_by_the_cores_names() -> None:
@@ -387,3 +424,23 @@ def test_the_domain_value_check_sees_a_status_written_as_a_string(tmp_path: Path
         "def settled(market):\n    return market.status == 'finalized'\n"
         "def fine(market, query):\n    return market.status == FINALIZED or query in ('resting', 'all')\n")
     assert _domain_literals(tmp_path, _domain_values()) == ["readmodel/view.py:2: market.status == 'finalized'"]
+
+
+def test_no_surface_spells_market_statuses_itself() -> None:
+    assert _market_statuses_spelled(source_file("src/predictex")) == []
+
+
+def test_the_market_status_check_sees_a_surface_spelling_them(tmp_path: Path) -> None:
+    (tmp_path / "gateways").mkdir()
+    (tmp_path / "gateways" / "page.py").write_text(
+        "STATUSES = ('initialized', 'active', 'closed')\n"
+        "def shape(m):\n    return {'status': 'closed', 'title': m.title}\n"
+        "def paused(view):\n    view.status = 'inactive'\n    return render(market_status='active')\n"
+        "FIX_SESSION = ('active', 'closed')\n"
+        "def fine(view):\n    return {'status': view.status, 'state': 'closed'}\n")
+    assert _market_statuses_spelled(tmp_path) == [
+        "gateways/page.py:1: ('initialized', 'active', 'closed')",
+        "gateways/page.py:3: {'status': 'closed', 'title': m.title}",
+        "gateways/page.py:5: view.status = 'inactive'",
+        "gateways/page.py:6: market_status='active'",
+    ]

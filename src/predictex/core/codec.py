@@ -2,7 +2,8 @@
 
 Only ints, strings, bools and lists of them appear, so the lists round-trip through JSON (and any
 other plain serializer) exactly: an event's enums (an order's time in force, status, action, close
-reason) are strings, and encode as their values; decoding turns the values back into members.
+reason; a market's status) are strings, and encode as their values; decoding turns the values back into
+members.
 Decoding checks the shape: a wrong type name or arity, or a value no member has, raises `CodecError`
 (and so does a wrong field type where the classes are compiled, which check their arguments) rather
 than building a half-valid object.
@@ -13,7 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from predictex.core.commands import COMMAND_TYPES, BatchCreateOrders, Command, CreateMarket, CreateOrder
-from predictex.core.events import EVENT_TYPES, Event, OrderAccepted, OrderClosed
+from predictex.core.events import EVENT_TYPES, Event, MarketStatusChanged, OrderAccepted, OrderClosed
+from predictex.core.instruments import MARKET_STATUS_BY_VALUE
 from predictex.core.orders import ACTION_BY_VALUE, CLOSE_REASON_BY_VALUE, ORDER_STATUS_BY_VALUE, TIME_IN_FORCE_BY_VALUE
 
 
@@ -80,6 +82,10 @@ _ENUM_FIELDS: dict[type[Event], tuple[tuple[int, dict[str, Any]], ...]] = {
         (OrderClosed.FIELDS.index("reason"), dict(CLOSE_REASON_BY_VALUE)),
         (OrderClosed.FIELDS.index("time_in_force"), dict(TIME_IN_FORCE_BY_VALUE)),
         (OrderClosed.FIELDS.index("action"), dict(ACTION_BY_VALUE)),
+    ),
+    MarketStatusChanged: (
+        (MarketStatusChanged.FIELDS.index("previous_status"), dict(MARKET_STATUS_BY_VALUE)),
+        (MarketStatusChanged.FIELDS.index("status"), dict(MARKET_STATUS_BY_VALUE)),
     ),
 }
 

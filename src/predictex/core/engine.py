@@ -49,6 +49,7 @@ from predictex.core.instruments import (
     RESULT_YES,
     RESULTS,
     Market,
+    MarketStatus,
 )
 from predictex.core.ledger import Account, Ledger, Withdrawal
 from predictex.core.lifecycle import check_transition
@@ -456,7 +457,7 @@ class Engine:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    def _transition(self, market: Market, status: str, reason: str) -> None:
+    def _transition(self, market: Market, status: MarketStatus, reason: str) -> None:
         check_transition(market, status)
         previous = market.status
         market.status = status
@@ -542,7 +543,7 @@ class Engine:
             raise Rejected(RejectCode.INVALID_PARAMETERS, f"result {result} settles at {payout}, not {value}")
         return payout
 
-    def _set_result(self, market: Market, result: str, value: int, source: str, status: str) -> None:
+    def _set_result(self, market: Market, result: str, value: int, source: str, status: MarketStatus) -> None:
         if len(source) > TEXT_LENGTH_MAX:
             raise Rejected(RejectCode.INVALID_PARAMETERS, "source is too long")
         check_transition(market, status)
@@ -553,7 +554,7 @@ class Engine:
         market.determined_ms = self.now_ms
         market.settle_at_ms = self.now_ms + market.settlement_timer_s * 1000
         self.scope.emit(MarketDetermined(market.ticker, result, payout, source, market.settle_at_ms))
-        self._transition(market, status, status)
+        self._transition(market, status, status.value)  # the reason: determined or amended
         if market.settle_at_ms <= self.now_ms:
             self._finalize(market)
         else:

@@ -3,14 +3,15 @@
 Each event class lists its fields in `FIELDS` (the order of the constructor's arguments), which is all
 a codec needs to turn it into a list and back. Money is in microdollars, prices in centicents, counts
 in centicontracts, times in milliseconds; `is_bid` is the book side (True = bid = buys YES). An
-order's time in force, status, action and close reason are core/orders.py's enums, whose values are
-what the journal stores (the codec turns them back into members).
+order's time in force, status, action and close reason are core/orders.py's enums, and a market's status
+core/instruments.py's; their values are what the journal stores (the codec turns them back into members).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from predictex.core.instruments import MarketStatus
 from predictex.core.orders import Action, CloseReason, OrderStatus, TimeInForce
 
 
@@ -346,7 +347,7 @@ class MarketStatusChanged(Event):
     TYPE = "market_status_changed"
     FIELDS = ("ticker", "previous_status", "status", "reason")
 
-    def __init__(self, ticker: str, previous_status: str, status: str, reason: str) -> None:
+    def __init__(self, ticker: str, previous_status: MarketStatus, status: MarketStatus, reason: str) -> None:
         self.ticker = ticker
         self.previous_status = previous_status
         self.status = status

@@ -5,22 +5,39 @@ These are plain state holders owned by the engine; only the engine mutates them.
 
 from __future__ import annotations
 
+import enum
 from typing import Final
 
 from predictex.core.book import Book
 from predictex.core.fees import FeeTerms
 from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS
 
+
 # --- market lifecycle status (Kalshi's REST enum, exactly) ----------------------------------------
-INITIALIZED: Final = "initialized"
-ACTIVE: Final = "active"
-INACTIVE: Final = "inactive"
-CLOSED: Final = "closed"
-DETERMINED: Final = "determined"
-DISPUTED: Final = "disputed"
-AMENDED: Final = "amended"
-FINALIZED: Final = "finalized"
-MARKET_STATUSES: Final = (INITIALIZED, ACTIVE, INACTIVE, CLOSED, DETERMINED, DISPUTED, AMENDED, FINALIZED)
+class MarketStatus(enum.StrEnum):
+    """A market's place in its lifecycle (core/lifecycle.py says which may follow which)."""
+
+    INITIALIZED = "initialized"
+    ACTIVE = "active"
+    INACTIVE = "inactive"  # paused
+    CLOSED = "closed"
+    DETERMINED = "determined"
+    DISPUTED = "disputed"
+    AMENDED = "amended"
+    FINALIZED = "finalized"
+
+
+# Each member as a name of its own, as in core/orders.py: compiled code reads a module constant directly.
+INITIALIZED: Final = MarketStatus.INITIALIZED
+ACTIVE: Final = MarketStatus.ACTIVE
+INACTIVE: Final = MarketStatus.INACTIVE
+CLOSED: Final = MarketStatus.CLOSED
+DETERMINED: Final = MarketStatus.DETERMINED
+DISPUTED: Final = MarketStatus.DISPUTED
+AMENDED: Final = MarketStatus.AMENDED
+FINALIZED: Final = MarketStatus.FINALIZED
+MARKET_STATUSES: Final[tuple[MarketStatus, ...]] = tuple(MarketStatus)
+MARKET_STATUS_BY_VALUE: Final[dict[str, MarketStatus]] = {member.value: member for member in MarketStatus}
 
 # --- results --------------------------------------------------------------------------------------
 RESULT_NONE: Final = ""
@@ -198,7 +215,7 @@ class Market:
         self.created_ms = created_ms
         self.updated_ms = created_ms
         # lifecycle
-        self.status = INITIALIZED
+        self.status: MarketStatus = INITIALIZED
         self.result = RESULT_NONE
         self.settlement_value_centicents = -1  # YES payout once determined; -1 = not determined
         self.settlement_source = ""

@@ -19,10 +19,11 @@ from predictex.core.instruments import (
     INACTIVE,
     INITIALIZED,
     Market,
+    MarketStatus,
 )
 from predictex.core.rejects import RejectCode, Rejected
 
-ALLOWED_TRANSITIONS: Final[frozenset[tuple[str, str]]] = frozenset({
+ALLOWED_TRANSITIONS: Final[frozenset[tuple[MarketStatus, MarketStatus]]] = frozenset({
     (INITIALIZED, ACTIVE),
     (ACTIVE, INACTIVE),
     (INACTIVE, ACTIVE),
@@ -37,7 +38,7 @@ ALLOWED_TRANSITIONS: Final[frozenset[tuple[str, str]]] = frozenset({
     (AMENDED, FINALIZED),
 })
 
-_WHY: Final[dict[str, str]] = {
+_WHY: Final[dict[MarketStatus, str]] = {
     ACTIVE: "only an initialized, paused or closed (and undetermined) market can become active",
     INACTIVE: "only an active market can be paused",
     CLOSED: "only an active or paused market can close",
@@ -48,7 +49,7 @@ _WHY: Final[dict[str, str]] = {
 }
 
 
-def check_transition(market: Market, status: str) -> None:
+def check_transition(market: Market, status: MarketStatus) -> None:
     """Refuse, with a reason, a transition the lifecycle does not allow."""
     if (market.status, status) not in ALLOWED_TRANSITIONS:
         raise Rejected(

@@ -21,7 +21,7 @@ from typing import Any
 from predictex.core.communications import BlockProposal, Communications, Quote, Rfq, accounts_of
 from predictex.core.engine import Engine
 from predictex.core.fee_changes import FeeChange
-from predictex.core.instruments import Event, Market, Series
+from predictex.core.instruments import MARKET_STATUS_BY_VALUE, Event, Market, Series
 from predictex.core.ledger import Account, AccountMarket, Withdrawal
 from predictex.core.orders import ACTION_BY_VALUE, TIME_IN_FORCE_BY_VALUE, Order
 from predictex.core.trading import OrderGroup, RecentIds
@@ -314,6 +314,7 @@ def _restore_instruments(engine: Engine, data: dict[str, Any]) -> None:
     for row in data["markets"]:
         market = Market(*row[: len(_MARKET_INIT_FIELDS)])
         _assign(market, _MARKET_STATE_FIELDS, row[len(_MARKET_INIT_FIELDS):])
+        market.status = MARKET_STATUS_BY_VALUE[market.status]  # the snapshot holds the enum's value
         markets.markets[market.ticker] = market
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from markupsafe import Markup
 
 from predictex.accounts import AuthFailure, Session
-from predictex.core.instruments import ACTIVE
+from predictex.core.instruments import ACTIVE, MARKET_STATUSES
 from predictex.gateways.shapes import kalshi as shapes
 from predictex.gateways.web import quote as ticket_quote
 from predictex.gateways.web import security
@@ -27,7 +27,6 @@ log = logging.getLogger("predictex.web")
 EMAIL_LENGTH_MAX = 320
 PASSWORD_LENGTH_MAX = 1024
 MARKET_BODIES_CACHED_MAX = 4096  # rendered market bodies kept (all dropped at once when full)
-STATUSES = ("initialized", "active", "inactive", "closed", "determined", "disputed", "amended", "finalized")
 
 WEB_SOURCE = sources.source_json("web")
 
@@ -174,7 +173,7 @@ class Pages:
         categories = sorted({s.category for s in live.series.values() if s.category})
         return self.site.page(
             request, visitor, "home.html", title="Markets", groups=groups, series=live.series, events=live.events,
-            categories=categories, all_series=sorted(live.series), statuses=STATUSES,
+            categories=categories, all_series=sorted(live.series), statuses=MARKET_STATUSES,
             filters={"q": one("q"), "category": category, "series": series_wanted, "status": status},
         )
 
