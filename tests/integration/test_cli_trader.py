@@ -133,7 +133,7 @@ def test_exit_codes_and_messages(server: RunningServer, trader: Member, capsys: 
     assert code == 1 and err.strip().startswith("predictex order place: insufficient balance: need $450000.0000, have $")
     assert err.strip().endswith("(HTTP 400)") and _no_repeated_phrase(err)
     code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "1", "0.453")
-    assert code == 1 and "invalid price: price 0.4530 is not on the linear_cent grid" in err and _no_repeated_phrase(err)
+    assert code == 1 and "invalid price: 0.4530 is not on the linear_cent grid" in err and _no_repeated_phrase(err)
     code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "1", "half")
     assert code == 2 and "'half' is not a price: prices are YES prices in dollars, from 0.01 to 0.99" in err
     code, _, err = cli(capsys, "order", "place", DEMO_TICKER, "bid", "1", "45")

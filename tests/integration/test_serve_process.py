@@ -298,7 +298,7 @@ def test_admin_command_errors_exit_1_with_the_servers_message(tmp_path: Path, pr
     server = _start(processes, tmp_path)
     duplicate = run_cli("admin", "--url", server.base_url, "--data-dir", str(tmp_path), "series", "create", "INXCHI", "--title", "again")
     assert duplicate.returncode == 1 and duplicate.stdout == ""
-    assert duplicate.stderr.strip() == "predictex admin series create: series INXCHI already exists (HTTP 409)"
+    assert duplicate.stderr.strip() == "predictex admin series create: already exists: series INXCHI was created before (HTTP 409)"
     nowhere = run_cli("admin", "--url", server.base_url, "--data-dir", str(tmp_path / "elsewhere"), "member", "list")
     assert nowhere.returncode == 2 and "give --key-id and --key-file" in nowhere.stderr and "Traceback" not in nowhere.stderr
     listed = _admin(server, "member", "list")

@@ -37,7 +37,7 @@ def test_insufficient_balance(server: RunningServer, alice: Trader) -> None:
     [ticker] = make_markets(server)
     alice.rest(ticker, "bid", "20.00", "0.50")  # $10 of the $20 locked
     error = refused(alice, ticker, lambda: alice.legacy(ticker, "yes", "buy", 21, 50), 400, "insufficient_balance")
-    assert error["details"] == "insufficient balance: need $10.5000, have $10.0000"
+    assert error["details"] == "need $10.5000, have $10.0000"
     refused(alice, ticker, lambda: alice.v2(ticker, "ask", "17.00", "0.40"), 400, "insufficient_balance")  # NO at 0.60 x 17 = $10.20
     conforms(alice.legacy(ticker, "yes", "buy", 21, 50), "POST", "/portfolio/orders")
     assert alice.v2(ticker, "bid", "20.00", "0.50").status == 201  # exactly the rest of it

@@ -218,7 +218,7 @@ def test_a_suspended_members_keys_sign_nothing_until_reinstated(accounts: Accoun
     accounts.suspend(member_id)
     failure = refused(accounts.verifier.verify_request(v2_headers(key_id, private_key, "GET", path, NOW_MS), "GET", path),
                       AuthReason.MEMBER_SUSPENDED)
-    assert "ask the operator to reinstate it" in failure.message
+    assert "until the operator reinstates it" in failure.message
     fix = f"{NOW_MS}A1{key_id}KalshiNR".encode()
     signature = base64.b64encode(private_key.sign(fix, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256()))
     refused(accounts.verifier.verify_with_key(key_id, fix, signature.decode(), timestamp_ms=NOW_MS), AuthReason.MEMBER_SUSPENDED)

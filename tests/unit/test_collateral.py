@@ -32,7 +32,7 @@ def test_insufficient_balance_says_how_much(exchange: Harness) -> None:
     ticker = exchange.market()
     me = exchange.account("3.20")
     reject = exchange.refused(c.CreateOrder(me, ticker, True, 6500, 1000), RejectCode.INSUFFICIENT_BALANCE)
-    assert reject.detail == "insufficient balance: need $6.5000, have $3.2000"
+    assert reject.detail == "need $6.5000, have $3.2000"
 
 
 def test_a_crossing_order_must_cover_its_worst_taker_fee(exchange: Harness) -> None:

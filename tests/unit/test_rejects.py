@@ -20,8 +20,8 @@ def test_a_refusal_names_what_it_is_about_as_data(exchange: Harness) -> None:
     order_id = exchange.placed(me, ticker, "bid", "0.40", 5)
     reject = exchange.refused(c.AmendOrder(me, order_id, ticker="KXOTHER"), RejectCode.ORDER_TICKER_MISMATCH)
     assert (reject.subject, reject.number) == (Subject.ORDER, order_id)
-    assert reject.detail == f"order {order_id} is on {ticker}, not KXOTHER"
-    assert reject.describe(lambda subject, number: f"<{subject.value} {number}>") == f"order <order {order_id}> is on {ticker}, not KXOTHER"
+    assert reject.detail == f"{order_id} is on {ticker}, not KXOTHER"
+    assert reject.describe(lambda subject, number: f"<{subject.value} {number}>") == f"<order {order_id}> is on {ticker}, not KXOTHER"
 
 
 def test_a_refusal_that_names_nothing_describes_itself_as_its_detail(exchange: Harness) -> None:

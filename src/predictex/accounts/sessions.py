@@ -85,8 +85,8 @@ def session_id(token: str) -> str:
 def throttled_failure(wait_ms: int) -> AuthFailure:
     seconds = -(-wait_ms // 1000)
     return AuthFailure(AuthReason.TOO_MANY_LOGIN_ATTEMPTS,
-                       f"too many failed logins for this email or from this address; try again in {seconds} s "
-                       "(Retry-After). The wait doubles with each further failure, up to 15 minutes, and ends by itself; "
+                       f"try again in {seconds} s (Retry-After): this email or address failed to log in again and again. "
+                       "The wait doubles with each further failure, up to 15 minutes, and ends by itself; "
                        "requests signed with an API key are not affected, and the operator can clear it at once",
                        retry_after_ms=wait_ms)
 
@@ -98,7 +98,7 @@ def parse_authorization(header_value: str | None) -> tuple[int | None, str] | Au
     """(claimed member id or None, token) from an Authorization header value."""
     value = strip_http_whitespace(header_value or "")
     if not value:
-        return AuthFailure(AuthReason.MISSING_HEADER, "missing header Authorization")
+        return AuthFailure(AuthReason.MISSING_HEADER, "absent from the request: Authorization")
     scheme, token = _split_credentials(value)
     if not token or len(token) > TOKEN_LENGTH_MAX:
         return AuthFailure(AuthReason.INVALID_TOKEN, f"Authorization must be {_FORMS}")
@@ -113,7 +113,7 @@ def parse_authorization(header_value: str | None) -> tuple[int | None, str] | Au
                                                          "must be ASCII digits")
         token = rest
     if not token.isascii() or not token.isprintable() or " " in token or "\t" in token:
-        return AuthFailure(AuthReason.INVALID_TOKEN, f"the token in Authorization must be printable ASCII without spaces, "
+        return AuthFailure(AuthReason.INVALID_TOKEN, f"what follows the scheme in Authorization must be printable ASCII without spaces, "
                                                      f"not {shown(token, 32)}")
     return claimed, token
 
@@ -269,7 +269,7 @@ class Sessions:
         claimed, token = parsed
         stored = self._lookup(_hash(token))
         if stored is None or stored.revoked or (claimed is not None and claimed != stored.member_id):
-            return AuthFailure(AuthReason.INVALID_TOKEN, "unknown or logged-out session token")
+            return AuthFailure(AuthReason.INVALID_TOKEN, "no such session, or it was logged out")
         now_ms = self._clock()
         if now_ms >= stored.expires_ms:
             return AuthFailure(AuthReason.EXPIRED_TOKEN,

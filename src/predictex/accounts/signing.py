@@ -105,7 +105,7 @@ def scope_failure(scopes: Sequence[str], required: str | None, holder: str) -> A
 
 def suspended_failure(member: Member) -> AuthFailure:
     return AuthFailure(AuthReason.MEMBER_SUSPENDED,
-                       f"member {member.member_id} is suspended by the operator; ask the operator to reinstate it")
+                       f"member {member.member_id} may not trade until the operator reinstates it")
 
 
 # --- parsing --------------------------------------------------------------------------------------
@@ -250,7 +250,7 @@ class SignatureVerifier:
         key_id, timestamp, signature_text = signed_headers(headers)
         if not (key_id and timestamp and signature_text):
             missing = [name for name, value in zip(_HEADERS, (key_id, timestamp, signature_text)) if not value]
-            return AuthFailure(AuthReason.MISSING_HEADER, f"missing header(s) {', '.join(missing)}")
+            return AuthFailure(AuthReason.MISSING_HEADER, f"absent from the request: {', '.join(missing)}")
         key_id = strip_http_whitespace(key_id)
         timestamp = strip_http_whitespace(timestamp)
         signature_text = strip_http_whitespace(signature_text)
@@ -291,7 +291,7 @@ class SignatureVerifier:
         if not found.verify(signature, message):
             expected = message.decode("utf-8", "replace")
             return AuthFailure(AuthReason.BAD_SIGNATURE,
-                               f"signature does not verify with key {key_id} ({found.key.key_type}); "
+                               f"key {key_id} ({found.key.key_type}) does not verify it; "
                                f"expected a signature over {_shown(expected)}", (expected,))
         verified = self._authenticated(found, SignedForm.FIX, required_scope)
         if timestamp_ms is None or isinstance(verified, AuthFailure):
@@ -309,7 +309,7 @@ class SignatureVerifier:
             return AuthFailure(AuthReason.REPLAY_CACHE_FULL,
                                "too many signed writes in the last minute to check this one for replay; retry shortly")
         return AuthFailure(AuthReason.REPLAYED_REQUEST,
-                           "this exact signed request was already accepted; sign every write afresh (a new "
+                           "this exact signature was accepted once already; sign every write afresh (a new "
                            "timestamp, and a client_order_id of its own for each order)")
 
     # --- steps ------------------------------------------------------------------------------------
@@ -334,7 +334,7 @@ class SignatureVerifier:
         if len(tried) > 1:
             expected += " (also accepted: " + ", ".join(_shown(c) for c in tried[1:]) + ")"
         return AuthFailure(AuthReason.BAD_SIGNATURE,
-                           f"signature does not verify with key {key_id} ({found.key.key_type}); expected a signature over {expected}",
+                           f"key {key_id} ({found.key.key_type}) does not verify it; expected a signature over {expected}",
                            tuple(tried))
 
     def _seed_candidates(self, head: str, target: str, body: bytes | None) -> Iterator[str]:
@@ -361,7 +361,7 @@ class SignatureVerifier:
             return None
         direction = "behind" if skew_ms > 0 else "ahead of"
         return AuthFailure(AuthReason.STALE_TIMESTAMP,
-                           f"timestamp {as_sent[:64]!r} is {_seconds(abs(skew_ms))} {direction} the server clock "
+                           f"{as_sent[:64]!r} is {_seconds(abs(skew_ms))} {direction} the server clock "
                            f"({now_ms} ms); it must be within ±{_seconds(self.window_ms)}")
 
     def _unknown_key_message(self, key_id: str) -> str:
@@ -375,14 +375,14 @@ class SignatureVerifier:
         if signature is None:
             return AuthFailure(AuthReason.MALFORMED_SIGNATURE, f"{SIGNATURE_HEADER} is not base64")
         return AuthFailure(AuthReason.MALFORMED_SIGNATURE,
-                           f"signature is {len(signature)} bytes; key {found.key.key_id} ({found.key.key_type}) "
+                           f"{len(signature)} bytes long; key {found.key.key_id} ({found.key.key_type}) "
                            f"makes {found.signature_bytes}-byte signatures")
 
     def _authenticated(self, found: VerifyingKey, form: SignedForm, required_scope: str | None) -> Authenticated | AuthFailure:
         key = found.key
         member = self._members.get(key.member_id)
         if member is None:
-            return AuthFailure(AuthReason.UNKNOWN_KEY, f"API key {key.key_id} belongs to no member")
+            return AuthFailure(AuthReason.UNKNOWN_KEY, f"{key.key_id} belongs to no member")
         if member.suspended:
             return suspended_failure(member)
         if required_scope is not None and required_scope not in key.scopes:  # else: maybe a family scope

@@ -111,8 +111,8 @@ def with_progress(items: Iterable[T], what: str, *, every: int = 500, enabled: b
 
 
 def describe(error: BaseException) -> str:
-    """One line, each word once: the server's details when they say more than its message (they often
-    begin with it: "insufficient balance: need $45.00, have $10.00"), and the HTTP status with the
+    """One line, each word once: the server's message and details ("insufficient balance: need $45.00,
+    have $10.00"; predictex's details never restate the message, another server's may), and the HTTP status with the
     error code unless the text already says it. A failure to reach the exchange says what to check."""
     if isinstance(error, ApiError):
         text = refusal_text(error.message, error.details) or error.code

@@ -20,8 +20,9 @@ class PredictexError(Exception):
 
 
 def refusal_text(message: str, details: str) -> str:
-    """The server's message and details as one phrase, each word once: its details often begin with
-    its message ("insufficient balance" / "insufficient balance: need $45.00, have $10.00")."""
+    """The server's message and details as one phrase, each word once ("insufficient balance" and
+    "need $45.00, have $10.00"): predictex's details never restate the message (tests/unit/test_refusal_texts.py),
+    but another server's may begin with it."""
     message, details = message.strip(), details.strip()
     if details and message.lower() in details.lower():
         return details

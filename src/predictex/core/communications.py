@@ -207,7 +207,7 @@ class Communications:
         proposal = self.proposals.get(proposal_id)
         if proposal is None or account_id not in (proposal.buyer_account_id, proposal.seller_account_id):
             self.trading.account(account_id)
-            raise naming(RejectCode.BLOCK_TRADE_NOT_FOUND, "no pending block trade proposal ", Subject.BLOCK_TRADE, proposal_id)
+            raise naming(RejectCode.BLOCK_TRADE_NOT_FOUND, "", Subject.BLOCK_TRADE, proposal_id, " is not pending")
         return proposal
 
     # --- RFQs -----------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ class Communications:
         self._expiry(cmd.expiration_ms, RFQ_LIFETIME_MS_MAX, "the RFQ's expiration")
         replaced = [rfq for rfq in self.rfqs.values() if rfq.account_id == account.account_id] if cmd.replace_existing else []
         if account.open_rfq_count - len(replaced) >= RFQS_OPEN_PER_ACCOUNT_MAX:
-            raise Rejected(RejectCode.RFQ_LIMIT, f"an account may have at most {RFQS_OPEN_PER_ACCOUNT_MAX} open RFQs")
+            raise Rejected(RejectCode.RFQ_LIMIT, f"the most an account may have open is {RFQS_OPEN_PER_ACCOUNT_MAX}")
         # --- nothing below refuses ---
         for old in replaced:
             self._close_rfq(old, "replaced")
@@ -286,7 +286,7 @@ class Communications:
         if rfq is None:
             raise naming(RejectCode.RFQ_NOT_FOUND, "no open RFQ ", Subject.RFQ, cmd.rfq_id)
         if rfq.account_id == account.account_id:
-            raise Rejected(RejectCode.OWN_RFQ, "you cannot quote on your own RFQ")
+            raise Rejected(RejectCode.OWN_RFQ, "a member cannot answer its own request for quotes")
         market = self.markets.markets[rfq.ticker]
         self.trading.require_trading(market)
         yes_bid, no_bid = cmd.yes_bid_centicents, cmd.no_bid_centicents
@@ -363,7 +363,7 @@ class Communications:
         if quote is None or (quote.rfq_account_id != account.account_id and quote.account_id != account.account_id):
             raise naming(RejectCode.QUOTE_NOT_FOUND, "no open quote ", Subject.QUOTE, cmd.quote_id)
         if quote.account_id == account.account_id:
-            raise Rejected(RejectCode.OWN_RFQ, "you cannot accept your own quote; the RFQ's creator accepts it")
+            raise Rejected(RejectCode.OWN_RFQ, "the requester accepts, not the maker")
         if quote.status != QUOTE_OPEN:
             raise naming(RejectCode.QUOTE_NOT_OPEN, "quote ", Subject.QUOTE, quote.quote_id, f" is {quote.status}, not open")
         rfq = self.rfqs[quote.rfq_id]
@@ -396,8 +396,7 @@ class Communications:
         if quote is None or quote.account_id != maker.account_id:
             raise naming(RejectCode.QUOTE_NOT_FOUND, "no open quote ", Subject.QUOTE, cmd.quote_id)
         if quote.status == QUOTE_CANCELLED:
-            raise naming(RejectCode.CONFIRM_WINDOW_PASSED, "the confirmation window of quote ", Subject.QUOTE, quote.quote_id,
-                         " has passed")
+            raise naming(RejectCode.CONFIRM_WINDOW_PASSED, "quote ", Subject.QUOTE, quote.quote_id, " can no longer be confirmed")
         if quote.status != QUOTE_ACCEPTED:
             raise naming(RejectCode.QUOTE_NOT_OPEN, "quote ", Subject.QUOTE, quote.quote_id, " has not been accepted")
         market = self.markets.markets[quote.ticker]
@@ -407,7 +406,7 @@ class Communications:
         try:
             self.trading.check_off_book(requester, market, buys_yes, yes_price, count, True)
         except Rejected as refusal:
-            raise Rejected(RejectCode.INSUFFICIENT_BALANCE, "the requester's balance no longer covers the trade") from refusal
+            raise Rejected(RejectCode.INSUFFICIENT_BALANCE, "the requester can no longer cover the trade") from refusal
         self.trading.check_off_book(maker, market, not buys_yes, yes_price, count, False)
         # --- nothing below refuses ---
         self.scope.emit(OffBookTrade(self.trading.next_trade_id, KIND_RFQ, quote.quote_id))
@@ -469,7 +468,7 @@ class Communications:
             except Rejected as refusal:
                 if account.account_id == cmd.account_id:
                     raise
-                raise Rejected(RejectCode.INSUFFICIENT_BALANCE, "the other side's balance no longer covers the trade") from refusal
+                raise Rejected(RejectCode.INSUFFICIENT_BALANCE, "the other side can no longer cover the trade") from refusal
         # --- nothing below refuses ---
         now = self.scope.now_ms
         if cmd.account_id == proposal.buyer_account_id:

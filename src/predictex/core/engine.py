@@ -288,7 +288,7 @@ class Engine:
         refuse_money_movement(self.ledger, account.account_id, "a withdrawal")
         amount = command.amount_microdollars
         if not self.markets.exchange_active:
-            raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
+            raise Rejected(RejectCode.EXCHANGE_PAUSED, "no changes are accepted until it resumes")
         if amount % BALANCE_INCREMENT_MICRODOLLARS:
             raise Rejected(RejectCode.INVALID_PARAMETERS, "a withdrawal is a whole number of cents")
         if amount < WITHDRAWAL_MICRODOLLARS_MIN:
@@ -296,7 +296,7 @@ class Engine:
         if amount > account.cash_microdollars:
             raise Rejected(
                 RejectCode.INSUFFICIENT_BALANCE,
-                f"insufficient balance: need ${format_money_dollars(amount)}, have ${format_money_dollars(account.cash_microdollars)}",
+                f"need ${format_money_dollars(amount)}, have ${format_money_dollars(account.cash_microdollars)}",
             )
         ledger = self.ledger
         withdrawal = Withdrawal(ledger.next_withdrawal_id, account.account_id, amount)
@@ -344,13 +344,13 @@ class Engine:
     def _transfer_between_subaccounts(self, command: c.Command, outcome: Outcome) -> None:
         assert isinstance(command, c.TransferBetweenSubaccounts)
         if not self.markets.exchange_active:
-            raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
+            raise Rejected(RejectCode.EXCHANGE_PAUSED, "no changes are accepted until it resumes")
         outcome.value = transfer(self.ledger, self.scope, command)
 
     def _set_netting(self, command: c.Command, outcome: Outcome) -> None:
         assert isinstance(command, c.SetNetting)
         if not self.markets.exchange_active:
-            raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
+            raise Rejected(RejectCode.EXCHANGE_PAUSED, "no changes are accepted until it resumes")
         outcome.value = set_netting(self.ledger, self.scope, command)
 
     # --- instruments ----------------------------------------------------------------------------
@@ -402,7 +402,7 @@ class Engine:
         check_text(command.title, "title")
         check_time(command.close_time_ms, "close_time")
         if command.market_ticker in markets.markets:
-            raise Rejected(RejectCode.ALREADY_EXISTS, f"market {command.market_ticker} already exists")
+            raise Rejected(RejectCode.ALREADY_EXISTS, f"market {command.market_ticker} was created before")
         event = markets.events.get(command.event_ticker)
         if event is None and command.series_ticker not in markets.series:
             raise Rejected(RejectCode.SERIES_NOT_FOUND, f"no series {command.series_ticker!r}")
@@ -623,7 +623,7 @@ class Engine:
             start = len(outcome.events)
             try:
                 if item.account_id != command.account_id:
-                    raise Rejected(RejectCode.INVALID_PARAMETERS, "every order in a batch belongs to the batch's account")
+                    raise Rejected(RejectCode.INVALID_PARAMETERS, "every item of a batch belongs to the batch's account")
                 sub.value = self.trading.create(item).order_id
             except Rejected as refusal:
                 sub.reject = refusal.reject()

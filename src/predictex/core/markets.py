@@ -58,7 +58,7 @@ class Markets:
     def create_series(self, cmd: CreateSeries, now_ms: int) -> Series:
         check_ticker(cmd.ticker, "series ticker")
         if cmd.ticker in self.series:
-            raise Rejected(RejectCode.ALREADY_EXISTS, f"series {cmd.ticker} already exists")
+            raise Rejected(RejectCode.ALREADY_EXISTS, f"series {cmd.ticker} was created before")
         if cmd.fee_type not in FEE_TYPES:
             raise Rejected(RejectCode.INVALID_PARAMETERS, f"fee_type must be one of {', '.join(FEE_TYPES)}")
         if not 0 <= cmd.fee_multiplier_bps <= FEE_MULTIPLIER_BPS_MAX:
@@ -77,7 +77,7 @@ class Markets:
     def create_event(self, cmd: CreateEvent, now_ms: int) -> Event:
         check_ticker(cmd.event_ticker, "event ticker")
         if cmd.event_ticker in self.events:
-            raise Rejected(RejectCode.ALREADY_EXISTS, f"event {cmd.event_ticker} already exists")
+            raise Rejected(RejectCode.ALREADY_EXISTS, f"event {cmd.event_ticker} was created before")
         if cmd.series_ticker not in self.series:
             raise Rejected(RejectCode.SERIES_NOT_FOUND, f"no series {cmd.series_ticker!r}")
         check_text(cmd.title, "title")
@@ -93,7 +93,7 @@ class Markets:
     def create_market(self, cmd: CreateMarket, now_ms: int) -> Market:
         check_ticker(cmd.ticker, "market ticker")
         if cmd.ticker in self.markets:
-            raise Rejected(RejectCode.ALREADY_EXISTS, f"market {cmd.ticker} already exists")
+            raise Rejected(RejectCode.ALREADY_EXISTS, f"market {cmd.ticker} was created before")
         event = self.events.get(cmd.event_ticker)
         if event is None:
             raise Rejected(RejectCode.EVENT_NOT_FOUND, f"no event {cmd.event_ticker!r}")

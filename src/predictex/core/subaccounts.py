@@ -110,7 +110,7 @@ def transfer(ledger: Ledger, scope: Scope, command: TransferBetweenSubaccounts) 
     if amount > source.cash_microdollars:
         raise Rejected(
             RejectCode.INSUFFICIENT_BALANCE,
-            f"insufficient balance: need ${format_money_dollars(amount)}, have ${format_money_dollars(source.cash_microdollars)}",
+            f"need ${format_money_dollars(amount)}, have ${format_money_dollars(source.cash_microdollars)}",
         )
     transfer_id = index.next_transfer_id
     index.next_transfer_id += 1

@@ -13,7 +13,7 @@ from predictex.core.book import Book, BookSide, Level
 from predictex.core.commands import AmendOrder, CreateOrder, DecreaseOrder
 from predictex.core.events import BookChanged, OrderAccepted, OrderAmended, OrderClosed, OrderGroupChanged, Trade
 from predictex.core.fees import FeeTerms, apply_balance_rounding
-from predictex.core.instruments import ACTIVE, INACTIVE, INITIALIZED, Market, is_price_valid
+from predictex.core.instruments import ACTIVE, CLOSED, INACTIVE, INITIALIZED, Market, is_price_valid
 from predictex.core.ledger import Account, AccountMarket, Ledger, apply_fill_to_position, worst_fee_per_unit
 from predictex.core.limits import (
     CLIENT_ORDER_ID_LENGTH_MAX,
@@ -105,6 +105,13 @@ def _crosses(book: Book, is_bid: bool, price_centicents: int) -> bool:
     return best_bid != 0 and price_centicents <= best_bid
 
 
+def _no_more_orders(market: Market) -> str:
+    """A closed market's refusal detail (the code already says "closed": the detail says what else)."""
+    if market.status == CLOSED:
+        return f"{market.ticker} takes no more orders"
+    return f"{market.ticker} is {market.status}: it takes no more orders"
+
+
 def _dollars(amount_microdollars: int) -> str:
     return "$" + format_money_dollars(amount_microdollars)
 
@@ -164,24 +171,24 @@ class Trading:
     def require_trading(self, market: Market) -> None:
         """New risk (create, amend) needs an open exchange and an active market."""
         if not self.markets.exchange_active:
-            raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
+            raise Rejected(RejectCode.EXCHANGE_PAUSED, "no changes are accepted until it resumes")
         if not self.markets.trading_active:
-            raise Rejected(RejectCode.TRADING_PAUSED, "trading is paused: only cancels are accepted")
+            raise Rejected(RejectCode.TRADING_PAUSED, "only cancels are accepted until it resumes")
         status = market.status
         if status == ACTIVE:
             return
         if status == INITIALIZED:
-            raise Rejected(RejectCode.MARKET_NOT_OPEN, f"market {market.ticker} is not open yet")
+            raise Rejected(RejectCode.MARKET_NOT_OPEN, f"{market.ticker} takes no orders before its opening time")
         if status == INACTIVE:
-            raise Rejected(RejectCode.MARKET_PAUSED, f"market {market.ticker} is paused: only cancels are accepted")
-        raise Rejected(RejectCode.MARKET_CLOSED, f"market {market.ticker} is {status}")
+            raise Rejected(RejectCode.MARKET_PAUSED, f"{market.ticker} takes only cancels until it resumes")
+        raise Rejected(RejectCode.MARKET_CLOSED, _no_more_orders(market))
 
     def require_reductions(self, market: Market) -> None:
         """Cancels and decreases work during trading pauses, not during an exchange pause or after close."""
         if not self.markets.exchange_active:
-            raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
+            raise Rejected(RejectCode.EXCHANGE_PAUSED, "no changes are accepted until it resumes")
         if market.status != ACTIVE and market.status != INACTIVE:
-            raise Rejected(RejectCode.MARKET_CLOSED, f"market {market.ticker} is {market.status}")
+            raise Rejected(RejectCode.MARKET_CLOSED, _no_more_orders(market))
 
     def _check_client_order_id(self, account: Account, client_order_id: str) -> None:
         if len(client_order_id) > CLIENT_ORDER_ID_LENGTH_MAX:
@@ -189,19 +196,19 @@ class Trading:
         if not client_order_id:
             return
         if client_order_id in account.open_client_order_ids:
-            raise Rejected(RejectCode.ORDER_ALREADY_EXISTS, f"an open order already has client_order_id {client_order_id!r}")
+            raise Rejected(RejectCode.ORDER_ALREADY_EXISTS, f"client_order_id {client_order_id!r} is in use by an open order")
         recent = self.recent_client_order_ids.get(account.account_id)
         if recent is not None and client_order_id in recent:
             raise Rejected(
                 RejectCode.ORDER_ALREADY_EXISTS,
-                f"client_order_id {client_order_id!r} was used by a recent order; use a new one for a new order",
+                f"client_order_id {client_order_id!r} was used recently; pick a new one for a new order",
             )
 
     def _check_price(self, market: Market, price_centicents: int) -> None:
         if not is_price_valid(market.price_table, price_centicents):
             raise Rejected(
                 RejectCode.INVALID_PRICE,
-                f"price {format_price_dollars(price_centicents)} is not on the {market.price_level_structure} grid of {market.ticker}",
+                f"{format_price_dollars(price_centicents)} is not on the {market.price_level_structure} grid of {market.ticker}",
             )
 
     def _check_count(self, market: Market, count_centicontracts: int, what: str) -> None:
@@ -218,9 +225,9 @@ class Trading:
             return None
         group = self.groups.get(order_group_id)
         if group is None or group.account_id != account.account_id:
-            raise naming(RejectCode.ORDER_GROUP_NOT_FOUND, "no order group ", Subject.ORDER_GROUP, order_group_id)
+            raise naming(RejectCode.ORDER_GROUP_NOT_FOUND, "none has the id ", Subject.ORDER_GROUP, order_group_id)
         if group.triggered:
-            raise naming(RejectCode.ORDER_GROUP_LIMIT, "order group ", Subject.ORDER_GROUP, order_group_id, " hit its limit and must be reset")
+            raise naming(RejectCode.ORDER_GROUP_LIMIT, "", Subject.ORDER_GROUP, order_group_id, " must be reset before it takes new orders")
         return group
 
     def _check_terms(self, cmd: CreateOrder, market: Market, account: Account) -> tuple[TimeInForce, Action]:
@@ -240,14 +247,14 @@ class Trading:
             raise Rejected(RejectCode.INVALID_PARAMETERS, "action must be buy or sell")
         if cmd.expiration_ms != 0:
             if time_in_force is not GOOD_TILL_CANCELED or cmd.order_type == ORDER_TYPE_MARKET:
-                raise Rejected(RejectCode.INVALID_EXPIRATION, "only a good-till-canceled limit order can carry an expiration time")
+                raise Rejected(RejectCode.INVALID_EXPIRATION, "only good-till-canceled limits can carry one")
             if cmd.expiration_ms <= self.scope.now_ms or cmd.expiration_ms > TIME_MS_MAX:
-                raise Rejected(RejectCode.INVALID_EXPIRATION, "expiration time must be in the future (and before the year 10000)")
+                raise Rejected(RejectCode.INVALID_EXPIRATION, "expiration_time must be in the future (and before the year 10000)")
         if cmd.buy_max_cost_microdollars < 0:
             raise Rejected(RejectCode.INVALID_PARAMETERS, "buy_max_cost must not be negative")
         self._check_client_order_id(account, cmd.client_order_id)
         if account.open_order_count >= OPEN_ORDERS_PER_ACCOUNT_MAX:
-            raise Rejected(RejectCode.OPEN_ORDER_LIMIT, f"an account may have at most {OPEN_ORDERS_PER_ACCOUNT_MAX} open orders")
+            raise Rejected(RejectCode.OPEN_ORDER_LIMIT, f"the most an account may have is {OPEN_ORDERS_PER_ACCOUNT_MAX}")
         return time_in_force, action
 
     def _check_fill_or_kill(self, book: Book, is_bid: bool, price: int, count: int, max_cost: int) -> None:
@@ -256,14 +263,14 @@ class Trading:
         if available < count:
             raise Rejected(
                 RejectCode.FILL_OR_KILL_INSUFFICIENT_VOLUME,
-                f"fill-or-kill for {format_count_fp(count)} but only {format_count_fp(available)} available at that price",
+                f"only {format_count_fp(available)} of {format_count_fp(count)} available at that price",
             )
         if max_cost > 0:
             cost = _cost_to_fill(opposite, is_bid, count)
             if cost > max_cost:
                 raise Rejected(
                     RejectCode.BUY_MAX_COST_EXCEEDED,
-                    f"filling {format_count_fp(count)} would cost {_dollars(cost)}, above buy_max_cost {_dollars(max_cost)}",
+                    f"filling {format_count_fp(count)} takes {_dollars(cost)}, above buy_max_cost {_dollars(max_cost)}",
                 )
 
     def _check_collateral(self, account: Account, am: AccountMarket | None, is_bid: bool, sells: bool, price: int, remaining: int,
@@ -272,7 +279,7 @@ class Trading:
         if needed > account.cash_microdollars:
             raise Rejected(
                 RejectCode.INSUFFICIENT_BALANCE,
-                f"insufficient balance: need {_dollars(needed)}, have {_dollars(account.cash_microdollars)}",
+                f"need {_dollars(needed)}, have {_dollars(account.cash_microdollars)}",
             )
 
     # --- create ---------------------------------------------------------------------------------
@@ -293,7 +300,7 @@ class Trading:
             closable = 0  # without netting a buy closes nothing
         if cmd.reduce_only:
             if closable == 0:
-                raise Rejected(RejectCode.REDUCE_ONLY_NO_POSITION, f"reduce-only order but no {'NO' if is_bid else 'YES'} position to reduce")
+                raise Rejected(RejectCode.REDUCE_ONLY_NO_POSITION, f"the account holds no {'NO' if is_bid else 'YES'} contracts for it to close")
             if count > closable:
                 count = closable
             time_in_force = IMMEDIATE_OR_CANCEL
@@ -305,7 +312,7 @@ class Trading:
         book = market.book
         crosses = _crosses(book, is_bid, cmd.price_centicents)
         if cmd.post_only and crosses:
-            raise Rejected(RejectCode.POST_ONLY_CROSS, "post-only order would cross the book")
+            raise Rejected(RejectCode.POST_ONLY_CROSS, "the price would trade against the book at once")
         if cmd.buy_max_cost_microdollars > 0:
             time_in_force = FILL_OR_KILL
         if time_in_force is FILL_OR_KILL:
@@ -609,7 +616,7 @@ class Trading:
     def cancel_all(self, account_id: int, ticker: str, reason: CloseReason) -> int:
         account = self.account(account_id)
         if not self.markets.exchange_active:
-            raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
+            raise Rejected(RejectCode.EXCHANGE_PAUSED, "no changes are accepted until it resumes")
         if ticker:
             self.markets.market(ticker)
         victims: list[Order] = []
@@ -650,9 +657,9 @@ class Trading:
         market = order.market
         self.require_trading(market)
         if cmd.ticker and cmd.ticker != order.ticker:
-            raise naming(RejectCode.ORDER_TICKER_MISMATCH, "order ", Subject.ORDER, order.order_id, f" is on {order.ticker}, not {cmd.ticker}")
+            raise naming(RejectCode.ORDER_TICKER_MISMATCH, "", Subject.ORDER, order.order_id, f" is on {order.ticker}, not {cmd.ticker}")
         if cmd.side and cmd.side != book_side(order.is_bid):
-            raise naming(RejectCode.ORDER_SIDE_MISMATCH, "order ", Subject.ORDER, order.order_id, f" is a {book_side(order.is_bid)}, not a {cmd.side}")
+            raise naming(RejectCode.ORDER_SIDE_MISMATCH, "", Subject.ORDER, order.order_id, f" is a {book_side(order.is_bid)}, not a {cmd.side}")
         price = cmd.price_centicents or order.price_centicents
         self._check_price(market, price)
         total = cmd.total_count_centicontracts or order.total_count_centicontracts
@@ -668,10 +675,10 @@ class Trading:
             self._check_client_order_id(account, client_order_id)
         expiration = order.expiration_ms if cmd.expiration_ms < 0 else cmd.expiration_ms
         if expiration and expiration != order.expiration_ms and not self.scope.now_ms < expiration <= TIME_MS_MAX:
-            raise Rejected(RejectCode.INVALID_EXPIRATION, "expiration time must be in the future (and before the year 10000)")
+            raise Rejected(RejectCode.INVALID_EXPIRATION, "expiration_time must be in the future (and before the year 10000)")
         if (price == order.price_centicents and remaining == order.remaining_centicontracts
                 and client_order_id == order.client_order_id and expiration == order.expiration_ms):
-            raise Rejected(RejectCode.INVALID_AMEND, "the amend changes nothing")
+            raise Rejected(RejectCode.INVALID_AMEND, "nothing would change")
         if remaining == 0:
             self.close(order, CANCELED, REASON_DECREASED)
             return order
@@ -688,7 +695,7 @@ class Trading:
         book = market.book
         crosses = _crosses(book, order.is_bid, price)
         if order.post_only and crosses:
-            raise Rejected(RejectCode.POST_ONLY_CROSS, "post-only order would cross the book")
+            raise Rejected(RejectCode.POST_ONLY_CROSS, "the price would trade against the book at once")
         am = order.holder
         self._check_collateral(
             account, am, order.is_bid, order.action is ACTION_SELL, price, remaining, order.rounding_accumulator_microdollars,
@@ -791,10 +798,10 @@ class Trading:
     def create_group(self, account_id: int, contracts_limit_centicontracts: int) -> OrderGroup:
         account = self.account(account_id)
         if not self.markets.exchange_active:
-            raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
+            raise Rejected(RejectCode.EXCHANGE_PAUSED, "no changes are accepted until it resumes")
         self._check_group_limit(contracts_limit_centicontracts)
         if account.order_group_count >= ORDER_GROUPS_PER_ACCOUNT_MAX:
-            raise Rejected(RejectCode.ORDER_GROUP_COUNT_LIMIT, f"an account may have at most {ORDER_GROUPS_PER_ACCOUNT_MAX} order groups")
+            raise Rejected(RejectCode.ORDER_GROUP_COUNT_LIMIT, f"the most an account may have is {ORDER_GROUPS_PER_ACCOUNT_MAX}")
         group = OrderGroup(self.next_group_id, account_id, contracts_limit_centicontracts)
         self.next_group_id += 1
         self.groups[group.order_group_id] = group
@@ -814,9 +821,9 @@ class Trading:
         account = self.account(account_id)
         group = self.groups.get(order_group_id)
         if group is None or group.account_id != account_id:
-            raise naming(RejectCode.ORDER_GROUP_NOT_FOUND, "no order group ", Subject.ORDER_GROUP, order_group_id)
+            raise naming(RejectCode.ORDER_GROUP_NOT_FOUND, "none has the id ", Subject.ORDER_GROUP, order_group_id)
         if not self.markets.exchange_active:
-            raise Rejected(RejectCode.EXCHANGE_PAUSED, "the exchange is paused: no changes are accepted")
+            raise Rejected(RejectCode.EXCHANGE_PAUSED, "no changes are accepted until it resumes")
         if change == "reset":
             group.triggered = False
             group.window.clear()

@@ -151,7 +151,7 @@ def group_number(message: Message, identities: Ids) -> int:
         return 0
     number = identities.from_uuid(ids.ORDER_GROUP, value)
     if number is None:
-        raise RequestError(99, f"ORDER_GROUP_NOT_FOUND: no order group {value[:64]}")
+        raise RequestError(99, f"ORDER_GROUP_NOT_FOUND: none has the id {value[:64]}")
     return number
 
 

@@ -74,7 +74,7 @@ def group_number(body: dict[str, Any], identities: Ids) -> int:
         raise bad_request("order_group_id must be a string")
     number = identities.from_uuid(ids.ORDER_GROUP, value)
     if number is None:
-        raise ApiError(404, "not_found", "order group not found", f"no order group {value}")
+        raise ApiError(404, "not_found", "order group not found", f"none has the id {value}")
     return number
 
 
