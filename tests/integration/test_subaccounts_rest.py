@@ -158,7 +158,8 @@ def test_netting_switches_per_subaccount_and_refuses_while_orders_rest(story: di
 def test_without_netting_a_subaccount_holds_yes_and_no_apart_to_settlement(server: RunningServer) -> None:
     """Erin's subaccount 1 switches netting off, buys 10 YES at $0.40 (fee $0.17) and then 10 NO at $0.45
     (a YES bid of $0.55 hit; fee 0.07 x 10 x 0.55 x 0.45 = $0.17325, $0.18): both held, both paid for
-    ($50.00 - $4.17 - $4.68 = $41.15). Switching netting back on is refused while both are held. YES
+    ($50.00 - $4.17 - $4.68 = $41.15), and the stream's market_position gives each side as REST lists
+    them. Switching netting back on is refused while both are held. YES
     settles: the 10 YES pay $10.00, the NO nothing, and the settlement lists both sides."""
     erin, frank = new_trader(server, "erin", 10_000), new_trader(server, "frank", 10_000)
     [ticker] = make_markets(server)
@@ -170,7 +171,13 @@ def test_without_netting_a_subaccount_holds_yes_and_no_apart_to_settlement(serve
     frank.rest(ticker, "ask", "10", "0.4000")
     assert erin.v2(ticker, "bid", "10", "0.4000", subaccount=1).status == 201
     frank.rest(ticker, "bid", "10", "0.5500")
-    assert erin.v2(ticker, "ask", "10", "0.5500", subaccount=1).status == 201
+    with kalshi_ws(server, erin.member) as ws:
+        subscribe(ws, ["market_positions"], market_ticker=ticker)
+        assert erin.v2(ticker, "ask", "10", "0.5500", subaccount=1).status == 201
+        got = barrier(ws)
+    streamed = [m["msg"] for m in got if m["type"] == "market_position"]
+    assert [(p["subaccount"], p["position_fp"], p["position_cost_dollars"], p["fees_paid_dollars"]) for p in streamed] == [
+        (1, "10.00", "4.0000", "0.3500"), (1, "-10.00", "4.5000", "0.0000")]  # one message per side, as REST lists them
     assert _balances(erin)[1] == "41.1500"
     held = erin.ok(f"/portfolio/positions?subaccount=1&ticker={ticker}")["market_positions"]
     assert [(p["position_fp"], p["market_exposure_dollars"], p["fees_paid_dollars"]) for p in held] == [

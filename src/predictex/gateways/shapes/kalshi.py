@@ -640,22 +640,43 @@ def fill_message(
 def position_message(e: ev.PositionChanged, member_uuid: str, subaccount: int = 0) -> dict[str, Any]:
     """`market_position.msg`. The position's fee cost is the fees paid in the market; `subaccount`
     is there for a numbered subaccount's position."""
-    body = {
+    return _position_message(
+        e.ticker, member_uuid, subaccount, e.position_centicontracts, e.position_cost_microdollars,
+        e.realized_pnl_microdollars, e.fees_paid_microdollars, e.volume_centicontracts,
+    )
+
+
+def position_side_messages(e: ev.PositionChanged, sides: ev.PositionSides, member_uuid: str, subaccount: int = 0) -> list[dict[str, Any]]:
+    """`market_position.msg` for an account without netting: one message, or, when it holds both YES
+    and NO, one per side (YES, then NO with a negative position), as REST lists them; the market's
+    realized P&L, fees and volume ride on the YES message only."""
+    if min(sides.yes_centicontracts, sides.no_centicontracts) == 0:
+        return [position_message(e, member_uuid, subaccount)]
+    return [
+        _position_message(e.ticker, member_uuid, subaccount, sides.yes_centicontracts, sides.yes_cost_microdollars,
+                          e.realized_pnl_microdollars, e.fees_paid_microdollars, e.volume_centicontracts),
+        _position_message(e.ticker, member_uuid, subaccount, -sides.no_centicontracts, sides.no_cost_microdollars, 0, 0, 0),
+    ]
+
+
+def _position_message(ticker: str, member_uuid: str, subaccount: int, position_centicontracts: int, cost_microdollars: int,
+                      realized_microdollars: int, fees_microdollars: int, volume_centicontracts: int) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "user_id": member_uuid,
-        "market_ticker": e.ticker,
-        "position_fp": count_fp(e.position_centicontracts),
-        "position_cost_dollars": money(e.position_cost_microdollars),
-        "realized_pnl_dollars": money(e.realized_pnl_microdollars),
-        "fees_paid_dollars": money(e.fees_paid_microdollars),
-        "position_fee_cost_dollars": money(e.fees_paid_microdollars),
-        "volume_fp": count_fp(e.volume_centicontracts),
+        "market_ticker": ticker,
+        "position_fp": count_fp(position_centicontracts),
+        "position_cost_dollars": money(cost_microdollars),
+        "realized_pnl_dollars": money(realized_microdollars),
+        "fees_paid_dollars": money(fees_microdollars),
+        "position_fee_cost_dollars": money(fees_microdollars),
+        "volume_fp": count_fp(volume_centicontracts),
         # legacy: whole contracts, money in centi-cents
-        "position": contracts(e.position_centicontracts),
-        "volume": contracts(e.volume_centicontracts),
-        "position_cost": money_to_centicents(e.position_cost_microdollars),
-        "realized_pnl": money_to_centicents(e.realized_pnl_microdollars),
-        "fees_paid": money_to_centicents(e.fees_paid_microdollars),
-        "position_fee_cost": money_to_centicents(e.fees_paid_microdollars),
+        "position": contracts(position_centicontracts),
+        "volume": contracts(volume_centicontracts),
+        "position_cost": money_to_centicents(cost_microdollars),
+        "realized_pnl": money_to_centicents(realized_microdollars),
+        "fees_paid": money_to_centicents(fees_microdollars),
+        "position_fee_cost": money_to_centicents(fees_microdollars),
     }
     if subaccount:
         body["subaccount"] = subaccount

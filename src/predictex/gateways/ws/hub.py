@@ -376,6 +376,7 @@ class _Drain:
         self.seed_levels: dict[str, dict[tuple[bool, int], int]] = {}
         self.seed_statuses: dict[str, list[Any]] = {}
         self.off_book: set[int] = set()  # trades announced by an OffBookTrade (RFQs, block trades)
+        self.apart: dict[tuple[int, str], ev.PositionChanged] = {}  # netting off: awaiting its PositionSides
 
     def time_text(self) -> str:
         if self._time_text_ms != self.time_ms:
@@ -483,8 +484,22 @@ class _Drain:
         self.touched_markets.add(e.ticker)
         subs = self.hub.private.get(self.member(e.account_id))
         if subs:
+            if not self.live.netting_enabled(e.account_id):
+                self.apart[(e.account_id, e.ticker)] = e  # its PositionSides comes next and sends it
+                return
             subaccount = self.live.subaccount_number(e.account_id)
             message = MemberMessage(b"market_position", lambda member: kalshi.position_message(e, member, subaccount))
+            _send_private(message, subs, POSITION, e.ticker)
+
+    def _sides(self, e: ev.PositionSides) -> None:
+        """An account without netting: its position as one message, or one per side when it holds both."""
+        changed = self.apart.pop((e.account_id, e.ticker), None)
+        subs = self.hub.private.get(self.member(e.account_id))
+        if changed is None or not subs:
+            return
+        subaccount = self.live.subaccount_number(e.account_id)
+        for index in range(2 if min(e.yes_centicontracts, e.no_centicontracts) else 1):
+            message = MemberMessage(b"market_position", functools.partial(_side_message, changed, e, subaccount, index))
             _send_private(message, subs, POSITION, e.ticker)
 
     def _group(self, e: ev.OrderGroupChanged) -> None:
@@ -651,6 +666,10 @@ def _same(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _side_message(changed: ev.PositionChanged, sides: ev.PositionSides, subaccount: int, index: int, member: str) -> dict[str, Any]:
+    return kalshi.position_side_messages(changed, sides, member, subaccount)[index]
+
+
 _HANDLERS: dict[type[ev.Event], Callable[[_Drain, Any], None]] = {
     ev.BookChanged: _Drain._book,
     ev.Trade: _Drain._trade,
@@ -658,6 +677,7 @@ _HANDLERS: dict[type[ev.Event], Callable[[_Drain, Any], None]] = {
     ev.OrderAmended: _Drain._order_event,
     ev.OrderClosed: _Drain._order_closed,
     ev.PositionChanged: _Drain._position,
+    ev.PositionSides: _Drain._sides,
     ev.OrderGroupChanged: _Drain._group,
     ev.MarketCreated: _Drain._market_created,
     ev.EventCreated: _Drain._event_created,
