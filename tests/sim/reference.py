@@ -148,6 +148,7 @@ class Order:
     rounding_accumulator_microdollars: int = 0
     expiry_sequence: int = 0
     closed: bool = False
+    sells: bool = False  # its action is sell: with netting off, only a sell closes what is held
 
 
 @dataclass
@@ -181,6 +182,7 @@ class Account:
     total_microdollars: int = 0  # cash + locked: the locked part is derived from the resting orders
     pending_withdrawal_microdollars: int = 0
     closed_client_order_ids: list[str] = field(default_factory=list)
+    netting: bool = True  # off: YES and NO held apart (Position.yes / .no)
 
 
 @dataclass
@@ -189,6 +191,11 @@ class Position:
     cost_microdollars: int = 0
     realized_pnl_microdollars: int = 0
     fees_paid_microdollars: int = 0
+    # netting off only: what is held of each side and what it cost (the position is their difference)
+    yes_centicontracts: int = 0
+    no_centicontracts: int = 0
+    yes_cost_microdollars: int = 0
+    no_cost_microdollars: int = 0
 
 
 @dataclass
@@ -283,6 +290,7 @@ class ReferenceModel:
             c.CancelWithdrawal: self._cancel_withdrawal,
             c.CreateSubaccount: self._create_subaccount,
             c.TransferBetweenSubaccounts: self._transfer_between_subaccounts,
+            c.SetNetting: self._set_netting,
             c.CreateSeries: self._create_series,
             c.CreateEvent: self._create_event,
             c.CreateMarket: self._create_market,
@@ -496,6 +504,31 @@ class ReferenceModel:
             transfer_id, command.from_subaccount, command.to_subaccount, amount)
         return transfer_id
 
+    def _set_netting(self, command: c.SetNetting) -> int:
+        """Netting on or off for one of the member's accounts: not with resting orders, and not on while a
+        market is held on both sides; a one-sided position changes form, nothing else moves."""
+        if not self.exchange_active:
+            raise Refused(RejectCode.EXCHANGE_PAUSED)
+        self._primary(command.account_id)
+        account = self._numbered(command.account_id, command.subaccount_number)
+        if account.netting == command.enabled:
+            return command.subaccount_number
+        if any(o.account_id == account.account_id for o in self.orders.values()):
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        mine = [p for (a, _), p in sorted(self.positions.items()) if a == account.account_id]
+        if command.enabled and any(p.yes_centicontracts and p.no_centicontracts for p in mine):
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        account.netting = command.enabled
+        for p in mine:
+            size = p.position_centicontracts
+            if command.enabled:
+                p.yes_centicontracts = p.no_centicontracts = p.yes_cost_microdollars = p.no_cost_microdollars = 0
+            else:
+                p.yes_centicontracts, p.no_centicontracts = max(size, 0), max(-size, 0)
+                p.yes_cost_microdollars = p.cost_microdollars if size > 0 else 0
+                p.no_cost_microdollars = p.cost_microdollars if size < 0 else 0
+        return command.subaccount_number
+
     def _take_pending_withdrawal(self, withdrawal_id: int) -> tuple[Account, int]:
         entry = self.withdrawals.get(withdrawal_id)
         if entry is None or entry[2] != "pending":
@@ -688,11 +721,20 @@ class ReferenceModel:
         self.revenue_microdollars += pool - paid
 
     def _payout_microdollars(self, market: Market, position: Position) -> int:
-        size = position.position_centicontracts
+        """Netted: the one side held; held apart: YES pays the value and NO the rest of the dollar each."""
+        yes, no = self._held(position)
         if market.result == "void":
-            return position.cost_microdollars if size else 0
+            return position.cost_microdollars
         value = market.settlement_value_centicents
-        return size * value if size > 0 else -size * (ONE_DOLLAR_CENTICENTS - value)
+        return yes * value + no * (ONE_DOLLAR_CENTICENTS - value)
+
+    @staticmethod
+    def _held(position: Position) -> tuple[int, int]:
+        """(YES held, NO held): the sides when held apart, else the signed position's one side."""
+        if position.yes_centicontracts or position.no_centicontracts:
+            return position.yes_centicontracts, position.no_centicontracts
+        size = position.position_centicontracts
+        return max(size, 0), max(-size, 0)
 
     # --- reading state ----------------------------------------------------------------------------
 
@@ -703,12 +745,16 @@ class ReferenceModel:
         return self.positions.get((account_id, ticker)) or Position()
 
     def open_interest_centicontracts(self, ticker: str) -> int:
-        return sum(p.position_centicontracts for (_, t), p in self.positions.items() if t == ticker and p.position_centicontracts > 0)
+        """Every YES held (a pair held apart counts too)."""
+        return sum(self._held(p)[0] for (_, t), p in self.positions.items() if t == ticker)
 
-    def closable_centicontracts(self, account_id: int, ticker: str, is_bid: bool) -> int:
-        """The position an order on this side would close: NO held for a bid, YES held for an ask."""
-        held = self.position(account_id, ticker).position_centicontracts
-        return max(-held, 0) if is_bid else max(held, 0)
+    def closable_centicontracts(self, account_id: int, ticker: str, is_bid: bool, sells: bool = True) -> int:
+        """The position an order on this side would close: NO held for a bid, YES held for an ask; with
+        netting off, only for a sell."""
+        if not self.accounts[account_id].netting and not sells:
+            return 0
+        yes, no = self._held(self.position(account_id, ticker))
+        return no if is_bid else yes
 
     def locked_by_account(self, only_account_id: int = 0) -> dict[int, int]:
         """Every account's locked cash (or one account's), recomputed from its resting orders."""
@@ -734,9 +780,10 @@ class ReferenceModel:
         """The total lock of one side's orders taken in the given order: the position they would close
         goes to the first ones."""
         unclaimed = self.closable_centicontracts(account_id, market.ticker, is_bid)
+        netting = self.accounts[account_id].netting
         total = 0
         for order, crossing in entries:
-            closing = min(order.remaining_centicontracts, unclaimed)
+            closing = min(order.remaining_centicontracts, unclaimed) if netting or order.sells else 0
             unclaimed -= closing
             total += order_lock_microdollars(
                 market.unit_centicontracts, is_bid, order.price_centicents, self._fee_per_unit(market, order, crossing),
@@ -757,7 +804,7 @@ class ReferenceModel:
         locked = self.locked_by_account()
         open_interest = dict.fromkeys(self.markets, 0)
         for (_, ticker), p in self.positions.items():
-            open_interest[ticker] += max(p.position_centicontracts, 0)
+            open_interest[ticker] += self._held(p)[0]
         return {
             "accounts": {
                 a.account_id: (a.total_microdollars - locked[a.account_id], locked[a.account_id], a.pending_withdrawal_microdollars)
@@ -778,6 +825,11 @@ class ReferenceModel:
             "orders": {o.order_id: o.remaining_centicontracts for o in self.orders.values()},
             "money": (self.revenue_microdollars, self.deposited_microdollars, self.withdrawn_microdollars),
             "subaccounts": (self.subaccounts, self.next_transfer_id),
+            "netting_off": sorted(a.account_id for a in self.accounts.values() if not a.netting),
+            "sides": {
+                key: (p.yes_centicontracts, p.no_centicontracts, p.yes_cost_microdollars, p.no_cost_microdollars)
+                for key, p in self.positions.items() if p.yes_centicontracts or p.no_centicontracts
+            },
         }
 
     def books(self) -> dict[str, tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]]:
@@ -897,7 +949,7 @@ class ReferenceModel:
         time_in_force = command.time_in_force
         if command.order_type == "market":
             time_in_force = IOC
-        closable = self.closable_centicontracts(command.account_id, command.ticker, command.is_bid)
+        closable = self.closable_centicontracts(command.account_id, command.ticker, command.is_bid, command.action == "sell")
         if command.reduce_only:
             if closable == 0:
                 raise Refused(RejectCode.REDUCE_ONLY_NO_POSITION)
@@ -916,6 +968,7 @@ class ReferenceModel:
             self.next_order_id, command.account_id, command.ticker, command.is_bid, command.price_centicents, count,
             time_in_force, command.expiration_ms, command.post_only, command.self_trade_prevention,
             command.cancel_on_pause, command.client_order_id, command.order_group_id, self.next_priority,
+            sells=command.action == "sell",
         )
         self._check_collateral(market, order, crossing)
         self.next_order_id += 1
@@ -1012,7 +1065,7 @@ class ReferenceModel:
         balance change down to the cent, keeping the difference in the order's accumulator."""
         key = (order.account_id, order.ticker)
         position = self.positions.setdefault(key, Position())
-        closing = min(count, self.closable_centicontracts(order.account_id, order.ticker, order.is_bid))
+        closing = min(count, self.closable_centicontracts(order.account_id, order.ticker, order.is_bid, order.sells))
         opening = count - closing
         close_pays = ONE_DOLLAR_CENTICENTS - price if order.is_bid else price
         open_costs = price if order.is_bid else ONE_DOLLAR_CENTICENTS - price
@@ -1025,17 +1078,39 @@ class ReferenceModel:
         cash_delta = floored + rebate
         self.accounts[order.account_id].total_microdollars += cash_delta
         self.revenue_microdollars += fee_microdollars + rounding - rebate
-        if closing:
-            size = abs(position.position_centicontracts)
-            released = position.cost_microdollars if closing == size else position.cost_microdollars * closing // size
-            position.cost_microdollars -= released
-            position.realized_pnl_microdollars += closing * close_pays - released
-        position.cost_microdollars += opening * open_costs
+        if not self.accounts[order.account_id].netting:
+            self._fill_apart(position, order.is_bid, closing, opening, close_pays, open_costs)
+        else:
+            if closing:
+                size = abs(position.position_centicontracts)
+                released = position.cost_microdollars if closing == size else position.cost_microdollars * closing // size
+                position.cost_microdollars -= released
+                position.realized_pnl_microdollars += closing * close_pays - released
+            position.cost_microdollars += opening * open_costs
         position.position_centicontracts += count if order.is_bid else -count
         position.fees_paid_microdollars += fee_microdollars + rounding - rebate
         order.remaining_centicontracts -= count
         order.filled_centicontracts += count
         return _SideFill(fee_microdollars, rounding, rebate, cash_delta, position.position_centicontracts)
+
+    @staticmethod
+    def _fill_apart(position: Position, is_bid: bool, closing: int, opening: int, close_pays: int, open_costs: int) -> None:
+        """Netting off: a bid closes NO held (a sell of NO) and opens YES; an ask closes YES and opens NO."""
+        held = position.no_centicontracts if is_bid else position.yes_centicontracts
+        held_cost = position.no_cost_microdollars if is_bid else position.yes_cost_microdollars
+        released = held_cost if closing == held else held_cost * closing // held if closing else 0
+        position.realized_pnl_microdollars += closing * close_pays - released
+        if is_bid:
+            position.no_centicontracts -= closing
+            position.no_cost_microdollars -= released
+            position.yes_centicontracts += opening
+            position.yes_cost_microdollars += opening * open_costs
+        else:
+            position.yes_centicontracts -= closing
+            position.yes_cost_microdollars -= released
+            position.no_centicontracts += opening
+            position.no_cost_microdollars += opening * open_costs
+        position.cost_microdollars = position.yes_cost_microdollars + position.no_cost_microdollars
 
     # --- order groups -----------------------------------------------------------------------------
 
@@ -1199,6 +1274,7 @@ class ReferenceModel:
             order.order_id, order.account_id, order.ticker, order.is_bid, price, remaining, order.time_in_force,
             expiration_ms, order.post_only, order.self_trade_prevention, order.cancel_on_pause, client_order_id,
             order.order_group_id, self.next_priority, order.filled_centicontracts, order.rounding_accumulator_microdollars,
+            sells=order.sells,
         )
         self._check_collateral(market, candidate, crossing, replacing=order.order_id)
         self._replace_client_order_id(order, client_order_id)

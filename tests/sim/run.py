@@ -94,6 +94,12 @@ def engine_state(engine: Engine) -> dict[str, Any]:
         "orders": {order_id: o.remaining_centicontracts for order_id, o in engine.trading.orders.items()},
         "money": (ledger.revenue_microdollars, ledger.deposited_microdollars, ledger.withdrawn_microdollars),
         "subaccounts": (ledger.subaccounts.by_primary, ledger.subaccounts.next_transfer_id),
+        "netting_off": sorted(a.account_id for a in ledger.accounts.values() if not a.netting_enabled),
+        "sides": {
+            (account.account_id, ticker): (am.yes_centicontracts, am.no_centicontracts, am.yes_cost_microdollars, am.no_cost_microdollars)
+            for account in ledger.accounts.values() for ticker, am in account.markets.items()
+            if am.yes_centicontracts or am.no_centicontracts
+        },
     }
 
 

@@ -180,14 +180,20 @@ class Workload:
         return self.rng.randint(1, ACCOUNTS)
 
     def _subaccounts(self) -> c.Command:
-        """Open subaccounts and move cash between a member's accounts: valid transfers mostly, with
-        retries of a used client_transfer_id (the same terms or others) and every kind of bad one."""
+        """Open subaccounts, switch their netting and move cash between a member's accounts: valid
+        transfers mostly, with retries of a used client_transfer_id (the same terms or others) and every
+        kind of bad one."""
         rng = self.rng
         model = self.model
         if not model.subaccounts or rng.random() < 0.15:
             return c.CreateSubaccount(self._account() if rng.random() < 0.9 else rng.choice((0, 999)))
         primary = rng.choice(sorted(model.subaccounts)) if rng.random() < 0.95 else self._account()
         numbers = [0, *model.subaccounts.get(primary, {})]
+        if rng.random() < 0.25:  # netting switched (refused while orders rest, or on while both sides are held)
+            number = rng.choice(numbers) if rng.random() < 0.97 else len(numbers)
+            account = model.accounts.get(model.subaccounts.get(primary, {}).get(number, primary) if number else primary)
+            enabled = (not account.netting) if account is not None and rng.random() < 0.85 else rng.random() < 0.5
+            return c.SetNetting(primary, number, enabled)
         source = rng.choice(numbers)
         target = rng.choice([n for n in numbers if n != source] or numbers)
         if rng.random() < 0.05:
@@ -236,6 +242,10 @@ class Workload:
         is_bid = rng.random() < 0.5
         held = model.position(account_id, ticker).position_centicontracts
         closing = (held < 0) if is_bid else (held > 0)
+        if account_id in model.accounts and not model.accounts[account_id].netting:  # YES and NO held apart
+            sides = model.position(account_id, ticker)
+            held = -sides.no_centicontracts if is_bid else sides.yes_centicontracts
+            closing = held != 0 and rng.random() < 0.6  # selling what is held, or buying the other side beside it
         time_in_force = rng.choices(("good_till_canceled", "immediate_or_cancel", "fill_or_kill"), (70, 18, 12))[0]
         aggressive = rng.random() < (0.3 if time_in_force == "good_till_canceled" else 0.8)
         order = c.CreateOrder(
