@@ -32,6 +32,7 @@ def _session(exchange: Harness) -> None:
     """A little of everything."""
     ticker = exchange.market(timer_s=60)
     a, b = exchange.account("100"), exchange.account("100")
+    exchange.ok(c.SetPositionLimit("series", "S1", 100_000, 200_000))
     group = exchange.ok(c.CreateOrderGroup(a, 1000)).value
     exchange.placed(a, ticker, "bid", "0.40", 5, order_group_id=group, client_order_id="x")
     exchange.placed(a, ticker, "bid", "0.41", 5, expiration_ms=START_MS + 5000)
@@ -56,7 +57,7 @@ def _session(exchange: Harness) -> None:
 SAMPLES: list[c.Command] = [
     c.Tick(), c.OpenAccount(), c.Deposit(1, 5, "ref"), c.RequestWithdrawal(1, 10), c.CompleteWithdrawal(1),
     c.CancelWithdrawal(2), c.CreateSubaccount(1), c.TransferBetweenSubaccounts(1, 0, 1, 10_000, "t-1"),
-    c.SetNetting(1, 2, False),
+    c.SetNetting(1, 2, False), c.SetPositionLimit("series", "KX", 1_000, 2_000),
     c.CreateSeries("S", "t", "cat", "daily", "flat", 5000, ["a"], [["n", "u"]], "u1", "u2"),
     c.CreateEvent("S-E", "S", "t", "s", True, 5, "week"),
     c.CreateMarket("S-E-M", "S-E", "t", 1, 2, market_type="scalar", fractional_trading=True, floor_strike="69.5"),

@@ -793,6 +793,23 @@ class RejectBlockTrade(Command):
         return [self.account_id, self.proposal_id]
 
 
+class SetPositionLimit(Command):
+    """The operator's position limits (core/position_limits.py) for a series (`scope` "series": per
+    market and per event) or a market ("market": per market only; event limit 0). 0 lifts a limit."""
+
+    TYPE = "set_position_limit"
+    FIELDS = ("scope", "ticker", "market_limit_centicontracts", "event_limit_centicontracts")
+
+    def __init__(self, scope: str, ticker: str, market_limit_centicontracts: int, event_limit_centicontracts: int = 0) -> None:
+        self.scope = scope
+        self.ticker = ticker
+        self.market_limit_centicontracts = market_limit_centicontracts
+        self.event_limit_centicontracts = event_limit_centicontracts
+
+    def values(self) -> list[object]:
+        return [self.scope, self.ticker, self.market_limit_centicontracts, self.event_limit_centicontracts]
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.TYPE: cls
     for cls in (
@@ -803,6 +820,6 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         BatchCreateOrders, BatchCancelOrders, CancelAllOrders, CreateOrderGroup, ChangeOrderGroup,
         CreateRfq, DeleteRfq, CreateQuote, DeleteQuote, AcceptQuote, ConfirmQuote, ProposeBlockTrade, AcceptBlockTrade,
         RejectBlockTrade,
-        ScheduleFeeChange, SetArchiveCutoff, PublishContent, CreateComboMarket, UpdateMarketTerms,
+        ScheduleFeeChange, SetArchiveCutoff, PublishContent, CreateComboMarket, UpdateMarketTerms, SetPositionLimit,
     )
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from predictex.core import commands as c
+from predictex.core import position_limits
 from predictex.core.combos import Combos
 from predictex.core.communications import Communications
 from predictex.core.content import Content
@@ -30,6 +31,7 @@ from predictex.core.events import (
     MarketTermsChanged,
     MarketTimesChanged,
     PositionChanged,
+    PositionLimitSet,
     PositionSides,
     SeriesCreated,
     WithdrawalChanged,
@@ -77,7 +79,12 @@ from predictex.core.settlement import settle_market
 from predictex.core.subaccounts import create_subaccount, refuse_money_movement, set_netting, transfer
 from predictex.core.timers import APPLY_FEE_CHANGE, CLOSE_MARKET, EXPIRE_ORDER, EXPIRE_RFQ, OPEN_MARKET, SETTLE_MARKET, Timers
 from predictex.core.trading import Trading
-from predictex.core.units import PRICE_ONE_DOLLAR_CENTICENTS, format_money_dollars
+from predictex.core.units import (
+    COUNT_ONE_CONTRACT_CENTICONTRACTS,
+    PRICE_ONE_DOLLAR_CENTICENTS,
+    format_count_fp,
+    format_money_dollars,
+)
 
 
 class Outcome:
@@ -158,6 +165,7 @@ class Engine:
             c.ProposeBlockTrade: self._propose_block_trade,
             c.AcceptBlockTrade: self._accept_block_trade,
             c.RejectBlockTrade: self._reject_block_trade,
+            c.SetPositionLimit: self._set_position_limit,
         }
 
     # --- the one entry point --------------------------------------------------------------------
@@ -336,6 +344,26 @@ class Engine:
         self.scope.emit(WithdrawalChanged(withdrawal.withdrawal_id, account.account_id, amount, "cancelled"))
         self.scope.touch(account)
         outcome.value = withdrawal.withdrawal_id
+
+    def _set_position_limit(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.SetPositionLimit)
+        market_limit, event_limit = command.market_limit_centicontracts, command.event_limit_centicontracts
+        if command.scope == position_limits.SERIES:
+            if command.ticker not in self.markets.series:
+                raise Rejected(RejectCode.SERIES_NOT_FOUND, f"no series {command.ticker}")
+        elif command.scope == position_limits.MARKET:
+            self.markets.market(command.ticker)
+            if event_limit:
+                raise Rejected(RejectCode.INVALID_PARAMETERS, "a market's limit is per market: set per-event limits on its series")
+        else:
+            raise Rejected(RejectCode.INVALID_PARAMETERS, f"scope must be one of {', '.join(position_limits.SCOPES)}")
+        for name, value in (("market limit", market_limit), ("event limit", event_limit)):
+            if not 0 <= value <= position_limits.POSITION_LIMIT_CENTICONTRACTS_MAX or value % COUNT_ONE_CONTRACT_CENTICONTRACTS:
+                raise Rejected(RejectCode.INVALID_PARAMETERS, (
+                    f"{name} must be a whole number of contracts from 0 (none) to "
+                    f"{format_count_fp(position_limits.POSITION_LIMIT_CENTICONTRACTS_MAX)}"))
+        self.trading.position_limits.set(command.scope, command.ticker, market_limit, event_limit)
+        self.scope.emit(PositionLimitSet(command.scope, command.ticker, market_limit, event_limit))
 
     def _create_subaccount(self, command: c.Command, outcome: Outcome) -> None:
         assert isinstance(command, c.CreateSubaccount)

@@ -894,6 +894,22 @@ class OffBookTrade(Event):
         return [self.trade_id, self.kind, self.source_id]
 
 
+class PositionLimitSet(Event):
+    """The position limits of a series or market, as set (0: none)."""
+
+    TYPE = "position_limit_set"
+    FIELDS = ("scope", "ticker", "market_limit_centicontracts", "event_limit_centicontracts")
+
+    def __init__(self, scope: str, ticker: str, market_limit_centicontracts: int, event_limit_centicontracts: int) -> None:
+        self.scope = scope
+        self.ticker = ticker
+        self.market_limit_centicontracts = market_limit_centicontracts
+        self.event_limit_centicontracts = event_limit_centicontracts
+
+    def values(self) -> list[object]:
+        return [self.scope, self.ticker, self.market_limit_centicontracts, self.event_limit_centicontracts]
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -904,6 +920,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         FeeChangeScheduled, FeeChangeApplied, ArchiveCutoffChanged, ContentPublished, ComboMarketCreated,
         MarketTermsChanged,
         RfqChanged, QuoteChanged, BlockTradeChanged, OffBookTrade,
-        SubaccountCreated, SubaccountTransferred,
+        SubaccountCreated, SubaccountTransferred, PositionLimitSet,
     )
 }

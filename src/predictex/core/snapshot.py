@@ -200,6 +200,12 @@ def _take(engine: Engine) -> dict[str, Any]:
         data["netting_off"] = [
             [a.account_id, [[am.ticker, *_fields(am, _SIDES_FIELDS)] for am in a.markets.values()]] for a in apart
         ]
+    limits = trading.position_limits
+    if not limits.is_empty():  # absent until the operator sets one, so older states keep their hashes
+        data["position_limits"] = [
+            [[series, market_limit, event_limit] for series, (market_limit, event_limit) in sorted(limits.by_series.items())],
+            [[ticker, market_limit] for ticker, market_limit in sorted(limits.by_market.items())],
+        ]
     return data
 
 
@@ -285,6 +291,10 @@ def restore_snapshot(data: dict[str, Any]) -> Engine:
     for account_id, ids in data["recent_client_order_ids"]:
         trading.recent_client_order_ids[account_id] = RecentIds(ids)
     trading.next_order_id, trading.next_trade_id, trading.next_group_id, trading.next_priority = data["trading"]
+    if "position_limits" in data:
+        series_rows, market_rows = data["position_limits"]
+        trading.position_limits.by_series = {series: (market_limit, event_limit) for series, market_limit, event_limit in series_rows}
+        trading.position_limits.by_market = {ticker: market_limit for ticker, market_limit in market_rows}
     heap, next_sequence = data["timers"]
     engine.timers.heap = [(e[0], e[1], e[2], e[3], e[4]) for e in heap]
     engine.timers.next_sequence = next_sequence

@@ -57,6 +57,7 @@ from predictex.core.orders import (
     TimeInForce,
     book_side,
 )
+from predictex.core.position_limits import PositionLimits
 from predictex.core.rejects import InvariantViolation, RejectCode, Rejected, Subject, naming
 from predictex.core.scope import Scope
 from predictex.core.timers import EXPIRE_ORDER, Timers
@@ -152,6 +153,7 @@ class Trading:
         self.next_trade_id = 1
         self.next_group_id = 1
         self.next_priority = 1
+        self.position_limits = PositionLimits()
 
     # --- lookups and state checks ---------------------------------------------------------------
 
@@ -320,6 +322,7 @@ class Trading:
         self._check_collateral(
             account, am, is_bid, action is ACTION_SELL, cmd.price_centicents, count, 0, crosses, None, market.fee_terms,
         )
+        self.position_limits.check(self.ledger, self.markets.markets, account, market, is_bid, count)
         # --- nothing below refuses ---
         order = Order(
             self.next_order_id, account, market, is_bid, cmd.price_centicents, count, time_in_force,
@@ -701,6 +704,9 @@ class Trading:
             account, am, order.is_bid, order.action is ACTION_SELL, price, remaining, order.rounding_accumulator_microdollars,
             crosses, order, market.fee_terms,
         )
+        if remaining > order.remaining_centicontracts:
+            self.position_limits.check(self.ledger, self.markets.markets, account, market, order.is_bid,
+                                       remaining - order.remaining_centicontracts)
         # --- nothing below refuses ---
         side = book.side(order.is_bid)
         level = side.unlink(order)

@@ -250,6 +250,9 @@ class LiveState:
         self.schedules = Schedules()  # fee changes and the archive cutoff
         self.subaccounts: dict[int, dict[int, int]] = {}  # primary account -> {subaccount number -> account}
         self.subaccount_of: dict[int, tuple[int, int]] = {}  # a subaccount's account -> (primary account, number)
+        # the operator's position limits (core/position_limits.py): series -> (per market, per event), market -> per market
+        self.position_limits_by_series: dict[str, tuple[int, int]] = {}
+        self.position_limits_by_market: dict[str, int] = {}
         self.netting_off: set[int] = set()  # accounts holding YES and NO apart
         self.communications = CommunicationsView()  # RFQs, quotes, block-trade proposals
 
@@ -316,8 +319,27 @@ class LiveState:
                 self._position_sides(event)
             elif isinstance(event, ev.NettingChanged):
                 self._netting_changed(event)
+            elif isinstance(event, ev.PositionLimitSet):
+                self._position_limit_set(event.scope, event.ticker, event.market_limit_centicontracts, event.event_limit_centicontracts)
             elif isinstance(event, (ev.QuoteChanged, ev.RfqChanged, ev.OffBookTrade, ev.BlockTradeChanged)):
                 self.communications.apply(event, time_ms)
+
+    def _position_limit_set(self, scope: str, ticker: str, market_limit: int, event_limit: int) -> None:
+        if scope == "series":
+            if market_limit or event_limit:
+                self.position_limits_by_series[ticker] = (market_limit, event_limit)
+            else:
+                self.position_limits_by_series.pop(ticker, None)
+        elif market_limit:
+            self.position_limits_by_market[ticker] = market_limit
+        else:
+            self.position_limits_by_market.pop(ticker, None)
+
+    def position_limits_for(self, ticker: str) -> tuple[int, int]:
+        """(per-market, per-event) position limits in force for a market (0: none)."""
+        market = self.markets.get(ticker)
+        series_market, series_event = self.position_limits_by_series.get(market.series_ticker, (0, 0)) if market else (0, 0)
+        return self.position_limits_by_market.get(ticker, series_market), series_event
 
     def _order_accepted(self, e: ev.OrderAccepted, seq: int, time_ms: int) -> None:
         view = OrderView.accepted(e, time_ms)
@@ -610,6 +632,8 @@ class LiveState:
         for primary, numbered in engine.ledger.subaccounts.by_primary.items():
             for number, account_id in numbered.items():
                 state._subaccount_created(primary, number, account_id)
+        state.position_limits_by_series = dict(engine.trading.position_limits.by_series)
+        state.position_limits_by_market = dict(engine.trading.position_limits.by_market)
         return state
 
 

@@ -14,8 +14,9 @@ from predictex.core import commands as c
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS, FEE_TYPES
 from predictex.core.instruments import ACTIVE, INACTIVE
 from predictex.core.limits import SETTLEMENT_TIMER_SECONDS_MAX, TICKER_LENGTH_MAX, TIME_MS_MAX
+from predictex.core.position_limits import POSITION_LIMIT_CENTICONTRACTS_MAX
 from predictex.core.text import is_ascii_digits
-from predictex.core.units import UnitError, money_from_cents, parse_price_dollars
+from predictex.core.units import UnitError, count_from_contracts, format_count_fp, money_from_cents, parse_price_dollars
 from predictex.gateways.rest.handlers import Principal, execute, private
 from predictex.gateways.rest.kalshi_v2.keys import accounts_error
 from predictex.gateways.rest.wire import (
@@ -57,6 +58,8 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("POST", PREFIX + "/markets/{ticker}/finalize", admin(finalize))
     router.add("POST", PREFIX + "/exchange/status", admin(exchange_status))
     router.add("GET", PREFIX + "/members", admin(list_members))
+    router.add("GET", PREFIX + "/position_limits", private(exchange, list_position_limits, admin=True))
+    router.add("POST", PREFIX + "/position_limits", admin(set_position_limit))
     router.add("GET", PREFIX + "/members/{member_id}/audit", private(exchange, member_audit, admin=True))
     router.add("POST", PREFIX + "/members", admin(create_member))
     router.add("PUT", PREFIX + "/members/{member_id}/tier", admin(set_tier))
@@ -273,6 +276,37 @@ def _member(exchange: Exchange, member_id: str) -> Any:
     if member is None:
         raise not_found(f"no member {member_id}")
     return member
+
+
+def position_limits_json(live: Any) -> dict[str, Any]:
+    """The position limits in force (contracts, as `_fp` strings; absent: no limit)."""
+    return {
+        "series": [{"series_ticker": series, "market_limit_fp": format_count_fp(market) if market else None,
+                    "event_limit_fp": format_count_fp(event) if event else None}
+                   for series, (market, event) in sorted(live.position_limits_by_series.items())],
+        "markets": [{"market_ticker": ticker, "market_limit_fp": format_count_fp(market)}
+                    for ticker, market in sorted(live.position_limits_by_market.items())],
+    }
+
+
+def list_position_limits(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    return position_limits_json(exchange.live)
+
+
+async def set_position_limit(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """Position limits per member for a series (`series_ticker`: `market_limit` per market and
+    `event_limit` per event) or one market (`market_ticker`: `market_limit`, overriding its series'),
+    in whole contracts; 0 lifts a limit. Enforced by the engine at order entry."""
+    body = json_body(request.body)
+    series, market = body.get("series_ticker"), body.get("market_ticker")
+    if (series is None) == (market is None):
+        raise bad_request("give series_ticker or market_ticker (one of them)")
+    ticker = str_field(body, "series_ticker" if series is not None else "market_ticker", None, TICKER_LENGTH_MAX)
+    market_limit = int_field(body, "market_limit", 0, 0, POSITION_LIMIT_CENTICONTRACTS_MAX // count_from_contracts(1))
+    event_limit = int_field(body, "event_limit", 0, 0, POSITION_LIMIT_CENTICONTRACTS_MAX // count_from_contracts(1))
+    await execute(exchange, c.SetPositionLimit(
+        "series" if series is not None else "market", ticker, count_from_contracts(market_limit), count_from_contracts(event_limit)))
+    return position_limits_json(exchange.live)
 
 
 async def member_audit(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:

@@ -15,6 +15,7 @@ from typing import Any
 from predictex.accounts import AccountsError
 from predictex.accounts.sessions import session_id
 from predictex.core.units import format_count_fp
+from predictex.gateways.rest.kalshi_v2.keys import member_position_limits
 from predictex.gateways.shapes.text import money, rfc3339
 from predictex.gateways.web import security
 from predictex.gateways.web.site import Site, Visitor, form
@@ -67,7 +68,8 @@ class AccountPages:
         if visitor.principal is None:
             return self.site.to_login(request)
         return self.site.page(request, visitor, "portfolio.html", title="Portfolio", summary=self._summary(visitor.principal.account_id),
-                              demo=self.exchange.config.is_demo)
+                              demo=self.exchange.config.is_demo,
+                              position_limits=member_position_limits(self.exchange.live, visitor.principal.account_id))
 
     def summary(self, request: Request, params: dict[str, str]) -> Response:
         visitor = self.site.visitor(request)

@@ -21,6 +21,7 @@ from typing import Any
 from predictex.core.fees import FEE_TYPES
 from predictex.core.instruments import PRICE_LEVEL_STRUCTURES
 from predictex.core.limits import TIME_MS_MAX
+from predictex.gateways.rest.admin import position_limits_json
 from predictex.gateways.rest.admin_surveillance import alert_json, member_id
 from predictex.gateways.shapes.text import money, rfc3339
 from predictex.gateways.web import security
@@ -92,6 +93,7 @@ class Console:
             request, visitor, "operator.html", title="Operator: markets", markets=markets, series=sorted(live.series),
             events=sorted(live.events), fee_types=FEE_TYPES, structures=sorted(PRICE_LEVEL_STRUCTURES), results=RESULTS,
             exchange_active=live.exchange_active, trading_active=live.trading_active,
+            position_limits=position_limits_json(live),
         )
 
     def members(self, request: Request, params: dict[str, str]) -> Response:
