@@ -16,7 +16,7 @@ from predictex.core.instruments import ACTIVE, INACTIVE
 from predictex.core.limits import SETTLEMENT_TIMER_SECONDS_MAX, TICKER_LENGTH_MAX, TIME_MS_MAX
 from predictex.core.position_limits import POSITION_LIMIT_CENTICONTRACTS_MAX
 from predictex.core.text import is_ascii_digits
-from predictex.core.units import UnitError, count_from_contracts, format_count_fp, money_from_cents, parse_price_dollars
+from predictex.core.units import UnitError, count_from_contracts, money_from_cents, parse_price_dollars
 from predictex.gateways.rest.handlers import Principal, execute, private
 from predictex.gateways.rest.kalshi_v2.keys import accounts_error
 from predictex.gateways.rest.wire import (
@@ -30,6 +30,7 @@ from predictex.gateways.rest.wire import (
     parse_money_field,
     str_field,
 )
+from predictex.gateways.shapes.position_limits import position_limits_json
 from predictex.gateways.shapes.text import rfc3339
 from predictex.journal import audit
 from predictex.server import ids
@@ -276,17 +277,6 @@ def _member(exchange: Exchange, member_id: str) -> Any:
     if member is None:
         raise not_found(f"no member {member_id}")
     return member
-
-
-def position_limits_json(live: Any) -> dict[str, Any]:
-    """The position limits in force (contracts, as `_fp` strings; absent: no limit)."""
-    return {
-        "series": [{"series_ticker": series, "market_limit_fp": format_count_fp(market) if market else None,
-                    "event_limit_fp": format_count_fp(event) if event else None}
-                   for series, (market, event) in sorted(live.position_limits_by_series.items())],
-        "markets": [{"market_ticker": ticker, "market_limit_fp": format_count_fp(market)}
-                    for ticker, market in sorted(live.position_limits_by_market.items())],
-    }
 
 
 def list_position_limits(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:

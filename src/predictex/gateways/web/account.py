@@ -15,7 +15,7 @@ from typing import Any
 from predictex.accounts import AccountsError
 from predictex.accounts.sessions import session_id
 from predictex.core.units import format_count_fp
-from predictex.gateways.rest.kalshi_v2.keys import member_position_limits
+from predictex.gateways.shapes.position_limits import member_position_limits
 from predictex.gateways.shapes.text import money, rfc3339
 from predictex.gateways.web import security
 from predictex.gateways.web.site import Site, Visitor, form

@@ -21,8 +21,8 @@ from typing import Any
 from predictex.core.fees import FEE_TYPES
 from predictex.core.instruments import PRICE_LEVEL_STRUCTURES
 from predictex.core.limits import TIME_MS_MAX
-from predictex.gateways.rest.admin import position_limits_json
 from predictex.gateways.rest.admin_surveillance import alert_json, member_id
+from predictex.gateways.shapes.position_limits import position_limits_json
 from predictex.gateways.shapes.text import money, rfc3339
 from predictex.gateways.web import security
 from predictex.gateways.web.site import Site, Visitor

@@ -7,7 +7,6 @@ from typing import Any
 
 from predictex.accounts import AccountsError, Lane, budget
 from predictex.accounts.keys import KeyType
-from predictex.core.units import format_count_fp
 from predictex.gateways.rest.handlers import (
     PASSWORD,
     SESSION,
@@ -19,6 +18,7 @@ from predictex.gateways.rest.handlers import (
     session_authorization,
 )
 from predictex.gateways.rest.wire import ApiError, bad_request, json_body, str_field
+from predictex.gateways.shapes.position_limits import member_position_limits
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, empty_response, json_response
@@ -122,28 +122,6 @@ def account_limits(exchange: Exchange, principal: Principal, request: Request, p
         "grants": [{"exchange_instance": "event_contract", "level": tier.value, "source": "operator"}],
         "position_limits": member_position_limits(exchange.live, principal.account_id),
     }
-
-
-def member_position_limits(live: Any, primary: int) -> list[dict[str, Any]]:
-    """predictex's addition: the position limits that apply where the member holds a position or
-    resting orders (summed over its subaccounts), with the position (+ YES, - NO) beside each."""
-    accounts = list(live.member_accounts(primary).values())
-    tickers = sorted({ticker for a in accounts for ticker in live.holdings.get(a, {})}
-                     | {view.ticker for a in accounts for view in live.orders_by_account.get(a, {}).values()})
-    rows: list[dict[str, Any]] = []
-    for ticker in tickers:
-        market_limit, event_limit = live.position_limits_for(ticker)
-        if not market_limit and not event_limit:
-            continue
-        market = live.markets.get(ticker)
-        position = sum(live.holdings.get(a, {})[ticker].position_centicontracts for a in accounts if ticker in live.holdings.get(a, {}))
-        rows.append({
-            "market_ticker": ticker, "event_ticker": market.event_ticker if market else "",
-            "market_limit_fp": format_count_fp(market_limit) if market_limit else None,
-            "event_limit_fp": format_count_fp(event_limit) if event_limit else None,
-            "position_fp": format_count_fp(position),
-        })
-    return rows
 
 
 def endpoint_costs(exchange: Exchange, request: Request, params: dict[str, str]) -> dict[str, Any]:
