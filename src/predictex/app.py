@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -53,7 +53,7 @@ from predictex.server.http import HttpServer, Request, Response, error_response,
 from predictex.server.ids import Ids
 from predictex.server.metrics import Metrics
 from predictex.server.router import Router
-from predictex.server.sequencer import Sequencer
+from predictex.server.sequencer import Replicator, Sequencer
 from predictex.server.writer_lock import EXIT_PORT, Claim, Holder, StartRefused, claim, port_refusal
 from predictex.surveillance.monitor import Surveillance
 
@@ -129,9 +129,17 @@ def health(exchange: Exchange) -> Response:
     return json_response(503 if failed else 200, body)
 
 
+class Replication(Replicator, Protocol):
+    """A cluster's replicated journal (`predictex.cluster`): the sequencer's batches go through
+    `replicate`, and the accounts write through the store `accounts_store` wraps around the journal's."""
+
+    def accounts_store(self, store: JournalStore) -> JournalStore: ...
+
+
 class Application:
-    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+    def __init__(self, config: Config, clock: Clock | None = None, replication: Replication | None = None) -> None:
         self.config = config
+        self.replication = replication
         self.clock = clock or WallClock()
         self.metrics = Metrics()
         self.store: JournalStore | None = None
@@ -182,7 +190,9 @@ class Application:
         step("recovered the journal")
         readmodel = await loop.run_in_executor(None, ReadModel.open, store, journal, recovery)
         step("opened the read model")
-        accounts = Accounts(store, environment=config.environment, timestamp_window_ms=config.timestamp_window_ms)
+        replication = self.replication
+        accounts_store = store if replication is None else replication.accounts_store(store)
+        accounts = Accounts(accounts_store, environment=config.environment, timestamp_window_ms=config.timestamp_window_ms)
         step("opened the accounts")
         surveillance = Surveillance(store, config.surveillance, _simulated(accounts), self.clock.now_ms)
         started = time.perf_counter()
@@ -193,7 +203,7 @@ class Application:
         self.sequencer = Sequencer(
             recovery.engine, journal, self.clock, last_seq=recovery.last_seq, last_time_ms=recovery.last_time_ms,
             projector=readmodel, listeners=[readmodel, bus], snapshot_every=config.snapshot_every, on_failure=self._journal_failed,
-            between_batches=self.collector.between_batches,
+            between_batches=self.collector.between_batches, replicator=replication,
         )
         self.sequencer.start()
         self.exchange = Exchange(

@@ -10,6 +10,7 @@
     predictex admin ...        the operator's commands
     predictex journal verify   replay the journal into a fresh engine and check everything
     predictex journal export   write the journal as JSON lines
+    predictex cluster node|status|nats-config   run the exchange on three machines (the `cluster` extra)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from predictex.cli import admin, journal_commands, keys, profiles, serve, sim, trader
+from predictex.cli import admin, cluster, journal_commands, keys, profiles, serve, sim, trader
 
 
 def default_database() -> str:
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.register(commands)
     journal_commands.register(commands, default_database)
     journal_commands.register_audit(commands, default_database)
+    cluster.register(commands)
     return parser
 
 

@@ -18,6 +18,12 @@ from predictex.surveillance.config import Thresholds
 
 def register(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the exchange (SQLite in ./predictex-data by default, demo markets)")
+    add_arguments(serve)
+    serve.set_defaults(handler=run_serve)
+
+
+def add_arguments(serve: argparse.ArgumentParser) -> None:
+    """The exchange's options (`predictex serve`, and each node of `predictex cluster node`)."""
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1, or PREDICTEX_HOST)")
     serve.add_argument("--port", type=int, default=None, help="HTTP port (default 8000, or PREDICTEX_PORT; 0 picks one)")
     serve.add_argument("--data-dir", default=None, help="where the journal and keys live (default ./predictex-data)")
@@ -39,34 +45,40 @@ def register(commands: Any) -> None:
     serve.add_argument("--sim-seed", type=out.whole_number(0), default=None, help="the simulator's random seed (default: a new one)")
     serve.add_argument("--surveillance-config", default=None,
                        help="surveillance thresholds: a TOML file with a [surveillance] table (names in predictex/surveillance/config.py)")
-    serve.set_defaults(handler=run_serve)
+
+
+def build_config(arguments: argparse.Namespace) -> Config:
+    """The exchange's configuration from the options; ConfigError or ValueError names what is wrong."""
+    from predictex.gateways.fix.kinds import parse_ports
+
+    config = Config.from_environment(
+        host=arguments.host, port=arguments.port, data_dir=arguments.data_dir, database_url=arguments.database_url,
+        environment=arguments.env, log_format=arguments.log_format, demo_markets=not arguments.no_demo_markets,
+        rate_limits=not arguments.no_rate_limits, fix_ports=_fix_ports(arguments),
+        fix_tls_cert=arguments.fix_tls_cert or "", fix_tls_key=arguments.fix_tls_key or "",
+        simulator=not (arguments.no_sim or os.environ.get("PREDICTEX_NO_SIM", "") not in ("", "0")),
+        sim_config=str(Path(arguments.sim_config).absolute()) if arguments.sim_config else "",
+        sim_seed=-1 if arguments.sim_seed is None else arguments.sim_seed,
+        surveillance=Thresholds.from_file(arguments.surveillance_config) if arguments.surveillance_config else None,
+    )
+    if config.sim_config:
+        from predictex.sim.config import load_config
+
+        load_config(config.sim_config)  # a bad scenario is refused now, not in the child
+    parse_ports(config.fix_ports)  # a ValueError naming the bad part
+    return config
 
 
 def run_serve(arguments: argparse.Namespace) -> int:
     if server_extra_missing("serve"):
         return 2
     from predictex.app import run
-    from predictex.gateways.fix.kinds import parse_ports
     from predictex.journal import JournalError
     from predictex.server.logs import configure
     from predictex.server.writer_lock import StartRefused
 
     try:
-        config = Config.from_environment(
-            host=arguments.host, port=arguments.port, data_dir=arguments.data_dir, database_url=arguments.database_url,
-            environment=arguments.env, log_format=arguments.log_format, demo_markets=not arguments.no_demo_markets,
-            rate_limits=not arguments.no_rate_limits, fix_ports=_fix_ports(arguments),
-            fix_tls_cert=arguments.fix_tls_cert or "", fix_tls_key=arguments.fix_tls_key or "",
-            simulator=not (arguments.no_sim or os.environ.get("PREDICTEX_NO_SIM", "") not in ("", "0")),
-            sim_config=str(Path(arguments.sim_config).absolute()) if arguments.sim_config else "",
-            sim_seed=-1 if arguments.sim_seed is None else arguments.sim_seed,
-            surveillance=Thresholds.from_file(arguments.surveillance_config) if arguments.surveillance_config else None,
-        )
-        if config.sim_config:
-            from predictex.sim.config import load_config
-
-            load_config(config.sim_config)  # a bad scenario is refused now, not in the child
-        parse_ports(config.fix_ports)  # a ValueError naming the bad part
+        config = build_config(arguments)
     except (ConfigError, ValueError) as error:
         print(f"predictex serve: {error}", file=sys.stderr)
         return 2

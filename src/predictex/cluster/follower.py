@@ -3,10 +3,13 @@
 Each batch of the log is applied to the engine record by record, the regenerated events compared byte
 for byte with the leader's (the engine is deterministic: a difference stops the follower, naming the
 sequence), and then appended to the local journal with its history rows, exactly as the leader's
-sequencer wrote them. The stream sequence of the last message applied is kept in the journal's meta
-(`cluster_stream_seq`), so a restarted standby reads on from there; a batch it already holds (the
-meta is written after the batch) is skipped. A standby that takes over starts the exchange on this
-journal, so its recovery, read model and history are those of a leader that had run all along.
+sequencer wrote them; writes to the accounts tables (members, keys, sessions) are applied to the same
+store. Where in the log the store is, is kept in its meta in the same transaction as each message's
+writes: one row for batches and one for the accounts' changes (`log.position`; a leader writes the same
+rows, the two kinds from two threads, hence two rows), so a restarted node reads on from the lower of
+the two and skips what it holds: a batch whose records it has, an accounts change at or before its row.
+A standby that takes over starts the exchange on this journal, so its recovery, read model and
+history are those of a leader that had run all along.
 """
 
 from __future__ import annotations
@@ -15,21 +18,20 @@ import logging
 
 import orjson
 
-from predictex.cluster.log import LogEntry
+from predictex.accounts import ACCOUNTS_SCHEMA
+from predictex.cluster.log import ACCOUNTS_APPLIED_META, BATCHES_APPLIED_META, LogEntry, position
 from predictex.core.codec import decode_command, encode_events
 from predictex.core.events import Event
 from predictex.core.snapshot import state_hash
-from predictex.journal.base import JournalStore
+from predictex.journal.base import JournalStore, TableWrite
 from predictex.journal.journal import Journal
 from predictex.journal.records import JournalError, Record
 from predictex.readmodel.history import HistoryProjector
 from predictex.readmodel.model import create_history_tables
 
-__all__ = ["STREAM_SEQ_META", "Diverged", "Follower"]
+__all__ = ["Diverged", "Follower"]
 
 log = logging.getLogger("predictex.cluster.follower")
-
-STREAM_SEQ_META = "cluster_stream_seq"
 
 
 class Diverged(JournalError):
@@ -40,13 +42,15 @@ class Follower:
     def __init__(self, store: JournalStore, snapshot_every: int = 100_000) -> None:
         self.store = store
         self.journal = Journal(store)
+        store.execute_schema(ACCOUNTS_SCHEMA)
         if create_history_tables(store):
             store.set_meta("history_seq", "0")
         recovery = self.journal.recover()
         self.engine = recovery.engine
         self.last_seq = recovery.last_seq
         self.last_time_ms = recovery.last_time_ms
-        self.stream_seq = int(store.get_meta(STREAM_SEQ_META) or 0)
+        self.accounts_seq = int(store.get_meta(ACCOUNTS_APPLIED_META) or 0)
+        self.stream_seq = min(int(store.get_meta(BATCHES_APPLIED_META) or 0), self.accounts_seq)  # read on after this
         self.snapshot_every = snapshot_every
         self._last_snapshot_seq = recovery.last_seq
         self._projector = HistoryProjector()
@@ -59,15 +63,18 @@ class Follower:
         if entry.stream_seq != self.stream_seq + 1:
             raise Diverged(f"stream sequence {self.stream_seq + 1} is missing (got {entry.stream_seq})")
         self.leader = entry.leader
-        if entry.is_marker:
+        if entry.is_accounts:
+            if entry.stream_seq > self.accounts_seq:
+                self.store.write([*entry.table_writes(), *self._positions(entry.stream_seq)])
+                self.accounts_seq = entry.stream_seq
+        elif entry.is_marker:
             if entry.last_seq > self.last_seq:
                 raise Diverged(f"leader {entry.leader} began at record {entry.last_seq}; this journal ends at {self.last_seq}")
         elif entry.last_seq > self.last_seq:
-            self._apply_batch(entry.records())
+            self._apply_batch(entry.records(), entry.stream_seq)
         self.stream_seq = entry.stream_seq
-        self.store.set_meta(STREAM_SEQ_META, str(entry.stream_seq))
 
-    def _apply_batch(self, records: list[Record]) -> None:
+    def _apply_batch(self, records: list[Record], stream_seq: int) -> None:
         fresh = [record for record in records if record.seq > self.last_seq]
         projected: list[tuple[int, int, list[Event]]] = []
         for record in fresh:
@@ -80,10 +87,15 @@ class Follower:
             projected.append((record.seq, record.time_ms, events))
             self.last_seq = record.seq
             self.last_time_ms = record.time_ms
-        self.journal.append(fresh, self._projector.project(projected))
+        self.journal.append(fresh, [*self._projector.project(projected), *self._positions(stream_seq)])
+        self.accounts_seq = stream_seq
         if self.snapshot_every and self.last_seq - self._last_snapshot_seq >= self.snapshot_every:
             self.journal.save_snapshot(self.last_seq, Journal.capture(self.engine))
             self._last_snapshot_seq = self.last_seq
+
+    def _positions(self, stream_seq: int) -> list[TableWrite]:
+        """Read in order, everything up to `stream_seq` is applied, of both kinds."""
+        return [position(BATCHES_APPLIED_META, stream_seq), position(ACCOUNTS_APPLIED_META, stream_seq)]
 
     def state_hash(self) -> str:
         return state_hash(self.engine)

@@ -29,10 +29,12 @@ from typing import Any, TypeVar
 import nats
 import nats.errors
 import nats.js.errors
+import orjson
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
 
+from predictex.journal.base import TableWrite
 from predictex.journal.records import Record, decode_batch, encode_batch
 
 __all__ = [
@@ -50,6 +52,10 @@ __all__ = [
 STREAM = "PREDICTEX_JOURNAL"
 BATCH_SUBJECT = "predictex.journal.batch"
 MARKER_SUBJECT = "predictex.journal.leader"
+ACCOUNTS_SUBJECT = "predictex.journal.accounts"  # members, keys, sessions: the accounts tables' writes
+SUBJECTS = "predictex.journal.>"
+BATCHES_APPLIED_META = "cluster_batches_stream_seq"  # the local journal holds every batch up to here
+ACCOUNTS_APPLIED_META = "cluster_accounts_stream_seq"  # the local accounts tables hold every change up to here
 WRONG_LAST_SEQUENCE = 10071  # JetStream's error code for a refused Nats-Expected-Last-Sequence
 PUBLISH_TIMEOUT_S = 2.0  # one attempt; `replicate` retries until the lease runs out
 RETRY_PAUSE_S = 0.05
@@ -97,14 +103,21 @@ class NatsThread:
         self._thread.join(timeout=5)
 
 
+def position(meta_key: str, stream_seq: int) -> TableWrite:
+    """The meta row saying that the messages of one kind up to `stream_seq` are in the local store,
+    written in the same transaction as the message's own writes."""
+    return TableWrite("meta", ("key", "value"), [(meta_key, str(stream_seq))], key=("key",))
+
+
 class LogEntry:
-    """One message of the log: a batch of records, or a new leader's marker."""
+    """One message of the log: a batch of records, a new leader's marker, or writes to the accounts tables."""
 
-    __slots__ = ("data", "first_seq", "last_seq", "leader", "record_count", "stream_seq")
+    __slots__ = ("data", "first_seq", "last_seq", "leader", "record_count", "stream_seq", "subject")
 
-    def __init__(self, stream_seq: int, headers: dict[str, str] | None, data: bytes) -> None:
+    def __init__(self, stream_seq: int, subject: str, headers: dict[str, str] | None, data: bytes) -> None:
         found = headers or {}
         self.stream_seq = stream_seq
+        self.subject = subject
         self.leader = found.get("Predictex-Leader", "")
         self.first_seq = int(found.get("Predictex-First-Seq", "0"))
         self.last_seq = int(found.get("Predictex-Last-Seq", "0"))
@@ -113,10 +126,22 @@ class LogEntry:
 
     @property
     def is_marker(self) -> bool:
-        return self.record_count == 0
+        return self.subject == MARKER_SUBJECT
+
+    @property
+    def is_accounts(self) -> bool:
+        return self.subject == ACCOUNTS_SUBJECT
 
     def records(self) -> list[Record]:
         return decode_batch(self.data, self.first_seq, self.record_count)
+
+    def table_writes(self) -> list[TableWrite]:
+        return [TableWrite(table, columns, [tuple(row) for row in rows], key)
+                for table, columns, rows, key in orjson.loads(self.data)]
+
+
+def encode_table_writes(writes: list[TableWrite]) -> bytes:
+    return orjson.dumps([[w.table, list(w.columns), [list(row) for row in w.rows], list(w.key)] for w in writes])
 
 
 class ReplicatedLog:
@@ -129,6 +154,7 @@ class ReplicatedLog:
         self.replicas = replicas
         self.lease_held = lease_held or (lambda: True)
         self.stream_seq = 0  # the stream sequence of the last message this leader knows is in the log
+        self._appending = threading.Lock()  # the sequencer's writer and the accounts (on the event loop) take turns
         self.published = 0
 
     # --- set-up ---------------------------------------------------------------------------------
@@ -146,7 +172,7 @@ class ReplicatedLog:
                     await js.stream_info(STREAM)
                 except nats.js.errors.NotFoundError:
                     await js.add_stream(StreamConfig(
-                        name=STREAM, subjects=[BATCH_SUBJECT, MARKER_SUBJECT], storage=StorageType.FILE,
+                        name=STREAM, subjects=[SUBJECTS], storage=StorageType.FILE,
                         num_replicas=self.replicas,
                     ))
                 return
@@ -167,7 +193,7 @@ class ReplicatedLog:
 
     async def _get(self, stream_seq: int) -> LogEntry:
         found = await self.nats.js.get_msg(STREAM, stream_seq)
-        return LogEntry(stream_seq, found.headers, found.data or b"")
+        return LogEntry(stream_seq, found.subject or "", found.headers, found.data or b"")
 
     def entries(self, after_stream_seq: int) -> AsyncIterator[LogEntry]:
         """Every message after `after_stream_seq`, as it arrives (an ordered consumer; run on the NATS loop)."""
@@ -175,12 +201,12 @@ class ReplicatedLog:
 
     async def _entries(self, after_stream_seq: int) -> AsyncIterator[LogEntry]:
         subscription = await self.nats.js.subscribe(
-            "predictex.journal.*", stream=STREAM, ordered_consumer=True,
+            SUBJECTS, stream=STREAM, ordered_consumer=True,
             config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after_stream_seq + 1),
         )
         try:
             async for message in subscription.messages:
-                yield LogEntry(message.metadata.sequence.stream, message.headers, message.data)
+                yield LogEntry(message.metadata.sequence.stream, message.subject, message.headers, message.data)
         finally:
             await subscription.unsubscribe()
 
@@ -197,18 +223,30 @@ class ReplicatedLog:
         self.stream_seq = after_stream_seq
         self._append(MARKER_SUBJECT, b"", {"Predictex-Last-Seq": str(last_record_seq)})
 
-    def replicate(self, records: list[Record]) -> None:
-        """Store `records` as the log's next message; return once a majority has it and the lease holds."""
+    def replicate(self, records: list[Record]) -> list[TableWrite]:
+        """Store `records` as the log's next message; return once a majority has it and the lease holds,
+        with the meta row that records its place, for the batch's transaction."""
         headers = {"Predictex-First-Seq": str(records[0].seq), "Predictex-Last-Seq": str(records[-1].seq),
                    "Predictex-Count": str(len(records))}
-        self._append(BATCH_SUBJECT, encode_batch(records), headers)
+        stream_seq = self._append(BATCH_SUBJECT, encode_batch(records), headers)
         self.published += 1
         if not self.lease_held():  # stored, but this process may have been paused past its lease: the
             raise LeaseLost("the lease ran out while the batch was replicated; not acknowledging it")  # caller may not say so
+        return [position(BATCHES_APPLIED_META, stream_seq)]
 
-    def _append(self, subject: str, data: bytes, headers: dict[str, str]) -> None:
+    def replicate_writes(self, writes: list[TableWrite]) -> list[TableWrite]:
+        """Store writes to the accounts tables as the log's next message (the same guarantees as a batch);
+        the writes to make locally, with the meta row that records their place."""
+        stream_seq = self._append(ACCOUNTS_SUBJECT, encode_table_writes(writes), {"Predictex-Last-Seq": "0"})
+        if not self.lease_held():
+            raise LeaseLost("the lease ran out while the accounts change was replicated")
+        return [*writes, position(ACCOUNTS_APPLIED_META, stream_seq)]
+
+    def _append(self, subject: str, data: bytes, headers: dict[str, str]) -> int:
         headers["Predictex-Leader"] = self.node
-        self.stream_seq = self.nats.call(self._publish(subject, data, headers, self.stream_seq))
+        with self._appending:
+            self.stream_seq = self.nats.call(self._publish(subject, data, headers, self.stream_seq))
+            return self.stream_seq
 
     async def _publish(self, subject: str, data: bytes, headers: dict[str, str], expected: int) -> int:
         """Publish until the stream answers; a lost answer or a moment without a stream leader is tried

@@ -92,9 +92,10 @@ class Listener(Protocol):
 class Replicator(Protocol):
     """Where a batch goes before the local journal when the exchange runs as a cluster
     (`predictex.cluster.log.ReplicatedLog`): `replicate` returns once the batch is durable on a majority
-    and this process still leads, and raises otherwise (then nothing of the batch is acknowledged)."""
+    and this process still leads, and raises otherwise (then nothing of the batch is acknowledged). What
+    it returns is written in the batch's transaction (where in the log the batch is)."""
 
-    def replicate(self, records: list[Record]) -> None: ...
+    def replicate(self, records: list[Record]) -> list[TableWrite]: ...
 
 
 class _Group:
@@ -341,7 +342,7 @@ class Sequencer:
         writes = self.projector.writes(batch.entries) if self.projector is not None else []
         records = [entry.record for entry in batch.entries]
         if self.replicator is not None:  # the replicated log first: a local journal is never ahead of it
-            self.replicator.replicate(records)
+            writes = writes + self.replicator.replicate(records)
         self.journal.append(records, writes)
         if batch.snapshot is not None:
             self.journal.save_snapshot(*batch.snapshot)

@@ -1,0 +1,216 @@
+"""One node of a cluster: a hot standby until it holds the lease, then the leader.
+
+As a standby the node follows the replicated log into its own journal (`Follower`) while it watches
+the lease. When the leader stops renewing it, the node takes the lease over, reads the log to its tip,
+appends its leader marker there (from then on a deposed leader's publish is refused; if another
+message got there first it reads on and tries again), closes its journal and starts the exchange on
+it (`Application`, as `predictex serve` does), with the replicated log as the sequencer's
+`Replicator` and the accounts' writes replicated too. It leads until it loses the lease (it then
+stops: nothing more is acknowledged) or is stopped; the process exits either way, and a supervisor
+restarts it as a standby.
+
+The cluster's instance id (the stem of every order's and fill's wire id) is kept in the key-value
+bucket, so order ids stay the same across a failover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import nats.js.errors
+
+from predictex.app import Application, banner
+from predictex.cluster.follower import Diverged, Follower
+from predictex.cluster.lease import Lease
+from predictex.cluster.log import Fenced, NatsThread, ReplicatedLog
+from predictex.journal import open_store
+from predictex.journal.base import JournalStore, StoredBatch, StoredSnapshot, TableWrite
+from predictex.journal.records import Record
+from predictex.server.config import Config
+
+__all__ = ["ClusterSettings", "Node", "ReplicatedAccountsStore"]
+
+log = logging.getLogger("predictex.cluster")
+
+INSTANCE_KEY = "instance_id"
+
+
+class ClusterSettings:
+    def __init__(self, node: str, nats_urls: Sequence[str], replicas: int = 3, lease_ttl_s: float = 1.5,
+                 lease_renew_s: float = 0.25, advertise_url: str = "") -> None:
+        self.node = node
+        self.nats_urls = list(nats_urls)
+        self.replicas = replicas
+        self.lease_ttl_s = lease_ttl_s
+        self.lease_renew_s = lease_renew_s
+        self.advertise_url = advertise_url  # where clients reach this node's exchange (in the lease)
+
+
+class ReplicatedAccountsStore(JournalStore):
+    """The journal's store as the accounts see it: every write (a member, a key, a session) goes to the
+    replicated log first, so a standby has the same members and keys when it takes over."""
+
+    def __init__(self, inner: JournalStore, log_: ReplicatedLog) -> None:
+        self.inner = inner
+        self.log = log_
+
+    def write(self, writes: list[TableWrite]) -> None:
+        self.inner.write(self.log.replicate_writes(writes))
+
+    def append(self, batch: StoredBatch, writes: list[TableWrite]) -> None:
+        self.inner.append(batch, writes)
+
+    def batches(self, after_seq: int = 0) -> Iterator[StoredBatch]:
+        return self.inner.batches(after_seq)
+
+    def last_batch(self) -> StoredBatch | None:
+        return self.inner.last_batch()
+
+    def delete_batches_from(self, first_seq: int) -> None:
+        self.inner.delete_batches_from(first_seq)
+
+    def set_chain_hashes(self, hashes: list[tuple[int, bytes]]) -> None:
+        self.inner.set_chain_hashes(hashes)
+
+    def save_snapshot(self, snapshot: StoredSnapshot, keep: int) -> None:
+        self.inner.save_snapshot(snapshot, keep)
+
+    def snapshots(self) -> list[StoredSnapshot]:
+        return self.inner.snapshots()
+
+    def get_meta(self, key: str) -> str | None:
+        return self.inner.get_meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.inner.set_meta(key, value)
+
+    def execute_schema(self, statements: Sequence[str]) -> None:
+        self.inner.execute_schema(statements)
+
+    def delete(self, table: str, where: str, params: Sequence[Any] = ()) -> None:
+        raise NotImplementedError("the accounts delete nothing; a delete would not be replicated")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.inner.query(sql, params)
+
+    def clear_history(self, tables: Sequence[str]) -> None:
+        self.inner.clear_history(tables)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    @property
+    def description(self) -> str:
+        return self.inner.description
+
+
+class _Replication:
+    """What the exchange's Application is handed: the log for batches, the wrapper for the accounts."""
+
+    def __init__(self, log_: ReplicatedLog) -> None:
+        self.log = log_
+
+    def replicate(self, records: list[Record]) -> list[TableWrite]:
+        return self.log.replicate(records)
+
+    def accounts_store(self, store: JournalStore) -> JournalStore:
+        return ReplicatedAccountsStore(store, self.log)
+
+
+class Node:
+    def __init__(self, config: Config, settings: ClusterSettings) -> None:
+        self.config = config
+        self.settings = settings
+        self.nats: NatsThread | None = None
+        self.lease: Lease | None = None
+        self.log: ReplicatedLog | None = None
+        self.app: Application | None = None
+        self.role = "starting"
+        self.failure = ""
+
+    async def run(self) -> str:
+        """Stand by, lead, and return why leading ended ("" when asked to stop)."""
+        settings = self.settings
+        nats_thread = self.nats = NatsThread(settings.nats_urls, settings.node)
+        try:
+            lease = self.lease = Lease(nats_thread, settings.node, settings.advertise_url, settings.replicas,
+                                       settings.lease_ttl_s, settings.lease_renew_s)
+            replicated = self.log = ReplicatedLog(nats_thread, settings.node, settings.replicas, lease.held)
+            await asyncio.to_thread(replicated.ensure_stream)
+            await asyncio.wrap_future(nats_thread.spawn(lease.open()))
+            self.role = "standby"
+            await asyncio.wrap_future(nats_thread.spawn(self._stand_by()))
+            self.role = "leader"
+            return await self._lead()
+        finally:
+            nats_thread.close()
+
+    async def _stand_by(self) -> None:
+        """On the NATS loop: follow the log until the lease is ours, then take over."""
+        assert self.lease is not None and self.log is not None and self.nats is not None
+        store = open_store(self.config.database_url)
+        follower = Follower(store, self.config.snapshot_every)
+        try:
+            tip, last = await self.log._tip()
+            if follower.last_seq > last:
+                raise Diverged(f"this journal ends at {follower.last_seq}, beyond the cluster's log ({last})")
+            log.info("%s stands by at record %d (log at %d)", self.settings.node, follower.last_seq, last)
+            following = asyncio.ensure_future(self._follow(follower))
+            try:
+                await self.lease.acquire()
+            finally:
+                following.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await following
+            while True:  # read to the tip, put the marker there; if someone appended meanwhile, again
+                tip, last = await self.log._tip()
+                async for entry in self.log.read(follower.stream_seq, tip):
+                    follower.apply(entry)
+                try:
+                    await asyncio.to_thread(self.log.begin_term, tip, follower.last_seq)
+                    break
+                except Fenced:
+                    continue
+            instance_id = await self._instance_id()
+            store.set_meta("instance_id", instance_id)
+            log.info("%s leads from record %d (term %d)", self.settings.node, follower.last_seq, self.lease.term)
+        finally:
+            await asyncio.to_thread(follower.close)
+
+    async def _follow(self, follower: Follower) -> None:
+        assert self.log is not None
+        async for entry in self.log.entries(follower.stream_seq):
+            follower.apply(entry)
+
+    async def _instance_id(self) -> str:
+        assert self.lease is not None and self.lease.kv is not None
+        kv = self.lease.kv
+        with contextlib.suppress(nats.js.errors.KeyWrongLastSequenceError):  # made by an earlier leader
+            await kv.create(INSTANCE_KEY, str(secrets.randbits(32)).encode())
+        entry = await kv.get(INSTANCE_KEY)
+        return (entry.value or b"").decode()
+
+    async def _lead(self) -> str:
+        assert self.lease is not None and self.log is not None and self.nats is not None
+        app = self.app = Application(self.config, replication=_Replication(self.log))
+        app.handle_signals()
+        keeping = self.nats.spawn(self.lease.keep())
+        loop = asyncio.get_running_loop()
+        keeping.add_done_callback(lambda _: loop.call_soon_threadsafe(self._lease_lost))
+        await app.start()
+        print(banner(app), flush=True)
+        await app.run_until_signalled()
+        keeping.cancel()
+        return app.failure or self.failure
+
+    def _lease_lost(self) -> None:
+        if self.app is not None and not self.app.stopped.is_set():
+            log.critical("%s lost the lease; stopping (nothing more is acknowledged)", self.settings.node)
+            self.failure = self.app.failure = "the lease was lost"
+            self.app.stopped.set()
+
