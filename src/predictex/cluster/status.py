@@ -3,7 +3,6 @@ server's copy of it stands (read from JetStream; it needs no node to be up)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,7 +43,6 @@ async def cluster_status(urls: Sequence[str]) -> dict[str, Any]:
             for peer in cluster.replicas or []:
                 found["servers"].append({"name": peer.name, "role": "replica", "current": bool(peer.current),
                                          "offline": bool(peer.offline), "lag": peer.lag or 0})
-        found["checked_at_ms"] = time.time_ns() // 1_000_000
         return found
     finally:
         await client.close()
