@@ -16,7 +16,8 @@ function apis(basePath, member) {
   return {
     exchange: make(sdk.ExchangeApi), market: make(sdk.MarketApi), events: make(sdk.EventsApi),
     orders: make(sdk.OrdersApi), portfolio: make(sdk.PortfolioApi), keys: make(sdk.ApiKeysApi),
-    account: make(sdk.AccountApi), groups: make(sdk.OrderGroupsApi),
+    account: make(sdk.AccountApi), groups: make(sdk.OrderGroupsApi), multivariate: make(sdk.MultivariateApi),
+    historical: make(sdk.HistoricalApi),
   };
 }
 
@@ -29,6 +30,28 @@ async function call(results, name, thunk, pick) {
     results[name] = { error: answer ? { status: answer.status, body: answer.data } : String(error) };
   }
   return results[name];
+}
+
+// The catalog the operator published and scheduled: events and series, an event's metadata, a scheduled
+// series fee change, a multivariate event collection, and the historical tier past the archive cutoff.
+async function catalog(out, a, context) {
+  await call(out, "events", () => a.events.getEvents(100, undefined, false, false, undefined, context.series),
+    (d) => d.events.map((e) => e.event_ticker));
+  await call(out, "event_metadata", () => a.events.getEventMetadata(context.event),
+    (d) => [d.image_url, d.competition, d.market_details.map((m) => [m.market_ticker, m.color_code])]);
+  await call(out, "series_list", () => a.market.getSeriesList("Testing"), (d) => d.series.map((s) => s.ticker));
+  await call(out, "series_fee_changes", () => a.exchange.getSeriesFeeChanges(context.series),
+    (d) => d.series_fee_change_arr.map((c) => [c.series_ticker, c.fee_type, c.fee_multiplier, c.scheduled_ts]));
+  await call(out, "collections", () => a.multivariate.getMultivariateEventCollections(undefined, undefined, context.series),
+    (d) => d.multivariate_contracts.map((c) => [c.collection_ticker, c.associated_event_tickers, c.size_min, c.size_max]));
+  await call(out, "collection", () => a.multivariate.getMultivariateEventCollection(context.collection),
+    (d) => [d.multivariate_contract.collection_ticker, d.multivariate_contract.title]);
+  await call(out, "historical_cutoff", () => a.historical.getHistoricalCutoff(), (d) => d.market_settled_ts);
+  await call(out, "historical_markets", () => a.historical.getHistoricalMarkets(100, undefined, undefined, undefined, context.old_series),
+    (d) => d.markets.map((m) => [m.ticker, m.status, m.result]));
+  await call(out, "historical_market", () => a.historical.getHistoricalMarket(context.old_ticker), (d) => [d.market.ticker, d.market.result]);
+  await call(out, "live_markets_of_archived", () => a.market.getMarkets(100, undefined, undefined, context.old_series),
+    (d) => d.markets.map((m) => m.ticker));
 }
 
 async function main() {
@@ -87,6 +110,7 @@ async function main() {
   await call(out, "sub_balance", () => a.portfolio.getBalance(1), (d) => d.balance);
   await call(out, "sub_transfers", () => a.portfolio.getSubaccountTransfers(),
     (d) => d.transfers.map((t) => [t.from_subaccount, t.to_subaccount, t.amount_cents]));
+  await catalog(out, a, context);
   await call(out, "wrong_market", () => a.market.getMarket(ticker + "-NOPE"), (d) => d);
   process.stdout.write(JSON.stringify(out));
 }

@@ -1,5 +1,7 @@
 """Kalshi's official TypeScript SDK (`kalshi-typescript` from npm, unchanged) against a running predictex:
-a core trading session between two members (kalshi_ts_flow.js), every number checked to the cent.
+a core trading session between two members (kalshi_ts_flow.js), every number checked to the cent, and
+a sample of the catalog (events, series, event metadata, series fee changes, multivariate collections,
+the historical tier) as the operator published it.
 
 The SDK is installed with npm into ~/.cache/predictex/kalshi-typescript-<version> (or
 $PREDICTEX_KALSHI_TS_DIR) on first use. A compat test that cannot install the SDK has not passed: it
@@ -18,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,13 +31,14 @@ from cryptography.hazmat.primitives import serialization
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from integration.server_fixture import V2, RunningServer, running_server
-from integration.trading_helpers import Trader, make_markets, new_trader
+from integration.server_fixture import V2, RunningServer, iso_timestamp, running_server
+from integration.trading_helpers import Trader, make_markets, new_trader, settle
 
 TS_SDK_VERSION = "3.30.0"
 FLOW = Path(__file__).resolve().parent / "kalshi_ts_flow.js"
 INSTALL_TIMEOUT_S = 600
 RUN_TIMEOUT_S = 180
+FEE_CHANGE_AT = "2099-01-01T00:00:00Z"
 
 
 def sdk_dir() -> Path:
@@ -83,8 +87,12 @@ def session(server: RunningServer) -> dict[str, Any]:
     [ticker] = make_markets(server, prefix="KXTS")
     a, b = (new_trader(server, f"ts-{who}", 10_000, key_type="rsa") for who in ("a", "b"))
     event = ticker.rsplit("-", 1)[0]
+    series = event.rsplit("-", 1)[0]
+    [old_ticker] = make_markets(server, prefix="KXTSOLD")
+    publish_catalog(server, series, event, ticker, old_ticker)
     context = {
-        "base_path": server.base_url + V2, "ticker": ticker, "event": event, "series": event.rsplit("-", 1)[0],
+        "base_path": server.base_url + V2, "ticker": ticker, "event": event, "series": series,
+        "collection": f"{series}MVE", "old_ticker": old_ticker, "old_series": old_ticker.rsplit("-", 2)[0],
         "client_order_id": "ts-first-bid", "client_transfer_id": str(uuid.uuid4()),
         "a": {"key_id": a.member.credentials.key_id, "private_key_pem": _pem(a)},
         "b": {"key_id": b.member.credentials.key_id, "private_key_pem": _pem(b)},
@@ -96,6 +104,29 @@ def session(server: RunningServer) -> dict[str, Any]:
     if os.environ.get("PREDICTEX_TS_DUMP"):
         Path(os.environ["PREDICTEX_TS_DUMP"]).write_text(json.dumps(results, indent=1))
     return {"results": results, "context": context, "a": a, "b": b}
+
+
+def publish_catalog(server: RunningServer, series: str, event: str, ticker: str, old_ticker: str) -> None:
+    """What the operator publishes and schedules for the catalog calls: the event's metadata, a series fee
+    change for 2099, a multivariate collection over the event, and the archive cutoff moved past a
+    market settled NO (which leaves the live listings for the historical tier)."""
+    server.admin("PUT", f"/content/event_metadata/{event}", {
+        "image_url": "https://img.example/ts.png", "competition": "Testing",
+        "market_details": [{"market_ticker": ticker, "image_url": "https://img.example/m.png", "color_code": "#00ff00"}],
+    }, expect=200)
+    server.admin("POST", "/fee_changes", {"series_ticker": series, "fee_type": "quadratic_with_maker_fees", "fee_multiplier": "0.5",
+                                          "scheduled_ts": FEE_CHANGE_AT}, expect=201)
+    now_s = int(time.time())
+    server.admin("PUT", f"/content/mve_collection/{series}MVE", {
+        "series_ticker": series, "title": "TS parlay", "description": "one event", "open_date": now_s - 60,
+        "close_date": now_s + 86_400, "is_ordered": False, "is_single_market_per_event": True, "is_all_yes": False,
+        "size_min": 1, "size_max": 1, "functional_description": "the leg must win",
+        "associated_events": [{"ticker": event, "is_yes_only": False, "active_quoters": []}],
+    }, expect=200)
+    settle(server, old_ticker, "no")
+    cutoff = iso_timestamp()
+    server.admin("PUT", "/historical/cutoff", {"market_settled_ts": cutoff, "trades_created_ts": cutoff, "orders_updated_ts": cutoff},
+                 expect=200)
 
 
 def value(session: dict[str, Any], name: str) -> Any:
@@ -156,6 +187,22 @@ def test_subaccounts_through_the_typescript_sdk(session: dict[str, Any]) -> None
     assert value(session, "sub_balances") == [[0, "88.4000"], [1, "10.0000"]]
     assert value(session, "sub_balance") == 1000
     assert value(session, "sub_transfers") == [[0, 1, 1000]]
+
+
+def test_the_catalog_through_the_typescript_sdk(session: dict[str, Any]) -> None:
+    """Events, series, event metadata, a scheduled series fee change, a multivariate collection and the
+    historical tier, as the operator published them, read through the TypeScript SDK's own calls."""
+    context = session["context"]
+    assert value(session, "events") == [context["event"]]
+    assert value(session, "event_metadata") == ["https://img.example/ts.png", "Testing", [[context["ticker"], "#00ff00"]]]
+    assert {context["series"], context["old_series"]} <= set(value(session, "series_list"))
+    assert value(session, "series_fee_changes") == [[context["series"], "quadratic_with_maker_fees", 0.5, FEE_CHANGE_AT]]
+    assert value(session, "collections") == [[context["collection"], [context["event"]], 1, 1]]
+    assert value(session, "collection") == [context["collection"], "TS parlay"]
+    assert value(session, "historical_cutoff").endswith("Z")
+    assert value(session, "historical_markets") == [[context["old_ticker"], "finalized", "no"]]
+    assert value(session, "historical_market") == [context["old_ticker"], "no"]
+    assert value(session, "live_markets_of_archived") == []  # archived: gone from the live listings
 
 
 def test_errors_reach_the_typescript_sdk_as_kalshi_sends_them(session: dict[str, Any]) -> None:
