@@ -11,6 +11,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -227,3 +228,58 @@ def test_a_socket_opened_with_a_session_ends_when_the_session_expires_unless_it_
     seed_barrier(kept)
     assert server.get(V2 + "/portfolio/balance", auth=bearer(refreshed)).status == 200
     kept.close()
+
+
+def test_closing_a_member_is_refused_while_it_holds_anything_then_ends_everything_for_good(server: RunningServer) -> None:
+    who, operator_id = member(server), server.get_ok("/predictex/v1/members/me", auth=kalshi_v2(server.operator))["member_id"]
+    auth = kalshi_v2(who.credentials)
+    server.admin("POST", f"/members/{who.member_id}/deposits", {"amount_dollars": "50.00"}, expect=201)
+    bid = server.request("POST", V2 + "/portfolio/events/orders", {"ticker": DEMO_TICKER, "side": "bid", "count": "2.00", "price": "0.0200",
+                                                         "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross"}, auth=auth)
+    assert bid.status == 201, bid
+
+    def refused_because() -> str:
+        refused = server.admin("POST", f"/members/{who.member_id}/close", {"reason": "asked to"}, expect=409).json()["error"]
+        assert refused["code"] == "member_not_empty", refused
+        return str(refused["details"])
+
+    because = refused_because()
+    assert "1 resting order(s)" in because and "in cash or pending withdrawal: withdraw it first" in because, because
+    assert server.get(V2 + "/portfolio/balance", auth=auth).status == 200  # nothing changed: still open, still trading
+    assert server.request("DELETE", f"{V2}/portfolio/orders/{bid.json()['order_id']}", auth=auth).status == 200
+    book = server.get_ok(f"{V2}/markets/{DEMO_TICKER}/orderbook")["orderbook_fp"]
+    best_ask = f"{1 - float(book['no_dollars'][-1][0]):.4f}"
+    bought = server.request("POST", V2 + "/portfolio/events/orders", {"ticker": DEMO_TICKER, "side": "bid", "count": "1.00", "price": best_ask,
+                                                            "time_in_force": "immediate_or_cancel", "self_trade_prevention_type": "taker_at_cross"}, auth=auth)
+    assert bought.status == 201 and bought.json()["fill_count"] == "1.00", bought
+    because = refused_because()
+    assert f"positions in {DEMO_TICKER}" in because and "resting" not in because, because
+    sold = server.request("POST", V2 + "/portfolio/events/orders", {"ticker": DEMO_TICKER, "side": "ask", "count": "1.00", "price": "0.0100",
+                                                          "time_in_force": "immediate_or_cancel", "reduce_only": True,
+                                                          "self_trade_prevention_type": "taker_at_cross"}, auth=auth)
+    assert sold.status == 201 and sold.json()["fill_count"] == "1.00", sold
+    cash = server.get_ok(V2 + "/portfolio/balance", auth=auth)["balance_dollars"]
+    because = refused_because()
+    assert because.endswith(" in cash or pending withdrawal: withdraw it first") and Decimal(because[1:].split(" ")[0]) == Decimal(cash)
+    withdrawal = server.admin("POST", f"/members/{who.member_id}/withdrawals", {"amount_dollars": cash}, expect=201).json()
+    assert refused_because() == because  # a withdrawal still pending holds the account open
+    server.admin("POST", f"/withdrawals/{withdrawal['withdrawal_id']}/complete", expect=200)
+    kalshi = kalshi_ws(server, who)
+    subscribe(kalshi, ["fill"])
+    assert server.admin("POST", f"/members/{operator_id}/close", expect=400).json()["error"]["message"].endswith("own account")
+
+    closed = server.admin("POST", f"/members/{who.member_id}/close", {"reason": "asked to"}, expect=200).json()
+    assert (closed["closed"], closed["suspended"]) == (True, True)
+    number = server.app.exchange.ids.from_uuid(ids.MEMBER, who.member_id)
+    assert f"member {number} was closed by the operator: asked to" in ended_with_error(kalshi)["msg"]["details"]
+    refused = server.get(V2 + "/portfolio/balance", auth=auth)
+    assert refused.status == 403 and refused.error["message"] == "member_suspended", refused
+    password = server.request("POST", V2 + "/login", {"email": who.email, "password": who.password})
+    assert password.status == 403, password
+    for action in ("reinstate", "suspend", "close"):
+        again = server.admin("POST", f"/members/{who.member_id}/{action}", expect=409).json()["error"]
+        assert again["code"] == "member_closed", (action, again)
+    listed = {m["member_id"]: m for m in server.admin("GET", "/members", expect=200).json()["members"]}
+    assert listed[who.member_id]["closed"] is True and listed[operator_id]["closed"] is False
+    signed_up = server.request("POST", "/predictex/v1/members", {"email": who.email, "password": "another password"})
+    assert signed_up.status != 201  # the email stays taken: the history is the closed member's

@@ -276,6 +276,8 @@ def test_the_operator_sees_the_console_and_journal_verify_passes(server: Running
         labels = set(re.findall(r'<label for="([^"]+)"', reply.body.decode()))
         fields = set(re.findall(r'<(?:input|select|textarea) id="([^"]+)"', reply.body.decode()))
         assert fields <= labels, f"unlabelled fields on {path}: {fields - labels}"
+    members = operator.get("/operator/members").body.decode()
+    assert 'data-path="/predictex/v1/admin/members/{member_id}/close"' in members and '<th scope="col">Closed</th>' in members
     health = operator.request("GET", "/operator/health", headers={"Accept": "application/json"}).json()
     assert health["status"] == "ok" and health["committed_seq"] > 0 and health["journal_bytes"] > 0 and health["journal_batches"] > 0
     verified = operator.request("POST", "/web/operator/verify", b"", {"Origin": operator.origin, "X-CSRF-Token": operator.csrf()})

@@ -102,6 +102,13 @@ class Accounts:
         self.revocations.publish(Revocation(RevokedWhat.MEMBER, str(member_id), member_id, told))
         return member
 
+    def close(self, member_id: int, reason: str = "") -> Member:
+        """Close a member for good (durable when it returns) and end everything open of theirs."""
+        member = self.members.close(member_id, reason)
+        told = f"member {member_id} was closed by the operator" + (f": {reason}" if reason else "")
+        self.revocations.publish(Revocation(RevokedWhat.MEMBER, str(member_id), member_id, told))
+        return member
+
     def watch(self, authenticated: Authenticated, on_revoked: Callable[[Revocation], None]) -> Watch:
         """Watch what `authenticated` was proved with (see revocation.py). A revocation committed
         between the authentication and this call (from another thread) is caught here: once watching,

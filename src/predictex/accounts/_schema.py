@@ -45,6 +45,11 @@ ACCOUNTS_SCHEMA: tuple[str, ...] = (
         changed_ms BIGINT NOT NULL,
         reason TEXT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS accounts_closures (
+        member_id BIGINT PRIMARY KEY,
+        closed_ms BIGINT NOT NULL,
+        reason TEXT NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS accounts_simulated (
         member_id BIGINT PRIMARY KEY,
         simulated BOOLEAN NOT NULL,

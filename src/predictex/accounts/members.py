@@ -8,7 +8,9 @@ much time as a wrong password so that logins do not reveal who is a member.
 An operator may suspend a member: every request, key, session and logon of theirs is refused from the
 commit on (the verifier and the sessions read `Member.suspended`), and `suspend` returns only after
 the suspension is durable; the caller then publishes the revocation that ends what is already open
-(see revocation.py). Lifting it (`reinstate`) restores access with the same keys.
+(see revocation.py). Lifting it (`reinstate`) restores access with the same keys. Closing a member
+(`close`) is a suspension for good: it cannot be lifted, and the email stays taken (the member's
+history stays theirs); the gateway closes only a member who holds nothing.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class Member:
     created_ms: int
     suspended: bool = False
     simulated: bool = False  # a simulated trader (the market simulator's), to be told apart from people
+    closed: bool = False  # closed for good (and so suspended)
 
 
 # --- passwords ------------------------------------------------------------------------------------
@@ -172,13 +175,16 @@ def parse_tier(value: str | Tier) -> Tier:
 _COLUMNS = ("member_id", "email", "email_key", "password_hash", "role", "tier", "engine_account_id", "created_ms")
 _SUSPENSION_COLUMNS = ("member_id", "suspended", "changed_ms", "reason")
 _SIMULATED_COLUMNS = ("member_id", "simulated", "changed_ms")
-_SELECT = ("SELECT m.member_id, m.email, m.role, m.tier, m.engine_account_id, m.created_ms, s.suspended, x.simulated "
+_CLOSURE_COLUMNS = ("member_id", "closed_ms", "reason")
+_SELECT = ("SELECT m.member_id, m.email, m.role, m.tier, m.engine_account_id, m.created_ms, s.suspended, x.simulated, c.closed_ms "
            "FROM accounts_members m LEFT JOIN accounts_suspensions s ON s.member_id = m.member_id "
-           "LEFT JOIN accounts_simulated x ON x.member_id = m.member_id")
+           "LEFT JOIN accounts_simulated x ON x.member_id = m.member_id "
+           "LEFT JOIN accounts_closures c ON c.member_id = m.member_id")
 
 
 def _member(row: tuple[Any, ...]) -> Member:
-    return Member(int(row[0]), str(row[1]), Role(row[2]), Tier(row[3]), int(row[4]), int(row[5]), bool(row[6]), bool(row[7]))
+    return Member(int(row[0]), str(row[1]), Role(row[2]), Tier(row[3]), int(row[4]), int(row[5]), bool(row[6]), bool(row[7]),
+                  row[8] is not None)
 
 
 class Members:
@@ -290,6 +296,26 @@ class Members:
     def reinstate(self, member_id: int) -> Member:
         return self._set_suspended(member_id, False, "")
 
+    def close(self, member_id: int, reason: str = "") -> Member:
+        """Close the member for good: suspended, never to be reinstated (durable when this returns)."""
+        if len(reason) > SUSPENSION_REASON_LENGTH_MAX:
+            raise AccountsError("invalid_reason", f"reason is longer than {SUSPENSION_REASON_LENGTH_MAX} characters")
+        with self._lock:
+            current = self.get(member_id)
+            if current is None:
+                raise AccountsError("member_not_found", f"no member with id {member_id}")
+            if current.closed:
+                raise AccountsError("member_closed", f"member {member_id} is closed already")
+            now = self._clock()
+            suspension = (member_id, True, now, f"closed: {reason}"[:SUSPENSION_REASON_LENGTH_MAX])
+            self._store.write([
+                TableWrite("accounts_suspensions", _SUSPENSION_COLUMNS, [suspension], key=("member_id",)),
+                TableWrite("accounts_closures", _CLOSURE_COLUMNS, [(member_id, now, reason)]),
+            ])
+            member = replace(current, suspended=True, closed=True)
+            self._remember(member)
+        return member
+
     def _set_suspended(self, member_id: int, suspended: bool, reason: str) -> Member:
         if len(reason) > SUSPENSION_REASON_LENGTH_MAX:
             raise AccountsError("invalid_reason", f"reason is longer than {SUSPENSION_REASON_LENGTH_MAX} characters")
@@ -297,6 +323,8 @@ class Members:
             current = self.get(member_id)
             if current is None:
                 raise AccountsError("member_not_found", f"no member with id {member_id}")
+            if current.closed:
+                raise AccountsError("member_closed", f"member {member_id} is closed: it stays suspended for good")
             row = (member_id, suspended, self._clock(), reason)
             self._store.write([TableWrite("accounts_suspensions", _SUSPENSION_COLUMNS, [row], key=("member_id",))])
             member = replace(current, suspended=suspended)

@@ -31,7 +31,7 @@ from predictex.gateways.rest.wire import (
     str_field,
 )
 from predictex.gateways.shapes.position_limits import position_limits_json
-from predictex.gateways.shapes.text import rfc3339
+from predictex.gateways.shapes.text import money, rfc3339
 from predictex.journal import audit
 from predictex.server import ids
 from predictex.server.context import Exchange
@@ -66,6 +66,7 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("PUT", PREFIX + "/members/{member_id}/tier", admin(set_tier))
     router.add("POST", PREFIX + "/members/{member_id}/suspend", admin(suspend_member))
     router.add("POST", PREFIX + "/members/{member_id}/reinstate", admin(reinstate_member))
+    router.add("POST", PREFIX + "/members/{member_id}/close", admin(close_member))
     router.add("DELETE", PREFIX + "/members/{member_id}/login_failures", admin(clear_login_failures))
     router.add("POST", PREFIX + "/members/{member_id}/deposits", admin(member_deposit))
     router.add("POST", PREFIX + "/members/{member_id}/withdrawals", admin(member_withdrawal))
@@ -267,7 +268,7 @@ def _member_json(exchange: Exchange, member: Any) -> dict[str, Any]:
     return {
         "member_id": exchange.ids.to_uuid(ids.MEMBER, member.member_id), "email": member.email, "role": member.role.value,
         "tier": member.tier.value, "created_time": rfc3339(member.created_ms), "suspended": member.suspended,
-        "simulated": member.simulated,
+        "simulated": member.simulated, "closed": member.closed,
     }
 
 
@@ -386,6 +387,52 @@ def reinstate_member(exchange: Exchange, principal: Principal, request: Request,
         return _member_json(exchange, exchange.accounts.members.reinstate(member.member_id))
     except AccountsError as error:
         raise accounts_error(error) from error
+
+
+async def close_member(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """Close a member's account for good, as Kalshi closes one: only when it holds nothing
+
+    Refused (409 member_not_empty, nothing changed) while any of the member's accounts (subaccounts
+    included) has resting orders, a position, cash or a withdrawal pending: cancel or suspend, wait for
+    settlement, withdraw first. A closed member is suspended for good: every key, session and logon
+    refused and ended, never reinstated; the email stays taken and the history stays theirs."""
+    body = json_body(request.body, required=False)
+    member = _member(exchange, params["member_id"])
+    if member.member_id == principal.member.member_id:
+        raise bad_request("an operator cannot close their own account")
+    reason = str_field(body, "reason", "", 500)
+    holding = _still_held(exchange, member.engine_account_id)
+    if holding:
+        raise ApiError(409, "member_not_empty", "the member's account is not empty", "; ".join(holding))
+    try:
+        closed = exchange.accounts.close(member.member_id, reason)
+    except AccountsError as error:
+        raise accounts_error(error) from error
+    # after the revocation: an order that was on its way when the account was found empty rests no more
+    await execute(exchange, c.CancelAllOrders(member.engine_account_id, ""))
+    return _member_json(exchange, closed)
+
+
+def _still_held(exchange: Exchange, primary: int) -> list[str]:
+    """What keeps a member's account open, in words (empty when nothing does)."""
+    live = exchange.live
+    orders, markets, cash, pending = 0, set(), 0, 0
+    for account in live.member_accounts(primary).values():
+        orders += len(live.orders_by_account.get(account, {}))
+        markets |= {ticker for ticker, holding in live.holdings.get(account, {}).items()
+                    if holding.position_centicontracts or holding.yes_centicontracts or holding.no_centicontracts}
+        balance = live.balances.get(account)
+        if balance is not None:
+            cash += balance.cash_microdollars
+            pending += balance.pending_withdrawal_microdollars
+    held = []
+    if orders:
+        held.append(f"{orders} resting order(s): cancel them (suspending the member cancels them)")
+    if markets:
+        held.append(f"positions in {', '.join(sorted(markets)[:5])}{' ...' if len(markets) > 5 else ''}: wait for settlement")
+    if cash or pending:
+        held.append(f"${money(cash + pending)} in cash or pending withdrawal: withdraw it first")
+    return held
 
 
 def clear_login_failures(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:

@@ -1,5 +1,5 @@
 """The operator's console: series, events and markets (create, schedule, pause and resume, determine,
-dispute, amend, finalize), the exchange's status, members (list, deposit, withdraw, suspend), the
+dispute, amend, finalize), the exchange's status, members (list, deposit, withdraw, suspend, close), the
 exchange's health, surveillance (alerts with their evidence, the operator's decision on each, linked
 members) and a member's audit trail (their order events with each command's source, read from the
 journal as `predictex audit export` reads it). Every change is the operator API's own route
@@ -107,7 +107,7 @@ class Console:
             rows.append({
                 "id": self.exchange.ids.to_uuid(ids.MEMBER, member.member_id),
                 "email": member.email, "role": member.role.value, "tier": member.tier.value, "suspended": member.suspended,
-                "cash": money(balance.cash_microdollars) if balance else "0.0000",
+                "closed": member.closed, "cash": money(balance.cash_microdollars) if balance else "0.0000",
             })
         return self.site.page(request, visitor, "operator_members.html", title="Operator: members", members=rows)
 

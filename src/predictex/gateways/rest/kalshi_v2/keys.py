@@ -42,7 +42,7 @@ def register(router: Router, exchange: Exchange) -> None:
 
 
 def accounts_error(error: AccountsError) -> ApiError:
-    status = 404 if error.code in _ACCOUNTS_ERRORS_NOT_FOUND else 409 if error.code == "duplicate_email" else 400
+    status = 404 if error.code in _ACCOUNTS_ERRORS_NOT_FOUND else 409 if error.code in ("duplicate_email", "member_closed") else 400
     return ApiError(status, error.code, error.message)
 
 
