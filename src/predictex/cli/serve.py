@@ -34,8 +34,8 @@ def add_arguments(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--no-rate-limits", action="store_true", help="turn the per-tier rate limits off")
     serve.add_argument("--fix", action="store_true",
                        help="serve FIX on Kalshi's ports (order entry 8228, drop copy 8229, order entry with retransmission 8230, "
-                            "market data 8233)")
-    serve.add_argument("--fix-ports", default=None, help="FIX session kinds and ports, e.g. nr=8228,rt=8230,dc=8229,md=8233 (0 picks one)")
+                            "RFQ 8231, market data 8233)")
+    serve.add_argument("--fix-ports", default=None, help="FIX session kinds and ports, e.g. nr=8228,rt=8230,dc=8229,rfq=8231,md=8233 (0 picks one)")
     serve.add_argument("--fix-tls-cert", default=None, help="serve FIX over TLS with this certificate chain (PEM)")
     serve.add_argument("--fix-tls-key", default=None, help="the certificate's private key (PEM), if not in the chain file")
     serve.add_argument("--no-sim", action="store_true",
@@ -102,4 +102,4 @@ def run_serve(arguments: argparse.Namespace) -> int:
 def _fix_ports(arguments: argparse.Namespace) -> str:
     if arguments.fix_ports:
         return str(arguments.fix_ports)
-    return "nr=8228,dc=8229,rt=8230,md=8233" if arguments.fix or arguments.fix_tls_cert else ""
+    return "nr=8228,dc=8229,rt=8230,rfq=8231,md=8233" if arguments.fix or arguments.fix_tls_cert else ""

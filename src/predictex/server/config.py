@@ -57,7 +57,7 @@ class Config:
         self.demo_markets = demo_markets and environment == "demo"
         self.rate_limits = rate_limits
         self.timestamp_window_ms = timestamp_window_ms
-        # FIX: "nr=8228,dc=8229,rt=8230,md=8233" (empty: no FIX); TLS when a certificate is given
+        # FIX: "nr=8228,dc=8229,rt=8230,rfq=8231,md=8233" (empty: no FIX); TLS when a certificate is given
         self.fix_ports = fix_ports
         self.fix_tls_cert = fix_tls_cert
         self.fix_tls_key = fix_tls_key

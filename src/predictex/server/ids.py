@@ -4,6 +4,7 @@ so it maps back exactly and two exchanges never hand out the same id."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Final
 
@@ -47,3 +48,15 @@ class Ids:
         if value & ~(_NUMBER_MASK | (0xF << 76) | (0x3 << 62)) & ((1 << 80) - 1):
             return None
         return value & _NUMBER_MASK
+
+
+# Kalshi's communications (RFQs and quotes) name members by a pseudonymous id; an RFQ made with
+# `obscure_creator_id` shows others the SHA-256 of empty input instead. REST, the WebSocket and FIX's
+# RFQ session all name members this way.
+OBSCURED_COMMUNICATIONS_ID: Final = hashlib.sha256(b"").hexdigest()
+
+
+def communications_id(identities: Ids, account_id: int) -> str:
+    """A member's public communications id: a hash of the instance and the engine account, naming
+    nobody and revealing no account number, user id or email."""
+    return hashlib.sha256(f"predictex-communications:{identities.instance}:{account_id}".encode("ascii")).hexdigest()[:32]

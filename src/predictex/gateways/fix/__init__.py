@@ -1,11 +1,12 @@
 """The FIX gateway: FIX 4.4 and FIXT.1.1/FIX 5.0 SP2 on one acceptor per session kind (the BeginString
-decides), with Kalshi's logon signing, order entry, drop copy and market data (reference §11).
+decides), with Kalshi's logon signing, order entry, drop copy, market data and the RFQ session (reference §11).
 
     codec.py       framing, checksums, fields            session.py   the session layer, no I/O
     dictionary.py  what is accepted, 373 reasons         store.py     durable sequence numbers, messages
     requests.py    FIX requests -> engine commands       reports.py   ExecutionReports
     order_entry.py D F G q UOG                            market_data.py  V -> W/X, e -> f
     drop_copy.py   U1 -> U2/U3                            gateway.py   sessions, the bus, routing
+    rfq.py         R S Z U7 UA -> commands, refusals      rfq_reports.py  events -> R, S, AI
     acceptor.py    sockets, TLS                           errors.py    refusals -> FIX
 """
 

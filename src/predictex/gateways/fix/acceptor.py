@@ -17,10 +17,10 @@ from typing import Any
 
 from predictex.accounts import Watch
 from predictex.core.limits import FIX_CONNECTIONS_MAX, FIX_WRITE_BUFFER_BYTES_MAX
-from predictex.gateways.fix import drop_copy, order_entry
+from predictex.gateways.fix import drop_copy, order_entry, rfq
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.gateway import FixGateway
-from predictex.gateways.fix.kinds import SUPPORTED, Kind, session_config
+from predictex.gateways.fix.kinds import RETRANSMITTING, SUPPORTED, Kind, session_config
 from predictex.gateways.fix.peer import Principal
 from predictex.gateways.fix.reports import ExecReport, render
 from predictex.gateways.fix.session import Close, Deliver, LoggedOn, LogonRequest, Send, Session
@@ -48,7 +48,7 @@ class Connection(asyncio.Protocol):
         self.placed: set[int] = set()
         self.subscriptions = 0
         self.watch: Watch | None = None  # the revocation watch of the logon's key (set by the gateway)
-        self._durable = kind is Kind.ORDER_ENTRY_RT
+        self._durable = kind in RETRANSMITTING
         self._deferred: list[bytes] = []
         self._out: list[bytes] = []
         self._flush_scheduled = False
@@ -131,6 +131,8 @@ class Connection(asyncio.Protocol):
             order_entry.handle(gateway, self, message, now_ms())
         elif self.kind is Kind.MARKET_DATA:
             gateway.market_data.handle(self, message)
+        elif self.kind is Kind.RFQ:
+            rfq.handle(gateway, self, message, now_ms())
         elif msg_type == t.EVENT_RESEND_REQUEST:
             drop_copy.handle(gateway, self, message)
 

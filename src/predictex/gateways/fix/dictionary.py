@@ -90,6 +90,15 @@ SPECS: dict[bytes, MessageSpec] = {
     b"UOG": MessageSpec({11: STR, 20130: STR, 20131: INT, 20132: QTY, 79: STR, 100: STR, 58: STR}, [20131],
                         {20131: frozenset({b"1", b"2", b"3", b"4", b"5"})}),
     b"U1": MessageSpec({21001: STR, 21002: STR, 79: STR}, [21001]),
+    # the RFQ session (Kalshi's): QuoteRequest, Quote, QuoteCancel, QuoteConfirm, AcceptQuote
+    b"R": MessageSpec({131: STR, 644: STR, 146: SEQ, 55: STR, 38: QTY, 152: QTY, 79: STR, 100: STR, 1: STR, 58: STR,
+                       21015: BOOL, 21016: BOOL, 453: SEQ, 448: STR, 447: CHAR, 452: INT},
+                      [131, 146], groups={146: (55, frozenset({55, 38, 152})), **_PARTIES}),
+    b"S": MessageSpec({117: STR, 131: STR, 55: STR, 132: PRICE, 133: PRICE, 38: QTY, 60: TIME, 58: STR, 1: STR},
+                      [117, 131, 55, 132, 133]),
+    b"Z": MessageSpec({117: STR, 131: STR, 298: INT, 55: STR, 60: TIME, 58: STR, 1: STR}, [117]),
+    b"U7": MessageSpec({117: STR, 131: STR, 55: STR, 60: TIME, 58: STR}, [117]),
+    b"UA": MessageSpec({117: STR, 131: STR, 54: CHAR, 55: STR, 60: TIME, 58: STR}, [117, 54], {54: frozenset({b"1", b"2"})}),
 }
 ADMIN_TYPES = frozenset({b"0", b"1", b"2", b"3", b"4", b"5", b"A"})
 _VALID_TYPE = re.compile(rb"([0-9A-Za-z]|A[A-Z]|B[A-Z]|C[A-N]|U[0-9A-Za-z]{1,6})\Z")

@@ -35,7 +35,7 @@ from predictex.core.orders import CloseReason, OrderStatus
 from predictex.core.units import notional_microdollars
 from predictex.gateways.fix import tags as t
 from predictex.gateways.fix.errors import CLOSE_TEXT
-from predictex.gateways.fix.kinds import REQUIRED_SCOPE, TARGET_COMP_IDS, Kind
+from predictex.gateways.fix.kinds import REQUIRED_SCOPE, RETRANSMITTING, TARGET_COMP_IDS, Kind
 from predictex.gateways.fix.market_data import MarketData
 from predictex.gateways.fix.peer import Peer, Principal
 from predictex.gateways.fix.reports import (
@@ -51,6 +51,7 @@ from predictex.gateways.fix.reports import (
     exec_id,
     tif_code,
 )
+from predictex.gateways.fix.rfq_reports import quote_changed, rfq_changed
 from predictex.gateways.fix.session import LogonGrant, LogonRequest, MemorySeqStore
 from predictex.gateways.fix.store import StoreWriter
 from predictex.journal.base import TableWrite
@@ -115,6 +116,7 @@ class FixGateway:
         # numbered and stored until the key logs on again (or OFFLINE_RETENTION_MS passes)
         self.offline_sessions: dict[int, list[tuple[Peer, int]]] = {}
         self.drop_copy_sessions: dict[int, list[Peer]] = {}
+        self.rfq_sessions: dict[int, list[Peer]] = {}  # by member (primary account): Kalshi's RFQ sessions
         self.tracked: dict[int, AccountOrders] = {}
         self.drop_copy_accounts: set[int] = {int(row[0]) for row in exchange.store.query("SELECT account_id FROM fix_drop_copy_accounts")}
         self.pending: dict[int, tuple[c.Command, Answer]] = {}
@@ -143,7 +145,7 @@ class FixGateway:
             "sim" if verified.member.simulated else "fix", member=verified.member.member_id, key=request.key_id,
             fix_session=f"{request.key_id}->{TARGET_COMP_IDS[kind]}",
         )
-        if kind is Kind.ORDER_ENTRY_RT:
+        if kind in RETRANSMITTING:
             return LogonGrant(principal, self.writer.seq_store(f"{TARGET_COMP_IDS[kind]}:{request.key_id}"))
         return LogonGrant(principal, MemorySeqStore())
 
@@ -159,6 +161,8 @@ class FixGateway:
             self._forget_offline(account, lambda old, _: old.principal is not None and old.principal.key_id == principal.key_id)
             self.order_sessions.setdefault(account, []).append(connection)
             self._track(account)
+        elif connection.kind is Kind.RFQ:
+            self.rfq_sessions.setdefault(account, []).append(connection)
         elif connection.kind is Kind.DROP_COPY:
             self.drop_copy_sessions.setdefault(account, []).append(connection)
             if account not in self.drop_copy_accounts:
@@ -186,7 +190,7 @@ class FixGateway:
         del self.sessions[principal.key_id]
         account = principal.account_id
         self.market_data.drop(connection)
-        for table in (self.order_sessions, self.drop_copy_sessions):
+        for table in (self.order_sessions, self.drop_copy_sessions, self.rfq_sessions):
             found = table.get(account)
             if found and connection in found:
                 found.remove(connection)
@@ -307,7 +311,7 @@ class FixGateway:
                 if item is not None:
                     item[1].refused(self, entry)
                 continue
-            if tracked or market_data.active:
+            if tracked or market_data.active or self.rfq_sessions:
                 stored |= self._events(entry, item[1] if item is not None else None)
             if item is not None:
                 item[1].accepted(self, entry)
@@ -374,6 +378,16 @@ class FixGateway:
     def _on_status(self, event: ev.MarketStatusChanged, entry: Entry, index: int, answer: Answer | None) -> bool:
         if self.market_data.active:
             self.market_data.status_changed(event, entry.time_ms)
+        return False
+
+    def _on_rfq(self, event: ev.RfqChanged, entry: Entry, index: int, answer: Answer | None) -> bool:
+        if self.rfq_sessions:
+            rfq_changed(self.rfq_sessions, self.exchange.ids, self._member, self.touched, event, answer)
+        return False
+
+    def _on_quote(self, event: ev.QuoteChanged, entry: Entry, index: int, answer: Answer | None) -> bool:
+        if self.rfq_sessions:
+            quote_changed(self.rfq_sessions, self.exchange.ids, self._member, self.touched, event, entry.time_ms, answer)
         return False
 
     def _fill(self, order: TrackedOrder, trade: ev.Trade, is_taker: bool, entry: Entry, index: int) -> bool:
@@ -452,7 +466,7 @@ class FixGateway:
 _HANDLERS: dict[type, Callable[[FixGateway, Any, Entry, int, Answer | None], bool]] = {
     ev.OrderAccepted: FixGateway._on_accepted, ev.Trade: FixGateway._on_trade, ev.BookChanged: FixGateway._on_book,
     ev.OrderClosed: FixGateway._on_closed, ev.OrderAmended: FixGateway._on_amended,
-    ev.MarketStatusChanged: FixGateway._on_status,
+    ev.MarketStatusChanged: FixGateway._on_status, ev.RfqChanged: FixGateway._on_rfq, ev.QuoteChanged: FixGateway._on_quote,
 }
 
 

@@ -11,7 +11,6 @@ side stays hidden.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from predictex.core.communications import QUOTE_EXECUTED, RFQ_CLOSED
@@ -19,13 +18,9 @@ from predictex.core.events import QuoteChanged, RfqChanged
 from predictex.gateways.shapes.text import count_fp, dollars, money, optional_rfc3339, rfc3339
 from predictex.readmodel.communications import ProposalView, QuoteView, RfqView
 from predictex.server import ids
-from predictex.server.ids import Ids
+from predictex.server.ids import OBSCURED_COMMUNICATIONS_ID, Ids, communications_id
 
-OBSCURED_ID = hashlib.sha256(b"").hexdigest()
-
-
-def communications_id(identities: Ids, account_id: int) -> str:
-    return hashlib.sha256(f"predictex-communications:{identities.instance}:{account_id}".encode("ascii")).hexdigest()[:32]
+OBSCURED_ID = OBSCURED_COMMUNICATIONS_ID
 
 
 def _creator_id(identities: Ids, rfq: RfqView | None, creator_account_id: int, viewer: int, executed: bool) -> str:

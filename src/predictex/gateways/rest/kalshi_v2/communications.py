@@ -30,7 +30,7 @@ from predictex.gateways.rest.wire import (
     parse_money_field,
     str_field,
 )
-from predictex.gateways.shapes.communications import communications_id, proposal_json, quote_json, rfq_json
+from predictex.gateways.shapes.communications import proposal_json, quote_json, rfq_json
 from predictex.readmodel.communications import CommunicationsQueries, ProposalView, QuoteView
 from predictex.server import ids
 from predictex.server.context import Exchange
@@ -133,7 +133,7 @@ def _event_tickers(exchange: Exchange, event: str) -> list[str] | None:
 
 def get_communications_id(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     """Your public communications id."""
-    return {"communications_id": communications_id(exchange.ids, principal.account_id)}
+    return {"communications_id": ids.communications_id(exchange.ids, principal.account_id)}
 
 
 # --- RFQs -----------------------------------------------------------------------------------------
