@@ -34,11 +34,12 @@ KINDS = ("raw-httptools", "predictex", "predictex-router", "uvicorn")
 
 
 def _serve_predictex(port: int, routed: bool) -> None:
-    from loadgen import sources_unless_installed
+    from loadgen import prefer_sources, sources_unless_installed
 
     sources = sources_unless_installed()
     if sources is not None:
         sys.path.insert(0, sources)
+    prefer_sources()  # PREDICTEX_BENCH_PURE=predictex.server: the compiled build's server as plain Python
     from predictex.server.http import HttpServer, Request, Response, json_response, use_uvloop
     from predictex.server.router import Router
 

@@ -8,11 +8,12 @@ wall clock, everything on one event loop, the journal written by the sequencer's
 garbage collector on the server's schedule (server/collector.py: state frozen after set-up, survivors
 of young collections frozen, sweeps between batches when memory has grown).
 
-    python bench/journal.py --soak SECONDS [--soak-share 0.5 | --rate R] [--soak-gc schedule|threshold]
+    python bench/journal.py --soak [SECONDS] [--soak-share 0.5 | --rate R] [--soak-gc schedule|threshold]
     python bench/journal.py --gc-growth COMMANDS
 
 --soak runs the exchange as the server does (its collector schedule, a snapshot every 100,000
-commands) in an open loop at half the rate its one-at-a-time producers saturate, for SECONDS, and
+commands) in an open loop at half the rate its one-at-a-time producers saturate, for SECONDS (90 when
+not given, so that the whole run ends within three minutes; `--soak 600` is the issue's ten), and
 reports latency, memory and the collector minute by minute (goals: p99 < 5 ms, p99.9 < 10 ms, flat
 memory); --gc-growth compares the collector's pauses under the server's schedule and the one it had
 before while resting orders pile up.
@@ -494,6 +495,8 @@ SOAK_BUCKET_US = 10
 SOAK_BUCKETS = 20_000  # 10 us buckets up to 200 ms; slower acknowledgements share the last (the exact max is kept)
 SOAK_GOALS_MS = {"p99": 5.0, "p999": 10.0}
 SOAK_MINUTE_S = 60.0
+LAG_TICK_S = 0.001  # the loop-lag probe's sleep
+SOAK_SHORT_S = 90.0  # --soak with no length: the saturated run, then this, ends within three minutes
 
 
 class Histogram:
@@ -552,6 +555,40 @@ class Pauses:
                 for g in range(3)}
 
 
+class LoopLag:
+    """How late the event loop wakes a task that sleeps LAG_TICK_S: whatever holds the loop's thread (a
+    collection, a snapshot's capture, the read model's work, a wait for the GIL or for a core) shows here
+    as lateness, separately from the acknowledgements' latency; with the process's CPU time and its
+    involuntary context switches (the kernel taking the core away) it says what the tail is made of."""
+
+    def __init__(self) -> None:
+        self.minute = Histogram()
+        self._cpu_s = sum(os.times()[:2])
+        self._switches = _involuntary_switches()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + LAG_TICK_S
+            await asyncio.sleep(LAG_TICK_S)
+            self.minute.add(max(0.0, loop.time() - due))
+
+    def close_minute(self, seconds: float) -> dict[str, Any]:
+        cpu_s, switches = sum(os.times()[:2]), _involuntary_switches()
+        figures = {"loop_lag_ms": self.minute.summary(), "cpu_share": round((cpu_s - self._cpu_s) / max(seconds, 1e-9), 2),
+                   "involuntary_switches": switches - self._switches}
+        self.minute, self._cpu_s, self._switches = Histogram(), cpu_s, switches
+        return figures
+
+
+def _involuntary_switches() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("nonvoluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    return 0
+
+
 def rss_mib() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -584,16 +621,22 @@ async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int,
     def close_minute(elapsed_s: float) -> None:
         nonlocal minute
         figures = {"minute": len(minutes) + 1, "elapsed_s": round(elapsed_s, 1), **minute.summary(), "rss_mib": rss_mib(),
-                   **collector.stats(), "committed_seq": sequencer.committed_seq}
+                   **collector.stats(), "committed_seq": sequencer.committed_seq,
+                   **lag.close_minute(elapsed_s - (minutes[-1]["elapsed_s"] if minutes else 0.0))}
         minutes.append(figures)
         total.merge(minute)
         minute = Histogram()
+        loop_lag = figures["loop_lag_ms"]
         print(f"   minute {figures['minute']:>3}: {figures['count']:>9,} acks  p50 {figures['p50']:.2f}  p99 {figures['p99']:.2f}  "
               f"p99.9 {figures['p999']:.2f}  max {figures['max']:.2f} ms  rss {figures['rss_mib']:.0f} MiB  "
               f"blocks {figures['allocated_blocks']:,}  collections {figures['collections']:,}  sweeps {figures['sweeps']} "
-              f"(max {figures['sweep_ms_max']} ms)", flush=True)
+              f"(max {figures['sweep_ms_max']} ms)\n"
+              f"               loop lag p99 {loop_lag['p99']:.2f}  p99.9 {loop_lag['p999']:.2f}  max {loop_lag['max']:.2f} ms  "
+              f"CPU {figures['cpu_share']:.0%} of a core  involuntary switches {figures['involuntary_switches']:,}", flush=True)
 
     rss_start = rss_mib()
+    lag = LoopLag()
+    probe = asyncio.ensure_future(lag.run())
     busy = 0
     pauses = Pauses()
     gc.callbacks.insert(0, pauses)  # first, so that the freeze after a collection is not counted in its pause
@@ -624,12 +667,21 @@ async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int,
         await all_acknowledged
     elapsed = time.perf_counter() - started
     close_minute(elapsed)
+    probe.cancel()
     gc.callbacks.remove(pauses)
+    capture_ms = []
+    for _ in range(3):  # what one of the soak's snapshots held the sequencer for, on the state the soak left
+        begun = time.perf_counter()
+        Journal.capture(exchange.sequencer.engine)
+        capture_ms.append(round((time.perf_counter() - begun) * 1000, 1))
+    print(f"   a snapshot's capture on the sequencer's thread, the state at the end: {statistics.median(capture_ms)} ms "
+          f"(every {Config().snapshot_every:,} commands)")
     print(f"   collector pauses: {pauses.summary()}")
     result = {"gc_pauses": pauses.summary(), "rate_per_s": rate_per_s, "seconds": round(elapsed, 1), "commands": total_commands,
               "commands_per_s": round(total_commands / elapsed), "latency_ms": total.summary(), "rss_mib_start": rss_start,
               "minutes": minutes, "collector": collector.stats(), "refused_share": round(exchange.refused_share(), 3),
-              "snapshot_every": Config().snapshot_every, "collector_kind": collector_kind, "refused_busy": busy}
+              "snapshot_every": Config().snapshot_every, "snapshot_capture_ms": statistics.median(capture_ms),
+              "collector_kind": collector_kind, "refused_busy": busy}
     # What freezing kept from the collector: the cyclic garbage among the frozen objects, found by one more sweep.
     result["cyclic_garbage_at_end"] = collector.sweep() if collector_kind == "schedule" else None
     await exchange.stop()
@@ -1033,10 +1085,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--postgres", default=POSTGRES_URL, help="PostgreSQL URL (a schema of its own is created and dropped)")
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--soak", type=float, default=0, metavar="SECONDS",
+    parser.add_argument("--soak", type=float, nargs="?", const=SOAK_SHORT_S, default=0, metavar="SECONDS",
                         help="instead of the figures above: an open-loop run this long on SQLite at --soak-share of the saturated "
                              "rate (or at --rate), as the server runs (its collector schedule and snapshots), latency and memory "
-                             "minute by minute")
+                             f"minute by minute; --soak alone runs {SOAK_SHORT_S:.0f} s (the whole run under three minutes), "
+                             "--soak 600 the issue's ten minutes")
     parser.add_argument("--gc-growth", type=int, default=0, metavar="COMMANDS",
                         help="instead of the figures above: the collector's pauses by generation under both schedules, "
                              "interleaved, while this many commands pile up resting orders (outside the event loop)")
