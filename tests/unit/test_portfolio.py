@@ -56,3 +56,25 @@ def test_balances_add_cash_locked_and_positions(exchange: Harness) -> None:
     assert found.total_microdollars == found.cash_microdollars + found.locked_microdollars + usd("1.00")
     assert portfolio.balances(live, 999) == portfolio.Balances(0, 0, 0, 0, 0)
     assert portfolio.totals(live.holdings[buyer].values()).volume_centicontracts == contracts(4)
+
+
+def test_yes_and_no_held_apart_are_valued_side_by_side(exchange: Harness) -> None:
+    """Netting off: 10 YES bought at 0.40 and 10 NO at 0.45 (the last trade, at a YES price of 0.55).
+    Each side is marked in its own terms (YES at 0.55, NO at 0.45); the pairs are worth their $10.00."""
+    from predictex.core import commands as c
+
+    ticker = exchange.market(waiver_ms=4_000_000_000_000)
+    me, maker = exchange.account("100"), exchange.account("100")
+    exchange.ok(c.SetNetting(me, 0, False))
+    exchange.placed(maker, ticker, "ask", "0.40", 10)
+    exchange.placed(me, ticker, "bid", "0.40", 10)
+    exchange.placed(maker, ticker, "bid", "0.55", 10)
+    exchange.placed(me, ticker, "ask", "0.55", 10)  # a buy of NO at 0.45: the YES held stays
+    live = _live(exchange)
+    holding = live.holdings[me][ticker]
+    assert holding.hedged_centicontracts() == contracts(10) and holding.position_centicontracts == 0
+    assert portfolio.position_value_microdollars(live, ticker, holding) == usd("10")
+    sides = [(is_yes, v.quantity_centicontracts, v.cost_microdollars, v.mark_centicents, v.value_microdollars)
+             for is_yes, v in portfolio.valuations(live, ticker, holding)]
+    assert sides == [(True, contracts(10), usd("4"), 5500, usd("5.50")), (False, contracts(10), usd("4.50"), 4500, usd("4.50"))]
+    assert portfolio.balances(live, me).total_microdollars == usd("91.50") + usd("10")

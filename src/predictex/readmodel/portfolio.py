@@ -77,6 +77,22 @@ def valuation(live: LiveState, ticker: str, holding: Holding) -> Valuation:
     )
 
 
+def valuations(live: LiveState, ticker: str, holding: Holding) -> list[tuple[bool, Valuation]]:
+    """Each side held, valued: (is YES, its valuation). One entry for a netted position (none when
+    flat); two, YES then NO, when an account without netting holds both."""
+    sides = holding.sides()
+    if len(sides) == 1:
+        position = holding.position_centicontracts
+        return [(position > 0, valuation(live, ticker, holding))] if position else []
+    found = []
+    for position, cost in sides:
+        quantity = abs(position)
+        mark = mark_price_centicents(live, ticker, position)
+        value = cost if mark == 0 else notional_microdollars(mark, quantity)
+        found.append((position > 0, Valuation(quantity, cost, value, mark, average_price_centicents(cost, quantity), value - cost)))
+    return found
+
+
 class Balances(NamedTuple):
     """An account's money: cash (free), locked as collateral for resting orders, pending withdrawal,
     and its open positions marked to market; `total` is cash, locked and positions together."""

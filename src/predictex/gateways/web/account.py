@@ -45,18 +45,22 @@ class AccountPages:
         found = portfolio.balances(live, account_id)
         positions = []
         for ticker, holding in sorted(live.holdings.get(account_id, {}).items()):
-            if holding.position_centicontracts == 0 and holding.realized_pnl_microdollars == 0:
+            if holding.position_centicontracts == 0 and holding.realized_pnl_microdollars == 0 and not holding.hedged_centicontracts():
                 continue
-            value = portfolio.valuation(live, ticker, holding)
             market = live.markets.get(ticker)
-            positions.append({
-                "ticker": ticker, "title": market.definition.title if market else ticker,
-                "side": "yes" if holding.position_centicontracts >= 0 else "no",
-                "contracts": format_count_fp(value.quantity_centicontracts),
-                "cost": money(value.cost_microdollars), "value": money(value.value_microdollars),
-                "unrealized_pnl": money(value.unrealized_pnl_microdollars),
-                "realized_pnl": money(holding.realized_pnl_microdollars), "fees_paid": money(holding.fees_paid_microdollars),
-            })
+            # a row per side held (both, for an account without netting that holds YES and NO); a flat
+            # holding with a realized P&L keeps its one row
+            sides = portfolio.valuations(live, ticker, holding) or [(True, portfolio.valuation(live, ticker, holding))]
+            for index, (is_yes, value) in enumerate(sides):
+                positions.append({
+                    "ticker": ticker, "title": market.definition.title if market else ticker,
+                    "side": "yes" if is_yes else "no",
+                    "contracts": format_count_fp(value.quantity_centicontracts),
+                    "cost": money(value.cost_microdollars), "value": money(value.value_microdollars),
+                    "unrealized_pnl": money(value.unrealized_pnl_microdollars),
+                    "realized_pnl": money(holding.realized_pnl_microdollars if index == 0 else 0),
+                    "fees_paid": money(holding.fees_paid_microdollars if index == 0 else 0),
+                })
         return {
             "cash": money(found.cash_microdollars), "locked": money(found.locked_microdollars),
             "positions_value": money(found.portfolio_value_microdollars), "total": money(found.total_microdollars),

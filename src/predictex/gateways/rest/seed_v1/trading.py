@@ -42,6 +42,7 @@ from predictex.gateways.rest.wire import (
 from predictex.gateways.shapes import seed as shapes
 from predictex.gateways.shapes.text import contracts, count_fp, money, money_cents
 from predictex.readmodel import portfolio
+from predictex.readmodel.live import Holding
 from predictex.readmodel.queries import Queries
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, json_response
@@ -161,26 +162,29 @@ def positions(exchange: Exchange, principal: Principal, request: Request, params
     """Holdings with their cost, value at the last traded price, and unrealized P&L."""
     answers = []
     for ticker, holding in sorted(exchange.live.holdings.get(principal.account_id, {}).items()):
-        position = holding.position_centicontracts
-        if position == 0:
-            continue
         market = exchange.live.markets[ticker]
-        value = portfolio.valuation(exchange.live, ticker, holding)
-        answers.append({
-            "market_id": ticker,
-            "side": outcome_side(position > 0),
-            "quantity": contracts(value.quantity_centicontracts),
-            "quantity_fp": count_fp(value.quantity_centicontracts),
-            "average_price": price_to_seed_units(value.average_price_centicents),
-            "cost_dollars": money(value.cost_microdollars),
-            "last_price": price_to_seed_units(value.mark_centicents) if value.mark_centicents else None,
-            "market_value_dollars": money(value.value_microdollars),
-            "unrealized_pnl_dollars": money(value.unrealized_pnl_microdollars),
-            "realized_pnl_dollars": money(holding.realized_pnl_microdollars),
-            "fees_paid_dollars": money(holding.fees_paid_microdollars),
-            "market_status": market.status,
-        })
+        for index, (is_yes, value) in enumerate(portfolio.valuations(exchange.live, ticker, holding)):
+            answers.append(_position(ticker, market.status, holding, is_yes, value, index == 0))
     return {"positions": answers}
+
+
+def _position(ticker: str, status: str, holding: Holding, is_yes: bool, value: portfolio.Valuation, first: bool) -> dict[str, Any]:
+    """One side held (both YES and NO are listed for an account without netting that holds both: the
+    market's realized P&L and fees on the first)."""
+    return {
+        "market_id": ticker,
+        "side": outcome_side(is_yes),
+        "quantity": contracts(value.quantity_centicontracts),
+        "quantity_fp": count_fp(value.quantity_centicontracts),
+        "average_price": price_to_seed_units(value.average_price_centicents),
+        "cost_dollars": money(value.cost_microdollars),
+        "last_price": price_to_seed_units(value.mark_centicents) if value.mark_centicents else None,
+        "market_value_dollars": money(value.value_microdollars),
+        "unrealized_pnl_dollars": money(value.unrealized_pnl_microdollars),
+        "realized_pnl_dollars": money(holding.realized_pnl_microdollars if first else 0),
+        "fees_paid_dollars": money(holding.fees_paid_microdollars if first else 0),
+        "market_status": status,
+    }
 
 
 def fills(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
