@@ -86,6 +86,7 @@ _ORDER_STATE_FIELDS = (
 
 _ORDER_FIELDS = _ORDER_INIT_FIELDS + _ORDER_STATE_FIELDS
 _MARKET_FIELDS = _MARKET_INIT_FIELDS + _MARKET_STATE_FIELDS
+_MARKET_STATUS = _MARKET_STATE_FIELDS.index("status")
 _GETTERS: dict[tuple[str, ...], Callable[[Any], Any]] = {}
 
 
@@ -323,8 +324,9 @@ def _restore_instruments(engine: Engine, data: dict[str, Any]) -> None:
         markets.events[event.event_ticker] = event
     for row in data["markets"]:
         market = Market(*row[: len(_MARKET_INIT_FIELDS)])
-        _assign(market, _MARKET_STATE_FIELDS, row[len(_MARKET_INIT_FIELDS):])
-        market.status = MARKET_STATUS_BY_VALUE[market.status]  # the snapshot holds the enum's value
+        state = row[len(_MARKET_INIT_FIELDS):]
+        state[_MARKET_STATUS] = MARKET_STATUS_BY_VALUE[state[_MARKET_STATUS]]  # the snapshot holds the enum's value
+        _assign(market, _MARKET_STATE_FIELDS, state)
         markets.markets[market.ticker] = market
 
 
