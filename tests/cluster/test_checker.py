@@ -1,0 +1,238 @@
+"""A Jepsen-style check of the cluster: three NATS servers and two nodes as processes, several clients
+sending signed orders and recording every answer, and at least 30 faults meanwhile: the leader killed
+(SIGKILL), the leader paused past its lease (SIGSTOP, then SIGCONT), a NATS server killed and
+restarted or paused and resumed; every node that exits is restarted (as a supervisor would).
+
+Checked after every fault: every acknowledged order is on the leader under the same id and client
+order id. Checked throughout: no client order id is acknowledged twice (a client retries an order
+whose answer it did not get, with the same client order id, so a second acknowledgement would be a
+duplicate), and no node answers "accepted" to an order sent to it after it was paused. At the end:
+both nodes' journals recover to the same last record and state hash, and hold every acknowledged
+order exactly once, with the same events (the journals are compared record by record)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from cluster_nodes import DEMO_TICKER, NodeProcess, Operator
+from nats_cluster import NatsCluster
+from predictex.core.codec import decode_command
+from predictex.core.commands import CreateOrder
+from predictex.journal.journal import Journal
+from predictex.journal.sqlite import SqliteStore
+
+pytestmark = pytest.mark.timeout(400)
+
+FAULTS = int(os.environ.get("PREDICTEX_CHECKER_FAULTS", "30"))
+CLIENTS = 3
+SEED = 21
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    nats = NatsCluster(tmp_path)
+    nats.start()
+    try:
+        yield nats
+    finally:
+        nats.stop()
+
+
+class History:
+    """Every order a client sent and what it heard, and when each node was paused."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.acked: dict[str, str] = {}  # client order id -> order id
+        self.ack_counts: dict[str, int] = {}
+        self.indeterminate: set[str] = set()
+        self.sent = 0
+        self.paused_since: dict[str, float] = {}  # node -> monotonic time of its SIGSTOP (until it exits)
+        self.late_acks: list[str] = []
+
+    def answered(self, node: str, sent_at: float, client_id: str, status: int, body: Any) -> None:
+        with self.lock:
+            self.sent += 1
+            if status == 201:
+                self.ack_counts[client_id] = self.ack_counts.get(client_id, 0) + 1
+                self.acked[client_id] = body["order"]["order_id"]
+                self.indeterminate.discard(client_id)
+                paused = self.paused_since.get(node)
+                if paused is not None and sent_at > paused:
+                    self.late_acks.append(f"{node} acknowledged {client_id}, sent {sent_at - paused:.2f} s after its pause")
+            elif client_id not in self.acked:
+                self.indeterminate.add(client_id)
+
+
+def _leader(nodes: list[NodeProcess]) -> NodeProcess | None:
+    for node in nodes:
+        if node.running and node.health() is not None:
+            return node
+    return None
+
+
+def _client(nodes: list[NodeProcess], operator: Operator, history: History, stop: threading.Event, seed: int) -> None:
+    rng = random.Random(seed)
+    retry: str | None = None
+    while not stop.is_set():
+        node = _leader(nodes)
+        if node is None:
+            time.sleep(0.05)
+            continue
+        client_id = retry or str(uuid.uuid4())
+        body = {"ticker": DEMO_TICKER, "side": "yes", "action": "buy", "count": 1, "yes_price": rng.randint(5, 40),
+                "client_order_id": client_id}
+        sent_at = time.monotonic()
+        try:
+            status, answer = operator.request(node.port, "POST", "/trade-api/v2/portfolio/orders", body, timeout_s=5)
+        except (OSError, ValueError):
+            status, answer = 0, None
+        history.answered(node.name, sent_at, client_id, status, answer)
+        # an order without an answer is sent again (once) with the same client order id
+        retry = client_id if status in (0, 500, 502, 503, 504) and retry is None else None
+
+
+def _check_acked(nodes: list[NodeProcess], operator: Operator, history: History) -> None:
+    """Every order acknowledged so far is on the leader (asked again if the leader changes meanwhile)."""
+    with history.lock:
+        acked = dict(history.acked)
+    for _ in range(20):
+        leader = _wait_for_leader(nodes, history)
+        try:
+            listed = _listed(leader, operator)
+        except (OSError, ValueError):
+            continue
+        missing = {c: o for c, o in acked.items() if listed.get(o) != c}
+        assert not missing, f"{len(missing)} acknowledged orders are not on the leader {leader.name}: {list(missing.items())[:5]}"
+        return
+    raise AssertionError("the leader's orders could not be listed")
+
+
+def _listed(leader: NodeProcess, operator: Operator) -> dict[str, str]:
+    listed: dict[str, str] = {}
+    cursor = ""
+    while True:
+        status, body = operator.request(leader.port, "GET", f"/trade-api/v2/portfolio/orders?limit=1000&cursor={cursor}", timeout_s=30)
+        if status != 200:
+            raise ValueError(f"listing orders: {status} {body}")
+        for order in body["orders"]:
+            listed[order["order_id"]] = order["client_order_id"]
+        cursor = body.get("cursor") or ""
+        if not cursor:
+            return listed
+
+
+def _supervise(nodes: list[NodeProcess], history: History) -> None:
+    for node in nodes:
+        if not node.running:
+            with history.lock:
+                history.paused_since.pop(node.name, None)
+            if node.process is not None:
+                node.process.wait()
+            node.start()
+
+
+def _wait_for_leader(nodes: list[NodeProcess], history: History, timeout_s: float = 60.0) -> NodeProcess:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        _supervise(nodes, history)
+        leader = _leader(nodes)
+        if leader is not None:
+            return leader
+        time.sleep(0.05)
+    raise AssertionError("no leader within 60 s:\n" + "\n".join(n.log_text()[-2000:] for n in nodes))
+
+
+def _records(node: NodeProcess) -> list[tuple[int, int, bytes, bytes]]:
+    store = SqliteStore(str(node.data_dir / "predictex.db"))
+    try:
+        return [(r.seq, r.time_ms, r.command_json, r.events_json) for r in Journal(store).records(0)]
+    finally:
+        store.close()
+
+
+def test_acknowledged_orders_survive_thirty_faults(cluster: NatsCluster, tmp_path: Path) -> None:
+    nodes = [NodeProcess(name, tmp_path, cluster.urls, lease_ttl_s=1.0) for name in ("a", "b")]
+    history = History()
+    stop = threading.Event()
+    clients: list[threading.Thread] = []
+    rng = random.Random(SEED)
+    faults: list[str] = []
+    try:
+        nodes[0].start()
+        nodes[0].wait_leading()
+        nodes[1].start()
+        operator = Operator(nodes[0].data_dir)
+        clients = [threading.Thread(target=_client, args=(nodes, operator, history, stop, SEED + i), daemon=True)
+                   for i in range(CLIENTS)]
+        for thread in clients:
+            thread.start()
+        started = time.monotonic()
+        kinds = ["kill leader", "pause leader", "kill nats", "pause nats"]
+        while len(faults) < FAULTS:
+            time.sleep(0.5)
+            leader = _wait_for_leader(nodes, history)
+            kind = kinds[len(faults) % len(kinds)]
+            if kind == "kill leader":
+                leader.kill()
+            elif kind == "pause leader":
+                with history.lock:
+                    history.paused_since[leader.name] = time.monotonic()
+                leader.signal(signal.SIGSTOP)
+                time.sleep(2.0)  # past the lease (1 s): a standby leads meanwhile
+                leader.signal(signal.SIGCONT)  # it must stop without acknowledging anything
+            else:
+                server = rng.randrange(3)
+                if kind == "kill nats":
+                    cluster.kill(server)
+                    time.sleep(0.5)
+                    cluster.start(server)
+                else:
+                    cluster.pause(server)
+                    time.sleep(1.0)
+                    cluster.resume(server)
+            faults.append(kind)
+            _check_acked(nodes, operator, history)
+        elapsed = time.monotonic() - started
+        stop.set()
+        for thread in clients:
+            thread.join(30)
+
+        _check_acked(nodes, operator, history)
+        leader = _wait_for_leader(nodes, history)
+        assert not history.late_acks, history.late_acks
+        assert all(count == 1 for count in history.ack_counts.values()), "a client order id acknowledged twice"
+        assert len(history.acked) >= 5 * FAULTS, f"only {len(history.acked)} orders acknowledged in {elapsed:.0f} s"
+
+        # both nodes end on the same journal: stop the standby once it caught up, then the leader
+        time.sleep(2.0)
+        for node in sorted(nodes, key=lambda n: n is leader):
+            node.stop()
+        journals = [_records(node) for node in nodes]
+        assert journals[0] == journals[1], "the nodes' journals differ"
+        states = [node.journal_state() for node in nodes]
+        assert states[0] == states[1]
+        # an order retried after a lost answer is journaled twice, the second refused (no events): every
+        # client order id is accepted once at most, and every acknowledged one was
+        accepted = [(decode_command(orjson.loads(command)), orjson.loads(events)) for _, _, command, events in journals[0]]
+        placed = [command.client_order_id for command, events in accepted
+                  if isinstance(command, CreateOrder) and command.client_order_id and events]
+        assert set(history.acked) <= set(placed)
+        assert len(placed) == len(set(placed)), "an order was applied twice"
+        print(f"\nchecker: {len(faults)} faults in {elapsed:.0f} s, {history.sent} requests, "
+              f"{len(history.acked)} acknowledged, {len(history.indeterminate)} without an answer")
+    finally:
+        stop.set()
+        for node in nodes:
+            node.kill()
