@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 
 from integration.server_fixture import DEMO_TICKER, RunningServer, kalshi_v2, running_server, unique
 from integration.web_client import WebClient
+from predictex.accounts.sessions import session_id
 
 PASSWORD = "correct horse battery"
 PAGES = ("/", f"/markets/{DEMO_TICKER}", "/login", "/signup")
@@ -282,6 +284,36 @@ def test_the_operator_sees_the_console_and_journal_verify_passes(server: Running
     assert health["status"] == "ok" and health["committed_seq"] > 0 and health["journal_bytes"] > 0 and health["journal_batches"] > 0
     verified = operator.request("POST", "/web/operator/verify", b"", {"Origin": operator.origin, "X-CSRF-Token": operator.csrf()})
     assert verified.status == 200 and verified.json()["ok"], verified
+
+
+def test_a_pages_session_slides_with_every_page_and_api_call(server: RunningServer) -> None:
+    """A page view or a /web/api call moves the session's expiry to 30 minutes from then (the
+    once-a-minute bound is set to nothing here, so each call moves it); a visitor's requests move nothing."""
+    client, _ = logged_in(server)
+    sessions = server.app.exchange.accounts.sessions  # type: ignore[union-attr]
+    session = session_id(client.cookies["px_session"])
+    step_ms = sessions.slide_step_ms
+    sessions.slide_step_ms = 0
+    try:
+        for request in (lambda: client.get("/portfolio"), lambda: client.api("GET", "/trade-api/v2/portfolio/balance")):
+            before = sessions.live_until_ms(session)
+            assert before is not None
+            _wait_for_the_clock(sessions, before - sessions.lifetime_ms)
+            assert request().status == 200
+            after = sessions.live_until_ms(session)
+            assert after is not None and after > before, (before, after)
+            assert sessions.now_ms() - 5_000 <= after - sessions.lifetime_ms <= sessions.now_ms()
+        before = sessions.live_until_ms(session)
+        WebClient(server.port).get("/portfolio")  # someone else's request, without the cookie
+        assert sessions.live_until_ms(session) == before
+    finally:
+        sessions.slide_step_ms = step_ms
+
+
+def _wait_for_the_clock(sessions: Any, past_ms: int) -> None:
+    """Until the exchange's clock has passed `past_ms` (a millisecond or two)."""
+    while sessions.now_ms() <= past_ms:
+        time.sleep(0.001)
 
 
 def test_portfolio_and_settings_need_a_session(server: RunningServer) -> None:

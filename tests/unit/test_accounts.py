@@ -626,6 +626,22 @@ def test_refresh_before_expiry(accounts: Accounts, clock: FakeClock, ed_key: ed2
     refused(accounts.sessions.refresh(f"Bearer {token}"), AuthReason.EXPIRED_TOKEN)
 
 
+def test_a_session_slides_with_activity_and_ends_thirty_minutes_after_the_last(
+        accounts: Accounts, clock: FakeClock, ed_key: ed25519.Ed25519PrivateKey) -> None:
+    _, key_id = member_with_key(accounts, ed_key)
+    token = seed_log_in(accounts, key_id, ed_key)
+    for _ in range(6):  # an hour of activity, every ten minutes: the session lives on
+        clock.advance(10 * 60_000)
+        assert accounts.sessions.slide(token) == clock.now_ms() + 30 * 60_000
+        ok(accounts.sessions.authenticate_bearer(f"Bearer {token}"))
+    clock.advance(30_000)  # within a minute of the last slide: nothing is written, the expiry stays
+    assert accounts.sessions.slide(token) == clock.now_ms() - 30_000 + 30 * 60_000
+    clock.advance(30 * 60_000 - 30_000)  # thirty minutes after the last activity
+    refused(accounts.sessions.authenticate_bearer(f"Bearer {token}"), AuthReason.EXPIRED_TOKEN)
+    assert accounts.sessions.slide(token) is None  # an expired session does not come back
+    assert accounts.sessions.slide("not-a-token") is None
+
+
 def test_token_dies_with_its_key_but_password_sessions_do_not(accounts: Accounts, ed_key: ed25519.Ed25519PrivateKey) -> None:
     _, key_id = member_with_key(accounts, ed_key)
     token = seed_log_in(accounts, key_id, ed_key)

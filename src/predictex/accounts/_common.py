@@ -49,6 +49,8 @@ EXPECTED_IN_MESSAGE_CHARS_MAX: Final = 2048  # how much of the expected string a
 
 # --- sessions ---------------------------------------------------------------------------------------
 SESSION_LIFETIME_MS_DEFAULT: Final = 30 * 60 * 1000  # the seed: tokens expire every 30 minutes
+# a web page's activity slides its session's expiry at most once a minute: one write a minute per active session
+SESSION_SLIDE_STEP_MS_MIN: Final = 60 * 1000
 SESSIONS_PER_MEMBER_MAX: Final = 1000  # live sessions per member
 SESSION_CACHE_ENTRIES_MAX: Final = 100_000
 TOKEN_LENGTH_MAX: Final = 512

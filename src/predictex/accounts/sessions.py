@@ -1,6 +1,8 @@
 """Session tokens: the seed's `POST /v1/log_in` (a signed request) and the legacy
 `POST /trade-api/v2/login` (email and password) hand out a bearer token that lives 30 minutes, can be
-refreshed before it expires, and can be logged out.
+refreshed before it expires, and can be logged out. The web pages' sessions slide: every page or
+`/web/api` request moves the expiry to 30 minutes from then (`slide`, written at most once a minute),
+so a session ends 30 minutes after its last activity, not 30 minutes after the login.
 
 Tokens are random (secrets.token_urlsafe) and stored only as their SHA-256, so they survive a restart
 and a copy of the database does not hold usable tokens. A token made with an API key dies with that
@@ -25,6 +27,7 @@ from typing import Any
 from predictex.accounts._common import (
     SESSION_CACHE_ENTRIES_MAX,
     SESSION_LIFETIME_MS_DEFAULT,
+    SESSION_SLIDE_STEP_MS_MIN,
     SESSIONS_PER_MEMBER_MAX,
     TOKEN_LENGTH_MAX,
     AccountsError,
@@ -138,6 +141,7 @@ class Sessions:
         self._keys = keys
         self._clock = clock
         self.lifetime_ms = lifetime_ms
+        self.slide_step_ms = SESSION_SLIDE_STEP_MS_MIN
         self.throttle = throttle if throttle is not None else LoginThrottle(clock)
         self.revocations = revocations if revocations is not None else keys.revocations
         self._lock = threading.Lock()
@@ -193,6 +197,20 @@ class Sessions:
         renewed = replace(stored, expires_ms=self._clock() + self.lifetime_ms)
         self._save(_hash(token), renewed)
         return Session(token, renewed.member_id, renewed.key_id, renewed.scopes, renewed.expires_ms)
+
+    def slide(self, token: str) -> int | None:
+        """Activity on a live session (a web page's request): its expiry moves to now + lifetime, when
+        that is at least `slide_step_ms` later than it was. The expiry it has now; None when the token
+        is not a live session (nothing is written then)."""
+        found = self._live("Bearer " + token)
+        if isinstance(found, AuthFailure):
+            return None
+        _, stored = found
+        expires_ms = self._clock() + self.lifetime_ms
+        if expires_ms - stored.expires_ms < self.slide_step_ms:
+            return stored.expires_ms
+        self._save(_hash(token), replace(stored, expires_ms=expires_ms))
+        return expires_ms
 
     def log_out(self, header_value: str | None) -> AuthFailure | None:
         """End a session (`POST /logout`); None when done."""

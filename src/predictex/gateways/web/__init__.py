@@ -22,7 +22,7 @@ PAGE_PREFIXES = ("/web/", "/static/", "/markets/", "/operator", "/portfolio", "/
 
 def register(router: Router, exchange: Exchange, site: Site | None = None) -> Site:
     site = site or Site(exchange)
-    proxy.mount(router)
+    proxy.mount(router, exchange.accounts.sessions)
     pages.register(router, site)
     account.register(router, site)
     operator.register(router, site)

@@ -70,6 +70,8 @@ class Site:
             csrf = security.new_csrf_token()
         token = jar.get(security.SESSION_COOKIE)
         principal = self.principal(token) if token else None
+        if principal is not None and token:
+            self.exchange.accounts.sessions.slide(token)  # activity: the session lives on (30 minutes from now)
         return Visitor(principal, token if principal is not None else None, csrf, new_csrf)
 
     def principal(self, token: str) -> Principal | None:
