@@ -1,6 +1,8 @@
 """QuickFIX, an independent FIX engine, as the initiator against predictex's acceptor, with its own
 data dictionaries (FIX44, and FIXT11 + FIX50SP2) and validation on: a signed logon, orders and a
-trade, a disconnect and a reconnect, and the recovery of messages it missed through ResendRequest.
+trade, a disconnect and a reconnect, the recovery of messages it missed through ResendRequest, and
+Kalshi's RFQ session (a request, a maker's quote, the acceptance, the confirmation, the execution on
+order entry and drop copy, and refusals).
 QuickFIX answers anything its dictionary does not accept with a Reject; every test checks it sent
 none.
 
@@ -22,8 +24,9 @@ from typing import Any
 import pytest
 
 from compat.quickfix_setup import dictionaries, quickfix
-from integration.server_fixture import DEMO_TICKER, Member, RunningServer, running_server
+from integration.server_fixture import DEMO_TICKER, Credentials, Member, RunningServer, running_server
 from predictex.gateways.fix import Kind
+from predictex.server import ids
 
 fix = quickfix()
 fix44 = importlib.import_module("quickfix44")  # installed with quickfix above
@@ -139,7 +142,7 @@ class Initiator:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with running_server(tmp_path_factory.mktemp("quickfix"), fix_ports="nr=0,rt=0", rate_limits=False) as running:
+    with running_server(tmp_path_factory.mktemp("quickfix"), fix_ports="nr=0,rt=0,dc=0,rfq=0", rate_limits=False) as running:
         yield running
 
 
@@ -206,3 +209,82 @@ def test_quickfix_fixt11_fix50sp2_orders_and_cancels(server: RunningServer, tmp_
         canceled = application.next_app(lambda m: m.get(11) == "sp2-2")
         assert (canceled[150], canceled[39], canceled[41], canceled[37]) == ("4", "4", "sp2-1", new[37])
         assert application.rejects_sent == []
+
+
+# --- the RFQ session --------------------------------------------------------------------------------
+
+def _kalshi_message(msg_type: str, fields: list[tuple[int, str]]) -> Any:
+    """One of Kalshi's own messages (QuoteConfirm U7, AcceptQuote UA), which the stock dictionaries lack."""
+    message = fix.Message()
+    message.getHeader().setField(fix.MsgType(msg_type))
+    for tag, value in fields:
+        message.setField(tag, value)
+    return message
+
+
+def _second_key(server: RunningServer, member: Member) -> Member:
+    exchange = server.app.exchange
+    assert exchange is not None
+    number = exchange.ids.from_uuid(ids.MEMBER, member.member_id)
+    assert number is not None
+    generated = server.on_loop(lambda: exchange.accounts.keys.generate(number, "second", "rsa"))
+    return Member(member.email, member.password, member.member_id, Credentials.from_pem(generated.key.key_id, generated.private_key_pem))
+
+
+def test_quickfix_on_the_rfq_session_request_quote_accept_confirm(server: RunningServer, tmp_path: Path) -> None:
+    requester = server.new_member(f"qf-rfq-req-{time.time_ns()}@example.com")
+    maker = server.new_member(f"qf-rfq-mm-{time.time_ns()}@example.com")
+    rfq_port, dc_port = server.app.fix.port(Kind.RFQ), server.app.fix.port(Kind.DROP_COPY)
+    for name in ("asker", "maker", "asker-dc", "maker-oe"):
+        (tmp_path / name).mkdir()
+    with Initiator(tmp_path / "asker", rfq_port, requester, target="KalshiRFQ") as asker, \
+            Initiator(tmp_path / "maker", rfq_port, maker, fixt=True, target="KalshiRFQ") as quoting, \
+            Initiator(tmp_path / "asker-dc", dc_port, _second_key(server, requester), target="KalshiDC") as asker_drop, \
+            Initiator(tmp_path / "maker-oe", server.app.fix.port(Kind.ORDER_ENTRY), _second_key(server, maker), fixt=True) as maker_orders:
+        request = fix44.QuoteRequest()
+        request.setField(fix.QuoteReqID("qf-rfq-1"))
+        group = fix44.QuoteRequest.NoRelatedSym()
+        group.setField(fix.Symbol(DEMO_TICKER))
+        group.setField(fix.OrderQty(2))
+        request.addGroup(group)
+        send(asker, request)
+        mine = asker.next_app(lambda m: m.get(35) == "R" and m.get(644) == "qf-rfq-1")
+        rfq_id = mine[131]
+        seen = quoting.next_app(lambda m: m.get(35) == "R" and m.get(131) == rfq_id)
+        assert (seen[55], seen[38], seen[448]) == (DEMO_TICKER, "2.00", mine[448])
+
+        quote = fix50sp2.Quote()
+        for field in (fix.QuoteID("mm-1"), fix.QuoteReqID(rfq_id), fix.Symbol(DEMO_TICKER), fix.BidPx(45), fix.OfferPx(52)):
+            quote.setField(field)
+        send(quoting, quote)
+        pending = quoting.next_app(lambda m: m.get(35) == "AI" and m.get(297) == "10")
+        quote_id = pending[117]
+        assert (pending[1166], pending[131], pending[132], pending[133]) == ("mm-1", rfq_id, "45", "52")
+        offered = asker.next_app(lambda m: m.get(35) == "S" and m.get(117) == quote_id)
+        assert (offered[132], offered[133], offered[38]) == ("45", "52", "2.00")
+
+        send(asker, _kalshi_message("UA", [(117, quote_id), (54, "2")]))  # buy NO at 52 cents
+        accepted = quoting.next_app(lambda m: m.get(35) == "AI" and m.get(297) == "0")
+        assert (accepted[117], accepted[54], accepted[38]) == (quote_id, "2", "2.00") and 126 in accepted
+        send(quoting, _kalshi_message("U7", [(117, quote_id)]))
+        taker = asker_drop.next_app(lambda m: m.get(35) == "8" and m.get(150) == "F")
+        made = maker_orders.next_app(lambda m: m.get(35) == "8" and m.get(150) == "F")
+        assert (taker[54], taker[31], taker[32]) == ("2", "48", "2.00")  # sells YES at 1 - 0.52
+        assert (made[54], made[31], made[32], made[880]) == ("1", "48", "2.00", taker[880])
+
+        send(quoting, _kalshi_message("U7", [(117, quote_id)]))  # executed already: refused, named
+        refused = quoting.next_app(lambda m: m.get(35) == "AI" and m.get(297) in ("5", "9"))
+        assert (refused[117], refused[297], refused[55]) == (quote_id, "9", DEMO_TICKER) and refused[58].startswith("QUOTE_NOT_FOUND")
+        bad = fix44.QuoteRequest()
+        bad.setField(fix.QuoteReqID("qf-rfq-2"))
+        group = fix44.QuoteRequest.NoRelatedSym()
+        group.setField(fix.Symbol("KXNOSUCH-1"))
+        group.setField(fix.OrderQty(2))
+        bad.addGroup(group)
+        send(asker, bad)
+        rejected = asker.next_app(lambda m: m.get(35) == "AG")
+        assert (rejected[131], rejected[658]) == ("qf-rfq-2", "1")
+        send(quoting, _kalshi_message("U7", []))  # no QuoteID: the session's Reject
+        quoting.wait_admin(lambda admin: "|35=3|" in admin and "|371=117|" in admin and "|373=1|" in admin)
+        for application in (asker, quoting, asker_drop, maker_orders):
+            assert application.rejects_sent == []

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from predictex.gateways.fix.gateway import FixGateway
 
 # QuoteRequestRejectReason (658)
-UNKNOWN_SYMBOL, EXCHANGE_CLOSED, QUANTITY_EXCEEDS_LIMIT, INVALID_PRICE, OTHER = 1, 2, 3, 8, 99
+UNKNOWN_SYMBOL, EXCHANGE_CLOSED, QUANTITY_EXCEEDS_LIMIT, OTHER = 1, 2, 3, 99
 _REQUEST_REJECT_REASONS = {
     "MARKET_NOT_FOUND": UNKNOWN_SYMBOL, "MARKET_INACTIVE": EXCHANGE_CLOSED, "MARKET_ALREADY_CLOSED": EXCHANGE_CLOSED,
     "TRADING_PAUSED": EXCHANGE_CLOSED, "EXCHANGE_PAUSED": EXCHANGE_CLOSED, "RFQ_LIMIT_EXCEEDED": QUANTITY_EXCEEDS_LIMIT,
@@ -69,14 +69,14 @@ def handle(gateway: FixGateway, connection: Peer, message: Message, now_ms: int)
     if gateway.exchange.config.rate_limits:
         assert connection.principal is not None
         if not gateway.exchange.accounts.rate_limit(connection.principal.member, Lane.WRITE).allowed:
-            _answer_for(connection, message).failed(gateway, "RATE_LIMIT_EXCEEDED: too many requests")
+            _answer_for(gateway, connection, message).failed(gateway, "RATE_LIMIT_EXCEEDED: too many requests")
             return
     try:
         command = _command(gateway, connection, message, now_ms)
     except r.RequestError as error:
-        _answer_for(connection, message).reject(error.text, NOT_FOUND if error.reason == 1 else REJECTED)
+        _answer_for(gateway, connection, message).reject(error.text, NOT_FOUND if error.reason == 1 else REJECTED)
         return
-    gateway.submit(command, _answer_for(connection, message), connection)
+    gateway.submit(command, _answer_for(gateway, connection, message), connection)
 
 
 def _command(gateway: FixGateway, connection: Peer, message: Message, now_ms: int) -> c.Command:
@@ -145,16 +145,25 @@ def _price(message: Message, tag: int, name: str, use_dollars: bool) -> int:
 
 # --- answers on the session that asked ------------------------------------------------------------
 
-def _answer_for(connection: Peer, message: Message) -> RequestAnswer | QuoteAnswer:
-    return RequestAnswer(connection, message) if message.msg_type == t.QUOTE_REQUEST else QuoteAnswer(connection, message)
+def _answer_for(gateway: FixGateway, connection: Peer, message: Message) -> RequestAnswer | QuoteAnswer:
+    if message.msg_type == t.QUOTE_REQUEST:
+        return RequestAnswer(connection, message)
+    symbol = message.get(t.SYMBOL)
+    if symbol is None:  # Z, U7, UA name a quote: its market, when the exchange knows it
+        number = gateway.exchange.ids.from_uuid(ids.QUOTE, message.text(t.QUOTE_ID))
+        quote = gateway.exchange.live.communications.quotes.get(number) if number is not None else None
+        symbol = quote.event.ticker.encode() if quote is not None else b"[N/A]"
+    return QuoteAnswer(connection, message, symbol)
 
 
 class QuoteAnswer:
-    """For S, Z, U7 and UA: a refusal is a QuoteStatusReport, rejected (5) or not found (9)."""
+    """For S, Z, U7 and UA: a refusal is a QuoteStatusReport, rejected (5) or not found (9), naming the
+    quote (a refused Quote by its own QuoteID: it has no other) and its market."""
 
-    def __init__(self, connection: Peer, message: Message) -> None:
+    def __init__(self, connection: Peer, message: Message, symbol: bytes) -> None:
         self.connection = connection
         self.message = message
+        self.symbol = clean_text(symbol, 100)
         self.client_quote_id = clean_text(message.get(t.QUOTE_ID) or b"", 64) if message.msg_type == t.QUOTE else b""
 
     def refused(self, gateway: FixGateway, entry: Entry) -> None:
@@ -171,15 +180,10 @@ class QuoteAnswer:
 
     def reject(self, text: str, status: int) -> None:
         message = self.message
-        quote_id = b"" if message.msg_type == t.QUOTE else (message.get(t.QUOTE_ID) or b"")
-        body = b"117=%s\x01" % clean_text(quote_id, 64) if quote_id else b""
-        if message.msg_type == t.QUOTE and message.get(t.QUOTE_ID):
-            body += b"1166=%s\x01" % clean_text(message.get(t.QUOTE_ID) or b"", 64)
+        body = b"117=%s\x01" % clean_text(message.get(t.QUOTE_ID) or b"", 64)
         if message.get(t.QUOTE_REQ_ID):
             body += b"131=%s\x01" % clean_text(message.get(t.QUOTE_REQ_ID) or b"", 64)
-        body += b"297=%d\x01" % status
-        if message.get(t.SYMBOL):
-            body += b"55=%s\x01" % clean_text(message.get(t.SYMBOL) or b"", 100)
+        body += b"297=%d\x0155=%s\x01" % (status, self.symbol)
         body += b"58=%s\x01" % clean_text(text.encode("utf-8"), 500)
         self.connection.send(t.QUOTE_STATUS_REPORT, body)
 

@@ -17,8 +17,13 @@ from predictex.gateways.fix.session import utc_timestamp
 from predictex.server import ids
 from predictex.server.ids import OBSCURED_COMMUNICATIONS_ID, Ids, communications_id
 
-# QuoteStatus (297)
-ACCEPTED, REJECTED, EXPIRED, NOT_FOUND, PENDING, CANCELED = 0, 5, 7, 9, 10, 17
+# QuoteStatus (297); FIX 4.4 has no plain "canceled" (17 came with FIX 5.0): its sessions get 6,
+# removed from market
+ACCEPTED, REJECTED, REMOVED, EXPIRED, NOT_FOUND, PENDING, CANCELED = 0, 5, 6, 7, 9, 10, 17
+
+
+def canceled(connection: Peer) -> int:
+    return REMOVED if connection.session.begin_string == t.FIX44 else CANCELED
 
 
 def clean_text(value: bytes, most: int) -> bytes:
@@ -55,40 +60,49 @@ def quote_changed(sessions: dict[int, list[Peer]], identities: Ids, member_of: C
     (AI), to the requester's."""
     quote_uuid = identities.to_uuid(ids.QUOTE, event.quote_id).encode()
     rfq_uuid = identities.to_uuid(ids.RFQ, event.rfq_id).encode()
-    status = _STATUS.get(event.change)
-    if event.status == QUOTE_CANCELLED:
-        status = EXPIRED if event.change == "expired" else CANCELED
+    status = _status(event)
     client_quote_id: bytes = getattr(answer, "client_quote_id", b"")
     asked_by = getattr(answer, "connection", None) if client_quote_id else None
-    for connection in sessions.get(member_of(event.account_id), ()):
-        if status is None:
-            continue
-        body = b"117=%s\x01" % quote_uuid
-        if asked_by is connection and event.change == "created":
-            body += b"1166=%s\x01" % client_quote_id
-        body += b"131=%s\x01297=%d\x0155=%s\x01" % (rfq_uuid, status, event.ticker.encode())
-        body += _terms(connection, event)
-        if event.status == QUOTE_ACCEPTED:
-            body += b"54=%s\x01126=%s\x01" % (b"1" if event.accepted_side == SIDE_YES else b"2", utc_timestamp(event.confirm_deadline_ms))
-        if event.status == QUOTE_CANCELLED:
-            body += b"58=%s\x01" % event.change.encode()
-        body += b"60=%s\x01" % utc_timestamp(time_ms)
-        connection.send(t.QUOTE_STATUS_REPORT, body)
-        touched.append(connection)
+    if status is not None:
+        for connection in sessions.get(member_of(event.account_id), ()):
+            body = b"117=%s\x01" % quote_uuid
+            if asked_by is connection and event.change == "created":
+                body += b"1166=%s\x01" % client_quote_id
+            body += b"131=%s\x01297=%d\x0155=%s\x01" % (rfq_uuid, status(connection), event.ticker.encode())
+            body += _terms(connection, event)
+            if event.status == QUOTE_ACCEPTED:
+                side = b"1" if event.accepted_side == SIDE_YES else b"2"
+                body += b"54=%s\x01126=%s\x01" % (side, utc_timestamp(event.confirm_deadline_ms))
+            if event.status == QUOTE_CANCELLED:
+                body += b"58=%s\x01" % event.change.encode()
+            body += b"60=%s\x01" % utc_timestamp(time_ms)
+            connection.send(t.QUOTE_STATUS_REPORT, body)
+            touched.append(connection)
     for connection in sessions.get(member_of(event.rfq_account_id), ()):
         if event.status == QUOTE_OPEN:
             body = b"117=%s\x01131=%s\x0155=%s\x01" % (quote_uuid, rfq_uuid, event.ticker.encode()) + _terms(connection, event)
             connection.send(t.QUOTE, body)
         elif event.status == QUOTE_CANCELLED and status is not None:
-            body = b"117=%s\x01131=%s\x01297=%d\x0155=%s\x0158=%s\x01" % (quote_uuid, rfq_uuid, status, event.ticker.encode(),
-                                                                       event.change.encode())
+            body = b"117=%s\x01131=%s\x01297=%d\x0155=%s\x0158=%s\x01" % (
+                quote_uuid, rfq_uuid, status(connection), event.ticker.encode(), event.change.encode())
             connection.send(t.QUOTE_STATUS_REPORT, body)
         else:
             continue
         touched.append(connection)
 
 
-_STATUS = {"created": PENDING, "accepted": ACCEPTED}
+def _status(event: ev.QuoteChanged) -> Callable[[Peer], int] | None:
+    """The QuoteStatus a change is reported with, per session (none for an execution: its
+    ExecutionReports say it)."""
+    if event.status == QUOTE_CANCELLED:
+        return (lambda _: EXPIRED) if event.change == "expired" else canceled
+    if event.change == "created":
+        return lambda _: PENDING
+    if event.change == "accepted":
+        return lambda _: ACCEPTED
+    return None
+
+
 
 
 def _terms(connection: Peer, event: ev.QuoteChanged) -> bytes:
