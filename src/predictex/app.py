@@ -42,7 +42,7 @@ from predictex.gateways.ws import WebSocketGateway
 from predictex.journal import Journal, open_store
 from predictex.journal.base import JournalStore
 from predictex.readmodel import ReadModel
-from predictex.server import demo
+from predictex.server import demo, eligibility
 from predictex.server.bus import Bus
 from predictex.server.clock import Clock, WallClock
 from predictex.server.collector import Collector
@@ -213,6 +213,7 @@ class Application:
         step("recorded the instance id")
         self._register_gauges()
         self.operator = await first_start(self.exchange, config.data_dir)
+        await eligibility.reconcile(self.exchange)  # a change to who may trade whose engine command a crash lost
         if demo.wanted(self.exchange):
             await demo.create_demo_markets(self.exchange)
             step("committed the demo markets")

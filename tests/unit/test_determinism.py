@@ -57,7 +57,7 @@ def _session(exchange: Harness) -> None:
 SAMPLES: list[c.Command] = [
     c.Tick(), c.OpenAccount(), c.Deposit(1, 5, "ref"), c.RequestWithdrawal(1, 10), c.CompleteWithdrawal(1),
     c.CancelWithdrawal(2), c.CreateSubaccount(1), c.TransferBetweenSubaccounts(1, 0, 1, 10_000, "t-1"),
-    c.SetNetting(1, 2, False), c.SetPositionLimit("series", "KX", 1_000, 2_000),
+    c.SetNetting(1, 2, False), c.SetPositionLimit("series", "KX", 1_000, 2_000), c.SetTradingEligibility(1, "restricted"),
     c.CreateSeries("S", "t", "cat", "daily", "flat", 5000, ["a"], [["n", "u"]], "u1", "u2"),
     c.CreateEvent("S-E", "S", "t", "s", True, 5, "week"),
     c.CreateMarket("S-E-M", "S-E", "t", 1, 2, market_type="scalar", fractional_trading=True, floor_strike="69.5"),

@@ -26,6 +26,7 @@ from predictex.accounts._common import (
     wall_clock_ms,
 )
 from predictex.accounts._schema import ACCOUNTS_SCHEMA
+from predictex.accounts.eligibility import Eligibility
 from predictex.accounts.keys import DEFAULT_SCOPES, SCOPES, ApiKey, ApiKeys, GeneratedKey, KeyType, has_scope
 from predictex.accounts.limits import Budget, Lane, RateDecision, RateLimiter, budget
 from predictex.accounts.members import DEFAULT_SCRYPT_COST, Member, Members, Role, ScryptCost, Tier
@@ -74,6 +75,7 @@ class Accounts:
         self.sessions = Sessions(store, self.members, self.keys, clock, session_lifetime_ms, throttle=self.throttle,
                                  revocations=self.revocations)
         self.limits = RateLimiter(clock, endpoint_costs)
+        self.eligibility = Eligibility(store, clock)
 
     def authenticate(self, headers: Mapping[str, str], method: str, target: str, body: bytes | None = None, *,
                      required_scope: str | None = None) -> Authenticated | AuthFailure:

@@ -810,6 +810,22 @@ class SetPositionLimit(Command):
         return [self.scope, self.ticker, self.market_limit_centicontracts, self.event_limit_centicontracts]
 
 
+class SetTradingEligibility(Command):
+    """Whether a member (its primary account, and so its subaccounts) may place orders: `reason` says
+    why not, "" lets it trade. The accounts decide (verification, state of residence); the engine
+    refuses orders (`member_not_eligible`) with the reason."""
+
+    TYPE = "set_trading_eligibility"
+    FIELDS = ("account_id", "reason")
+
+    def __init__(self, account_id: int, reason: str) -> None:
+        self.account_id = account_id
+        self.reason = reason
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.reason]
+
+
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.TYPE: cls
     for cls in (
@@ -821,5 +837,6 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         CreateRfq, DeleteRfq, CreateQuote, DeleteQuote, AcceptQuote, ConfirmQuote, ProposeBlockTrade, AcceptBlockTrade,
         RejectBlockTrade,
         ScheduleFeeChange, SetArchiveCutoff, PublishContent, CreateComboMarket, UpdateMarketTerms, SetPositionLimit,
+        SetTradingEligibility,
     )
 }

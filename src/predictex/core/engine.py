@@ -34,6 +34,7 @@ from predictex.core.events import (
     PositionLimitSet,
     PositionSides,
     SeriesCreated,
+    TradingEligibilityChanged,
     WithdrawalChanged,
 )
 from predictex.core.fee_changes import FeeSchedule
@@ -166,6 +167,7 @@ class Engine:
             c.AcceptBlockTrade: self._accept_block_trade,
             c.RejectBlockTrade: self._reject_block_trade,
             c.SetPositionLimit: self._set_position_limit,
+            c.SetTradingEligibility: self._set_trading_eligibility,
         }
 
     # --- the one entry point --------------------------------------------------------------------
@@ -344,6 +346,19 @@ class Engine:
         self.scope.emit(WithdrawalChanged(withdrawal.withdrawal_id, account.account_id, amount, "cancelled"))
         self.scope.touch(account)
         outcome.value = withdrawal.withdrawal_id
+
+    def _set_trading_eligibility(self, command: c.Command, outcome: Outcome) -> None:
+        assert isinstance(command, c.SetTradingEligibility)
+        if command.account_id not in self.ledger.accounts:
+            raise Rejected(RejectCode.ACCOUNT_NOT_FOUND, f"no account {command.account_id}")
+        if command.account_id in self.ledger.subaccounts.owner:
+            raise Rejected(RejectCode.INVALID_PARAMETERS, "eligibility is a member's: name its primary account")
+        check_text(command.reason, "reason")
+        if command.reason:
+            self.trading.not_eligible[command.account_id] = command.reason
+        else:
+            self.trading.not_eligible.pop(command.account_id, None)
+        self.scope.emit(TradingEligibilityChanged(command.account_id, command.reason))
 
     def _set_position_limit(self, command: c.Command, outcome: Outcome) -> None:
         assert isinstance(command, c.SetPositionLimit)

@@ -910,6 +910,20 @@ class PositionLimitSet(Event):
         return [self.scope, self.ticker, self.market_limit_centicontracts, self.event_limit_centicontracts]
 
 
+class TradingEligibilityChanged(Event):
+    """A member may (reason "") or may not place orders."""
+
+    TYPE = "trading_eligibility_changed"
+    FIELDS = ("account_id", "reason")
+
+    def __init__(self, account_id: int, reason: str) -> None:
+        self.account_id = account_id
+        self.reason = reason
+
+    def values(self) -> list[object]:
+        return [self.account_id, self.reason]
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.TYPE: cls
     for cls in (
@@ -921,5 +935,6 @@ EVENT_TYPES: dict[str, type[Event]] = {
         MarketTermsChanged,
         RfqChanged, QuoteChanged, BlockTradeChanged, OffBookTrade,
         SubaccountCreated, SubaccountTransferred, PositionLimitSet,
+        TradingEligibilityChanged,
     )
 }

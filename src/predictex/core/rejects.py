@@ -47,6 +47,7 @@ class RejectCode(enum.Enum):
     ORDER_GROUP_COUNT_LIMIT = "order_group_count_limit"
     WITHDRAWAL_TOO_SMALL = "withdrawal_too_small"
     POSITION_LIMIT = "position_limit"
+    MEMBER_NOT_ELIGIBLE = "member_not_eligible"
     RFQ_LIMIT = "rfq_limit"
     # matching: the book refuses the order as placed
     POST_ONLY_CROSS = "post_only_cross"
@@ -81,6 +82,7 @@ _RISK = {
     RejectCode.INSUFFICIENT_BALANCE, RejectCode.OPEN_ORDER_LIMIT, RejectCode.REDUCE_ONLY_NO_POSITION,
     RejectCode.SELL_POSITION_FLOOR, RejectCode.ORDER_GROUP_LIMIT, RejectCode.ORDER_GROUP_COUNT_LIMIT,
     RejectCode.WITHDRAWAL_TOO_SMALL, RejectCode.RFQ_LIMIT, RejectCode.POSITION_LIMIT,
+    RejectCode.MEMBER_NOT_ELIGIBLE,
 }
 _MATCHING = {
     RejectCode.POST_ONLY_CROSS, RejectCode.FILL_OR_KILL_INSUFFICIENT_VOLUME,

@@ -201,6 +201,8 @@ def _take(engine: Engine) -> dict[str, Any]:
         data["netting_off"] = [
             [a.account_id, [[am.ticker, *_fields(am, _SIDES_FIELDS)] for am in a.markets.values()]] for a in apart
         ]
+    if trading.not_eligible:  # absent until a member may not trade, so older states keep their hashes
+        data["not_eligible"] = [[account_id, reason] for account_id, reason in sorted(trading.not_eligible.items())]
     limits = trading.position_limits
     if not limits.is_empty():  # absent until the operator sets one, so older states keep their hashes
         data["position_limits"] = [
@@ -292,6 +294,7 @@ def restore_snapshot(data: dict[str, Any]) -> Engine:
     for account_id, ids in data["recent_client_order_ids"]:
         trading.recent_client_order_ids[account_id] = RecentIds(ids)
     trading.next_order_id, trading.next_trade_id, trading.next_group_id, trading.next_priority = data["trading"]
+    trading.not_eligible = {account_id: reason for account_id, reason in data.get("not_eligible", [])}
     if "position_limits" in data:
         series_rows, market_rows = data["position_limits"]
         trading.position_limits.by_series = {series: (market_limit, event_limit) for series, market_limit, event_limit in series_rows}

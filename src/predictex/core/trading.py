@@ -154,6 +154,7 @@ class Trading:
         self.next_group_id = 1
         self.next_priority = 1
         self.position_limits = PositionLimits()
+        self.not_eligible: dict[int, str] = {}  # primary account -> why its member may not place orders
 
     # --- lookups and state checks ---------------------------------------------------------------
 
@@ -286,8 +287,17 @@ class Trading:
 
     # --- create ---------------------------------------------------------------------------------
 
+    def _check_eligible(self, account: Account) -> None:
+        if not self.not_eligible:
+            return
+        owner = self.ledger.subaccounts.owner.get(account.account_id)
+        reason = self.not_eligible.get(account.account_id if owner is None else owner[0])
+        if reason:
+            raise Rejected(RejectCode.MEMBER_NOT_ELIGIBLE, reason)
+
     def create(self, cmd: CreateOrder) -> Order:
         account = self.account(cmd.account_id)
+        self._check_eligible(account)
         market = self.markets.market(cmd.ticker)
         self.require_trading(market)
         time_in_force, action = self._check_terms(cmd, market, account)

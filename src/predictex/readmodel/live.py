@@ -253,6 +253,7 @@ class LiveState:
         # the operator's position limits (core/position_limits.py): series -> (per market, per event), market -> per market
         self.position_limits_by_series: dict[str, tuple[int, int]] = {}
         self.position_limits_by_market: dict[str, int] = {}
+        self.not_eligible: dict[int, str] = {}  # primary account -> why its member may not place orders
         self.netting_off: set[int] = set()  # accounts holding YES and NO apart
         self.communications = CommunicationsView()  # RFQs, quotes, block-trade proposals
 
@@ -319,6 +320,11 @@ class LiveState:
                 self._position_sides(event)
             elif isinstance(event, ev.NettingChanged):
                 self._netting_changed(event)
+            elif isinstance(event, ev.TradingEligibilityChanged):
+                if event.reason:
+                    self.not_eligible[event.account_id] = event.reason
+                else:
+                    self.not_eligible.pop(event.account_id, None)
             elif isinstance(event, ev.PositionLimitSet):
                 self._position_limit_set(event.scope, event.ticker, event.market_limit_centicontracts, event.event_limit_centicontracts)
             elif isinstance(event, (ev.QuoteChanged, ev.RfqChanged, ev.OffBookTrade, ev.BlockTradeChanged)):
@@ -632,6 +638,7 @@ class LiveState:
         for primary, numbered in engine.ledger.subaccounts.by_primary.items():
             for number, account_id in numbered.items():
                 state._subaccount_created(primary, number, account_id)
+        state.not_eligible = dict(engine.trading.not_eligible)
         state.position_limits_by_series = dict(engine.trading.position_limits.by_series)
         state.position_limits_by_market = dict(engine.trading.position_limits.by_market)
         return state

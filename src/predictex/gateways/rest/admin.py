@@ -9,6 +9,17 @@ import datetime as dt
 from typing import Any
 
 from predictex.accounts import AccountsError, Lane
+from predictex.accounts.eligibility import (
+    COMPLETED,
+    DEPOSIT,
+    FAILED,
+    METHODS,
+    PENDING,
+    US_STATES,
+    VERIFICATIONS,
+    VERIFIED,
+    WITHDRAWAL,
+)
 from predictex.accounts.members import Role, Tier
 from predictex.core import commands as c
 from predictex.core.fees import FEE_MULTIPLIER_ONE_BPS, FEE_TYPES
@@ -33,7 +44,7 @@ from predictex.gateways.rest.wire import (
 from predictex.gateways.shapes.position_limits import position_limits_json
 from predictex.gateways.shapes.text import money, rfc3339
 from predictex.journal import audit
-from predictex.server import ids
+from predictex.server import eligibility, ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, empty_response, json_response, text_response
 from predictex.server.membership import MembershipError, sign_up
@@ -59,6 +70,13 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("POST", PREFIX + "/markets/{ticker}/finalize", admin(finalize))
     router.add("POST", PREFIX + "/exchange/status", admin(exchange_status))
     router.add("GET", PREFIX + "/members", admin(list_members))
+    router.add("PUT", PREFIX + "/members/{member_id}/eligibility", admin(set_eligibility))
+    router.add("GET", PREFIX + "/restricted_states", private(exchange, get_restricted_states, admin=True))
+    router.add("PUT", PREFIX + "/restricted_states", admin(set_restricted_states))
+    router.add("GET", PREFIX + "/payments", private(exchange, list_payments, admin=True))
+    router.add("POST", PREFIX + "/members/{member_id}/payments", admin(create_payment))
+    router.add("POST", PREFIX + "/payments/{payment_id}/complete", admin(complete_payment))
+    router.add("POST", PREFIX + "/payments/{payment_id}/fail", admin(fail_payment))
     router.add("GET", PREFIX + "/position_limits", private(exchange, list_position_limits, admin=True))
     router.add("POST", PREFIX + "/position_limits", admin(set_position_limit))
     router.add("GET", PREFIX + "/members/{member_id}/audit", private(exchange, member_audit, admin=True))
@@ -265,7 +283,10 @@ async def exchange_status(exchange: Exchange, principal: Principal, request: Req
 # --- members and money ------------------------------------------------------------------------------
 
 def _member_json(exchange: Exchange, member: Any) -> dict[str, Any]:
+    verification, residence = exchange.accounts.eligibility.of(member.member_id)
     return {
+        "verification": verification, "state_of_residence": residence or None,
+        "trading_refused_because": exchange.live.not_eligible.get(member.engine_account_id) or None,
         "member_id": exchange.ids.to_uuid(ids.MEMBER, member.member_id), "email": member.email, "role": member.role.value,
         "tier": member.tier.value, "created_time": rfc3339(member.created_ms), "suspended": member.suspended,
         "simulated": member.simulated, "closed": member.closed,
@@ -329,6 +350,111 @@ def _query_time(name: str, text: str, default: int) -> int:
     return time_field({name: text}, name)
 
 
+# --- eligibility and payments ----------------------------------------------------------------------
+
+async def set_eligibility(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """A member's `verification` (pending, verified, rejected) and/or `state_of_residence` (a US
+    state's two-letter code, or "" for none on record); the engine refuses their orders from then on
+    if they may not trade."""
+    body = json_body(request.body)
+    member = _member(exchange, params["member_id"])
+    verification = str_field(body, "verification", "", 16) or None
+    residence = body.get("state_of_residence")
+    if residence is not None and not isinstance(residence, str):
+        raise bad_request("state_of_residence must be a string")
+    try:
+        exchange.accounts.eligibility.set(member.member_id, verification, residence)
+    except AccountsError as error:
+        raise accounts_error(error) from error
+    await eligibility.sync(exchange, [(member.member_id, member.engine_account_id)], principal.member.member_id)
+    return _member_json(exchange, member)
+
+
+def get_restricted_states(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    return {"restricted_states": list(exchange.accounts.eligibility.restricted_states())}
+
+
+async def set_restricted_states(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    """The states whose residents may not trade (`states`: two-letter codes; [] restricts none)."""
+    states = json_body(request.body).get("states")
+    if not isinstance(states, list) or not all(isinstance(s, str) for s in states):
+        raise bad_request("states must be a list of two-letter state codes")
+    try:
+        exchange.accounts.eligibility.set_restricted_states(states)
+    except AccountsError as error:
+        raise accounts_error(error) from error
+    await eligibility.reconcile(exchange)
+    return get_restricted_states(exchange, principal, request, params)
+
+
+def _payment_json(exchange: Exchange, payment: Any) -> dict[str, Any]:
+    return {
+        "payment_id": payment.payment_id, "member_id": exchange.ids.to_uuid(ids.MEMBER, payment.member_id),
+        "direction": payment.direction, "method": payment.method, "amount_dollars": money(payment.amount_microdollars),
+        "status": payment.status, "reason": payment.reason or None, "created_time": rfc3339(payment.created_ms),
+        "updated_time": rfc3339(payment.changed_ms),
+    }
+
+
+def list_payments(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    member_id = Query(request.query_params()).text("member_id")
+    number = _member(exchange, member_id).member_id if member_id else None
+    return {"payments": [_payment_json(exchange, p) for p in exchange.accounts.eligibility.payments(number)]}
+
+
+async def create_payment(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
+    """A deposit or withdrawal record (`direction`), by `method` (ach, wire, card), of `amount_dollars`,
+    pending until the operator completes it or marks it failed. Verified members only. A withdrawal
+    sets the money aside at once (at least $10, never more than the available cash: the engine's
+    rules); a deposit moves money only when completed."""
+    body = json_body(request.body)
+    member = _member(exchange, params["member_id"])
+    direction = str_field(body, "direction", None, 16)
+    method = str_field(body, "method", None, 16)
+    if direction not in (DEPOSIT, WITHDRAWAL):
+        raise bad_request("direction must be deposit or withdrawal")
+    if method not in METHODS:
+        raise bad_request(f"method must be one of {', '.join(METHODS)}")
+    verification, _ = exchange.accounts.eligibility.of(member.member_id)
+    if verification != VERIFIED:
+        raise ApiError(403, "member_not_verified", "only verified members may deposit or withdraw",
+                       f"member {params['member_id']} is {verification}: verify the member first")
+    amount = _amount(body)
+    withdrawal = 0
+    if direction == WITHDRAWAL:
+        withdrawal = (await execute(exchange, c.RequestWithdrawal(member.engine_account_id, amount))).value
+    payment = exchange.accounts.eligibility.new_payment(member.member_id, direction, method, amount, withdrawal)
+    return json_response(201, _payment_json(exchange, payment))
+
+
+def _pending_payment(exchange: Exchange, payment_id: str) -> Any:
+    payment = exchange.accounts.eligibility.payment(int(payment_id)) if is_ascii_digits(payment_id) and len(payment_id) < 19 else None
+    if payment is None:
+        raise not_found(f"no payment {payment_id}")
+    if payment.status != PENDING:
+        raise ApiError(409, "payment_not_pending", "the payment is no longer pending", f"payment {payment_id} is {payment.status}")
+    return payment
+
+
+async def complete_payment(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    payment = _pending_payment(exchange, params["payment_id"])
+    member = exchange.accounts.members.get(payment.member_id)
+    if payment.direction == DEPOSIT:
+        await execute(exchange, c.Deposit(member.engine_account_id, payment.amount_microdollars,
+                                          f"payment {payment.payment_id} ({payment.method})"))
+    else:
+        await execute(exchange, c.CompleteWithdrawal(payment.withdrawal_id))
+    return _payment_json(exchange, exchange.accounts.eligibility.settle_payment(payment, COMPLETED))
+
+
+async def fail_payment(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
+    payment = _pending_payment(exchange, params["payment_id"])
+    reason = str_field(json_body(request.body) if request.body else {}, "reason", "", 500)
+    if payment.direction == WITHDRAWAL:
+        await execute(exchange, c.CancelWithdrawal(payment.withdrawal_id))  # the money set aside is available again
+    return _payment_json(exchange, exchange.accounts.eligibility.settle_payment(payment, FAILED, reason))
+
+
 def list_members(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     return {"members": [_member_json(exchange, m) for m in exchange.accounts.members.list(limit=1000)]}
 
@@ -341,11 +467,22 @@ async def create_member(exchange: Exchange, principal: Principal, request: Reque
     except ValueError as error:
         raise bad_request(str(error)) from error
     simulated = bool_field(body, "simulated")
+    verification, residence = str_field(body, "verification", "", 16), str_field(body, "state_of_residence", "", 8).upper()
+    if verification and verification not in VERIFICATIONS:
+        raise bad_request(f"verification must be one of {', '.join(VERIFICATIONS)}")
+    if residence and residence not in US_STATES:
+        raise bad_request(f"{residence!r} is not a US state's two-letter code")
     try:
         member = await sign_up(exchange, str_field(body, "email", None, 320), str_field(body, "password", None, 1024), role=role, tier=tier,
                                simulated=simulated)  # the market simulator's traders, marked for operators
     except MembershipError as error:
         raise ApiError(409 if error.code == "duplicate_email" else 400, error.code, error.message) from error
+    if verification or residence:  # the operator's word at creation (default: verified, no state on record)
+        try:
+            exchange.accounts.eligibility.set(member.member_id, verification or None, residence or None)
+        except AccountsError as error:
+            raise accounts_error(error) from error
+        await eligibility.sync(exchange, [(member.member_id, member.engine_account_id)], principal.member.member_id)
     return json_response(201, _member_json(exchange, member))
 
 

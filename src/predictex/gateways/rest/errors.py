@@ -37,6 +37,7 @@ _TABLE: dict[RejectCode, tuple[int, str, str]] = {
     RejectCode.ORDER_GROUP_COUNT_LIMIT: (400, "invalid_parameters", "too many order groups"),
     RejectCode.WITHDRAWAL_TOO_SMALL: (400, "invalid_parameters", "withdrawal too small"),
     RejectCode.POSITION_LIMIT: (400, "position_limit_exceeded", "position limit exceeded"),
+    RejectCode.MEMBER_NOT_ELIGIBLE: (403, "member_not_eligible", "the member may not trade"),
     RejectCode.POST_ONLY_CROSS: (400, "invalid_order", "invalid order"),
     RejectCode.FILL_OR_KILL_INSUFFICIENT_VOLUME: (400, "invalid_order", "fill or kill could not fill"),
     RejectCode.BUY_MAX_COST_EXCEEDED: (400, "invalid_order", "buy max cost exceeded"),
