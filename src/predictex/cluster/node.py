@@ -161,12 +161,17 @@ class Node:
                 raise Diverged(f"this journal ends at {follower.last_seq}, beyond the cluster's log ({last})")
             log.info("%s stands by at record %d (log at %d)", self.settings.node, follower.last_seq, last)
             following = asyncio.ensure_future(self._follow(follower))
-            try:
-                await self.lease.acquire()
+            acquiring = asyncio.ensure_future(self.lease.acquire())
+            try:  # a standby whose journal cannot follow (a full disk, its database down) stops
+                await asyncio.wait([following, acquiring], return_when=asyncio.FIRST_COMPLETED)
+                if following.done():
+                    following.result()  # raises what stopped it
+                    raise Diverged("the log's subscription ended")
             finally:
-                following.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await following
+                for task in (following, acquiring):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             while True:  # read to the tip, put the marker there; if someone appended meanwhile, again
                 tip, last = await self.log._tip()
                 async for entry in self.log.read(follower.stream_seq, tip):
