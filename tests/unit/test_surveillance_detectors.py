@@ -150,39 +150,47 @@ def test_simulated_accounts_are_never_alerted_on() -> None:
     assert h.alerts() == []
 
 
-def _close_market(h: Harness) -> None:
+def _close_market(h: Harness, result: str = "") -> None:
     h.now_ms = CLOSE_MS
     h.apply(c.Tick())
+    if result:
+        h.wait(1_000)
+        h.apply(c.DetermineMarket("KXS-E-M", result))
 
 
-def test_taking_trades_that_move_the_price_before_the_close_are_marking_the_close() -> None:
-    h = Harness()
+def _mark(h: Harness, before_close_ms: int) -> tuple[int, list[int]]:
+    """A member whose three taking buys walk the asks up from 40 cents in the minute before the close."""
     marker, maker = h.account(), h.account()
     for cents in range(40, 70, 2):
         h.order(maker, False, cents, 5)
-    h.order(marker, True, 40, 5, "immediate_or_cancel")  # long before the close: the price before the window
-    h.now_ms = CLOSE_MS - 60_000
+    h.order(marker, True, 40, 5, "immediate_or_cancel")  # the price before the window
+    h.now_ms = CLOSE_MS - before_close_ms
     seqs = []
     for cents in (50, 60, 64):
         h.order(marker, True, cents, 5 * ((cents - 40) // 2), "immediate_or_cancel")
         seqs.append(h.seq)
         h.wait(5_000)
+    return marker, seqs
+
+
+def test_taking_trades_that_move_the_price_away_from_the_result_before_the_close_are_marking_the_close() -> None:
+    h = Harness()
+    marker, seqs = _mark(h, 60_000)
     _close_market(h)
+    assert h.alerts(MARKING_THE_CLOSE) == []  # judged once the result is known
+    _close_market(h, "no")
     [alert] = h.alerts(MARKING_THE_CLOSE)
     assert alert.accounts == [marker] and sorted({x.seq for x in alert.evidence}) == seqs
 
 
-def test_the_same_trades_an_hour_before_the_close_are_not_marking_it() -> None:
+def test_the_same_trades_toward_the_result_or_an_hour_before_the_close_are_not_marking_it() -> None:
     h = Harness()
-    marker, maker = h.account(), h.account()
-    for cents in range(40, 70, 2):
-        h.order(maker, False, cents, 5)
-    h.order(marker, True, 40, 5, "immediate_or_cancel")
-    for cents in (50, 60, 64):
-        h.order(marker, True, cents, 5 * ((cents - 40) // 2), "immediate_or_cancel")
-        h.wait(5_000)
-    _close_market(h)
-    assert h.alerts(MARKING_THE_CLOSE) == []
+    _mark(h, 60_000)
+    _close_market(h, "yes")  # bought up a market that settled yes: the price went where the value was
+    early = Harness()
+    _mark(early, 3_000_000)
+    _close_market(early, "no")
+    assert h.alerts(MARKING_THE_CLOSE) == early.alerts(MARKING_THE_CLOSE) == []
 
 
 def test_one_member_on_most_of_a_markets_volume_is_a_concentration() -> None:

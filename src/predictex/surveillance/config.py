@@ -20,23 +20,27 @@ class Thresholds:
     # wash trades: trades of one member (any of its subaccounts) or linked members with themselves in
     # one market within this window make one alert
     wash_window_ms: int = 3_600_000
-    # spoofing and layering: orders resting at most `spoof_touch_distance` from the best price of their
-    # side when placed, cancelled at most `spoof_cancel_window_ms` after an order of the same member on
-    # the other side filled, less than `spoof_filled_max_bps` of them filled, `spoof_size_min` in all
-    spoof_size_min_centicontracts: int = 150_00
-    spoof_touch_distance_centicents: int = 300
+    # spoofing and layering: orders of at least `spoof_order_min` resting at most `spoof_touch_distance`
+    # from the best price of their side when placed, cancelled at most `spoof_cancel_window_ms` after an
+    # order of the same member on the other side filled, less than `spoof_filled_max_bps` of them filled,
+    # `spoof_size_min` in all
+    spoof_order_min_centicontracts: int = 50_00
+    spoof_size_min_centicontracts: int = 100_00
+    spoof_touch_distance_centicents: int = 500
     spoof_cancel_window_ms: int = 10_000
     spoof_filled_max_bps: int = 1_000
     # marking the close: in the last `close_window_ms` before a market closes, at least
-    # `close_trades_min` of a member's taking trades, all one way, moved the last price by at least
-    # `close_move_min` and were at least `close_share_min_bps` of the window's volume
+    # `close_trades_min` taking orders of a member, all one way, took the price (at their furthest) at least `close_move_min`
+    # from the first of them, away from the value the market was determined at, and
+    # were at least `close_share_min_bps` of what traded from the first of them to the last (judged when
+    # the market is determined)
     close_window_ms: int = 120_000
     close_trades_min: int = 3
-    close_move_min_centicents: int = 1_000
+    close_move_min_centicents: int = 200
     close_share_min_bps: int = 5_000
     # unusual concentration: when a market closes, one member (with its linked members) was a side of
     # at least `concentration_share_min_bps` of the contracts traded, of at least `concentration_volume_min`
-    concentration_share_min_bps: int = 7_000
+    concentration_share_min_bps: int = 8_000
     concentration_volume_min_centicontracts: int = 500_00
 
     @classmethod

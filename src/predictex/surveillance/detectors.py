@@ -127,6 +127,15 @@ class _Episode:
         self.alert: Alert | None = None
 
 
+class _CloseWindow:
+    __slots__ = ("close_ms", "price_before", "trades")
+
+    def __init__(self, close_ms: int, price_before: int, trades: list[_Trade]) -> None:
+        self.close_ms = close_ms
+        self.price_before = price_before
+        self.trades = trades
+
+
 class _Market:
     __slots__ = ("asks", "bids", "price_before", "recent", "side_trades", "sides", "volume", "wash")
 
@@ -153,12 +162,14 @@ class Detector:
         self._orders: dict[int, _Order] = {}
         self._last_fill: dict[tuple[int, str, bool], tuple[int, int, int, int]] = {}  # (member, ticker, side) -> ms, seq, trade, account
         self._episodes: dict[tuple[int, str, bool], _Episode] = {}
+        self._closed_windows: dict[str, _CloseWindow] = {}  # closed, not yet determined: the last minutes' trades
         self.alerts: dict[str, Alert] = {}
         self.processed_seq = 0
         self.events_seen = 0
         self._handlers: dict[type, Callable[[int, int, Any], None]] = {
             e.SubaccountCreated: self._subaccount, e.BookChanged: self._book, e.OrderAccepted: self._accepted,
             e.OrderClosed: self._closed, e.Trade: self._trade, e.MarketStatusChanged: self._status,
+            e.MarketDetermined: self._determined,
         }
 
     # --- who is who -----------------------------------------------------------------------------------
@@ -250,10 +261,10 @@ class Detector:
 
     def _closed(self, seq: int, time_ms: int, event: e.OrderClosed) -> None:
         order = self._orders.pop(event.order_id, None)
-        if (order is None or not order.near_touch or event.status != OrderStatus.CANCELED or event.reason not in _MEMBER_CANCELS
-                or event.reduced_by_centicontracts <= 0):
-            return
         t = self.thresholds
+        if (order is None or not order.near_touch or event.status != OrderStatus.CANCELED or event.reason not in _MEMBER_CANCELS
+                or event.reduced_by_centicontracts < t.spoof_order_min_centicontracts):
+            return
         if event.filled_centicontracts * _BPS > t.spoof_filled_max_bps * event.initial_count_centicontracts:
             return
         member = self.member(event.account_id)
@@ -326,16 +337,18 @@ class Detector:
         market = self._markets.pop(event.ticker, None)
         if market is None:
             return
-        self._marking_the_close(market, event.ticker, time_ms)
+        window = self._close_window(market, time_ms)
+        if window is not None:
+            self._closed_windows[event.ticker] = window
         self._concentration(market, event.ticker, time_ms)
         for key in [k for k in self._last_fill if k[1] == event.ticker]:
             del self._last_fill[key]
         for key in [k for k in self._episodes if k[1] == event.ticker]:
             del self._episodes[key]
 
-    def _marking_the_close(self, market: _Market, ticker: str, close_ms: int) -> None:
-        t = self.thresholds
-        start = close_ms - t.close_window_ms
+    def _close_window(self, market: _Market, close_ms: int) -> _CloseWindow | None:
+        """The trades of the last minutes before the close, and the last price before them."""
+        start = close_ms - self.thresholds.close_window_ms
         price_before = market.price_before
         window: list[_Trade] = []
         for trade in market.recent:
@@ -344,24 +357,43 @@ class Detector:
             else:
                 window.append(trade)
         if price_before < 0 or not window:
+            return None
+        return _CloseWindow(close_ms, price_before, window)
+
+    def _determined(self, seq: int, time_ms: int, event: e.MarketDetermined) -> None:
+        """Judge the last minutes before the close once the market's value is known: a member's taking
+        trades that moved the price toward where the market settled are informed, not marking."""
+        closed = self._closed_windows.pop(event.ticker, None)
+        if closed is None:
             return
-        move = window[-1].price - price_before
-        if abs(move) < t.close_move_min_centicents:
-            return
-        volume = sum(trade.count for trade in window)
+        t = self.thresholds
         takers: dict[int, list[_Trade]] = {}
-        for trade in window:
+        started_at: dict[int, int] = {}  # member group -> the price of its first trade in the window
+        traded_before: list[int] = []  # contracts traded in the window before each trade
+        traded = 0
+        for trade in closed.trades:
             if trade.taker >= 0:
                 takers.setdefault(trade.taker, []).append(trade)
+                started_at.setdefault(trade.taker, trade.price)
+            traded_before.append(traded)
+            traded += trade.count
+        position = {id(trade): index for index, trade in enumerate(closed.trades)}
         for group, trades in sorted(takers.items()):
-            if len(trades) < t.close_trades_min or any(x.taker_is_bid != (move > 0) for x in trades):
+            buying = trades[0].taker_is_bid  # how far the member's own trades took the price, at their furthest
+            move = (max(x.price for x in trades) if buying else min(x.price for x in trades)) - started_at[group]
+            toward_value = event.settlement_value_centicents - started_at[group]
+            if abs(move) < t.close_move_min_centicents or ((toward_value > 0) == (move > 0) and toward_value != 0):
                 continue
-            if sum(x.count for x in trades) * _BPS < t.close_share_min_bps * volume:
+            if len({x.seq for x in trades}) < t.close_trades_min or any(x.taker_is_bid != (move > 0) for x in trades):
+                continue
+            first, last = position[id(trades[0])], position[id(trades[-1])]
+            while_trading = traded_before[last] + trades[-1].count - traded_before[first]  # from its first trade to its last
+            if sum(x.count for x in trades) * _BPS < t.close_share_min_bps * while_trading:
                 continue
             alert = self._raise(Alert(
-                f"close-{ticker}-{group}", MARKING_THE_CLOSE, ticker, self.group_members(group), close_ms,
-                f"{len(trades)} taking trade(s) in the last {t.close_window_ms // 1000} s moved the price "
-                f"{move:+d} centicents to {window[-1].price}"))
+                f"close-{event.ticker}-{group}", MARKING_THE_CLOSE, event.ticker, self.group_members(group), closed.close_ms,
+                f"{len({x.seq for x in trades})} taking order(s) in the last {t.close_window_ms // 1000} s moved the price "
+                f"{move:+d} centicents, away from the settlement value {event.settlement_value_centicents}"))
             alert.add(Evidence(x.seq, "trade", x.trade_id, x.taker_account) for x in trades)
 
     def _concentration(self, market: _Market, ticker: str, close_ms: int) -> None:
