@@ -23,8 +23,6 @@ SOURCES = Path(__file__).resolve().parent.parent / "src"
 
 # Relative to src/predictex; one module a line, by package.
 COMPILED_MODULES = [
-    "accounts/limits.py",
-    "accounts/signing.py",
     "core/book.py",
     "core/codec.py",
     "core/commands.py",
@@ -51,7 +49,6 @@ COMPILED_MODULES = [
     "gateways/fix/reports.py",
     "gateways/fix/requests.py",
     "gateways/fix/session.py",
-    "gateways/rest/kalshi_v2/order_requests.py",
     "gateways/shapes/kalshi.py",
     "journal/journal.py",
     "journal/records.py",
