@@ -131,9 +131,10 @@ def health(exchange: Exchange) -> Response:
 
 class Replication(Replicator, Protocol):
     """A cluster's replicated journal (`predictex.cluster`): the sequencer's batches go through
-    `replicate`, and the accounts write through the store `accounts_store` wraps around the journal's."""
+    `replicate`, and the tables beside the journal (accounts, FIX sessions, surveillance decisions) are
+    written through the store `tables_store` wraps around the journal's."""
 
-    def accounts_store(self, store: JournalStore) -> JournalStore: ...
+    def tables_store(self, store: JournalStore) -> JournalStore: ...
 
 
 class Application:
@@ -191,10 +192,10 @@ class Application:
         readmodel = await loop.run_in_executor(None, ReadModel.open, store, journal, recovery)
         step("opened the read model")
         replication = self.replication
-        accounts_store = store if replication is None else replication.accounts_store(store)
-        accounts = Accounts(accounts_store, environment=config.environment, timestamp_window_ms=config.timestamp_window_ms)
+        tables = store if replication is None else replication.tables_store(store)
+        accounts = Accounts(tables, environment=config.environment, timestamp_window_ms=config.timestamp_window_ms)
         step("opened the accounts")
-        surveillance = Surveillance(store, config.surveillance, _simulated(accounts), self.clock.now_ms)
+        surveillance = Surveillance(tables, config.surveillance, _simulated(accounts), self.clock.now_ms)
         started = time.perf_counter()
         read = await loop.run_in_executor(None, surveillance.catch_up, journal, recovery.last_seq)
         log.info("surveillance read %d entries in %.2fs: %d alerts", read, time.perf_counter() - started, len(surveillance.detector.alerts))
@@ -207,7 +208,7 @@ class Application:
         )
         self.sequencer.start()
         self.exchange = Exchange(
-            config, store, readmodel, self.sequencer, accounts, Ids(_instance_id(store)), self.clock, self.metrics, bus,
+            config, tables, readmodel, self.sequencer, accounts, Ids(_instance_id(store)), self.clock, self.metrics, bus,
             surveillance,
         )
         step("recorded the instance id")

@@ -183,3 +183,37 @@ async def test_a_leader_whose_lease_ran_out_acknowledges_nothing(cluster: NatsCl
         await sequencer.stop(snapshot=False)
     finally:
         nats.close()
+
+
+@synchronously
+async def test_the_tables_beside_the_journal_reach_a_follower(cluster: NatsCluster, tmp_path: Path) -> None:
+    """FIX sessions' sequence numbers and stored messages (bytes), and the accounts, written through
+    the leader's replicated store: created, written, deleted, and the same on a follower."""
+    from predictex.accounts import Accounts
+    from predictex.cluster.node import ReplicatedTablesStore
+    from predictex.gateways.fix.store import FIX_SCHEMA
+    from predictex.journal.base import TableWrite
+
+    nats = NatsThread(cluster.urls, "leader")
+    try:
+        _, log = _leader(tmp_path, nats, "a", [True])
+        local = SqliteStore(str(tmp_path / "a-tables.db"))
+        tables = ReplicatedTablesStore(local, log)
+        tables.execute_schema(FIX_SCHEMA)
+        tables.write([TableWrite("fix_sessions", ("session_id", "next_in", "next_out"), [("S1", 7, 9)], key=("session_id",))])
+        tables.write([TableWrite("fix_messages", ("session_id", "seq", "data"),
+                                 [("S1", seq, b"8=FIX.4.4\x01" + bytes([seq])) for seq in range(1, 6)])])
+        tables.delete("fix_messages", "session_id = ? AND seq < ?", ("S1", 3))
+        tables.write([TableWrite("fix_sessions", ("session_id", "next_in", "next_out"), [("S1", 8, 12)], key=("session_id",))])
+        accounts = Accounts(tables)
+        member = accounts.members.create("trader@example.com", "correct horse battery", 1, simulated=True)
+        follower = _follow(log, tmp_path / "follower.db")
+        for query in ("SELECT session_id, next_in, next_out FROM fix_sessions",
+                      "SELECT session_id, seq, data FROM fix_messages ORDER BY seq", "SELECT member_id, email FROM accounts_members"):
+            assert follower.store.query(query) == local.query(query), query
+        assert follower.store.query("SELECT next_in, next_out FROM fix_sessions") == [(8, 12)]
+        assert [row[1] for row in follower.store.query("SELECT session_id, seq FROM fix_messages ORDER BY seq")] == [3, 4, 5]
+        assert Accounts(follower.store).members.get_by_email("trader@example.com") is not None
+        assert member.member_id
+    finally:
+        nats.close()

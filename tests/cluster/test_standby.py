@@ -75,10 +75,14 @@ def test_a_standby_takes_over_from_a_paused_leader_that_then_acknowledges_nothin
         assert "lease" in a.log_text()
 
         # `predictex cluster status` names the new leader and the log's tip
-        status_run = subprocess.run([*predictex_command(), "cluster", "status", "--json", "--nats", ",".join(cluster.urls)],
-                                    capture_output=True, text=True, timeout=60)
-        assert status_run.returncode == 0, status_run.stderr
-        found = json.loads(status_run.stdout)
+        for _ in range(20):  # a NATS server's copy may lag a moment behind on a loaded machine
+            status_run = subprocess.run([*predictex_command(), "cluster", "status", "--json", "--nats", ",".join(cluster.urls)],
+                                        capture_output=True, text=True, timeout=60)
+            assert status_run.returncode == 0, status_run.stderr
+            found = json.loads(status_run.stdout)
+            if all(server["current"] for server in found["servers"]):
+                break
+            time.sleep(0.5)
         assert found["leader"]["node"] == "b" and found["leader"]["url"] == f"http://127.0.0.1:{b.port}"
         assert found["leader"]["term"] == 2
         assert found["log"]["replicas"] == 3 and found["log"]["last_record_seq"] >= 30

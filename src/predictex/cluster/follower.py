@@ -3,8 +3,9 @@
 Each batch of the log is applied to the engine record by record, the regenerated events compared byte
 for byte with the leader's (the engine is deterministic: a difference stops the follower, naming the
 sequence), and then appended to the local journal with its history rows, exactly as the leader's
-sequencer wrote them; writes to the accounts tables (members, keys, sessions) are applied to the same
-store. Where in the log the store is, is kept in its meta in the same transaction as each message's
+sequencer wrote them; changes to the tables beside the journal (accounts: members, keys, sessions; FIX
+sessions' sequence numbers and stored messages; the operator's surveillance decisions) are applied to
+the same store. Where in the log the store is, is kept in its meta in the same transaction as each message's
 writes: one row for batches and one for the accounts' changes (`log.position`; a leader writes the same
 rows, the two kinds from two threads, hence two rows), so a restarted node reads on from the lower of
 the two and skips what it holds: a batch whose records it has, an accounts change at or before its row.
@@ -19,7 +20,7 @@ import logging
 import orjson
 
 from predictex.accounts import ACCOUNTS_SCHEMA
-from predictex.cluster.log import ACCOUNTS_APPLIED_META, BATCHES_APPLIED_META, LogEntry, position
+from predictex.cluster.log import ACCOUNTS_APPLIED_META, BATCHES_APPLIED_META, LogEntry, TableChange, position
 from predictex.core.codec import decode_command, encode_events
 from predictex.core.events import Event
 from predictex.core.snapshot import state_hash
@@ -65,7 +66,7 @@ class Follower:
         self.leader = entry.leader
         if entry.is_accounts:
             if entry.stream_seq > self.accounts_seq:
-                self.store.write([*entry.table_writes(), *self._positions(entry.stream_seq)])
+                self._apply_change(entry.table_change(), entry.stream_seq)
                 self.accounts_seq = entry.stream_seq
         elif entry.is_marker:
             if entry.last_seq > self.last_seq:
@@ -92,6 +93,15 @@ class Follower:
         if self.snapshot_every and self.last_seq - self._last_snapshot_seq >= self.snapshot_every:
             self.journal.save_snapshot(self.last_seq, Journal.capture(self.engine))
             self._last_snapshot_seq = self.last_seq
+
+    def _apply_change(self, change: TableChange, stream_seq: int) -> None:
+        """Rows written go with the position in one transaction; a delete or a schema is its own (both are
+        idempotent, so applying one again after a crash before the position was written is harmless)."""
+        if change.schema:
+            self.store.execute_schema(change.schema)
+        if change.delete is not None:
+            self.store.delete(*change.delete)
+        self.store.write([*change.writes, *self._positions(stream_seq)])
 
     def _positions(self, stream_seq: int) -> list[TableWrite]:
         """Read in order, everything up to `stream_seq` is applied, of both kinds."""

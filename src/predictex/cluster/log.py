@@ -20,6 +20,7 @@ thread, and the lease is renewed on time whatever the exchange's loop is doing.
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import contextlib
 import threading
@@ -52,7 +53,7 @@ __all__ = [
 STREAM = "PREDICTEX_JOURNAL"
 BATCH_SUBJECT = "predictex.journal.batch"
 MARKER_SUBJECT = "predictex.journal.leader"
-ACCOUNTS_SUBJECT = "predictex.journal.accounts"  # members, keys, sessions: the accounts tables' writes
+ACCOUNTS_SUBJECT = "predictex.journal.accounts"  # the tables beside the journal: accounts, FIX sessions, surveillance
 SUBJECTS = "predictex.journal.>"
 BATCHES_APPLIED_META = "cluster_batches_stream_seq"  # the local journal holds every batch up to here
 ACCOUNTS_APPLIED_META = "cluster_accounts_stream_seq"  # the local accounts tables hold every change up to here
@@ -135,13 +136,44 @@ class LogEntry:
     def records(self) -> list[Record]:
         return decode_batch(self.data, self.first_seq, self.record_count)
 
-    def table_writes(self) -> list[TableWrite]:
-        return [TableWrite(table, columns, [tuple(row) for row in rows], key)
-                for table, columns, rows, key in orjson.loads(self.data)]
+    def table_change(self) -> TableChange:
+        return TableChange.decode(self.data)
 
 
-def encode_table_writes(writes: list[TableWrite]) -> bytes:
-    return orjson.dumps([[w.table, list(w.columns), [list(row) for row in w.rows], list(w.key)] for w in writes])
+class TableChange:
+    """One change to the tables beside the journal, as the store's own calls: rows written
+    (`writes`), rows deleted (`delete`: table, where, params) or tables created (`schema`)."""
+
+    def __init__(self, writes: list[TableWrite] | None = None, delete: tuple[str, str, list[Any]] | None = None,
+                 schema: list[str] | None = None) -> None:
+        self.writes = writes or []
+        self.delete = delete
+        self.schema = schema or []
+
+    def encode(self) -> bytes:
+        return orjson.dumps({
+            "writes": [[w.table, list(w.columns), [[_value(v) for v in row] for row in w.rows], list(w.key)] for w in self.writes],
+            "delete": [self.delete[0], self.delete[1], [_value(v) for v in self.delete[2]]] if self.delete is not None else None,
+            "schema": self.schema,
+        })
+
+    @classmethod
+    def decode(cls, data: bytes) -> TableChange:
+        found = orjson.loads(data)
+        writes = [TableWrite(table, columns, [tuple(_unvalue(v) for v in row) for row in rows], key)
+                  for table, columns, rows, key in found["writes"]]
+        delete = found["delete"]
+        return cls(writes, (delete[0], delete[1], [_unvalue(v) for v in delete[2]]) if delete is not None else None,
+                   found["schema"])
+
+
+def _value(value: Any) -> Any:
+    """A column's value as JSON: bytes (a FIX message) as {"b": base64}; the rest as they are."""
+    return {"b": base64.b64encode(value).decode("ascii")} if isinstance(value, (bytes, bytearray, memoryview)) else value
+
+
+def _unvalue(value: Any) -> Any:
+    return base64.b64decode(value["b"]) if isinstance(value, dict) else value
 
 
 class ReplicatedLog:
@@ -234,13 +266,13 @@ class ReplicatedLog:
             raise LeaseLost("the lease ran out while the batch was replicated; not acknowledging it")  # caller may not say so
         return [position(BATCHES_APPLIED_META, stream_seq)]
 
-    def replicate_writes(self, writes: list[TableWrite]) -> list[TableWrite]:
-        """Store writes to the accounts tables as the log's next message (the same guarantees as a batch);
-        the writes to make locally, with the meta row that records their place."""
-        stream_seq = self._append(ACCOUNTS_SUBJECT, encode_table_writes(writes), {"Predictex-Last-Seq": "0"})
+    def replicate_change(self, change: TableChange) -> TableWrite:
+        """Store a change to the tables beside the journal as the log's next message (the same guarantees
+        as a batch); the meta row that records its place, to write with it locally."""
+        stream_seq = self._append(ACCOUNTS_SUBJECT, change.encode(), {"Predictex-Last-Seq": "0"})
         if not self.lease_held():
-            raise LeaseLost("the lease ran out while the accounts change was replicated")
-        return [*writes, position(ACCOUNTS_APPLIED_META, stream_seq)]
+            raise LeaseLost("the lease ran out while the change was replicated")
+        return position(ACCOUNTS_APPLIED_META, stream_seq)
 
     def _append(self, subject: str, data: bytes, headers: dict[str, str]) -> int:
         headers["Predictex-Leader"] = self.node

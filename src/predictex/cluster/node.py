@@ -27,13 +27,13 @@ import nats.js.errors
 from predictex.app import Application, banner
 from predictex.cluster.follower import Diverged, Follower
 from predictex.cluster.lease import Lease
-from predictex.cluster.log import Fenced, NatsThread, ReplicatedLog
+from predictex.cluster.log import Fenced, NatsThread, ReplicatedLog, TableChange
 from predictex.journal import open_store
 from predictex.journal.base import JournalStore, StoredBatch, StoredSnapshot, TableWrite
 from predictex.journal.records import Record
 from predictex.server.config import Config
 
-__all__ = ["ClusterSettings", "Node", "ReplicatedAccountsStore"]
+__all__ = ["ClusterSettings", "Node", "ReplicatedTablesStore"]
 
 log = logging.getLogger("predictex.cluster")
 
@@ -51,16 +51,18 @@ class ClusterSettings:
         self.advertise_url = advertise_url  # where clients reach this node's exchange (in the lease)
 
 
-class ReplicatedAccountsStore(JournalStore):
-    """The journal's store as the accounts see it: every write (a member, a key, a session) goes to the
-    replicated log first, so a standby has the same members and keys when it takes over."""
+class ReplicatedTablesStore(JournalStore):
+    """The journal's store as the leader's exchange sees it: every change to the tables beside the journal
+    (a member, a key, a session, a FIX session's sequence numbers, a surveillance decision; written,
+    deleted or created) goes to the replicated log first, so a standby has them all when it takes over.
+    The journal's batches and meta rows pass through (the sequencer replicates batches itself)."""
 
     def __init__(self, inner: JournalStore, log_: ReplicatedLog) -> None:
         self.inner = inner
         self.log = log_
 
     def write(self, writes: list[TableWrite]) -> None:
-        self.inner.write(self.log.replicate_writes(writes))
+        self.inner.write([*writes, self.log.replicate_change(TableChange(writes=writes))])
 
     def append(self, batch: StoredBatch, writes: list[TableWrite]) -> None:
         self.inner.append(batch, writes)
@@ -90,10 +92,14 @@ class ReplicatedAccountsStore(JournalStore):
         self.inner.set_meta(key, value)
 
     def execute_schema(self, statements: Sequence[str]) -> None:
+        position = self.log.replicate_change(TableChange(schema=list(statements)))
         self.inner.execute_schema(statements)
+        self.inner.write([position])
 
     def delete(self, table: str, where: str, params: Sequence[Any] = ()) -> None:
-        raise NotImplementedError("the accounts delete nothing; a delete would not be replicated")
+        position = self.log.replicate_change(TableChange(delete=(table, where, list(params))))
+        self.inner.delete(table, where, params)
+        self.inner.write([position])
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.inner.query(sql, params)
@@ -110,7 +116,7 @@ class ReplicatedAccountsStore(JournalStore):
 
 
 class _Replication:
-    """What the exchange's Application is handed: the log for batches, the wrapper for the accounts."""
+    """What the exchange's Application is handed: the log for batches, the wrapper for the other tables."""
 
     def __init__(self, log_: ReplicatedLog) -> None:
         self.log = log_
@@ -118,8 +124,8 @@ class _Replication:
     def replicate(self, records: list[Record]) -> list[TableWrite]:
         return self.log.replicate(records)
 
-    def accounts_store(self, store: JournalStore) -> JournalStore:
-        return ReplicatedAccountsStore(store, self.log)
+    def tables_store(self, store: JournalStore) -> JournalStore:
+        return ReplicatedTablesStore(store, self.log)
 
 
 class Node:
