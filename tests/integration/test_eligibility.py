@@ -134,3 +134,28 @@ def test_payments_are_records_for_verified_members_within_the_rules(server: Runn
         ("withdrawal", "ach", "20.0000", "failed"), ("deposit", "wire", "100.0000", "completed"),
         ("withdrawal", "card", "10.0000", "completed")]
     assert server.admin("POST", "/payments/999999/complete").status == 404
+
+
+def test_the_operators_console_shows_and_changes_them(server: RunningServer) -> None:
+    import json
+
+    who = _member(server, state_of_residence="AZ")
+    details = json.loads((server.data_dir / "operator.json").read_text())
+    console = WebClient(server.port)
+    assert console.log_in(details["email"], details["password"]).status == 303
+    page = console.get("/operator/members").body.decode()
+    row = page[page.index(f'data-member-id="{who.member_id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "<td>verified</td><td>AZ</td><td>no: members residing in AZ may not trade" in row
+    for form in ("eligibility-form", "restricted-form", "payment-form", "payment-complete-form", "payment-fail-form"):
+        assert f'id="{form}"' in page
+    # what the forms send, through /web/api as the page's script does
+    changed = console.api("PUT", f"/predictex/v1/admin/members/{who.member_id}/eligibility", {"state_of_residence": "CA"})
+    assert changed.status == 200 and changed.json()["trading_refused_because"] is None, changed
+    assert server.request("POST", V2 + "/portfolio/orders", _order(), auth=kalshi_v2(who.credentials)).status == 201
+    paid = console.api("POST", f"/predictex/v1/admin/members/{who.member_id}/payments",
+                       {"direction": "deposit", "method": "card", "amount_dollars": "12.50"})
+    assert paid.status == 201, paid
+    listed = console.get("/operator/members").body.decode()
+    table = listed[listed.index('<table id="payments">'):]
+    assert f"<td>{who.email}</td><td>deposit</td><td>card</td><td class=\"num\">$12.5000</td><td>pending</td>" in table

@@ -285,11 +285,11 @@ async def exchange_status(exchange: Exchange, principal: Principal, request: Req
 def _member_json(exchange: Exchange, member: Any) -> dict[str, Any]:
     verification, residence = exchange.accounts.eligibility.of(member.member_id)
     return {
-        "verification": verification, "state_of_residence": residence or None,
-        "trading_refused_because": exchange.live.not_eligible.get(member.engine_account_id) or None,
         "member_id": exchange.ids.to_uuid(ids.MEMBER, member.member_id), "email": member.email, "role": member.role.value,
         "tier": member.tier.value, "created_time": rfc3339(member.created_ms), "suspended": member.suspended,
         "simulated": member.simulated, "closed": member.closed,
+        "verification": verification, "state_of_residence": residence or None,
+        "trading_refused_because": exchange.live.not_eligible.get(member.engine_account_id) or None,
     }
 
 

@@ -18,6 +18,7 @@ import datetime as dt
 import sys
 from typing import Any
 
+from predictex.accounts.eligibility import DEPOSIT, METHODS, VERIFICATIONS, WITHDRAWAL
 from predictex.core.fees import FEE_TYPES
 from predictex.core.instruments import PRICE_LEVEL_STRUCTURES
 from predictex.core.limits import TIME_MS_MAX
@@ -33,6 +34,7 @@ from predictex.server.router import Router
 from predictex.surveillance.detectors import STATES
 
 MEMBERS_LISTED_MAX = 500
+PAYMENTS_LISTED_MAX = 500  # the newest
 ALERTS_LISTED_MAX = 500
 AUDIT_ROWS_SHOWN_MAX = 2_000  # on the page; the CSV and JSON links carry every row
 AUDIT_FIELD_CHARS_MAX = 64
@@ -101,15 +103,26 @@ class Console:
         if refused is not None:
             return refused
         live = self.exchange.live
+        eligibility = self.exchange.accounts.eligibility
         rows: list[dict[str, Any]] = []
+        emails: dict[int, str] = {}
         for member in self.exchange.accounts.members.list(limit=MEMBERS_LISTED_MAX):
             balance = live.balances.get(member.engine_account_id)
+            verification, residence = eligibility.of(member.member_id)
+            emails[member.member_id] = member.email
             rows.append({
                 "id": self.exchange.ids.to_uuid(ids.MEMBER, member.member_id),
                 "email": member.email, "role": member.role.value, "tier": member.tier.value, "suspended": member.suspended,
                 "closed": member.closed, "cash": money(balance.cash_microdollars) if balance else "0.0000",
+                "verification": verification, "state": residence, "refused": live.not_eligible.get(member.engine_account_id, ""),
             })
-        return self.site.page(request, visitor, "operator_members.html", title="Operator: members", members=rows)
+        payments = [{
+            "payment_id": p.payment_id, "email": emails.get(p.member_id, str(p.member_id)), "direction": p.direction,
+            "method": p.method, "amount": money(p.amount_microdollars), "status": p.status, "reason": p.reason,
+        } for p in eligibility.payments()[-PAYMENTS_LISTED_MAX:]]
+        return self.site.page(request, visitor, "operator_members.html", title="Operator: members", members=rows, payments=payments,
+                              verifications=VERIFICATIONS, restricted=eligibility.restricted_states(), methods=METHODS,
+                              directions=(DEPOSIT, WITHDRAWAL))
 
     def surveillance(self, request: Request, params: dict[str, str]) -> Response:
         visitor, refused = self._operator(request)
