@@ -34,7 +34,7 @@ def predictex_command() -> list[str]:
 
 
 class NodeProcess:
-    def __init__(self, name: str, root: Path, nats_urls: list[str], lease_ttl_s: float = 1.5) -> None:
+    def __init__(self, name: str, root: Path, nats_urls: list[str], lease_ttl_s: float = 1.0) -> None:
         self.name = name
         self.data_dir = root / f"node-{name}"
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ def register(commands: Any) -> None:
     node.add_argument("--node", default=os.environ.get("PREDICTEX_NODE", ""), help="this node's name (or PREDICTEX_NODE)")
     _nats_argument(node)
     node.add_argument("--replicas", type=int, default=3, help="the stream's replicas (3: one server may fail)")
-    node.add_argument("--lease-ttl", type=float, default=1.5, help="seconds a lease lasts without renewal (default 1.5)")
+    node.add_argument("--lease-ttl", type=float, default=1.0, help="seconds a lease lasts without renewal (default 1.0; renewed every 0.25)")
     node.add_argument("--advertise-url", default="", help="the URL clients reach this node's exchange at (shown by status)")
     serve.add_arguments(node)
     node.set_defaults(handler=run_node)

@@ -30,7 +30,7 @@ log = logging.getLogger("predictex.cluster.lease")
 
 LEASE_BUCKET = "predictex_cluster"
 LEASE_KEY = "leader"
-TTL_S = 1.5
+TTL_S = 1.0
 RENEW_S = 0.25
 TAKEOVER_MARGIN_S = 0.25
 

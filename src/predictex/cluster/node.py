@@ -41,7 +41,7 @@ INSTANCE_KEY = "instance_id"
 
 
 class ClusterSettings:
-    def __init__(self, node: str, nats_urls: Sequence[str], replicas: int = 3, lease_ttl_s: float = 1.5,
+    def __init__(self, node: str, nats_urls: Sequence[str], replicas: int = 3, lease_ttl_s: float = 1.0,
                  lease_renew_s: float = 0.25, advertise_url: str = "") -> None:
         self.node = node
         self.nats_urls = list(nats_urls)
