@@ -44,6 +44,13 @@ DEPOSIT_MAX_MICRODOLLARS = 1_000_000_000 * 1_000_000
 ORDER_GROUP_WINDOW_MS = 15_000
 SUBACCOUNTS_MAX = 63
 CLIENT_TRANSFER_ID_LENGTH_MAX = 64
+# communications (docs/engine.md, "Communications")
+RFQ_LIFETIME_MS_MAX = 24 * 3600 * 1000  # "an expiration within a day"
+RFQS_OPEN_MAX = 100  # "at most 100 open per account"
+CONFIRM_WINDOW_MS_MAX = 30_000  # "at most 30 s away"
+QUOTES_PER_RFQ_MAX = 1_000
+BLOCK_TRADE_LIFETIME_MS_MAX = 7 * 24 * 3600 * 1000  # "within a week"
+BLOCK_TRADES_PENDING_MAX = 1_000
 
 GTC = "good_till_canceled"
 IOC = "immediate_or_cancel"
@@ -231,6 +238,49 @@ class RefTrade(NamedTuple):
 
 
 @dataclass
+class Rfq:
+    rfq_id: int
+    account_id: int
+    ticker: str
+    count_centicontracts: int
+    expiration_ms: int
+    expiry_sequence: int
+    quote_ids: list[int] = field(default_factory=list)  # held: open, accepted, or lapsed (awaiting the close)
+
+
+@dataclass
+class Quote:
+    quote_id: int
+    rfq_id: int
+    account_id: int
+    rfq_account_id: int
+    ticker: str
+    yes_bid_centicents: int
+    no_bid_centicents: int
+    count_centicontracts: int
+    status: str = "open"  # open | accepted | cancelled (lapsed)
+    side: str = ""
+    deadline_ms: int = 0
+    deadline_sequence: int = 0
+
+
+@dataclass
+class Proposal:
+    proposal_id: int
+    proposer: int
+    buyer: int
+    seller: int
+    ticker: str
+    price_centicents: int
+    count_centicontracts: int
+    maker_side: str
+    expiration_ms: int
+    expiry_sequence: int
+    buyer_accepted: bool
+    seller_accepted: bool
+
+
+@dataclass
 class RefOutcome:
     reject: RejectCode | None = None
     value: int = 0
@@ -280,6 +330,12 @@ class ReferenceModel:
         self.next_market_number = 1
         self.next_priority = 1
         self.next_timer_sequence = 1
+        self.rfqs: dict[int, Rfq] = {}  # open
+        self.quotes: dict[int, Quote] = {}  # held by open RFQs
+        self.proposals: dict[int, Proposal] = {}  # pending
+        self.next_rfq_id = 1
+        self.next_quote_id = 1
+        self.next_proposal_id = 1
         self._trades: list[RefTrade] = []
         self._handlers: dict[type[c.Command], Callable[[Any], int]] = {
             c.Tick: lambda _: 0,
@@ -309,6 +365,15 @@ class ReferenceModel:
             c.CancelAllOrders: self._cancel_all_orders,
             c.CreateOrderGroup: self._create_order_group,
             c.ChangeOrderGroup: self._change_order_group,
+            c.CreateRfq: self._create_rfq,
+            c.DeleteRfq: self._delete_rfq,
+            c.CreateQuote: self._create_quote,
+            c.DeleteQuote: self._delete_quote,
+            c.AcceptQuote: self._accept_quote,
+            c.ConfirmQuote: self._confirm_quote,
+            c.ProposeBlockTrade: self._propose_block_trade,
+            c.AcceptBlockTrade: self._accept_block_trade,
+            c.RejectBlockTrade: self._reject_block_trade,
         }
 
     # --- entry point ------------------------------------------------------------------------------
@@ -382,6 +447,15 @@ class ReferenceModel:
         for order in self.orders.values():
             if order.expiration_ms and order.expiration_ms <= now_ms:
                 due.append((order.expiration_ms, order.expiry_sequence, "expire", order))
+        for rfq in self.rfqs.values():
+            if rfq.expiration_ms <= now_ms:
+                due.append((rfq.expiration_ms, rfq.expiry_sequence, "rfq", rfq))
+        for quote in self.quotes.values():
+            if quote.status == "accepted" and quote.deadline_ms <= now_ms:
+                due.append((quote.deadline_ms, quote.deadline_sequence, "confirm", quote))
+        for proposal in self.proposals.values():
+            if proposal.expiration_ms <= now_ms:
+                due.append((proposal.expiration_ms, proposal.expiry_sequence, "proposal", proposal))
         return due
 
     def _advance(self, now_ms: int) -> None:
@@ -397,6 +471,12 @@ class ReferenceModel:
                 self._close_market(subject)
             elif kind == "settle":
                 self._finalize(subject)
+            elif kind == "rfq":
+                self._close_rfq(subject)
+            elif kind == "confirm":
+                subject.status = "cancelled"  # lapsed: kept until its RFQ closes
+            elif kind == "proposal":
+                del self.proposals[subject.proposal_id]
             else:
                 self._close_order(subject)
 
@@ -830,6 +910,9 @@ class ReferenceModel:
                 key: (p.yes_centicontracts, p.no_centicontracts, p.yes_cost_microdollars, p.no_cost_microdollars)
                 for key, p in self.positions.items() if p.yes_centicontracts or p.no_centicontracts
             },
+            "rfqs": {r.rfq_id: (r.account_id, r.ticker, r.count_centicontracts, tuple(r.quote_ids)) for r in self.rfqs.values()},
+            "quotes": {q.quote_id: (q.account_id, q.status, q.side, q.deadline_ms) for q in self.quotes.values()},
+            "proposals": {p.proposal_id: (p.buyer_accepted, p.seller_accepted) for p in self.proposals.values()},
         }
 
     def books(self) -> dict[str, tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]]:
@@ -1283,7 +1366,232 @@ class ReferenceModel:
         candidate.expiry_sequence = self._timer_sequence() if expiration_ms else 0
         self._enter(market, candidate)
 
+    # --- communications: RFQs, quotes, block trades (docs/engine.md, "Communications"); only
+    # count-sized RFQs are modelled (the workload makes no target-cost ones) -----------------------------
+
+    def _expiry(self, expiration_ms: int, longest_ms: int) -> None:
+        if not self.now_ms < expiration_ms <= self.now_ms + longest_ms:
+            raise Refused(RejectCode.INVALID_EXPIRATION)
+
+    def _create_rfq(self, command: c.CreateRfq) -> int:
+        self._account(command.account_id)
+        market = self._market(command.ticker)
+        self._check_trading(market)
+        if (command.count_centicontracts != 0) == (command.target_cost_microdollars != 0):
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        self._check_count(market, command.count_centicontracts)
+        if command.target_cost_excludes_fees:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        self._expiry(command.expiration_ms, RFQ_LIFETIME_MS_MAX)
+        mine = [r for r in self.rfqs.values() if r.account_id == command.account_id]
+        replaced = mine if command.replace_existing else []
+        if len(mine) - len(replaced) >= RFQS_OPEN_MAX:
+            raise Refused(RejectCode.RFQ_LIMIT)
+        for old in replaced:
+            self._close_rfq(old)
+        rfq = Rfq(self.next_rfq_id, command.account_id, market.ticker, command.count_centicontracts, command.expiration_ms,
+                  self._timer_sequence())
+        self.next_rfq_id += 1
+        self.rfqs[rfq.rfq_id] = rfq
+        return rfq.rfq_id
+
+    def _close_rfq(self, rfq: Rfq) -> None:
+        for quote_id in rfq.quote_ids:
+            del self.quotes[quote_id]
+        del self.rfqs[rfq.rfq_id]
+
+    def _delete_rfq(self, command: c.DeleteRfq) -> int:
+        rfq = self.rfqs.get(command.rfq_id)
+        if rfq is None or rfq.account_id != command.account_id:
+            self._account(command.account_id)
+            raise Refused(RejectCode.RFQ_NOT_FOUND)
+        self._close_rfq(rfq)
+        return rfq.rfq_id
+
+    def _create_quote(self, command: c.CreateQuote) -> int:
+        self._account(command.account_id)
+        rfq = self.rfqs.get(command.rfq_id)
+        if rfq is None:
+            raise Refused(RejectCode.RFQ_NOT_FOUND)
+        if rfq.account_id == command.account_id:
+            raise Refused(RejectCode.OWN_RFQ)
+        market = self.markets[rfq.ticker]
+        self._check_trading(market)
+        yes, no = command.yes_bid_centicents, command.no_bid_centicents
+        if yes == 0 and no == 0:
+            raise Refused(RejectCode.INVALID_PRICE)
+        for price in (yes, no):
+            if price:
+                _check_price(market, price)
+        if command.expiration_ms:
+            raise Refused(RejectCode.INVALID_PARAMETERS)  # not modelled: the workload sends none
+        replaced = None
+        for quote_id in rfq.quote_ids:
+            held = self.quotes[quote_id]
+            if held.account_id == command.account_id and held.status != "cancelled":
+                if held.status == "accepted":
+                    raise Refused(RejectCode.QUOTE_NOT_OPEN)
+                replaced = held
+        if replaced is None and len(rfq.quote_ids) >= QUOTES_PER_RFQ_MAX:
+            raise Refused(RejectCode.RFQ_LIMIT)
+        if replaced is not None:
+            self._drop_quote(replaced)
+        quote = Quote(self.next_quote_id, rfq.rfq_id, command.account_id, rfq.account_id, rfq.ticker, yes, no, rfq.count_centicontracts)
+        self.next_quote_id += 1
+        self.quotes[quote.quote_id] = quote
+        rfq.quote_ids.append(quote.quote_id)
+        return quote.quote_id
+
+    def _drop_quote(self, quote: Quote) -> None:
+        del self.quotes[quote.quote_id]
+        self.rfqs[quote.rfq_id].quote_ids.remove(quote.quote_id)
+
+    def _delete_quote(self, command: c.DeleteQuote) -> int:
+        quote = self.quotes.get(command.quote_id)
+        if quote is None or quote.account_id != command.account_id or quote.status == "cancelled":
+            self._account(command.account_id)
+            raise Refused(RejectCode.QUOTE_NOT_FOUND)
+        self._drop_quote(quote)
+        return quote.quote_id
+
+    def _off_book_candidate(self, account_id: int, ticker: str, is_bid: bool, price: int, count: int) -> Order:
+        return Order(self.next_order_id, account_id, ticker, is_bid, price, count, FOK, 0, False, "taker_at_cross", False, "", 0,
+                     self.next_priority)
+
+    def _check_off_book(self, market: Market, account_id: int, is_bid: bool, price: int, count: int, is_taker: bool) -> None:
+        self._check_collateral(market, self._off_book_candidate(account_id, market.ticker, is_bid, price, count), is_taker)
+
+    def _execute_off_book(self, market: Market, taker_id: int, taker_is_bid: bool, maker_id: int, price: int, count: int) -> None:
+        """Each side an order of its own (taker's first), filled in full at once against the other."""
+        orders = []
+        for account_id, is_bid in ((taker_id, taker_is_bid), (maker_id, not taker_is_bid)):
+            orders.append(self._off_book_candidate(account_id, market.ticker, is_bid, price, count))
+            self.next_order_id += 1
+            self.next_priority += 1
+        taker, maker = orders
+        self._fill(market, taker, maker, count)
+        taker.closed = maker.closed = True
+
+    def _accept_quote(self, command: c.AcceptQuote) -> int:
+        self._account(command.account_id)
+        quote = self.quotes.get(command.quote_id)
+        if quote is None or command.account_id not in (quote.rfq_account_id, quote.account_id):
+            raise Refused(RejectCode.QUOTE_NOT_FOUND)
+        if quote.account_id == command.account_id:
+            raise Refused(RejectCode.OWN_RFQ)
+        if quote.status != "open":
+            raise Refused(RejectCode.QUOTE_NOT_OPEN)
+        if any(self.quotes[other].status == "accepted" for other in self.rfqs[quote.rfq_id].quote_ids):
+            raise Refused(RejectCode.QUOTE_NOT_OPEN)
+        if command.accepted_side not in ("yes", "no"):
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        market = self.markets[quote.ticker]
+        self._check_trading(market)
+        buys_yes, yes_price, own_price = _terms(quote, command.accepted_side)
+        if own_price == 0:
+            raise Refused(RejectCode.INVALID_PRICE)
+        self._expiry(command.confirm_deadline_ms, CONFIRM_WINDOW_MS_MAX)
+        self._check_off_book(market, command.account_id, buys_yes, yes_price, quote.count_centicontracts, True)
+        quote.status = "accepted"
+        quote.side = command.accepted_side
+        quote.deadline_ms = command.confirm_deadline_ms
+        quote.deadline_sequence = self._timer_sequence()
+        return quote.quote_id
+
+    def _confirm_quote(self, command: c.ConfirmQuote) -> int:
+        self._account(command.account_id)
+        quote = self.quotes.get(command.quote_id)
+        if quote is None or quote.account_id != command.account_id:
+            raise Refused(RejectCode.QUOTE_NOT_FOUND)
+        if quote.status == "cancelled":
+            raise Refused(RejectCode.CONFIRM_WINDOW_PASSED)
+        if quote.status != "accepted":
+            raise Refused(RejectCode.QUOTE_NOT_OPEN)
+        market = self.markets[quote.ticker]
+        self._check_trading(market)
+        buys_yes, yes_price, _ = _terms(quote, quote.side)
+        count = quote.count_centicontracts
+        try:
+            self._check_off_book(market, quote.rfq_account_id, buys_yes, yes_price, count, True)
+        except Refused as refusal:
+            raise Refused(RejectCode.INSUFFICIENT_BALANCE) from refusal
+        self._check_off_book(market, quote.account_id, not buys_yes, yes_price, count, False)
+        self._execute_off_book(market, quote.rfq_account_id, buys_yes, quote.account_id, yes_price, count)
+        rfq = self.rfqs[quote.rfq_id]
+        rfq.quote_ids.remove(quote.quote_id)
+        del self.quotes[quote.quote_id]
+        self._close_rfq(rfq)
+        return quote.quote_id
+
+    def _propose_block_trade(self, command: c.ProposeBlockTrade) -> int:
+        for account_id in (command.account_id, command.buyer_account_id, command.seller_account_id):
+            self._account(account_id)
+        if command.buyer_account_id == command.seller_account_id:
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        if command.account_id not in (command.buyer_account_id, command.seller_account_id):
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        market = self._market(command.ticker)
+        self._check_trading(market)
+        _check_price(market, command.price_centicents)
+        self._check_count(market, command.count_centicontracts)
+        if command.maker_side not in ("yes", "no"):
+            raise Refused(RejectCode.INVALID_PARAMETERS)
+        self._expiry(command.expiration_ms, BLOCK_TRADE_LIFETIME_MS_MAX)
+        if sum(1 for p in self.proposals.values() if p.proposer == command.account_id) >= BLOCK_TRADES_PENDING_MAX:
+            raise Refused(RejectCode.RFQ_LIMIT)
+        proposal = Proposal(
+            self.next_proposal_id, command.account_id, command.buyer_account_id, command.seller_account_id, market.ticker,
+            command.price_centicents, command.count_centicontracts, command.maker_side, command.expiration_ms, self._timer_sequence(),
+            command.account_id == command.buyer_account_id, command.account_id == command.seller_account_id,
+        )
+        self.next_proposal_id += 1
+        self.proposals[proposal.proposal_id] = proposal
+        return proposal.proposal_id
+
+    def _party_proposal(self, account_id: int, proposal_id: int) -> Proposal:
+        proposal = self.proposals.get(proposal_id)
+        if proposal is None or account_id not in (proposal.buyer, proposal.seller):
+            self._account(account_id)
+            raise Refused(RejectCode.BLOCK_TRADE_NOT_FOUND)
+        return proposal
+
+    def _accept_block_trade(self, command: c.AcceptBlockTrade) -> int:
+        proposal = self._party_proposal(command.account_id, command.proposal_id)
+        if proposal.buyer_accepted if command.account_id == proposal.buyer else proposal.seller_accepted:
+            raise Refused(RejectCode.QUOTE_NOT_OPEN)
+        market = self.markets[proposal.ticker]
+        self._check_trading(market)
+        buyer_is_maker = proposal.maker_side == "yes"
+        price, count = proposal.price_centicents, proposal.count_centicontracts
+        for account_id, is_bid in ((proposal.buyer, True), (proposal.seller, False)):
+            try:
+                self._check_off_book(market, account_id, is_bid, price, count, buyer_is_maker != is_bid)
+            except Refused as refusal:
+                if account_id == command.account_id:
+                    raise
+                raise Refused(RejectCode.INSUFFICIENT_BALANCE) from refusal
+        del self.proposals[proposal.proposal_id]
+        taker, maker = (proposal.seller, proposal.buyer) if buyer_is_maker else (proposal.buyer, proposal.seller)
+        self._execute_off_book(market, taker, taker == proposal.buyer, maker, price, count)
+        return proposal.proposal_id
+
+    def _reject_block_trade(self, command: c.RejectBlockTrade) -> int:
+        proposal = self._party_proposal(command.account_id, command.proposal_id)
+        del self.proposals[proposal.proposal_id]
+        return proposal.proposal_id
+
 
 def _fill_key(order: Order) -> tuple[int, int]:
     """Fill order: best price first (highest bid, lowest ask), then time."""
     return (-order.price_centicents if order.is_bid else order.price_centicents, order.priority)
+
+
+def _check_price(market: Market, price: int) -> None:
+    if not on_grid(market.structure, price):
+        raise Refused(RejectCode.INVALID_PRICE)
+
+def _terms(quote: Quote, side: str) -> tuple[bool, int, int]:
+    """(the requester buys YES, the YES price, the requester's own price)."""
+    if side == "yes":
+        return True, quote.yes_bid_centicents, quote.yes_bid_centicents
+    return False, ONE_DOLLAR_CENTICENTS - quote.no_bid_centicents, quote.no_bid_centicents

@@ -65,6 +65,7 @@ class Report:
 
 def engine_state(engine: Engine) -> dict[str, Any]:
     ledger = engine.ledger
+    comms = engine.communications
     positions: dict[tuple[int, str], tuple[int, int, int, int]] = {}
     for account in ledger.accounts.values():
         for ticker, am in account.markets.items():
@@ -99,6 +100,11 @@ def engine_state(engine: Engine) -> dict[str, Any]:
             (account.account_id, ticker): (am.yes_centicontracts, am.no_centicontracts, am.yes_cost_microdollars, am.no_cost_microdollars)
             for account in ledger.accounts.values() for ticker, am in account.markets.items()
             if am.yes_centicontracts or am.no_centicontracts
+        },
+        "rfqs": {r.rfq_id: (r.account_id, r.ticker, r.count_centicontracts, tuple(r.quote_ids)) for r in comms.rfqs.values()},
+        "quotes": {q.quote_id: (q.account_id, q.status, q.accepted_side, q.confirm_deadline_ms) for q in comms.quotes.values()},
+        "proposals": {
+            p.proposal_id: (p.buyer_accepted_ms > 0, p.seller_accepted_ms > 0) for p in comms.proposals.values()
         },
     }
 

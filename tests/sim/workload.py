@@ -161,6 +161,7 @@ class Workload:
             (self._money, 12),
             (self._subaccounts, 10),
             (self._invalid_misc, 12),
+            (self._communications, 40),
         ]
         total = sum(weight for _, weight in choices)
         roll = self.rng.randrange(total)
@@ -451,6 +452,60 @@ class Workload:
 
     def _exchange_status(self) -> c.Command:
         return c.SetExchangeStatus(self.rng.random() < 0.6, self.rng.random() < 0.3)
+
+    # --- communications: RFQs, quotes, block trades ------------------------------------------------
+
+    def _communications(self) -> c.Command:
+        """An RFQ's whole life (create, quote, accept, confirm, delete) and block trades, mostly by the
+        members who may, now and then by one who may not or with terms out of bounds."""
+        rng = self.rng
+        model = self.model
+        roll = rng.random()
+        now = self.now_ms
+        quotes = sorted(model.quotes)
+        if roll < 0.16 or not model.rfqs:
+            ticker = self._trading_ticker()
+            count = self._count(ticker) if rng.random() < 0.97 else rng.choice((0, 150))
+            expiration = now + rng.randint(5_000, 300_000) if rng.random() < 0.97 else rng.choice((now, now + 25 * 3600 * 1000))
+            return c.CreateRfq(self._account(), ticker, count, 0, False, rng.random() < 0.3, rng.random() < 0.05, rng.random() < 0.3,
+                               expiration)
+        rfq = model.rfqs[rng.choice(sorted(model.rfqs))]
+        if roll < 0.45:
+            maker = self._account() if rng.random() < 0.97 else rfq.account_id
+            yes = self._price(rfq.ticker, True) if rng.random() < 0.85 else 0
+            no = self._price(rfq.ticker, False) if rng.random() < 0.85 else 0
+            return c.CreateQuote(maker, rfq.rfq_id if rng.random() < 0.97 else 999_999, yes, no)
+        accepted = [q for q in quotes if model.quotes[q].status == "accepted"]
+        if accepted and rng.random() < 0.5:
+            quote = model.quotes[rng.choice(accepted)]  # the maker confirms (or, now and then, the requester tries)
+            return c.ConfirmQuote(quote.account_id if rng.random() < 0.95 else quote.rfq_account_id, quote.quote_id)
+        if roll < 0.62 and quotes:
+            open_quotes = [q for q in quotes if model.quotes[q].status == "open"] or quotes
+            quote = model.quotes[rng.choice(open_quotes)]
+            who = quote.rfq_account_id if rng.random() < 0.9 else rng.choice((quote.account_id, self._account()))
+            deadline = now + rng.randint(500, 30_000) if rng.random() < 0.97 else now + 31_000
+            return c.AcceptQuote(who, quote.quote_id, rng.choice(("yes", "no")) if rng.random() < 0.99 else "maybe", deadline)
+        if roll < 0.66 and quotes:
+            quote = model.quotes[rng.choice(quotes)]  # often one not accepted, or lapsed
+            return c.ConfirmQuote(quote.account_id, quote.quote_id)
+        if roll < 0.83 and quotes:
+            quote = model.quotes[rng.choice(quotes)]
+            return c.DeleteQuote(quote.account_id if rng.random() < 0.9 else self._account(), quote.quote_id)
+        if roll < 0.87:
+            return c.DeleteRfq(rfq.account_id if rng.random() < 0.9 else self._account(), rfq.rfq_id)
+        if roll < 0.92 or not model.proposals:
+            ticker = self._trading_ticker()
+            buyer, seller = self._account(), self._account()
+            proposer = buyer if rng.random() < 0.5 else seller
+            expiration = now + rng.randint(20_000, 600_000) if rng.random() < 0.97 else now - 1
+            return c.ProposeBlockTrade(proposer, buyer, seller, ticker, self._price(ticker), self._count(ticker),
+                                       rng.choice(("yes", "no")) if rng.random() < 0.98 else "both", expiration)
+        proposal = model.proposals[rng.choice(sorted(model.proposals))]
+        other = proposal.seller if proposal.buyer_accepted else proposal.buyer
+        who = other if rng.random() < 0.85 else rng.choice((proposal.proposer, self._account()))
+        if rng.random() < 0.8:
+            return c.AcceptBlockTrade(who, proposal.proposal_id)
+        return c.RejectBlockTrade(who, proposal.proposal_id)
 
     def _tick(self) -> c.Command:
         rng = self.rng
