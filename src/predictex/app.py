@@ -25,7 +25,7 @@ import orjson
 
 from predictex.accounts import Accounts
 from predictex.gateways import web
-from predictex.gateways.rest import admin, admin_catalog, admin_surveillance, members, openapi
+from predictex.gateways.rest import admin, admin_catalog, admin_incentives, admin_surveillance, members, openapi
 from predictex.gateways.rest.kalshi_v2 import communications as v2_communications
 from predictex.gateways.rest.kalshi_v2 import fee_changes as v2_fee_changes
 from predictex.gateways.rest.kalshi_v2 import historical as v2_historical
@@ -89,6 +89,7 @@ def build_router(exchange: Exchange, site: web.Site | None = None) -> Router:
     v2_multivariate.register(router, exchange)
     admin_catalog.register(router, exchange)
     admin_surveillance.register(router, exchange)
+    admin_incentives.register(router, exchange)
 
     def health_check(request: Request, params: dict[str, str]) -> Response:
         """Liveness and readiness: the journal, the sequencer and the last committed sequence"""
