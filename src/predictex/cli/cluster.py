@@ -17,6 +17,7 @@ import os
 import sys
 from typing import Any
 
+from predictex.cli import output as out
 from predictex.cli import serve
 from predictex.cli.extras import server_extra_missing
 
@@ -30,8 +31,8 @@ def register(commands: Any) -> None:
     node = actions.add_parser("node", help="run one node: a hot standby that leads when it holds the lease")
     node.add_argument("--node", default=os.environ.get("PREDICTEX_NODE", ""), help="this node's name (or PREDICTEX_NODE)")
     _nats_argument(node)
-    node.add_argument("--replicas", type=int, default=3, help="the stream's replicas (3: one server may fail)")
-    node.add_argument("--lease-ttl", type=float, default=1.0, help="seconds a lease lasts without renewal (default 1.0; renewed every 0.25)")
+    node.add_argument("--replicas", type=out.whole_number(1, "the stream's replicas"), default=3, help="the stream's replicas (3: one server may fail)")
+    node.add_argument("--lease-ttl", type=out.seconds, default=1.0, help="seconds a lease lasts without renewal (default 1.0; renewed every 0.25)")
     node.add_argument("--advertise-url", default="", help="the URL clients reach this node's exchange at (shown by status)")
     serve.add_arguments(node)
     node.set_defaults(handler=run_node)
@@ -44,8 +45,8 @@ def register(commands: Any) -> None:
     config = actions.add_parser("nats-config", help="print one NATS server's configuration for a three-server cluster")
     config.add_argument("--name", required=True, help="the server's name (n1, n2, n3)")
     config.add_argument("--host", default="0.0.0.0", help="the address it listens on")
-    config.add_argument("--port", type=int, default=4222, help="its client port")
-    config.add_argument("--cluster-port", type=int, default=6222, help="its cluster (route) port")
+    config.add_argument("--port", type=out.whole_number(1, "a port"), default=4222, help="its client port")
+    config.add_argument("--cluster-port", type=out.whole_number(1, "a port"), default=6222, help="its cluster (route) port")
     config.add_argument("--routes", required=True, help="every server's cluster address, host:port,host:port,host:port")
     config.add_argument("--store-dir", required=True, help="where JetStream keeps its files (a local disk)")
     config.set_defaults(handler=run_nats_config)
