@@ -257,3 +257,14 @@ def _screen(stdout: Any) -> list[str]:
         lines.append(line.rstrip("\n"))
         if line.startswith(("live from the WebSocket", "NOT LIVE")):
             return lines
+
+
+def test_an_order_from_the_command_line_is_journaled_as_the_cli(server: RunningServer, trader: Member,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    [ticker] = new_markets(server)
+    code, _out, _ = cli(capsys, "order", "place", ticker, "buy", "1", "0.30", "--json")
+    assert code == 0
+    reply = server.admin("GET", f"/members/{trader.member_id}/audit?format=json", expect=200)
+    [row] = [r for r in reply.json()["events"] if r["market"] == ticker]
+    assert row["event"] == "accepted" and row["source"]["surface"] == "cli"
+    assert row["source"]["key"] == trader.credentials.key_id

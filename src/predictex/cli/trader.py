@@ -25,6 +25,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from predictex import __version__
 from predictex.cli import output as out
 from predictex.cli.config import Config, ConfigError
 from predictex.client import AsyncClient, Client
@@ -32,6 +33,8 @@ from predictex.client.errors import ApiError
 from predictex.client.models import Market, Orderbook
 from predictex.client.stream_state import BOOK_CHANNEL
 from predictex.client.units import Count, Price
+
+CLI_USER_AGENT = f"predictex-cli/{__version__}"  # the server journals what this sends as the cli surface
 
 SIDES = {"bid": "bid", "buy": "bid", "ask": "ask", "sell": "ask"}
 TIME_IN_FORCE = {"gtc": "good_till_canceled", "ioc": "immediate_or_cancel", "fok": "fill_or_kill"}
@@ -57,7 +60,7 @@ def client_settings(arguments: argparse.Namespace, need_key: bool) -> dict[str, 
     key_file = arguments.key_file or os.environ.get("PREDICTEX_KEY_FILE") or profile.private_key
     if not url:
         raise ConfigError(f"profile {profile.name!r} has no URL; set one with: predictex profile set {profile.name} --url URL")
-    settings: dict[str, Any] = {"base_url": url, "timeout_s": arguments.timeout}
+    settings: dict[str, Any] = {"base_url": url, "timeout_s": arguments.timeout, "user_agent": CLI_USER_AGENT}
     if key_id and key_file:
         path = Path(key_file).expanduser()
         if not path.exists():

@@ -71,10 +71,11 @@ class Session:
 class ClientCore:
     def __init__(self, base_url: str = LOCAL, *, key_id: str | None = None, private_key: PrivateKey | str | bytes | Path | None = None,
                  use_session: bool = False, timeout_s: float = 10.0, retry: RetryPolicy | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, user_agent: str = USER_AGENT) -> None:
         import time
 
         self.root = root_url(base_url)
+        self.user_agent = user_agent
         key = key_from(private_key)
         if (key_id is None) != (key is None):
             raise ValueError("give both key_id and private_key (or neither, for public data only)")
@@ -93,7 +94,7 @@ class ClientCore:
         return self.root + call.full_path + query
 
     def request(self, call: Call[Any], auth_headers: Mapping[str, str]) -> HttpRequest:
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **auth_headers}
+        headers = {"Accept": "application/json", "User-Agent": self.user_agent, **auth_headers}
         body = None
         if call.body is not None:
             body = json.dumps(call.body, separators=(",", ":")).encode()

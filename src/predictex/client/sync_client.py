@@ -30,12 +30,14 @@ class Client:
     def __init__(self, base_url: str = LOCAL, *, key_id: str | None = None, private_key: PrivateKey | str | bytes | Path | None = None,
                  use_session: bool = False, transport: Transport | None = None, timeout_s: float = 10.0,
                  retry: _core.RetryPolicy | None = None, clock: Callable[[], float] | None = None,
-                 sleep: Callable[[float], None] | None = None) -> None:
+                 sleep: Callable[[float], None] | None = None, user_agent: str | None = None) -> None:
         """`base_url`: a URL or "local", "demo", "production". `private_key`: a key object, PEM text
         or a file path (RSA or Ed25519). `use_session`: trade on a session token from /v1/log_in
-        (renewed before it expires) instead of signing every request."""
+        (renewed before it expires) instead of signing every request. `user_agent`: the User-Agent
+        header (default predictex-python/VERSION)."""
         self._core = _core.ClientCore(base_url, key_id=key_id, private_key=private_key, use_session=use_session,
-                                      timeout_s=timeout_s, retry=retry, clock=clock)
+                                      timeout_s=timeout_s, retry=retry, clock=clock,
+                                      user_agent=user_agent or _core.USER_AGENT)
         self._transport: Transport = transport or HttpxTransport()
         self._sleep = sleep or time.sleep
 

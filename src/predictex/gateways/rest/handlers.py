@@ -208,7 +208,7 @@ def private(
             if admin and not principal.is_admin:
                 raise ApiError(403, "permission_denied", "permission denied", "this needs an operator (admin) account")
             _rate_limit(exchange, principal, lane, cost)
-            sources.current.set(command_source(principal, admin))
+            sources.current.set(command_source(principal, admin, request.headers.get("user-agent", "")))
             return _answer(request, handler(exchange, principal, request, params))
         except RateLimited as limited:
             return error_response(limited, [("Retry-After", limited.retry_after_s)])
@@ -225,7 +225,7 @@ WEB_PAGE: contextvars.ContextVar[bool] = contextvars.ContextVar("predictex_web_p
 _PUBLIC_SOURCES = {False: sources.source_json("rest"), True: sources.source_json("web")}
 
 
-def command_source(principal: Principal, admin: bool) -> bytes:
+def command_source(principal: Principal, admin: bool, user_agent: str = "") -> bytes:
     """The journaled source of what this caller's request submits (server/sources.py): the web pages
     (through /web/api), an operator route, a simulated trader, or REST; the member and the key or
     session it authenticated with."""
@@ -237,6 +237,8 @@ def command_source(principal: Principal, admin: bool) -> bytes:
         surface = "admin"
     elif principal.member.simulated:
         surface = "sim"
+    elif user_agent.startswith("predictex-cli/"):  # the command line says so (a claim, as any header)
+        surface = "cli"
     else:
         surface = "rest"
     return sources.source_json(
