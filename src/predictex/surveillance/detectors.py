@@ -128,22 +128,20 @@ class _Episode:
 
 
 class _CloseWindow:
-    __slots__ = ("close_ms", "price_before", "trades")
+    __slots__ = ("close_ms", "trades")
 
-    def __init__(self, close_ms: int, price_before: int, trades: list[_Trade]) -> None:
+    def __init__(self, close_ms: int, trades: list[_Trade]) -> None:
         self.close_ms = close_ms
-        self.price_before = price_before
         self.trades = trades
 
 
 class _Market:
-    __slots__ = ("asks", "bids", "price_before", "recent", "side_trades", "sides", "volume", "wash")
+    __slots__ = ("asks", "bids", "recent", "side_trades", "sides", "volume", "wash")
 
     def __init__(self) -> None:
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
         self.recent: collections.deque[_Trade] = collections.deque()  # trades within the close window of the newest
-        self.price_before = -1  # the last trade older than `recent` (-1: none)
         self.volume = 0  # contracts traded with a member not excluded on at least one side
         self.sides: dict[int, int] = {}  # member group -> contracts traded it was a side of
         self.side_trades: dict[int, list[Evidence]] = {}
@@ -309,7 +307,7 @@ class Detector:
         recent = market.recent
         recent.append(_Trade(seq, time_ms, trade, -1 if taker_out else taker))
         while recent and recent[0].time_ms < time_ms - t.close_window_ms:
-            market.price_before = recent.popleft().price
+            recent.popleft()
         if taker_out and maker_out:
             return
         market.volume += trade.count_centicontracts
@@ -347,18 +345,10 @@ class Detector:
             del self._episodes[key]
 
     def _close_window(self, market: _Market, close_ms: int) -> _CloseWindow | None:
-        """The trades of the last minutes before the close, and the last price before them."""
+        """The trades of the last minutes before the close."""
         start = close_ms - self.thresholds.close_window_ms
-        price_before = market.price_before
-        window: list[_Trade] = []
-        for trade in market.recent:
-            if trade.time_ms < start:
-                price_before = trade.price
-            else:
-                window.append(trade)
-        if price_before < 0 or not window:
-            return None
-        return _CloseWindow(close_ms, price_before, window)
+        window = [trade for trade in market.recent if trade.time_ms >= start]
+        return _CloseWindow(close_ms, window) if window else None
 
     def _determined(self, seq: int, time_ms: int, event: e.MarketDetermined) -> None:
         """Judge the last minutes before the close once the market's value is known: a member's taking
