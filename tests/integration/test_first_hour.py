@@ -231,6 +231,8 @@ def test_admin_commands_print_tables_or_json(server: ServeProcess, tmp_path: Pat
     assert server.request("POST", V2 + "/login", {"email": "t@example.com", "password": "a fine password"}).status == 200
     unlocked = run(home, tmp_path, *admin, "member", "unlock", member_id)
     assert unlocked.returncode == 0, unlocked.stderr
+    kept = run(home, tmp_path, *admin, "member", "close", member_id, "--reason", "a test")  # it holds cash: refused
+    assert kept.returncode == 1 and one_line_error(kept, "admin member close") and "withdraw it first" in kept.stderr, kept.stderr
 
 
 # --- markets show --watch on a terminal ------------------------------------------------------------

@@ -176,6 +176,10 @@ def _member(things: Any) -> None:
     suspend.add_argument("--keep-orders", action="store_true", help="leave the member's resting orders in the books")
     reinstate = member.leaf("reinstate", "lift a suspension", lambda a: ("POST", f"{A}/members/{a.member_id}/reinstate", {}))
     reinstate.add_argument("member_id", help="the member's id (from `admin member list`)")
+    close = member.leaf("close", "close a member's account for good (refused while it holds orders, positions or cash)",
+                        lambda a: ("POST", f"{A}/members/{a.member_id}/close", {"reason": a.reason}))
+    close.add_argument("member_id", help="the member's id (from `admin member list`)")
+    close.add_argument("--reason", default="", help="why, shown to the member's closing connections and in the log")
     unlock = member.leaf("unlock", "forget the member's failed password logins (ends a login lock at once)",
                          lambda a: ("DELETE", f"{A}/members/{a.member_id}/login_failures", None))
     unlock.add_argument("member_id", help="the member's id (from `admin member list`)")
