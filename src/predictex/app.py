@@ -158,6 +158,7 @@ class Application:
         self._lock_guard: asyncio.Task[None] | None = None
         self.failure = ""  # why the server stopped on its own (the journal failed, a lock was lost)
         self.simulator: asyncio.subprocess.Process | None = None  # the market simulator's child process (demo)
+        self._surveillance_catch_up: asyncio.Task[None] | None = None  # surveillance reading the journal at start-up
         self._simulator_guard: asyncio.Task[None] | None = None  # restarts it when it dies
 
     @property
@@ -197,9 +198,7 @@ class Application:
         accounts = Accounts(tables, environment=config.environment, timestamp_window_ms=config.timestamp_window_ms)
         step("opened the accounts")
         surveillance = Surveillance(tables, config.surveillance, _simulated(accounts), self.clock.now_ms)
-        started = time.perf_counter()
-        read = await loop.run_in_executor(None, surveillance.catch_up, journal, recovery.last_seq)
-        log.info("surveillance read %d entries in %.2fs: %d alerts", read, time.perf_counter() - started, len(surveillance.detector.alerts))
+        self._surveillance_catch_up = asyncio.create_task(surveillance.catch_up_in_background(journal, recovery.last_seq))
         bus = Bus()
         bus.subscribe(surveillance.committed)
         self.sequencer = Sequencer(

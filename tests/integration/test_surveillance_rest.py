@@ -8,6 +8,7 @@ going through the CSRF-checked /web/api."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -145,5 +146,7 @@ def test_a_restart_rebuilds_the_same_alerts_with_the_operators_decisions(server:
     assert before and any(a["state"] == "escalated" for a in before)
     server.stop()
     with running_server(data_dir, rate_limits=False) as again:
+        while again.admin("GET", "/surveillance/status").status == 503:  # reading the journal on a worker thread
+            time.sleep(0.05)
         after = [again.admin("GET", f"{ALERTS}/{a['alert_id']}", expect=200).json()["alert"] for a in _alerts(again)]
         assert after == before

@@ -4,8 +4,9 @@ the operator's decisions kept in tables of their own.
 The bus hands each committed batch to `committed`, which only queues it and asks the event loop to run
 `drain` soon, so producers are answered before the detectors look at the batch. If the queue reaches
 `PENDING_ENTRIES_MAX` (the detectors are slower than the sequencer), the commit step drains it itself:
-the sequencer slows down rather than an event being dropped. At start-up `catch_up` reads the journal
-from the beginning through the detectors, so alerts are rebuilt exactly (the detectors are
+the sequencer slows down rather than an event being dropped. At start-up `catch_up_in_background` reads
+the journal from the beginning through the detectors on a worker thread (batches committed meanwhile
+wait in the queue; the operator's API answers 503 until it is done), so alerts are rebuilt exactly (the detectors are
 deterministic, and links apply after the sequence number they were made at); what the operator
 decided about each alert (open, dismissed, escalated, and a note) is read back from
 `surveillance_alert_states` by the alert's key, and linked members from `surveillance_links`.
@@ -84,6 +85,7 @@ class Surveillance:
         self._pending: collections.deque[tuple[int, int, Sequence[Event]]] = collections.deque()
         self._scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.catching_up = False  # reading the journal on a worker thread: the detectors are its alone
 
     # --- feeding --------------------------------------------------------------------------------------
 
@@ -107,11 +109,24 @@ class Surveillance:
         self._restore_states()
         return read
 
+    async def catch_up_in_background(self, journal: Journal, last_seq: int) -> None:
+        """`catch_up` on a worker thread while the exchange runs (a long journal would hold the start-up
+        back): committed batches queue meanwhile, and are drained once the journal is read."""
+        self.catching_up = True
+        try:
+            read = await asyncio.get_running_loop().run_in_executor(None, self.catch_up, journal, last_seq)
+            log.info("surveillance read %d journal entries: %d alerts", read, len(self.detector.alerts))
+        finally:
+            self.catching_up = False
+        self.drain()
+
     def committed(self, entries: Sequence[Any]) -> None:
         """The bus's subscriber: queue the batch, and drain it on the event loop's next turn."""
         pending = self._pending
         for entry in entries:
             pending.append((entry.seq, entry.time_ms, entry.outcome.events))
+        if self.catching_up:
+            return
         if len(pending) >= PENDING_ENTRIES_MAX:
             self.drain()
             return
@@ -127,6 +142,8 @@ class Surveillance:
 
     def drain(self) -> None:
         self._scheduled = False
+        if self.catching_up:
+            return
         pending, feed = self._pending, self.detector.feed
         before = len(self.detector.alerts)
         while pending:

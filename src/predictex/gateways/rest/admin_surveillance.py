@@ -48,9 +48,12 @@ def register(router: Router, exchange: Exchange) -> None:
 
 
 def _surveillance(exchange: Exchange) -> Surveillance:
-    if exchange.surveillance is None:
+    surveillance = exchange.surveillance
+    if surveillance is None:
         raise ApiError(503, "service_unavailable", "surveillance is not running on this server")
-    return exchange.surveillance
+    if surveillance.catching_up:
+        raise ApiError(503, "service_unavailable", "surveillance is still reading the journal after the start; ask again shortly")
+    return surveillance
 
 
 def member_id(exchange: Exchange, account_id: int) -> str:

@@ -129,8 +129,8 @@ class Console:
         if refused is not None:
             return refused
         surveillance = self.exchange.surveillance
-        if surveillance is None:
-            return self.site.forbidden(request, visitor, "Surveillance is not running on this server.")
+        if surveillance is None or surveillance.catching_up:
+            return self.site.forbidden(request, visitor, "Surveillance is not running yet (it reads the journal after a start).")
         state = (request.query_params().get("state") or [""])[-1]
         found = surveillance.alerts(state=state if state in STATES else "")
         alerts = [alert_json(self.exchange, a) for a in found[:ALERTS_LISTED_MAX]]
