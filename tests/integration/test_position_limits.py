@@ -55,7 +55,7 @@ def test_limits_refuse_orders_on_every_surface_with_nothing_changed(server: Runn
     refused = server.request("POST", V2 + "/portfolio/orders", _order(first, 2), auth=auth)
     assert refused.status == 400 and refused.error["code"] == "position_limit_exceeded", refused
     assert refused.error["details"] == (
-        f"position limit of 5.00 contracts per member in {first}: the position is flat, and with this order and the "
+        f"at most 5.00 contracts per member in {first}: the position is flat, and with this order and the "
         "resting bids it could reach 6.00 YES")
     assert _state(server, who) == before
 
@@ -70,13 +70,13 @@ def test_limits_refuse_orders_on_every_surface_with_nothing_changed(server: Runn
         fix.send("D", new_order("lim-1", first, "1", 30, 2))
         report = fix.wait(lambda m: m.msg_type == "8" and m.get(11) == "lim-1")
         assert (report[150], report[103]) == ("8", "3")
-        assert report[58].startswith(f"EXCEEDED_POSITION_LIMIT: position limit of 5.00 contracts per member in {first}")
+        assert report[58].startswith(f"EXCEEDED_POSITION_LIMIT: at most 5.00 contracts per member in {first}")
     assert _state(server, who) == before
 
     assert server.request("POST", V2 + "/portfolio/orders", _order(second, 4), auth=auth).status == 201
     event_refusal = server.request("POST", V2 + "/portfolio/orders", _order(second, 1), auth=auth)
     assert event_refusal.status == 400 and event_refusal.error["code"] == "position_limit_exceeded"
-    assert "position limit of 8.00 contracts per member in event" in event_refusal.error["details"]
+    assert "at most 8.00 contracts per member in event" in event_refusal.error["details"]
     assert "could reach 9.00" in event_refusal.error["details"]
 
     limits = server.get_ok(V2 + "/account/limits", auth=auth)["position_limits"]

@@ -34,11 +34,11 @@ def test_a_member_is_held_to_its_limits_across_subaccounts_and_markets(exchange:
     exchange.placed(me, first, "bid", "0.40", 6)  # fills: 6 YES in the primary account
     exchange.placed(sub, first, "bid", "0.30", 3)  # rests: 9 could be held
     reject = exchange.refused(c.CreateOrder(sub, first, True, 3000, contracts(2)), RejectCode.POSITION_LIMIT)
-    assert reject.detail == (f"position limit of 10.00 contracts per member in {first}: the position is 6.00 YES, and with "
+    assert reject.detail == (f"at most 10.00 contracts per member in {first}: the position is 6.00 YES, and with "
                              "this order and the resting bids it could reach 11.00 YES")
     exchange.placed(me, second, "bid", "0.30", 5)  # the event: 9 in the first, 5 here
     reject = exchange.refused(c.CreateOrder(sub, second, True, 3000, contracts(2)), RejectCode.POSITION_LIMIT)
-    assert reject.detail.startswith("position limit of 15.00 contracts per member in event S1-E: the positions there come to 6.00")
+    assert reject.detail.startswith("at most 15.00 contracts per member in event S1-E: the positions there come to 6.00")
 
 
 def test_reducing_orders_pass_and_growing_ones_are_refused(exchange: Harness) -> None:
@@ -65,7 +65,7 @@ def test_the_event_limit_sums_the_events_markets(exchange: Harness) -> None:
     exchange.placed(me, first, "bid", "0.30", 5)
     exchange.placed(me, second, "ask", "0.70", 3)
     reject = exchange.refused(c.CreateOrder(me, second, False, 7000, contracts(1)), RejectCode.POSITION_LIMIT)
-    assert reject.detail.startswith("position limit of 8.00 contracts per member in event S1-E: the positions there come to 0.00")
+    assert reject.detail.startswith("at most 8.00 contracts per member in event S1-E: the positions there come to 0.00")
     exchange.ok(c.SetPositionLimit("series", series, 0, 0))  # lifted
     exchange.placed(me, second, "ask", "0.70", 1)
 

@@ -63,7 +63,7 @@ class PositionLimits:
         after = _side_exposure(accounts, market.ticker, is_bid, added_centicontracts)
         if market_limit and after > market_limit and after > before:
             raise Rejected(RejectCode.POSITION_LIMIT, (
-                f"position limit of {format_count_fp(market_limit)} contracts per member in {market.ticker}: "
+                f"at most {format_count_fp(market_limit)} contracts per member in {market.ticker}: "
                 f"the position is {_position_text(accounts, market.ticker)}, and with this order and the resting "
                 f"{'bids' if is_bid else 'asks'} it could reach {format_count_fp(after)} {'YES' if is_bid else 'NO'}"
             ))
@@ -73,7 +73,7 @@ class PositionLimits:
             event_after = _event_exposure(accounts, tickers, market.ticker, is_bid, added_centicontracts)
             if event_after > event_limit and event_after > event_before:
                 raise Rejected(RejectCode.POSITION_LIMIT, (
-                    f"position limit of {format_count_fp(event_limit)} contracts per member in event {market.event_ticker}: "
+                    f"at most {format_count_fp(event_limit)} contracts per member in event {market.event_ticker}: "
                     f"the positions there come to {format_count_fp(sum(abs(_position(accounts, t)) for t in tickers))}, and with "
                     f"this order and the resting orders they could reach {format_count_fp(event_after)}"
                 ))
