@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import nats.js.errors
@@ -29,7 +29,7 @@ from predictex.cluster.follower import Diverged, Follower
 from predictex.cluster.lease import Lease
 from predictex.cluster.log import Fenced, NatsThread, ReplicatedLog, TableChange
 from predictex.journal import open_store
-from predictex.journal.base import JournalStore, StoredBatch, StoredSnapshot, TableWrite
+from predictex.journal.base import JournalStore, PassThroughStore, TableWrite
 from predictex.journal.records import Record
 from predictex.server.config import Config
 
@@ -51,45 +51,18 @@ class ClusterSettings:
         self.advertise_url = advertise_url  # where clients reach this node's exchange (in the lease)
 
 
-class ReplicatedTablesStore(JournalStore):
+class ReplicatedTablesStore(PassThroughStore):
     """The journal's store as the leader's exchange sees it: every change to the tables beside the journal
     (a member, a key, a session, a FIX session's sequence numbers, a surveillance decision; written,
     deleted or created) goes to the replicated log first, so a standby has them all when it takes over.
     The journal's batches and meta rows pass through (the sequencer replicates batches itself)."""
 
     def __init__(self, inner: JournalStore, log_: ReplicatedLog) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.log = log_
 
     def write(self, writes: list[TableWrite]) -> None:
         self.inner.write([*writes, self.log.replicate_change(TableChange(writes=writes))])
-
-    def append(self, batch: StoredBatch, writes: list[TableWrite]) -> None:
-        self.inner.append(batch, writes)
-
-    def batches(self, after_seq: int = 0) -> Iterator[StoredBatch]:
-        return self.inner.batches(after_seq)
-
-    def last_batch(self) -> StoredBatch | None:
-        return self.inner.last_batch()
-
-    def delete_batches_from(self, first_seq: int) -> None:
-        self.inner.delete_batches_from(first_seq)
-
-    def set_chain_hashes(self, hashes: list[tuple[int, bytes]]) -> None:
-        self.inner.set_chain_hashes(hashes)
-
-    def save_snapshot(self, snapshot: StoredSnapshot, keep: int) -> None:
-        self.inner.save_snapshot(snapshot, keep)
-
-    def snapshots(self) -> list[StoredSnapshot]:
-        return self.inner.snapshots()
-
-    def get_meta(self, key: str) -> str | None:
-        return self.inner.get_meta(key)
-
-    def set_meta(self, key: str, value: str) -> None:
-        self.inner.set_meta(key, value)
 
     def execute_schema(self, statements: Sequence[str]) -> None:
         position = self.log.replicate_change(TableChange(schema=list(statements)))
@@ -100,19 +73,6 @@ class ReplicatedTablesStore(JournalStore):
         position = self.log.replicate_change(TableChange(delete=(table, where, list(params))))
         self.inner.delete(table, where, params)
         self.inner.write([position])
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.inner.query(sql, params)
-
-    def clear_history(self, tables: Sequence[str]) -> None:
-        self.inner.clear_history(tables)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    @property
-    def description(self) -> str:
-        return self.inner.description
 
 
 class _Replication:

@@ -283,3 +283,61 @@ class SqlStore(JournalStore):
 
     def clear_history(self, tables: Sequence[str]) -> None:
         self._transaction([(f"DELETE FROM {table}", [()]) for table in tables])
+
+
+class PassThroughStore(JournalStore):
+    """A store that hands every call to `inner`: the base of the stores that change a few of them (a
+    store that fails on purpose, the cluster's store that replicates table writes)."""
+
+    def __init__(self, inner: JournalStore) -> None:
+        self.inner = inner
+        self.placeholder = inner.placeholder
+
+    def append(self, batch: StoredBatch, writes: list[TableWrite]) -> None:
+        self.inner.append(batch, writes)
+
+    def batches(self, after_seq: int = 0) -> Iterator[StoredBatch]:
+        return self.inner.batches(after_seq)
+
+    def last_batch(self) -> StoredBatch | None:
+        return self.inner.last_batch()
+
+    def delete_batches_from(self, first_seq: int) -> None:
+        self.inner.delete_batches_from(first_seq)
+
+    def set_chain_hashes(self, hashes: list[tuple[int, bytes]]) -> None:
+        self.inner.set_chain_hashes(hashes)
+
+    def save_snapshot(self, snapshot: StoredSnapshot, keep: int) -> None:
+        self.inner.save_snapshot(snapshot, keep)
+
+    def snapshots(self) -> list[StoredSnapshot]:
+        return self.inner.snapshots()
+
+    def get_meta(self, key: str) -> str | None:
+        return self.inner.get_meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.inner.set_meta(key, value)
+
+    def execute_schema(self, statements: Sequence[str]) -> None:
+        self.inner.execute_schema(statements)
+
+    def delete(self, table: str, where: str, params: Sequence[Any] = ()) -> None:
+        self.inner.delete(table, where, params)
+
+    def write(self, writes: list[TableWrite]) -> None:
+        self.inner.write(writes)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.inner.query(sql, params)
+
+    def clear_history(self, tables: Sequence[str]) -> None:
+        self.inner.clear_history(tables)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    @property
+    def description(self) -> str:
+        return self.inner.description
