@@ -298,14 +298,8 @@ class Members:
 
     def close(self, member_id: int, reason: str = "") -> Member:
         """Close the member for good: suspended, never to be reinstated (durable when this returns)."""
-        if len(reason) > SUSPENSION_REASON_LENGTH_MAX:
-            raise AccountsError("invalid_reason", f"reason is longer than {SUSPENSION_REASON_LENGTH_MAX} characters")
         with self._lock:
-            current = self.get(member_id)
-            if current is None:
-                raise AccountsError("member_not_found", f"no member with id {member_id}")
-            if current.closed:
-                raise AccountsError("member_closed", f"member {member_id} is closed already")
+            current = self._open_member(member_id, reason, "is closed already")
             now = self._clock()
             suspension = (member_id, True, now, f"closed: {reason}"[:SUSPENSION_REASON_LENGTH_MAX])
             self._store.write([
@@ -316,15 +310,21 @@ class Members:
             self._remember(member)
         return member
 
-    def _set_suspended(self, member_id: int, suspended: bool, reason: str) -> Member:
+    def _open_member(self, member_id: int, reason: str, when_closed: str) -> Member:
+        """The member a suspension, reinstatement or closure with `reason` is for; refused when the
+        reason is too long, there is no such member, or it is closed (`when_closed` says why)."""
         if len(reason) > SUSPENSION_REASON_LENGTH_MAX:
             raise AccountsError("invalid_reason", f"reason is longer than {SUSPENSION_REASON_LENGTH_MAX} characters")
+        current = self.get(member_id)
+        if current is None:
+            raise AccountsError("member_not_found", f"no member with id {member_id}")
+        if current.closed:
+            raise AccountsError("member_closed", f"member {member_id} {when_closed}")
+        return current
+
+    def _set_suspended(self, member_id: int, suspended: bool, reason: str) -> Member:
         with self._lock:
-            current = self.get(member_id)
-            if current is None:
-                raise AccountsError("member_not_found", f"no member with id {member_id}")
-            if current.closed:
-                raise AccountsError("member_closed", f"member {member_id} is closed: it stays suspended for good")
+            current = self._open_member(member_id, reason, "is closed: it stays suspended for good")
             row = (member_id, suspended, self._clock(), reason)
             self._store.write([TableWrite("accounts_suspensions", _SUSPENSION_COLUMNS, [row], key=("member_id",))])
             member = replace(current, suspended=suspended)
