@@ -12,9 +12,11 @@ order exactly once, with the same events (the journals are compared record by re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
+import sqlite3
 import threading
 import time
 import uuid
@@ -154,6 +156,24 @@ def _wait_for_leader(nodes: list[NodeProcess], history: History, timeout_s: floa
     raise AssertionError("no leader within 60 s:\n" + "\n".join(n.log_text()[-2000:] for n in nodes))
 
 
+def _last_seq(node: NodeProcess) -> int:
+    with contextlib.closing(sqlite3.connect(f"file:{node.data_dir / 'predictex.db'}?mode=ro", uri=True, timeout=10)) as db:
+        row = db.execute("SELECT MAX(last_seq) FROM journal_batches").fetchone()
+    return int(row[0] or 0)
+
+
+def _caught_up(nodes: list[NodeProcess], history: History, timeout_s: float = 60.0) -> NodeProcess:
+    """The leader, once every node runs and each standby's journal reaches the leader's last record."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(0.5)  # a paused leader that woke up has time to see its lease gone and exit
+        leader = _wait_for_leader(nodes, history)
+        if all(node.running for node in nodes) and min(_last_seq(node) for node in nodes) >= _last_seq(leader):
+            return leader
+    raise AssertionError("the standby did not catch up with the leader within 60 s:\n"
+                         + "\n".join(node.log_text()[-2000:] for node in nodes))
+
+
 def _records(node: NodeProcess) -> list[tuple[int, int, bytes, bytes]]:
     store = SqliteStore(str(node.data_dir / "predictex.db"))
     try:
@@ -215,8 +235,10 @@ def test_acknowledged_orders_survive_thirty_faults(cluster: NatsCluster, tmp_pat
         assert all(count == 1 for count in history.ack_counts.values()), "a client order id acknowledged twice"
         assert len(history.acked) >= 5 * FAULTS, f"only {len(history.acked)} orders acknowledged in {elapsed:.0f} s"
 
-        # both nodes end on the same journal: stop the standby once it caught up, then the leader
-        time.sleep(2.0)
+        # both nodes end on the same journal: a node that stopped after the last fault (a paused leader
+        # exits when it wakes) is started again, the standby follows the log up to the leader's last
+        # record, and is stopped first, then the leader
+        leader = _caught_up(nodes, history)
         for node in sorted(nodes, key=lambda n: n is leader):
             node.stop()
         journals = [_records(node) for node in nodes]

@@ -94,5 +94,5 @@ def test_the_base_install_compiles_nothing_and_the_server_extra_brings_the_compi
     assert "predictex/gateways/web/static/vendor/lightweight-charts.standalone.production.js" in names
     assert not [name for name in names if name.endswith((".so", ".pyd", ".c"))]
     requirements = [line for line in metadata.splitlines() if line.startswith("Requires-Dist: predictex-native")]
-    assert requirements == [f'Requires-Dist: predictex-native @ {(root / "native").as_uri()} ; extra == "server"',
-                            f'Requires-Dist: predictex-native @ {(root / "native").as_uri()} ; extra == "bench"'], requirements
+    assert requirements == [f'Requires-Dist: predictex-native @ {(root / "native").as_uri()} ; extra == "{extra}"'
+                            for extra in ("server", "cluster", "bench")], requirements  # a cluster node runs the exchange

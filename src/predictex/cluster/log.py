@@ -218,10 +218,13 @@ class ReplicatedLog:
     async def _tip(self) -> tuple[int, int]:
         info = await self.nats.js.stream_info(STREAM)
         last = info.state.last_seq
-        if last == 0:
-            return 0, 0
-        entry = await self._get(last)
-        return last, entry.last_seq
+        stream_seq = last
+        while stream_seq > 0:  # a table change carries no record sequence: the last batch or marker before it does
+            entry = await self._get(stream_seq)
+            if not entry.is_accounts:
+                return last, entry.last_seq
+            stream_seq -= 1
+        return last, 0
 
     async def _get(self, stream_seq: int) -> LogEntry:
         found = await self.nats.js.get_msg(STREAM, stream_seq)
