@@ -23,7 +23,9 @@ import asyncio
 import base64
 import concurrent.futures
 import contextlib
+import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -37,6 +39,8 @@ from nats.js.client import JetStreamContext
 
 from predictex.journal.base import TableWrite
 from predictex.journal.records import Record, decode_batch, encode_batch
+
+log = logging.getLogger("predictex.cluster")
 
 __all__ = [
     "BATCH_SUBJECT",
@@ -60,6 +64,7 @@ ACCOUNTS_APPLIED_META = "cluster_accounts_stream_seq"  # the local accounts tabl
 WRONG_LAST_SEQUENCE = 10071  # JetStream's error code for a refused Nats-Expected-Last-Sequence
 PUBLISH_TIMEOUT_S = 2.0  # one attempt; `replicate` retries until the lease runs out
 RETRY_PAUSE_S = 0.05
+RETRY_LOG_EVERY_S = 5.0  # how often a publish that keeps failing is logged
 
 T = TypeVar("T")
 
@@ -286,18 +291,25 @@ class ReplicatedLog:
     async def _publish(self, subject: str, data: bytes, headers: dict[str, str], expected: int) -> int:
         """Publish until the stream answers; a lost answer or a moment without a stream leader is tried
         again with the same expected sequence, for as long as the lease holds."""
+        said_at = 0.0
         while True:
             if not self.lease_held():
                 raise LeaseLost("the lease ran out before the batch was stored")
             try:
                 return await self._attempt(subject, data, headers, expected)
-            except nats.js.errors.NotFoundError:
-                pass
+            except nats.js.errors.NotFoundError as error:
+                failure: Exception = error
             except nats.js.errors.APIError as error:
                 if error.code is None or error.code < 500:
                     raise ReplicationFailed(f"the stream refused the batch: {error}") from error
-            except (TimeoutError, nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError, nats.js.errors.NoStreamResponseError):
-                pass
+                failure = error
+            except (TimeoutError, nats.errors.TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError, nats.js.errors.NoStreamResponseError) as error:
+                failure = error
+            now = time.monotonic()
+            if now - said_at >= RETRY_LOG_EVERY_S:  # an operator sees why nothing is acknowledged
+                said_at = now
+                log.warning("the log's stream did not store the message after sequence %d yet (%s: %s); trying again",
+                            expected, type(failure).__name__, failure)
             await asyncio.sleep(RETRY_PAUSE_S)
 
     async def _attempt(self, subject: str, data: bytes, headers: dict[str, str], expected: int) -> int:
