@@ -26,7 +26,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from predictex.client.errors import PredictexError, TransportError
 from predictex.client.signing import Signer
@@ -51,6 +51,12 @@ class FixMessage:
 
     msg_type: str
     fields: tuple[tuple[int, str], ...]
+
+    @overload
+    def get(self, tag: int) -> str | None: ...
+
+    @overload
+    def get(self, tag: int, default: str) -> str: ...
 
     def get(self, tag: int, default: str | None = None) -> str | None:
         return next((value for field_tag, value in self.fields if field_tag == tag), default)

@@ -467,7 +467,7 @@ class NetworkVenue:
         elif isinstance(action, Amend):
             own = trader.orders.get(action.key)
             if own is None:
-                return
+                return None
             ack = await client.amend_order(action.key, ticker=action.ticker, side="bid" if action.is_bid else "ask",
                                            price=Price.from_cents(action.price_cents), count=own.filled + action.contracts)
             trader.orders.pop(action.key, None)
