@@ -444,7 +444,7 @@ EDGES: dict[str, Callable[..., None]] = {
 # elsewhere: tests/unit/test_http.py, tests/integration/test_ws_kalshi.py, test_ws_load.py, test_fix_gateway.py).
 ENFORCED_IN: dict[str, str] = {
     "TIMESTAMP_DIGITS_MAX": "accounts/signing.py:parse_timestamp_ms",
-    "SUSPENSION_REASON_LENGTH_MAX": "accounts/members.py:Members._set_suspended",
+    "SUSPENSION_REASON_LENGTH_MAX": "accounts/members.py:Members._open_member",
     "REPLAY_CACHE_ENTRIES_MAX": "accounts/replay.py:ReplayGuard.__init__",
     "LOGIN_FAILURES_PER_ACCOUNT_FREE": "accounts/throttle.py:LoginThrottle.__init__",
     "LOGIN_FAILURES_PER_ADDRESS_FREE": "accounts/throttle.py:LoginThrottle.__init__",
