@@ -20,7 +20,6 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +38,6 @@ pytestmark = pytest.mark.timeout(400)
 FAULTS = int(os.environ.get("PREDICTEX_CHECKER_FAULTS", "30"))
 CLIENTS = 3
 SEED = 21
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
-    nats = NatsCluster(tmp_path)
-    nats.start()
-    try:
-        yield nats
-    finally:
-        nats.stop()
 
 
 class History:

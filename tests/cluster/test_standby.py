@@ -10,7 +10,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,16 +18,6 @@ from cluster_nodes import NodeProcess, Operator, predictex_command
 from nats_cluster import NatsCluster
 
 pytestmark = pytest.mark.timeout(240)
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
-    nats = NatsCluster(tmp_path)
-    nats.start()
-    try:
-        yield nats
-    finally:
-        nats.stop()
 
 
 def test_a_standby_takes_over_from_a_paused_leader_that_then_acknowledges_nothing(cluster: NatsCluster, tmp_path: Path) -> None:
