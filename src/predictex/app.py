@@ -39,7 +39,7 @@ from predictex.gateways.rest.kalshi_v2 import published as v2_published
 from predictex.gateways.rest.seed_v1 import market_data as v1_market_data
 from predictex.gateways.rest.seed_v1 import trading as v1_trading
 from predictex.gateways.ws import WebSocketGateway
-from predictex.journal import Journal, open_store
+from predictex.journal import Journal, Recovery, open_store
 from predictex.journal.base import JournalStore
 from predictex.readmodel import ReadModel
 from predictex.server import demo, eligibility
@@ -139,9 +139,11 @@ class Replication(Replicator, Protocol):
 
 
 class Application:
-    def __init__(self, config: Config, clock: Clock | None = None, replication: Replication | None = None) -> None:
+    def __init__(self, config: Config, clock: Clock | None = None, replication: Replication | None = None,
+                 recovered: tuple[JournalStore, Journal, Recovery] | None = None) -> None:
         self.config = config
         self.replication = replication
+        self._recovered = recovered  # a journal already open and recovered: a cluster standby's, kept up to date
         self.clock = clock or WallClock()
         self.metrics = Metrics()
         self.store: JournalStore | None = None
@@ -183,10 +185,15 @@ class Application:
     async def _open(self) -> None:
         config = self.config
         loop = asyncio.get_running_loop()
-        store = self.store = await loop.run_in_executor(None, open_store, config.database_url)
-        step("opened the journal")
-        journal = Journal(store)
-        recovery = await loop.run_in_executor(None, journal.recover)
+        if self._recovered is not None:  # a standby taking over: its engine already holds the journal's state
+            store, journal, recovery = self._recovered
+            self.store = store
+            step("opened the journal")
+        else:
+            store = self.store = await loop.run_in_executor(None, open_store, config.database_url)
+            step("opened the journal")
+            journal = Journal(store)
+            recovery = await loop.run_in_executor(None, journal.recover)
         log.info("recovered %s: %d commands (snapshot at %d, %d replayed, %d torn discarded) in %.2fs",
                  store.description, recovery.last_seq, recovery.snapshot_seq, recovery.replayed,
                  recovery.torn_records_discarded, recovery.seconds)

@@ -114,6 +114,21 @@ def hash_password(password: str, cost: ScryptCost = DEFAULT_SCRYPT_COST) -> str:
     return f"scrypt$ln={cost.log2_n},r={cost.r},p={cost.p}${_b64(salt)}${_b64(digest)}"
 
 
+_decoys: dict[ScryptCost, str] = {}
+_decoys_lock = threading.Lock()
+
+
+def decoy_hash(cost: ScryptCost = DEFAULT_SCRYPT_COST) -> str:
+    """A hash of a random password, made once per process and cost: logging in with an unknown email
+    verifies against it, so it costs what a wrong password costs. Made at the first call (one scrypt;
+    a cluster's standby calls it while it stands by, so taking over does not wait for it)."""
+    with _decoys_lock:
+        found = _decoys.get(cost)
+        if found is None:
+            found = _decoys[cost] = hash_password(secrets.token_urlsafe(16), cost)
+        return found
+
+
 def verify_password(password: str, stored: str) -> bool:
     """Whether `password` matches a hash made by `hash_password` (constant-time comparison)."""
     match = _HASH_FORMAT.fullmatch(stored)
@@ -198,8 +213,8 @@ class Members:
         self._lock = threading.Lock()  # serialises creates and updates
         self._cache_lock = threading.Lock()
         self._by_id: dict[int, Member] = {}
-        # hashed once, so that logging in with an unknown email costs what a wrong password costs
-        self._decoy_hash = hash_password(secrets.token_urlsafe(16), cost)
+        # so that logging in with an unknown email costs what a wrong password costs
+        self._decoy_hash = decoy_hash(cost)
 
     def check_new(self, email: str, password: str) -> str:
         """The email as it would be stored, if `email` and `password` are acceptable for a new member

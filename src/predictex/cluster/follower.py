@@ -9,7 +9,8 @@ the same store. Where in the log the store is, is kept in its meta in the same t
 writes: one row for batches and one for the accounts' changes (`log.position`; a leader writes the same
 rows, the two kinds from two threads, hence two rows), so a restarted node reads on from the lower of
 the two and skips what it holds: a batch whose records it has, an accounts change at or before its row.
-A standby that takes over starts the exchange on this journal, so its recovery, read model and
+A standby that takes over hands this journal, still open, and its engine to the exchange it starts
+(`handover`): nothing is snapshotted, read back or replayed at the takeover, and the read model and
 history are those of a leader that had run all along.
 """
 
@@ -25,7 +26,7 @@ from predictex.core.codec import decode_command, encode_events
 from predictex.core.events import Event
 from predictex.core.snapshot import state_hash
 from predictex.journal.base import JournalStore, TableWrite
-from predictex.journal.journal import Journal
+from predictex.journal.journal import Journal, Recovery
 from predictex.journal.records import JournalError, Record
 from predictex.readmodel.history import HistoryProjector
 from predictex.readmodel.model import create_history_tables
@@ -106,6 +107,17 @@ class Follower:
     def _positions(self, stream_seq: int) -> list[TableWrite]:
         """Read in order, everything up to `stream_seq` is applied, of both kinds."""
         return [position(BATCHES_APPLIED_META, stream_seq), position(ACCOUNTS_APPLIED_META, stream_seq)]
+
+    def handover(self) -> tuple[JournalStore, Journal, Recovery]:
+        """The journal, open, and the state it holds, for the exchange that takes over on it (the node
+        taking the lease): nothing is written, read back or replayed on the way. The store is the
+        exchange's from then on (it closes it)."""
+        recovery = Recovery()
+        recovery.engine = self.engine
+        recovery.last_seq = self.last_seq
+        recovery.last_time_ms = self.last_time_ms
+        recovery.snapshot_seq = self._last_snapshot_seq
+        return self.store, self.journal, recovery
 
     def state_hash(self) -> str:
         return state_hash(self.engine)

@@ -3,15 +3,19 @@
 The leader renews it every `renew_s`; each renewal is an update naming the revision it replaces, so it
 fails if anyone else wrote the key. The lease counts as held until `ttl_s` after the renewal that
 succeeded was *sent* (this process's monotonic clock, which runs on while the process is paused by
-SIGSTOP). A standby takes the key over, with an update naming the revision it last saw, once that
-revision has stood unchanged for `ttl_s` plus a margin by its own clock: it saw the revision only
-after it was written, so by then the leader's own reckoning says the lease is gone. Paused or cut off,
-a leader therefore stops acknowledging (`held` turns false) before any standby can lead.
+SIGSTOP). A standby watches the key (each renewal is pushed to it as it is written, no polling) and
+takes it over, with an update naming the revision it last saw, once that revision has stood unchanged
+for `ttl_s` plus a margin by its own clock: it saw the revision only after it was written, so by then
+the leader's own reckoning says the lease is gone. Paused or cut off, a leader therefore stops
+acknowledging (`held` turns false) before any standby can lead. A watch that stalls (its NATS server
+died) costs nothing in safety: the take names a revision the leader has since replaced, fails, and
+the watch is made again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -32,7 +36,8 @@ LEASE_BUCKET = "predictex_cluster"
 LEASE_KEY = "leader"
 TTL_S = 1.0
 RENEW_S = 0.25
-TAKEOVER_MARGIN_S = 0.25
+TAKEOVER_MARGIN_S = 0.1  # for the two clocks' rates differing: a lease's whole life is a second
+WATCH_SILENCE_S = 5.0  # a watch that delivers nothing, not even its first value, in this long is made again
 
 
 class LeaseRecord:
@@ -99,24 +104,46 @@ class Lease:
         self.kv = await bucket(self.nats, self.replicas)
 
     async def acquire(self) -> None:
-        """Wait until this node holds the lease (a standby's whole life)."""
+        """Wait until this node holds the lease (a standby's whole life). The key is watched: each renewal
+        arrives as it is written, and the lease is taken once the last one seen has stood for `ttl_s` plus
+        a margin (an update naming that revision, so it fails if the leader renewed meanwhile)."""
         assert self.kv is not None
-        seen: LeaseRecord | None = None
-        seen_at = 0.0
         while True:
             try:
-                current = await read_lease(self.kv)
-                now = time.monotonic()
-                if current is None:
-                    if await self._take(None):
+                watcher = await self.kv.watch(LEASE_KEY)
+                try:
+                    if await self._watch(watcher):
                         return
-                elif seen is None or current.revision != seen.revision:
-                    seen, seen_at = current, now
-                elif now - seen_at > self.ttl_s + TAKEOVER_MARGIN_S and await self._take(current):
-                    return
+                finally:
+                    with contextlib.suppress(Exception):  # the connection may be gone
+                        await watcher.stop()  # type: ignore[no-untyped-call]
             except (TimeoutError, nats.errors.Error) as error:
-                log.warning("reading the lease: %s", error)
-            await asyncio.sleep(self.renew_s / 2)
+                log.warning("watching the lease: %s", error)
+                await asyncio.sleep(self.renew_s)
+
+    async def _watch(self, watcher: KeyValue.KeyWatcher) -> bool:
+        """Take the lease when it lapses; False when the watch should be made again (a take failed, or
+        the watch said nothing at all for a while)."""
+        seen: LeaseRecord | None = None  # the last revision seen, and when (this process's clock)
+        seen_at = time.monotonic()
+        while True:
+            if seen is None:
+                wait = WATCH_SILENCE_S
+            else:
+                wait = max(0.001, seen_at + self.ttl_s + TAKEOVER_MARGIN_S - time.monotonic())
+            try:
+                entry = await watcher.updates(timeout=wait)  # type: ignore[no-untyped-call]
+            except nats.errors.TimeoutError:
+                if seen is None:
+                    return False
+                return await self._take(seen)  # the revision seen has stood long enough
+            if entry is None:  # the watch has delivered the key's current value; None first: no key yet
+                if seen is None:
+                    return await self._take(None)
+                continue
+            if entry.operation in ("DEL", "PURGE"):
+                return await self._take(None)
+            seen, seen_at = LeaseRecord.parse(entry.value, entry.revision or 0), time.monotonic()
 
     async def _take(self, current: LeaseRecord | None) -> bool:
         assert self.kv is not None

@@ -16,14 +16,17 @@ bucket, so order ids stay the same across a failover.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
+import mimetypes
 import secrets
 from collections.abc import Sequence
 from typing import Any
 
 import nats.js.errors
 
+from predictex.accounts.members import DEFAULT_SCRYPT_COST, decoy_hash
 from predictex.app import Application, banner
 from predictex.cluster.follower import Diverged, Follower
 from predictex.cluster.lease import Lease
@@ -88,6 +91,14 @@ class _Replication:
         return ReplicatedTablesStore(store, self.log)
 
 
+async def _warm_up() -> None:
+    """What the exchange's start would otherwise spend time on at the takeover, done while standing by:
+    the accounts' decoy password hash (one scrypt, about a second on a loaded machine) and the table
+    of file types the web site's static files are served with."""
+    await asyncio.to_thread(decoy_hash, DEFAULT_SCRYPT_COST)
+    mimetypes.init()
+
+
 class Node:
     def __init__(self, config: Config, settings: ClusterSettings) -> None:
         self.config = config
@@ -96,6 +107,7 @@ class Node:
         self.lease: Lease | None = None
         self.log: ReplicatedLog | None = None
         self.app: Application | None = None
+        self._keeping: concurrent.futures.Future[None] | None = None  # renewing the lease, from the takeover on
         self.role = "starting"
         self.failure = ""
 
@@ -110,14 +122,17 @@ class Node:
             await asyncio.to_thread(replicated.ensure_stream)
             await asyncio.wrap_future(nats_thread.spawn(lease.open()))
             self.role = "standby"
-            await asyncio.wrap_future(nats_thread.spawn(self._stand_by()))
+            warming = asyncio.ensure_future(_warm_up())
+            follower = await asyncio.wrap_future(nats_thread.spawn(self._stand_by()))
+            await warming  # long done, unless the lease was free at once (the cluster's first start)
             self.role = "leader"
-            return await self._lead()
+            return await self._lead(follower)
         finally:
             nats_thread.close()
 
-    async def _stand_by(self) -> None:
-        """On the NATS loop: follow the log until the lease is ours, then take over."""
+    async def _stand_by(self) -> Follower:
+        """On the NATS loop: follow the log until the lease is ours, then take over: the follower, its
+        journal open and up to the log's tip, for the exchange to start on."""
         assert self.lease is not None and self.log is not None and self.nats is not None
         store = open_store(self.config.database_url)
         follower = Follower(store, self.config.snapshot_every)
@@ -138,6 +153,9 @@ class Node:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+            # renewed from now on, so the lease outlasts the takeover however long it takes (a fresh
+            # stream's first publish, on a loaded machine); lost meanwhile, the takeover fails
+            self._keeping = self.nats.spawn(self.lease.keep())
             while True:  # read to the tip, put the marker there; if someone appended meanwhile, again
                 tip, last = await self.log._tip()
                 async for entry in self.log.read(follower.stream_seq, tip):
@@ -150,8 +168,12 @@ class Node:
             instance_id = await self._instance_id()
             store.set_meta("instance_id", instance_id)
             log.info("%s leads from record %d (term %d)", self.settings.node, follower.last_seq, self.lease.term)
-        finally:
+            return follower
+        except BaseException:
+            if self._keeping is not None:
+                self._keeping.cancel()
             await asyncio.to_thread(follower.close)
+            raise
 
     async def _follow(self, follower: Follower) -> None:
         assert self.log is not None
@@ -166,11 +188,12 @@ class Node:
         entry = await kv.get(INSTANCE_KEY)
         return (entry.value or b"").decode()
 
-    async def _lead(self) -> str:
+    async def _lead(self, follower: Follower) -> str:
         assert self.lease is not None and self.log is not None and self.nats is not None
-        app = self.app = Application(self.config, replication=_Replication(self.log))
+        app = self.app = Application(self.config, replication=_Replication(self.log), recovered=follower.handover())
         app.handle_signals()
-        keeping = self.nats.spawn(self.lease.keep())
+        keeping = self._keeping
+        assert keeping is not None
         loop = asyncio.get_running_loop()
         keeping.add_done_callback(lambda _: loop.call_soon_threadsafe(self._lease_lost))
         await app.start()
