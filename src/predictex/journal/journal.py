@@ -26,7 +26,7 @@ import orjson
 
 from predictex.core.codec import decode_command, encode_events
 from predictex.core.engine import Engine
-from predictex.core.snapshot import canonical_json, restore_snapshot, snapshot_hash, state_hash, take_snapshot
+from predictex.core.snapshot import restore_snapshot, state_hash, take_snapshot
 from predictex.journal.base import JournalStore, StoredBatch, StoredSnapshot, TableWrite
 from predictex.journal.records import (
     GENESIS_HASH,
@@ -38,6 +38,7 @@ from predictex.journal.records import (
     decode_batch,
     encode_batch,
 )
+from predictex.journal.snapshots import encode_snapshot
 
 log = logging.getLogger("predictex.journal")
 
@@ -135,9 +136,12 @@ class Journal:
         """Store a snapshot taken by `capture` with its state hash. The snapshot is plain data of its own,
         so this (encoding, hashing, compressing: most of the cost) can run on another thread while the
         engine moves on."""
-        canonical = canonical_json(snapshot)
-        data = zlib.compress(canonical, 1)
-        self.store.save_snapshot(StoredSnapshot(seq, data, snapshot_hash(canonical)), SNAPSHOTS_KEPT)
+        self.store_snapshot(encode_snapshot(seq, snapshot))
+
+    def store_snapshot(self, snapshot: StoredSnapshot) -> None:
+        """Store a snapshot already encoded (`journal.snapshots`: by a forked child), keeping the newest
+        SNAPSHOTS_KEPT."""
+        self.store.save_snapshot(snapshot, SNAPSHOTS_KEPT)
 
     @staticmethod
     def capture(engine: Engine) -> dict[str, Any]:

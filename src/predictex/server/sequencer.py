@@ -18,6 +18,14 @@ same path: a batch is durable once both have it.
 Listeners (the read model, fan-out) hear about a batch after it has committed and before any of its
 producers are answered, so an acknowledged command is always visible to reads.
 
+Snapshots (every `snapshot_every` commands) are taken off the order path: the engine is forked between
+two commands (journal.snapshots: the child captures and encodes the snapshot from its copy-on-write
+image of that instant, while the sequencer goes on after the fork's millisecond), and the finished
+snapshot goes to the writer with the next batch, stored after it has committed. One is in flight at a
+time; one that fails is skipped (logged): the journal holds every command regardless. Without
+`os.fork` (or with `snapshot_in_child=False`) the capture is made on the sequencer's thread and
+encoded on the writer's.
+
 Time: when the engine says something falls due (a market opening, an order expiring), the sequencer
 applies a Tick through the same path. If the journal fails, nothing more is acknowledged: every
 waiting producer gets SequencerFailed and the sequencer stops (the engine is then ahead of the
@@ -27,7 +35,9 @@ journal, and the process must restart from the journal).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,9 +49,10 @@ from predictex.core.codec import encode_command, encode_events
 from predictex.core.commands import Command, Tick
 from predictex.core.engine import Engine, Outcome
 from predictex.core.limits import SEQUENCER_BATCH_MAX, SEQUENCER_QUEUE_MAX
-from predictex.journal.base import TableWrite
+from predictex.journal.base import StoredSnapshot, TableWrite
 from predictex.journal.journal import Journal
 from predictex.journal.records import Record
+from predictex.journal.snapshots import ForkedCapture, encode_snapshot, fork_available
 from predictex.server import sources
 from predictex.server.clock import Clock
 from predictex.server.sequencer_errors import SequencerBusy, SequencerFailed, SequencerStopped, UnjournalableCommand
@@ -121,7 +132,7 @@ class _Batch:
     def __init__(self) -> None:
         self.entries: list[Entry] = []
         self.waiters: list[asyncio.Future[Committed] | tuple[_Group, int] | None] = []
-        self.snapshot: tuple[int, dict[str, Any]] | None = None
+        self.snapshot: StoredSnapshot | tuple[int, dict[str, Any]] | None = None  # encoded by a child, or captured here
 
 
 class Sequencer:
@@ -130,7 +141,7 @@ class Sequencer:
         projector: Projector | None = None, listeners: Sequence[Listener] = (), batch_max: int = SEQUENCER_BATCH_MAX,
         queue_max: int = SEQUENCER_QUEUE_MAX, snapshot_every: int = 0, on_failure: Callable[[BaseException], None] | None = None,
         inline_writes: bool = True, between_batches: Callable[[bool], None] | None = None,
-        replicator: Replicator | None = None,
+        replicator: Replicator | None = None, snapshot_in_child: bool = True,
     ) -> None:
         self.engine = engine
         self.journal = journal
@@ -144,7 +155,17 @@ class Sequencer:
         self.last_seq = last_seq  # last applied
         self.committed_seq = last_seq  # last durable
         self.last_time_ms = last_time_ms
-        self._last_snapshot_seq = last_seq
+        self._last_snapshot_seq = last_seq  # the last one begun
+        self._snapshot_done_seq = last_seq  # the last one captured (and stored, or on its way to the store)
+        self.snapshot_in_child = snapshot_in_child and fork_available()
+        self._capturing: asyncio.Future[StoredSnapshot] | None = None  # a child's snapshot, being collected
+        self._captured: StoredSnapshot | None = None  # a child's snapshot, waiting for a batch to go with
+        self._snapshot_reader: ThreadPoolExecutor | None = None
+        self.snapshots_taken = 0
+        self.snapshots_failed = 0
+        self.snapshot_pause_s_max = 0.0  # what a snapshot held the sequencer's thread for (the fork, or the capture)
+        self.snapshot_pause_s_total = 0.0
+        self.snapshot_child_s_max = 0.0  # from the fork to the child's last byte
         self._queue: deque[tuple[Command, bytes, asyncio.Future[Committed] | tuple[_Group, int], bytes]] = deque()
         self._wakeup: asyncio.Future[None] | None = None  # what the loop waits on when idle
         self._stopping = False
@@ -225,10 +246,19 @@ class Sequencer:
         self._wake_up()
         if self._task is not None:
             await self._task
-        if snapshot and self._failure is None and self.committed_seq > self._last_snapshot_seq:
+        loop = asyncio.get_running_loop()
+        if self._capturing is not None:  # a child's snapshot of what has all committed now
+            await asyncio.wait([self._capturing])
+            self._collected(self._capturing)
+        if self._captured is not None and self._failure is None:
+            await loop.run_in_executor(self._writer, self.journal.store_snapshot, self._captured)
+            self._captured = None
+        if snapshot and self._failure is None and self.committed_seq > self._snapshot_done_seq:
             captured = Journal.capture(self.engine)
-            await asyncio.get_running_loop().run_in_executor(self._writer, self.journal.save_snapshot, self.committed_seq, captured)
+            await loop.run_in_executor(self._writer, self.journal.save_snapshot, self.committed_seq, captured)
         self._writer.shutdown(wait=True)
+        if self._snapshot_reader is not None:
+            self._snapshot_reader.shutdown(wait=True)
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -322,9 +352,56 @@ class Sequencer:
             if isinstance(waiter, asyncio.Future) and waiter.cancelled():
                 continue
             self._apply(batch, command, command_json, waiter, now_ms, source)
-        if self.snapshot_every and self.last_seq - self._last_snapshot_seq >= self.snapshot_every and batch.snapshot is None:
-            batch.snapshot = (self.last_seq, Journal.capture(engine))
-            self._last_snapshot_seq = self.last_seq
+        if self.snapshot_every:
+            self._snapshot_step(batch)
+
+    def _snapshot_step(self, batch: _Batch) -> None:
+        """Between two commands: hand a child's finished snapshot to `batch` (written after its records,
+        which come after the snapshot's sequence number), or begin one when it is due."""
+        capturing = self._capturing
+        if capturing is not None and capturing.done():
+            self._collected(capturing)
+        if self._captured is not None and batch.snapshot is None and batch.entries:
+            batch.snapshot, self._captured = self._captured, None
+        if (self._capturing is not None or self._captured is not None or batch.snapshot is not None
+                or self.last_seq - self._last_snapshot_seq < self.snapshot_every):
+            return
+        started = time.perf_counter()
+        seq = self.last_seq
+        self._last_snapshot_seq = seq
+        if self.snapshot_in_child:
+            try:
+                capture = ForkedCapture(self.engine, seq)
+            except OSError as error:  # no memory or processes left for a child: skipped, tried again later
+                self.snapshots_failed += 1
+                log.warning("snapshot at %d skipped: the fork failed: %s", seq, error)
+                return
+            self._capturing = self._event_loop().run_in_executor(self._reader(), capture.collect)
+            self._capturing.add_done_callback(functools.partial(_child_time, self, capture))
+        else:
+            batch.snapshot = (seq, Journal.capture(self.engine))
+            self._snapshot_done_seq = seq
+            self.snapshots_taken += 1
+        paused = time.perf_counter() - started
+        self.snapshot_pause_s_total += paused
+        self.snapshot_pause_s_max = max(self.snapshot_pause_s_max, paused)
+
+    def _collected(self, capturing: asyncio.Future[StoredSnapshot]) -> None:
+        self._capturing = None
+        try:
+            stored = capturing.result()
+        except Exception as error:  # SnapshotFailed, OSError: skipped; the next is due snapshot_every later
+            self.snapshots_failed += 1
+            log.warning("snapshot skipped: %s", error)
+            return
+        self._captured = stored
+        self._snapshot_done_seq = stored.seq
+        self.snapshots_taken += 1
+
+    def _reader(self) -> ThreadPoolExecutor:
+        if self._snapshot_reader is None:
+            self._snapshot_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot-reader")
+        return self._snapshot_reader
 
     def _apply(self, batch: _Batch, command: Command, command_json: bytes,
                waiter: asyncio.Future[Committed] | tuple[_Group, int] | None, now_ms: int, source: bytes) -> None:
@@ -344,8 +421,9 @@ class Sequencer:
         if self.replicator is not None:  # the replicated log first: a local journal is never ahead of it
             writes = writes + self.replicator.replicate(records)
         self.journal.append(records, writes)
-        if batch.snapshot is not None:
-            self.journal.save_snapshot(*batch.snapshot)
+        snapshot = batch.snapshot
+        if snapshot is not None:
+            self.journal.store_snapshot(snapshot if isinstance(snapshot, StoredSnapshot) else encode_snapshot(*snapshot))
 
     def _complete(self, batch: _Batch) -> None:
         self.committed_seq = batch.entries[-1].seq
@@ -382,6 +460,10 @@ class Sequencer:
                 waiter[0].fail(failure)
         if self.on_failure is not None:
             self.on_failure(error)
+
+
+def _child_time(sequencer: Sequencer, capture: ForkedCapture, _: asyncio.Future[StoredSnapshot]) -> None:
+    sequencer.snapshot_child_s_max = max(sequencer.snapshot_child_s_max, capture.child_seconds)
 
 
 def _encoded(command: Command) -> bytes:

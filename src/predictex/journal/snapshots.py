@@ -1,0 +1,192 @@
+"""Snapshots taken off the order path: the engine's state captured and encoded in a forked child.
+
+Capturing a snapshot reads the whole engine (every order, account and holding), and it has to be a
+consistent cut: taken between two commands. Done on the sequencer's thread, it held every command
+behind it for as long as the read took (bench/journal.py --soak: tens of milliseconds on the soak's
+state, more as the state grows). `os.fork()` makes the cut instead: the child is a copy-on-write
+image of the process at that instant, between two commands, and the parent goes on at once (the
+fork itself copies the page tables: about a millisecond per few hundred MiB of resident set). In the
+child, at a lower priority, the snapshot is captured, encoded as canonical JSON, hashed and
+compressed, exactly as `Journal.save_snapshot` does it, and sent back on a pipe; the child then
+exits without running any of the parent's clean-up (`os._exit`). The parent reads the pipe on a
+thread (`collect`, which waits for the child and checks its exit status) and hands the finished
+`StoredSnapshot` to the journal's writer, which stores it after a batch that holds its sequence
+number has committed.
+
+Restart reproduces the exact state: the child's bytes are the snapshot `take_snapshot` gives of the
+engine at that sequence number, with the state hash of those bytes, and recovery checks the hash
+when it restores the engine (a snapshot whose hash does not match is skipped for an older one).
+
+The child holds copies of the parent's file descriptors; it closes all of them but its pipe at once,
+so that a connection the parent closes meanwhile is closed for real (a copy would keep the socket
+open until the child exits), and it takes no lock the parent may hold (it writes to no store, logs
+nothing). A child that fails, is killed, or outlives `timeout_s` yields `SnapshotFailed`: the snapshot
+is skipped (the journal still holds every command; only the next restart replays more).
+
+Where `os.fork` does not exist (Windows), `fork_available()` is false and the sequencer captures on its
+own thread as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import select
+import signal
+import time
+import zlib
+from typing import Any
+
+from predictex.core.engine import Engine
+from predictex.core.snapshot import canonical_json, snapshot_hash, take_snapshot
+from predictex.journal.base import StoredSnapshot
+
+__all__ = ["ForkedCapture", "SnapshotFailed", "encode_snapshot", "fork_available"]
+
+COMPRESSION_LEVEL = 1
+CHILD_NICENESS = 5  # the child yields the cores to the sequencer and the gateways
+CHILD_TIMEOUT_S = 300.0  # a child that has not answered by then is killed (and the snapshot skipped)
+_HEADER_END = b"\n"
+_READ_CHUNK = 1 << 20
+
+
+class SnapshotFailed(Exception):
+    """A snapshot's child failed; nothing was stored."""
+
+
+def fork_available() -> bool:
+    return hasattr(os, "fork")
+
+
+def encode_snapshot(seq: int, snapshot: dict[str, Any]) -> StoredSnapshot:
+    """A captured snapshot as the store keeps it: compressed canonical JSON and its state hash."""
+    canonical = canonical_json(snapshot)
+    return StoredSnapshot(seq, zlib.compress(canonical, COMPRESSION_LEVEL), snapshot_hash(canonical))
+
+
+class ForkedCapture:
+    """One snapshot of `engine` at sequence `seq`, captured in a child forked now (call it between two
+    commands, on the thread that applies them). `collect()` (on another thread: it blocks until the
+    child is done) returns the encoded snapshot; `fork_seconds` is what the fork held the caller for."""
+
+    def __init__(self, engine: Engine, seq: int, timeout_s: float = CHILD_TIMEOUT_S) -> None:
+        self.seq = seq
+        self.timeout_s = timeout_s
+        started = time.perf_counter()
+        read_end, write_end = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            raise
+        if pid == 0:  # the child: never returns
+            _child(engine, seq, read_end, write_end)
+        os.close(write_end)
+        self.pid = pid
+        self._fd = read_end
+        self.fork_seconds = time.perf_counter() - started
+        self.child_seconds = 0.0  # from the fork to the child's last byte, once collected
+
+    def collect(self) -> StoredSnapshot:
+        """Wait for the child (at most `timeout_s`), check it exited cleanly, and return what it sent."""
+        started = time.perf_counter()
+        deadline = time.monotonic() + self.timeout_s
+        chunks: list[bytes] = []
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    os.kill(self.pid, signal.SIGKILL)
+                    raise SnapshotFailed(f"the snapshot's child (pid {self.pid}) took more than {self.timeout_s:.0f} s; killed")
+                readable, _, _ = select.select([self._fd], [], [], left)
+                if not readable:
+                    continue
+                chunk = os.read(self._fd, _READ_CHUNK)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(self._fd)
+            status = _reap(self.pid)
+        self.child_seconds = self.fork_seconds + time.perf_counter() - started
+        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+            raise SnapshotFailed(f"the snapshot's child (pid {self.pid}) ended with {_describe(status)}")
+        return _parse(b"".join(chunks), self.seq)
+
+
+def _reap(pid: int) -> int:
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except InterruptedError:
+            continue
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    if os.WIFEXITED(status):
+        return f"exit status {os.WEXITSTATUS(status)}"
+    return f"status {status}"
+
+
+def _parse(payload: bytes, seq: int) -> StoredSnapshot:
+    """`<seq> <state hash> <length>\\n<compressed canonical JSON>`, all of it."""
+    header, _, data = payload.partition(_HEADER_END)
+    try:
+        sent_seq, state_hash, length = header.decode("ascii").split(" ")
+        complete = int(sent_seq) == seq and int(length) == len(data) and len(state_hash) == 64
+    except (UnicodeDecodeError, ValueError):
+        complete = False
+    if not complete:
+        raise SnapshotFailed(f"the snapshot's child sent {len(payload)} bytes that are not a whole snapshot at {seq}")
+    return StoredSnapshot(seq, data, state_hash)
+
+
+def _child(engine: Engine, seq: int, read_end: int, write_end: int) -> None:
+    """In the forked child: capture, encode, send, and exit without returning to the parent's code."""
+    code = 1
+    try:
+        gc.disable()  # short-lived: a collection would only touch (and copy) pages
+        _default_signals()
+        os.close(read_end)
+        os.closerange(3, write_end)  # every inherited descriptor but the pipe (sockets, the journal's files)
+        os.closerange(write_end + 1, _max_fd())
+        with contextlib.suppress(OSError):
+            os.nice(CHILD_NICENESS)
+        stored = encode_snapshot(seq, take_snapshot(engine))
+        header = f"{seq} {stored.state_hash} {len(stored.data)}".encode("ascii") + _HEADER_END
+        _write_all(write_end, header)
+        _write_all(write_end, stored.data)
+        code = 0
+    except BaseException:  # the parent learns of it from the exit status
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _default_signals() -> None:
+    """The parent's handlers and its event loop's wakeup descriptor go: a signal meant for the process
+    group ends the child, and never looks to the parent's loop like one of its own."""
+    try:
+        signal.set_wakeup_fd(-1)
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_DFL)
+    except ValueError:  # not the main thread of the main interpreter: the handlers stay the parent's
+        pass
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _max_fd() -> int:
+    try:
+        return int(os.sysconf("SC_OPEN_MAX"))
+    except (ValueError, OSError):
+        return 1 << 16
