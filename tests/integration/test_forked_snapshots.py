@@ -1,6 +1,7 @@
 """Snapshots captured in a forked child (journal/snapshots.py), off the sequencer's path: the child's
 snapshot is the state at the instant of the fork whatever the parent does next, restart from it
-reproduces the exact state, and a child that fails leaves nothing stored and the exchange running."""
+reproduces the exact state, and a child that fails leaves nothing stored and the exchange running
+(POSIX: where os.fork is missing the sequencer captures on its own thread, the "inline" case below)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,6 @@ from predictex.journal.snapshots import ForkedCapture, SnapshotFailed
 from predictex.journal.sqlite import SqliteStore
 from predictex.server.clock import FakeClock
 from predictex.server.sequencer import Sequencer
-
-pytestmark = pytest.mark.skipif(not forked.fork_available(), reason="os.fork is not available on this platform")
 
 START_MS = 1_700_000_000_000
 TICKER = "KXSNAP-26JAN-T1"
