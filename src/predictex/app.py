@@ -42,7 +42,7 @@ from predictex.gateways.ws import WebSocketGateway
 from predictex.journal import Journal, Recovery, open_store
 from predictex.journal.base import JournalStore
 from predictex.readmodel import ReadModel
-from predictex.server import demo, eligibility
+from predictex.server import demo, eligibility, payments
 from predictex.server.bus import Bus
 from predictex.server.clock import Clock, WallClock
 from predictex.server.collector import Collector
@@ -222,6 +222,7 @@ class Application:
         self._register_gauges()
         self.operator = await first_start(self.exchange, config.data_dir)
         await eligibility.reconcile(self.exchange)  # a change to who may trade whose engine command a crash lost
+        payments.reconcile(self.exchange)  # a payment a crash left pending between its engine command and its record
         if demo.wanted(self.exchange):
             await demo.create_demo_markets(self.exchange)
             step("committed the demo markets")

@@ -10,6 +10,7 @@ the refusal happens at order entry for every surface alike (server/eligibility.p
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Callable, Sequence
 
@@ -84,6 +85,7 @@ class Eligibility:
         self.store = store
         self._clock = clock
         self._lock = threading.Lock()
+        self.settling: builtins.set[int] = builtins.set()  # payments whose engine command is on its way (server/payments.py)
 
     # --- verification and residence -------------------------------------------------------------
 
@@ -150,6 +152,27 @@ class Eligibility:
             payment = Payment(int(rows[0][0]) + 1, member_id, direction, method, amount_microdollars, PENDING, withdrawal_id, "", now, now)
             self.store.write([TableWrite("accounts_payments", _PAYMENT_COLUMNS, [payment.row()])])
         return payment
+
+    def pending_payments(self) -> list[Payment]:
+        rows = self.store.query(f"SELECT {', '.join(_PAYMENT_COLUMNS)} FROM accounts_payments WHERE status = ? ORDER BY payment_id",
+                                (PENDING,))
+        return [Payment(*row) for row in rows]
+
+    def claimed_withdrawals(self, member_id: int) -> builtins.set[int]:
+        """The engine withdrawals the member's payment records stand for."""
+        rows = self.store.query("SELECT withdrawal_id FROM accounts_payments WHERE member_id = ? AND withdrawal_id > 0", (member_id,))
+        return {int(row[0]) for row in rows}
+
+    def attach_withdrawal(self, payment: Payment, withdrawal_id: int) -> Payment:
+        """The engine's withdrawal a withdrawal record stands for, once the engine set the money aside."""
+        payment.withdrawal_id = withdrawal_id
+        payment.changed_ms = self._clock()
+        self.store.write([TableWrite("accounts_payments", _PAYMENT_COLUMNS, [payment.row()], key=("payment_id",))])
+        return payment
+
+    def delete_payment(self, payment: Payment) -> None:
+        """A withdrawal record whose request the engine refused (nothing was set aside: no record stays)."""
+        self.store.delete("accounts_payments", "payment_id = ?", (payment.payment_id,))
 
     def settle_payment(self, payment: Payment, status: str, reason: str = "") -> Payment:
         payment.status = status

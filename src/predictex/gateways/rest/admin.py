@@ -44,11 +44,12 @@ from predictex.gateways.rest.wire import (
 from predictex.gateways.shapes.position_limits import position_limits_json
 from predictex.gateways.shapes.text import money, rfc3339
 from predictex.journal import audit
-from predictex.server import eligibility, ids
+from predictex.server import eligibility, ids, payments
 from predictex.server.context import Exchange
 from predictex.server.http import Request, Response, empty_response, json_response, text_response
 from predictex.server.membership import MembershipError, sign_up
 from predictex.server.router import Router
+from predictex.server.sequencer import SequencerStopped
 
 PREFIX = "/predictex/v1/admin"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -420,10 +421,19 @@ async def create_payment(exchange: Exchange, principal: Principal, request: Requ
         raise ApiError(403, "member_not_verified", "only verified members may deposit or withdraw",
                        f"member {params['member_id']} is {verification}: verify the member first")
     amount = _amount(body)
-    withdrawal = 0
+    records = exchange.accounts.eligibility
+    payment = records.new_payment(member.member_id, direction, method, amount, 0)  # first: a crash leaves a record to resolve
     if direction == WITHDRAWAL:
-        withdrawal = (await execute(exchange, c.RequestWithdrawal(member.engine_account_id, amount))).value
-    payment = exchange.accounts.eligibility.new_payment(member.member_id, direction, method, amount, withdrawal)
+        records.settling.add(payment.payment_id)
+        try:
+            withdrawal = (await execute(exchange, c.RequestWithdrawal(member.engine_account_id, amount))).value
+        except ApiError as error:
+            if not isinstance(error.__cause__, SequencerStopped):  # a stopped journal may have written it: a restart resolves it
+                records.delete_payment(payment)  # refused: nothing was set aside, and no record stays
+            raise
+        finally:
+            records.settling.discard(payment.payment_id)
+        records.attach_withdrawal(payment, withdrawal)
     return json_response(201, _payment_json(exchange, payment))
 
 
@@ -431,6 +441,9 @@ def _pending_payment(exchange: Exchange, payment_id: str) -> Any:
     payment = exchange.accounts.eligibility.payment(int(payment_id)) if is_ascii_digits(payment_id) and len(payment_id) < 19 else None
     if payment is None:
         raise not_found(f"no payment {payment_id}")
+    if payment.payment_id in exchange.accounts.eligibility.settling:
+        raise ApiError(409, "payment_in_progress", "the payment is being settled", f"payment {payment_id} has a request on its way")
+    payment = payments.resolve(exchange, payment)  # what a crash mid-payment left: never moved twice
     if payment.status != PENDING:
         raise ApiError(409, "payment_not_pending", "the payment is no longer pending", f"payment {payment_id} is {payment.status}")
     return payment
@@ -439,19 +452,27 @@ def _pending_payment(exchange: Exchange, payment_id: str) -> Any:
 async def complete_payment(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     payment = _pending_payment(exchange, params["payment_id"])
     member = exchange.accounts.members.get(payment.member_id)
-    if payment.direction == DEPOSIT:
-        await execute(exchange, c.Deposit(member.engine_account_id, payment.amount_microdollars,
-                                          f"payment {payment.payment_id} ({payment.method})"))
-    else:
-        await execute(exchange, c.CompleteWithdrawal(payment.withdrawal_id))
+    command = c.Deposit(member.engine_account_id, payment.amount_microdollars, payments.deposit_reference(payment)) \
+        if payment.direction == DEPOSIT else c.CompleteWithdrawal(payment.withdrawal_id)
+    await _settling(exchange, payment, command)
     return _payment_json(exchange, exchange.accounts.eligibility.settle_payment(payment, COMPLETED))
+
+
+async def _settling(exchange: Exchange, payment: Any, command: Any) -> None:
+    """The payment's engine command, with the payment marked as settling until it is answered."""
+    settling = exchange.accounts.eligibility.settling
+    settling.add(payment.payment_id)
+    try:
+        await execute(exchange, command)
+    finally:
+        settling.discard(payment.payment_id)
 
 
 async def fail_payment(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     payment = _pending_payment(exchange, params["payment_id"])
     reason = str_field(json_body(request.body) if request.body else {}, "reason", "", 500)
     if payment.direction == WITHDRAWAL:
-        await execute(exchange, c.CancelWithdrawal(payment.withdrawal_id))  # the money set aside is available again
+        await _settling(exchange, payment, c.CancelWithdrawal(payment.withdrawal_id))  # the money set aside is available again
     return _payment_json(exchange, exchange.accounts.eligibility.settle_payment(payment, FAILED, reason))
 
 
