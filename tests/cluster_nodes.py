@@ -87,6 +87,20 @@ class NodeProcess:
             time.sleep(0.05)
         raise AssertionError(f"node {self.name} did not lead within {timeout_s} s:\n{self.log_text()[-3000:]}")
 
+    def wait_standing_by(self, timeout_s: float = 60.0) -> float:
+        """Seconds until this node (started last) stands by, warm: following the log, ready to take over."""
+        started = time.monotonic()
+        log = self.data_dir / f"node-{self.starts}.log"
+        while time.monotonic() - started < timeout_s:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"node {self.name} exited with {self.process.returncode}:\n{self.log_text()[-3000:]}")
+            text = log.read_text(errors="replace") if log.exists() else ""
+            if " stands by at record " in text and " is warm" in text:
+                return time.monotonic() - started
+            time.sleep(0.05)
+        raise AssertionError(f"node {self.name} did not stand by within {timeout_s} s:\n{self.log_text()[-3000:]}")
+
     def signal(self, sig: signal.Signals) -> None:
         assert self.process is not None
         os.kill(self.process.pid, sig)

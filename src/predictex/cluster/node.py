@@ -91,14 +91,6 @@ class _Replication:
         return ReplicatedTablesStore(store, self.log)
 
 
-async def _warm_up() -> None:
-    """What the exchange's start would otherwise spend time on at the takeover, done while standing by:
-    the accounts' decoy password hash (one scrypt, about a second on a loaded machine) and the table
-    of file types the web site's static files are served with."""
-    await asyncio.to_thread(decoy_hash, DEFAULT_SCRYPT_COST)
-    mimetypes.init()
-
-
 class Node:
     def __init__(self, config: Config, settings: ClusterSettings) -> None:
         self.config = config
@@ -122,13 +114,21 @@ class Node:
             await asyncio.to_thread(replicated.ensure_stream)
             await asyncio.wrap_future(nats_thread.spawn(lease.open()))
             self.role = "standby"
-            warming = asyncio.ensure_future(_warm_up())
+            warming = asyncio.ensure_future(self._warm_up())
             follower = await asyncio.wrap_future(nats_thread.spawn(self._stand_by()))
             await warming  # long done, unless the lease was free at once (the cluster's first start)
             self.role = "leader"
             return await self._lead(follower)
         finally:
             nats_thread.close()
+
+    async def _warm_up(self) -> None:
+        """What the exchange's start would otherwise spend time on at the takeover, done while standing by:
+        the accounts' decoy password hash (one scrypt, about a second on a loaded machine) and the table
+        of file types the web site's static files are served with."""
+        await asyncio.to_thread(decoy_hash, DEFAULT_SCRYPT_COST)
+        mimetypes.init()
+        log.info("%s is warm: a takeover starts the exchange at once", self.settings.node)
 
     async def _stand_by(self) -> Follower:
         """On the NATS loop: follow the log until the lease is ours, then take over: the follower, its
