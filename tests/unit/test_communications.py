@@ -5,7 +5,7 @@ after every command, and that a refusal leaves the state hash alone)."""
 
 from __future__ import annotations
 
-from harness import Harness, contracts, of_type, price, usd
+from harness import FAR_FUTURE_MS, Harness, contracts, of_type, price, usd
 from predictex.core import commands as c
 from predictex.core.codec import decode_command, decode_event, encode_command, encode_event
 from predictex.core.communications import count_for_cost
@@ -283,3 +283,108 @@ def test_commands_and_events_round_trip_through_the_codec() -> None:
     ]
     for event in events:
         assert decode_event(encode_event(event)) == event
+
+
+# --- subaccounts, position limits, the High Volatility window ----------------------------------------
+
+def _subaccount(exchange: Harness, member: int, dollars: str) -> int:
+    """The member's next subaccount, funded from its primary account."""
+    number = exchange.ok(c.CreateSubaccount(member)).value
+    exchange.ok(c.TransferBetweenSubaccounts(member, 0, number, usd(dollars), f"fund-{number}"))
+    return exchange.engine.ledger.subaccounts.by_primary[member][number]
+
+
+def test_subaccounts_request_quote_accept_and_confirm_with_their_own_collateral(exchange: Harness) -> None:
+    ticker = exchange.market()
+    requester, maker = exchange.account(), exchange.account()
+    asking, quoting = _subaccount(exchange, requester, "50"), _subaccount(exchange, maker, "30")
+    rfq = _rfq(exchange, asking, ticker)
+    # the member is one: none of its accounts may answer its own RFQ
+    exchange.refused(c.CreateQuote(requester, rfq, price("0.50"), 0), RejectCode.OWN_RFQ)
+    exchange.refused(c.CreateQuote(_subaccount(exchange, requester, "1"), rfq, price("0.50"), 0), RejectCode.OWN_RFQ)
+    quote = _quote(exchange, quoting, rfq, "0.40", "0")
+    exchange.refused(_accept(exchange, requester, quote, "yes"), RejectCode.QUOTE_NOT_FOUND)  # the RFQ is the subaccount's
+    exchange.ok(_accept(exchange, asking, quote, "yes"))
+    exchange.refused(c.ConfirmQuote(maker, quote), RejectCode.QUOTE_NOT_FOUND)  # the quote is the subaccount's
+    exchange.ok(c.ConfirmQuote(quoting, quote))
+    assert exchange.position(asking, ticker) == contracts(10) and exchange.position(quoting, ticker) == -contracts(10)
+    assert exchange.position(requester, ticker) == 0 and exchange.position(maker, ticker) == 0
+    assert exchange.cash(asking) == usd("50") - usd("4.17")  # $4.00 + the $0.168 taker fee, rounded up to the cent
+    assert exchange.cash(quoting) == usd("30") - usd("6.00")
+    assert exchange.cash(requester) == usd("1000") - usd("50") - usd("1") and exchange.cash(maker) == usd("970")
+
+
+def test_a_subaccounts_collateral_is_its_own_at_accept_and_confirm(exchange: Harness) -> None:
+    ticker = exchange.market()
+    requester, maker = exchange.account(), exchange.account()
+    asking, quoting = _subaccount(exchange, requester, "3"), _subaccount(exchange, maker, "5")
+    quote = _quote(exchange, quoting, _rfq(exchange, asking, ticker), "0.40", "0.50")
+    exchange.refused(_accept(exchange, asking, quote, "yes"), RejectCode.INSUFFICIENT_BALANCE)  # $4+ > $3, the primary's $949 aside
+    exchange.ok(c.TransferBetweenSubaccounts(requester, 0, 1, usd("2"), "more"))
+    exchange.ok(_accept(exchange, asking, quote, "yes"))
+    exchange.refused(c.ConfirmQuote(quoting, quote), RejectCode.INSUFFICIENT_BALANCE)  # NO at $0.60 x 10 = $6 > $5
+    exchange.ok(c.TransferBetweenSubaccounts(maker, 0, 1, usd("1"), "more"))
+    exchange.ok(c.ConfirmQuote(quoting, quote))
+
+
+def test_rfq_and_block_executions_are_held_to_the_members_position_limits(exchange: Harness) -> None:
+    ticker = exchange.market("S9-E-A")
+    requester, maker, other = exchange.account(), exchange.account(), exchange.account()
+    sub = _subaccount(exchange, requester, "100")
+    exchange.ok(c.SetPositionLimit("market", ticker, contracts(12), 0))
+    exchange.placed(other, ticker, "ask", "0.40", 4)
+    exchange.placed(requester, ticker, "bid", "0.40", 4)  # the member holds 4 YES in its primary account
+    quote = _quote(exchange, maker, _rfq(exchange, sub, ticker, 10), "0.40", "0.50")
+    before = exchange.cash(sub)
+    reject = exchange.refused(_accept(exchange, sub, quote, "yes"), RejectCode.POSITION_LIMIT)  # 4 + 10 YES > 12
+    assert reject.detail == (f"at most 12.00 contracts per member in {ticker}: the position is 4.00 YES, and with "
+                             "this trade and the resting bids it could reach 14.00 YES")
+    assert exchange.cash(sub) == before
+    exchange.ok(_accept(exchange, sub, quote, "no"))  # NO reduces: never refused
+    exchange.ok(c.ConfirmQuote(maker, quote))
+    assert exchange.position(sub, ticker) == -contracts(10)
+    # at confirm, the requester's limit is checked again, and told to the maker without its figures
+    rfq = _rfq(exchange, sub, ticker, 10)
+    quote = _quote(exchange, maker, rfq, "0.40", "0.50")
+    exchange.ok(_accept(exchange, sub, quote, "yes"))  # -6 + 10 = 4 YES: within
+    exchange.placed(requester, ticker, "bid", "0.10", 9)  # resting: -6 + 9 + 10 = 13 YES could be held
+    reject = exchange.refused(c.ConfirmQuote(maker, quote), RejectCode.POSITION_LIMIT)
+    assert reject.detail == f"the requester would pass its position limit in {ticker}"
+    # the maker's own limit: it holds 10 YES; the requester's member 6 NO, which 10 more NO keeps within 17
+    exchange.ok(c.SetPositionLimit("market", ticker, contracts(17), 0))
+    rfq = _rfq(exchange, sub, ticker, 10, replace_existing=True)
+    quote = _quote(exchange, maker, rfq, "0.60", "0.30")
+    exchange.ok(_accept(exchange, sub, quote, "no"))
+    reject = exchange.refused(c.ConfirmQuote(maker, quote), RejectCode.POSITION_LIMIT)  # 20 YES > 17
+    assert reject.detail.startswith(f"at most 17.00 contracts per member in {ticker}: the position is 10.00 YES")
+    exchange.ok(c.SetPositionLimit("market", ticker, contracts(15), 0))
+    # a block trade's accept: the acceptor hears its own figures, the other side's are kept private
+    proposal = exchange.ok(c.ProposeBlockTrade(other, maker, other, ticker, price("0.50"), contracts(6), "yes",
+                                               exchange.now_ms + MINUTE_MS)).value
+    exchange.refused(c.AcceptBlockTrade(maker, proposal), RejectCode.POSITION_LIMIT)
+    proposal = exchange.ok(c.ProposeBlockTrade(maker, maker, other, ticker, price("0.50"), contracts(6), "yes",
+                                               exchange.now_ms + MINUTE_MS)).value
+    reject = exchange.refused(c.AcceptBlockTrade(other, proposal), RejectCode.POSITION_LIMIT)
+    assert reject.detail == f"the other side would pass its position limit in {ticker}"
+    exchange.ok(c.SetPositionLimit("market", ticker, 0, 0))
+    exchange.ok(c.AcceptBlockTrade(other, proposal))
+    assert exchange.position(maker, ticker) == contracts(16)
+
+
+def test_a_combination_market_gives_the_maker_one_second_to_confirm(exchange: Harness) -> None:
+    exchange.market("KX-A")
+    exchange.market("KX-B")
+    combo = "KXC-E-1"
+    exchange.ok(c.CreateComboMarket("KXC", "S1", "KXC-E", combo, "a combination", FAR_FUTURE_MS, [["KX-A", "yes"], ["KX-B", "no"]]))
+    requester, maker = exchange.account(), exchange.account()
+    quote = _quote(exchange, maker, _rfq(exchange, requester, combo), "0.30", "0.60")
+    [accepted] = of_type(exchange.ok(_accept(exchange, requester, quote, "yes")), QuoteChanged)  # 30 s asked
+    assert accepted.confirm_deadline_ms == exchange.now_ms + 1_000  # a High Volatility Market: 1 s
+    lapsed = exchange.advance(1_000)
+    assert [(q.quote_id, q.change) for q in of_type(lapsed, QuoteChanged)] == [(quote, "confirm_timeout")]
+    exchange.refused(c.ConfirmQuote(maker, quote), RejectCode.CONFIRM_WINDOW_PASSED)
+    # a standard market keeps the 30 s asked for
+    ticker = exchange.market()
+    quote = _quote(exchange, maker, _rfq(exchange, requester, ticker), "0.30", "0.60")
+    [accepted] = of_type(exchange.ok(_accept(exchange, requester, quote, "yes")), QuoteChanged)
+    assert accepted.confirm_deadline_ms == exchange.now_ms + WINDOW_MS

@@ -20,6 +20,7 @@ expiries. Every entry point checks everything before it changes anything.
 
 from __future__ import annotations
 
+from predictex.core.combos import Combos
 from predictex.core.commands import (
     AcceptBlockTrade,
     AcceptQuote,
@@ -34,11 +35,12 @@ from predictex.core.commands import (
 from predictex.core.events import BlockTradeChanged, OffBookTrade, QuoteChanged, RfqChanged
 from predictex.core.fees import FeeTerms
 from predictex.core.instruments import Market, is_price_valid
-from predictex.core.ledger import Ledger
+from predictex.core.ledger import Account, Ledger
 from predictex.core.limits import (
     BLOCK_TRADE_LIFETIME_MS_MAX,
     BLOCK_TRADES_PENDING_PER_ACCOUNT_MAX,
     ORDER_COUNT_CENTICONTRACTS_MAX,
+    QUOTE_CONFIRM_WINDOW_HVM_MS_MAX,
     QUOTE_CONFIRM_WINDOW_MS_MAX,
     QUOTES_PER_RFQ_MAX,
     RFQ_LIFETIME_MS_MAX,
@@ -153,12 +155,13 @@ def count_for_cost(terms: FeeTerms, own_price: int, yes_price: int, target_cost:
 
 
 class Communications:
-    def __init__(self, scope: Scope, ledger: Ledger, markets: Markets, timers: Timers, trading: Trading) -> None:
+    def __init__(self, scope: Scope, ledger: Ledger, markets: Markets, timers: Timers, trading: Trading, combos: Combos) -> None:
         self.scope = scope
         self.ledger = ledger
         self.markets = markets
         self.timers = timers
         self.trading = trading
+        self.combos = combos
         self.rfqs: dict[int, Rfq] = {}  # open RFQs
         self.quotes: dict[int, Quote] = {}  # quotes of open RFQs: open, accepted, or lapsed (kept to say so)
         self.proposals: dict[int, BlockProposal] = {}  # pending block-trade proposals
@@ -189,6 +192,30 @@ class Communications:
                 RejectCode.INVALID_ORDER_SIZE,
                 f"contracts {format_count_fp(count)} is fractional; {market.ticker} trades whole contracts",
             )
+
+    def member_of(self, account_id: int) -> int:
+        """The member an account belongs to, named by its primary account (a subaccount's owner)."""
+        owner = self.ledger.subaccounts.owner.get(account_id)
+        return account_id if owner is None else owner[0]
+
+    def confirm_window_ms(self, market: Market) -> int:
+        """The longest a maker may take to confirm an accepted quote in `market`: Kalshi's RFQ guide
+        gives 30 s, and 1 s in a High Volatility Market (every combination market is one)."""
+        return QUOTE_CONFIRM_WINDOW_HVM_MS_MAX if market.ticker in self.combos.legs else QUOTE_CONFIRM_WINDOW_MS_MAX
+
+    def _check_side(self, account: Account, market: Market, is_bid: bool, price: int, count: int, is_taker: bool,
+                    acting_account_id: int, other: str) -> None:
+        """One side's collateral and position limit for a trade off the book. The acting member hears
+        its own figures; a refusal of the other side (`other`: "the requester", "the other side") is
+        reported without them, since that member's balance and positions are private."""
+        try:
+            self.trading.check_off_book(account, market, is_bid, price, count, is_taker)
+        except Rejected as refusal:
+            if account.account_id == acting_account_id:
+                raise
+            if refusal.code == RejectCode.POSITION_LIMIT:
+                raise Rejected(RejectCode.POSITION_LIMIT, f"{other} would pass its position limit in {market.ticker}") from refusal
+            raise Rejected(RejectCode.INSUFFICIENT_BALANCE, f"{other} can no longer cover the trade") from refusal
 
     def _own_rfq(self, account_id: int, rfq_id: int) -> Rfq:
         rfq = self.rfqs.get(rfq_id)
@@ -285,8 +312,8 @@ class Communications:
         rfq = self.rfqs.get(cmd.rfq_id)
         if rfq is None:
             raise naming(RejectCode.RFQ_NOT_FOUND, "no open RFQ ", Subject.RFQ, cmd.rfq_id)
-        if rfq.account_id == account.account_id:
-            raise Rejected(RejectCode.OWN_RFQ, "a member cannot answer its own request for quotes")
+        if self.member_of(rfq.account_id) == self.member_of(account.account_id):
+            raise Rejected(RejectCode.OWN_RFQ, "a member cannot answer its own request for quotes (from any of its subaccounts)")
         market = self.markets.markets[rfq.ticker]
         self.trading.require_trading(market)
         yes_bid, no_bid = cmd.yes_bid_centicents, cmd.no_bid_centicents
@@ -385,7 +412,7 @@ class Communications:
         # --- nothing below refuses ---
         quote.status = QUOTE_ACCEPTED
         quote.accepted_side = cmd.accepted_side
-        quote.confirm_deadline_ms = cmd.confirm_deadline_ms
+        quote.confirm_deadline_ms = min(cmd.confirm_deadline_ms, self.scope.now_ms + self.confirm_window_ms(market))
         self._emit_quote(quote, "accepted")
         self.timers.schedule(quote.confirm_deadline_ms, CONFIRM_DEADLINE, quote.quote_id, quote.ticker)
         return quote
@@ -403,11 +430,8 @@ class Communications:
         self.trading.require_trading(market)
         buys_yes, yes_price, _, count = self.terms_of(quote, quote.accepted_side)
         requester = self.ledger.accounts[quote.rfq_account_id]
-        try:
-            self.trading.check_off_book(requester, market, buys_yes, yes_price, count, True)
-        except Rejected as refusal:
-            raise Rejected(RejectCode.INSUFFICIENT_BALANCE, "the requester can no longer cover the trade") from refusal
-        self.trading.check_off_book(maker, market, not buys_yes, yes_price, count, False)
+        self._check_side(requester, market, buys_yes, yes_price, count, True, maker.account_id, "the requester")
+        self._check_side(maker, market, not buys_yes, yes_price, count, False, maker.account_id, "")
         # --- nothing below refuses ---
         self.scope.emit(OffBookTrade(self.trading.next_trade_id, KIND_RFQ, quote.quote_id))
         self.trading.execute_off_book(requester, buys_yes, maker, market, yes_price, count, f"rfq-quote-{quote.quote_id}")
@@ -463,12 +487,7 @@ class Communications:
         buyer_is_maker = proposal.maker_side == SIDE_YES
         price, count = proposal.price_centicents, proposal.count_centicontracts
         for account, is_bid in ((buyer, True), (seller, False)):
-            try:
-                self.trading.check_off_book(account, market, is_bid, price, count, buyer_is_maker != is_bid)
-            except Rejected as refusal:
-                if account.account_id == cmd.account_id:
-                    raise
-                raise Rejected(RejectCode.INSUFFICIENT_BALANCE, "the other side can no longer cover the trade") from refusal
+            self._check_side(account, market, is_bid, price, count, buyer_is_maker != is_bid, cmd.account_id, "the other side")
         # --- nothing below refuses ---
         now = self.scope.now_ms
         if cmd.account_id == proposal.buyer_account_id:

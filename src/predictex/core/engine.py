@@ -117,10 +117,10 @@ class Engine:
         self.markets = Markets()
         self.timers = Timers()
         self.trading = Trading(self.scope, self.ledger, self.markets, self.timers)
-        self.communications = Communications(self.scope, self.ledger, self.markets, self.timers, self.trading)
+        self.combos = Combos(self.markets)
+        self.communications = Communications(self.scope, self.ledger, self.markets, self.timers, self.trading, self.combos)
         self.fees = FeeSchedule(self.scope, self.markets, self.trading, self.timers)
         self.content = Content()
-        self.combos = Combos(self.markets)
         self.now_ms = 0
         self._handlers: dict[type[c.Command], Handler] = {
             c.Tick: self._tick,

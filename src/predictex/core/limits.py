@@ -30,7 +30,8 @@ ORDER_MAX_COST_MICRODOLLARS_MAX: Final = 1_000_000_000 * MONEY_ONE_DOLLAR_MICROD
 # --- communications: RFQs, quotes, block trades ----------------------------------------------------
 RFQS_OPEN_PER_ACCOUNT_MAX: Final = 100  # Kalshi: "a maximum of 100 open RFQs at a time"
 RFQ_LIFETIME_MS_MAX: Final = 24 * 3600 * 1000  # an RFQ (and its quotes) expires at most a day after creation
-QUOTE_CONFIRM_WINDOW_MS_MAX: Final = 30_000  # Kalshi's FIX guide: the quoter confirms within 30 seconds
+QUOTE_CONFIRM_WINDOW_MS_MAX: Final = 30_000  # Kalshi's RFQ guide: the maker confirms within 30 s (standard markets)
+QUOTE_CONFIRM_WINDOW_HVM_MS_MAX: Final = 1_000  # ... and within 1 s in a High Volatility Market (every combination)
 QUOTES_PER_RFQ_MAX: Final = 1_000  # quotes open (or lapsed, awaiting the RFQ's close) on one RFQ
 BLOCK_TRADE_LIFETIME_MS_MAX: Final = 7 * 24 * 3600 * 1000  # a block-trade proposal expires within a week
 BLOCK_TRADES_PENDING_PER_ACCOUNT_MAX: Final = 1_000  # proposals an account has made that are still pending

@@ -1,7 +1,8 @@
 """Position limits: the most a member may hold, per market and per event, set by the operator for a
 series (its markets and events) or for one market (overriding its series' per-market limit).
 
-A member is its primary account with its subaccounts. An order is refused (`position_limit`) when the
+A member is its primary account with its subaccounts. An order (and a trade off the book: an RFQ's
+accept and confirm, a block trade's accept, counted as an order of its size) is refused (`position_limit`) when the
 position it could leave the member with, if it and the member's resting orders on the same side all
 filled, would exceed a limit and be larger than before:
 - per market, on the order's side: YES for a bid (position + resting bids + the order), NO for an ask
@@ -52,7 +53,7 @@ class PositionLimits:
         return self.by_market.get(market.ticker, series_market), series_event
 
     def check(self, ledger: Ledger, markets: dict[str, Market], account: Account, market: Market, is_bid: bool,
-              added_centicontracts: int) -> None:
+              added_centicontracts: int, what: str = "this order") -> None:
         """Raise Rejected(POSITION_LIMIT) when `added_centicontracts` more on this side of `market`
         would take the member past a limit (see the module's rule)."""
         market_limit, event_limit = self.for_market(market)
@@ -64,7 +65,7 @@ class PositionLimits:
         if market_limit and after > market_limit and after > before:
             raise Rejected(RejectCode.POSITION_LIMIT, (
                 f"at most {format_count_fp(market_limit)} contracts per member in {market.ticker}: "
-                f"the position is {_position_text(accounts, market.ticker)}, and with this order and the resting "
+                f"the position is {_position_text(accounts, market.ticker)}, and with {what} and the resting "
                 f"{'bids' if is_bid else 'asks'} it could reach {format_count_fp(after)} {'YES' if is_bid else 'NO'}"
             ))
         if event_limit:
@@ -75,7 +76,7 @@ class PositionLimits:
                 raise Rejected(RejectCode.POSITION_LIMIT, (
                     f"at most {format_count_fp(event_limit)} contracts per member in event {market.event_ticker}: "
                     f"the positions there come to {format_count_fp(sum(abs(_position(accounts, t)) for t in tickers))}, and with "
-                    f"this order and the resting orders they could reach {format_count_fp(event_after)}"
+                    f"{what} and the resting orders they could reach {format_count_fp(event_after)}"
                 ))
 
 

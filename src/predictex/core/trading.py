@@ -529,8 +529,10 @@ class Trading:
 
     def check_off_book(self, account: Account, market: Market, is_bid: bool, price: int, count: int, is_taker: bool) -> None:
         """Refuse unless the account's free cash covers its side of a trade off the book (price plus
-        the worst fee, less what closing a position it holds brings in)."""
+        the worst fee, less what closing a position it holds brings in) and the trade keeps its member
+        within the position limits (core/position_limits.py: every execution counts, not only orders)."""
         self._check_collateral(account, account.markets.get(market.ticker), is_bid, False, price, count, 0, is_taker, None, market.fee_terms)
+        self.position_limits.check(self.ledger, self.markets.markets, account, market, is_bid, count, "this trade")
 
     def execute_off_book(self, taker_account: Account, taker_is_bid: bool, maker_account: Account, market: Market,
                          price: int, count: int, client_order_id: str) -> tuple[Order, Order]:
