@@ -231,8 +231,10 @@ class Communications:
         return quote
 
     def _proposal(self, account_id: int, proposal_id: int) -> BlockProposal:
+        """A pending proposal the account's member is a party to (from any of its accounts)."""
         proposal = self.proposals.get(proposal_id)
-        if proposal is None or account_id not in (proposal.buyer_account_id, proposal.seller_account_id):
+        member = self.member_of(account_id)
+        if proposal is None or member not in (self.member_of(proposal.buyer_account_id), self.member_of(proposal.seller_account_id)):
             self.trading.account(account_id)
             raise naming(RejectCode.BLOCK_TRADE_NOT_FOUND, "", Subject.BLOCK_TRADE, proposal_id, " is not pending")
         return proposal
@@ -449,7 +451,7 @@ class Communications:
         proposer = self.trading.account(cmd.account_id)
         self.trading.account(cmd.buyer_account_id)
         self.trading.account(cmd.seller_account_id)
-        if cmd.buyer_account_id == cmd.seller_account_id:
+        if self.member_of(cmd.buyer_account_id) == self.member_of(cmd.seller_account_id):
             raise Rejected(RejectCode.INVALID_PARAMETERS, "the buyer and the seller must be different members")
         if proposer.account_id not in (cmd.buyer_account_id, cmd.seller_account_id):
             raise Rejected(RejectCode.INVALID_PARAMETERS, "the proposer must be the buyer or the seller")
@@ -475,24 +477,30 @@ class Communications:
         return proposal
 
     def accept_block_trade(self, cmd: AcceptBlockTrade) -> BlockProposal:
+        """The other side accepts, in the account it accepts as (its primary account or one of its
+        subaccounts: the proposal named the member, the acceptor names the account)."""
         proposal = self._proposal(cmd.account_id, cmd.proposal_id)
-        accepted = proposal.buyer_accepted_ms if cmd.account_id == proposal.buyer_account_id else proposal.seller_accepted_ms
+        as_buyer = self.member_of(cmd.account_id) == self.member_of(proposal.buyer_account_id)
+        accepted = proposal.buyer_accepted_ms if as_buyer else proposal.seller_accepted_ms
         if accepted:
             raise naming(RejectCode.QUOTE_NOT_OPEN, "you have accepted block trade proposal ", Subject.BLOCK_TRADE,
                          proposal.proposal_id, " already; it awaits the other side")
         market = self.markets.markets[proposal.ticker]
         self.trading.require_trading(market)
-        buyer = self.ledger.accounts[proposal.buyer_account_id]
-        seller = self.ledger.accounts[proposal.seller_account_id]
+        acceptor = self.trading.account(cmd.account_id)
+        buyer = acceptor if as_buyer else self.ledger.accounts[proposal.buyer_account_id]
+        seller = self.ledger.accounts[proposal.seller_account_id] if as_buyer else acceptor
         buyer_is_maker = proposal.maker_side == SIDE_YES
         price, count = proposal.price_centicents, proposal.count_centicontracts
         for account, is_bid in ((buyer, True), (seller, False)):
             self._check_side(account, market, is_bid, price, count, buyer_is_maker != is_bid, cmd.account_id, "the other side")
         # --- nothing below refuses ---
         now = self.scope.now_ms
-        if cmd.account_id == proposal.buyer_account_id:
+        if as_buyer:
+            proposal.buyer_account_id = acceptor.account_id
             proposal.buyer_accepted_ms = now
         else:
+            proposal.seller_account_id = acceptor.account_id
             proposal.seller_accepted_ms = now
         self.scope.emit(OffBookTrade(self.trading.next_trade_id, KIND_BLOCK, proposal.proposal_id))
         taker, maker = (seller, buyer) if buyer_is_maker else (buyer, seller)

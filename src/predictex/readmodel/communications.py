@@ -381,10 +381,14 @@ class CommunicationsQueries:
         return {view.event.rfq_id: view for view in map(RfqView.from_row, rows)}
 
     def rfqs(
-        self, viewer: int, *, mine_only: bool, tickers: Sequence[str] | None, status: str, below: int | None, limit: int,
+        self, viewers: Sequence[int], *, mine_only: bool, tickers: Sequence[str] | None, status: str, below: int | None,
+        limit: int,
     ) -> list[RfqView]:
-        """Every open RFQ and the viewer's closed ones (only the viewer's, `mine_only`)."""
-        conditions, values = (["account_id = ?"], [viewer]) if mine_only else (["(status = ? OR account_id = ?)"], [RFQ_OPEN, viewer])
+        """Every open RFQ and the viewer's closed ones (only the viewer's, `mine_only`); `viewers`: the
+        member's accounts that count as the viewer (all of them, or the one subaccount asked for)."""
+        mine = f"account_id IN ({_marks(viewers)})"
+        conditions: list[str] = [mine if mine_only else f"(status = ? OR {mine})"]
+        values: list[Any] = [*([] if mine_only else [RFQ_OPEN]), *viewers]
         _narrow(conditions, values, "rfq_id", tickers, status, below)
         rows = self.store.query(
             f"SELECT {', '.join(RFQ_COLUMNS)} FROM rfqs WHERE {' AND '.join(conditions)} ORDER BY rfq_id DESC LIMIT ?",
@@ -397,21 +401,23 @@ class CommunicationsQueries:
         return QuoteView.from_row(rows[0]) if rows else None
 
     def quotes(
-        self, viewer: int, *, as_maker: bool, as_requester: bool, rfq_id: int, tickers: Sequence[str] | None, status: str,
+        self, viewers: Sequence[int], *, as_maker: bool, as_requester: bool, rfq_id: int, tickers: Sequence[str] | None, status: str,
         min_created_ms: int, max_created_ms: int, below: int | None, limit: int,
     ) -> list[QuoteView]:
-        """Quotes the viewer made or received (made, `as_maker`; received, `as_requester`; both: both)."""
+        """Quotes the viewer (any of `viewers`, its accounts) made or received (made, `as_maker`;
+        received, `as_requester`; both: both)."""
         conditions: list[str] = []
         values: list[Any] = []
+        marks = _marks(viewers)
         if as_maker:
-            conditions.append("account_id = ?")
-            values.append(viewer)
+            conditions.append(f"account_id IN ({marks})")
+            values += viewers
         if as_requester:
-            conditions.append("rfq_account_id = ?")
-            values.append(viewer)
+            conditions.append(f"rfq_account_id IN ({marks})")
+            values += viewers
         if not (as_maker or as_requester):
-            conditions.append("(account_id = ? OR rfq_account_id = ?)")
-            values += [viewer, viewer]
+            conditions.append(f"(account_id IN ({marks}) OR rfq_account_id IN ({marks}))")
+            values += [*viewers, *viewers]
         if rfq_id:
             conditions.append("rfq_id = ?")
             values.append(rfq_id)
@@ -428,10 +434,11 @@ class CommunicationsQueries:
         )
         return [QuoteView.from_row(row) for row in rows]
 
-    def proposals(self, viewer: int, *, ticker: str, status: str, below: int | None, limit: int) -> list[ProposalView]:
-        """Proposals the viewer is the buyer or the seller of."""
-        conditions = ["(buyer_account_id = ? OR seller_account_id = ?)"]
-        values: list[Any] = [viewer, viewer]
+    def proposals(self, viewers: Sequence[int], *, ticker: str, status: str, below: int | None, limit: int) -> list[ProposalView]:
+        """Proposals the viewer (any of `viewers`, its accounts) is the buyer or the seller of."""
+        marks = _marks(viewers)
+        conditions = [f"(buyer_account_id IN ({marks}) OR seller_account_id IN ({marks}))"]
+        values: list[Any] = [*viewers, *viewers]
         _narrow(conditions, values, "proposal_id", [ticker] if ticker else None, status, below)
         rows = self.store.query(
             f"SELECT {', '.join(PROPOSAL_COLUMNS)} FROM block_trade_proposals WHERE {' AND '.join(conditions)} "

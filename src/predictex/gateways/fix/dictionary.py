@@ -94,7 +94,7 @@ SPECS: dict[bytes, MessageSpec] = {
     b"R": MessageSpec({131: STR, 644: STR, 146: SEQ, 55: STR, 38: QTY, 152: QTY, 79: STR, 100: STR, 1: STR, 58: STR,
                        21015: BOOL, 21016: BOOL, 453: SEQ, 448: STR, 447: CHAR, 452: INT},
                       [131, 146], groups={146: (55, frozenset({55, 38, 152})), **_PARTIES}),
-    b"S": MessageSpec({117: STR, 131: STR, 55: STR, 132: PRICE, 133: PRICE, 38: QTY, 60: TIME, 58: STR, 1: STR},
+    b"S": MessageSpec({117: STR, 131: STR, 55: STR, 132: PRICE, 133: PRICE, 38: QTY, 60: TIME, 58: STR, 1: STR, 79: STR},
                       [117, 131, 55, 132, 133]),
     b"Z": MessageSpec({117: STR, 131: STR, 298: INT, 55: STR, 60: TIME, 58: STR, 1: STR}, [117]),
     b"U7": MessageSpec({117: STR, 131: STR, 55: STR, 60: TIME, 58: STR}, [117]),

@@ -99,7 +99,7 @@ def _new_order(gateway: FixGateway, connection: Peer, message: Message, now_ms: 
         answer.failed(gateway, "RATE_LIMIT_EXCEEDED: too many requests")
         return
     try:
-        account = _subaccount(gateway, principal.account_id, r.alloc_account(message))
+        account = subaccount_account(gateway, principal.account_id, r.alloc_account(message))
         command = r.new_order(message, account, connection.use_dollars, gateway.exchange.ids, now_ms)
     except r.RequestError as error:
         answer._reject(error.reason, error.text, "-1;-1", now_ms)
@@ -142,7 +142,17 @@ def cancel_reject(connection: Peer, message: Message, order_uuid: str, reason: i
     connection.send(t.ORDER_CANCEL_REJECT, body)
 
 
-def _subaccount(gateway: FixGateway, primary: int, number: int) -> int:
+def _echo_alloc_account(message: Message) -> bytes:
+    """AllocAccount (79) back on the answer, when the request named a subaccount (none when it named
+    no valid one: the answer says so)."""
+    try:
+        number = r.alloc_account(message)
+    except r.RequestError:
+        return b""
+    return b"79=%d\x01" % number if number else b""
+
+
+def subaccount_account(gateway: FixGateway, primary: int, number: int) -> int:
     """The engine account of the member's subaccount `number` (0: the primary account)."""
     if number == 0:
         return primary
@@ -231,6 +241,7 @@ class MassCancelAnswer:
         symbol = self.message.get(t.SYMBOL)
         if symbol:
             body += b"55=" + symbol + b"\x01"
+        body += _echo_alloc_account(self.message)
         self.connection.send(t.ORDER_MASS_CANCEL_REPORT, body)
 
 
@@ -249,7 +260,12 @@ def _mass_cancel(gateway: FixGateway, connection: Peer, message: Message) -> Non
     if _rate_limited(gateway, connection):
         answer.report(0, "RATE_LIMIT_EXCEEDED: too many requests")
         return
-    gateway.submit(c.CancelAllOrders(principal.account_id, ticker if request_type == b"1" else ""), answer, connection)
+    try:  # AllocAccount (79): the subaccount whose orders are cancelled (absent: the primary account's)
+        account = subaccount_account(gateway, principal.account_id, r.alloc_account(message))
+    except r.RequestError as error:
+        answer.report(0, error.text)
+        return
+    gateway.submit(c.CancelAllOrders(account, ticker if request_type == b"1" else ""), answer, connection)
 
 
 # --- order groups ----------------------------------------------------------------------------------
@@ -278,7 +294,7 @@ class OrderGroupAnswer:
         cl_ord_id = self.message.get(t.CL_ORD_ID)
         if cl_ord_id is not None:
             body = b"11=" + cl_ord_id + b"\x01" + body
-        self.connection.send(t.ORDER_GROUP_RESPONSE, body)
+        self.connection.send(t.ORDER_GROUP_RESPONSE, body + _echo_alloc_account(self.message))
 
     def failed(self, gateway: FixGateway, text: str) -> None:
         business_reject(self.connection, self.message, 4, text, self.group_uuid)
@@ -290,8 +306,9 @@ def _order_group(gateway: FixGateway, connection: Peer, message: Message) -> Non
     if _rate_limited(gateway, connection):
         business_reject(connection, message, 0, "RATE_LIMIT_EXCEEDED: too many requests")
         return
-    try:
-        command = r.order_group(message, principal.account_id, gateway.exchange.ids)
+    try:  # AllocAccount (79): the subaccount the group belongs to (absent: the primary account)
+        account = subaccount_account(gateway, principal.account_id, r.alloc_account(message))
+        command = r.order_group(message, account, gateway.exchange.ids)
     except r.RequestError as error:
         business_reject(connection, message, 1 if error.reason == 1 else 5 if error.reason == 5 else 0, error.text)
         return

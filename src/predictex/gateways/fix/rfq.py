@@ -47,6 +47,7 @@ from predictex.core.units import (
 from predictex.gateways.fix import errors
 from predictex.gateways.fix import requests as r
 from predictex.gateways.fix import tags as t
+from predictex.gateways.fix.order_entry import subaccount_account
 from predictex.gateways.fix.peer import Peer
 from predictex.gateways.fix.rfq_reports import NOT_FOUND, REJECTED, clean_text
 from predictex.gateways.fix.session import Message
@@ -92,21 +93,21 @@ def _command(gateway: FixGateway, connection: Peer, message: Message, now_ms: in
             raise r.RequestError(99, f"INVALID_QUOTE: Symbol (55) {message.text(t.SYMBOL)[:100]!r} is not the RFQ's market")
         yes = _price(message, t.BID_PX, "BidPx (132)", connection.use_dollars)
         no = _price(message, t.OFFER_PX, "OfferPx (133)", connection.use_dollars)
-        return c.CreateQuote(account, rfq_id, yes, no)
-    if msg_type == t.QUOTE_CANCEL:
-        return c.DeleteQuote(account, _number(gateway, ids.QUOTE, message, t.QUOTE_ID, "QuoteID (117)", "QUOTE_NOT_FOUND"))
-    if msg_type == t.QUOTE_CONFIRM:
-        return c.ConfirmQuote(account, _number(gateway, ids.QUOTE, message, t.QUOTE_ID, "QuoteID (117)", "QUOTE_NOT_FOUND"))
-    if msg_type == t.ACCEPT_QUOTE:
+        return c.CreateQuote(subaccount_account(gateway, account, r.alloc_account(message)), rfq_id, yes, no)
+    if msg_type in (t.QUOTE_CANCEL, t.QUOTE_CONFIRM, t.ACCEPT_QUOTE):
         quote = _number(gateway, ids.QUOTE, message, t.QUOTE_ID, "QuoteID (117)", "QUOTE_NOT_FOUND")
+        acting = _acting_account(gateway, account, quote, requester=msg_type == t.ACCEPT_QUOTE)
+        if msg_type == t.QUOTE_CANCEL:
+            return c.DeleteQuote(acting, quote)
+        if msg_type == t.QUOTE_CONFIRM:
+            return c.ConfirmQuote(acting, quote)
         side = SIDE_YES if message.get(t.SIDE) == b"1" else SIDE_NO
-        return c.AcceptQuote(account, quote, side, now_ms + exchange.config.quote_confirm_window_ms)
-    # QuoteRequest: a new RFQ
+        return c.AcceptQuote(acting, quote, side, now_ms + exchange.config.quote_confirm_window_ms)
+    # QuoteRequest: a new RFQ, in the subaccount AllocAccount (79) names (absent: the primary account)
     if message.get(t.NO_RELATED_SYM) != b"1":
         raise r.RequestError(99, "INVALID_RFQ: NoRelatedSym (146) must be 1")
     r.check_routing(message)
-    if r.alloc_account(message) != 0:
-        raise r.RequestError(99, "INVALID_RFQ: RFQs use the primary account here: AllocAccount (79) must be 0")
+    account = subaccount_account(gateway, account, r.alloc_account(message))
     has_count, has_cost = message.get(t.ORDER_QTY) is not None, message.get(t.CASH_ORDER_QTY) is not None
     if has_count == has_cost:
         raise r.RequestError(99, "INVALID_RFQ: give exactly one of OrderQty (38) and CashOrderQty (152)")
@@ -122,6 +123,18 @@ def _command(gateway: FixGateway, connection: Peer, message: Message, now_ms: in
         account, message.text(t.SYMBOL), count, cost, False, message.get(t.REST_REMAINDER) == b"Y",
         message.get(t.REPLACE_EXISTING) == b"Y", False, now_ms + exchange.config.rfq_lifetime_ms,
     )
+
+
+def _acting_account(gateway: FixGateway, primary: int, quote_id: int, requester: bool) -> int:
+    """The member's account that acts on a quote: the one that made it (cancel, confirm) or the one
+    that made its RFQ (accept), whichever subaccount that is, as on REST (Kalshi's UA, U7 and Z carry
+    no AllocAccount). A quote the member has no part in is the engine's to refuse."""
+    view = gateway.exchange.live.communications.quotes.get(quote_id)
+    if view is None:
+        return primary
+    acting: int = view.event.rfq_account_id if requester else view.event.account_id
+    owner = gateway.exchange.live.subaccount_of.get(acting)
+    return acting if (acting if owner is None else owner[0]) == primary else primary
 
 
 def _number(gateway: FixGateway, kind: int, message: Message, tag: int, name: str, code: str) -> int:

@@ -42,7 +42,7 @@ def rfq_changed(sessions: dict[int, list[Peer]], identities: Ids, member_of: Cal
         common += b"38=%s\x01" % format_count_fix(event.count_centicontracts)
     if event.target_cost_microdollars:
         common += b"152=%s\x01" % format_money_fix(event.target_cost_microdollars)
-    named = communications_id(identities, event.account_id).encode()
+    named = communications_id(identities, creator).encode()
     client_id: bytes = getattr(answer, "client_id", b"")
     asked_by = getattr(answer, "connection", None) if client_id else None
     for member, held in sessions.items():

@@ -521,9 +521,10 @@ class _Drain:
             return
         identities, time_ms, event_ticker = self.identities, self.time_ms, self._event_ticker(e.ticker)
         kind = b"rfq_created" if e.status == RFQ_OPEN else b"rfq_deleted"
-        for_others = Message(kind, lambda: communications.rfq_message(identities, e, event_ticker, 0, time_ms))
-        for_creator = Message(kind, lambda: communications.rfq_message(identities, e, event_ticker, e.account_id, time_ms))
+        owners = self.live.subaccount_of
         creator = self.member(e.account_id)
+        for_others = Message(kind, lambda: communications.rfq_message(identities, owners, e, event_ticker, 0, time_ms))
+        for_creator = Message(kind, lambda: communications.rfq_message(identities, owners, e, event_ticker, creator, time_ms))
         for account, subs in tuple(private.items()):
             _send_private(for_creator if account == creator else for_others, subs, COMMS, None)
 
@@ -542,6 +543,7 @@ class _Drain:
         target = rfq.event.target_cost_microdollars if rfq is not None else 0
         obscure = rfq is not None and rfq.event.obscure_creator
         identities, time_ms, event_ticker = self.identities, self.time_ms, self._event_ticker(e.ticker)
+        owners = self.live.subaccount_of
         for viewer in (e.account_id, e.rfq_account_id):
             subs = private.get(self.member(viewer))
             if not subs:
@@ -553,8 +555,8 @@ class _Drain:
             client_order_id = self.client_order_id(order_id) if order_id else ""
 
             def body(viewer: int = viewer, order_id: int = order_id, client_order_id: str = client_order_id) -> dict[str, Any]:
-                return communications.quote_message(identities, e, event_ticker, target, obscure, viewer, time_ms, order_id,
-                                                    client_order_id)
+                return communications.quote_message(identities, owners, e, event_ticker, target, obscure, viewer, time_ms,
+                                                    order_id, client_order_id)
             _send_private(Message(kind, body), subs, COMMS, None)
 
     def _lifecycle(self, kind: bytes, build: Callable[[], dict[str, Any] | None], channel: str = LIFECYCLE) -> None:

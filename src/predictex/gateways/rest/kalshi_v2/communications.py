@@ -15,6 +15,7 @@ from predictex.core.units import count_from_contracts, money_from_centicents
 from predictex.gateways.rest.handlers import Principal, commit, private
 from predictex.gateways.rest.kalshi_v2.order_requests import check_routing
 from predictex.gateways.rest.kalshi_v2.orders import member_uuid
+from predictex.gateways.rest.lookups import body_account, member_account, owner, query_accounts, subaccount_number
 from predictex.gateways.rest.wire import (
     ApiError,
     Query,
@@ -30,7 +31,7 @@ from predictex.gateways.rest.wire import (
     parse_money_field,
     str_field,
 )
-from predictex.gateways.shapes.communications import proposal_json, quote_json, rfq_json
+from predictex.gateways.shapes.communications import Owners, proposal_json, quote_json, rfq_json
 from predictex.readmodel.communications import CommunicationsQueries, ProposalView, QuoteView
 from predictex.server import ids
 from predictex.server.context import Exchange
@@ -79,6 +80,15 @@ def _queries(exchange: Exchange) -> CommunicationsQueries:
     return CommunicationsQueries(exchange.store)
 
 
+def _owners(exchange: Exchange) -> Owners:
+    return exchange.live.subaccount_of
+
+
+def _is_mine(exchange: Exchange, principal: Principal, account_id: int) -> bool:
+    """Whether an engine account is the caller's: its primary account or one of its subaccounts."""
+    return owner(exchange, account_id) == principal.account_id
+
+
 def _number(exchange: Exchange, kind: int, text: str, what: str) -> int:
     number = exchange.ids.from_uuid(kind, text)
     if number is None:
@@ -91,17 +101,17 @@ def _visible_quote(exchange: Exchange, principal: Principal, params: dict[str, s
     per-RFQ paths, it answers that RFQ)."""
     number = _number(exchange, ids.QUOTE, params["quote_id"], "quote_id")
     view = _queries(exchange).quote(number)
-    mine = view is not None and principal.account_id in (view.event.account_id, view.event.rfq_account_id)
+    mine = view is not None and (_is_mine(exchange, principal, view.event.account_id)
+                                 or _is_mine(exchange, principal, view.event.rfq_account_id))
     if view is None or not mine or ("rfq_id" in params and exchange.ids.from_uuid(ids.RFQ, params["rfq_id"]) != view.event.rfq_id):
         raise not_found(f"no quote {params['quote_id']}")
     return view
 
 
-def _primary_only(body: dict[str, Any]) -> None:
-    """Communications trade from the member's primary account here (subaccount 0)."""
+def _acting_account(exchange: Exchange, principal: Principal, body: dict[str, Any]) -> int:
+    """The account an RFQ or quote is made in: the body's `subaccount` (0 or absent: the primary)."""
     check_routing(body)
-    if body.get("subaccount") not in (None, 0):
-        raise bad_request("RFQs, quotes and block trades use the primary account here: subaccount must be 0")
+    return body_account(exchange, principal, body)
 
 
 def _no_fields(request: Request, what: str) -> None:
@@ -165,7 +175,7 @@ def _target_cost(body: dict[str, Any]) -> int:
 async def create_rfq(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
     """Create an RFQ (at most 100 open at a time)."""
     body = json_body(request.body)
-    _primary_only(body)
+    account = _acting_account(exchange, principal, body)
     if body.get("subtrader_id"):
         raise bad_request("subtrader_id is for FCM members; this exchange has none")
     if "rest_remainder" not in body:
@@ -174,7 +184,7 @@ async def create_rfq(exchange: Exchange, principal: Principal, request: Request,
     if (count == 0) == (cost == 0):
         raise ApiError(400, "missing_parameters", "give exactly one of contracts (contracts_fp) and target_cost_dollars")
     command = c.CreateRfq(
-        principal.account_id, str_field(body, "market_ticker", None, 200), count, cost,
+        account, str_field(body, "market_ticker", None, 200), count, cost,
         bool_field(body, "target_cost_excludes_fees"), bool_field(body, "rest_remainder"), bool_field(body, "replace_existing"),
         bool_field(body, "obscure_creator_id"), exchange.clock.now_ms() + exchange.config.rfq_lifetime_ms,
     )
@@ -183,10 +193,9 @@ async def create_rfq(exchange: Exchange, principal: Principal, request: Request,
 
 
 def get_rfqs(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    """List RFQs: every open one, and your own closed ones."""
+    """List RFQs: every open one, and your own closed ones (of the subaccount asked for, or of all)."""
     query = Query(request.query_params())
-    if query.integer("subaccount", 0) not in (0, None):
-        raise bad_request("subaccount must be 0")
+    accounts = query_accounts(exchange, principal, query)
     market, event, status = query.text("market_ticker"), query.text("event_ticker"), query.text("status")
     creator = query.text("creator_user_id")
     user_id = member_uuid(exchange, principal)
@@ -197,25 +206,27 @@ def get_rfqs(exchange: Exchange, principal: Principal, request: Request, params:
     if market:
         tickers = [market] if tickers is None or market in tickers else []
     limit, below = _page_query(query, RFQS_PAGE_MAX)
-    found = _queries(exchange).rfqs(principal.account_id, mine_only=mine_only, tickers=tickers, status=status, below=below,
-                                    limit=limit)
+    found = _queries(exchange).rfqs(accounts, mine_only=mine_only, tickers=tickers, status=status, below=below, limit=limit)
     page, cursor = _page(found, limit, lambda view: view.event.rfq_id)
-    return {"rfqs": [rfq_json(exchange.ids, view, principal.account_id, user_id) for view in page], "cursor": cursor}
+    owners = _owners(exchange)
+    return {"rfqs": [rfq_json(exchange.ids, owners, view, principal.account_id, user_id) for view in page], "cursor": cursor}
 
 
 def get_rfq(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     """One RFQ."""
     number = _number(exchange, ids.RFQ, params["rfq_id"], "rfq_id")
     view = _queries(exchange).rfq(number)
-    if view is None or not (view.is_open or view.event.account_id == principal.account_id):
+    if view is None or not (view.is_open or _is_mine(exchange, principal, view.event.account_id)):
         raise not_found(f"no RFQ {params['rfq_id']}")
-    return {"rfq": rfq_json(exchange.ids, view, principal.account_id, member_uuid(exchange, principal))}
+    return {"rfq": rfq_json(exchange.ids, _owners(exchange), view, principal.account_id, member_uuid(exchange, principal))}
 
 
 async def delete_rfq(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
-    """Delete your RFQ."""
+    """Delete your RFQ (whichever of your subaccounts made it)."""
     number = _number(exchange, ids.RFQ, params["rfq_id"], "rfq_id")
-    await commit(exchange, c.DeleteRfq(principal.account_id, number))
+    view = _queries(exchange).rfq(number)
+    account = view.event.account_id if view is not None and _is_mine(exchange, principal, view.event.account_id) else principal.account_id
+    await commit(exchange, c.DeleteRfq(account, number))
     return empty_response(204)
 
 
@@ -224,13 +235,13 @@ async def delete_rfq(exchange: Exchange, principal: Principal, request: Request,
 async def create_quote(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
     """Quote on an RFQ (replaces your open quote on it)."""
     body = json_body(request.body)
-    _primary_only(body)
+    account = _acting_account(exchange, principal, body)
     for name in ("rfq_id", "yes_bid", "no_bid", "rest_remainder"):
         if name not in body:
             raise ApiError(400, "missing_parameters", f"{name} is required")
     rfq = _number(exchange, ids.RFQ, str_field(body, "rfq_id", None, 64), "rfq_id")
     command = c.CreateQuote(
-        principal.account_id, rfq, parse_dollars_field(body["yes_bid"], "yes_bid"), parse_dollars_field(body["no_bid"], "no_bid"),
+        account, rfq, parse_dollars_field(body["yes_bid"], "yes_bid"), parse_dollars_field(body["no_bid"], "no_bid"),
         bool_field(body, "rest_remainder"), bool_field(body, "post_only"),
     )
     committed = await commit(exchange, command)
@@ -255,22 +266,27 @@ def get_quotes(exchange: Exchange, principal: Principal, request: Request, param
     account = principal.account_id
     queries = _queries(exchange)
     found = queries.quotes(
-        account, as_maker=bool(quote_creator), as_requester=bool(rfq_creator), rfq_id=rfq, tickers=tickers, status=status,
+        query_accounts(exchange, principal, query), as_maker=bool(quote_creator), as_requester=bool(rfq_creator), rfq_id=rfq, tickers=tickers, status=status,
         min_created_ms=(min_ts or 0) * 1000, max_created_ms=(max_ts or 0) * 1000, below=below, limit=limit,
     )
     page, cursor = _page(found, limit, lambda view: view.event.quote_id)
     rfqs = queries.rfqs_by_id([view.event.rfq_id for view in page])
-    return {"quotes": [quote_json(exchange.ids, v, rfqs.get(v.event.rfq_id), account, me) for v in page], "cursor": cursor}
+    owners = _owners(exchange)
+    return {"quotes": [quote_json(exchange.ids, owners, v, rfqs.get(v.event.rfq_id), account, me) for v in page], "cursor": cursor}
 
 
 def get_quote(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
     """One quote you made or received."""
     view = _visible_quote(exchange, principal, params)
     rfq = _queries(exchange).rfq(view.event.rfq_id)
-    return {"quote": quote_json(exchange.ids, view, rfq, principal.account_id, member_uuid(exchange, principal))}
+    return {"quote": quote_json(exchange.ids, _owners(exchange), view, rfq, principal.account_id, member_uuid(exchange, principal))}
 
 
-def _quote_command(summary: str, make: Callable[[Principal, int, dict[str, Any] | None], c.Command], takes_body: bool = False) -> Any:
+def _quote_command(summary: str, make: Callable[[int, int, dict[str, Any] | None], c.Command], side: str,
+                   takes_body: bool = False) -> Any:
+    """A write on one quote, made by the caller's account on `side` of it ("maker": the quote's own
+    account, deletes and confirms; "requester": the RFQ's account, accepts): the subaccount that
+    made the quote or the RFQ acts, as Kalshi's accept and confirm carry no subaccount."""
     async def handler(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
         number = _number(exchange, ids.QUOTE, params["quote_id"], "quote_id")
         if "rfq_id" in params:  # the per-RFQ paths: the quote must answer that RFQ
@@ -278,7 +294,13 @@ def _quote_command(summary: str, make: Callable[[Principal, int, dict[str, Any] 
         body = json_body(request.body) if takes_body else None
         if not takes_body:
             _no_fields(request, "this request")
-        command = make(principal, number, body)
+        view = _queries(exchange).quote(number)
+        account = principal.account_id
+        if view is not None:
+            acting = view.event.account_id if side == "maker" else view.event.rfq_account_id
+            if _is_mine(exchange, principal, acting):
+                account = acting
+        command = make(account, number, body)
         if isinstance(command, c.AcceptQuote):
             command.confirm_deadline_ms = exchange.clock.now_ms() + exchange.config.quote_confirm_window_ms
         await commit(exchange, command)
@@ -287,19 +309,19 @@ def _quote_command(summary: str, make: Callable[[Principal, int, dict[str, Any] 
     return handler
 
 
-def _accept(principal: Principal, number: int, body: dict[str, Any] | None) -> c.Command:
+def _accept(account: int, number: int, body: dict[str, Any] | None) -> c.Command:
     assert body is not None
     side = str_field(body, "accepted_side", None, 8)
     if side not in ("yes", "no"):
         raise bad_request("accepted_side must be yes or no")
-    return c.AcceptQuote(principal.account_id, number, side, 0)
+    return c.AcceptQuote(account, number, side, 0)
 
 
 delete_quote = _quote_command("Delete a quote (it can no longer be accepted)",
-                              lambda principal, number, body: c.DeleteQuote(principal.account_id, number))
-accept_quote = _quote_command("Accept one side of a quote on your RFQ (its maker must confirm)", _accept, takes_body=True)
+                              lambda account, number, body: c.DeleteQuote(account, number), "maker")
+accept_quote = _quote_command("Accept one side of a quote on your RFQ (its maker must confirm)", _accept, "requester", takes_body=True)
 confirm_quote = _quote_command("Confirm your accepted quote: it executes off the book",
-                               lambda principal, number, body: c.ConfirmQuote(principal.account_id, number))
+                               lambda account, number, body: c.ConfirmQuote(account, number), "maker")
 
 
 # --- block trades ---------------------------------------------------------------------------------
@@ -326,19 +348,29 @@ def _time_ms(value: Any, name: str) -> int:
 
 
 async def propose_block_trade(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
-    """Propose a block trade as its buyer or seller."""
+    """Propose a block trade as its buyer or seller (from the subaccount your side's `_subaccount`
+    names; the other side chooses its own when it accepts)."""
     body = json_body(request.body)
-    for party in ("buyer", "seller"):
-        if body.get(f"{party}_subtrader_id"):
-            raise bad_request(f"{party}_subtrader_id is for FCM members; this exchange has none")
-        if body.get(f"{party}_subaccount") not in (None, 0):
-            raise bad_request(f"{party}_subaccount must be 0")
     for name in ("buyer_user_id", "seller_user_id", "market_ticker", "price_centi_cents", "centicount", "maker_side", "expiration_ts"):
         if name not in body:
             raise ApiError(400, "missing_parameters", f"{name} is required")
+    parties = {party: _account_of_user(exchange, str_field(body, f"{party}_user_id", None, 64), f"{party}_user_id")
+               for party in ("buyer", "seller")}
+    proposer = principal.account_id
+    for party in ("buyer", "seller"):
+        if body.get(f"{party}_subtrader_id"):
+            raise bad_request(f"{party}_subtrader_id is for FCM members; this exchange has none")
+        number = body.get(f"{party}_subaccount")
+        if number is None:
+            continue
+        if parties[party] != principal.account_id:
+            if number != 0:
+                raise bad_request(f"{party}_subaccount: the other side chooses its subaccount when it accepts")
+            continue
+        parties[party] = member_account(exchange, principal, subaccount_number(number, f"{party}_subaccount"))
+        proposer = parties[party]
     command = c.ProposeBlockTrade(
-        principal.account_id, _account_of_user(exchange, str_field(body, "buyer_user_id", None, 64), "buyer_user_id"),
-        _account_of_user(exchange, str_field(body, "seller_user_id", None, 64), "seller_user_id"),
+        proposer, parties["buyer"], parties["seller"],
         str_field(body, "market_ticker", None, 200), int_field(body, "price_centi_cents", None, 1),
         int_field(body, "centicount", None, 1), str_field(body, "maker_side", None, 8),
         _time_ms(body["expiration_ts"], "expiration_ts"),
@@ -353,10 +385,11 @@ def get_block_trade_proposals(exchange: Exchange, principal: Principal, request:
     market, status = query.text("market_ticker"), query.text("status")
     account = principal.account_id
     limit, below = _page_query(query, PROPOSALS_PAGE_MAX)
-    found = _queries(exchange).proposals(account, ticker=market, status=status, below=below, limit=limit)
+    found = _queries(exchange).proposals(query_accounts(exchange, principal, query), ticker=market, status=status, below=below, limit=limit)
     page, cursor = _page(found, limit, lambda view: view.event.proposal_id)
     user_ids = _party_user_ids(exchange, page)
-    return {"block_trade_proposals": [proposal_json(exchange.ids, v, account, user_ids) for v in page], "cursor": cursor}
+    owners = _owners(exchange)
+    return {"block_trade_proposals": [proposal_json(exchange.ids, owners, v, account, user_ids) for v in page], "cursor": cursor}
 
 
 def _party_user_ids(exchange: Exchange, views: list[ProposalView]) -> dict[int, str]:
@@ -365,7 +398,7 @@ def _party_user_ids(exchange: Exchange, views: list[ProposalView]) -> dict[int, 
         e = view.event
         for account in (e.proposer_account_id, e.buyer_account_id, e.seller_account_id):
             if account not in found:
-                member = exchange.accounts.members.get_by_account(account)
+                member = exchange.accounts.members.get_by_account(owner(exchange, account))
                 found[account] = exchange.ids.to_uuid(ids.MEMBER, member.member_id) if member is not None else ""
     return found
 
@@ -374,9 +407,9 @@ def _proposal_command(summary: str, make: Callable[[int, int], c.Command]) -> An
     async def handler(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
         number = _number(exchange, ids.BLOCK_TRADE, params["proposal_id"], "block_trade_proposal_id")
         body = json_body(request.body, required=False) if request.body.strip() else {}
-        if body.get("subtrader_id") or body.get("subaccount") not in (None, 0):
-            raise bad_request("this exchange has no subtraders or subaccounts for block trades: subaccount must be 0")
-        await commit(exchange, make(principal.account_id, number))
+        if body.get("subtrader_id"):
+            raise bad_request("subtrader_id is for FCM members; this exchange has none")
+        await commit(exchange, make(body_account(exchange, principal, body), number))
         return empty_response(204)
     handler.__doc__ = summary
     return handler
