@@ -388,3 +388,19 @@ def test_a_combination_market_gives_the_maker_one_second_to_confirm(exchange: Ha
     quote = _quote(exchange, maker, _rfq(exchange, requester, ticker), "0.30", "0.60")
     [accepted] = of_type(exchange.ok(_accept(exchange, requester, quote, "yes")), QuoteChanged)
     assert accepted.confirm_deadline_ms == exchange.now_ms + WINDOW_MS
+
+
+def test_a_block_trades_other_side_accepts_in_the_subaccount_it_chooses(exchange: Harness) -> None:
+    ticker = exchange.market()
+    buyer, seller = exchange.account(), exchange.account()
+    buying, selling = _subaccount(exchange, buyer, "20"), _subaccount(exchange, seller, "20")
+    expires = exchange.now_ms + MINUTE_MS
+    exchange.refused(c.ProposeBlockTrade(buyer, buying, buyer, ticker, price("0.30"), contracts(5), "yes", expires),
+                     RejectCode.INVALID_PARAMETERS)  # two accounts of one member are not two parties
+    proposal = exchange.ok(c.ProposeBlockTrade(buying, buying, seller, ticker, price("0.30"), contracts(5), "yes", expires)).value
+    exchange.refused(c.AcceptBlockTrade(buyer, proposal), RejectCode.QUOTE_NOT_OPEN)  # the buyer's member accepted by proposing
+    exchange.refused(c.AcceptBlockTrade(exchange.account(), proposal), RejectCode.BLOCK_TRADE_NOT_FOUND)
+    [changed] = of_type(exchange.ok(c.AcceptBlockTrade(selling, proposal)), BlockTradeChanged)
+    assert (changed.buyer_account_id, changed.seller_account_id, changed.status) == (buying, selling, "executed")
+    assert exchange.position(buying, ticker) == contracts(5) and exchange.position(selling, ticker) == -contracts(5)
+    assert exchange.position(seller, ticker) == 0 and exchange.cash(selling) == usd("20") - usd("3.58")  # NO at $0.70 x 5, and the taker fee
