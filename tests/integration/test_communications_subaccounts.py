@@ -123,7 +123,7 @@ def test_a_block_trade_between_subaccounts(server: RunningServer) -> None:
     buyer, seller = _with_subaccount(server, "sub-blk-b", 2_000), _with_subaccount(server, "sub-blk-s", 2_000)
     [ticker] = make_markets(server, prefix="KXSUBBLK")
     seller_id = seller.member.member_id
-    expires = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    expires = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat().replace("+00:00", "Z")
     terms = {"buyer_user_id": buyer.member.member_id, "seller_user_id": seller_id, "market_ticker": ticker,
              "price_centi_cents": 3_000, "centicount": 500, "maker_side": "yes", "expiration_ts": expires}
     refused = buyer.call("POST", "/communications/block-trade-proposals", {**terms, "buyer_subaccount": 1, "seller_subaccount": 1})
