@@ -11,7 +11,7 @@ goes through `Accounts.throttle` (throttle.py); signed writes are checked for re
 Parsed keys, members and sessions are cached in the process that owns the `Accounts`: a change made
 through another process's `Accounts` over the same database (a deleted key, a new tier) is not seen by
 a cache that already holds the old value. Run one `Accounts` per exchange, or tell the others to
-forget (not yet built).
+`forget` what they cached (a cluster's gateway node does, after each change the leader replicates).
 """
 
 from __future__ import annotations
@@ -132,6 +132,16 @@ class Accounts:
         if session_id is not None and not self.sessions.is_live(session_id):
             return Revocation(RevokedWhat.SESSION, session_id, member_id, "the session token was logged out")
         return None
+
+    def forget(self) -> None:
+        """Drop every cached member, key and session: the store was changed by another process (a
+        cluster's gateway applies the leader's changes to these tables), and the next use reads it again."""
+        with self.members._cache_lock:
+            self.members._by_id.clear()
+        with self.keys._lock:
+            self.keys._cache.clear()
+        with self.sessions._lock:
+            self.sessions._cache.clear()
 
     def rate_limit(self, member: Member, lane: Lane, cost: int | None = None) -> RateDecision:
         """Charge a request to the member's bucket for `lane` at the member's tier."""

@@ -3,6 +3,7 @@ configuration (docs/operations.md, "A cluster").
 
     predictex cluster node --node NAME --nats URL[,URL...] [the options of serve]
     predictex cluster status --nats URL[,URL...] [--json]
+    predictex gateway --node NAME --nats URL[,URL...] [the options of serve]
     predictex cluster nats-config --name n1 --host H --routes H1:6222,H2:6222,H3:6222 --store-dir DIR
 
 The NATS servers' addresses may come from PREDICTEX_NATS_URLS and the node's name from
@@ -41,6 +42,14 @@ def register(commands: Any) -> None:
     _nats_argument(status)
     status.add_argument("--json", action="store_true", help="one JSON object")
     status.set_defaults(handler=run_status)
+
+    gateway = commands.add_parser("gateway", help="serve REST, WebSocket and the web pages from the cluster's log; "
+                                  "orders go to the leader (the `cluster` extra)")
+    gateway.add_argument("--node", default=os.environ.get("PREDICTEX_NODE", ""), help="this gateway's name (or PREDICTEX_NODE)")
+    _nats_argument(gateway)
+    gateway.add_argument("--replicas", type=out.whole_number(1, "the stream's replicas"), default=3, help="the stream's replicas")
+    serve.add_arguments(gateway)
+    gateway.set_defaults(handler=run_gateway)
 
     config = actions.add_parser("nats-config", help="print one NATS server's configuration for a three-server cluster")
     config.add_argument("--name", required=True, help="the server's name (n1, n2, n3)")
@@ -108,6 +117,55 @@ def run_node(arguments: argparse.Namespace) -> int:
         return 130
     if failure:
         print(f"predictex cluster node: stopped: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_gateway(arguments: argparse.Namespace) -> int:
+    if _cluster_extra_missing("gateway"):
+        return 2
+    from predictex.cluster.gateway import Gateway, GatewaySettings
+    from predictex.journal import JournalError
+    from predictex.server.config import ConfigError
+    from predictex.server.http import use_uvloop
+    from predictex.server.logs import configure
+
+    urls = _urls(arguments.nats)
+    if not arguments.node or not urls:
+        print("predictex gateway: name the gateway (--node) and the NATS servers (--nats)", file=sys.stderr)
+        return 2
+    try:
+        config = serve.build_config(arguments)
+    except (ConfigError, ValueError) as error:
+        print(f"predictex gateway: {error}", file=sys.stderr)
+        return 2
+    configure(config.log_format)
+    use_uvloop()
+
+    async def run() -> str:
+        gateway = Gateway(config, GatewaySettings(arguments.node, urls, replicas=arguments.replicas))
+        try:
+            await gateway.start()
+        except BaseException:
+            await gateway.stop()
+            raise
+        print(f"predictex gateway {arguments.node} is serving http://{config.host}:{gateway.port} "
+              f"(the cluster's log at record {gateway.sequencer.last_seq if gateway.sequencer else 0}; orders go to the leader)",
+              flush=True)
+        return await gateway.run_until_signalled()
+
+    try:
+        failure = asyncio.run(run())
+    except OSError as error:
+        print(f"predictex gateway: cannot listen on {config.host}:{config.port}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    except JournalError as error:
+        print(f"predictex gateway: the log cannot be followed: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    if failure:
+        print(f"predictex gateway: stopped: {failure}", file=sys.stderr)
         return 1
     return 0
 

@@ -11,6 +11,7 @@
     predictex journal verify   replay the journal into a fresh engine and check everything
     predictex journal export   write the journal as JSON lines
     predictex cluster node|status|nats-config   run the exchange on three machines (the `cluster` extra)
+    predictex gateway                          serve clients from a cluster's log (the `cluster` extra)
 """
 
 from __future__ import annotations

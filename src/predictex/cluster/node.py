@@ -28,6 +28,7 @@ import nats.js.errors
 
 from predictex.accounts.members import DEFAULT_SCRYPT_COST, decoy_hash
 from predictex.app import Application, banner
+from predictex.cluster.commands import CommandService
 from predictex.cluster.follower import Diverged, Follower
 from predictex.cluster.lease import Lease
 from predictex.cluster.log import Fenced, NatsThread, ReplicatedLog, TableChange
@@ -197,9 +198,14 @@ class Node:
         loop = asyncio.get_running_loop()
         keeping.add_done_callback(lambda _: loop.call_soon_threadsafe(self._lease_lost))
         await app.start()
+        assert app.sequencer is not None
+        gateways = CommandService(self.nats, self.settings.node, app.sequencer, loop)  # commands forwarded by gateway nodes
+        await asyncio.wrap_future(self.nats.spawn(gateways.start()))
         print(banner(app), flush=True)
         await app.run_until_signalled()
         keeping.cancel()
+        with contextlib.suppress(Exception):  # NATS may be gone already
+            await asyncio.wrap_future(self.nats.spawn(gateways.stop()))
         return app.failure or self.failure
 
     def _lease_lost(self) -> None:

@@ -57,7 +57,7 @@ from predictex.server import sources
 from predictex.server.clock import Clock
 from predictex.server.sequencer_errors import SequencerBusy, SequencerFailed, SequencerStopped, UnjournalableCommand
 
-__all__ = ["Committed", "Entry", "Listener", "Projector", "Replicator", "Sequencer", "SequencerBusy", "SequencerFailed", "SequencerStopped",
+__all__ = ["Committed", "Entry", "Forwarder", "Listener", "Projector", "Replicator", "Sequencer", "SequencerBusy", "SequencerFailed", "SequencerStopped",
            "UnjournalableCommand"]
 
 log = logging.getLogger("predictex.sequencer")
@@ -109,6 +109,15 @@ class Replicator(Protocol):
     def replicate(self, records: list[Record]) -> list[TableWrite]: ...
 
 
+class Forwarder(Protocol):
+    """Where a gateway node's sequencer sends what is submitted instead of applying it
+    (`predictex.cluster.gateway`): the commands as the journal stores them and their source, in order;
+    the future resolves (to one Committed when `single`, else a list) once the leader has committed
+    them and this process has applied them from the replicated log."""
+
+    def forward(self, commands_json: list[bytes], source: bytes, single: bool) -> asyncio.Future[Any]: ...
+
+
 class _Group:
     """One future for many commands (a producer that sends in bulk), resolved when the last commits."""
 
@@ -141,7 +150,7 @@ class Sequencer:
         projector: Projector | None = None, listeners: Sequence[Listener] = (), batch_max: int = SEQUENCER_BATCH_MAX,
         queue_max: int = SEQUENCER_QUEUE_MAX, snapshot_every: int = 0, on_failure: Callable[[BaseException], None] | None = None,
         inline_writes: bool = True, between_batches: Callable[[bool], None] | None = None,
-        replicator: Replicator | None = None, snapshot_in_child: bool = True,
+        replicator: Replicator | None = None, snapshot_in_child: bool = True, forwarder: Forwarder | None = None,
     ) -> None:
         self.engine = engine
         self.journal = journal
@@ -176,6 +185,7 @@ class Sequencer:
         self.inline_writes = inline_writes
         self.between_batches = between_batches  # called after each batch; True when nothing waits (the collector's sweeps)
         self.replicator = replicator  # a cluster's replicated log, written before the local journal
+        self.forwarder = forwarder  # a gateway node's: commands go to the leader; this one is never started
         self._one_at_a_time = True  # the last batch held one command
         self.batches_committed = 0
         self.batches_written_inline = 0
@@ -196,8 +206,12 @@ class Sequencer:
         journaled with it; by default the one the caller's context holds."""
         self._admit(1)
         command_json = _encoded(command)
+        origin = sources.current.get() if source is None else source
+        if self.forwarder is not None:
+            forwarded: asyncio.Future[Committed] = self.forwarder.forward([command_json], origin, True)
+            return forwarded
         future: asyncio.Future[Committed] = self._event_loop().create_future()
-        self._queue.append((command, command_json, future, sources.current.get() if source is None else source))
+        self._queue.append((command, command_json, future, origin))
         self._wake_up()
         return future
 
@@ -206,6 +220,9 @@ class Sequencer:
         self._admit(len(commands))
         origin = sources.current.get() if source is None else source
         encoded = [_encoded(command) for command in commands]  # all or nothing
+        if self.forwarder is not None and commands:
+            many: asyncio.Future[list[Committed]] = self.forwarder.forward(encoded, origin, False)
+            return many
         future: asyncio.Future[list[Committed]] = self._event_loop().create_future()
         if not commands:
             future.set_result([])
