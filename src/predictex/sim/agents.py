@@ -10,7 +10,9 @@ cents from 1 to 99 (YES terms), sizes whole contracts; the venue turns them into
   a lag and a persistent error of its own. As in Avellaneda-Stoikov, the quotes centre on a
   reservation price r = estimate - gamma·q·sigma²tau (q its inventory) with a half spread
   gammasigma²tau/2 + ln(1 + gamma/k)/gamma, where sigma²tau is the fair value's variance (in cents²) over the maker's horizon.
-  A level is moved (amended) only when it is `requote_cents` off, so quiet markets cost few messages.
+  A level is moved (amended) only when no order rests within `requote_cents` of it, and when the
+  ladder shifts, the order that fell off its far end is moved to its new near end (one amend, not one
+  a level), so quiet markets cost few messages.
 - `NoiseTaker`: at random moments buys or sells a few contracts at the touch (a "run" makes them all
   trade one side, faster).
 - `InformedTaker`: takes quotes that are `threshold_cents` or more off the fair value (after a news
@@ -188,21 +190,46 @@ class Maker(Agent):
             return [Cancel(view.ticker, order.key) for order in view.resting]
         wanted = self.ladder(view, conditions)
         actions: list[Action] = []
-        seen: set[str] = set()
-        for order in view.resting:
-            quote = wanted.get(order.tag)
-            if quote is None or order.tag in seen:
-                actions.append(Cancel(view.ticker, order.key))
-                continue
-            seen.add(order.tag)
-            off = abs(order.price_cents - quote.price_cents) >= self.config.requote_cents
-            if off or order.remaining * 2 < quote.contracts or order.remaining > quote.contracts:
-                actions.append(Amend(view.ticker, order.key, order.is_bid, quote.price_cents, quote.contracts, order.tag))
-        # new levels: nearest the touch first, so a half-made ladder is the useful half
-        for tag in sorted(set(wanted) - seen, key=lambda slot: (int(slot[1:]), slot[0])):
-            quote = wanted[tag]
-            actions.append(Place(view.ticker, tag[0] == "b", quote.price_cents, quote.contracts, False, tag))
+        # the side moving away from the other first: when the ladder goes up, the asks (else, on the
+        # way up, the maker's bids would trade against its own stale asks, or its bids against the stale
+        # asks of others and leave the bid side empty)
+        rising = bool(view.resting) and (sum(quote.price_cents for quote in wanted.values()) * len(view.resting)
+                                         > sum(order.price_cents for order in view.resting) * len(wanted))
+        for is_bid in ((False, True) if rising else (True, False)):
+            self._requote_side(view, is_bid, wanted, actions)
         return actions
+
+    def _requote_side(self, view: View, is_bid: bool, wanted: dict[str, Quote], actions: list[Action]) -> None:
+        """One side of the ladder. A level's price is covered by the resting order nearest it (less than
+        `requote_cents` off, each order covering one level); an order that covers no level is moved
+        to a level nobody covers (so when the ladder shifts a cent, only its far end moves to the new
+        near end: one amend, not one a level); what is left over is cancelled or placed."""
+        side = "b" if is_bid else "a"
+        levels = sorted((slot for slot in wanted if slot[0] == side), key=lambda slot: int(slot[1:]))  # nearest the touch first
+        free = [order for order in view.resting if order.is_bid == is_bid]
+        uncovered: list[str] = []
+        for slot in levels:
+            quote = wanted[slot]
+            best: Resting | None = None
+            for order in free:
+                off = abs(order.price_cents - quote.price_cents)
+                if off < self.config.requote_cents and (best is None or off < abs(best.price_cents - quote.price_cents)):
+                    best = order
+            if best is None:
+                uncovered.append(slot)
+                continue
+            free.remove(best)
+            if best.remaining * 2 < quote.contracts or best.remaining > quote.contracts:  # filled down, or the size changed
+                actions.append(Amend(view.ticker, best.key, is_bid, best.price_cents, quote.contracts, best.tag))
+        free.sort(key=lambda order: order.price_cents if is_bid else -order.price_cents)  # the farthest from the touch first
+        for slot in uncovered:
+            quote = wanted[slot]
+            if free:
+                order = free.pop(0)
+                actions.append(Amend(view.ticker, order.key, is_bid, quote.price_cents, quote.contracts, slot))
+            else:
+                actions.append(Place(view.ticker, is_bid, quote.price_cents, quote.contracts, False, slot))
+        actions += [Cancel(view.ticker, order.key) for order in free]
 
 
 class NoiseTaker(Agent):

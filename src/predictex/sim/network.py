@@ -47,6 +47,7 @@ from predictex.client import (
     Count,
     LiveBook,
     Money,
+    Orderbook,
     PredictexError,
     Price,
     Signer,
@@ -56,6 +57,7 @@ from predictex.client._core import RetryPolicy
 from predictex.client.fix import AsyncFixSession, FixMessage
 from predictex.sim.agents import Action, Amend, Cancel, Place, Quote, Resting
 from predictex.sim.config import SeriesConfig, SimConfig
+from predictex.sim.http import transport_for
 from predictex.sim.schedule import PlannedEvent
 from predictex.sim.simulation import VenueUnavailable
 
@@ -159,6 +161,7 @@ class NetworkVenue:
         self.fix_logons = 0
         self._market_stream: AsyncStream | None = None
         self._saved: dict[str, dict[str, str]] = {}
+        self._tops: dict[str, tuple[Orderbook, tuple[Quote | None, Quote | None]]] = {}  # by ticker: the last book read, its top
 
     @property
     def reconnects(self) -> int:
@@ -235,6 +238,7 @@ class NetworkVenue:
     def forget(self, ticker: str) -> None:
         """Stop following a market's book (it closed)."""
         self.books.pop(ticker, None)
+        self._tops.pop(ticker, None)
 
     async def _admin(self, method: str, path: str, body: Any = None) -> Any:
         self.requests += 1
@@ -305,6 +309,7 @@ class NetworkVenue:
         except PredictexError:  # no answer: next step
             return False
         self.books.pop(ticker, None)
+        self._tops.pop(ticker, None)
         return True
 
     # --- traders --------------------------------------------------------------------------------------
@@ -321,7 +326,7 @@ class NetworkVenue:
         saved = self._saved.get(name)
         if saved is not None:
             key = load_private_key(Path(saved["key_file"]))
-            client = AsyncClient(self.url, key_id=saved["key_id"], private_key=key, retry=RETRY)
+            client = AsyncClient(self.url, key_id=saved["key_id"], private_key=key, retry=RETRY, transport=transport_for(self.url))
             try:
                 await client.balance()
             except ApiError as error:
@@ -346,7 +351,7 @@ class NetworkVenue:
         else:
             raise RuntimeError(f"no free email for simulated trader {name}")
         email = self._email(name, attempt)
-        async with AsyncClient(self.url, retry=RETRY) as login:
+        async with AsyncClient(self.url, retry=RETRY, transport=transport_for(self.url)) as login:
             await login.log_in_with_password(email, password)
             generated = await login.generate_api_key(f"simulator {name}", "ed25519")
         key_file = self.state_dir / f"{name}.pem"
@@ -359,7 +364,7 @@ class NetworkVenue:
         temporary.write_text(json.dumps(self._saved, indent=2), encoding="utf-8")
         temporary.replace(self.state_dir / TRADERS_FILE)
         log.info("simulated trader %s is member %s (%s)", name, made["member_id"], email)
-        client = AsyncClient(self.url, key_id=generated.api_key_id, private_key=generated.private_key_pem, retry=RETRY)
+        client = AsyncClient(self.url, key_id=generated.api_key_id, private_key=generated.private_key_pem, retry=RETRY, transport=transport_for(self.url))
         await self._connect(name, str(made["member_id"]), client,
                             Signer(generated.api_key_id, load_private_key(generated.private_key_pem)))
         await self._top_up(self.traders[name], force=True)
@@ -411,10 +416,15 @@ class NetworkVenue:
         book = self.books.get(ticker)
         if book is None or not book.fresh:
             return None, None
-        snapshot = book.snapshot()
+        snapshot = book.snapshot()  # the same object until the book changes
+        known = self._tops.get(ticker)
+        if known is not None and known[0] is snapshot:
+            return known[1]
         bid, ask = snapshot.best_bid, snapshot.best_ask
-        return (None if bid is None else Quote(_cents(bid.price), _contracts(bid.count)),
-                None if ask is None else Quote(_cents(ask.price), _contracts(ask.count)))
+        top = (None if bid is None else Quote(_cents(bid.price), _contracts(bid.count)),
+               None if ask is None else Quote(_cents(ask.price), _contracts(ask.count)))
+        self._tops[ticker] = (snapshot, top)
+        return top
 
     def resting(self, name: str, ticker: str) -> tuple[Resting, ...]:
         orders = self.traders[name].orders
@@ -448,6 +458,8 @@ class NetworkVenue:
                 self.refusals[refused] += 1
                 if refused in NOT_OPEN:
                     trader.orders.pop(getattr(action, "key", ""), None)
+                elif isinstance(action, Amend):  # the order is not what the trader thinks ("nothing would change"): read it again
+                    trader.stale = True
 
     async def _send(self, trader: Trader, action: Action) -> str | None:
         """Send the action over REST (a refusal raises ApiError)."""
@@ -472,9 +484,9 @@ class NetworkVenue:
                                            price=Price.from_cents(action.price_cents), count=own.filled + action.contracts)
             trader.orders.pop(action.key, None)
             remaining = _contracts(ack.remaining_count)
-            if remaining > 0:
+            if remaining > 0:  # the answer's fill_count is what filled on the amend itself: the order's earlier fills add to it
                 trader.orders[ack.order_id] = OwnOrder(action.ticker, action.is_bid, action.price_cents, remaining,
-                                                       _contracts(ack.fill_count), action.tag)
+                                                       own.filled + _contracts(ack.fill_count), action.tag)
         return None
 
     # --- orders over FIX --------------------------------------------------------------------------------

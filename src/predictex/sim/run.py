@@ -15,6 +15,7 @@ from pathlib import Path
 
 from predictex.client import AsyncClient, PredictexError, Signer, load_private_key
 from predictex.sim.config import SimConfig
+from predictex.sim.http import transport_for
 from predictex.sim.network import RETRY, NetworkVenue
 from predictex.sim.simulation import AdoptingSimulation, Simulation
 
@@ -55,7 +56,7 @@ async def simulate(url: str, key_id: str, key_file: Path, config: SimConfig, see
                    fix_address: tuple[str, int] | None = None) -> Summary:
     started_wall, started_cpu = time.monotonic(), time.process_time()
     key = load_private_key(key_file)
-    async with AsyncClient(url, key_id=key_id, private_key=key, retry=RETRY) as operator:
+    async with AsyncClient(url, key_id=key_id, private_key=key, retry=RETRY, transport=transport_for(url)) as operator:
         await wait_for_exchange(operator)
         venue = NetworkVenue(url, config, operator, state_dir, fix_address, Signer(key_id, key))
         try:
