@@ -1413,7 +1413,7 @@ class ReferenceModel:
         rfq = self.rfqs.get(command.rfq_id)
         if rfq is None:
             raise Refused(RejectCode.RFQ_NOT_FOUND)
-        if rfq.account_id == command.account_id:
+        if self._member(rfq.account_id) == self._member(command.account_id):  # "no account of a member"
             raise Refused(RejectCode.OWN_RFQ)
         market = self.markets[rfq.ticker]
         self._check_trading(market)
@@ -1526,7 +1526,7 @@ class ReferenceModel:
     def _propose_block_trade(self, command: c.ProposeBlockTrade) -> int:
         for account_id in (command.account_id, command.buyer_account_id, command.seller_account_id):
             self._account(account_id)
-        if command.buyer_account_id == command.seller_account_id:
+        if self._member(command.buyer_account_id) == self._member(command.seller_account_id):
             raise Refused(RejectCode.INVALID_PARAMETERS)
         if command.account_id not in (command.buyer_account_id, command.seller_account_id):
             raise Refused(RejectCode.INVALID_PARAMETERS)
@@ -1548,22 +1548,32 @@ class ReferenceModel:
         self.proposals[proposal.proposal_id] = proposal
         return proposal.proposal_id
 
+    def _member(self, account_id: int) -> int:
+        """The member an account belongs to, named by its primary account."""
+        owner = self.subaccount_owner.get(account_id)
+        return account_id if owner is None else owner[0]
+
     def _party_proposal(self, account_id: int, proposal_id: int) -> Proposal:
+        """A pending proposal whose buyer or seller is the account's member (any of its accounts)."""
         proposal = self.proposals.get(proposal_id)
-        if proposal is None or account_id not in (proposal.buyer, proposal.seller):
+        if proposal is None or self._member(account_id) not in (self._member(proposal.buyer), self._member(proposal.seller)):
             self._account(account_id)
             raise Refused(RejectCode.BLOCK_TRADE_NOT_FOUND)
         return proposal
 
     def _accept_block_trade(self, command: c.AcceptBlockTrade) -> int:
         proposal = self._party_proposal(command.account_id, command.proposal_id)
-        if proposal.buyer_accepted if command.account_id == proposal.buyer else proposal.seller_accepted:
+        as_buyer = self._member(command.account_id) == self._member(proposal.buyer)
+        if proposal.buyer_accepted if as_buyer else proposal.seller_accepted:
             raise Refused(RejectCode.QUOTE_NOT_OPEN)
         market = self.markets[proposal.ticker]
         self._check_trading(market)
+        # the acceptor trades in the account it accepts as (the proposal named its member)
+        buyer = command.account_id if as_buyer else proposal.buyer
+        seller = proposal.seller if as_buyer else command.account_id
         buyer_is_maker = proposal.maker_side == "yes"
         price, count = proposal.price_centicents, proposal.count_centicontracts
-        for account_id, is_bid in ((proposal.buyer, True), (proposal.seller, False)):
+        for account_id, is_bid in ((buyer, True), (seller, False)):
             try:
                 self._check_off_book(market, account_id, is_bid, price, count, buyer_is_maker != is_bid)
             except Refused as refusal:
@@ -1571,8 +1581,8 @@ class ReferenceModel:
                     raise
                 raise Refused(RejectCode.INSUFFICIENT_BALANCE) from refusal
         del self.proposals[proposal.proposal_id]
-        taker, maker = (proposal.seller, proposal.buyer) if buyer_is_maker else (proposal.buyer, proposal.seller)
-        self._execute_off_book(market, taker, taker == proposal.buyer, maker, price, count)
+        taker, maker = (seller, buyer) if buyer_is_maker else (buyer, seller)
+        self._execute_off_book(market, taker, taker == buyer, maker, price, count)
         return proposal.proposal_id
 
     def _reject_block_trade(self, command: c.RejectBlockTrade) -> int:
