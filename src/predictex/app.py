@@ -41,6 +41,7 @@ from predictex.gateways.rest.seed_v1 import trading as v1_trading
 from predictex.gateways.ws import WebSocketGateway
 from predictex.journal import Journal, Recovery, open_store
 from predictex.journal.base import JournalStore
+from predictex.journal.records import JournalError
 from predictex.readmodel import ReadModel
 from predictex.server import demo, eligibility, payments
 from predictex.server.bus import Bus
@@ -204,7 +205,7 @@ class Application:
         tables = store if replication is None else replication.tables_store(store)
         accounts = Accounts(tables, environment=config.environment, timestamp_window_ms=config.timestamp_window_ms)
         step("opened the accounts")
-        surveillance = Surveillance(tables, config.surveillance, _simulated(accounts), self.clock.now_ms)
+        surveillance = Surveillance(tables, config.surveillance, _simulated(accounts), self.clock.now_ms, checkpoint_store=store)
         self._surveillance_catch_up = asyncio.create_task(surveillance.catch_up_in_background(journal, recovery.last_seq))
         bus = Bus()
         bus.subscribe(surveillance.committed)
@@ -390,6 +391,12 @@ class Application:
             await self.fix.stop()
         if self.sequencer is not None:
             await self.sequencer.stop(snapshot=self.sequencer.failed is None)
+        if self.exchange is not None and self.exchange.surveillance is not None and self.sequencer is not None \
+                and self.sequencer.failed is None and self.store is not None:
+            try:
+                self.exchange.surveillance.checkpoint_at_stop()  # the next start reads the journal after it only
+            except JournalError as error:  # a stop goes on: the next start reads from the last checkpoint instead
+                log.error("surveillance checkpoint at stop not written: %s", error)
         if self.store is not None:
             self.store.close()
             self.store = None

@@ -164,11 +164,32 @@ class Detector:
         self.alerts: dict[str, Alert] = {}
         self.processed_seq = 0
         self.events_seen = 0
-        self._handlers: dict[type, Callable[[int, int, Any], None]] = {
+        self._handlers = self._handler_table()
+
+    def _handler_table(self) -> dict[type, Callable[[int, int, Any], None]]:
+        return {
             e.SubaccountCreated: self._subaccount, e.BookChanged: self._book, e.OrderAccepted: self._accepted,
             e.OrderClosed: self._closed, e.Trade: self._trade, e.MarketStatusChanged: self._status,
             e.MarketDetermined: self._determined,
         }
+
+    # --- a checkpoint (monitor.py) --------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Everything the detectors decided from the entries so far; not the thresholds, the operator's
+        test of who is excluded, or the handlers (given again by `restored`)."""
+        state = dict(self.__dict__)
+        for name in ("thresholds", "_excluded_account", "_handlers"):
+            del state[name]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def restored(self, thresholds: Thresholds, excluded: Callable[[int], bool]) -> Detector:
+        """This unpickled state made a working detector again (as one built with these thresholds)."""
+        self.thresholds, self._excluded_account, self._handlers = thresholds, excluded, self._handler_table()
+        return self
 
     # --- who is who -----------------------------------------------------------------------------------
 

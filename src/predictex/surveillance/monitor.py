@@ -10,13 +10,26 @@ wait in the queue; the operator's API answers 503 until it is done), so alerts a
 deterministic, and links apply after the sequence number they were made at); what the operator
 decided about each alert (open, dismissed, escalated, and a note) is read back from
 `surveillance_alert_states` by the alert's key, and linked members from `surveillance_links`.
+
+A checkpoint (`surveillance_checkpoint`: the detectors' whole state at a sequence number, pickled and
+compressed, with the thresholds it was made under) is written after the start-up reading, every
+`CHECKPOINT_EVERY_ENTRIES` entries and at a clean stop, to the server's own store (not the cluster's
+replicated tables: it is megabytes). A restart reads the journal only after it, so it costs the entries
+since the last checkpoint, not the whole journal; the detectors being deterministic, the alerts are
+those of an uninterrupted run. A checkpoint of other thresholds, of another `CHECKPOINT_VERSION` or
+beyond the journal's end is ignored (the journal is read from the start). The state is read back by an
+unpickler that builds nothing but the detectors' own classes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import io
 import logging
+import pickle
+import time
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,6 +37,7 @@ from predictex.core.codec import decode_event
 from predictex.core.events import Event
 from predictex.journal.base import JournalStore, TableWrite
 from predictex.journal.journal import Journal
+from predictex.surveillance import detectors
 from predictex.surveillance.config import Thresholds
 from predictex.surveillance.detectors import STATES, Alert, Detector
 
@@ -32,6 +46,9 @@ log = logging.getLogger("predictex.surveillance")
 PENDING_ENTRIES_MAX = 100_000  # queued entries before the commit step drains them itself
 NOTE_LENGTH_MAX = 2_000
 LINKS_MAX = 10_000
+CHECKPOINT_EVERY_ENTRIES = 200_000  # entries fed between two checkpoints
+CHECKPOINT_VERSION = "1"  # the detectors' state layout: a checkpoint of another is read from the start instead
+CHECKPOINT_BYTES_MAX = 512 * 1024 * 1024  # decompressed: a bigger one is refused, not read
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS surveillance_alert_states (
@@ -48,6 +65,32 @@ SCHEMA = (
         created_ms BIGINT NOT NULL
     )""",
 )
+CHECKPOINT_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS surveillance_checkpoint (
+        slot INTEGER PRIMARY KEY,
+        seq BIGINT NOT NULL,
+        version TEXT NOT NULL,
+        thresholds TEXT NOT NULL,
+        data {blob} NOT NULL
+    )""",
+)
+_CHECKPOINT_COLUMNS = ("slot", "seq", "version", "thresholds", "data")
+_CHECKPOINT_CLASSES = frozenset({"Detector", "Alert", "Evidence", "_Order", "_Trade", "_Episode", "_CloseWindow", "_Market"})
+
+
+class _StateUnpickler(pickle.Unpickler):
+    """Builds the detectors' classes and a deque, nothing else (a checkpoint is data, never code)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == detectors.__name__ and name in _CHECKPOINT_CLASSES:
+            return getattr(detectors, name)
+        if (module, name) == ("collections", "deque"):
+            return collections.deque
+        raise pickle.UnpicklingError(f"a surveillance checkpoint holds no {module}.{name}")
+
+
+def _thresholds_text(thresholds: Thresholds) -> str:
+    return ",".join(f"{name}={value}" for name, value in sorted(thresholds.as_dict().items()))
 
 
 class SurveillanceError(ValueError):
@@ -70,11 +113,17 @@ class Link:
 
 class Surveillance:
     def __init__(self, store: JournalStore, thresholds: Thresholds, excluded: Callable[[int], bool],
-                 clock_ms: Callable[[], int]) -> None:
+                 clock_ms: Callable[[], int], checkpoint_store: JournalStore | None = None) -> None:
         self.store = store
         self.thresholds = thresholds
         self._clock_ms = clock_ms
+        self._excluded = excluded
         store.execute_schema(SCHEMA)
+        self.checkpoint_store = checkpoint_store or store
+        self.checkpoint_store.execute_schema(CHECKPOINT_SCHEMA)
+        self.checkpoint_seq = 0  # of the last checkpoint written or read
+        self.resumed_from_seq = 0  # the checkpoint this start resumed from (0: the journal was read from its start)
+        self._checkpointing = False
         self.detector = Detector(thresholds, excluded)
         self.links = [Link(*row) for row in store.query(
             "SELECT link_id, account_a, account_b, after_seq, created_ms FROM surveillance_links ORDER BY link_id")]
@@ -100,6 +149,7 @@ class Surveillance:
     def catch_up(self, journal: Journal, last_seq: int) -> int:
         """Read the journal's committed entries up to `last_seq` through the detectors (at start-up,
         before the sequencer runs); returns how many entries were read."""
+        self.restore(last_seq)
         read = 0
         for record in journal.records(self.detector.processed_seq):
             if record.seq > last_seq:
@@ -107,7 +157,79 @@ class Surveillance:
             self.detector.feed(record.seq, record.time_ms, [decode_event(x) for x in record.events])
             read += 1
         self._restore_states()
+        if read:
+            self.write_checkpoint(self.checkpoint_bytes())
         return read
+
+    # --- checkpoints ----------------------------------------------------------------------------------
+
+    def checkpoint_bytes(self) -> tuple[int, bytes]:
+        """The detectors' state now (pickled; taken where nothing else feeds them)."""
+        return self.detector.processed_seq, pickle.dumps(self.detector, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def write_checkpoint(self, state: tuple[int, bytes]) -> None:
+        """Store a state from `checkpoint_bytes` (compressed here: any thread)."""
+        seq, data = state
+        self.checkpoint_store.write([TableWrite("surveillance_checkpoint", _CHECKPOINT_COLUMNS, [
+            (1, seq, CHECKPOINT_VERSION, _thresholds_text(self.thresholds), zlib.compress(data, 1))], key=("slot",))])
+        self.checkpoint_seq = seq
+        log.info("surveillance checkpoint at %d: %d bytes pickled", seq, len(data))
+
+    def restore(self, last_seq: int) -> bool:
+        """The detectors from the stored checkpoint, if there is a usable one (before any entry is fed)."""
+        rows = self.checkpoint_store.query("SELECT seq, version, thresholds, data FROM surveillance_checkpoint WHERE slot = 1")
+        if not rows or self.detector.processed_seq:
+            return False
+        seq, version, thresholds, data = int(rows[0][0]), str(rows[0][1]), str(rows[0][2]), bytes(rows[0][3])
+        if version != CHECKPOINT_VERSION or thresholds != _thresholds_text(self.thresholds) or seq > last_seq:
+            log.warning("surveillance checkpoint at %d not used (version %s, %s; the journal ends at %d): reading from the start",
+                        seq, version, "the same thresholds" if thresholds == _thresholds_text(self.thresholds) else "other thresholds",
+                        last_seq)
+            return False
+        started = time.perf_counter()
+        try:
+            decompressor = zlib.decompressobj()
+            raw = decompressor.decompress(data, CHECKPOINT_BYTES_MAX)
+            if decompressor.unconsumed_tail:
+                raise ValueError(f"more than {CHECKPOINT_BYTES_MAX} bytes")
+            state = _StateUnpickler(io.BytesIO(raw)).load()
+            if not isinstance(state, Detector) or state.processed_seq != seq:
+                raise ValueError("not the detectors' state at its sequence number")
+        except (zlib.error, pickle.UnpicklingError, ValueError, EOFError, AttributeError, TypeError) as error:
+            log.warning("surveillance checkpoint at %d unreadable (%s): reading from the start", seq, error)
+            return False
+        detector = state.restored(self.thresholds, self._excluded)
+        detector._links = sorted((link.after_seq, link.account_a, link.account_b) for link in self.links if link.after_seq >= seq)
+        self.detector = detector
+        self.checkpoint_seq = self.resumed_from_seq = seq
+        log.info("surveillance resumed from its checkpoint at %d in %.2f s", seq, time.perf_counter() - started)
+        return True
+
+    def checkpoint_at_stop(self) -> None:
+        """At a clean stop (the sequencer stopped): what is queued fed, and a checkpoint written if the
+        detectors moved since the last one."""
+        if self.catching_up or self._checkpointing:
+            return
+        self.drain()
+        if self.detector.processed_seq > self.checkpoint_seq:
+            self.write_checkpoint(self.checkpoint_bytes())
+
+    def _checkpoint_soon(self) -> None:
+        """A checkpoint from the event loop: the state pickled here (between two batches), compressed
+        and written on a worker thread."""
+        if self._checkpointing or self._loop is None:
+            return
+        self._checkpointing = True
+        state = self.checkpoint_bytes()
+        self.checkpoint_seq = state[0]
+        future = self._loop.run_in_executor(None, self.write_checkpoint, state)
+
+        def done(finished: asyncio.Future[None]) -> None:
+            self._checkpointing = False
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("surveillance checkpoint not written: %s", finished.exception())
+
+        future.add_done_callback(done)
 
     async def catch_up_in_background(self, journal: Journal, last_seq: int) -> None:
         """`catch_up` on a worker thread while the exchange runs (a long journal would hold the start-up
@@ -151,6 +273,8 @@ class Surveillance:
             feed(seq, time_ms, events)
         if len(self.detector.alerts) != before:
             self._restore_states()
+        if self.detector.processed_seq - self.checkpoint_seq >= CHECKPOINT_EVERY_ENTRIES:
+            self._checkpoint_soon()
 
     def _restore_states(self) -> None:
         for key, (state, note, changed_ms) in self._states.items():

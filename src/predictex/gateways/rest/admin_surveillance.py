@@ -151,10 +151,12 @@ def create_link(exchange: Exchange, principal: Principal, request: Request, para
 
 
 def status(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
-    """How far the consumer has read, how many alerts it holds, and its thresholds"""
+    """How far the consumer has read (and where its last checkpoint and this start's resumption were),
+    how many alerts it holds, and its thresholds"""
     surveillance = _surveillance(exchange)
     counts = {state: 0 for state in STATES}
     for alert in surveillance.detector.alerts.values():
         counts[alert.state] += 1
     return {"processed_seq": surveillance.processed_seq, "committed_seq": exchange.sequencer.committed_seq,
-            "pending": surveillance.pending, "alerts": counts, "thresholds": surveillance.thresholds.as_dict()}
+            "pending": surveillance.pending, "checkpoint_seq": surveillance.checkpoint_seq,
+            "resumed_from_seq": surveillance.resumed_from_seq, "alerts": counts, "thresholds": surveillance.thresholds.as_dict()}
