@@ -1,6 +1,8 @@
-"""Cluster benchmark: replicated durable intake against the single machine's, and failover time.
+"""Cluster benchmark: replicated durable intake against the single machine's, failover time, and
+WebSocket fan-out through one and two gateway nodes.
 
-    python bench/cluster.py [--runs 3] [--seconds 6] [--producers 64] [--no-failover]
+    python bench/cluster.py [--runs 3] [--seconds 6] [--producers 64] [--subscribers 200] [--orders 150] [--fanout-runs 2]
+                            [--no-intake] [--no-failover] [--no-fanout]
 
 Intake: the sequencer as the server wires it for order entry (engine, SQLite journal synchronous=FULL
 in a temporary file, the read model's history rows in each batch's transaction), fed by `--producers`
@@ -19,7 +21,19 @@ time from the kill to the first order acknowledged by the new leader is measured
 kills; the killed node is restarted between kills, and the next kill waits until it stands by, warm,
 and a second more). Goal: under 3 s.
 
-Not measured: WebSocket fan-out through gateway nodes (`predictex gateway` is not built yet).
+WebSocket fan-out through gateway nodes: a leader (`predictex cluster node`) and one, then two
+`predictex gateway` processes (the second started beside the first) on the same NATS cluster; `--subscribers` authenticated Kalshi v2
+WebSocket connections (bench/ws.py's subscriber processes, one per gateway, the subscribers split evenly
+between the gateways) each subscribed to the demo market's orderbook_delta; 8 client threads place
+`--orders` signed one-contract YES bids at 30c on the leader (each one level change: one delta to every
+subscriber), and the run ends when every subscriber has every delta. Figures per configuration (median
+of `--fanout-runs` runs): deltas delivered per second over all subscribers (from the first order sent to the
+last delivery: bounded by the leader's replicated intake, so it says little about the gateways), and
+each gateway's CPU time (user + system, /proc) per delivered message, which includes its share of
+following the log (applying every batch to its engine, read model and local store): with two gateways
+each carries half the connections, and the CPU per message shows what a second machine adds. Each
+gateway's CPU per order for following the log alone (no subscriber connected) is measured first, so
+the marginal CPU per delivered message is also given: (CPU - follow x orders) / messages.
 
 Ends with one line of JSON.
 """
@@ -29,19 +43,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from cluster_nodes import NodeProcess, Operator
+from cluster_nodes import GatewayProcess, NodeProcess, Operator
 from loadgen import load_average, yardstick
 from nats_cluster import NatsCluster
 from predictex.cluster.log import NatsThread, ReplicatedLog
@@ -169,6 +186,133 @@ def failover(runs: int) -> dict[str, Any]:
             "failover_goal_s": 3.0}
 
 
+WS_BENCH = str(Path(__file__).resolve().parent / "ws.py")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _subscriber_processes(gateways: list[GatewayProcess], operator: Operator, root: Path, subscribers: int) -> list[subprocess.Popen[str]]:
+    """One bench/ws.py subscriber process per gateway, signing with an Ed25519 key (what its client
+    signs with) made through that gateway: the leader makes it, and the gateway answers once it has it."""
+    shares = [subscribers // len(gateways) + (1 if n < subscribers % len(gateways) else 0) for n in range(len(gateways))]
+    workers = []
+    for gateway, share in zip(gateways, shares, strict=True):
+        status, made = operator.request(gateway.port, "POST", "/trade-api/v2/api_keys/generate", {"name": gateway.name, "key_type": "ed25519"})
+        assert status == 201, made
+        key_path = root / f"{gateway.name}-key.pem"
+        key_path.write_text(made["private_key"])
+        workers.append(subprocess.Popen([sys.executable, WS_BENCH, "--worker", str(gateway.port), made["api_key_id"], str(key_path), str(share)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+    for worker in workers:
+        assert worker.stdout is not None
+        ready = json.loads(worker.stdout.readline())
+        assert ready["ready"] > 0, ready
+    return workers
+
+
+def _place(operator: Operator, port: int, orders: int) -> None:
+    with ThreadPoolExecutor(8) as placing:
+        answers = list(placing.map(lambda _: operator.place(port, timeout_s=60), range(orders)))
+    assert all(status == 201 for status, _, _ in answers), [a for a in answers if a[0] != 201][:3]
+
+
+def _follow_cost(leader: NodeProcess, gateways: list[GatewayProcess], operator: Operator, orders: int) -> list[float]:
+    """Each gateway's CPU per order for following the log alone (no subscriber): applying each batch to
+    its engine, read model and local store."""
+    pids = [gateway.process.pid for gateway in gateways if gateway.process is not None]
+    before = [cpu_seconds(pid) for pid in pids]
+    _place(operator, leader.port, orders)
+    target = (leader.health() or {})["committed_seq"]
+    for gateway in gateways:
+        while (gateway.health() or {}).get("committed_seq", 0) < target:
+            time.sleep(0.01)
+    return [(cpu_seconds(pid) - cpu) / orders * 1e6 for pid, cpu in zip(pids, before, strict=True)]
+
+
+def _ask(workers: list[subprocess.Popen[str]], command: dict[str, Any]) -> list[dict[str, Any]]:
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write(json.dumps(command) + "\n")
+        worker.stdin.flush()
+    answers = []
+    for worker in workers:
+        assert worker.stdout is not None
+        answers.append(json.loads(worker.stdout.readline()))
+    return answers
+
+
+def fanout(subscribers: int, orders: int, runs: int) -> dict[str, Any]:
+    """One NATS cluster and leader; measured with one gateway, then with a second one started beside it."""
+    root = Path(tempfile.mkdtemp(prefix="predictex-bench-fanout-"))
+    nats = NatsCluster(root / "nats")
+    nats.start()
+    leader = NodeProcess("a", root, nats.urls)
+    gateways = [GatewayProcess(f"g{n + 1}", root, nats.urls, ["--no-rate-limits"]) for n in range(2)]
+    found: dict[str, Any] = {}
+    try:
+        leader.start()
+        leader.wait_leading()
+        operator = Operator(leader.data_dir)
+        for count in (1, 2):
+            gateways[count - 1].start()
+            gateways[count - 1].wait_leading()
+            found.update(_fanout_with(gateways[:count], leader, operator, root, subscribers, orders, runs))
+    finally:
+        for process in (*gateways, leader):
+            process.kill()
+        nats.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return found
+
+
+def _fanout_with(gateways: list[GatewayProcess], leader: NodeProcess, operator: Operator, root: Path, subscribers: int,
+                 orders: int, runs: int) -> dict[str, Any]:
+    count = len(gateways)
+    follow = _follow_cost(leader, gateways, operator, orders)
+    workers = _subscriber_processes(gateways, operator, root, subscribers)
+    results: list[dict[str, Any]] = []
+    try:
+        received = [0] * count
+        for run in range(runs):
+            pids = [gateway.process.pid for gateway in gateways if gateway.process is not None]
+            cpu_before = [cpu_seconds(pid) for pid in pids]
+            started = time.perf_counter()
+            _place(operator, leader.port, orders)
+            now = [answer["received"] for answer in _ask(workers, {"cmd": "wait", "per_subscriber": orders * (run + 1), "timeout_s": 120})]
+            elapsed = time.perf_counter() - started
+            cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
+            delivered = [after - before for after, before in zip(now, received, strict=True)]
+            received = now
+            assert sum(delivered) == orders * subscribers, (delivered, orders, subscribers)
+            results.append({"delivered_per_s": sum(delivered) / elapsed,
+                            "cpu_us_per_message": [c / d * 1e6 for c, d in zip(cpu, delivered, strict=True)],
+                            "marginal_cpu_us_per_message": [(c * 1e6 - f * orders) / d for c, f, d in zip(cpu, follow, delivered, strict=True)]})
+            print(f"fan-out, {count} gateway(s), {subscribers} subscribers: {sum(delivered)} deltas in {elapsed:.2f} s "
+                  f"({results[-1]['delivered_per_s']:.0f}/s); CPU per delivered message "
+                  + ", ".join(f"g{n + 1} {us:.1f} us" for n, us in enumerate(results[-1]["cpu_us_per_message"]))
+                  + "; following the log alone " + ", ".join(f"{us:.0f}" for us in follow) + " us per order", flush=True)
+    finally:
+        for worker in workers:
+            if worker.stdin is not None:
+                worker.stdin.close()
+            worker.kill()
+            worker.wait()
+
+    def median_of(key: str) -> list[float]:
+        return [round(statistics.median(r[key][n] for r in results), 1) for n in range(count)]
+
+    return {
+        f"fanout_{count}gw_follow_cpu_us_per_order": [round(us) for us in follow],
+        f"fanout_{count}gw_delivered_per_s": round(statistics.median(r["delivered_per_s"] for r in results)),
+        f"fanout_{count}gw_cpu_us_per_message": median_of("cpu_us_per_message"),
+        f"fanout_{count}gw_marginal_cpu_us_per_message": median_of("marginal_cpu_us_per_message"),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -176,6 +320,10 @@ def main() -> None:
     parser.add_argument("--producers", type=int, default=64)
     parser.add_argument("--no-failover", action="store_true")
     parser.add_argument("--no-intake", action="store_true")
+    parser.add_argument("--no-fanout", action="store_true")
+    parser.add_argument("--subscribers", type=int, default=200, help="WebSocket subscribers, split over the gateways")
+    parser.add_argument("--orders", type=int, default=150, help="orders per fan-out run (one delta each to every subscriber)")
+    parser.add_argument("--fanout-runs", type=int, default=2, help="fan-out runs per configuration")
     args = parser.parse_args()
     report: dict[str, Any] = {"bench": "cluster", "yardstick_us": yardstick(), "load_average_at_start": load_average(),
                               "producers": args.producers, "runs": args.runs}
@@ -183,7 +331,9 @@ def main() -> None:
         report.update(intake(args.runs, args.producers, args.seconds))
     if not args.no_failover:
         report.update(failover(args.runs))
-    report["ws_fanout"] = "not measured: gateway nodes are not built"
+    if not args.no_fanout:
+        report["fanout_subscribers"], report["fanout_orders"] = args.subscribers, args.orders
+        report.update(fanout(args.subscribers, args.orders, args.fanout_runs))
     print(json.dumps(report))
 
 

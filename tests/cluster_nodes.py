@@ -163,3 +163,19 @@ class Operator:
             "ticker": DEMO_TICKER, "side": "yes", "action": "buy", "count": 1, "yes_price": 30,
             "client_order_id": client_order_id}, timeout_s)
         return status, client_order_id, body
+
+
+class GatewayProcess(NodeProcess):
+    """`predictex gateway` as a process; `leading` here means serving (its /health answers)."""
+
+    def __init__(self, name: str, root: Path, nats_urls: list[str], extra: list[str] | None = None) -> None:
+        super().__init__(name, root, nats_urls)
+        self.extra = extra or []
+
+    def start(self) -> None:
+        self.starts += 1
+        log = open(self.data_dir / f"node-{self.starts}.log", "wb")  # noqa: SIM115 (the process keeps it)
+        self.process = subprocess.Popen([
+            *predictex_command(), "gateway", "--node", self.name, "--nats", ",".join(self.nats_urls),
+            "--data-dir", str(self.data_dir), "--port", str(self.port), "--env", "demo", *self.extra,
+        ], stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PREDICTEX_NO_SIM": "1"})

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import subprocess
 import threading
 import time
@@ -24,23 +23,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from websockets.sync.client import ClientConnection, connect
 
-from cluster_nodes import DEMO_TICKER, NodeProcess, Operator, predictex_command
+from cluster_nodes import DEMO_TICKER, GatewayProcess, NodeProcess, Operator, predictex_command
 from nats_cluster import NatsCluster, free_ports
 
 pytestmark = pytest.mark.timeout(300)
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-
-
-class GatewayProcess(NodeProcess):
-    """`predictex gateway` as a process; `leading` here means serving (its /health answers)."""
-
-    def start(self) -> None:
-        self.starts += 1
-        log = open(self.data_dir / f"node-{self.starts}.log", "wb")  # noqa: SIM115 (the process keeps it)
-        self.process = subprocess.Popen([
-            *predictex_command(), "gateway", "--node", self.name, "--nats", ",".join(self.nats_urls),
-            "--data-dir", str(self.data_dir), "--port", str(self.port), "--env", "demo",
-        ], stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PREDICTEX_NO_SIM": "1"})
 
 
 @pytest.fixture

@@ -26,9 +26,10 @@ the new leader cannot apply it twice. Without a new leader within `FORWARD_WAIT_
 503 ("not known whether it was accepted": it can look for its client_order_id).
 
 What stays with the leader: writes to the accounts tables (API keys, log-in sessions, members, the
-operator's API and the web pages' forms) are proxied over HTTP to the leader's advertised URL (from the
-lease), and answered after this gateway has read the log to where it stood when the leader answered;
-the store refuses any other write to those tables from this process. FIX is not served by gateways
+operator's API) and the web pages (a page view slides its session's expiry: a write) are proxied over
+HTTP to the leader's advertised URL (from the lease), and answered after this gateway has read the log
+to where it stood when the leader answered; the store refuses any other write to those tables from
+this process. FIX is not served by gateways
 yet (its sessions' sequence numbers are kept in those tables).
 """
 
@@ -63,6 +64,7 @@ from predictex.gateways.ws import WebSocketGateway
 from predictex.journal import Journal, open_store
 from predictex.journal.base import JournalStore, PassThroughStore, TableWrite
 from predictex.journal.records import Record
+from predictex.journal.sqlite import SqliteStore
 from predictex.readmodel import ReadModel
 from predictex.server.bus import Bus
 from predictex.server.clock import WallClock
@@ -83,11 +85,11 @@ FORWARD_WAIT_S = 30.0  # how long a forward waits for a (new) leader before the 
 RETRY_PAUSE_S = 0.02
 INBOX_MAX = 10_000  # log messages read but not yet applied; the reader waits beyond it
 PROXY_TIMEOUT_S = 30.0
-# Writes that change the accounts tables: served by the leader, proxied there (method other than GET/HEAD).
+# Writes that change the accounts tables: served by the leader, proxied there (method other than GET/HEAD);
+# the web pages (`web.is_page_route`) are proxied whatever the method.
 LEADER_PREFIXES = (
     "/trade-api/v2/api_keys", "/trade-api/v2/login", "/trade-api/v2/logout", "/trade-api/v2/account/api_usage_level",
     "/v1/log_in", "/predictex/v1/members", "/predictex/v1/withdrawals", "/predictex/v1/admin",
-    "/web/", "/login", "/signup", "/logout", "/settings",
 )
 _HOP_HEADERS = frozenset({"connection", "keep-alive", "transfer-encoding", "upgrade", "host", "content-length"})
 
@@ -202,6 +204,8 @@ class Gateway:
 
     def _open(self) -> None:
         store = self.store = open_store(self.config.database_url)
+        if isinstance(store, SqliteStore):  # a cache: a crash loses at most the last writes, read again from the log
+            store.set_synchronous("NORMAL")
         store.execute_schema(ACCOUNTS_SCHEMA)
         journal = self.journal = Journal(store)
         recovery = journal.recover()
@@ -460,8 +464,8 @@ class Gateway:
     # --- HTTP -----------------------------------------------------------------------------------
 
     def _route(self, router: Any, request: Request) -> Awaitable[Response] | Response:
-        if request.method not in ("GET", "HEAD") and request.path.startswith(LEADER_PREFIXES):
-            return self._proxy(request)
+        if web.is_page_route(request.path) or (request.method not in ("GET", "HEAD") and request.path.startswith(LEADER_PREFIXES)):
+            return self._proxy(request)  # the web pages too: a page view slides its session's expiry (a write)
         result: Awaitable[Response] | Response = router(request)
         return result
 

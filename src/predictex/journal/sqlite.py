@@ -52,6 +52,15 @@ class SqliteStore(SqlStore):
     def description(self) -> str:
         return f"sqlite:{self.path}"
 
+    def set_synchronous(self, level: str) -> None:
+        """Relax (or restore) when commits reach the disk: FULL (the journal's default: fsync at every
+        commit) or NORMAL (in WAL mode, at checkpoints: a power loss can take the last commits, never
+        tear one). Only for a store that is a copy, such as a cluster gateway's cache of the log."""
+        if level not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {level!r}")
+        with self._write_lock:
+            self._writer.execute(f"PRAGMA synchronous={level}")
+
     def _reader(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._readers, "connection", None)
         if connection is None:
