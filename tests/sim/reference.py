@@ -51,6 +51,7 @@ CONFIRM_WINDOW_MS_MAX = 30_000  # "at most 30 s away"
 QUOTES_PER_RFQ_MAX = 1_000
 BLOCK_TRADE_LIFETIME_MS_MAX = 7 * 24 * 3600 * 1000  # "within a week"
 BLOCK_TRADES_PENDING_MAX = 1_000
+TARGET_COST_MAX_MICRODOLLARS = ORDER_COUNT_MAX_CENTICONTRACTS * ONE_DOLLAR_CENTICENTS  # what the largest order costs at $1
 
 GTC = "good_till_canceled"
 IOC = "immediate_or_cancel"
@@ -242,7 +243,9 @@ class Rfq:
     rfq_id: int
     account_id: int
     ticker: str
-    count_centicontracts: int
+    count_centicontracts: int  # 0 when sized by target cost
+    target_cost_microdollars: int  # 0 when sized by count
+    excludes_fees: bool
     expiration_ms: int
     expiry_sequence: int
     quote_ids: list[int] = field(default_factory=list)  # held: open, accepted, or lapsed (awaiting the close)
@@ -257,7 +260,8 @@ class Quote:
     ticker: str
     yes_bid_centicents: int
     no_bid_centicents: int
-    count_centicontracts: int
+    yes_count_centicontracts: int  # what accepting each side trades (0: the side is declined or buys nothing)
+    no_count_centicontracts: int
     status: str = "open"  # open | accepted | cancelled (lapsed)
     side: str = ""
     deadline_ms: int = 0
@@ -910,8 +914,10 @@ class ReferenceModel:
                 key: (p.yes_centicontracts, p.no_centicontracts, p.yes_cost_microdollars, p.no_cost_microdollars)
                 for key, p in self.positions.items() if p.yes_centicontracts or p.no_centicontracts
             },
-            "rfqs": {r.rfq_id: (r.account_id, r.ticker, r.count_centicontracts, tuple(r.quote_ids)) for r in self.rfqs.values()},
-            "quotes": {q.quote_id: (q.account_id, q.status, q.side, q.deadline_ms) for q in self.quotes.values()},
+            "rfqs": {r.rfq_id: (r.account_id, r.ticker, r.count_centicontracts, r.target_cost_microdollars, tuple(r.quote_ids))
+                     for r in self.rfqs.values()},
+            "quotes": {q.quote_id: (q.account_id, q.status, q.side, q.deadline_ms, q.yes_count_centicontracts, q.no_count_centicontracts)
+                       for q in self.quotes.values()},
             "proposals": {p.proposal_id: (p.buyer_accepted, p.seller_accepted) for p in self.proposals.values()},
         }
 
@@ -1366,8 +1372,7 @@ class ReferenceModel:
         candidate.expiry_sequence = self._timer_sequence() if expiration_ms else 0
         self._enter(market, candidate)
 
-    # --- communications: RFQs, quotes, block trades (docs/engine.md, "Communications"); only
-    # count-sized RFQs are modelled (the workload makes no target-cost ones) -----------------------------
+    # --- communications: RFQs, quotes, block trades (docs/engine.md, "Communications") -----------------
 
     def _expiry(self, expiration_ms: int, longest_ms: int) -> None:
         if not self.now_ms < expiration_ms <= self.now_ms + longest_ms:
@@ -1378,9 +1383,12 @@ class ReferenceModel:
         market = self._market(command.ticker)
         self._check_trading(market)
         if (command.count_centicontracts != 0) == (command.target_cost_microdollars != 0):
-            raise Refused(RejectCode.INVALID_PARAMETERS)
-        self._check_count(market, command.count_centicontracts)
-        if command.target_cost_excludes_fees:
+            raise Refused(RejectCode.INVALID_PARAMETERS)  # exactly one of a count and a target cost
+        if command.count_centicontracts:
+            self._check_count(market, command.count_centicontracts)
+            if command.target_cost_excludes_fees:
+                raise Refused(RejectCode.INVALID_PARAMETERS)  # a flag of target costs only (engine choice)
+        elif not 0 < command.target_cost_microdollars <= TARGET_COST_MAX_MICRODOLLARS:
             raise Refused(RejectCode.INVALID_PARAMETERS)
         self._expiry(command.expiration_ms, RFQ_LIFETIME_MS_MAX)
         mine = [r for r in self.rfqs.values() if r.account_id == command.account_id]
@@ -1389,8 +1397,8 @@ class ReferenceModel:
             raise Refused(RejectCode.RFQ_LIMIT)
         for old in replaced:
             self._close_rfq(old)
-        rfq = Rfq(self.next_rfq_id, command.account_id, market.ticker, command.count_centicontracts, command.expiration_ms,
-                  self._timer_sequence())
+        rfq = Rfq(self.next_rfq_id, command.account_id, market.ticker, command.count_centicontracts,
+                  command.target_cost_microdollars, command.target_cost_excludes_fees, command.expiration_ms, self._timer_sequence())
         self.next_rfq_id += 1
         self.rfqs[rfq.rfq_id] = rfq
         return rfq.rfq_id
@@ -1425,6 +1433,10 @@ class ReferenceModel:
                 _check_price(market, price)
         if command.expiration_ms:
             raise Refused(RejectCode.INVALID_PARAMETERS)  # not modelled: the workload sends none
+        yes_count = self._side_count(market, rfq, yes, yes)
+        no_count = self._side_count(market, rfq, no, ONE_DOLLAR_CENTICENTS - no)
+        if yes_count == 0 and no_count == 0:
+            raise Refused(RejectCode.INVALID_PRICE)  # the target cost buys no whole contract on either side
         replaced = None
         for quote_id in rfq.quote_ids:
             held = self.quotes[quote_id]
@@ -1436,11 +1448,29 @@ class ReferenceModel:
             raise Refused(RejectCode.RFQ_LIMIT)
         if replaced is not None:
             self._drop_quote(replaced)
-        quote = Quote(self.next_quote_id, rfq.rfq_id, command.account_id, rfq.account_id, rfq.ticker, yes, no, rfq.count_centicontracts)
+        quote = Quote(self.next_quote_id, rfq.rfq_id, command.account_id, rfq.account_id, rfq.ticker, yes, no, yes_count, no_count)
         self.next_quote_id += 1
         self.quotes[quote.quote_id] = quote
         rfq.quote_ids.append(quote.quote_id)
         return quote.quote_id
+
+    def _side_count(self, market: Market, rfq: Rfq, own_price: int, yes_price: int) -> int:
+        """What accepting one side of a quote trades: the RFQ's count, or for a target cost "the most
+        whole units the requester's price (and fee) fits in the target": counted down from what the
+        price alone allows until principal plus the taker fee (unless excluded) fits."""
+        if own_price == 0:
+            return 0
+        if rfq.count_centicontracts:
+            return rfq.count_centicontracts
+        unit = market.unit_centicontracts
+        count = rfq.target_cost_microdollars // own_price
+        count -= count % unit
+        while count > 0:
+            fee = 0 if rfq.excludes_fees else trade_fee_microdollars(market.fee_type, market.fee_multiplier_bps, True, count, yes_price)
+            if own_price * count + fee <= rfq.target_cost_microdollars:
+                return count
+            count -= unit
+        return 0
 
     def _drop_quote(self, quote: Quote) -> None:
         del self.quotes[quote.quote_id]
@@ -1490,8 +1520,11 @@ class ReferenceModel:
         buys_yes, yes_price, own_price = _terms(quote, command.accepted_side)
         if own_price == 0:
             raise Refused(RejectCode.INVALID_PRICE)
+        count = _side_count_of(quote, command.accepted_side)
+        if count == 0:
+            raise Refused(RejectCode.INVALID_ORDER_SIZE)  # the target cost buys nothing on this side
         self._expiry(command.confirm_deadline_ms, CONFIRM_WINDOW_MS_MAX)
-        self._check_off_book(market, command.account_id, buys_yes, yes_price, quote.count_centicontracts, True)
+        self._check_off_book(market, command.account_id, buys_yes, yes_price, count, True)
         quote.status = "accepted"
         quote.side = command.accepted_side
         quote.deadline_ms = command.confirm_deadline_ms
@@ -1510,7 +1543,7 @@ class ReferenceModel:
         market = self.markets[quote.ticker]
         self._check_trading(market)
         buys_yes, yes_price, _ = _terms(quote, quote.side)
-        count = quote.count_centicontracts
+        count = _side_count_of(quote, quote.side)
         try:
             self._check_off_book(market, quote.rfq_account_id, buys_yes, yes_price, count, True)
         except Refused as refusal:
@@ -1599,6 +1632,10 @@ def _fill_key(order: Order) -> tuple[int, int]:
 def _check_price(market: Market, price: int) -> None:
     if not on_grid(market.structure, price):
         raise Refused(RejectCode.INVALID_PRICE)
+
+def _side_count_of(quote: Quote, side: str) -> int:
+    return quote.yes_count_centicontracts if side == "yes" else quote.no_count_centicontracts
+
 
 def _terms(quote: Quote, side: str) -> tuple[bool, int, int]:
     """(the requester buys YES, the YES price, the requester's own price)."""

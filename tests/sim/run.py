@@ -101,8 +101,10 @@ def engine_state(engine: Engine) -> dict[str, Any]:
             for account in ledger.accounts.values() for ticker, am in account.markets.items()
             if am.yes_centicontracts or am.no_centicontracts
         },
-        "rfqs": {r.rfq_id: (r.account_id, r.ticker, r.count_centicontracts, tuple(r.quote_ids)) for r in comms.rfqs.values()},
-        "quotes": {q.quote_id: (q.account_id, q.status, q.accepted_side, q.confirm_deadline_ms) for q in comms.quotes.values()},
+        "rfqs": {r.rfq_id: (r.account_id, r.ticker, r.count_centicontracts, r.target_cost_microdollars, tuple(r.quote_ids))
+                 for r in comms.rfqs.values()},
+        "quotes": {q.quote_id: (q.account_id, q.status, q.accepted_side, q.confirm_deadline_ms, q.yes_count_centicontracts,
+                                q.no_count_centicontracts) for q in comms.quotes.values()},
         "proposals": {
             p.proposal_id: (p.buyer_accepted_ms > 0, p.seller_accepted_ms > 0) for p in comms.proposals.values()
         },

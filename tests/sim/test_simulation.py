@@ -1,4 +1,4 @@
-"""The seeded simulation: random workloads (workload.py: orders, markets, money, subaccounts, and RFQs,
+"""The seeded simulation: random workloads (workload.py: orders, markets, money, subaccounts, and RFQs (by count and by target cost),
 quotes and block trades from creation to execution) through the real engine and a deliberately
 simple reference model written from docs/engine.md (reference.py), compared after every command, with
 `check_invariants` after every command (run.py). A failure names the seed and the command; replay it

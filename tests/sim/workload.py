@@ -466,9 +466,16 @@ class Workload:
         if roll < 0.16 or not model.rfqs:
             ticker = self._trading_ticker()
             count = self._count(ticker) if rng.random() < 0.97 else rng.choice((0, 150))
+            cost, excludes_fees = 0, False
+            if rng.random() < 0.35:  # sized by a target cost: mostly valid, now and then with a count too or out of bounds
+                cost = rng.randint(1, 2_000) * 10_000 if rng.random() < 0.97 else rng.choice((-1, 10**17))
+                excludes_fees = rng.random() < 0.4
+                count = 0 if rng.random() < 0.97 else count
+            elif rng.random() < 0.01:
+                excludes_fees = True  # a target-cost flag on a count: refused
             expiration = now + rng.randint(5_000, 300_000) if rng.random() < 0.97 else rng.choice((now, now + 25 * 3600 * 1000))
-            return c.CreateRfq(self._account(), ticker, count, 0, False, rng.random() < 0.3, rng.random() < 0.05, rng.random() < 0.3,
-                               expiration)
+            return c.CreateRfq(self._account(), ticker, count, cost, excludes_fees, rng.random() < 0.3, rng.random() < 0.05,
+                               rng.random() < 0.3, expiration)
         rfq = model.rfqs[rng.choice(sorted(model.rfqs))]
         if roll < 0.45:
             maker = self._account() if rng.random() < 0.97 else rfq.account_id
@@ -503,6 +510,9 @@ class Workload:
         proposal = model.proposals[rng.choice(sorted(model.proposals))]
         other = proposal.seller if proposal.buyer_accepted else proposal.buyer
         who = other if rng.random() < 0.85 else rng.choice((proposal.proposer, self._account()))
+        if who == other and rng.random() < 0.3:  # the other side accepts as another of its member's accounts
+            primary = model.subaccount_owner.get(other, (other, 0))[0]
+            who = rng.choice([primary, *model.subaccounts.get(primary, {}).values()])
         if rng.random() < 0.8:
             return c.AcceptBlockTrade(who, proposal.proposal_id)
         return c.RejectBlockTrade(who, proposal.proposal_id)
