@@ -21,10 +21,14 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from cluster_nodes import DEMO_TICKER, GatewayProcess, NodeProcess, Operator, predictex_command
 from nats_cluster import NatsCluster, free_ports
+from predictex.accounts import RevokedWhat
+from predictex.cluster.gateway import revocations
+from predictex.journal.base import TableWrite
 
 pytestmark = pytest.mark.timeout(300)
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
@@ -127,6 +131,17 @@ def test_orders_through_a_gateway_across_a_leader_failover(cluster: NatsCluster,
         assert status == 201, body
         acked[client_id] = body["order"]["order_id"]
 
+        # deleting it (on the leader, through the gateway) ends the WebSocket the gateway opened with it
+        revoked_socket = _subscribe(stack, second, gateway.port)
+        BookWatch(revoked_socket)
+        status, _ = operator.request(gateway.port, "DELETE", f"/trade-api/v2/api_keys/{second.key_id}")
+        assert status in (200, 204), status
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                revoked_socket.recv(timeout=15)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008, closed.value
+        assert second.place(gateway.port)[0] == 401  # and the key signs nothing more there
+
         # the leader dies while orders keep coming through the gateway
         answers: list[tuple[int, str, Any]] = []
         stop = threading.Event()
@@ -176,3 +191,15 @@ def test_a_gateway_refuses_to_start_without_a_name(tmp_path: Path) -> None:
     run = subprocess.run([*predictex_command(), "gateway", "--nats", "nats://127.0.0.1:4", "--port", str(port),
                           "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "--node" in run.stderr
+
+
+def test_the_leaders_changes_to_the_accounts_tables_are_revocations_on_a_gateway() -> None:
+    found = revocations([
+        TableWrite("accounts_api_keys", ("key_id", "member_id", "deleted_ms"), [("k1", 7, None), ("k2", 7, 1_000)]),
+        TableWrite("accounts_sessions", ("token_hash", "member_id", "revoked"), [("h1", 8, False), ("h2", 8, True)]),
+        TableWrite("accounts_suspensions", ("member_id", "suspended", "changed_ms", "reason"), [(9, True, 1, ""), (10, False, 1, "")]),
+        TableWrite("accounts_closures", ("member_id", "closed_ms", "reason"), [(11, 1, "gone")]),
+        TableWrite("accounts_members", ("member_id", "email"), [(12, "a@example.com")]),
+    ])
+    assert [(r.what, r.subject, r.member_id) for r in found] == [
+        (RevokedWhat.KEY, "k2", 7), (RevokedWhat.SESSION, "h2", 8), (RevokedWhat.MEMBER, "9", 9), (RevokedWhat.MEMBER, "11", 11)]

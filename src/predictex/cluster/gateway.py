@@ -3,7 +3,8 @@
 A gateway reads the replicated log like a standby (`follower.py`): every batch is applied to an engine
 of its own (the regenerated events compared byte for byte with the leader's) and written, with the read
 model's history rows, to a local store, and the leader's changes to the accounts tables are applied to
-the same store. The read model and the fan-out bus are fed those batches exactly as a sequencer feeds
+the same store (its caches of members, keys and sessions are then forgotten, and a deleted key, a
+logged-out session or a suspended member ends the WebSockets this gateway opened with it). The read model and the fan-out bus are fed those batches exactly as a sequencer feeds
 them, so REST reads, the WebSocket's snapshots and deltas and the web pages are served by the same code
 as on the leader, from this process's copy. The local store is a cache: where in the log it is, is kept
 in it with each write, so a restarted gateway reads on from there.
@@ -50,7 +51,7 @@ from typing import Any
 import nats.errors
 import orjson
 
-from predictex.accounts import ACCOUNTS_SCHEMA, Accounts
+from predictex.accounts import ACCOUNTS_SCHEMA, Accounts, Revocation, RevokedWhat
 from predictex.app import build_router
 from predictex.cluster.commands import command_subject, encode_request
 from predictex.cluster.follower import Diverged
@@ -76,7 +77,7 @@ from predictex.server.metrics import Metrics
 from predictex.server.sequencer import Entry, Sequencer
 from predictex.server.sequencer_errors import SequencerBusy, SequencerStopped, UnjournalableCommand
 
-__all__ = ["Gateway", "GatewaySettings", "ReadOnlyTablesStore"]
+__all__ = ["Gateway", "GatewaySettings", "ReadOnlyTablesStore", "revocations"]
 
 log = logging.getLogger("predictex.cluster.gateway")
 
@@ -337,6 +338,8 @@ class Gateway:
                 self.accounts_seq = entry.stream_seq
                 if self.accounts is not None:
                     self.accounts.forget()
+                    for revocation in revocations(change.writes):  # what this gateway opened with them ends
+                        self.accounts.revocations.publish(revocation)
         else:  # a new leader's marker: whatever the last one stored is before it
             if entry.last_seq > self.sequencer.last_seq:
                 raise Diverged(f"leader {entry.leader} began at record {entry.last_seq}; this gateway is at {self.sequencer.last_seq}")
@@ -499,6 +502,27 @@ class Gateway:
         assert self.nats is not None
         info = await self.nats.js.stream_info("PREDICTEX_JOURNAL")
         return int(info.state.last_seq)
+
+
+def revocations(writes: list[TableWrite]) -> list[Revocation]:
+    """The revocations a change the leader made to the accounts tables stands for (the leader published
+    them to its own connections; a gateway publishes them to its own): a key deleted, a session logged
+    out, a member suspended or closed."""
+    found: list[Revocation] = []
+    for write in writes:
+        for row in write.rows:
+            values = dict(zip(write.columns, row, strict=False))
+            if write.table == "accounts_api_keys" and values.get("deleted_ms") is not None:
+                key_id = str(values["key_id"])
+                found.append(Revocation(RevokedWhat.KEY, key_id, int(values["member_id"]), f"API key {key_id} was deleted"))
+            elif write.table == "accounts_sessions" and values.get("revoked"):
+                found.append(Revocation(RevokedWhat.SESSION, str(values["token_hash"]), int(values["member_id"]),
+                                        "the session token was logged out"))
+            elif (write.table == "accounts_suspensions" and values.get("suspended")) or write.table == "accounts_closures":
+                member_id = int(values["member_id"])
+                done = "suspended" if write.table == "accounts_suspensions" else "closed"
+                found.append(Revocation(RevokedWhat.MEMBER, str(member_id), member_id, f"member {member_id} was {done} by the operator"))
+    return found
 
 
 def _positions(stream_seq: int) -> list[TableWrite]:
