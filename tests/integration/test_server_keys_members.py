@@ -110,6 +110,10 @@ def test_keys_are_listed_oldest_first_with_names_scopes_and_types(demo: RunningS
     ("", {"name": "r", "public_key": "PRIVATE"}, "invalid_public_key", "this is a private key"),
     ("", {"name": "r", "public_key": "RSA1024"}, "key_too_small", "RSA key has 1024 bits; at least 2048"),
     ("", {"name": "r", "public_key": "EC"}, "unsupported_key_type", "keys are not supported: use RSA or Ed25519"),
+    # a key bound to one subaccount or FCM subtrader is refused, never handed out unbound
+    ("/generate", {"name": "w", "key_type": "ed25519", "subaccount": 1}, "invalid_parameters", "keys restricted to one subaccount"),
+    ("", {"name": "r", "public_key": "EC", "subaccount": 0}, "invalid_parameters", "keys restricted to one subaccount"),
+    ("/generate", {"name": "w", "key_type": "ed25519", "fcm_subtrader_id": "x_1"}, "invalid_parameters", "for FCM members"),
 ])
 def test_key_requests_that_are_refused(demo: RunningServer, member: Member, path: str, body: dict[str, Any], code: str, words: str) -> None:
     replacements = {

@@ -64,8 +64,20 @@ def _scopes(body: dict[str, Any]) -> list[str] | None:
     return scopes
 
 
+def _unrestricted(body: dict[str, Any]) -> None:
+    """Kalshi can bind a key to one subaccount (`subaccount`) or one FCM subtrader (`fcm_subtrader_id`);
+    predictex's keys act for the whole member, so a request for a bound key is refused rather than
+    answered with an unbound one."""
+    if body.get("subaccount") is not None:
+        raise bad_request("subaccount: keys restricted to one subaccount are not offered here; omit it for a key of the "
+                          "whole member (name the subaccount on each request instead)")
+    if body.get("fcm_subtrader_id") is not None:
+        raise bad_request("fcm_subtrader_id is for FCM members; this exchange has none")
+
+
 def register_key(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
     body = json_body(request.body)
+    _unrestricted(body)
     try:
         key = exchange.accounts.keys.register(
             principal.member.member_id, str_field(body, "name", "", 200), str_field(body, "public_key"), _scopes(body),
@@ -77,6 +89,7 @@ def register_key(exchange: Exchange, principal: Principal, request: Request, par
 
 def generate_key(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> Response:
     body = json_body(request.body, required=False)
+    _unrestricted(body)
     key_type = str_field(body, "key_type", "rsa", 20)
     if key_type not in (KeyType.RSA.value, KeyType.ED25519.value):
         raise bad_request("key_type must be rsa or ed25519")
