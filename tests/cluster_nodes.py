@@ -1,6 +1,6 @@
 """Nodes of a predictex cluster as real processes (`predictex cluster node`), for the cluster tests:
 start, pause (SIGSTOP), resume, kill (SIGKILL), stop (SIGTERM), wait until one leads; and a signed
-client that places orders on whichever node it is pointed at."""
+client that places orders on whichever node it is pointed at, with the operator's key or a member's."""
 
 from __future__ import annotations
 
@@ -34,13 +34,16 @@ def predictex_command() -> list[str]:
 
 
 class NodeProcess:
-    def __init__(self, name: str, root: Path, nats_urls: list[str], lease_ttl_s: float = 1.0) -> None:
+    def __init__(self, name: str, root: Path, nats_urls: list[str], lease_ttl_s: float = 1.0, rt_fix_port: int = 0,
+                 snapshot_every: int = 0) -> None:
         self.name = name
         self.data_dir = root / f"node-{name}"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_ports(1)[0]
         self.nats_urls = nats_urls
         self.lease_ttl_s = lease_ttl_s
+        self.rt_fix_port = rt_fix_port  # a FIX order-entry port with retransmission (KalshiRT), when not 0
+        self.snapshot_every = snapshot_every  # commands between the journal's snapshots, when not 0 (the default)
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -52,6 +55,8 @@ class NodeProcess:
             *predictex_command(), "cluster", "node", "--node", self.name, "--nats", ",".join(self.nats_urls),
             "--lease-ttl", str(self.lease_ttl_s), "--data-dir", str(self.data_dir), "--port", str(self.port),
             "--env", "demo", "--no-rate-limits", "--advertise-url", f"http://127.0.0.1:{self.port}",
+            *(["--fix-ports", f"rt={self.rt_fix_port}"] if self.rt_fix_port else []),
+            *(["--snapshot-every", str(self.snapshot_every)] if self.snapshot_every else []),
         ], stdout=log, stderr=subprocess.STDOUT, env=environment)
 
     def log_text(self) -> str:
@@ -132,15 +137,18 @@ class NodeProcess:
             store.close()
 
 
-class Operator:
-    """Signs Kalshi v2 requests with the operator's key (operator.json of the cluster's first leader)."""
+class Signer:
+    """Signs Kalshi v2 requests with one API key (an RSA private key) and sends them to a node."""
 
-    def __init__(self, data_dir: Path) -> None:
-        details = json.loads((data_dir / "operator.json").read_text())
-        self.key_id = details["api_key_id"]
-        key = serialization.load_pem_private_key(Path(details["private_key_path"]).read_bytes(), password=None)
+    def __init__(self, key_id: str, private_key_pem: bytes) -> None:
+        self.key_id = key_id
+        key = serialization.load_pem_private_key(private_key_pem, password=None)
         assert isinstance(key, rsa.RSAPrivateKey)
         self.key = key
+
+    def sign(self, text: str) -> str:
+        """Base64 RSA-PSS (SHA-256) over `text`: a FIX Logon's RawData."""
+        return base64.b64encode(self.key.sign(text.encode(), _PSS, hashes.SHA256())).decode("ascii")
 
     def request(self, port: int, method: str, path: str, body: Any = None, timeout_s: float = 10.0) -> tuple[int, Any]:
         stamp = str(time.time_ns() // 1_000_000)
@@ -163,6 +171,29 @@ class Operator:
             "ticker": DEMO_TICKER, "side": "yes", "action": "buy", "count": 1, "yes_price": 30,
             "client_order_id": client_order_id}, timeout_s)
         return status, client_order_id, body
+
+
+class Operator(Signer):
+    """The operator's key (operator.json of the cluster's first leader)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        details = json.loads((data_dir / "operator.json").read_text())
+        super().__init__(details["api_key_id"], Path(details["private_key_path"]).read_bytes())
+
+
+MEMBER_PASSWORD = "correct horse battery staple"
+
+
+def sign_up_member(port: int, email: str) -> Signer:
+    """A new member of the demo exchange at `port` (signed up over REST: $10,000 of play money), logged in
+    with its password, and an API key of its own that signs its requests."""
+    from predictex.client import Client
+
+    with Client(f"http://127.0.0.1:{port}") as client:
+        client.sign_up(email, MEMBER_PASSWORD)
+        client.log_in_with_password(email, MEMBER_PASSWORD)
+        generated = client.generate_api_key("checker")
+    return Signer(generated.api_key_id, generated.private_key_pem.encode())
 
 
 class GatewayProcess(NodeProcess):

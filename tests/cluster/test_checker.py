@@ -1,10 +1,13 @@
 """A Jepsen-style check of the cluster: three NATS servers and two nodes as processes, several clients
-sending signed orders and recording every answer, and at least 30 faults meanwhile: the leader killed
+(members signed up over REST, each with its own API key) sending signed orders and recording every answer, and at least 30 faults meanwhile: the leader killed
 (SIGKILL), the leader paused past its lease (SIGSTOP, then SIGCONT), a NATS server killed and
 restarted or paused and resumed; every node that exits is restarted (as a supervisor would).
 
 Checked after every fault: every acknowledged order is on the leader under the same id and client
-order id. Checked throughout: no client order id is acknowledged twice (a client retries an order
+order id (listed with its member's key); and both nodes' journals, read as they stand (a killed node's
+too), give the same state hash at the same record, the lowest either has reached (each replayed on an
+engine of the checker's, every record's events checked), and every snapshot a node's live engine took
+agrees with its journal replayed to the snapshot's record. Checked throughout: no client order id is acknowledged twice (a client retries an order
 whose answer it did not get, with the same client order id, so a second acknowledgement would be a
 duplicate), and no node answers "accepted" to an order sent to it after it was paused. At the end:
 both nodes' journals recover to the same last record and state hash, and hold every acknowledged
@@ -26,17 +29,21 @@ from typing import Any
 import orjson
 import pytest
 
-from cluster_nodes import DEMO_TICKER, NodeProcess, Operator
+from cluster_nodes import DEMO_TICKER, NodeProcess, Operator, Signer, sign_up_member
 from nats_cluster import NatsCluster
 from predictex.core.codec import decode_command
 from predictex.core.commands import CreateOrder
-from predictex.journal.journal import Journal
+from predictex.core.engine import Engine
+from predictex.core.snapshot import state_hash
+from predictex.journal.journal import Journal, replay
+from predictex.journal.records import decode_batch
 from predictex.journal.sqlite import SqliteStore
+from predictex.journal.verify import Verification, verify
 
-pytestmark = pytest.mark.timeout(400)
+pytestmark = pytest.mark.timeout(600)  # about 300 s at load 17
 
 FAULTS = int(os.environ.get("PREDICTEX_CHECKER_FAULTS", "30"))
-CLIENTS = 3
+MEMBERS = 3  # and the operator: four clients
 SEED = 21
 
 
@@ -46,15 +53,17 @@ class History:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.acked: dict[str, str] = {}  # client order id -> order id
+        self.owner: dict[str, int] = {}  # client order id -> the client (member) that sent it
         self.ack_counts: dict[str, int] = {}
         self.indeterminate: set[str] = set()
         self.sent = 0
         self.paused_since: dict[str, float] = {}  # node -> monotonic time of its SIGSTOP (until it exits)
         self.late_acks: list[str] = []
 
-    def answered(self, node: str, sent_at: float, client_id: str, status: int, body: Any) -> None:
+    def answered(self, node: str, sent_at: float, client: int, client_id: str, status: int, body: Any) -> None:
         with self.lock:
             self.sent += 1
+            self.owner[client_id] = client
             if status == 201:
                 self.ack_counts[client_id] = self.ack_counts.get(client_id, 0) + 1
                 self.acked[client_id] = body["order"]["order_id"]
@@ -73,7 +82,7 @@ def _leader(nodes: list[NodeProcess]) -> NodeProcess | None:
     return None
 
 
-def _client(nodes: list[NodeProcess], operator: Operator, history: History, stop: threading.Event, seed: int) -> None:
+def _client(nodes: list[NodeProcess], signer: Signer, index: int, history: History, stop: threading.Event, seed: int) -> None:
     rng = random.Random(seed)
     retry: str | None = None
     while not stop.is_set():
@@ -86,35 +95,37 @@ def _client(nodes: list[NodeProcess], operator: Operator, history: History, stop
                 "client_order_id": client_id}
         sent_at = time.monotonic()
         try:
-            status, answer = operator.request(node.port, "POST", "/trade-api/v2/portfolio/orders", body, timeout_s=5)
+            status, answer = signer.request(node.port, "POST", "/trade-api/v2/portfolio/orders", body, timeout_s=5)
         except (OSError, ValueError):
             status, answer = 0, None
-        history.answered(node.name, sent_at, client_id, status, answer)
+        history.answered(node.name, sent_at, index, client_id, status, answer)
         # an order without an answer is sent again (once) with the same client order id
         retry = client_id if status in (0, 500, 502, 503, 504) and retry is None else None
 
 
-def _check_acked(nodes: list[NodeProcess], operator: Operator, history: History) -> None:
-    """Every order acknowledged so far is on the leader (asked again if the leader changes meanwhile)."""
+def _check_acked(nodes: list[NodeProcess], signers: list[Signer], history: History) -> None:
+    """Every order acknowledged so far is on the leader, among its member's orders (asked again if the
+    leader changes meanwhile)."""
     with history.lock:
         acked = dict(history.acked)
+        owner = dict(history.owner)
     for _ in range(20):
         leader = _wait_for_leader(nodes, history)
         try:
-            listed = _listed(leader, operator)
+            listed = [_listed(leader, signer) for signer in signers]
         except (OSError, ValueError):
             continue
-        missing = {c: o for c, o in acked.items() if listed.get(o) != c}
+        missing = {c: o for c, o in acked.items() if listed[owner[c]].get(o) != c}
         assert not missing, f"{len(missing)} acknowledged orders are not on the leader {leader.name}: {list(missing.items())[:5]}"
         return
     raise AssertionError("the leader's orders could not be listed")
 
 
-def _listed(leader: NodeProcess, operator: Operator) -> dict[str, str]:
+def _listed(leader: NodeProcess, signer: Signer) -> dict[str, str]:
     listed: dict[str, str] = {}
     cursor = ""
     while True:
-        status, body = operator.request(leader.port, "GET", f"/trade-api/v2/portfolio/orders?limit=1000&cursor={cursor}", timeout_s=30)
+        status, body = signer.request(leader.port, "GET", f"/trade-api/v2/portfolio/orders?limit=1000&cursor={cursor}", timeout_s=30)
         if status != 200:
             raise ValueError(f"listing orders: {status} {body}")
         for order in body["orders"]:
@@ -163,6 +174,60 @@ def _caught_up(nodes: list[NodeProcess], history: History, timeout_s: float = 60
                          + "\n".join(node.log_text()[-2000:] for node in nodes))
 
 
+class Replicas:
+    """Each node's journal replayed on an engine of the checker's own, read while the nodes run (read-only;
+    a node that is down or restarting is read all the same), every record's events checked against the
+    stored ones. After each fault all journals are brought to the same record, the lowest any of them
+    has reached (never lower than the time before: journals only grow), and their state hashes compared
+    there; and the state hash of every snapshot a node's live engine took is compared with its journal's
+    replay at the snapshot's record."""
+
+    def __init__(self, nodes: list[NodeProcess]) -> None:
+        self.nodes = nodes
+        self.engines = {node.name: Engine() for node in nodes}
+        self.replayed = {node.name: 0 for node in nodes}
+        self.snapshots_checked = 0
+        self.compared: list[int] = []  # the record at which the state hashes were compared, after each fault
+
+    def check(self) -> None:
+        through = min(_last_seq(node) for node in self.nodes)
+        hashes = {node.name: self._replay(node, through) for node in self.nodes}
+        assert len(set(hashes.values())) == 1, f"the replicas' state hashes differ at record {through}: {hashes}"
+        self.compared.append(through)
+
+    def _replay(self, node: NodeProcess, through_seq: int) -> str:
+        engine, last = self.engines[node.name], self.replayed[node.name]
+        assert through_seq >= last, f"{node.name}'s journal went back from record {last} to {through_seq}"
+        with contextlib.closing(sqlite3.connect(f"file:{node.data_dir / 'predictex.db'}?mode=ro", uri=True, timeout=10)) as db:
+            batches = db.execute("SELECT first_seq, record_count, data FROM journal_batches WHERE last_seq > ? AND first_seq <= ? "
+                                 "ORDER BY first_seq", (last, through_seq)).fetchall()
+            snapshots = {int(seq): str(found) for seq, found in
+                         db.execute("SELECT seq, state_hash FROM snapshots WHERE seq > ? AND seq <= ?", (last, through_seq))}
+        for first_seq, count, data in batches:
+            for record in decode_batch(bytes(data), first_seq, count):
+                if record.seq <= last:
+                    continue
+                if record.seq > through_seq:
+                    break
+                assert record.seq == last + 1, f"{node.name}'s journal skips from record {last} to {record.seq}"
+                replay(engine, record)
+                last = record.seq
+                if last in snapshots:
+                    assert snapshots[last] == state_hash(engine), f"{node.name}'s live engine and its journal disagree at record {last}"
+                    self.snapshots_checked += 1
+        assert last == through_seq, f"{node.name}'s journal ends at {last}, not {through_seq}"
+        self.replayed[node.name] = last
+        return state_hash(engine)
+
+
+def _verify(node: NodeProcess) -> Verification:
+    store = SqliteStore(str(node.data_dir / "predictex.db"))
+    try:
+        return verify(Journal(store, reading_only=True))
+    finally:
+        store.close()
+
+
 def _records(node: NodeProcess) -> list[tuple[int, int, bytes, bytes]]:
     store = SqliteStore(str(node.data_dir / "predictex.db"))
     try:
@@ -172,19 +237,24 @@ def _records(node: NodeProcess) -> list[tuple[int, int, bytes, bytes]]:
 
 
 def test_acknowledged_orders_survive_thirty_faults(cluster: NatsCluster, tmp_path: Path) -> None:
-    nodes = [NodeProcess(name, tmp_path, cluster.urls, lease_ttl_s=1.0) for name in ("a", "b")]
+    # a snapshot every 25 commands: the live engines' state hashes, on leader and standby, to check
+    nodes = [NodeProcess(name, tmp_path, cluster.urls, lease_ttl_s=1.0, snapshot_every=25) for name in ("a", "b")]
     history = History()
     stop = threading.Event()
     clients: list[threading.Thread] = []
     rng = random.Random(SEED)
     faults: list[str] = []
+    replicas = Replicas(nodes)
     try:
         nodes[0].start()
         nodes[0].wait_leading()
         nodes[1].start()
         operator = Operator(nodes[0].data_dir)
-        clients = [threading.Thread(target=_client, args=(nodes, operator, history, stop, SEED + i), daemon=True)
-                   for i in range(CLIENTS)]
+        # the clients are members, each signed up over REST with a key of its own, and the operator
+        signers: list[Signer] = [sign_up_member(nodes[0].port, f"checker-{i}@example.com") for i in range(MEMBERS)]
+        signers.append(operator)
+        clients = [threading.Thread(target=_client, args=(nodes, signer, i, history, stop, SEED + i), daemon=True)
+                   for i, signer in enumerate(signers)]
         for thread in clients:
             thread.start()
         started = time.monotonic()
@@ -212,13 +282,14 @@ def test_acknowledged_orders_survive_thirty_faults(cluster: NatsCluster, tmp_pat
                     time.sleep(1.0)
                     cluster.resume(server)
             faults.append(kind)
-            _check_acked(nodes, operator, history)
+            _check_acked(nodes, signers, history)
+            replicas.check()
         elapsed = time.monotonic() - started
         stop.set()
         for thread in clients:
             thread.join(30)
 
-        _check_acked(nodes, operator, history)
+        _check_acked(nodes, signers, history)
         leader = _wait_for_leader(nodes, history)
         assert not history.late_acks, history.late_acks
         assert all(count == 1 for count in history.ack_counts.values()), "a client order id acknowledged twice"
@@ -234,6 +305,12 @@ def test_acknowledged_orders_survive_thirty_faults(cluster: NatsCluster, tmp_pat
         assert journals[0] == journals[1], "the nodes' journals differ"
         states = [node.journal_state() for node in nodes]
         assert states[0] == states[1]
+        # `journal verify` on each: the chain of batch hashes, every record's events replayed, and every
+        # snapshot its live engine took (every 25 commands, leader and standby) still kept against the replay
+        verified = [_verify(node) for node in nodes]
+        assert verified[0].state_hash == verified[1].state_hash == states[0][1]
+        snapshots_checked = replicas.snapshots_checked + sum(v.snapshots_checked for v in verified)
+        assert snapshots_checked >= 4, f"only {snapshots_checked} snapshots of live engines were checked"
         # an order retried after a lost answer is journaled twice, the second refused (no events): every
         # client order id is accepted once at most, and every acknowledged one was
         accepted = [(decode_command(orjson.loads(command)), orjson.loads(events)) for _, _, command, events in journals[0]]
@@ -241,8 +318,10 @@ def test_acknowledged_orders_survive_thirty_faults(cluster: NatsCluster, tmp_pat
                   if isinstance(command, CreateOrder) and command.client_order_id and events]
         assert set(history.acked) <= set(placed)
         assert len(placed) == len(set(placed)), "an order was applied twice"
+        assert len(replicas.compared) == FAULTS and replicas.compared[-1] > 0, replicas.compared
         print(f"\nchecker: {len(faults)} faults in {elapsed:.0f} s, {history.sent} requests, "
-              f"{len(history.acked)} acknowledged, {len(history.indeterminate)} without an answer")
+              f"{len(history.acked)} acknowledged, {len(history.indeterminate)} without an answer; state hashes compared "
+              f"at records {replicas.compared}, {snapshots_checked} live engines' snapshots checked")
     finally:
         stop.set()
         for node in nodes:

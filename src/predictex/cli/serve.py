@@ -43,6 +43,9 @@ def add_arguments(serve: argparse.ArgumentParser) -> None:
                             "PREDICTEX_NO_SIM=1 does the same)")
     serve.add_argument("--sim-config", default=None, help="the simulator's scenario file (TOML; examples in examples/sim/)")
     serve.add_argument("--sim-seed", type=out.whole_number(0), default=None, help="the simulator's random seed (default: a new one)")
+    serve.add_argument("--snapshot-every", type=out.whole_number(1, "commands between snapshots"), default=None,
+                       help="commands between snapshots of the engine's state in the journal (default 100000): a restart "
+                            "replays at most this many")
     serve.add_argument("--surveillance-config", default=None,
                        help="surveillance thresholds: a TOML file with a [surveillance] table (names in predictex/surveillance/config.py)")
 
@@ -60,6 +63,7 @@ def build_config(arguments: argparse.Namespace) -> Config:
         sim_config=str(Path(arguments.sim_config).absolute()) if arguments.sim_config else "",
         sim_seed=-1 if arguments.sim_seed is None else arguments.sim_seed,
         surveillance=Thresholds.from_file(arguments.surveillance_config) if arguments.surveillance_config else None,
+        snapshot_every=arguments.snapshot_every,
     )
     if config.sim_config:
         from predictex.sim.config import load_config

@@ -54,7 +54,8 @@ class Follower:
         self.accounts_seq = int(store.get_meta(ACCOUNTS_APPLIED_META) or 0)
         self.stream_seq = min(int(store.get_meta(BATCHES_APPLIED_META) or 0), self.accounts_seq)  # read on after this
         self.snapshot_every = snapshot_every
-        self._last_snapshot_seq = recovery.last_seq
+        self._last_snapshot_seq = recovery.last_seq  # where snapshots are counted from
+        self.snapshot_seq = recovery.snapshot_seq  # the journal's newest snapshot
         self._projector = HistoryProjector()
         self.leader = ""  # the node whose marker or batch came last
 
@@ -93,7 +94,7 @@ class Follower:
         self.accounts_seq = stream_seq
         if self.snapshot_every and self.last_seq - self._last_snapshot_seq >= self.snapshot_every:
             self.journal.save_snapshot(self.last_seq, Journal.capture(self.engine))
-            self._last_snapshot_seq = self.last_seq
+            self._last_snapshot_seq = self.snapshot_seq = self.last_seq
 
     def _apply_change(self, change: TableChange, stream_seq: int) -> None:
         """Rows written go with the position in one transaction; a delete or a schema is its own (both are
@@ -116,7 +117,7 @@ class Follower:
         recovery.engine = self.engine
         recovery.last_seq = self.last_seq
         recovery.last_time_ms = self.last_time_ms
-        recovery.snapshot_seq = self._last_snapshot_seq
+        recovery.snapshot_seq = self.snapshot_seq
         return self.store, self.journal, recovery
 
     def state_hash(self) -> str:
