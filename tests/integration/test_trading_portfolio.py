@@ -204,10 +204,17 @@ def test_deposits_and_withdrawals_newest_first(server: RunningServer) -> None:
     dana = new_trader(server, "dana", 12_345)  # $123.45 deposited by the operator
     reply = server.admin("POST", f"/members/{dana.member.member_id}/withdrawals", {"amount_cents": 2_500}, expect=201)
     withdrawal_id = reply.json()["withdrawal_id"]
-    [deposit] = dana.ok("/portfolio/deposits")["deposits"]
-    assert (deposit["amount_cents"], deposit["amount_dollars"], deposit["status"]) == (12_345, "123.4500", "completed")
-    assert deposit["id"].startswith("deposit-") and deposit["created_time"].endswith("Z")
+    server.admin("POST", f"/members/{dana.member.member_id}/deposits", {"amount_cents": 1_000, "reference": "adjustment"}, expect=201)
+    deposits = dana.ok("/portfolio/deposits")["deposits"]
+    assert [(d["amount_cents"], d.get("reference")) for d in deposits][:2] == [(1_000, "adjustment"), (12_345, None)]  # newest first
+    deposit = deposits[1]
+    assert (deposit["amount_cents"], deposit["status"], deposit["type"], deposit["fee_cents"]) == (12_345, "applied", "apm", 0)
+    assert deposit["id"].startswith("deposit-") and deposit["created_ts"] == deposit["finalized_ts"]
     [withdrawal] = dana.ok("/portfolio/withdrawals")["withdrawals"]
-    assert (withdrawal["id"], withdrawal["amount_cents"], withdrawal["amount_dollars"], withdrawal["status"]) == (
-        withdrawal_id, 2_500, "25.0000", "pending")
+    assert (withdrawal["id"], withdrawal["amount_cents"], withdrawal["status"], withdrawal["finalized_ts"]) == (
+        withdrawal_id, 2_500, "pending", None)
     assert dana.ok("/portfolio/deposits")["cursor"] == ""
+    first = dana.ok("/portfolio/deposits?limit=1")
+    assert first["deposits"] == deposits[:1] and first["cursor"]
+    rest = dana.ok(f"/portfolio/deposits?limit=500&cursor={first['cursor']}")
+    assert rest["deposits"] == deposits[1:] and rest["cursor"] == ""

@@ -392,12 +392,17 @@ def balance(found: portfolio.Balances, time_ms: int) -> dict[str, Any]:
     }
 
 
-def transfer(transfer_id: str, amount_microdollars: int, status: str, time_ms: int, reference: str) -> dict[str, Any]:
-    """A deposit or a withdrawal in GET /portfolio/deposits and /withdrawals."""
-    return {
-        "id": transfer_id, "amount_cents": money_cents(amount_microdollars), "amount_dollars": money(amount_microdollars),
-        "status": status, "created_time": rfc3339(time_ms), "reference": reference,
+def money_movement(movement_id: str, status: str, kind: str, amount_microdollars: int, created_ms: int, finalized_ms: int | None,
+                   reference: str) -> dict[str, Any]:
+    """A `Deposit` or `Withdrawal` of GET /portfolio/deposits and /withdrawals (Kalshi's SDK 3.34.0);
+    `reference` is predictex's, beside Kalshi's fields (what the money was: a payment, a reward...)."""
+    answer: dict[str, Any] = {
+        "id": movement_id, "status": status, "type": kind, "amount_cents": money_cents(amount_microdollars), "fee_cents": 0,
+        "created_ts": created_ms // 1000, "finalized_ts": None if finalized_ms is None else finalized_ms // 1000,
     }
+    if reference:
+        answer["reference"] = reference
+    return answer
 
 
 def order_group(group_uuid: str, limit_centicontracts: int, triggered: bool) -> dict[str, Any]:

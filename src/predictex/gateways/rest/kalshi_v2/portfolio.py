@@ -1,5 +1,5 @@
 """Kalshi v2 portfolio reads (reference §4.3, §7): balance, positions (market and event), fills
-(newest first, with fees), settlements, deposits and withdrawals. Balance and positions are one
+(newest first, with fees), settlements; deposits and withdrawals are money.py's. Balance and positions are one
 subaccount's (`subaccount`, 0 = the primary account, by default); fills and settlements cover every
 subaccount of the member unless `subaccount` names one."""
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, TICKERS_PER_REQUEST_MAX, TRANSFERS_LISTED_MAX
+from predictex.core.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, TICKERS_PER_REQUEST_MAX
 from predictex.core.orders import Action
 from predictex.gateways.rest.handlers import Principal, private
-from predictex.gateways.rest.kalshi_v2 import exchange_instances, fcm, subaccounts, usage_level
+from predictex.gateways.rest.kalshi_v2 import exchange_instances, fcm, money, subaccounts, usage_level
 from predictex.gateways.rest.lookups import query_account, query_accounts
 from predictex.gateways.rest.wire import Query, bad_request, decode_cursor, encode_cursor
 from predictex.gateways.shapes import kalshi as shapes
@@ -31,8 +31,8 @@ def register(router: Router, exchange: Exchange) -> None:
     router.add("GET", PREFIX + "/positions", private(exchange, positions))
     router.add("GET", PREFIX + "/fills", private(exchange, fills))
     router.add("GET", PREFIX + "/settlements", private(exchange, settlements))
-    router.add("GET", PREFIX + "/deposits", private(exchange, lambda e, p, r, a: transfers(e, p, r, "deposit", "deposits")))
-    router.add("GET", PREFIX + "/withdrawals", private(exchange, lambda e, p, r, a: transfers(e, p, r, "withdrawal", "withdrawals")))
+    router.add("GET", PREFIX + "/deposits", private(exchange, money.deposits))
+    router.add("GET", PREFIX + "/withdrawals", private(exchange, money.withdrawals))
     subaccounts.register(router, exchange)
     fcm.register(router, exchange)
     exchange_instances.register(router, exchange)
@@ -134,15 +134,3 @@ def settlements(exchange: Exchange, principal: Principal, request: Request, para
         answers.append(shapes.settlement(row, market.event_ticker if market else "", market.settlement_value_centicents if market else -1))
     return {"settlements": answers,
             "cursor": encode_cursor([page[-1][1], page[-1][0], page[-1][7]]) if len(rows) > limit and page else ""}
-
-
-def transfers(exchange: Exchange, principal: Principal, request: Request, kind: str, key: str) -> dict[str, Any]:
-    rows = exchange.store.query(
-        "SELECT seq, time_ms, withdrawal_id, amount_microdollars, status, reference FROM money "
-        "WHERE account_id = ? AND kind = ? ORDER BY seq DESC, position DESC LIMIT ?", [principal.account_id, kind, TRANSFERS_LISTED_MAX],
-    )
-    return {key: [
-        shapes.transfer(exchange.ids.to_uuid(ids.WITHDRAWAL, withdrawal_id) if kind == "withdrawal" else f"deposit-{seq}",
-                        amount, status, time_ms, reference)
-        for seq, time_ms, withdrawal_id, amount, status, reference in rows
-    ], "cursor": ""}

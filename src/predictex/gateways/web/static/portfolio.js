@@ -63,8 +63,11 @@ document.addEventListener("DOMContentLoaded", () => {
     rows("settlement-rows", settlements.settlements, (s) => [[new Date(s.settled_time).toLocaleString()], [s.ticker],
       [s.market_result], ["$" + s.revenue_dollars, "num"], ["$" + s.fee_cost, "num"]]);
     const transfers = await px.api("GET", "/predictex/v1/transfers");
-    rows("transfer-rows", transfers.transfers, (t) => [[new Date(t.created_time).toLocaleString()], [t.kind], [t.status],
-      ["$" + t.amount_dollars, "num"], [t.reference || ""]]);
+    // a liquidity incentive program's reward is a deposit referenced incentive_program:<id> (Kalshi has no rewards endpoint)
+    const reward = (t) => t.kind === "deposit" && (t.reference || "").startsWith("incentive_program:");
+    rows("transfer-rows", transfers.transfers, (t) => [[new Date(t.created_time).toLocaleString()],
+      [reward(t) ? "incentive reward" : t.kind], [t.status], ["$" + t.amount_dollars, "num"],
+      [reward(t) ? "program " + t.reference.slice("incentive_program:".length) : (t.reference || "")]]);
   });
   const play = document.getElementById("play-money");
   if (play) {
