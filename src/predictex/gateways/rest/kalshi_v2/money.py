@@ -15,7 +15,6 @@ available again)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from predictex.core.limits import PAGE_SIZE_DEFAULT, TRANSFERS_LISTED_MAX
@@ -25,11 +24,11 @@ from predictex.gateways.shapes import kalshi as shapes
 from predictex.server import ids
 from predictex.server.context import Exchange
 from predictex.server.http import Request
+from predictex.server.payments import deposit_reference
 
 KALSHI_TYPES = {"ach": "ach", "wire": "wire", "card": "debit"}  # a payment record's method as Kalshi's type
 WITHOUT_RECORD = "apm"
 STATUSES = {"pending": "pending", "completed": "applied", "cancelled": "failed"}
-_PAYMENT_REFERENCE = re.compile(r"payment \d+ \((ach|wire|card)\)")
 
 
 def deposits(exchange: Exchange, principal: Principal, request: Request, params: dict[str, str]) -> dict[str, Any]:
@@ -43,10 +42,10 @@ def deposits(exchange: Exchange, principal: Principal, request: Request, params:
         [principal.account_id, *((cursor[0], cursor[0], cursor[1]) if cursor else ()), limit + 1],
     )
     page = rows[:limit]
+    methods = {deposit_reference(p): p.method for p in exchange.accounts.eligibility.payments(principal.member.member_id)}
     answers = []
     for seq, _position, time_ms, amount, reference in page:
-        method = _PAYMENT_REFERENCE.fullmatch(reference)
-        kind = KALSHI_TYPES[method.group(1)] if method else WITHOUT_RECORD
+        kind = KALSHI_TYPES.get(methods.get(reference, ""), WITHOUT_RECORD)
         answers.append(shapes.money_movement(f"deposit-{seq}", "applied", kind, amount, time_ms, time_ms, reference))
     return {"deposits": answers, "cursor": encode_cursor([page[-1][0], page[-1][1]]) if len(rows) > limit else ""}
 
