@@ -80,6 +80,21 @@ def plan_subaccounts(context: dict[str, Any], out: Recorder) -> Plan:
     # what Kalshi answers a member who is not an FCM
     out.keep("fcm_resting_value", (yield ("a", "get_portfolio_resting_order_total_value", {})))
     out.keep("fcm_subtraders", (yield ("a", "list_fcm_subtraders", {})))
+    # an RFQ from subaccount 1: B quotes, A accepts (in the subaccount that asked), B confirms
+    rfq = out.keep("rfq_sub", (yield ("a", "create_rfq", {"market_ticker": ticker, "contracts": 5, "rest_remainder": False,
+                                                          "subaccount": number})))
+    rfq_id = rfq.id if _ok(rfq) else "none"
+    quote = out.keep("quote_for_sub", (yield ("b", "create_quote", {"rfq_id": rfq_id, "yes_bid": "0.3000", "no_bid": "0.6000",
+                                                                    "rest_remainder": False})))
+    quote_id = quote.id if _ok(quote) else "none"
+    out.keep("accept_sub", (yield ("a", "accept_rfq_quote", {"rfq_id": rfq_id, "quote_id": quote_id, "accepted_side": "yes"})))
+    out.keep("confirm_for_sub", (yield ("b", "confirm_rfq_quote", {"rfq_id": rfq_id, "quote_id": quote_id})))
+    out.keep("rfq_sub_read", (yield ("a", "get_rfq", {"rfq_id": rfq_id})))
+    out.keep("quote_sub_read", (yield ("a", "get_quote", {"quote_id": quote_id})))
+    out.keep("quote_maker_read", (yield ("b", "get_quote", {"quote_id": quote_id})))
+    out.keep("rfqs_sub", (yield ("a", "get_rfqs", {"subaccount": number, "status": "closed"})))
+    out.keep("rfqs_primary", (yield ("a", "get_rfqs", {"subaccount": 0, "status": "closed"})))
+    out.keep("balance_sub_after_rfq", (yield ("a", "get_balance", {"subaccount": number})))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ the hand calculation below, to the cent.
     (two MarketPositions) and $25.83 - $4.68 = $21.15; switching netting back on is refused while both are
     held. A transfer of $100.00 from the primary account (it holds $70.00) is refused; FCM operations
     answer 403, as Kalshi answers a member who is not an FCM.
+  Subaccount 1 asks for a quote on 5; B quotes YES at $0.30; A accepts (no subaccount on the accept: the
+    RFQ's), B confirms: subaccount 1 pays $1.50 + $0.08; A sees creator_subaccount 1, B does not.
 """
 
 from __future__ import annotations
@@ -99,3 +101,14 @@ def test_a_subaccount_trades_with_its_own_cash_to_the_cent(summary: dict[str, An
     assert calls["upgrade"] == {"model": None, "data": None}
     assert calls["fcm_resting_value"]["status"] == calls["fcm_subtraders"]["status"] == 403
     assert "ForbiddenException" in calls["fcm_resting_value"]["error"]
+    # the RFQ from subaccount 1: 5 YES at $0.30, taker fee 0.07 x 5 x 0.3 x 0.7 = $0.0735 -> $0.08, from
+    # the $21.14 left there after the $0.01 moved back to the primary account
+    assert calls["accept_sub"]["model"] is None and calls["confirm_for_sub"]["model"] is None
+    rfq = calls["rfq_sub_read"]["data"]["rfq"]
+    assert (rfq["creator_subaccount"], rfq["status"]) == (1, "closed")
+    assert calls["quote_sub_read"]["data"]["quote"]["rfq_creator_subaccount"] == 1
+    assert "rfq_creator_subaccount" not in calls["quote_maker_read"]["data"]["quote"]  # the other side never sees it
+    assert calls["quote_maker_read"]["data"]["quote"]["creator_subaccount"] == 0
+    assert [r["id"] for r in calls["rfqs_sub"]["data"]["rfqs"]] == [calls["rfq_sub"]["data"]["id"]]
+    assert calls["rfqs_primary"]["data"]["rfqs"] == []
+    assert calls["balance_sub_after_rfq"]["data"]["balance"] == 2114 - 150 - 8
