@@ -151,7 +151,7 @@ def failover(runs: int) -> dict[str, Any]:
     times: list[float] = []
     try:
         nodes[0].start()
-        nodes[0].wait_leading()
+        nodes[0].wait_leading(supervised=True)
         nodes[1].start()
         nodes[1].wait_standing_by()
         operator = Operator(nodes[0].data_dir)

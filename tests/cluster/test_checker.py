@@ -247,7 +247,7 @@ def test_acknowledged_orders_survive_thirty_faults(cluster: NatsCluster, tmp_pat
     replicas = Replicas(nodes)
     try:
         nodes[0].start()
-        nodes[0].wait_leading()
+        nodes[0].wait_leading(supervised=True)
         nodes[1].start()
         operator = Operator(nodes[0].data_dir)
         # the clients are members, each signed up over REST with a key of its own, and the operator

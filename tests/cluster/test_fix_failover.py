@@ -40,7 +40,7 @@ def test_a_fix_session_keeps_its_sequence_numbers_across_a_failover(cluster: Nat
     b = NodeProcess("b", tmp_path, cluster.urls, rt_fix_port=ports[1])
     try:
         a.start()
-        a.wait_leading()
+        a.wait_leading(supervised=True)
         b.start()
         b.wait_standing_by()
         member = sign_up_member(a.port, "fix-failover@example.com")

@@ -24,7 +24,7 @@ def test_a_standby_takes_over_from_a_paused_leader_that_then_acknowledges_nothin
     a, b = NodeProcess("a", tmp_path, cluster.urls), NodeProcess("b", tmp_path, cluster.urls)
     try:
         a.start()
-        a.wait_leading()
+        a.wait_leading(supervised=True)
         b.start()
         time.sleep(1.0)
         assert not b.leading(), "two leaders"
