@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from integration.fix_client import FixClient, Received, new_order
-from integration.server_fixture import RunningServer, running_server
+from integration.server_fixture import Credentials, Member, RunningServer, running_server
 from integration.trading_helpers import Trader, make_markets, new_trader
 from integration.ws_support import barrier, kalshi_ws, subscribe
 from predictex.gateways.fix import Kind
+from predictex.server import ids as id_kinds
 
 
 @pytest.fixture(scope="module")
@@ -137,16 +138,28 @@ def test_a_block_trade_between_subaccounts(server: RunningServer) -> None:
     assert (listed["status"], listed["seller_user_id"], listed["buyer_user_id"]) == ("executed", seller_id, "")
 
 
-def _fix(server: RunningServer, trader: Trader, kind: Kind, target: str) -> FixClient:
-    fix = FixClient(server.app.fix.port(kind), trader.member.credentials, target).connect()
+def _fix(server: RunningServer, trader: Trader, kind: Kind, target: str, member: Member | None = None) -> FixClient:
+    fix = FixClient(server.app.fix.port(kind), (member or trader.member).credentials, target).connect()
     fix.logon()
     return fix
+
+
+def _second_key(server: RunningServer, trader: Trader) -> Member:
+    """The same member with a second API key (one FIX session per key)."""
+    exchange = server.app.exchange
+    assert exchange is not None
+    number = exchange.ids.from_uuid(id_kinds.MEMBER, trader.member.member_id)
+    assert number is not None
+    generated = server.on_loop(lambda: exchange.accounts.keys.generate(number, "drop copy", "ed25519"))
+    who = trader.member
+    return Member(who.email, who.password, who.member_id, Credentials.from_pem(generated.key.key_id, generated.private_key_pem))
 
 
 def test_fix_rfqs_quotes_mass_cancel_and_groups_follow_alloc_account(server: RunningServer) -> None:
     requester, maker = _with_subaccount(server, "sub-fix", 5_000), _with_subaccount(server, "sub-fix-mm", 5_000)
     [ticker] = make_markets(server, prefix="KXSUBFIX")
-    with _fix(server, requester, Kind.RFQ, "KalshiRFQ") as asker, _fix(server, maker, Kind.RFQ, "KalshiRFQ") as quoting:
+    with _fix(server, requester, Kind.RFQ, "KalshiRFQ") as asker, _fix(server, maker, Kind.RFQ, "KalshiRFQ") as quoting, \
+            _fix(server, requester, Kind.DROP_COPY, "KalshiDC", _second_key(server, requester)) as drop:
         asker.send("R", [(131, "ask-1"), (146, 1), (55, ticker), (38, "4"), (79, 1)])
         rfq_id = asker.wait(lambda m: m.msg_type == "R" and m.get(644) == "ask-1")[131]
         quoting.wait(lambda m: m.msg_type == "R" and m.get(131) == rfq_id)
@@ -156,6 +169,8 @@ def test_fix_rfqs_quotes_mass_cancel_and_groups_follow_alloc_account(server: Run
         asker.send("UA", [(117, quote_id), (54, "1")])
         quoting.wait(lambda m: m.msg_type == "AI" and m.get(297) == "0" and m.get(117) == quote_id)
         quoting.send("U7", [(117, quote_id)])
+        fill = drop.wait(lambda m: m.msg_type == "8" and m.get(150) == "F")
+        assert (fill[79], fill[32], fill[54]) == ("1", "4.00", "1")  # the requester's execution, in its subaccount 1
         quoting.send("R", [(131, "ask-2"), (146, 1), (55, ticker), (38, "4"), (79, 9)])
         refused = quoting.wait(lambda m: m.msg_type == "AG" and m.get(131) == "ask-2")
         assert "subaccount 9" in refused[58]
