@@ -70,6 +70,8 @@ def test_a_subaccount_requests_another_quotes_and_the_trade_is_theirs(server: Ru
         assert refused.status == 400 and "own request" in refused.json()["error"]["details"], refused  # never its own RFQ
         quote = _write(maker, "POST", "/communications/quotes",
                        {"rfq_id": rfq, "yes_bid": "0.40", "no_bid": "0.50", "rest_remainder": False, "subaccount": 1})["id"]
+        own = maker.call("PUT", f"/communications/rfqs/{rfq}/quotes/{quote}/accept", {"accepted_side": "yes"})
+        assert own.status == 400 and "requester accepts" in own.json()["error"]["details"], own  # the maker's subaccount made it
         _write(requester, "PUT", f"/communications/rfqs/{rfq}/quotes/{quote}/accept", {"accepted_side": "yes"})
         _write(maker, "PUT", f"/communications/rfqs/{rfq}/quotes/{quote}/confirm")
         got = {who: barrier(ws) for who, ws in (("requester", r_ws), ("maker", m_ws))}

@@ -132,9 +132,12 @@ def _acting_account(gateway: FixGateway, primary: int, quote_id: int, requester:
     view = gateway.exchange.live.communications.quotes.get(quote_id)
     if view is None:
         return primary
-    acting: int = view.event.rfq_account_id if requester else view.event.account_id
-    owner = gateway.exchange.live.subaccount_of.get(acting)
-    return acting if (acting if owner is None else owner[0]) == primary else primary
+    own, other = (view.event.rfq_account_id, view.event.account_id) if requester else (view.event.account_id, view.event.rfq_account_id)
+    for acting in (own, other):  # the caller's side, else its other side (which the engine refuses by name)
+        owner = gateway.exchange.live.subaccount_of.get(acting)
+        if (acting if owner is None else owner[0]) == primary:
+            return int(acting)
+    return primary
 
 
 def _number(gateway: FixGateway, kind: int, message: Message, tag: int, name: str, code: str) -> int:

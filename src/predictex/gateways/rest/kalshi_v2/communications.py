@@ -296,10 +296,10 @@ def _quote_command(summary: str, make: Callable[[int, int, dict[str, Any] | None
             _no_fields(request, "this request")
         view = _queries(exchange).quote(number)
         account = principal.account_id
-        if view is not None:
-            acting = view.event.account_id if side == "maker" else view.event.rfq_account_id
-            if _is_mine(exchange, principal, acting):
-                account = acting
+        if view is not None:  # the caller's side of the quote, else its other side (which the engine refuses by name)
+            own, other = (view.event.account_id, view.event.rfq_account_id) if side == "maker" else (
+                view.event.rfq_account_id, view.event.account_id)
+            account = next((acting for acting in (own, other) if _is_mine(exchange, principal, acting)), account)
         command = make(account, number, body)
         if isinstance(command, c.AcceptQuote):
             command.confirm_deadline_ms = exchange.clock.now_ms() + exchange.config.quote_confirm_window_ms
