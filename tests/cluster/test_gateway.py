@@ -4,8 +4,8 @@ order ids, and are readable on the gateway at once; a WebSocket subscriber on th
 as an order book delta; an API key made through the gateway (proxied to the leader) signs orders on it,
 and deleting it ends the WebSocket the gateway opened with it;
 the leader is killed, and then the next one paused past its lease, while orders keep coming through the
-gateway, and every order the gateway acknowledged is on the last leader exactly once; the gateway's
-copy ends in the leader's state."""
+gateway, and every order the gateway acknowledged is on the last leader exactly once; the gateway,
+restarted, reads on from its cache, and its copy ends in the leader's state."""
 
 from __future__ import annotations
 
@@ -197,6 +197,16 @@ def test_orders_through_a_gateway_across_a_leader_failover(cluster: NatsCluster,
             status, found = operator.request(a.port, "GET", f"/trade-api/v2/portfolio/orders/{order_id}")
             assert status == 200 and found["order"]["client_order_id"] == client_id, found
         assert book.wait_for(before + len(acked)) == before + len(acked)
+
+        # a gateway restarted reads on from its cache's place in the log
+        assert gateway.stop() == 0
+        gateway.start()
+        gateway.wait_leading()
+        status, client_id, body = operator.place(gateway.port)
+        assert status == 201, body
+        for order_id in [*acked.values(), body["order"]["order_id"]]:
+            status, found = operator.request(gateway.port, "GET", f"/trade-api/v2/portfolio/orders/{order_id}")
+            assert status == 200, found
 
         # the gateway's copy is the leader's
         assert gateway.stop() == 0
