@@ -349,7 +349,7 @@ def test_rfq_and_block_executions_are_held_to_the_members_position_limits(exchan
     exchange.ok(_accept(exchange, sub, quote, "yes"))  # -6 + 10 = 4 YES: within
     exchange.placed(requester, ticker, "bid", "0.10", 9)  # resting: -6 + 9 + 10 = 13 YES could be held
     reject = exchange.refused(c.ConfirmQuote(maker, quote), RejectCode.POSITION_LIMIT)
-    assert reject.detail == f"the requester would pass its position limit in {ticker}"
+    assert reject.detail == f"the requester may not hold that much more in {ticker}"
     # the maker's own limit: it holds 10 YES; the requester's member 6 NO, which 10 more NO keeps within 17
     exchange.ok(c.SetPositionLimit("market", ticker, contracts(17), 0))
     rfq = _rfq(exchange, sub, ticker, 10, replace_existing=True)
@@ -365,7 +365,7 @@ def test_rfq_and_block_executions_are_held_to_the_members_position_limits(exchan
     proposal = exchange.ok(c.ProposeBlockTrade(maker, maker, other, ticker, price("0.50"), contracts(6), "yes",
                                                exchange.now_ms + MINUTE_MS)).value
     reject = exchange.refused(c.AcceptBlockTrade(other, proposal), RejectCode.POSITION_LIMIT)
-    assert reject.detail == f"the other side would pass its position limit in {ticker}"
+    assert reject.detail == f"the other side may not hold that much more in {ticker}"
     exchange.ok(c.SetPositionLimit("market", ticker, 0, 0))
     exchange.ok(c.AcceptBlockTrade(other, proposal))
     assert exchange.position(maker, ticker) == contracts(16)

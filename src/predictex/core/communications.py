@@ -214,7 +214,7 @@ class Communications:
             if account.account_id == acting_account_id:
                 raise
             if refusal.code == RejectCode.POSITION_LIMIT:
-                raise Rejected(RejectCode.POSITION_LIMIT, f"{other} would pass its position limit in {market.ticker}") from refusal
+                raise Rejected(RejectCode.POSITION_LIMIT, f"{other} may not hold that much more in {market.ticker}") from refusal
             raise Rejected(RejectCode.INSUFFICIENT_BALANCE, f"{other} can no longer cover the trade") from refusal
 
     def _own_rfq(self, account_id: int, rfq_id: int) -> Rfq:
