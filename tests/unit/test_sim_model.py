@@ -131,6 +131,28 @@ def test_a_long_maker_skews_its_quotes_down_and_stops_buying_at_its_limit() -> N
     assert not any(slot.startswith("b") for slot in full) and "a0" in full
 
 
+def test_a_market_all_but_decided_keeps_a_bid_at_1c_and_an_offer_at_99c() -> None:
+    low = _maker().ladder(_view(fair=0.002, seconds_left=30.0), Conditions())
+    assert low["b0"] == Quote(1, 20) and "b1" not in low and min(q.price_cents for s, q in low.items() if s[0] == "a") >= 2
+    high = _maker().ladder(_view(fair=0.998, seconds_left=30.0), Conditions())
+    assert high["a0"] == Quote(99, 20) and "a1" not in high and max(q.price_cents for s, q in high.items() if s[0] == "b") <= 98
+    full = _maker().ladder(_view(fair=0.002, seconds_left=30.0, position=300), Conditions())
+    assert not any(slot.startswith("b") for slot in full)  # at its inventory limit it still buys nothing
+
+
+def test_a_maker_shifts_its_ladder_with_one_amend_a_side_asks_first_on_the_way_up() -> None:
+    maker = _maker()
+    wanted = maker.ladder(_view(), Conditions())
+    below = tuple(Resting(slot, slot[0] == "b", quote.price_cents - 1, quote.contracts, slot) for slot, quote in sorted(wanted.items()))
+    actions = maker.decide(_view(resting=below), Conditions())
+    assert [type(a).__name__ for a in actions] == ["Amend", "Amend"] and [a.is_bid for a in actions if isinstance(a, Amend)] == [False, True]
+    moved = {a.key: a.price_cents for a in actions if isinstance(a, Amend)}
+    assert moved == {"a0": wanted["a2"].price_cents, "b2": wanted["b0"].price_cents}  # the order left uncovered to the new price
+    above = tuple(Resting(slot, slot[0] == "b", quote.price_cents + 1, quote.contracts, slot) for slot, quote in sorted(wanted.items()))
+    down = maker.decide(_view(resting=above), Conditions())
+    assert [a.is_bid for a in down if isinstance(a, Amend)] == [True, False] and len(down) == 2
+
+
 def test_a_maker_moves_only_the_levels_that_are_off_and_withdraws_when_told() -> None:
     maker = _maker()
     wanted = maker.ladder(_view(), Conditions())

@@ -11,8 +11,9 @@ cents from 1 to 99 (YES terms), sizes whole contracts; the venue turns them into
   reservation price r = estimate - gamma·q·sigma²tau (q its inventory) with a half spread
   gammasigma²tau/2 + ln(1 + gamma/k)/gamma, where sigma²tau is the fair value's variance (in cents²) over the maker's horizon.
   A level is moved (amended) only when no order rests within `requote_cents` of it, and when the
-  ladder shifts, the order that fell off its far end is moved to its new near end (one amend, not one
-  a level), so quiet markets cost few messages.
+  ladder shifts a cent, the one order it left behind is moved to the one price it newly covers (one
+  amend a side, not one a level), so quiet markets cost few messages. A market all but decided
+  still gets a bid at 1c and an offer at 99c (no room for a ladder there; the side is never empty).
 - `NoiseTaker`: at random moments buys or sells a few contracts at the touch (a "run" makes them all
   trade one side, faster).
 - `InformedTaker`: takes quotes that are `threshold_cents` or more off the fair value (after a news
@@ -183,6 +184,12 @@ class Maker(Agent):
                 wanted[f"b{level}"] = Quote(bid - step, size)
             if view.position > -config.inventory_max_contracts and ask + step <= PRICE_MAX_CENTS:
                 wanted[f"a{level}"] = Quote(ask + step, size)
+        # a market all but decided still has a bid at 1c and an offer at 99c (its price leaves no room
+        # for a ladder there): the side is never empty while the maker may trade it
+        if "b0" not in wanted and view.position < config.inventory_max_contracts:
+            wanted["b0"] = Quote(PRICE_MIN_CENTS, size)
+        if "a0" not in wanted and view.position > -config.inventory_max_contracts:
+            wanted["a0"] = Quote(PRICE_MAX_CENTS, size)
         return wanted
 
     def decide(self, view: View, conditions: Conditions) -> list[Action]:
@@ -202,8 +209,8 @@ class Maker(Agent):
     def _requote_side(self, view: View, is_bid: bool, wanted: dict[str, Quote], actions: list[Action]) -> None:
         """One side of the ladder. A level's price is covered by the resting order nearest it (less than
         `requote_cents` off, each order covering one level); an order that covers no level is moved
-        to a level nobody covers (so when the ladder shifts a cent, only its far end moves to the new
-        near end: one amend, not one a level); what is left over is cancelled or placed."""
+        to a level nobody covers (so when the ladder shifts a cent, only the order it left behind
+        moves: one amend, not one a level); what is left over is cancelled or placed."""
         side = "b" if is_bid else "a"
         levels = sorted((slot for slot in wanted if slot[0] == side), key=lambda slot: int(slot[1:]))  # nearest the touch first
         free = [order for order in view.resting if order.is_bid == is_bid]
