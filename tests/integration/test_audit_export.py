@@ -20,6 +20,8 @@ from integration.server_fixture import ADMIN, DEMO_TICKER, V2, Member, RunningSe
 from integration.web_client import WebClient
 from predictex.cli.main import main
 from predictex.gateways.fix import Kind
+from predictex.journal import Journal, audit
+from predictex.journal.sqlite import SqliteStore
 from predictex.server import ids
 
 
@@ -140,3 +142,60 @@ def test_the_operators_console_lists_them_and_links_the_downloads(server: Runnin
     member = WebClient(server.port)
     assert member.log_in(who.email, who.password).status == 303
     assert member.get("/operator/audit").status == 403
+
+
+def _full_scan(journal: Any, account_id: int, from_ms: int, to_ms: int) -> list[dict[str, Any]]:
+    """The export as it was before the seek: every record read from the journal's start."""
+    accounts, terms, rows = {account_id}, {}, []  # type: ignore[var-annotated]
+    for record in journal.records(0):
+        if record.time_ms > to_ms:
+            break
+        found = audit._rows(record, accounts, terms)
+        if record.time_ms >= from_ms:
+            rows.extend(found)
+    return rows
+
+
+def test_an_export_of_a_recent_window_starts_at_a_snapshot_and_lists_what_a_full_reading_lists(tmp_path: Path) -> None:
+    """An order and a subaccount made before a snapshot, the order filled and the subaccount trading
+    after it: a window after the snapshot has the rows a reading from the start has (the fill knows the
+    order's terms, the subaccount is the member's), and the reading starts at the snapshot."""
+    with running_server(tmp_path, rate_limits=False, snapshot_every=20) as server:
+        server.admin("POST", "/series", {"ticker": "KXAUD", "title": "Audit", "category": "Test"}, expect=201)
+        server.admin("POST", "/events", {"event_ticker": "KXAUD-E", "series_ticker": "KXAUD", "title": "Audit"}, expect=201)
+        server.admin("POST", "/markets", {"ticker": "KXAUD-E-A", "event_ticker": "KXAUD-E", "title": "A",
+                                          "close_time": int(time.time()) + 86_400}, expect=201)  # an empty book
+        who, other = server.new_member("seeker@example.com", tier="advanced"), server.new_member("other@example.com")
+        mine, theirs = kalshi_v2(who.credentials), kalshi_v2(other.credentials)
+
+        def order(auth: Any, side: str, action: str, price: int, subaccount: int = 0) -> None:
+            body = {"ticker": "KXAUD-E-A", "side": side, "action": action, "count": 1, "yes_price": price, "subaccount": subaccount}
+            assert server.request("POST", V2 + "/portfolio/orders", body, auth=auth).status == 201
+
+        assert server.request("POST", V2 + "/portfolio/subaccounts", {}, auth=mine).status == 201
+        transfer = {"client_transfer_id": "0b6f2c1e-7d1a-4a59-9d7e-3d2f5b8e4c10", "from_subaccount": 0, "to_subaccount": 1,
+                    "amount_cents": 10_000}
+        assert server.request("POST", V2 + "/portfolio/subaccounts/transfer", transfer, auth=mine).status == 200
+        order(mine, "yes", "buy", 11)  # rests until the window
+        for price in range(60, 90):  # commands enough for a snapshot or two
+            order(theirs, "yes", "sell", price)
+        time.sleep(0.01)
+        from_ms = time.time_ns() // 1_000_000
+        time.sleep(0.01)
+        order(theirs, "yes", "sell", 11)  # fills the resting order
+        order(mine, "yes", "buy", 60, subaccount=1)  # the subaccount takes
+        to_ms = time.time_ns() // 1_000_000 + 1_000
+        exchange = server.app.exchange
+        assert exchange is not None
+        account = exchange.accounts.members.get(_member_number(server, who)).engine_account_id
+        journal = Journal(SqliteStore(server.data_dir / "predictex.db"))
+        snapshots = [s.seq for s in journal.store.snapshots()]
+        start = audit._start(journal, account, from_ms, set(), {})
+        assert start in snapshots and start > 0
+        seeking = list(audit.order_events(journal, account, from_ms, to_ms))
+        assert seeking == _full_scan(journal, account, from_ms, to_ms)
+        assert [row["event"] for row in seeking] == ["filled", "executed", "accepted", "filled", "executed"], [(r["event"], r["yes_price"], r["detail"]) for r in seeking]
+        assert seeking[0]["yes_price"] == "0.1100" and seeking[0]["market"] == "KXAUD-E-A" and seeking[0]["side"] == "bid"
+        assert len({row["account"] for row in seeking}) == 2  # the member's primary account and its subaccount
+        for window in ((0, to_ms), (from_ms - 50, from_ms + 5), (to_ms, to_ms + 1)):
+            assert list(audit.order_events(journal, account, *window)) == _full_scan(journal, account, *window)
