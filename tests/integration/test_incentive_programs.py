@@ -87,3 +87,9 @@ def test_scoring_refuses_unknown_programs_and_modes(server: RunningServer) -> No
     assert refused.status == 400 and "mode must be one of" in refused.error["message"]
     empty = server.admin("POST", f"/incentive_programs/{series}/score", {"mode": "polymarket"}, expect=200).json()
     assert empty["rewards"] == [] and empty["paid_dollars"] == "0.0000"
+    server.admin("PUT", f"/content/incentive_program/{series}", {
+        "market_ticker": ticker, "incentive_type": "liquidity", "incentive_description": "x", "start_date": now_s - 10,
+        "end_date": now_s - 5, "period_reward": 100, "target_size_fp": "10.00", "max_reward_per_account": 50}, expect=200)
+    for step in ("score", "approve"):  # a cap the scoring does not apply: refused, never paid past it
+        capped = server.admin("POST", f"/incentive_programs/{series}/{step}", {})
+        assert capped.status == 400 and "max_reward_per_account" in capped.error["message"], capped

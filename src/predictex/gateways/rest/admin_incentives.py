@@ -50,6 +50,8 @@ def _program(exchange: Exchange, program_id: str, body: dict[str, Any]) -> tuple
         raise not_found(f"no incentive program {program_id!r}")
     if document["incentive_type"] != "liquidity":
         raise bad_request("only liquidity programs are scored from the book")
+    if document.get("max_reward_per_account") is not None:  # never pay past a cap the scoring does not apply
+        raise bad_request("a program with max_reward_per_account is not scored here: the cap is not applied yet (publish it without one)")
     mode = str_field(body, "mode", KALSHI, 16)
     if mode not in MODES:
         raise bad_request(f"mode must be one of {', '.join(MODES)}")
