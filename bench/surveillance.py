@@ -9,7 +9,10 @@ and the events/s those commands produce. The consumer figure is the detectors (w
 and layering, marking the close, concentration) fed the same workload's committed entries in
 sequence, as the server's consumer drains them (events already decoded, as the bus hands them over);
 `catch_up` adds decoding each record's events from the journal's JSON (a restart). The goal: the
-consumer at least as fast as the sequencer, so it never falls behind.
+consumer at least as fast as the sequencer, so it never falls behind. The checkpoint figures are the
+detectors' state after the whole workload: pickled and compressed as the consumer writes it, and read
+back (decompressed and unpickled by the checkpoint's restricted unpickler) as a restart does instead of
+reading those entries again.
 
 Scoring: the same workload's entries spread evenly over 24 hours, one program on the busiest market
 scored at every one of the day's 86,400 seconds, in Kalshi's mode (target 100 contracts, discount
@@ -24,11 +27,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
+import pickle
 import statistics
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +46,7 @@ from predictex.core.codec import decode_event
 from predictex.core.events import Event
 from predictex.journal import Journal
 from predictex.journal.sqlite import SqliteStore
+from predictex.surveillance import monitor
 from predictex.surveillance.config import Thresholds
 from predictex.surveillance.detectors import Detector
 from predictex.surveillance.incentives import KALSHI, POLYMARKET, Program, score
@@ -69,6 +76,21 @@ def consume(entries: list[tuple[int, int, list[Event]]]) -> tuple[float, int]:
     for seq, time_ms, events in entries:
         feed(seq, time_ms, events)
     return time.perf_counter() - started, len(detector.alerts)
+
+
+def checkpoint(entries: list[tuple[int, int, list[Event]]]) -> tuple[float, float, int]:
+    """(seconds to pickle and compress, seconds to read back, compressed bytes) of the state after `entries`."""
+    detector = Detector(Thresholds())
+    for seq, time_ms, events in entries:
+        detector.feed(seq, time_ms, events)
+    started = time.perf_counter()
+    data = zlib.compress(pickle.dumps(detector, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    written = time.perf_counter()
+    state = monitor._StateUnpickler(io.BytesIO(zlib.decompress(data))).load()
+    state.restored(Thresholds(), lambda account: False)
+    read = time.perf_counter()
+    assert state.processed_seq == detector.processed_seq and len(state.alerts) == len(detector.alerts)
+    return written - started, read - written, len(data)
 
 
 def score_day(entries: list[tuple[int, int, list[Event]]], mode: str) -> tuple[float, int]:
@@ -112,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         seconds, alerts = consume(entries)
         consumer_s.append(seconds)
         print(f"consumer run {i + 1}: {events / seconds:,.0f} events/s ({len(entries) / seconds:,.0f} commands/s), {alerts} alerts")
+    checkpoints = []
+    for i in range(args.runs):
+        write_s, read_s, size = checkpoint(entries)
+        checkpoints.append((write_s, read_s))
+        print(f"checkpoint run {i + 1}: written in {write_s * 1000:.0f} ms, read back in {read_s * 1000:.0f} ms, {size:,} bytes")
     day: dict[str, list[float]] = {KALSHI: [], POLYMARKET: []}
     for i in range(args.runs):
         for mode in day:
@@ -126,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         "workload_commands": len(entries), "events_per_command": round(events_per_command, 3),
         "sequencer_commands_per_s": round(sequencer), "sequencer_events_per_s": round(sequencer * events_per_command),
         "consumer_events_per_s": round(consumer_events), "consumer_commands_per_s": round(len(entries) / statistics.median(consumer_s)),
-        "catch_up_events_per_s": round(catch_up_events),
+        "catch_up_events_per_s": round(catch_up_events), "catch_up_whole_workload_s": round(statistics.median(consumer_s) + decode_s, 3),
+        "checkpoint_write_s": round(statistics.median(x[0] for x in checkpoints), 3),
+        "checkpoint_read_s": round(statistics.median(x[1] for x in checkpoints), 3), "checkpoint_bytes": size,
         "consumer_vs_sequencer": round(consumer_events / (sequencer * events_per_command), 2),
         "score_one_day_kalshi_s": round(statistics.median(day[KALSHI]), 2),
         "score_one_day_polymarket_s": round(statistics.median(day[POLYMARKET]), 2),
