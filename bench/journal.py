@@ -9,13 +9,17 @@ garbage collector on the server's schedule (server/collector.py: state frozen af
 of young collections frozen, sweeps between batches when memory has grown).
 
     python bench/journal.py --soak [SECONDS] [--soak-share 0.5 | --rate R] [--soak-gc schedule|threshold]
+                            [--soak-snapshots child|inline] [--snapshot-every N]
     python bench/journal.py --gc-growth COMMANDS
 
 --soak runs the exchange as the server does (its collector schedule, a snapshot every 100,000
-commands) in an open loop at half the rate its one-at-a-time producers saturate, for SECONDS (90 when
-not given, so that the whole run ends within three minutes; `--soak 600` is the issue's ten), and
-reports latency, memory and the collector minute by minute (goals: p99 < 5 ms, p99.9 < 10 ms, flat
-memory); --gc-growth compares the collector's pauses under the server's schedule and the one it had
+commands captured in a forked child) in an open loop at half the rate its one-at-a-time producers
+saturate, for SECONDS (90 when not given, so that the whole run ends within three minutes; `--soak
+600` is the issue's ten), and reports latency, memory, the collector, the snapshots (what each held
+the sequencer for) and the journal's commit times minute by minute (goals: p99 < 5 ms, p99.9 < 10
+ms, flat memory), then what one snapshot costs the sequencer on the state at the end, captured on its
+thread and in a child; `--soak-snapshots inline` captures them on the sequencer's thread as before,
+for comparison; --gc-growth compares the collector's pauses under the server's schedule and the one it had
 before while resting orders pile up.
 
 Workload (order entry): one series, 4 markets on the cent grid, 1,000 accounts with $1,000,000 each
@@ -94,6 +98,7 @@ from predictex.journal import Journal, Record, replay
 from predictex.journal.base import JournalStore, StoredBatch, TableWrite
 from predictex.journal.journal import SNAPSHOTS_KEPT, collection_paused
 from predictex.journal.records import encode_batch
+from predictex.journal.snapshots import ForkedCapture
 from predictex.journal.sqlite import SqliteStore
 from predictex.readmodel import ReadModel
 from predictex.readmodel.history import CANDLE_COLUMNS
@@ -282,7 +287,8 @@ def make_clients(seed: int, count: int) -> list[Client]:
 # --- one exchange on a fresh journal ------------------------------------------------------------------
 
 
-def _start_sequencer(store: JournalStore, batch_max: int, collector: Collector | None = None, snapshot_every: int = 0) -> Sequencer:
+def _start_sequencer(store: JournalStore, batch_max: int, collector: Collector | None = None, snapshot_every: int = 0,
+                     snapshot_in_child: bool = True) -> Sequencer:
     """Recover and start a sequencer as the server does, with the read model attached (and the
     collector's schedule, when given one)."""
     journal = Journal(store)
@@ -291,7 +297,7 @@ def _start_sequencer(store: JournalStore, batch_max: int, collector: Collector |
     sequencer = Sequencer(
         recovery.engine, journal, WallClock(), last_seq=recovery.last_seq, last_time_ms=recovery.last_time_ms,
         projector=readmodel, listeners=[readmodel], batch_max=batch_max, snapshot_every=snapshot_every,
-        between_batches=collector.between_batches if collector is not None else None,
+        between_batches=collector.between_batches if collector is not None else None, snapshot_in_child=snapshot_in_child,
     )
     sequencer.start()
     return sequencer
@@ -335,7 +341,7 @@ class Exchange:
 
     @classmethod
     async def start(cls, stores: Stores, label: str, batch_max: int, seed: int, snapshot_every: int = 0,
-                    collector_kind: str = "schedule") -> Exchange:
+                    collector_kind: str = "schedule", snapshot_in_child: bool = True) -> Exchange:
         """A fresh journal, set up and warmed up with group commit and stopped cleanly (not timed), then
         the sequencer to measure, started from that snapshot, with the garbage collector on the
         server's schedule (server/collector.py: the heap frozen, survivors of young collections frozen,
@@ -350,7 +356,7 @@ class Exchange:
         await setting_up.stop()
         del setting_up, warmup  # garbage before the collector freezes what is alive
         collector = COLLECTORS[collector_kind]()
-        sequencer = _start_sequencer(store, batch_max, collector, snapshot_every)
+        sequencer = _start_sequencer(store, batch_max, collector, snapshot_every, snapshot_in_child)
         collector.install()
         return cls(store, sequencer, clients, collector)
 
@@ -597,14 +603,24 @@ def rss_mib() -> float:
     return 0.0
 
 
-async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int, collector_kind: str) -> dict[str, Any]:
+async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int, collector_kind: str, snapshot_every: int,
+                   snapshots_in_child: bool) -> dict[str, Any]:
     """Open loop at `rate_per_s` for `seconds` (as `offer`, but summarised minute by minute into
-    histograms, with the resident set size and the collector's counts at the end of each minute), with
-    the server's snapshot interval."""
-    exchange = await Exchange.start(stores, f"soak-{collector_kind}", SEQUENCER_BATCH_MAX, seed, snapshot_every=Config().snapshot_every,
-                                    collector_kind=collector_kind)
+    histograms, with the resident set size, the collector's counts, the snapshots and the journal's
+    commit times at the end of each minute), with a snapshot every `snapshot_every` commands."""
+    exchange = await Exchange.start(stores, f"soak-{collector_kind}", SEQUENCER_BATCH_MAX, seed, snapshot_every=snapshot_every,
+                                    collector_kind=collector_kind, snapshot_in_child=snapshots_in_child)
     sequencer, clients, collector = exchange.sequencer, exchange.clients, exchange.collector
     total, minute = Histogram(), Histogram()
+    commits, commits_minute = Histogram(), Histogram()  # the store's append of one batch: statements, commit, fsync
+    append = exchange.store.append
+
+    def timed_append(batch: StoredBatch, writes: list[TableWrite]) -> None:
+        begun = time.perf_counter()
+        append(batch, writes)
+        commits_minute.add(time.perf_counter() - begun)
+
+    exchange.store.append = timed_append  # type: ignore[method-assign]
     minutes: list[dict[str, Any]] = []
     outstanding = 0
     all_acknowledged = asyncio.get_running_loop().create_future()
@@ -619,20 +635,26 @@ async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int,
             all_acknowledged.set_result(None)
 
     def close_minute(elapsed_s: float) -> None:
-        nonlocal minute
+        nonlocal minute, commits_minute
         figures = {"minute": len(minutes) + 1, "elapsed_s": round(elapsed_s, 1), **minute.summary(), "rss_mib": rss_mib(),
-                   **collector.stats(), "committed_seq": sequencer.committed_seq,
+                   **collector.stats(), "committed_seq": sequencer.committed_seq, **snapshot_stats(sequencer),
+                   "commit_ms": commits_minute.summary(),
                    **lag.close_minute(elapsed_s - (minutes[-1]["elapsed_s"] if minutes else 0.0))}
         minutes.append(figures)
         total.merge(minute)
-        minute = Histogram()
+        commits.merge(commits_minute)
+        minute, commits_minute = Histogram(), Histogram()
+        commit = figures["commit_ms"]
         loop_lag = figures["loop_lag_ms"]
         print(f"   minute {figures['minute']:>3}: {figures['count']:>9,} acks  p50 {figures['p50']:.2f}  p99 {figures['p99']:.2f}  "
               f"p99.9 {figures['p999']:.2f}  max {figures['max']:.2f} ms  rss {figures['rss_mib']:.0f} MiB  "
               f"blocks {figures['allocated_blocks']:,}  collections {figures['collections']:,}  sweeps {figures['sweeps']} "
               f"(max {figures['sweep_ms_max']} ms)\n"
               f"               loop lag p99 {loop_lag['p99']:.2f}  p99.9 {loop_lag['p999']:.2f}  max {loop_lag['max']:.2f} ms  "
-              f"CPU {figures['cpu_share']:.0%} of a core  involuntary switches {figures['involuntary_switches']:,}", flush=True)
+              f"CPU {figures['cpu_share']:.0%} of a core  involuntary switches {figures['involuntary_switches']:,}\n"
+              f"               commits p99 {commit['p99']:.2f}  max {commit['max']:.2f} ms  snapshots {figures['snapshots_taken']} "
+              f"(failed {figures['snapshots_failed']}; the sequencer held for at most {figures['snapshot_pause_ms_max']} ms, "
+              f"the child's longest {figures['snapshot_child_ms_max']} ms)", flush=True)
 
     rss_start = rss_mib()
     lag = LoopLag()
@@ -669,23 +691,37 @@ async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int,
     close_minute(elapsed)
     probe.cancel()
     gc.callbacks.remove(pauses)
-    capture_ms = []
-    for _ in range(3):  # what one of the soak's snapshots held the sequencer for, on the state the soak left
+    capture_ms, fork_ms, child_ms = [], [], []
+    for _ in range(3):  # what a snapshot holds the sequencer for, both ways, on the state the soak left
         begun = time.perf_counter()
         Journal.capture(exchange.sequencer.engine)
         capture_ms.append(round((time.perf_counter() - begun) * 1000, 1))
-    print(f"   a snapshot's capture on the sequencer's thread, the state at the end: {statistics.median(capture_ms)} ms "
-          f"(every {Config().snapshot_every:,} commands)")
+        forked = ForkedCapture(exchange.sequencer.engine, exchange.sequencer.last_seq)
+        forked.collect()
+        fork_ms.append(round(forked.fork_seconds * 1000, 2))
+        child_ms.append(round(forked.child_seconds * 1000, 1))
+    print(f"   a snapshot on the state at the end ({len(exchange.sequencer.engine.trading.orders):,} resting orders, rss {rss_mib():.0f} MiB): "
+          f"captured on the sequencer's thread {statistics.median(capture_ms)} ms (runs {capture_ms}); in a child, the fork "
+          f"{statistics.median(fork_ms)} ms (runs {fork_ms}), the child's whole work {statistics.median(child_ms)} ms")
+    print(f"   journal commits: {commits.summary()}")
     print(f"   collector pauses: {pauses.summary()}")
     result = {"gc_pauses": pauses.summary(), "rate_per_s": rate_per_s, "seconds": round(elapsed, 1), "commands": total_commands,
               "commands_per_s": round(total_commands / elapsed), "latency_ms": total.summary(), "rss_mib_start": rss_start,
               "minutes": minutes, "collector": collector.stats(), "refused_share": round(exchange.refused_share(), 3),
-              "snapshot_every": Config().snapshot_every, "snapshot_capture_ms": statistics.median(capture_ms),
+              "snapshot_every": snapshot_every, "snapshots": "child" if snapshots_in_child else "inline", **snapshot_stats(sequencer),
+              "snapshot_capture_ms": statistics.median(capture_ms), "snapshot_fork_ms": statistics.median(fork_ms),
+              "snapshot_child_ms": statistics.median(child_ms), "commit_ms": commits.summary(),
               "collector_kind": collector_kind, "refused_busy": busy}
     # What freezing kept from the collector: the cyclic garbage among the frozen objects, found by one more sweep.
     result["cyclic_garbage_at_end"] = collector.sweep() if collector_kind == "schedule" else None
     await exchange.stop()
     return result
+
+
+def snapshot_stats(sequencer: Sequencer) -> dict[str, Any]:
+    return {"snapshots_taken": sequencer.snapshots_taken, "snapshots_failed": sequencer.snapshots_failed,
+            "snapshot_pause_ms_max": round(sequencer.snapshot_pause_s_max * 1000, 2),
+            "snapshot_child_ms_max": round(sequencer.snapshot_child_s_max * 1000, 1)}
 
 
 def soak(args: argparse.Namespace, report: dict[str, Any], started: float) -> int:
@@ -704,9 +740,11 @@ def soak(args: argparse.Namespace, report: dict[str, Any], started: float) -> in
             rate = max(100, int(saturated.commands_per_s * args.soak_share) // 100 * 100)
             report["saturated_commands_per_s"] = round(saturated.commands_per_s)
             print(f"\n== saturated: {saturated.commands_per_s:,.0f} commands/s; soak at {args.soak_share:.0%} of it: {rate:,}/s")
+        snapshot_every = args.snapshot_every or Config().snapshot_every
         print(f"\n== soak: {rate:,} commands/s offered for {args.soak:.0f} s on SQLite (open loop, snapshots every "
-              f"{Config().snapshot_every:,} commands, collector: {args.soak_gc})")
-        figures = asyncio.run(soak_run(stores, rate, args.soak, args.seed, args.soak_gc))
+              f"{snapshot_every:,} commands captured {'in a forked child' if args.soak_snapshots == 'child' else 'on the sequencer thread'}, "
+              f"collector: {args.soak_gc})")
+        figures = asyncio.run(soak_run(stores, rate, args.soak, args.seed, args.soak_gc, snapshot_every, args.soak_snapshots == "child"))
     finally:
         stores.close()
     latency = figures["latency_ms"]
@@ -1098,6 +1136,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak-share", type=float, default=0.5, help="the soak's rate as a share of the saturated rate (default 0.5)")
     parser.add_argument("--soak-gc", choices=sorted(COLLECTORS), default="schedule",
                         help="the collector's schedule: the server's (default), or 'threshold', the one it had before, for comparison")
+    parser.add_argument("--soak-snapshots", choices=("child", "inline"), default="child",
+                        help="where the soak's snapshots are captured: in a forked child, as the server does (default), or on "
+                             "the sequencer's thread, as it did before, for comparison")
+    parser.add_argument("--snapshot-every", type=int, default=0, metavar="COMMANDS",
+                        help="the soak's snapshot interval (default: the server's, 100,000 commands; a short soak at a low rate "
+                             "reaches none, so give a smaller one to see them)")
     return parser.parse_args(argv)
 
 
