@@ -13,13 +13,13 @@ of young collections frozen, sweeps between batches when memory has grown).
     python bench/journal.py --gc-growth COMMANDS
 
 --soak runs the exchange as the server does (its collector schedule, a snapshot every 100,000
-commands captured in a forked child) in an open loop at half the rate its one-at-a-time producers
+commands taken by a child that follows the journal) in an open loop at half the rate its one-at-a-time producers
 saturate, for SECONDS (90 when not given, so that the whole run ends within three minutes; `--soak
 600` is the issue's ten), and reports latency, memory, the collector, the snapshots (what each held
 the sequencer for) and the journal's commit times minute by minute (goals: p99 < 5 ms, p99.9 < 10
 ms, flat memory), then what one snapshot costs the sequencer on the state at the end, captured on its
-thread and in a child; `--soak-snapshots inline` captures them on the sequencer's thread as before,
-for comparison; --gc-growth compares the collector's pauses under the server's schedule and the one it had
+thread and by a fork; `--soak-snapshots fork` takes each by a fork of its own, `inline` captures
+them on the sequencer's thread as before, for comparison; --gc-growth compares the collector's pauses under the server's schedule and the one it had
 before while resting orders pile up.
 
 Workload (order entry): one series, 4 markets on the cent grid, 1,000 accounts with $1,000,000 each
@@ -106,7 +106,7 @@ from predictex.readmodel.model import create_history_tables
 from predictex.server.clock import WallClock
 from predictex.server.collector import Collector
 from predictex.server.config import Config
-from predictex.server.sequencer import Committed, Entry, Sequencer, SequencerBusy
+from predictex.server.sequencer import SNAPSHOT_MODES, Committed, Entry, Sequencer, SequencerBusy
 
 POSTGRES_URL = os.environ.get("PREDICTEX_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 MARKETS = ("KXBENCH-A", "KXBENCH-B", "KXBENCH-C", "KXBENCH-D")
@@ -288,7 +288,7 @@ def make_clients(seed: int, count: int) -> list[Client]:
 
 
 def _start_sequencer(store: JournalStore, batch_max: int, collector: Collector | None = None, snapshot_every: int = 0,
-                     snapshot_in_child: bool = True) -> Sequencer:
+                     snapshot_mode: str = "follower") -> Sequencer:
     """Recover and start a sequencer as the server does, with the read model attached (and the
     collector's schedule, when given one)."""
     journal = Journal(store)
@@ -297,7 +297,7 @@ def _start_sequencer(store: JournalStore, batch_max: int, collector: Collector |
     sequencer = Sequencer(
         recovery.engine, journal, WallClock(), last_seq=recovery.last_seq, last_time_ms=recovery.last_time_ms,
         projector=readmodel, listeners=[readmodel], batch_max=batch_max, snapshot_every=snapshot_every,
-        between_batches=collector.between_batches if collector is not None else None, snapshot_in_child=snapshot_in_child,
+        between_batches=collector.between_batches if collector is not None else None, snapshot_mode=snapshot_mode,
     )
     sequencer.start()
     return sequencer
@@ -341,7 +341,7 @@ class Exchange:
 
     @classmethod
     async def start(cls, stores: Stores, label: str, batch_max: int, seed: int, snapshot_every: int = 0,
-                    collector_kind: str = "schedule", snapshot_in_child: bool = True) -> Exchange:
+                    collector_kind: str = "schedule", snapshot_mode: str = "follower") -> Exchange:
         """A fresh journal, set up and warmed up with group commit and stopped cleanly (not timed), then
         the sequencer to measure, started from that snapshot, with the garbage collector on the
         server's schedule (server/collector.py: the heap frozen, survivors of young collections frozen,
@@ -356,7 +356,7 @@ class Exchange:
         await setting_up.stop()
         del setting_up, warmup  # garbage before the collector freezes what is alive
         collector = COLLECTORS[collector_kind]()
-        sequencer = _start_sequencer(store, batch_max, collector, snapshot_every, snapshot_in_child)
+        sequencer = _start_sequencer(store, batch_max, collector, snapshot_every, snapshot_mode)
         collector.install()
         return cls(store, sequencer, clients, collector)
 
@@ -604,12 +604,12 @@ def rss_mib() -> float:
 
 
 async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int, collector_kind: str, snapshot_every: int,
-                   snapshots_in_child: bool) -> dict[str, Any]:
+                   snapshot_mode: str) -> dict[str, Any]:
     """Open loop at `rate_per_s` for `seconds` (as `offer`, but summarised minute by minute into
     histograms, with the resident set size, the collector's counts, the snapshots and the journal's
     commit times at the end of each minute), with a snapshot every `snapshot_every` commands."""
     exchange = await Exchange.start(stores, f"soak-{collector_kind}", SEQUENCER_BATCH_MAX, seed, snapshot_every=snapshot_every,
-                                    collector_kind=collector_kind, snapshot_in_child=snapshots_in_child)
+                                    collector_kind=collector_kind, snapshot_mode=snapshot_mode)
     sequencer, clients, collector = exchange.sequencer, exchange.clients, exchange.collector
     total, minute = Histogram(), Histogram()
     commits, commits_minute = Histogram(), Histogram()  # the store's append of one batch: statements, commit, fsync
@@ -708,7 +708,7 @@ async def soak_run(stores: Stores, rate_per_s: float, seconds: float, seed: int,
     result = {"gc_pauses": pauses.summary(), "rate_per_s": rate_per_s, "seconds": round(elapsed, 1), "commands": total_commands,
               "commands_per_s": round(total_commands / elapsed), "latency_ms": total.summary(), "rss_mib_start": rss_start,
               "minutes": minutes, "collector": collector.stats(), "refused_share": round(exchange.refused_share(), 3),
-              "snapshot_every": snapshot_every, "snapshots": "child" if snapshots_in_child else "inline", **snapshot_stats(sequencer),
+              "snapshot_every": snapshot_every, "snapshot_mode": sequencer.snapshot_mode, **snapshot_stats(sequencer),
               "snapshot_capture_ms": statistics.median(capture_ms), "snapshot_fork_ms": statistics.median(fork_ms),
               "snapshot_child_ms": statistics.median(child_ms), "commit_ms": commits.summary(),
               "collector_kind": collector_kind, "refused_busy": busy}
@@ -742,9 +742,9 @@ def soak(args: argparse.Namespace, report: dict[str, Any], started: float) -> in
             print(f"\n== saturated: {saturated.commands_per_s:,.0f} commands/s; soak at {args.soak_share:.0%} of it: {rate:,}/s")
         snapshot_every = args.snapshot_every or Config().snapshot_every
         print(f"\n== soak: {rate:,} commands/s offered for {args.soak:.0f} s on SQLite (open loop, snapshots every "
-              f"{snapshot_every:,} commands captured {'in a forked child' if args.soak_snapshots == 'child' else 'on the sequencer thread'}, "
+              f"{snapshot_every:,} commands, taken by: {args.soak_snapshots}, "
               f"collector: {args.soak_gc})")
-        figures = asyncio.run(soak_run(stores, rate, args.soak, args.seed, args.soak_gc, snapshot_every, args.soak_snapshots == "child"))
+        figures = asyncio.run(soak_run(stores, rate, args.soak, args.seed, args.soak_gc, snapshot_every, args.soak_snapshots))
     finally:
         stores.close()
     latency = figures["latency_ms"]
@@ -1136,9 +1136,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--soak-share", type=float, default=0.5, help="the soak's rate as a share of the saturated rate (default 0.5)")
     parser.add_argument("--soak-gc", choices=sorted(COLLECTORS), default="schedule",
                         help="the collector's schedule: the server's (default), or 'threshold', the one it had before, for comparison")
-    parser.add_argument("--soak-snapshots", choices=("child", "inline"), default="child",
-                        help="where the soak's snapshots are captured: in a forked child, as the server does (default), or on "
-                             "the sequencer's thread, as it did before, for comparison")
+    parser.add_argument("--soak-snapshots", choices=SNAPSHOT_MODES, default="follower",
+                        help="how the soak's snapshots are taken: by a child forked at start that follows the journal, as the "
+                             "server does (default); by a fork at each snapshot; or captured on the sequencer's thread, as "
+                             "before, for comparison")
     parser.add_argument("--snapshot-every", type=int, default=0, metavar="COMMANDS",
                         help="the soak's snapshot interval (default: the server's, 100,000 commands; a short soak at a low rate "
                              "reaches none, so give a smaller one to see them)")

@@ -115,8 +115,8 @@ async def _order_flow(sequencer: Sequencer, count: int) -> None:
             await asyncio.sleep(0.02)  # time for a child to finish
 
 
-@pytest.mark.parametrize("in_child", [True, False], ids=["forked", "inline"])
-def test_restart_after_a_crash_reproduces_the_exact_state(tmp_path: Any, in_child: bool) -> None:
+@pytest.mark.parametrize("mode", ["follower", "fork", "inline"])
+def test_restart_after_a_crash_reproduces_the_exact_state(tmp_path: Any, mode: str) -> None:
     """The exchange snapshots every 40 commands while it runs and stops without a final snapshot (as a
     crash leaves it); recovery starts from the newest snapshot and replays the tail to the same state."""
     path = tmp_path / "journal.db"
@@ -125,7 +125,7 @@ def test_restart_after_a_crash_reproduces_the_exact_state(tmp_path: Any, in_chil
         store = SqliteStore(path)
         journal = Journal(store)
         recovery = journal.recover()
-        sequencer = Sequencer(recovery.engine, journal, FakeClock(START_MS), snapshot_every=40, snapshot_in_child=in_child)
+        sequencer = Sequencer(recovery.engine, journal, FakeClock(START_MS), snapshot_every=40, snapshot_mode=mode)
         sequencer.start()
         await _order_flow(sequencer, 300)
         await sequencer.stop(snapshot=False)
@@ -133,7 +133,7 @@ def test_restart_after_a_crash_reproduces_the_exact_state(tmp_path: Any, in_chil
         return sequencer, state_hash(sequencer.engine)
 
     sequencer, live_hash = asyncio.run(main())
-    assert sequencer.snapshot_in_child is in_child
+    assert sequencer.snapshot_mode == mode
     assert sequencer.snapshots_taken >= 3 and sequencer.snapshots_failed == 0
     store = SqliteStore(path)
     stored = store.snapshots()
@@ -174,3 +174,41 @@ def test_a_failed_child_skips_the_snapshot_and_the_exchange_goes_on(monkeypatch:
     sequencer = asyncio.run(main())
     assert sequencer.snapshots_failed >= 1 and sequencer.snapshots_taken == 0
     assert sequencer.committed_seq == 3 + 4 + 4 + (120 - 12) + 12 * 8
+
+
+def test_a_follower_that_dies_gives_way_to_a_fork_per_snapshot(tmp_path: Any) -> None:
+    """The follower killed mid-run: the sequencer says so, takes the next snapshots by a fork each, and
+    restart still reproduces the exact state."""
+    path = tmp_path / "journal.db"
+
+    async def main() -> tuple[Sequencer, str, int]:
+        store = SqliteStore(path)
+        journal = Journal(store)
+        sequencer = Sequencer(Engine(), journal, FakeClock(START_MS), snapshot_every=40)
+        sequencer.start()
+        follower = sequencer._follower
+        assert follower is not None and sequencer.snapshot_mode == "follower"
+        await _order_flow(sequencer, 60)
+        os.kill(follower.pid, 9)
+        await _order_flow_more(sequencer, 200)
+        await sequencer.stop(snapshot=False)
+        store.close()
+        return sequencer, state_hash(sequencer.engine), follower.pid
+
+    sequencer, live_hash, pid = asyncio.run(main())
+    assert sequencer.snapshot_mode == "fork" and sequencer.snapshots_failed == 1 and sequencer.snapshots_taken >= 3
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reaped
+    store = SqliteStore(path)
+    recovery = Journal(store).recover()
+    assert recovery.snapshot_seq == store.snapshots()[0].seq > 100
+    assert state_hash(recovery.engine) == live_hash
+    store.close()
+
+
+async def _order_flow_more(sequencer: Sequencer, count: int) -> None:
+    accounts = list(sequencer.engine.ledger.accounts)
+    for i in range(count):
+        await sequencer.execute(c.CreateOrder(accounts[i % 4], TICKER, i % 2 == 0, 3000 + (i % 2) * 3000 + i % 13, 100))
+        if i % 25 == 0:
+            await asyncio.sleep(0.02)

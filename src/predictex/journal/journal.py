@@ -123,14 +123,17 @@ class Journal:
 
     # --- writing --------------------------------------------------------------------------------
 
-    def append(self, records: list[Record], writes: list[TableWrite]) -> None:
-        """Store a batch chained to the one before (one writer at a time: the sequencer's)."""
+    def append(self, records: list[Record], writes: list[TableWrite]) -> StoredBatch | None:
+        """Store a batch chained to the one before (one writer at a time: the sequencer's); the batch as
+        stored (None for no records)."""
         if not records:
-            return
+            return None
         first_seq, last_seq, data = records[0].seq, records[-1].seq, encode_batch(records)
         hashed = chain_hash(self.head, first_seq, last_seq, len(records), data)
-        self.store.append(StoredBatch(first_seq, last_seq, len(records), data, hashed), writes)
+        batch = StoredBatch(first_seq, last_seq, len(records), data, hashed)
+        self.store.append(batch, writes)
         self.head = hashed
+        return batch
 
     def save_snapshot(self, seq: int, snapshot: dict[str, Any]) -> None:
         """Store a snapshot taken by `capture` with its state hash. The snapshot is plain data of its own,

@@ -38,17 +38,23 @@ import time
 import zlib
 from typing import Any
 
+import orjson
+
+from predictex.core.codec import decode_command, encode_events
 from predictex.core.engine import Engine
 from predictex.core.snapshot import canonical_json, snapshot_hash, take_snapshot
-from predictex.journal.base import StoredSnapshot
+from predictex.journal.base import StoredBatch, StoredSnapshot
+from predictex.journal.records import decode_batch
 
-__all__ = ["ForkedCapture", "SnapshotFailed", "encode_snapshot", "fork_available"]
+__all__ = ["ForkedCapture", "SnapshotFailed", "SnapshotFollower", "encode_snapshot", "fork_available"]
 
 COMPRESSION_LEVEL = 1
 CHILD_NICENESS = 5  # the child yields the cores to the sequencer and the gateways
 CHILD_TIMEOUT_S = 300.0  # a child that has not answered by then is killed (and the snapshot skipped)
 _HEADER_END = b"\n"
 _READ_CHUNK = 1 << 20
+FOLLOWER_BACKLOG_MAX = 256 << 20  # bytes of batches the follower may be behind before it is given up
+_PIPE_BYTES = 1 << 20  # asked for (F_SETPIPE_SZ) on the follower's pipe: bursts pass without the backlog
 
 
 class SnapshotFailed(Exception):
@@ -114,6 +120,183 @@ class ForkedCapture:
         if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
             raise SnapshotFailed(f"the snapshot's child (pid {self.pid}) ended with {_describe(status)}")
         return _parse(b"".join(chunks), self.seq)
+
+
+class SnapshotFollower:
+    """A child forked once, when the sequencer starts, that keeps a copy of the engine current from the
+    batches the writer has committed and takes the periodic snapshots from it: the sequencer is then held
+    for no snapshot at all (a fork per snapshot copies the page tables of the whole process, which grow
+    with it: tens of milliseconds for a few hundred MiB on a virtual machine), and pays one write to
+    a pipe per batch.
+
+    The child applies each record as recovery does (the command decoded and applied, the events it
+    gives compared with the stored ones byte for byte), so its snapshots are the journal's state at
+    their sequence number; every `every` commands it sends one back, encoded. It stops, and `collect`
+    raises SnapshotFailed, if a record does not replay to its stored events, if it is killed, or when
+    the parent closes the pipe (`close`, or the parent's death). `feed` never blocks: what the pipe
+    does not take waits in the parent, and a follower more than FOLLOWER_BACKLOG_MAX behind is given up
+    (`failed`)."""
+
+    def __init__(self, engine: Engine, seq: int, every: int) -> None:
+        to_child_read, to_child_write = os.pipe()
+        from_child_read, from_child_write = os.pipe()
+        with contextlib.suppress(OSError, AttributeError):  # Linux: a pipe of 1 MiB, not 64 KiB
+            import fcntl  # POSIX only (the follower runs where os.fork does)
+
+            fcntl.fcntl(to_child_write, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (to_child_read, to_child_write, from_child_read, from_child_write):
+                os.close(fd)
+            raise
+        if pid == 0:
+            _follower_child(engine, seq, every, to_child_read, from_child_write, (to_child_write, from_child_read))
+        os.close(to_child_read)
+        os.close(from_child_write)
+        os.set_blocking(to_child_write, False)
+        self.pid = pid
+        self.seq = seq
+        self._to = to_child_write
+        self._from = from_child_read
+        self._backlog: list[bytes] = []
+        self._backlog_bytes = 0
+        self._received = b""
+        self.failed: str | None = None
+        self._closed = False
+
+    def feed(self, batch: StoredBatch) -> None:
+        """A committed batch (on the thread that writes the journal); never blocks."""
+        if self.failed is not None or self._closed:
+            return
+        header = f"{batch.first_seq} {batch.record_count} {len(batch.data)}".encode("ascii") + _HEADER_END
+        self._backlog += (header, batch.data)
+        self._backlog_bytes += len(header) + len(batch.data)
+        self._flush()
+
+    def _flush(self) -> None:
+        backlog = self._backlog
+        try:
+            while backlog:
+                written = os.write(self._to, backlog[0])
+                self._backlog_bytes -= written
+                if written < len(backlog[0]):
+                    backlog[0] = backlog[0][written:]
+                    break
+                backlog.pop(0)
+        except BlockingIOError:
+            pass
+        except OSError as error:  # the child is gone
+            self._give_up(f"the snapshot follower's pipe failed: {error}")
+            return
+        if self._backlog_bytes > FOLLOWER_BACKLOG_MAX:
+            self._give_up(f"the snapshot follower fell {self._backlog_bytes >> 20} MiB behind")
+
+    def _give_up(self, reason: str) -> None:
+        self.failed = reason
+        self._backlog.clear()
+        self._backlog_bytes = 0
+        self.kill()
+
+    def collect(self) -> StoredSnapshot:
+        """The child's next snapshot (blocks: on a thread of its own); SnapshotFailed once it has stopped."""
+        while True:
+            header, found, rest = self._received.partition(_HEADER_END)
+            if found:
+                try:
+                    length = int(header.split(b" ")[2])
+                except (IndexError, ValueError):
+                    length = -1
+                if length < 0:
+                    raise SnapshotFailed(f"the snapshot follower sent a bad header {header[:80]!r}")
+                if len(rest) >= length:
+                    self._received = rest[length:]
+                    seq = int(header.split(b" ")[0])
+                    return _parse(header + _HEADER_END + rest[:length], seq)
+            chunk = os.read(self._from, _READ_CHUNK)
+            if not chunk:
+                raise SnapshotFailed(self.failed or f"the snapshot follower (pid {self.pid}) stopped: {self._end()}")
+            self._received += chunk
+
+    def _end(self) -> str:
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            return "already reaped"
+        return _describe(status) if pid else "its pipe closed"
+
+    def end_input(self) -> None:
+        """No more batches: the child applies what the pipe holds, sends a snapshot if one is due, and
+        exits. A backlog the pipe did not take is dropped (never a blocking write here)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._flush()
+        self._backlog.clear()
+        with contextlib.suppress(OSError):
+            os.close(self._to)
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        """End the child's input, reap it (blocks until it exits) and close the pipes."""
+        self.end_input()
+        with contextlib.suppress(ChildProcessError):
+            _reap(self.pid)
+        with contextlib.suppress(OSError):
+            os.close(self._from)
+
+
+def _follower_child(engine: Engine, seq: int, every: int, read_end: int, write_end: int, parents: tuple[int, int]) -> None:
+    code = 1
+    try:
+        gc.disable()  # what it allocates lives (the state) or dies by reference counting
+        _default_signals()
+        for fd in parents:
+            os.close(fd)
+        low, high = sorted((read_end, write_end))
+        os.closerange(3, low)
+        os.closerange(low + 1, high)
+        os.closerange(high + 1, _max_fd())
+        with contextlib.suppress(OSError):
+            os.nice(CHILD_NICENESS)
+        _follow(engine, seq, every, read_end, write_end)
+        code = 0
+    except BaseException:  # the parent learns of it from the closed pipe and the exit status
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _follow(engine: Engine, seq: int, every: int, read_end: int, write_end: int) -> None:
+    """Apply the batches that come in, in order, and send a snapshot every `every` commands; return at
+    the end of the input."""
+    stream = os.fdopen(read_end, "rb", buffering=_READ_CHUNK)
+    last_snapshot = seq
+    while True:
+        header = stream.readline()
+        if not header:
+            return
+        first_seq, count, length = (int(part) for part in header.split(b" "))
+        data = stream.read(length)
+        if len(data) != length:
+            return
+        for record in decode_batch(data, first_seq, count):
+            if record.seq <= seq:
+                continue
+            if record.seq != seq + 1:
+                raise SnapshotFailed(f"record {seq + 1} is missing (got {record.seq})")
+            events = engine.apply(decode_command(orjson.loads(record.command_json)), record.time_ms).events
+            if orjson.dumps(encode_events(events)) != record.events_json:
+                raise SnapshotFailed(f"record {record.seq} replayed to other events than were stored")
+            seq = record.seq
+        if seq - last_snapshot >= every:
+            stored = encode_snapshot(seq, take_snapshot(engine))
+            _write_all(write_end, f"{seq} {stored.state_hash} {len(stored.data)}".encode("ascii") + _HEADER_END)
+            _write_all(write_end, stored.data)
+            last_snapshot = seq
 
 
 def _reap(pid: int) -> int:

@@ -18,13 +18,16 @@ same path: a batch is durable once both have it.
 Listeners (the read model, fan-out) hear about a batch after it has committed and before any of its
 producers are answered, so an acknowledged command is always visible to reads.
 
-Snapshots (every `snapshot_every` commands) are taken off the order path: the engine is forked between
-two commands (journal.snapshots: the child captures and encodes the snapshot from its copy-on-write
-image of that instant, while the sequencer goes on after the fork's millisecond), and the finished
-snapshot goes to the writer with the next batch, stored after it has committed. One is in flight at a
-time; one that fails is skipped (logged): the journal holds every command regardless. Without
-`os.fork` (or with `snapshot_in_child=False`) the capture is made on the sequencer's thread and
-encoded on the writer's.
+Snapshots (every `snapshot_every` commands) are taken off the order path (journal.snapshots). By
+default (`snapshot_mode="follower"`) a child forked once at start keeps a copy of the engine current
+from the batches the writer commits (one pipe write per batch) and sends a snapshot back every
+`snapshot_every` commands: the sequencer is held for none of it. Should the follower stop (it fell
+too far behind, a record replayed differently, it was killed), each snapshot is taken by a fork of its
+own ("fork": the child captures and encodes it from its copy-on-write image of the instant between
+two commands; the sequencer is held for the fork, which copies the process's page tables). Either
+way the finished snapshot goes to the writer with the next batch and is stored after it has
+committed; one that fails is skipped (logged): the journal holds every command regardless. Without
+`os.fork` ("inline") the capture is made on the sequencer's thread and encoded on the writer's.
 
 Time: when the engine says something falls due (a market opening, an order expiring), the sequencer
 applies a Tick through the same path. If the journal fails, nothing more is acknowledged: every
@@ -52,7 +55,7 @@ from predictex.core.limits import SEQUENCER_BATCH_MAX, SEQUENCER_QUEUE_MAX
 from predictex.journal.base import StoredSnapshot, TableWrite
 from predictex.journal.journal import Journal
 from predictex.journal.records import Record
-from predictex.journal.snapshots import ForkedCapture, encode_snapshot, fork_available
+from predictex.journal.snapshots import ForkedCapture, SnapshotFollower, encode_snapshot, fork_available
 from predictex.server import sources
 from predictex.server.clock import Clock
 from predictex.server.sequencer_errors import SequencerBusy, SequencerFailed, SequencerStopped, UnjournalableCommand
@@ -61,6 +64,9 @@ __all__ = ["Committed", "Entry", "Forwarder", "Listener", "Projector", "Replicat
            "UnjournalableCommand"]
 
 log = logging.getLogger("predictex.sequencer")
+
+SNAPSHOT_MODES = ("follower", "fork", "inline")
+FOLLOWER_STOP_S = 60.0  # at a stop, what the follower may take to apply its backlog before it is killed
 
 _TICK = Tick()
 _TICK_JSON = dumps(encode_command(_TICK))
@@ -150,7 +156,7 @@ class Sequencer:
         projector: Projector | None = None, listeners: Sequence[Listener] = (), batch_max: int = SEQUENCER_BATCH_MAX,
         queue_max: int = SEQUENCER_QUEUE_MAX, snapshot_every: int = 0, on_failure: Callable[[BaseException], None] | None = None,
         inline_writes: bool = True, between_batches: Callable[[bool], None] | None = None,
-        replicator: Replicator | None = None, snapshot_in_child: bool = True, forwarder: Forwarder | None = None,
+        replicator: Replicator | None = None, snapshot_mode: str = "follower", forwarder: Forwarder | None = None,
     ) -> None:
         self.engine = engine
         self.journal = journal
@@ -166,7 +172,10 @@ class Sequencer:
         self.last_time_ms = last_time_ms
         self._last_snapshot_seq = last_seq  # the last one begun
         self._snapshot_done_seq = last_seq  # the last one captured (and stored, or on its way to the store)
-        self.snapshot_in_child = snapshot_in_child and fork_available()
+        if snapshot_mode not in SNAPSHOT_MODES:
+            raise ValueError(f"snapshot_mode is one of {', '.join(SNAPSHOT_MODES)}, not {snapshot_mode!r}")
+        self.snapshot_mode = snapshot_mode if fork_available() else "inline"
+        self._follower: SnapshotFollower | None = None
         self._capturing: asyncio.Future[StoredSnapshot] | None = None  # a child's snapshot, being collected
         self._captured: StoredSnapshot | None = None  # a child's snapshot, waiting for a batch to go with
         self._snapshot_reader: ThreadPoolExecutor | None = None
@@ -254,6 +263,12 @@ class Sequencer:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        if self.snapshot_every and self.snapshot_mode == "follower":
+            try:
+                self._follower = SnapshotFollower(self.engine, self.last_seq, self.snapshot_every)
+            except OSError as error:
+                self.snapshot_mode = "fork"
+                log.warning("the snapshot follower could not start (%s): each snapshot is taken by a fork of its own", error)
         self._task = self._loop.create_task(self._run(), name="sequencer")
 
     async def stop(self, snapshot: bool = True) -> None:
@@ -264,9 +279,18 @@ class Sequencer:
         if self._task is not None:
             await self._task
         loop = asyncio.get_running_loop()
+        follower = self._follower
+        if follower is not None:
+            follower.end_input()  # it applies what it has, sends a snapshot if one is due, and exits
         if self._capturing is not None:  # a child's snapshot of what has all committed now
-            await asyncio.wait([self._capturing])
+            await asyncio.wait([self._capturing], timeout=FOLLOWER_STOP_S if follower is not None else None)
+            if not self._capturing.done() and follower is not None:
+                follower.kill()
+                await asyncio.wait([self._capturing])
             self._collected(self._capturing)
+        if follower is not None:
+            await loop.run_in_executor(self._reader(), follower.close)
+            self._follower = None
         if self._captured is not None and self._failure is None:
             await loop.run_in_executor(self._writer, self.journal.store_snapshot, self._captured)
             self._captured = None
@@ -380,13 +404,17 @@ class Sequencer:
             self._collected(capturing)
         if self._captured is not None and batch.snapshot is None and batch.entries:
             batch.snapshot, self._captured = self._captured, None
+        if self._follower is not None:  # the follower decides when: collect its next one
+            if self._capturing is None and self._captured is None and not self._stopping:
+                self._capturing = self._event_loop().run_in_executor(self._reader(), self._follower.collect)
+            return
         if (self._capturing is not None or self._captured is not None or batch.snapshot is not None
                 or self.last_seq - self._last_snapshot_seq < self.snapshot_every):
             return
         started = time.perf_counter()
         seq = self.last_seq
         self._last_snapshot_seq = seq
-        if self.snapshot_in_child:
+        if self.snapshot_mode == "fork":
             try:
                 capture = ForkedCapture(self.engine, seq)
             except OSError as error:  # no memory or processes left for a child: skipped, tried again later
@@ -408,7 +436,18 @@ class Sequencer:
         try:
             stored = capturing.result()
         except Exception as error:  # SnapshotFailed, OSError: skipped; the next is due snapshot_every later
+            follower = self._follower
+            if follower is not None and self._stopping:
+                return  # the follower ended with its input: nothing was due
             self.snapshots_failed += 1
+            if follower is not None:
+                log.warning("the snapshot follower stopped (%s): each snapshot is taken by a fork of its own from now on", error)
+                follower.kill()
+                self._reader().submit(follower.close)  # reaped, its pipes closed
+                self._follower = None
+                self.snapshot_mode = "fork"
+                self._last_snapshot_seq = self.last_seq
+                return
             log.warning("snapshot skipped: %s", error)
             return
         self._captured = stored
@@ -437,7 +476,10 @@ class Sequencer:
         records = [entry.record for entry in batch.entries]
         if self.replicator is not None:  # the replicated log first: a local journal is never ahead of it
             writes = writes + self.replicator.replicate(records)
-        self.journal.append(records, writes)
+        stored = self.journal.append(records, writes)
+        follower = self._follower
+        if follower is not None and stored is not None:
+            follower.feed(stored)
         snapshot = batch.snapshot
         if snapshot is not None:
             self.journal.store_snapshot(snapshot if isinstance(snapshot, StoredSnapshot) else encode_snapshot(*snapshot))
