@@ -34,6 +34,7 @@ import gc
 import os
 import select
 import signal
+import sys
 import time
 import zlib
 from typing import Any
@@ -53,8 +54,24 @@ CHILD_NICENESS = 5  # the child yields the cores to the sequencer and the gatewa
 CHILD_TIMEOUT_S = 300.0  # a child that has not answered by then is killed (and the snapshot skipped)
 _HEADER_END = b"\n"
 _READ_CHUNK = 1 << 20
+_PR_SET_PDEATHSIG = 1
 FOLLOWER_BACKLOG_MAX = 256 << 20  # bytes of batches the follower may be behind before it is given up
 _PIPE_BYTES = 1 << 20  # asked for (F_SETPIPE_SZ) on the follower's pipe: bursts pass without the backlog
+
+
+def _libc() -> Any:
+    """The C library (for prctl), loaded in the parent: the child imports and loads nothing."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
 
 
 class SnapshotFailed(Exception):
@@ -254,8 +271,10 @@ def _follower_child(engine: Engine, seq: int, every: int, read_end: int, write_e
     try:
         gc.disable()  # what it allocates lives (the state) or dies by reference counting
         _default_signals()
+        _die_with_parent()
         for fd in parents:
             os.close(fd)
+        _detach_standard_streams()
         low, high = sorted((read_end, write_end))
         os.closerange(3, low)
         os.closerange(low + 1, high)
@@ -335,6 +354,7 @@ def _child(engine: Engine, seq: int, read_end: int, write_end: int) -> None:
         gc.disable()  # short-lived: a collection would only touch (and copy) pages
         _default_signals()
         os.close(read_end)
+        _detach_standard_streams()
         os.closerange(3, write_end)  # every inherited descriptor but the pipe (sockets, the journal's files)
         os.closerange(write_end + 1, _max_fd())
         with contextlib.suppress(OSError):
@@ -359,6 +379,25 @@ def _default_signals() -> None:
             signal.signal(number, signal.SIG_DFL)
     except ValueError:  # not the main thread of the main interpreter: the handlers stay the parent's
         pass
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills the follower when the parent dies, whatever the follower is doing (it
+    also ends at the end of its input, which the parent's death closes)."""
+    prctl = getattr(_LIBC, "prctl", None) if _LIBC is not None else None
+    if prctl is not None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+        if os.getppid() == 1:  # the parent died before that took effect
+            os._exit(1)
+
+
+def _detach_standard_streams() -> None:
+    """The child's standard streams go to /dev/null: whoever reads the parent's output (a supervisor, a
+    pipe to `tee`) sees its end when the parent ends, not when a child does."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
 
 
 def _write_all(fd: int, data: bytes) -> None:
