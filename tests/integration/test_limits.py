@@ -458,6 +458,7 @@ ENFORCED_IN: dict[str, str] = {
     "COMBO_LEGS_MAX": "core/combos.py:Combos.check_legs",
     "CONTENT_BYTES_MAX": "core/content.py:Content.publish",
     "QUOTES_PER_RFQ_MAX": "core/communications.py:Communications.create_quote",
+    "QUOTE_CONFIRM_WINDOW_HVM_MS_MAX": "core/communications.py:Communications.confirm_window_ms",
     "COMMUNICATIONS_CLOSED_KEPT_MAX": "readmodel/communications.py:CommunicationsView._retire",
     "SUBACCOUNTS_PER_MEMBER_MAX": "core/subaccounts.py:create_subaccount",  # its edge: tests/unit/test_subaccounts.py
     "SUBACCOUNT_TRANSFERS_PER_MEMBER_MAX": "core/subaccounts.py:transfer",
@@ -466,7 +467,7 @@ ENFORCED_IN: dict[str, str] = {
     "HTTP_HEADER_BYTES_MAX": "server/http.py:Limits",
     "HTTP_CONNECTIONS_MAX": "server/http.py:Limits",
     "HTTP_PIPELINED_REQUESTS_MAX": "server/http.py:Limits",
-    "TRANSFERS_LISTED_MAX": "gateways/rest/kalshi_v2/portfolio.py:transfers",
+    "TRANSFERS_LISTED_MAX": "gateways/rest/kalshi_v2/money.py",  # deposits and withdrawals
     "MEMBER_TRANSFERS_LISTED_MAX": "gateways/rest/members.py:list_transfers",
     "ORDERBOOK_ANSWERS_CACHED_MAX": "gateways/rest/kalshi_v2/market_data.py:OrderbookAnswers.__call__",
     "ROUTES_CACHED_MAX": "server/router.py:Router.__call__",

@@ -581,6 +581,20 @@ class LiveState:
 
     # --- loading from a recovered engine --------------------------------------------------------
 
+    def restore_balance_times(self, changed: list[tuple[Any, ...]], transfers: list[tuple[Any, ...]]) -> None:
+        """When each balance last changed, which an engine snapshot does not hold: `changed` is
+        (account id, last time) from the history of fills, orders, money and settlements, `transfers`
+        (member's primary account, from number, to number, last time) from the subaccount transfers."""
+        last: dict[int, int] = {int(account_id): int(time_ms) for account_id, time_ms in changed}
+        for primary, from_number, to_number, time_ms in transfers:
+            accounts = self.member_accounts(int(primary))
+            for number in (int(from_number), int(to_number)):
+                account_id = accounts.get(number)
+                if account_id is not None:
+                    last[account_id] = max(last.get(account_id, 0), int(time_ms))
+        for account_id, balance in self.balances.items():
+            balance.updated_ms = last.get(account_id, balance.updated_ms)
+
     def load_day(self, rows: list[tuple[Any, ...]], now_ms: int) -> None:
         """Seed each market's last 24 hours from one-minute candles (ticker, minute, volume, bid close,
         ask close, price close), oldest first."""

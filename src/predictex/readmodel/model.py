@@ -40,6 +40,17 @@ class ReadModel:
         if history_seq != recovery.last_seq:
             rebuild_history(store, journal, recovery.last_seq, history_seq)
         live = LiveState.load_from_engine(recovery.engine, recovery.last_seq, recovery.last_time_ms)
+        live.restore_balance_times(
+            store.query(
+                "SELECT account_id, MAX(t) FROM (SELECT account_id, time_ms AS t FROM fills UNION ALL "
+                "SELECT account_id, updated_ms FROM orders UNION ALL SELECT account_id, time_ms FROM money UNION ALL "
+                "SELECT account_id, time_ms FROM settlements) AS changes GROUP BY account_id"
+            ),
+            store.query(
+                "SELECT account_id, from_subaccount, to_subaccount, MAX(time_ms) FROM subaccount_transfers "
+                "GROUP BY account_id, from_subaccount, to_subaccount"
+            ),
+        )
         day_start = recovery.last_time_ms - 25 * 3600 * 1000
         live.load_day(store.query(
             "SELECT ticker, minute_ms, volume_centicontracts, bid_close, ask_close, price_close FROM candles "
