@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +35,6 @@ from predictex.journal.base import TableWrite
 
 pytestmark = pytest.mark.timeout(300)
 _PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
-    nats = NatsCluster(tmp_path)
-    nats.start()
-    try:
-        yield nats
-    finally:
-        nats.stop()
 
 
 def _subscribe(stack: contextlib.ExitStack, operator: Operator, port: int) -> ClientConnection:

@@ -61,8 +61,8 @@ def test_help_prints_at_every_level(path: Path_) -> None:
 
 # a bare int/float type lets a negative limit or a zero timeout through to fail deep inside a command
 # with Python's words ("Stop argument for islice() must be ..."); these check their own range instead
-# serve (and a cluster node, which takes serve's options) checks it with the other start-up settings
-UNCHECKED_NUMBERS_ALLOWED = {("predictex serve", "--port"), ("predictex cluster node", "--port")}
+# serve (and a cluster node and a gateway, which take serve's options) checks it with the other start-up settings
+UNCHECKED_NUMBERS_ALLOWED = {("predictex serve", "--port"), ("predictex cluster node", "--port"), ("predictex gateway", "--port")}
 
 
 def test_every_number_argument_is_checked_when_parsed() -> None:

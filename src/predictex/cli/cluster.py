@@ -16,11 +16,14 @@ import asyncio
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from predictex.cli import output as out
 from predictex.cli import serve
 from predictex.cli.extras import server_extra_missing
+
+if TYPE_CHECKING:
+    from predictex.server.config import Config
 
 CLUSTER_HINT = "pip install 'predictex[cluster]'"
 
@@ -82,26 +85,37 @@ def _cluster_extra_missing(command: str) -> bool:
     return False
 
 
+def _settings(arguments: argparse.Namespace, command: str) -> tuple[list[str], Config] | None:
+    """The NATS servers and the exchange's configuration a node or a gateway starts with, or None
+    after saying on standard error what is missing or wrong."""
+    from predictex.server.config import ConfigError
+    from predictex.server.logs import configure
+
+    urls = _urls(arguments.nats)
+    if not arguments.node or not urls:
+        print(f"predictex {command}: name the {command.split()[-1]} (--node) and the NATS servers (--nats)", file=sys.stderr)
+        return None
+    try:
+        config = serve.build_config(arguments)
+    except (ConfigError, ValueError) as error:
+        print(f"predictex {command}: {error}", file=sys.stderr)
+        return None
+    configure(config.log_format)
+    return urls, config
+
+
 def run_node(arguments: argparse.Namespace) -> int:
     if _cluster_extra_missing("cluster node"):
         return 2
     from predictex.cluster.node import ClusterSettings, Node
     from predictex.journal import JournalError
-    from predictex.server.config import ConfigError
     from predictex.server.http import use_uvloop
-    from predictex.server.logs import configure
     from predictex.server.writer_lock import StartRefused
 
-    urls = _urls(arguments.nats)
-    if not arguments.node or not urls:
-        print("predictex cluster node: name the node (--node) and the NATS servers (--nats)", file=sys.stderr)
+    prepared = _settings(arguments, "cluster node")
+    if prepared is None:
         return 2
-    try:
-        config = serve.build_config(arguments)
-    except (ConfigError, ValueError) as error:
-        print(f"predictex cluster node: {error}", file=sys.stderr)
-        return 2
-    configure(config.log_format)
+    urls, config = prepared
     settings = ClusterSettings(arguments.node, urls, replicas=arguments.replicas, lease_ttl_s=arguments.lease_ttl,
                                advertise_url=arguments.advertise_url)
     use_uvloop()
@@ -126,20 +140,12 @@ def run_gateway(arguments: argparse.Namespace) -> int:
         return 2
     from predictex.cluster.gateway import Gateway, GatewaySettings
     from predictex.journal import JournalError
-    from predictex.server.config import ConfigError
     from predictex.server.http import use_uvloop
-    from predictex.server.logs import configure
 
-    urls = _urls(arguments.nats)
-    if not arguments.node or not urls:
-        print("predictex gateway: name the gateway (--node) and the NATS servers (--nats)", file=sys.stderr)
+    prepared = _settings(arguments, "gateway")
+    if prepared is None:
         return 2
-    try:
-        config = serve.build_config(arguments)
-    except (ConfigError, ValueError) as error:
-        print(f"predictex gateway: {error}", file=sys.stderr)
-        return 2
-    configure(config.log_format)
+    urls, config = prepared
     use_uvloop()
 
     async def run() -> str:
