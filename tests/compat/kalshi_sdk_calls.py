@@ -26,6 +26,15 @@ def run_calls(python: Path, context: dict[str, Any]) -> dict[str, Any]:
     return runner.run_script(python, __file__, context)
 
 
+def run_calls_that_succeed(python: Path, context: dict[str, Any]) -> dict[str, Any]:
+    """`run_calls`, failing the test if either SDK raised for any call (naming the calls and errors)."""
+    summary = run_calls(python, context)
+    for flavour in ("sync", "async"):
+        failed = [(context["calls"][i][0], answer) for i, answer in enumerate(summary[flavour]) if "error" in answer]
+        assert failed == [], f"{flavour} SDK calls failed: {failed}"
+    return summary
+
+
 def _record(result: Any) -> dict[str, Any]:
     if isinstance(result, Exception):
         return {"error": type(result).__name__, "status": getattr(result, "status", None), "text": str(result)[:2000]}

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from compat.kalshi_sdk import private_key_pem
-from compat.kalshi_sdk_calls import run_calls
+from compat.kalshi_sdk_calls import run_calls_that_succeed
 from integration.server_fixture import V2, Member, RunningServer, iso_timestamp, kalshi_v2, now_ms, running_server
 
 SERIES = "KXCAT"
@@ -90,11 +90,7 @@ def answers(scene: Scene, python313: Path) -> dict[str, list[dict[str, Any]]]:
         for name, arguments in CALLS
     ]
     context = {"host": scene.server.base_url + V2, "api_key_id": member.credentials.key_id, "private_key_pem": pem, "calls": calls}
-    summary = run_calls(python313, context)
-    for flavour in ("sync", "async"):
-        failed = [(CALLS[i][0], a) for i, a in enumerate(summary[flavour]) if "error" in a]
-        assert failed == [], f"{flavour} SDK calls failed: {failed}"
-    return summary
+    return run_calls_that_succeed(python313, context)
 
 
 def _rfc3339(ms: int) -> str:
